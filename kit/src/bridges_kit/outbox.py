@@ -1,0 +1,136 @@
+"""The transactional outbox: `enqueue` inside the state change's transaction, `OutboxRelay` publishes.
+
+Publishing sets `Nats-Msg-Id` to the event id, so a row republished after a crash (published,
+not yet marked) is dropped by JetStream's duplicate window; consumers are idempotent besides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import structlog
+from nats.js import JetStreamContext
+
+from bridges_kit.logs import NATS_CORRELATION_HEADER, correlation_id
+from bridges_kit.metrics import Metrics
+from bridges_schema import CloudEvent, Streams, event_spec
+
+log = structlog.get_logger(__name__)
+
+NOTIFY_CHANNEL = "bridges_outbox"
+
+
+async def enqueue(conn: asyncpg.Connection, event: CloudEvent[Any], streams: Streams) -> None:
+    """Store `event` for publication; call inside the transaction that makes it true."""
+    cid = event.correlationid or correlation_id()
+    if cid and event.correlationid is None:
+        event = event.model_copy(update={"correlationid": cid})
+    headers = {NATS_CORRELATION_HEADER: cid} if cid else {}
+    await conn.execute(
+        """INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)""",
+        event.id,
+        event_spec(event).subject(streams.namespace),
+        event.model_dump_json().encode(),
+        headers,
+    )
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order; several replicas share work via SKIP LOCKED."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        metrics: Metrics,
+        *,
+        batch: int = 200,
+        poll_s: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._js = js
+        self._metrics = metrics
+        self._batch = batch
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        listener = await self._listen()
+        backoff = 0.1
+        try:
+            while not self._stopping.is_set():
+                try:
+                    published = await self.relay_once()
+                    backoff = 0.1
+                except Exception as exc:  # NATS or PostgreSQL away: keep the rows, try again
+                    log.warning("outbox_relay_failed", error=str(exc) or type(exc).__name__)
+                    published = 0
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    if listener is None or listener.is_closed():
+                        listener = await self._listen()
+                    continue
+                if published < self._batch:
+                    await self._sleep(self._poll_s)
+        finally:
+            if listener is not None and not listener.is_closed():
+                await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+                await self._pool.release(listener)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn: asyncpg.Connection = await self._pool.acquire()
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            return conn
+        except Exception as exc:
+            log.warning("outbox_listen_failed", error=str(exc) or type(exc).__name__)
+            return None
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        published: list[int] = []
+        failure: Exception | None = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT id, event_id, subject, payload, headers FROM outbox
+                   WHERE published_at IS NULL ORDER BY id LIMIT $1
+                   FOR UPDATE SKIP LOCKED""",
+                self._batch,
+            )
+            for row in rows:
+                headers = {"Nats-Msg-Id": row["event_id"], **row["headers"]}
+                try:
+                    await self._js.publish(
+                        row["subject"], bytes(row["payload"]), headers=headers, timeout=5
+                    )
+                except Exception as exc:  # keep what went out marked, retry the rest later
+                    failure = exc
+                    break
+                published.append(row["id"])
+            if published:
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                    published,
+                )
+        self._metrics.outbox_published.inc(len(published))
+        if failure is not None:
+            raise failure
+        return len(published)

@@ -1,0 +1,86 @@
+"""Settings every service shares, read from BRIDGES_* environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bridges_schema import DEFAULT_NAMESPACE
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; each service subclasses it with its own defaults and extra fields."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGES_", extra="ignore", frozen=True)
+
+    service_name: str = "bridges"
+    environment: Environment = Environment.DEVELOPMENT
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8100, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None, description="externally visible base URL, used in links"
+    )
+    log_level: str = "info"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/bridges")
+    db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    db_pool_min: int = Field(default=1, ge=0, le=100)
+    db_pool_max: int = Field(default=10, ge=1, le=200)
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_namespace: str = DEFAULT_NAMESPACE
+    nats_connect_timeout_s: float = Field(default=30.0, gt=0)
+
+    jwt_public_key: SecretStr | None = Field(default=None, description="PEM public key")
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "bridges"
+    jwt_audience: str = "bridges"
+    jwt_algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
+
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    consumer_batch: int = Field(default=32, ge=1, le=1000)
+    consumer_ack_wait_s: float = Field(default=30.0, gt=0)
+    outbox_batch: int = Field(default=200, ge=1, le=10_000)
+    outbox_poll_s: float = Field(default=1.0, gt=0)
+    shutdown_grace_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> ServiceSettings:
+        if self.environment is Environment.PRODUCTION:
+            if not (self.jwt_public_key or self.jwt_public_key_file or self.jwt_jwks_url):
+                raise ValueError("production needs BRIDGES_JWT_PUBLIC_KEY[_FILE] or _JWKS_URL")
+            if "127.0.0.1" in self.database_url.get_secret_value() and not self.public_url:
+                raise ValueError("production needs BRIDGES_PUBLIC_URL")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """Settings from an explicit BRIDGES_* mapping (several services in one process)."""
+        prefix = "BRIDGES_"
+        values = {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+        return cls.model_validate(values)
+
+    def jwt_key_pem(self) -> str | None:
+        if self.jwt_public_key is not None:
+            return self.jwt_public_key.get_secret_value()
+        if self.jwt_public_key_file is not None:
+            return self.jwt_public_key_file.read_text(encoding="utf-8")
+        return None
+
+    def link(self, path: str) -> str:
+        base = self.public_url or f"http://{self.http_host}:{self.http_port}"
+        return base.rstrip("/") + path

@@ -1,0 +1,34 @@
+"""The demo directory of fictional Alder County, loaded by `make up` (idempotent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bridges_directory import catalog, hsds
+from bridges_schema import Streams
+
+DEMO_COUNTY = Path(__file__).parent / "demo_county.json"
+
+
+def read_dataset(path: Path = DEMO_COUNTY) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+async def load(pool: asyncpg.Pool, streams: Streams, path: Path = DEMO_COUNTY) -> tuple[int, int]:
+    """Load the dataset; returns (services in the file, services created or changed)."""
+    data = read_dataset(path)
+    await catalog.load_taxonomy(
+        pool,
+        hsds.Taxonomy.model_validate(data["taxonomy"]),
+        [hsds.TaxonomyTerm.model_validate(t) for t in data["taxonomy_terms"]],
+    )
+    changed = 0
+    for raw in data["services"]:
+        result = await catalog.upsert_service(pool, streams, hsds.Service.model_validate(raw))
+        changed += result.changed
+    return len(data["services"]), changed

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from fastapi import FastAPI
+
+from bridges_devstack.testing import RunningService
+from bridges_directory.bootstrap import DirectorySettings, build_app, build_runtime
+from bridges_kit.runtime import Runtime
+
+
+def build(env: dict[str, str]) -> tuple[FastAPI, Runtime]:
+    runtime = build_runtime(DirectorySettings.from_env(env))
+    return build_app(runtime), runtime
+
+
+@pytest.fixture
+async def directory(
+    services_factory: Callable[..., Awaitable[RunningService]], isolation: tuple[str, str]
+) -> RunningService:
+    schema, namespace = isolation
+    return await services_factory("directory", build, schema=schema, namespace=namespace)

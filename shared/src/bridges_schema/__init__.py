@@ -1,0 +1,81 @@
+"""Bridges event contracts: the only code the three services share.
+
+Dependency-light on purpose (pydantic only): the envelope, every event's data model, the
+subjects and streams they travel on, and the value types they carry.
+"""
+
+from bridges_schema.envelope import CloudEvent, EventSpec, new_event
+from bridges_schema.events import (
+    ALL_EVENTS,
+    DELIVERY_DEAD_LETTERED,
+    DELIVERY_SUCCEEDED,
+    DIRECTORY_EVENTS,
+    REFERRAL_EVENTS,
+    REFERRAL_OVERDUE,
+    REFERRAL_REQUESTED,
+    SERVICE_CAPACITY_CHANGED,
+    SERVICE_DELETED,
+    SERVICE_UPSERTED,
+    DeliveryDeadLettered,
+    DeliverySucceeded,
+    ReferralOverdue,
+    ReferralRequested,
+    ReferralStatusChanged,
+    ServiceCapacityChanged,
+    ServiceDeleted,
+    ServiceUpserted,
+    UnknownEventType,
+    event_spec,
+    parse_event,
+    referral_status_event,
+    spec_for_type,
+)
+from bridges_schema.subjects import DEFAULT_NAMESPACE, Stream, Streams
+from bridges_schema.values import (
+    FINAL_STATUSES,
+    CapacityStatus,
+    DeliveryChannel,
+    ReasonCode,
+    ReferralStatus,
+    Role,
+    Urgency,
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "DEFAULT_NAMESPACE",
+    "DELIVERY_DEAD_LETTERED",
+    "DELIVERY_SUCCEEDED",
+    "DIRECTORY_EVENTS",
+    "FINAL_STATUSES",
+    "REFERRAL_EVENTS",
+    "REFERRAL_OVERDUE",
+    "REFERRAL_REQUESTED",
+    "SERVICE_CAPACITY_CHANGED",
+    "SERVICE_DELETED",
+    "SERVICE_UPSERTED",
+    "CapacityStatus",
+    "CloudEvent",
+    "DeliveryChannel",
+    "DeliveryDeadLettered",
+    "DeliverySucceeded",
+    "EventSpec",
+    "ReasonCode",
+    "ReferralOverdue",
+    "ReferralRequested",
+    "ReferralStatus",
+    "ReferralStatusChanged",
+    "Role",
+    "ServiceCapacityChanged",
+    "ServiceDeleted",
+    "ServiceUpserted",
+    "Stream",
+    "Streams",
+    "UnknownEventType",
+    "Urgency",
+    "event_spec",
+    "new_event",
+    "parse_event",
+    "referral_status_event",
+    "spec_for_type",
+]

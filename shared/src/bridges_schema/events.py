@@ -1,0 +1,241 @@
+"""Every event Bridges publishes: data models (facts, past tense, no PII) and their registry.
+
+Compatibility rule: adding an optional field is compatible; anything else needs a new
+version (a new EventSpec with version + 1), which `docgen --check` enforces.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridges_schema.envelope import CloudEvent, EventSpec
+from bridges_schema.subjects import Domain
+from bridges_schema.values import (
+    CapacityStatus,
+    DeliveryChannel,
+    ReasonCode,
+    ReferralStatus,
+    Role,
+    Urgency,
+)
+
+
+
+class EventData(BaseModel):
+    """Base of all event payloads: immutable, tolerant of fields added by newer producers."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# -- referral lifecycle -------------------------------------------------------------------
+
+
+class ReferralRequested(EventData):
+    """An officer filed a referral to a program (one per program; an intake may file several)."""
+
+    referral_id: UUID
+    case_id: UUID
+    program_id: UUID
+    agency_id: UUID
+    status: ReferralStatus = ReferralStatus.REQUESTED
+    urgency: Urgency
+    need_codes: tuple[str, ...] = Field(default=(), max_length=20)
+    officer_id: str = Field(min_length=1, max_length=128, description="the officer's token subject")
+    version: int = Field(ge=1)
+    requested_at: datetime
+    respond_by: datetime = Field(description="when the referral becomes overdue if not received")
+
+
+class ReferralStatusChanged(EventData):
+    """A referral moved from one lifecycle status to another."""
+
+    referral_id: UUID
+    case_id: UUID
+    program_id: UUID
+    agency_id: UUID
+    officer_id: str = Field(min_length=1, max_length=128)
+    status: ReferralStatus
+    previous_status: ReferralStatus
+    urgency: Urgency
+    reason_code: ReasonCode | None = None
+    actor_role: Role
+    version: int = Field(ge=1)
+    changed_at: datetime
+
+
+class ReferralOverdue(EventData):
+    """A referral was not received within its urgency's response target."""
+
+    referral_id: UUID
+    case_id: UUID
+    program_id: UUID
+    agency_id: UUID
+    officer_id: str = Field(min_length=1, max_length=128)
+    status: ReferralStatus
+    urgency: Urgency
+    respond_by: datetime
+    detected_at: datetime
+
+
+# -- directory -----------------------------------------------------------------------------
+
+
+class ServiceUpserted(EventData):
+    """A program in the directory was created or changed (version increases with each change)."""
+
+    service_id: UUID
+    version: int = Field(ge=1)
+    organization_id: UUID
+    organization_name: str = Field(max_length=300)
+    agency_id: UUID | None
+    name: str = Field(max_length=300)
+    status: str = Field(max_length=32)
+    accepting_referrals: bool
+    capacity_status: CapacityStatus
+    taxonomy_term_codes: tuple[str, ...] = Field(default=(), max_length=50)
+    last_verified: date | None = None
+    modified_at: datetime
+
+
+class ServiceDeleted(EventData):
+    service_id: UUID
+    version: int = Field(ge=1)
+    agency_id: UUID | None
+    deleted_at: datetime
+
+
+class ServiceCapacityChanged(EventData):
+    service_id: UUID
+    version: int = Field(ge=1)
+    agency_id: UUID | None
+    accepting_referrals: bool
+    capacity_status: CapacityStatus
+    changed_at: datetime
+
+
+# -- notification delivery -----------------------------------------------------------------
+
+
+class DeliverySucceeded(EventData):
+    delivery_id: UUID
+    channel: DeliveryChannel
+    agency_id: UUID | None
+    endpoint_id: UUID | None
+    source_event_id: str = Field(max_length=64)
+    source_event_type: str = Field(max_length=120)
+    referral_id: UUID | None = None
+    attempts: int = Field(ge=1)
+    delivered_at: datetime
+
+
+class DeliveryDeadLettered(EventData):
+    delivery_id: UUID
+    channel: DeliveryChannel
+    agency_id: UUID | None
+    endpoint_id: UUID | None
+    source_event_id: str = Field(max_length=64)
+    source_event_type: str = Field(max_length=120)
+    referral_id: UUID | None = None
+    attempts: int = Field(ge=1)
+    last_error: str = Field(max_length=300)
+    dead_lettered_at: datetime
+
+
+# -- registry ------------------------------------------------------------------------------
+
+REFERRAL_REQUESTED = EventSpec(
+    Domain.REFERRAL, "requested", 1, ReferralRequested, "An officer filed a referral."
+)
+_STATUS_SUMMARIES = {
+    ReferralStatus.RECEIVED: "The receiving agency opened the referral.",
+    ReferralStatus.ACCEPTED: "The agency accepted the referral.",
+    ReferralStatus.REJECTED: "The agency declined the referral (reason code given).",
+    ReferralStatus.IN_PROGRESS: "The agency is serving the family.",
+    ReferralStatus.ON_HOLD: "Work on the referral is paused.",
+    ReferralStatus.COMPLETED: "The agency reports the service was delivered.",
+    ReferralStatus.CANCELLED: "The officer or an admin cancelled the referral.",
+    ReferralStatus.FAILED: "The agency could not serve or reach the family.",
+}
+_STATUS_EVENTS: dict[ReferralStatus, EventSpec[ReferralStatusChanged]] = {
+    status: EventSpec(Domain.REFERRAL, status.value, 1, ReferralStatusChanged, summary)
+    for status, summary in _STATUS_SUMMARIES.items()
+}
+REFERRAL_OVERDUE = EventSpec(
+    Domain.REFERRAL,
+    "overdue",
+    1,
+    ReferralOverdue,
+    "A referral was not received within its response target.",
+)
+SERVICE_UPSERTED = EventSpec(
+    Domain.DIRECTORY, "service.upserted", 1, ServiceUpserted, "A program was created or changed."
+)
+SERVICE_DELETED = EventSpec(
+    Domain.DIRECTORY, "service.deleted", 1, ServiceDeleted, "A program was removed."
+)
+SERVICE_CAPACITY_CHANGED = EventSpec(
+    Domain.DIRECTORY,
+    "service.capacity_changed",
+    1,
+    ServiceCapacityChanged,
+    "A program's capacity or referral intake changed.",
+)
+DELIVERY_SUCCEEDED = EventSpec(
+    Domain.DELIVERY, "succeeded", 1, DeliverySucceeded, "A notification reached its receiver."
+)
+DELIVERY_DEAD_LETTERED = EventSpec(
+    Domain.DELIVERY,
+    "dead_lettered",
+    1,
+    DeliveryDeadLettered,
+    "A notification could not be delivered after its last attempt.",
+)
+
+REFERRAL_EVENTS: tuple[EventSpec[Any], ...] = (
+    REFERRAL_REQUESTED,
+    *_STATUS_EVENTS.values(),
+    REFERRAL_OVERDUE,
+)
+DIRECTORY_EVENTS: tuple[EventSpec[Any], ...] = (
+    SERVICE_UPSERTED,
+    SERVICE_DELETED,
+    SERVICE_CAPACITY_CHANGED,
+)
+DELIVERY_EVENTS: tuple[EventSpec[Any], ...] = (DELIVERY_SUCCEEDED, DELIVERY_DEAD_LETTERED)
+ALL_EVENTS: tuple[EventSpec[Any], ...] = REFERRAL_EVENTS + DIRECTORY_EVENTS + DELIVERY_EVENTS
+_BY_TYPE: dict[str, EventSpec[Any]] = {spec.type: spec for spec in ALL_EVENTS}
+
+
+class UnknownEventType(ValueError):
+    """The event's `type` is not one this version of the schema package knows."""
+
+
+def referral_status_event(status: ReferralStatus) -> EventSpec[ReferralStatusChanged]:
+    """The event emitted when a referral enters `status` (not for `requested`)."""
+    return _STATUS_EVENTS[status]
+
+
+def spec_for_type(event_type: str) -> EventSpec[Any]:
+    try:
+        return _BY_TYPE[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def event_spec(event: CloudEvent[Any]) -> EventSpec[Any]:
+    return spec_for_type(event.type)
+
+
+def parse_event(raw: bytes | str) -> CloudEvent[Any]:
+    """Parse a structured-mode CloudEvent and validate its data against the model of its type.
+
+    Raises pydantic.ValidationError for a malformed event and UnknownEventType for a type
+    this package does not know.
+    """
+    header = CloudEvent[dict[str, Any]].model_validate_json(raw)
+    spec = spec_for_type(header.type)
+    return spec.envelope_model().model_validate_json(raw)

@@ -1,0 +1,71 @@
+"""Value types shared by events and services: statuses, roles, urgencies, reason codes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReferralStatus(StrEnum):
+    """FHIR R4 Task status codes used for the referral lifecycle."""
+
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IN_PROGRESS = "in-progress"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+FINAL_STATUSES: frozenset[ReferralStatus] = frozenset(
+    {
+        ReferralStatus.COMPLETED,
+        ReferralStatus.REJECTED,
+        ReferralStatus.CANCELLED,
+        ReferralStatus.FAILED,
+    }
+)
+
+
+class Urgency(StrEnum):
+    EMERGENCY = "emergency"
+    HIGH = "high"
+    ROUTINE = "routine"
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    AGENCY_STAFF = "agency_staff"
+    ADMIN = "admin"
+    OPS = "ops"
+
+
+class ReasonCode(StrEnum):
+    """Why a referral was rejected, failed or cancelled (no free text: free text may hold PII)."""
+
+    NOT_ELIGIBLE = "not-eligible"
+    AT_CAPACITY = "at-capacity"
+    SERVICE_NOT_OFFERED = "service-not-offered"
+    OUT_OF_AREA = "out-of-area"
+    DUPLICATE = "duplicate"
+    CLIENT_UNREACHABLE = "client-unreachable"
+    CLIENT_DECLINED = "client-declined"
+    CLIENT_NO_SHOW = "client-no-show"
+    NEED_RESOLVED = "need-resolved"
+    CONSENT_WITHDRAWN = "consent-withdrawn"
+    FILED_IN_ERROR = "filed-in-error"
+    OTHER = "other"
+
+
+class CapacityStatus(StrEnum):
+    AVAILABLE = "available"
+    LIMITED = "limited"
+    WAITLIST = "waitlist"
+    FULL = "full"
+
+
+class DeliveryChannel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"
