@@ -1,13 +1,18 @@
-"""Command-line plumbing every service's `__main__` uses: serve over HTTP, migrate."""
+"""Command-line plumbing every service's `__main__` uses: serve, migrate, dev tokens."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
+from bridges_kit.auth import DEV_KEY_NAME, mint_token
 from bridges_kit.runtime import Runtime
+from bridges_schema import Role
 
 
 def serve(app: FastAPI, runtime: Runtime) -> None:
@@ -30,3 +35,69 @@ def migrate(runtime: Runtime) -> None:
         await pool.close()
 
     asyncio.run(_run())
+
+
+DEFAULT_RUN_DIR = Path(".bridges")
+
+
+def add_token_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = sub.add_parser("token", help="print a signed dev JWT for a role")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", default=None, help="subject (default: <role>-dev)")
+    token.add_argument("--agency-id", default=None, help="agency staff: the agency's UUID")
+    token.add_argument("--email", default=None)
+    token.add_argument("--ttl-hours", type=int, default=12)
+    token.add_argument(
+        "--key", type=Path, default=DEFAULT_RUN_DIR / DEV_KEY_NAME,
+        help="dev signing key (created by `make up` under .bridges/)",
+    )
+
+
+def print_token(args: argparse.Namespace) -> None:
+    if not args.key.exists():
+        raise SystemExit(f"no signing key at {args.key}: run `make up` once, or pass --key")
+    role = Role(args.role)
+    if role is Role.AGENCY_STAFF and not args.agency_id:
+        raise SystemExit("agency_staff tokens need --agency-id")
+    print(
+        mint_token(
+            args.key.read_text(),
+            sub=args.sub or f"{role.value}-dev",
+            role=role,
+            agency_id=args.agency_id,
+            email=args.email,
+            ttl_s=args.ttl_hours * 3600,
+        )
+    )
+
+
+Command = Callable[[Runtime, argparse.Namespace], None]
+
+
+def service_main(
+    prog: str,
+    build_runtime: Callable[[], Runtime],
+    build_app: Callable[[Runtime], FastAPI],
+    argv: list[str] | None = None,
+    *,
+    extra: Mapping[str, tuple[str, Callable[[argparse.ArgumentParser], None], Command]] = {},
+) -> None:
+    """`prog [serve|migrate|token|<extra>]`: the same command line for every service."""
+    parser = argparse.ArgumentParser(prog=prog)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve the HTTP API (default)")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    add_token_command(sub)
+    for name, (help_text, configure, _) in extra.items():
+        configure(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        print_token(args)
+        return
+    runtime = build_runtime()
+    if args.command == "migrate":
+        migrate(runtime)
+    elif args.command in extra:
+        extra[args.command][2](runtime, args)
+    else:
+        serve(build_app(runtime), runtime)

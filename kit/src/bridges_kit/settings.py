@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,7 +72,13 @@ class ServiceSettings(BaseSettings):
     def from_env(cls, env: Mapping[str, str]) -> Self:
         """Settings from an explicit BRIDGES_* mapping (several services in one process)."""
         prefix = "BRIDGES_"
-        values = {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+        values: dict[str, Any] = {}
+        for key, raw in env.items():
+            if key.startswith(prefix):
+                # complex values come as JSON, as pydantic-settings reads them from os.environ
+                values[key[len(prefix) :].lower()] = (
+                    json.loads(raw) if raw[:1] in "[{" and raw else raw
+                )
         return cls.model_validate(values)
 
     def jwt_key_pem(self) -> str | None:

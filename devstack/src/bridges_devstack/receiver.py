@@ -1,0 +1,85 @@
+"""A real HTTP webhook receiver for tests and benchmarks: records every request and answers with a
+programmable sequence of statuses (and optional delays)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from bridges_devstack.servers import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class WebhookReceiver:
+    """Serve on 127.0.0.1:<free port>; `script` holds (status, delay_s) answers, then 200s."""
+
+    requests: list[Received] = field(default_factory=list)
+    script: deque[tuple[int, float]] = field(default_factory=deque)
+    port: int = field(default_factory=free_port)
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/bridges"
+
+    def answer(self, *statuses: int, delay_s: float = 0.0) -> None:
+        self.script.extend((s, delay_s) for s in statuses)
+
+    def ids(self) -> list[str]:
+        return [r.headers.get("webhook-id", "") for r in self.requests]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status, delay = self.script.popleft() if self.script else (200, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
+        self.requests.append(
+            Received(
+                scope["path"],
+                {k.decode(): v.decode() for k, v in scope["headers"]},
+                body,
+                time.monotonic(),
+            )
+        )
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def start(self) -> WebhookReceiver:
+        config = uvicorn.Config(
+            self, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task

@@ -1,0 +1,158 @@
+"""What the referrals API accepts and returns (pydantic, with limits on every field)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from bridges_schema import ReasonCode, ReferralStatus, Urgency
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Phone = Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[0-9+() .\-]+$")]
+_CLOCK_SKEW = timedelta(minutes=5)
+NeedCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactChannel(StrEnum):
+    PHONE = "phone"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Contact(Strict):
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    preferred_channel: ContactChannel = ContactChannel.PHONE
+    preferred_language: Annotated[str, Field(min_length=2, max_length=35)] = "en"
+    interpreter_needed: bool = False
+    best_time: Annotated[str, Field(max_length=100)] | None = None
+    safe_to_leave_message: bool
+
+
+class HouseholdMember(Strict):
+    given_name: Name
+    family_name: Name | None = None
+    relationship: Annotated[str, Field(min_length=1, max_length=40)]
+    date_of_birth: date | None = None
+    age: int | None = Field(default=None, ge=0, le=130)
+
+
+class Client(Strict):
+    given_name: Name
+    family_name: Name
+    date_of_birth: date | None = None
+    age: int | None = Field(default=None, ge=0, le=130)
+    contact: Contact
+    household: list[HouseholdMember] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Client:
+        if self.contact.phone is None and self.contact.email is None:
+            raise ValueError("the client needs a phone number or an email address")
+        if self.date_of_birth and self.date_of_birth > datetime.now(UTC).date():
+            raise ValueError("date_of_birth is in the future")
+        return self
+
+
+class ConsentGiver(StrEnum):
+    CLIENT = "client"
+    GUARDIAN = "guardian"
+
+
+class ConsentMethod(StrEnum):
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    SIGNATURE = "signature"
+
+
+class ConsentScope(StrEnum):
+    """What the receiving program may see."""
+
+    CONTACT = "contact"
+    HOUSEHOLD = "household"
+    NEEDS = "needs"
+    SITUATION = "situation"
+
+
+class Consent(Strict):
+    given_by: ConsentGiver
+    method: ConsentMethod
+    given_at: datetime
+    scopes: list[ConsentScope] = Field(min_length=1, max_length=4)
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Consent:
+        if self.given_at.tzinfo is None:
+            raise ValueError("given_at needs a time zone offset")
+        if self.given_at > datetime.now(UTC).replace(microsecond=0) + _CLOCK_SKEW:
+            raise ValueError("given_at is in the future")
+        if ConsentScope.CONTACT not in self.scopes:
+            raise ValueError("consent must at least cover sharing contact details")
+        return self
+
+
+class FileReferral(Strict):
+    """One intake: a family, its needs, the chosen program(s) and the family's consent."""
+
+    client: Client
+    needs: list[NeedCode] = Field(min_length=1, max_length=20)
+    situation: Annotated[str, Field(max_length=4000)] | None = None
+    urgency: Urgency
+    program_ids: list[UUID] = Field(min_length=1, max_length=10)
+    consent: Consent | None = None
+
+    @model_validator(mode="after")
+    def _distinct_programs(self) -> FileReferral:
+        if len(set(self.program_ids)) != len(self.program_ids):
+            raise ValueError("program_ids lists a program twice")
+        return self
+
+
+class HistoryEntry(BaseModel):
+    from_status: ReferralStatus | None
+    to_status: ReferralStatus
+    version: int
+    actor_id: str
+    actor_role: str
+    reason_code: ReasonCode | None
+    note: str | None
+    at: datetime
+
+
+class ReferralView(BaseModel):
+    id: UUID
+    case_id: UUID
+    program_id: UUID
+    program_name: str | None
+    agency_id: UUID
+    officer_id: str
+    status: ReferralStatus
+    urgency: Urgency
+    version: int
+    respond_by: datetime
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+    client: dict[str, Any] | None = None
+    needs: list[str] = Field(default_factory=list)
+    situation: str | None = None
+    history: list[HistoryEntry] | None = None
+
+
+class IntakeResult(BaseModel):
+    case_id: UUID
+    referrals: list[ReferralView]
+
+
+class Transition(Strict):
+    to: ReferralStatus
+    reason: ReasonCode | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None

@@ -1,0 +1,80 @@
+"""Cross-service fixtures: the three services in-process over real HTTP, sharing one NATS
+namespace and each with its own fresh schema, plus a real webhook receiver."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from bridges_devstack.receiver import WebhookReceiver
+from bridges_devstack.testing import Infra, RunningService, fresh_name
+from bridges_directory import bootstrap as directory_bootstrap
+from bridges_kit.runtime import Runtime
+from bridges_notifications import bootstrap as notifications_bootstrap
+from bridges_referrals import bootstrap as referrals_bootstrap
+from bridges_schema import Role
+
+
+def _builder(module: Any, settings_cls: Any) -> Callable[[dict[str, str]], tuple[FastAPI, Runtime]]:
+    def build(env: dict[str, str]) -> tuple[FastAPI, Runtime]:
+        runtime = module.build_runtime(settings_cls.from_env(env))
+        return module.build_app(runtime), runtime
+
+    return build
+
+
+BUILDERS = {
+    "directory": _builder(directory_bootstrap, directory_bootstrap.DirectorySettings),
+    "referrals": _builder(referrals_bootstrap, referrals_bootstrap.ReferralsSettings),
+    "notifications": _builder(
+        notifications_bootstrap, notifications_bootstrap.NotificationsSettings
+    ),
+}
+
+FAST_RETRIES = {"BRIDGES_WEBHOOK_RETRY_SCHEDULE_S": "[0.2, 0.4, 0.8]"}
+
+
+@dataclass
+class Stack:
+    infra: Infra
+    namespace: str
+    directory: RunningService
+    referrals: RunningService
+    notifications: RunningService
+    agency_id: uuid.UUID
+
+    def token(self, role: Role, **claims: Any) -> str:
+        if role is Role.AGENCY_STAFF:
+            claims.setdefault("agency_id", self.agency_id)
+        claims.setdefault("sub", f"{role.value}-{self.namespace}")
+        return self.infra.token(role, **claims)
+
+
+@pytest.fixture
+async def stack(
+    infra: Infra, services_factory: Callable[..., Awaitable[RunningService]]
+) -> Stack:
+    namespace = fresh_name()
+    started = {
+        name: await services_factory(
+            name,
+            build,
+            schema=namespace,
+            namespace=namespace,
+            extra_env=FAST_RETRIES if name == "notifications" else None,
+        )
+        for name, build in BUILDERS.items()
+    }
+    return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    running = await WebhookReceiver().start()
+    yield running
+    await running.stop()

@@ -1,0 +1,82 @@
+"""Steps the end-to-end tests share: a program, an endpoint, an intake (fictional family)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bridges_devstack.testing import eventually
+from bridges_schema import Role
+
+FAMILY_NAME = "Quintanilla-Okafor"
+PHONE = "+1 503 555 0142"
+
+
+def program(agency_id: uuid.UUID, *, accepting: bool = True) -> dict[str, Any]:
+    org_id, service_id, loc_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    return {
+        "id": str(service_id),
+        "name": "Riverton Test Food Pantry",
+        "description": "Weekly groceries for families.",
+        "status": "active",
+        "organization": {"id": str(org_id), "name": "Riverton Test Org", "description": "x"},
+        "service_at_locations": [
+            {
+                "id": str(uuid.uuid4()),
+                "location": {"id": str(loc_id), "name": "Main St", "latitude": 45.5,
+                             "longitude": -122.6},
+            }
+        ],
+        "x_bridges": {"agency_id": str(agency_id), "accepting_referrals": accepting},
+    }
+
+
+def intake(program_ids: list[str], **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "client": {
+            "given_name": "Amara",
+            "family_name": FAMILY_NAME,
+            "date_of_birth": "1988-04-02",
+            "contact": {"phone": PHONE, "preferred_language": "es",
+                        "safe_to_leave_message": False},
+            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
+        },
+        "needs": ["food-pantry"],
+        "situation": "Lost job last month; toddler at home.",
+        "urgency": "high",
+        "program_ids": program_ids,
+        "consent": {
+            "given_by": "client",
+            "method": "verbal",
+            "given_at": datetime.now(UTC).isoformat(),
+            "scopes": ["contact", "needs"],
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+async def create_program(stack: Any, **kwargs: Any) -> dict[str, Any]:
+    """Create a program in the directory and wait until the referrals read-model has it."""
+    body = program(stack.agency_id, **kwargs)
+    async with stack.directory.client(stack.token(Role.ADMIN)) as c:
+        r = await c.post("/services", json=body)
+        assert r.status_code == 201, r.text
+    pool = stack.referrals.runtime.pool
+
+    async def known() -> bool:
+        return bool(
+            await pool.fetchval("SELECT 1 FROM program WHERE service_id = $1", uuid.UUID(body["id"]))
+        )
+
+    await eventually(known)
+    return body
+
+
+async def register_endpoint(stack: Any, url: str) -> dict[str, Any]:
+    async with stack.notifications.client(stack.token(Role.ADMIN)) as c:
+        r = await c.post(f"/agencies/{stack.agency_id}/endpoints", json={"url": url})
+        assert r.status_code == 201, r.text
+        created: dict[str, Any] = r.json()
+        return created
