@@ -124,6 +124,11 @@ class Consumer:
                 continue
             for msg in msgs:
                 await self.process(msg)
+        if psub is not None:
+            try:
+                await psub.unsubscribe()
+            except Exception as exc:
+                log.debug("consumer_unsubscribe_failed", consumer=self.name, error=repr(exc))
 
     async def _pause(self, seconds: float) -> None:
         try:

@@ -149,11 +149,13 @@ class Runtime:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         self._tasks, self._workers = [], []
-        if self._nc is not None and self._nc.is_connected:
-            try:
-                await asyncio.wait_for(self._nc.drain(), timeout=5)
+        if self._nc is not None:
+            try:  # workers are done: flush acks and publishes, then close
+                if self._nc.is_connected:
+                    await asyncio.wait_for(self._nc.flush(), timeout=2)
+                await self._nc.close()
             except Exception as exc:
-                log.warning("nats_drain_failed", error=repr(exc))
+                log.warning("nats_close_failed", error=repr(exc))
         if self._pool is not None:
             await self._pool.close()
         self._nc = self._js = self._pool = None

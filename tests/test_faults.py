@@ -1,0 +1,57 @@
+"""Faults lose nothing: a referral filed while nats-server is down still reaches the agency, once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from bridges_devstack.testing import eventually
+from bridges_schema import Role
+from tests.scenario import create_program, intake, register_endpoint
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_referral_filed_while_nats_is_down_is_delivered_once_after_restart(
+    stack, receiver, infra
+):
+    if infra.nats is None:
+        pytest.skip("needs the embedded nats-server to stop and start it")
+    program = await create_program(stack)
+    await register_endpoint(stack, receiver.url)
+    officer = stack.referrals.client(stack.token(Role.OFFICER))
+
+    await asyncio.to_thread(infra.nats.stop)
+    try:
+        async with officer as c:
+            filed = await c.post(
+                "/referrals", json=intake([program["id"]]),
+                headers={"Idempotency-Key": "during-outage-1"},
+            )
+        assert filed.status_code == 201, filed.text  # PostgreSQL alone takes the intake
+        pool = stack.referrals.runtime.pool
+        waiting = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        assert waiting == 1  # parked in the outbox while the bus is away
+    finally:
+        await asyncio.to_thread(infra.nats.start)
+
+    async def delivered() -> bool:
+        return len(receiver.requests) >= 1
+
+    await eventually(delivered, timeout_s=45)
+    # barrier: a second referral after the restart; once its webhook is in, nothing else is due
+    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
+        after = await c.post(
+            "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": "after-outage-1"}
+        )
+    assert after.status_code == 201
+
+    async def both() -> bool:
+        return len({r.headers["webhook-id"] for r in receiver.requests}) >= 2
+
+    await eventually(both, timeout_s=30)
+    referral_ids = [json.loads(r.body)["data"]["referral_id"] for r in receiver.requests]
+    assert referral_ids.count(filed.json()["referrals"][0]["id"]) == 1
+    assert len(receiver.requests) == 2
