@@ -56,9 +56,7 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(
-    infra: Infra, services_factory: Callable[..., Awaitable[RunningService]]
-) -> Stack:
+async def stack(infra: Infra, services_factory: Callable[..., Awaitable[RunningService]]) -> Stack:
     namespace = fresh_name()
     started = {
         name: await services_factory(

@@ -24,8 +24,12 @@ def program(agency_id: uuid.UUID, *, accepting: bool = True) -> dict[str, Any]:
         "service_at_locations": [
             {
                 "id": str(uuid.uuid4()),
-                "location": {"id": str(loc_id), "name": "Main St", "latitude": 45.5,
-                             "longitude": -122.6},
+                "location": {
+                    "id": str(loc_id),
+                    "name": "Main St",
+                    "latitude": 45.5,
+                    "longitude": -122.6,
+                },
             }
         ],
         "x_bridges": {"agency_id": str(agency_id), "accepting_referrals": accepting},
@@ -38,8 +42,7 @@ def intake(program_ids: list[str], **overrides: Any) -> dict[str, Any]:
             "given_name": "Amara",
             "family_name": FAMILY_NAME,
             "date_of_birth": "1988-04-02",
-            "contact": {"phone": PHONE, "preferred_language": "es",
-                        "safe_to_leave_message": False},
+            "contact": {"phone": PHONE, "preferred_language": "es", "safe_to_leave_message": False},
             "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
         },
         "needs": ["food-pantry"],
@@ -67,7 +70,9 @@ async def create_program(stack: Any, **kwargs: Any) -> dict[str, Any]:
 
     async def known() -> bool:
         return bool(
-            await pool.fetchval("SELECT 1 FROM program WHERE service_id = $1", uuid.UUID(body["id"]))
+            await pool.fetchval(
+                "SELECT 1 FROM program WHERE service_id = $1", uuid.UUID(body["id"])
+            )
         )
 
     await eventually(known)

@@ -36,7 +36,8 @@ async def program(stack):
 async def test_missing_consent_is_refused(stack, program):
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         r = await c.post(
-            "/referrals", json=intake([program["id"]], consent=None),
+            "/referrals",
+            json=intake([program["id"]], consent=None),
             headers={"Idempotency-Key": "k-consent-1"},
         )
     assert "consent" in _problem(r, 422)["detail"]
@@ -64,19 +65,26 @@ async def test_program_not_accepting_referrals_is_refused(stack):
 
 
 @pytest.mark.parametrize(
-    "field, value",
+    ("field", "value"),
     [
         ("situation", "x" * 4001),
         ("needs", ["food"] * 21),
         ("urgency", "whenever"),
-        ("client", {"given_name": "A" * 101, "family_name": "B",
-                    "contact": {"phone": "5035550100", "safe_to_leave_message": True}}),
+        (
+            "client",
+            {
+                "given_name": "A" * 101,
+                "family_name": "B",
+                "contact": {"phone": "5035550100", "safe_to_leave_message": True},
+            },
+        ),
     ],
 )
 async def test_oversized_or_invalid_fields_are_refused(stack, program, field, value):
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         r = await c.post(
-            "/referrals", json=intake([program["id"]], **{field: value}),
+            "/referrals",
+            json=intake([program["id"]], **{field: value}),
             headers={"Idempotency-Key": f"k-{field}-1"},
         )
     body = _problem(r, 422)
@@ -99,8 +107,9 @@ async def test_oversized_body_is_refused(stack, program):
 async def test_malformed_json_is_refused(stack, program):
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         r = await c.post(
-            "/referrals", content=b'{"client": {', headers={
-                "Idempotency-Key": "k-json-1", "content-type": "application/json"},
+            "/referrals",
+            content=b'{"client": {',
+            headers={"Idempotency-Key": "k-json-1", "content-type": "application/json"},
         )
     _problem(r, 400)
     await _nothing_written(stack)
@@ -156,7 +165,9 @@ async def test_expired_token_is_refused(stack, infra: Infra, program):
 async def test_transition_needs_if_match_and_a_legal_move(stack, program):
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         filed = await c.post(
-            "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": "k-transition-1"}
+            "/referrals",
+            json=intake([program["id"]]),
+            headers={"Idempotency-Key": "k-transition-1"},
         )
     referral_id = filed.json()["referrals"][0]["id"]
     path = f"/referrals/{referral_id}/transitions"

@@ -27,7 +27,8 @@ async def test_referral_filed_while_nats_is_down_is_delivered_once_after_restart
     try:
         async with officer as c:
             filed = await c.post(
-                "/referrals", json=intake([program["id"]]),
+                "/referrals",
+                json=intake([program["id"]]),
                 headers={"Idempotency-Key": "during-outage-1"},
             )
         assert filed.status_code == 201, filed.text  # PostgreSQL alone takes the intake
@@ -44,7 +45,9 @@ async def test_referral_filed_while_nats_is_down_is_delivered_once_after_restart
     # barrier: a second referral after the restart; once its webhook is in, nothing else is due
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         after = await c.post(
-            "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": "after-outage-1"}
+            "/referrals",
+            json=intake([program["id"]]),
+            headers={"Idempotency-Key": "after-outage-1"},
         )
     assert after.status_code == 201
 

@@ -4,14 +4,24 @@ programmable sequence of statuses (and optional delays)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bridges_devstack.servers import free_port
+
+
+class InProcessServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its host process (pytest, a benchmark)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @dataclass(frozen=True)
@@ -67,11 +77,14 @@ class WebhookReceiver:
 
     async def start(self) -> WebhookReceiver:
         config = uvicorn.Config(
-            self, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
+            self,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
             lifespan="off",
         )
-        self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server = InProcessServer(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if self._task.done():

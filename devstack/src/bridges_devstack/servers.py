@@ -95,19 +95,45 @@ class EmbeddedPostgres:
             _chown_tree(self.data_dir, user)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(_pg_bin() / "initdb"), "-D", str(self.data_dir), "-U", PG_SUPERUSER,
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
-                check=True, capture_output=True, user=user,
+                [
+                    str(_pg_bin() / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
             )
         self._stop_leftover()
         args = [
-            str(_pg_bin() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.data_dir}",
-            "-c", "max_connections=300", "-c", "shared_buffers=128MB",
+            str(_pg_bin() / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={self.data_dir}",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=128MB",
         ]
         if self.fast_and_unsafe:
-            args += ["-c", "fsync=off", "-c", "synchronous_commit=off",
-                     "-c", "full_page_writes=off"]
+            args += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
         self._proc = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True
@@ -160,7 +186,9 @@ class EmbeddedPostgres:
         psql = [str(_pg_bin() / "psql"), self.url(), "-v", "ON_ERROR_STOP=1", "-tAc"]
         exists = subprocess.run(
             [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         if exists:
             return False
@@ -193,8 +221,16 @@ class EmbeddedNats:
 
     def start(self, timeout_s: float = 30.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port),
-                "-sd", str(self.store_dir)]
+        args = [
+            nats_server_binary(),
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-sd",
+            str(self.store_dir),
+        ]
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
         log = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child

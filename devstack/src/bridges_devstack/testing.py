@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from bridges_devstack.receiver import InProcessServer
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_kit.auth import ensure_dev_keypair, mint_token
 from bridges_kit.runtime import Runtime
@@ -147,8 +148,7 @@ async def start_service(
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
     )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = InProcessServer(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 30
     while not server.started:

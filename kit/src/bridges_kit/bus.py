@@ -7,7 +7,7 @@ import time
 
 import nats
 import structlog
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -20,7 +20,7 @@ DUPLICATE_WINDOW_S = 15 * 60  # the outbox relay may republish after a crash: de
 MAX_AGE_S = 30 * 24 * 3600
 
 
-async def connect(url: str, name: str, timeout_s: float = 30.0) -> NATS:
+async def connect(url: str, name: str, timeout_s: float = 30.0) -> NatsClient:
     """Connect, retrying until `timeout_s`; once connected, reconnect forever."""
     deadline = time.monotonic() + timeout_s
     delay = 0.2

@@ -48,7 +48,9 @@ def add_token_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     token.add_argument("--email", default=None)
     token.add_argument("--ttl-hours", type=int, default=12)
     token.add_argument(
-        "--key", type=Path, default=DEFAULT_RUN_DIR / DEV_KEY_NAME,
+        "--key",
+        type=Path,
+        default=DEFAULT_RUN_DIR / DEV_KEY_NAME,
         help="dev signing key (created by `make up` under .bridges/)",
     )
 

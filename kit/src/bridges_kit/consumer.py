@@ -10,6 +10,7 @@ in `processed_events`, so a redelivered event has no second effect. Failures are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -131,10 +132,8 @@ class Consumer:
                 log.debug("consumer_unsubscribe_failed", consumer=self.name, error=repr(exc))
 
     async def _pause(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def process(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered or 1

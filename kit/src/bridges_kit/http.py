@@ -125,8 +125,13 @@ class EdgeMiddleware:
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     response = problem_response(
-        problem_body(413, "Payload too large", f"request bodies are limited to {limit} bytes",
-                     "payload-too-large", scope.get("path"))
+        problem_body(
+            413,
+            "Payload too large",
+            f"request bodies are limited to {limit} bytes",
+            "payload-too-large",
+            scope.get("path"),
+        )
     )
     await response(scope, _no_receive, send)
 
@@ -159,20 +164,32 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
         ]  # the offending input is deliberately not echoed: it may hold personal data
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
-                problem_body(400, "Malformed JSON", "the request body is not valid JSON",
-                             "malformed-json", request.url.path)
+                problem_body(
+                    400,
+                    "Malformed JSON",
+                    "the request body is not valid JSON",
+                    "malformed-json",
+                    request.url.path,
+                )
             )
         return problem_response(
-            problem_body(422, "Invalid request", "the request does not match the schema",
-                         "validation", request.url.path, errors=errors)
+            problem_body(
+                422,
+                "Invalid request",
+                "the request does not match the schema",
+                "validation",
+                request.url.path,
+                errors=errors,
+            )
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         return problem_response(
-            problem_body(exc.status_code, title, str(exc.detail), f"http-{exc.status_code}",
-                         request.url.path),
+            problem_body(
+                exc.status_code, title, str(exc.detail), f"http-{exc.status_code}", request.url.path
+            ),
             dict(exc.headers) if exc.headers else None,
         )
 
@@ -183,8 +200,13 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("dependency_unavailable", error=repr(exc))
         return problem_response(
-            problem_body(503, "Service unavailable", "a dependency is unavailable; retry shortly",
-                         "unavailable", request.url.path),
+            problem_body(
+                503,
+                "Service unavailable",
+                "a dependency is unavailable; retry shortly",
+                "unavailable",
+                request.url.path,
+            ),
             {"Retry-After": "2"},
         )
 
@@ -192,8 +214,9 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error")
         return problem_response(
-            problem_body(500, "Internal error", "an unexpected error occurred", "internal",
-                         request.url.path)
+            problem_body(
+                500, "Internal error", "an unexpected error occurred", "internal", request.url.path
+            )
         )
 
 
@@ -210,8 +233,14 @@ def _health_router() -> APIRouter:
         if all(checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
         return problem_response(
-            problem_body(503, "Not ready", "a dependency is not reachable", "not-ready",
-                         "/readyz", checks=checks)
+            problem_body(
+                503,
+                "Not ready",
+                "a dependency is not reachable",
+                "not-ready",
+                "/readyz",
+                checks=checks,
+            )
         )
 
     @router.get("/metrics", summary="Prometheus metrics")

@@ -6,6 +6,7 @@ import contextvars
 import logging
 import sys
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -31,7 +32,9 @@ def reset_correlation_id(token: contextvars.Token[str | None]) -> None:
     _correlation_id.reset(token)
 
 
-def _add_correlation_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_correlation_id(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     cid = _correlation_id.get()
     if cid is not None:
         event.setdefault("correlation_id", cid)

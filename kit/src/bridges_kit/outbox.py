@@ -7,6 +7,7 @@ not yet marked) is dropped by JetStream's duplicate window; consumers are idempo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -87,10 +88,8 @@ class OutboxRelay:
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

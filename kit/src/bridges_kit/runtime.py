@@ -1,4 +1,4 @@
-"""One service process: settings, pool, NATS, outbox relay, consumers and workers, started and
+"""One service process: settings, pool, NatsClient, outbox relay, consumers and workers, started and
 stopped in order. A service's bootstrap module builds one and hands it to `create_app`."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Protocol
 
 import asyncpg
 import structlog
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from bridges_kit import bus, db
@@ -58,7 +58,7 @@ class Runtime:
         self._worker_factories = workers
         self._verifier = verifier
         self._pool: asyncpg.Pool | None = None
-        self._nc: NATS | None = None
+        self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._workers: list[Worker] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -144,7 +144,7 @@ class Runtime:
         for worker in self._workers:
             worker.stop()
         if self._tasks:
-            done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_s)
+            _done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_s)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

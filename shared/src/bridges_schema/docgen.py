@@ -76,9 +76,7 @@ def asyncapi_document(namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
 
 def render(namespace: str = DEFAULT_NAMESPACE) -> dict[str, str]:
     """Relative path -> file text, for every generated document."""
-    files = {
-        f"events/{spec.type}.json": _dump(event_schema(spec)) for spec in ALL_EVENTS
-    }
+    files = {f"events/{spec.type}.json": _dump(event_schema(spec)) for spec in ALL_EVENTS}
     files["asyncapi.json"] = _dump(asyncapi_document(namespace))
     return files
 

@@ -75,7 +75,9 @@ def new_event(
 ) -> CloudEvent[ModelT]:
     """Build an event of type `spec` around `data` (a fresh UUIDv4 id unless one is given)."""
     if not isinstance(data, spec.data_model):
-        raise TypeError(f"{spec.type} carries {spec.data_model.__name__}, not {type(data).__name__}")
+        raise TypeError(
+            f"{spec.type} carries {spec.data_model.__name__}, not {type(data).__name__}"
+        )
     return CloudEvent[Any](
         id=event_id or str(uuid.uuid4()),
         source=source,

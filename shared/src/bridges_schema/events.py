@@ -24,7 +24,6 @@ from bridges_schema.values import (
 )
 
 
-
 class EventData(BaseModel):
     """Base of all event payloads: immutable, tolerant of fields added by newer producers."""
 

@@ -103,5 +103,3 @@ async def dead_letters(
     return await delivery_log.list_deliveries(
         get_runtime(request).pool, status="dead", endpoint_id=None, event_id=None, limit=limit
     )
-
-

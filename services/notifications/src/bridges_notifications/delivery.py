@@ -9,6 +9,7 @@ dies mid-delivery leaves a lease that expires; the delivery is then retried with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,13 +113,11 @@ class DeliveryWorker:
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def claim(self) -> list[asyncpg.Record]:
-        return await self._pool.fetch(
+        rows: list[asyncpg.Record] = await self._pool.fetch(
             """WITH due AS (
                    SELECT id FROM delivery
                    WHERE status = 'pending' AND next_attempt_at <= now()
@@ -133,6 +132,7 @@ class DeliveryWorker:
             self._policy.batch,
             self._policy.lease_s,
         )
+        return rows
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         try:
@@ -153,9 +153,7 @@ class DeliveryWorker:
             async with self._client.stream("POST", row["url"], content=body, headers=headers) as r:
                 status, retry_after = r.status_code, r.headers.get("retry-after")
             error = None if 200 <= status < 300 else f"HTTP {status}"
-            return AttemptResult(
-                status, _ms(started), error, retry.parse_retry_after(retry_after)
-            )
+            return AttemptResult(status, _ms(started), error, retry.parse_retry_after(retry_after))
         except httpx.TimeoutException:
             return AttemptResult(None, _ms(started), "timeout", None)
         except httpx.HTTPError as exc:

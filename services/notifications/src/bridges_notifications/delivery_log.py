@@ -72,9 +72,7 @@ async def get_delivery(pool: asyncpg.Pool, delivery_id: UUID) -> DeliveryOut:
            WHERE delivery_id = $1 ORDER BY id""",
         delivery_id,
     )
-    return DeliveryOut.model_validate(
-        {**dict(row), "attempt_log": [dict(a) for a in attempts]}
-    )
+    return DeliveryOut.model_validate({**dict(row), "attempt_log": [dict(a) for a in attempts]})
 
 
 async def replay(pool: asyncpg.Pool, delivery_id: UUID) -> DeliveryOut:

@@ -32,7 +32,15 @@ async def on_referral_event(event: CloudEvent[Any], conn: asyncpg.Connection) ->
                payload) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (event_id, endpoint_id) DO NOTHING""",
         [
-            (uuid.uuid4(), event.id, event.type, event.data.referral_id, agency_id, e["id"], payload)
+            (
+                uuid.uuid4(),
+                event.id,
+                event.type,
+                event.data.referral_id,
+                agency_id,
+                e["id"],
+                payload,
+            )
             for e in endpoints
         ],
     )

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from bridges_kit.http import CurrentPrincipal, get_runtime
 from bridges_kit.problems import BadRequest, PreconditionRequired
 from bridges_referrals import casework
-from bridges_referrals.models import FileReferral, IntakeResult, ReferralView, Transition
+from bridges_referrals.models import (
+    FileReferral,
+    HistoryEntry,
+    IntakeResult,
+    ReferralView,
+    Transition,
+)
 from bridges_referrals.sla import ResponseTargets
 from bridges_schema import ReferralStatus, Role
 
@@ -32,7 +38,7 @@ def _expected_version(if_match: str | None) -> int:
         raise PreconditionRequired("send If-Match with the referral's ETag (its version)")
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise BadRequest("If-Match must be the referral's ETag, e.g. \"3\"")
+        raise BadRequest('If-Match must be the referral\'s ETag, e.g. "3"')
     return int(value)
 
 
@@ -69,7 +75,7 @@ async def get_referral(
 @router.get("/referrals/{referral_id}/history", summary="A referral's status changes")
 async def get_history(
     request: Request, referral_id: UUID, principal: CurrentPrincipal
-) -> list[casework.HistoryEntry]:
+) -> list[HistoryEntry]:
     view = await casework.get_referral(get_runtime(request).pool, principal, referral_id)
     return view.history or []
 

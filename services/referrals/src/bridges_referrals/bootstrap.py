@@ -62,8 +62,9 @@ class ReferralsSettings(ServiceSettings):
 
 
 def build_runtime(settings: ReferralsSettings | None = None) -> Runtime:
-    return Runtime(settings or ReferralsSettings(), migrations=MIGRATIONS,
-                   subscriptions=SUBSCRIPTIONS)
+    return Runtime(
+        settings or ReferralsSettings(), migrations=MIGRATIONS, subscriptions=SUBSCRIPTIONS
+    )
 
 
 def build_app(runtime: Runtime | None = None) -> FastAPI:

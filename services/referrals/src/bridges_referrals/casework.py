@@ -284,7 +284,9 @@ async def _detail(
     row = await repository.referral_detail(conn, referral_id)
     if row is None or not _may_see(principal, row["agency_id"], row["officer_id"]):
         raise ReferralNotFound(f"no referral {referral_id}")
-    entries = [HistoryEntry.model_validate(dict(h)) for h in await repository.history(conn, referral_id)]
+    entries = [
+        HistoryEntry.model_validate(dict(h)) for h in await repository.history(conn, referral_id)
+    ]
     return ReferralView.model_validate(
         {
             **{k: row[k] for k in _VIEW_KEYS},
@@ -295,10 +297,21 @@ async def _detail(
     )
 
 
-_VIEW_KEYS = (
-    "id case_id program_id program_name agency_id officer_id status urgency version "
-    "respond_by overdue created_at updated_at"
-).split()
+_VIEW_KEYS = [
+    "id",
+    "case_id",
+    "program_id",
+    "program_name",
+    "agency_id",
+    "officer_id",
+    "status",
+    "urgency",
+    "version",
+    "respond_by",
+    "overdue",
+    "created_at",
+    "updated_at",
+]
 
 
 def summary(row: asyncpg.Record) -> ReferralView:

@@ -29,8 +29,9 @@ async def on_service_upserted(event: CloudEvent[Any], conn: asyncpg.Connection) 
             "taxonomy_codes": data.taxonomy_term_codes,
         },
     )
-    log.info("program_upserted", service_id=str(data.service_id), version=data.version,
-             applied=applied)
+    log.info(
+        "program_upserted", service_id=str(data.service_id), version=data.version, applied=applied
+    )
 
 
 async def on_service_capacity_changed(event: CloudEvent[Any], conn: asyncpg.Connection) -> None:

@@ -190,9 +190,7 @@ async def referral_for_update(conn: asyncpg.Connection, referral_id: UUID) -> as
     )
 
 
-async def set_status(
-    conn: asyncpg.Connection, referral_id: UUID, status: str
-) -> asyncpg.Record:
+async def set_status(conn: asyncpg.Connection, referral_id: UUID, status: str) -> asyncpg.Record:
     return await conn.fetchrow(
         """UPDATE referral SET status = $2, version = version + 1, updated_at = now()
            WHERE id = $1 RETURNING version, updated_at""",
@@ -214,29 +212,31 @@ async def referral_detail(conn: asyncpg.Connection, referral_id: UUID) -> asyncp
 
 
 async def history(conn: asyncpg.Connection, referral_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT from_status, to_status, version, actor_id, actor_role, reason_code, note, at
            FROM referral_history WHERE referral_id = $1 ORDER BY version""",
         referral_id,
     )
+    return rows
 
 
 async def referrals_of_officer(
     conn: asyncpg.Connection, officer_id: str, limit: int
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         f"""SELECT {_REFERRAL_COLUMNS} FROM referral r
             LEFT JOIN program p ON p.service_id = r.program_id
             WHERE r.officer_id = $1 ORDER BY r.updated_at DESC, r.id DESC LIMIT $2""",
         officer_id,
         limit,
     )
+    return rows
 
 
 async def agency_inbox(
     conn: asyncpg.Connection, agency_id: UUID, status: str | None, limit: int
 ) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         f"""SELECT {_REFERRAL_COLUMNS} FROM referral r
             LEFT JOIN program p ON p.service_id = r.program_id
             WHERE r.agency_id = $1 AND ($2::text IS NULL OR r.status = $2)
@@ -245,3 +245,4 @@ async def agency_inbox(
         status,
         limit,
     )
+    return rows

@@ -15,4 +15,5 @@ class ResponseTargets:
     routine: timedelta = timedelta(days=3)
 
     def respond_by(self, urgency: Urgency, filed_at: datetime) -> datetime:
-        return filed_at + getattr(self, urgency.value)
+        target: timedelta = getattr(self, urgency.value)
+        return filed_at + target

@@ -1,0 +1,27 @@
+"""`bridges up` (the whole system on this machine) and `bridges token` (a dev JWT)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bridges_kit import cli as kit_cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bridges")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run everything on embedded PostgreSQL and NATS")
+    up.add_argument("--run-dir", type=Path, default=kit_cli.DEFAULT_RUN_DIR)
+    kit_cli.add_token_command(sub)
+    args = parser.parse_args(argv)
+    if args.command == "token":
+        kit_cli.print_token(args)
+        return 0
+    from bridges_devstack.stack import up as run_up
+
+    return run_up(args.run_dir)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
