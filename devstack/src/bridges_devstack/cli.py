@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from bridges_kit import cli as kit_cli
 
 
 def main(argv: list[str] | None = None) -> int:
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); nothing depends on it.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     parser = argparse.ArgumentParser(prog="bridges")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run everything on embedded PostgreSQL and NATS")

@@ -12,7 +12,7 @@ from bridges_kit.runtime import Runtime
 
 
 def _seed_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", type=Path, default=seed.DEMO_COUNTY)
+    parser.add_argument("--file", type=Path, default=None, help="an HSDS dataset JSON file")
 
 
 def _seed(runtime: Runtime, args: argparse.Namespace) -> None:

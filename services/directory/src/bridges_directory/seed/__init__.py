@@ -9,17 +9,19 @@ from typing import Any
 import asyncpg
 
 from bridges_directory import catalog, hsds
+from bridges_directory.seed import demo_county
 from bridges_schema import Streams
 
-DEMO_COUNTY = Path(__file__).parent / "demo_county.json"
 
-
-def read_dataset(path: Path = DEMO_COUNTY) -> dict[str, Any]:
+def read_dataset(path: Path | None = None) -> dict[str, Any]:
+    """A dataset file, or the built-in demo county when no path is given."""
+    if path is None:
+        return demo_county.build()
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 
-async def load(pool: asyncpg.Pool, streams: Streams, path: Path = DEMO_COUNTY) -> tuple[int, int]:
+async def load(pool: asyncpg.Pool, streams: Streams, path: Path | None = None) -> tuple[int, int]:
     """Load the dataset; returns (services in the file, services created or changed)."""
     data = read_dataset(path)
     await catalog.load_taxonomy(
