@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
 from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
 from bridges_schema import Role
 
-SERVICES = {"directory": 8101, "referrals": 8102, "notifications": 8103}
-PG_PORT, NATS_PORT, NATS_MONITOR_PORT = 5544, 4244, 8244
+SERVICES = ("directory", "referrals", "notifications")
 DEMO_SUBJECTS = {
     Role.OFFICER: "badge-1234",
     Role.AGENCY_STAFF: "staff-riverton-food-bank",
@@ -31,6 +31,7 @@ DEMO_SUBJECTS = {
 @dataclass
 class Stack:
     run_dir: Path
+    ports: Ports = field(default_factory=Ports)
     postgres_url: str = ""
     nats_url: str = ""
     pg: EmbeddedPostgres | None = None
@@ -45,7 +46,7 @@ class Stack:
             **os.environ,
             "BRIDGES_DATABASE_URL": self.database_url(service),
             "BRIDGES_NATS_URL": self.nats_url,
-            "BRIDGES_HTTP_PORT": str(SERVICES[service]),
+            "BRIDGES_HTTP_PORT": str(self.ports.service(service)),
             "BRIDGES_HTTP_HOST": "127.0.0.1",
             "BRIDGES_JWT_PUBLIC_KEY_FILE": str(self.run_dir / DEV_PUBLIC_KEY_NAME),
             "BRIDGES_ENVIRONMENT": "development",
@@ -54,14 +55,16 @@ class Stack:
     def start_infrastructure(self) -> None:
         self.postgres_url = os.environ.get("BRIDGES_POSTGRES_URL", "")
         if not self.postgres_url:
-            self.pg = EmbeddedPostgres(self.run_dir / "pg", PG_PORT)
+            self.pg = EmbeddedPostgres(self.run_dir / "pg", self.ports.postgres)
             self.pg.start()
             self.postgres_url = self.pg.url()
         for service in SERVICES:
             _create_database(self.postgres_url, f"bridges_{service}", self.pg)
         self.nats_url = os.environ.get("BRIDGES_NATS_URL", "")
         if not self.nats_url:
-            self.nats = EmbeddedNats(self.run_dir / "nats", NATS_PORT, NATS_MONITOR_PORT)
+            self.nats = EmbeddedNats(
+                self.run_dir / "nats", self.ports.nats, self.ports.nats_monitor
+            )
             self.nats.start()
             self.nats_url = self.nats.url
 
@@ -77,7 +80,8 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        for service, port in SERVICES.items():
+        for service in SERVICES:
+            port = self.ports.service(service)
             _wait_ready(service, port, self.children[service], logs / f"{service}.log")
 
     def seed(self) -> str:
@@ -166,7 +170,7 @@ def describe(stack: Stack, private_key: str) -> dict[str, Any]:
         for role, sub in DEMO_SUBJECTS.items()
     }
     return {
-        "urls": {name: f"http://127.0.0.1:{port}" for name, port in SERVICES.items()},
+        "urls": {name: f"http://127.0.0.1:{stack.ports.service(name)}" for name in SERVICES},
         "databases": {name: stack.database_url(name) for name in SERVICES},
         "nats_url": stack.nats_url,
         "demo_agency_id": agency_id,
@@ -174,15 +178,18 @@ def describe(stack: Stack, private_key: str) -> dict[str, Any]:
     }
 
 
-def up(run_dir: Path) -> int:
+def up(run_dir: Path, ports: Ports | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     private_path, _ = ensure_dev_keypair(run_dir)
-    stack = Stack(run_dir.resolve())
+    stack = Stack(run_dir.resolve(), ports or Ports())
     stopping = False
+    running = False
 
     def _stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
+        if not running:  # still starting: abandon start-up, the finally block cleans up
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -201,6 +208,7 @@ def up(run_dir: Path) -> int:
         for role, token in info["tokens"].items():
             print(f"  {role:<13} {token}")
         print(f"\nLogs in {run_dir / 'logs'}/. Press Ctrl-C to stop.", flush=True)
+        running = True
         while not stopping:
             for name, child in stack.children.items():
                 if child.poll() is not None:

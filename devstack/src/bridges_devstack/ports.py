@@ -1,0 +1,21 @@
+"""The ports `bridges up` listens on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where `bridges up` listens (the defaults are documented in the README)."""
+
+    postgres: int = 5544
+    nats: int = 4244
+    nats_monitor: int = 8244
+    directory: int = 8101
+    referrals: int = 8102
+    notifications: int = 8103
+
+    def service(self, name: str) -> int:
+        port: int = getattr(self, name)
+        return port
