@@ -4,7 +4,7 @@ metrics, auth dependencies and the health endpoints."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -64,9 +64,12 @@ class PayloadTooLarge(Exception):
 class EdgeMiddleware:
     """Correlation id in and out, request size limit, request metrics. Pure ASGI (cheap)."""
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(
+        self, app: ASGIApp, runtime: Runtime, body_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.runtime = runtime
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,7 +82,7 @@ class EdgeMiddleware:
         structlog.contextvars.bind_contextvars(service=self.runtime.settings.service_name)
         started = time.perf_counter()
         status = 500
-        limit = self.runtime.settings.max_body_bytes
+        limit = self.body_limits.get(scope["path"], self.runtime.settings.max_body_bytes)
         declared = headers.get(b"content-length")
         try:
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -260,8 +263,11 @@ def create_app(
     routers: Sequence[APIRouter],
     error_map: ErrorMap,
     version: str = "0.1.0",
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """The service's FastAPI app; its lifespan starts and stops the runtime."""
+    """The service's FastAPI app; its lifespan starts and stops the runtime.
+
+    `body_limits` raises the request-size limit for particular paths (e.g. bulk import)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -277,5 +283,5 @@ def create_app(
     app.include_router(_health_router())
     for router in routers:
         app.include_router(router)
-    app.add_middleware(EdgeMiddleware, runtime=runtime)
+    app.add_middleware(EdgeMiddleware, runtime=runtime, body_limits=body_limits)
     return app

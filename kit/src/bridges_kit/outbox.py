@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -23,18 +24,33 @@ log = structlog.get_logger(__name__)
 NOTIFY_CHANNEL = "bridges_outbox"
 
 
-async def enqueue(conn: asyncpg.Connection, event: CloudEvent[Any], streams: Streams) -> None:
-    """Store `event` for publication; call inside the transaction that makes it true."""
+def _outbox_row(event: CloudEvent[Any], streams: Streams) -> tuple[Any, ...]:
     cid = event.correlationid or correlation_id()
     if cid and event.correlationid is None:
         event = event.model_copy(update={"correlationid": cid})
     headers = {NATS_CORRELATION_HEADER: cid} if cid else {}
-    await conn.execute(
-        """INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)""",
+    return (
         event.id,
         event_spec(event).subject(streams.namespace),
         event.model_dump_json().encode(),
         headers,
+    )
+
+
+async def enqueue(conn: asyncpg.Connection, event: CloudEvent[Any], streams: Streams) -> None:
+    """Store `event` for publication; call inside the transaction that makes it true."""
+    await enqueue_many(conn, [event], streams)
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection, events: Sequence[CloudEvent[Any]], streams: Streams
+) -> None:
+    """Store several events in order (one round trip per batch, one relay wake-up)."""
+    if not events:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+        [_outbox_row(event, streams) for event in events],
     )
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 

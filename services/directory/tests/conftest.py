@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 
 from bridges_devstack.testing import RunningService
+from bridges_directory import seed
 from bridges_directory.bootstrap import DirectorySettings, build_app, build_runtime
 from bridges_kit.runtime import Runtime
 
@@ -21,3 +22,10 @@ async def directory(
 ) -> RunningService:
     schema, namespace = isolation
     return await services_factory("directory", build, schema=schema, namespace=namespace)
+
+
+@pytest.fixture
+async def seeded(directory: RunningService) -> RunningService:
+    """The directory with the Alder County demo dataset loaded."""
+    await seed.load(directory.runtime.pool, directory.runtime.streams)
+    return directory

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridges_schema import CapacityStatus
 
@@ -76,14 +77,138 @@ class Address(HsdsObject):
     address_type: Annotated[str, Field(max_length=20)] = "physical"
 
 
+class LocationExtension(BaseModel):
+    """Bridges' fields on a location: the IANA time zone its opening hours are kept in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+
 class Location(HsdsObject):
     id: UUID
-    location_type: Annotated[str, Field(max_length=20)] = "physical"
+    location_type: Annotated[str, Field(pattern="^(physical|postal|virtual)$")] = "physical"
     name: Text | None = None
     description: LongText | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     addresses: list[Address] = Field(default_factory=list, max_length=10)
+    x_bridges: LocationExtension = Field(default_factory=LocationExtension)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Location:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        return self
+
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")]
+
+
+class Schedule(HsdsObject):
+    """An HSDS recurring schedule (RFC 5545 RRULE fields); Bridges reads WEEKLY/DAILY hours."""
+
+    id: UUID
+    freq: Annotated[str, Field(pattern="^(WEEKLY|DAILY|MONTHLY|YEARLY)$")] | None = None
+    byday: Annotated[str, Field(max_length=40)] | None = None
+    opens_at: Clock | None = None
+    closes_at: Clock | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    timezone: float | None = Field(default=None, ge=-12, le=14)
+    location_id: UUID | None = None
+    service_at_location_id: UUID | None = None
+    description: LongText | None = None
+
+    @field_validator("byday")
+    @classmethod
+    def _weekdays(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        days = [d.strip().upper() for d in value.split(",") if d.strip()]
+        unknown = [d for d in days if d not in WEEKDAY_CODES]
+        if unknown:
+            raise ValueError(f"byday holds unknown weekday(s) {unknown}; use MO,TU,...,SU")
+        return ",".join(days)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Schedule:
+        if (self.opens_at is None) != (self.closes_at is None):
+            raise ValueError("opens_at and closes_at go together")
+        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
+            raise ValueError("valid_from is after valid_to")
+        return self
+
+
+class Language(HsdsObject):
+    id: UUID
+    name: Text | None = None
+    code: Annotated[str, Field(max_length=20)] | None = None
+    note: Text | None = None
+
+
+class ServiceArea(HsdsObject):
+    id: UUID
+    name: Text | None = None
+    description: LongText | None = None
+    extent: Annotated[str, Field(max_length=100_000)] | None = None
+    extent_type: Annotated[str, Field(max_length=20)] | None = None
+
+
+class Phone(HsdsObject):
+    id: UUID
+    number: Annotated[str, Field(min_length=1, max_length=50)]
+    extension: float | None = None
+    type: Annotated[str, Field(max_length=20)] | None = None
+    description: LongText | None = None
+
+
+class CostOption(HsdsObject):
+    id: UUID
+    option: Text | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    amount: float | None = Field(default=None, ge=0)
+    amount_description: Text | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class RequiredDocument(HsdsObject):
+    id: UUID
+    document: Text | None = None
+    uri: Text | None = None
+
+
+class Contact(HsdsObject):
+    id: UUID
+    name: Text | None = None
+    title: Text | None = None
+    department: Text | None = None
+    email: Text | None = None
+    phones: list[Phone] = Field(default_factory=list, max_length=20)
+
+
+class Funding(HsdsObject):
+    id: UUID
+    source: Text | None = None
+
+
+class Accessibility(HsdsObject):
+    id: UUID
+    description: LongText | None = None
+    details: LongText | None = None
+    url: Text | None = None
 
 
 class ServiceAtLocation(HsdsObject):
@@ -92,6 +217,7 @@ class ServiceAtLocation(HsdsObject):
     location_id: UUID | None = None
     description: LongText | None = None
     location: Location
+    schedules: list[Schedule] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _location_id_matches(self) -> ServiceAtLocation:
@@ -124,15 +250,25 @@ class Service(HsdsObject):
     url: Text | None = None
     email: Text | None = None
     status: Annotated[str, Field(pattern="^(active|inactive|defunct|temporarily closed)$")]
+    interpretation_services: LongText | None = None
+    application_process: LongText | None = None
+    fees_description: LongText | None = None
+    eligibility_description: LongText | None = None
     minimum_age: float | None = Field(default=None, ge=0, le=130)
     maximum_age: float | None = Field(default=None, ge=0, le=130)
     last_modified: datetime | None = None
     organization: Organization
     service_at_locations: list[ServiceAtLocation] = Field(default_factory=list, max_length=200)
     attributes: list[Attribute] = Field(default_factory=list, max_length=100)
-    phones: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
-    schedules: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
-    languages: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    phones: list[Phone] = Field(default_factory=list, max_length=50)
+    schedules: list[Schedule] = Field(default_factory=list, max_length=100)
+    languages: list[Language] = Field(default_factory=list, max_length=50)
+    service_areas: list[ServiceArea] = Field(default_factory=list, max_length=50)
+    cost_options: list[CostOption] = Field(default_factory=list, max_length=50)
+    required_documents: list[RequiredDocument] = Field(default_factory=list, max_length=50)
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
+    funding: list[Funding] = Field(default_factory=list, max_length=50)
+    accessibility: list[Accessibility] = Field(default_factory=list, max_length=50)
     x_bridges: BridgesExtension = Field(default_factory=BridgesExtension)
 
     @model_validator(mode="after")

@@ -2,179 +2,155 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import hsds
+from bridges_directory import hsds, indexing
+
+# -- taxonomy ------------------------------------------------------------------------------
 
 
-async def upsert_taxonomy(conn: asyncpg.Connection, taxonomy: hsds.Taxonomy) -> None:
-    await conn.execute(
+async def upsert_taxonomies(conn: asyncpg.Connection, taxonomies: Sequence[hsds.Taxonomy]) -> None:
+    await conn.executemany(
         """INSERT INTO taxonomy (id, name, document) VALUES ($1, $2, $3)
-           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, document = EXCLUDED.document""",
-        taxonomy.id,
-        taxonomy.name,
-        taxonomy.model_dump(mode="json"),
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, document = EXCLUDED.document
+           WHERE taxonomy.document IS DISTINCT FROM EXCLUDED.document""",
+        [(t.id, t.name, t.model_dump(mode="json", exclude_none=True)) for t in taxonomies],
     )
 
 
-async def upsert_taxonomy_term(conn: asyncpg.Connection, term: hsds.TaxonomyTerm) -> None:
-    await conn.execute(
+async def upsert_taxonomy_terms(
+    conn: asyncpg.Connection, terms: Sequence[hsds.TaxonomyTerm]
+) -> None:
+    await conn.executemany(
         """INSERT INTO taxonomy_term (id, code, name, parent_id, taxonomy_id, document)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
                parent_id = EXCLUDED.parent_id, taxonomy_id = EXCLUDED.taxonomy_id,
-               document = EXCLUDED.document""",
-        term.id,
-        term.code,
-        term.name,
-        term.parent_id,
-        term.taxonomy_id,
-        term.model_dump(mode="json"),
+               document = EXCLUDED.document, last_modified = now()
+           WHERE taxonomy_term.document IS DISTINCT FROM EXCLUDED.document""",
+        [
+            (
+                t.id,
+                t.code,
+                t.name,
+                t.parent_id,
+                t.taxonomy_id,
+                t.model_dump(mode="json", exclude_none=True),
+            )
+            for t in terms
+        ],
     )
 
 
-async def existing_term_ids(conn: asyncpg.Connection, ids: list[UUID]) -> set[UUID]:
-    rows = await conn.fetch("SELECT id FROM taxonomy_term WHERE id = ANY($1::uuid[])", ids)
-    return {r["id"] for r in rows}
+async def term_lineage(conn: asyncpg.Connection) -> dict[UUID, list[str]]:
+    """Every term id -> its name and its ancestors' names (the taxonomy is small)."""
+    rows = await conn.fetch("SELECT id, name, parent_id FROM taxonomy_term")
+    by_id = {r["id"]: r for r in rows}
+    lineage: dict[UUID, list[str]] = {}
+    for term_id in by_id:
+        names: list[str] = []
+        current: UUID | None = term_id
+        while current is not None and current in by_id and len(names) < 20:
+            names.append(by_id[current]["name"])
+            current = by_id[current]["parent_id"]
+        lineage[term_id] = names
+    return lineage
 
 
-async def term_codes(conn: asyncpg.Connection, ids: list[UUID]) -> list[str]:
+async def term_codes(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
     rows = await conn.fetch(
-        "SELECT coalesce(code, name) AS code FROM taxonomy_term WHERE id = ANY($1::uuid[]) "
-        "ORDER BY 1",
+        "SELECT id, coalesce(code, name) AS code FROM taxonomy_term WHERE id = ANY($1::uuid[])",
         ids,
     )
-    return [r["code"] for r in rows]
+    return {r["id"]: r["code"] for r in rows}
 
 
-async def upsert_organization(conn: asyncpg.Connection, org: hsds.Organization) -> None:
-    await conn.execute(
+async def list_taxonomies(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT document, count(*) OVER () AS total FROM taxonomy
+           ORDER BY name, id LIMIT $1 OFFSET $2""",
+        limit,
+        offset,
+    )
+
+
+async def list_taxonomy_terms(
+    conn: asyncpg.Connection,
+    *,
+    parent_id: UUID | None,
+    taxonomy_id: UUID | None,
+    top_only: bool,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT document, count(*) OVER () AS total FROM taxonomy_term
+           WHERE ($1::uuid IS NULL OR parent_id = $1)
+             AND ($2::uuid IS NULL OR taxonomy_id = $2)
+             AND (NOT $3 OR parent_id IS NULL)
+           ORDER BY name, id LIMIT $4 OFFSET $5""",
+        parent_id,
+        taxonomy_id,
+        top_only,
+        limit,
+        offset,
+    )
+
+
+async def all_taxonomies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    return [r["document"] for r in await conn.fetch("SELECT document FROM taxonomy ORDER BY id")]
+
+
+async def all_taxonomy_terms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    # parents before children, so that a re-import never points at a term not yet written
+    rows = await conn.fetch(
+        """WITH RECURSIVE tree AS (
+               SELECT id, document, 0 AS depth FROM taxonomy_term WHERE parent_id IS NULL
+               UNION ALL
+               SELECT t.id, t.document, tree.depth + 1 FROM taxonomy_term t
+               JOIN tree ON t.parent_id = tree.id WHERE tree.depth < 50)
+           SELECT document FROM tree ORDER BY depth, id"""
+    )
+    return [r["document"] for r in rows]
+
+
+# -- organizations -------------------------------------------------------------------------
+
+
+async def upsert_organizations(
+    conn: asyncpg.Connection, organizations: Sequence[hsds.Organization]
+) -> None:
+    await conn.executemany(
         """INSERT INTO organization (id, name, document) VALUES ($1, $2, $3)
            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, document = EXCLUDED.document,
                last_modified = now()
            WHERE organization.document IS DISTINCT FROM EXCLUDED.document""",
-        org.id,
-        org.name,
-        org.model_dump(mode="json", exclude_none=True),
+        [(o.id, o.name, o.model_dump(mode="json", exclude_none=True)) for o in organizations],
     )
-
-
-async def service_version(conn: asyncpg.Connection, service_id: UUID) -> tuple[int, str] | None:
-    row = await conn.fetchrow(
-        "SELECT version, content_hash FROM service WHERE id = $1 FOR UPDATE", service_id
-    )
-    return (row["version"], row["content_hash"]) if row else None
-
-
-async def write_service(
-    conn: asyncpg.Connection, service: hsds.Service, document: dict[str, Any], content_hash: str
-) -> tuple[int, Any]:
-    """Insert or replace the service row and its links; returns (version, last_modified)."""
-    ext = service.x_bridges
-    row = await conn.fetchrow(
-        """INSERT INTO service (id, organization_id, name, status, agency_id, accepting_referrals,
-               capacity_status, last_verified, content_hash, document)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (id) DO UPDATE SET organization_id = EXCLUDED.organization_id,
-               name = EXCLUDED.name, status = EXCLUDED.status, agency_id = EXCLUDED.agency_id,
-               accepting_referrals = EXCLUDED.accepting_referrals,
-               capacity_status = EXCLUDED.capacity_status,
-               last_verified = EXCLUDED.last_verified, content_hash = EXCLUDED.content_hash,
-               document = EXCLUDED.document, version = service.version + 1,
-               last_modified = now()
-           RETURNING version, last_modified""",
-        service.id,
-        service.organization.id,
-        service.name,
-        service.status,
-        ext.agency_id,
-        ext.accepting_referrals,
-        ext.capacity_status.value,
-        ext.last_verified,
-        content_hash,
-        document,
-    )
-    await conn.execute("DELETE FROM service_at_location WHERE service_id = $1", service.id)
-    await conn.execute("DELETE FROM attribute WHERE service_id = $1", service.id)
-    for sal in service.service_at_locations:
-        loc = sal.location
-        await conn.execute(
-            """INSERT INTO location (id, name, latitude, longitude, document)
-               VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude,
-                   longitude = EXCLUDED.longitude, document = EXCLUDED.document""",
-            loc.id,
-            loc.name,
-            loc.latitude,
-            loc.longitude,
-            loc.model_dump(mode="json", exclude_none=True),
-        )
-        await conn.execute(
-            """INSERT INTO service_at_location (id, service_id, location_id) VALUES ($1, $2, $3)
-               ON CONFLICT (id) DO UPDATE SET service_id = EXCLUDED.service_id,
-                   location_id = EXCLUDED.location_id""",
-            sal.id,
-            service.id,
-            loc.id,
-        )
-    await conn.executemany(
-        """INSERT INTO attribute (id, service_id, taxonomy_term_id) VALUES ($1, $2, $3)
-           ON CONFLICT (id) DO UPDATE SET service_id = EXCLUDED.service_id,
-               taxonomy_term_id = EXCLUDED.taxonomy_term_id""",
-        [(a.id, service.id, a.taxonomy_term_id) for a in service.attributes],
-    )
-    return row["version"], row["last_modified"]
-
-
-async def fetch_service(conn: asyncpg.Connection, service_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT document, version, last_modified FROM service WHERE id = $1", service_id
-    )
-
-
-async def search_services(
-    conn: asyncpg.Connection,
-    *,
-    text: str | None,
-    organization_id: UUID | None,
-    taxonomy_term_id: UUID | None,
-    limit: int,
-    offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    rows = await conn.fetch(
-        """SELECT s.document, count(*) OVER () AS total
-           FROM service s
-           WHERE ($1::text IS NULL OR lower(s.name) LIKE '%' || lower($1) || '%'
-                  OR s.document->>'description' ILIKE '%' || $1 || '%')
-             AND ($2::uuid IS NULL OR s.organization_id = $2)
-             AND ($3::uuid IS NULL OR EXISTS (
-                    SELECT 1 FROM attribute a WHERE a.service_id = s.id
-                    AND a.taxonomy_term_id = $3))
-           ORDER BY s.name, s.id
-           LIMIT $4 OFFSET $5""",
-        text,
-        organization_id,
-        taxonomy_term_id,
-        limit,
-        offset,
-    )
-    if not rows and offset:
-        total = await conn.fetchval("SELECT count(*) FROM service")
-        return int(total), []
-    return (rows[0]["total"] if rows else 0), [r["document"] for r in rows]
 
 
 async def list_organizations(
-    conn: asyncpg.Connection, limit: int, offset: int
+    conn: asyncpg.Connection, modified_after: datetime | None, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    total = await conn.fetchval("SELECT count(*) FROM organization")
-    rows = await conn.fetch(
-        "SELECT document FROM organization ORDER BY name, id LIMIT $1 OFFSET $2", limit, offset
+    return await _paged(
+        conn,
+        """SELECT document, count(*) OVER () AS total FROM organization
+           WHERE $1::timestamptz IS NULL OR last_modified > $1
+           ORDER BY name, id LIMIT $2 OFFSET $3""",
+        modified_after,
+        limit,
+        offset,
     )
-    return int(total), [r["document"] for r in rows]
 
 
 async def fetch_organization(conn: asyncpg.Connection, org_id: UUID) -> dict[str, Any] | None:
@@ -184,15 +160,388 @@ async def fetch_organization(conn: asyncpg.Connection, org_id: UUID) -> dict[str
     return doc
 
 
-async def list_taxonomy_terms(
-    conn: asyncpg.Connection, parent_id: UUID | None, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+# -- services: writing ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """A validated service ready to write: its HSDS document and what is derived from it."""
+
+    service: hsds.Service
+    document: dict[str, Any]
+    content_hash: str
+    fields: indexing.SearchFields
+    slots: list[indexing.Slot]
+
+
+async def current_versions(
+    conn: asyncpg.Connection, ids: Sequence[UUID]
+) -> dict[UUID, tuple[int, str]]:
     rows = await conn.fetch(
-        """SELECT document, count(*) OVER () AS total FROM taxonomy_term
-           WHERE $1::uuid IS NULL OR parent_id = $1
-           ORDER BY name, id LIMIT $2 OFFSET $3""",
-        parent_id,
+        "SELECT id, version, content_hash FROM service WHERE id = ANY($1::uuid[]) FOR UPDATE",
+        list(ids),
+    )
+    return {r["id"]: (r["version"], r["content_hash"]) for r in rows}
+
+
+async def write_services(
+    conn: asyncpg.Connection, rows: Sequence[ServiceRow]
+) -> dict[UUID, tuple[int, datetime]]:
+    """Insert or replace services and everything linked to them; returns id -> (version, modified)."""
+    if not rows:
+        return {}
+    written = await conn.fetch(
+        """INSERT INTO service (id, organization_id, name, status, agency_id, accepting_referrals,
+               capacity_status, last_verified, content_hash, document, search_a, search_b,
+               search_c, search_d, trigram_text, trigram_name, term_ids, languages, service_areas,
+               minimum_age, maximum_age)
+           SELECT r.id, r.organization_id, r.name, r.status, r.agency_id, r.accepting,
+               r.capacity, r.last_verified, r.content_hash, r.document, r.a, r.b, r.c, r.d,
+               r.trigram, r.trigram_name, r.term_ids::uuid[], r.languages::text[], r.areas::text[],
+               r.minimum_age, r.maximum_age
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, organization_id uuid, name text,
+               status text, agency_id uuid, accepting boolean, capacity text,
+               last_verified date, content_hash text, document jsonb, a text, b text, c text,
+               d text, trigram text, trigram_name text, term_ids text[], languages text[], areas text[],
+               minimum_age numeric, maximum_age numeric)
+           ON CONFLICT (id) DO UPDATE SET organization_id = EXCLUDED.organization_id,
+               name = EXCLUDED.name, status = EXCLUDED.status, agency_id = EXCLUDED.agency_id,
+               accepting_referrals = EXCLUDED.accepting_referrals,
+               capacity_status = EXCLUDED.capacity_status,
+               last_verified = EXCLUDED.last_verified, content_hash = EXCLUDED.content_hash,
+               document = EXCLUDED.document, search_a = EXCLUDED.search_a,
+               search_b = EXCLUDED.search_b, search_c = EXCLUDED.search_c,
+               search_d = EXCLUDED.search_d, trigram_text = EXCLUDED.trigram_text,
+               trigram_name = EXCLUDED.trigram_name,
+               term_ids = EXCLUDED.term_ids, languages = EXCLUDED.languages,
+               service_areas = EXCLUDED.service_areas, minimum_age = EXCLUDED.minimum_age,
+               maximum_age = EXCLUDED.maximum_age, version = service.version + 1,
+               last_modified = now()
+           RETURNING id, version, last_modified""",
+        [_service_record(row) for row in rows],
+    )
+    ids = [row.service.id for row in rows]
+    for table in ("service_at_location", "attribute", "schedule_slot"):
+        await conn.execute(f"DELETE FROM {table} WHERE service_id = ANY($1::uuid[])", ids)
+    await _write_locations(conn, rows)
+    await conn.executemany(
+        "INSERT INTO attribute (id, service_id, taxonomy_term_id) VALUES ($1, $2, $3)",
+        [(a.id, r.service.id, a.taxonomy_term_id) for r in rows for a in r.service.attributes],
+    )
+    await conn.executemany(
+        """INSERT INTO schedule_slot (service_id, isodow, opens, closes, overnight, timezone,
+               utc_offset_min, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        [
+            (
+                r.service.id,
+                s.isodow,
+                s.opens,
+                s.closes,
+                s.overnight,
+                s.timezone,
+                s.utc_offset_min,
+                s.valid_from,
+                s.valid_to,
+            )
+            for r in rows
+            for s in r.slots
+        ],
+    )
+    return {w["id"]: (w["version"], w["last_modified"]) for w in written}
+
+
+def _service_record(row: ServiceRow) -> dict[str, Any]:
+    s, f = row.service, row.fields
+    return {
+        "id": str(s.id),
+        "organization_id": str(s.organization.id),
+        "name": s.name,
+        "status": s.status,
+        "agency_id": str(s.x_bridges.agency_id) if s.x_bridges.agency_id else None,
+        "accepting": s.x_bridges.accepting_referrals,
+        "capacity": s.x_bridges.capacity_status.value,
+        "last_verified": s.x_bridges.last_verified.isoformat()
+        if s.x_bridges.last_verified
+        else None,
+        "content_hash": row.content_hash,
+        "document": row.document,
+        "a": f.weight_a,
+        "b": f.weight_b,
+        "c": f.weight_c,
+        "d": f.weight_d,
+        "trigram": f.trigram,
+        "trigram_name": f.trigram_name,
+        "term_ids": [str(t) for t in f.term_ids],
+        "languages": f.languages,
+        "areas": f.service_areas,
+        "minimum_age": s.minimum_age,
+        "maximum_age": s.maximum_age,
+    }
+
+
+async def _write_locations(conn: asyncpg.Connection, rows: Sequence[ServiceRow]) -> None:
+    locations = {
+        sal.location.id: sal.location for r in rows for sal in r.service.service_at_locations
+    }
+    await conn.executemany(
+        """INSERT INTO location (id, name, latitude, longitude, document)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude,
+               longitude = EXCLUDED.longitude, document = EXCLUDED.document,
+               last_modified = now()
+           WHERE location.document IS DISTINCT FROM EXCLUDED.document""",
+        [
+            (
+                loc.id,
+                loc.name,
+                loc.latitude,
+                loc.longitude,
+                loc.model_dump(mode="json", exclude_none=True),
+            )
+            for loc in locations.values()
+        ],
+    )
+    await conn.executemany(
+        """INSERT INTO service_at_location (id, service_id, location_id) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET service_id = EXCLUDED.service_id,
+               location_id = EXCLUDED.location_id""",
+        [
+            (sal.id, r.service.id, sal.location.id)
+            for r in rows
+            for sal in r.service.service_at_locations
+        ],
+    )
+
+
+async def update_capacity(
+    conn: asyncpg.Connection,
+    service_id: UUID,
+    document: dict[str, Any],
+    content_hash: str,
+    accepting: bool,
+    capacity: str,
+) -> tuple[int, datetime]:
+    row = await conn.fetchrow(
+        """UPDATE service SET accepting_referrals = $2, capacity_status = $3, document = $4,
+               content_hash = $5, version = version + 1, last_modified = now()
+           WHERE id = $1 RETURNING version, last_modified""",
+        service_id,
+        accepting,
+        capacity,
+        document,
+        content_hash,
+    )
+    return row["version"], row["last_modified"]
+
+
+async def delete_service(conn: asyncpg.Connection, service_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "DELETE FROM service WHERE id = $1 RETURNING version, agency_id", service_id
+    )
+
+
+# -- services: reading ---------------------------------------------------------------------
+
+
+async def fetch_service(
+    conn: asyncpg.Connection, service_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        "SELECT document, version, last_modified, agency_id, content_hash FROM service "
+        f"WHERE id = $1{lock}",
+        service_id,
+    )
+
+
+async def stream_services(conn: asyncpg.Connection) -> AsyncIterator[dict[str, Any]]:
+    """Every service document in id order (call inside a transaction: a server-side cursor)."""
+    async for row in conn.cursor("SELECT document FROM service ORDER BY id", prefetch=500):
+        yield row["document"]
+
+
+Sort = str  # "relevance" | "distance" | "name"
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Every `GET /services` filter; all combine with AND."""
+
+    text: str | None = None
+    organization_id: UUID | None = None
+    taxonomy_term_id: UUID | None = None
+    taxonomy_id: UUID | None = None
+    modified_after: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+    language: str | None = None
+    age: float | None = None
+    open_at: datetime | None = None
+    accepting: bool | None = None
+    service_area: str | None = None
+    sort: Sort = "relevance"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class _Sql:
+    params: list[Any] = field(default_factory=list)
+
+    def __call__(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+
+# "open at $t" for a slot, in the slot's own zone (or fixed offset); see indexing.slot_is_open.
+_OPEN_AT = """EXISTS (
+    SELECT 1 FROM schedule_slot o
+    CROSS JOIN LATERAL (SELECT CASE WHEN o.timezone IS NOT NULL THEN {t} AT TIME ZONE o.timezone
+        ELSE ({t} AT TIME ZONE 'UTC') + make_interval(mins => o.utc_offset_min) END AS lt) l
+    WHERE o.service_id = s.id
+      AND (o.valid_from IS NULL OR l.lt::date >= o.valid_from)
+      AND (o.valid_to IS NULL OR l.lt::date <= o.valid_to)
+      AND ((o.isodow = extract(isodow FROM l.lt) AND l.lt::time >= o.opens
+            AND (o.overnight OR l.lt::time < o.closes))
+        OR (o.overnight AND o.isodow = extract(isodow FROM l.lt - interval '1 day')
+            AND l.lt::time < o.closes)))"""
+
+
+def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+    """The one search statement (also run raw by the benchmark); every filter hits an index."""
+    p = _Sql()
+    ctes: list[str] = []
+    joins: list[str] = []
+    where: list[str] = []
+    rank = "0::real"
+    distance = "NULL::float8"
+    if q.text:
+        text = p(indexing.fold(q.text))
+        # any word may match (ranked by how many and where), or the whole query fuzzily (typos)
+        tsq = f"replace(plainto_tsquery('english', {text})::text, ' & ', ' | ')::tsquery"
+        where.append(f"(s.search_vector @@ {tsq} OR {text} <% s.trigram_text)")
+        rank = (
+            f"(ts_rank_cd('{{0.1, 0.3, 0.6, 1.0}}', s.search_vector, {tsq}, 1)"
+            f" + word_similarity({text}, s.trigram_text) + word_similarity({text}, s.trigram_name))"
+        )
+    if q.organization_id is not None:
+        where.append(f"s.organization_id = {p(q.organization_id)}")
+    if q.taxonomy_term_id is not None:
+        where.append(
+            f"""s.term_ids && ARRAY(WITH RECURSIVE d AS (
+                    SELECT id, 0 AS depth FROM taxonomy_term WHERE id = {p(q.taxonomy_term_id)}
+                    UNION ALL SELECT t.id, d.depth + 1 FROM taxonomy_term t
+                    JOIN d ON t.parent_id = d.id WHERE d.depth < 20)
+                SELECT id FROM d)"""
+        )
+    if q.taxonomy_id is not None:
+        where.append(
+            "s.term_ids && ARRAY(SELECT id FROM taxonomy_term "
+            f"WHERE taxonomy_id = {p(q.taxonomy_id)})"
+        )
+    if q.modified_after is not None:
+        where.append(f"s.last_modified > {p(q.modified_after)}")
+    if q.language:
+        where.append(f"s.languages @> ARRAY[{p(indexing.fold(q.language))}]::text[]")
+    if q.service_area:
+        where.append(f"s.service_areas @> ARRAY[{p(indexing.fold(q.service_area))}]::text[]")
+    if q.age is not None:
+        age = p(q.age)
+        where.append(
+            f"(s.minimum_age IS NULL OR s.minimum_age <= {age})"
+            f" AND (s.maximum_age IS NULL OR s.maximum_age >= {age})"
+        )
+    if q.accepting is not None:
+        where.append(f"s.accepting_referrals = {p(q.accepting)}")
+    if q.open_at is not None:
+        where.append(_OPEN_AT.format(t=p(q.open_at)))
+    if q.lat is not None and q.lon is not None:
+        origin = f"ll_to_earth({p(q.lat)}, {p(q.lon)})"
+        if q.radius_km is not None:
+            meters = p(q.radius_km * 1000)
+            ctes.append(
+                f"""near AS (
+                    SELECT sal.service_id, min(earth_distance({origin},
+                        ll_to_earth(l.latitude, l.longitude))) AS meters
+                    FROM location l JOIN service_at_location sal ON sal.location_id = l.id
+                    WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+                      AND earth_box({origin}, {meters}) @> ll_to_earth(l.latitude, l.longitude)
+                      AND earth_distance({origin}, ll_to_earth(l.latitude, l.longitude)) <= {meters}
+                    GROUP BY sal.service_id)"""
+            )
+            joins.append("JOIN near ON near.service_id = s.id")
+            distance = "near.meters"
+        else:
+            joins.append(
+                f"""LEFT JOIN LATERAL (
+                    SELECT min(earth_distance({origin}, ll_to_earth(l.latitude, l.longitude)))
+                        AS meters
+                    FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+                    WHERE sal.service_id = s.id AND l.latitude IS NOT NULL) near ON true"""
+            )
+            distance = "near.meters"
+    order = {
+        "relevance": "rank DESC, s.name, s.id",
+        "distance": "distance NULLS LAST, s.name, s.id",
+        "name": "s.name, s.id",
+    }[q.sort if q.sort != "relevance" or q.text else "name"]
+    sql = (
+        (f"WITH {', '.join(ctes)} " if ctes else "")
+        + f"SELECT s.document, s.version, {rank} AS rank, {distance} / 1000.0 AS distance, "
+        + "count(*) OVER () AS total FROM service s "
+        + " ".join(joins)
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY {order} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
+    )
+    return sql, p.params
+
+
+async def search_services(
+    conn: asyncpg.Connection, q: SearchQuery
+) -> tuple[int, list[tuple[dict[str, Any], float | None]]]:
+    sql, params = search_sql(q)
+    total, rows = await _paged_rows(conn, sql, *params)
+    return total, [(r["document"], r["distance"]) for r in rows]
+
+
+async def _paged_rows(
+    conn: asyncpg.Connection, sql: str, *params: Any
+) -> tuple[int, list[asyncpg.Record]]:
+    """Run a page query (`count(*) OVER () AS total`, ending `LIMIT $n OFFSET $m`).
+
+    A page past the end has no rows to carry the total, so the total is counted apart."""
+    rows = await conn.fetch(sql, *params)
+    if rows:
+        return int(rows[0]["total"]), rows
+    if not params[-1]:
+        return 0, []
+    body = sql[: sql.rindex(" ORDER BY ")]
+    return int(await conn.fetchval(f"SELECT count(*) FROM ({body}) AS matches", *params[:-2])), []
+
+
+async def _paged(
+    conn: asyncpg.Connection, sql: str, *params: Any
+) -> tuple[int, list[dict[str, Any]]]:
+    total, rows = await _paged_rows(conn, sql, *params)
+    return total, [r["document"] for r in rows]
+
+
+async def list_service_at_locations(
+    conn: asyncpg.Connection, modified_after: datetime | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT jsonb_build_object('id', sal.id, 'service_id', sal.service_id,
+                  'location_id', sal.location_id, 'location', l.document,
+                  'service', jsonb_build_object('id', s.id, 'name', s.name)) AS document,
+                  count(*) OVER () AS total
+           FROM service_at_location sal
+           JOIN location l ON l.id = sal.location_id
+           JOIN service s ON s.id = sal.service_id
+           WHERE $1::timestamptz IS NULL OR s.last_modified > $1 OR l.last_modified > $1
+           ORDER BY sal.id LIMIT $2 OFFSET $3""",
+        modified_after,
         limit,
         offset,
     )
-    return (rows[0]["total"] if rows else 0), [r["document"] for r in rows]

@@ -11,7 +11,8 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://bridges.example.org/demo/alder-county")
-UTC_OFFSET = -8  # HSDS 3.0 expresses a schedule's timezone as a UTC offset
+UTC_OFFSET = -8  # HSDS 3.0 expresses a schedule's timezone as a UTC offset (standard time)
+TIMEZONE = "America/Los_Angeles"  # what "open now" uses, daylight saving included
 
 
 def demo_id(*parts: str) -> str:
@@ -536,6 +537,7 @@ def _service(program: Program, terms: dict[str, dict[str, Any]]) -> dict[str, An
                     "id": location_id,
                     "location_type": "physical",
                     "name": f"{program.name} ({town.name})",
+                    "x_bridges": {"timezone": TIMEZONE},
                     # Spread programs in one town over a few hundred metres, deterministically.
                     "latitude": round(town.latitude + (UUID(location_id).int % 97 - 48) * 1e-4, 5),
                     "longitude": round(
@@ -580,6 +582,10 @@ def _service(program: Program, terms: dict[str, dict[str, Any]]) -> dict[str, An
                 "timezone": UTC_OFFSET,
             }
             for index, (days, opens, closes) in enumerate(program.hours)
+        ],
+        "service_areas": [
+            {"id": demo_id("service_area", program.key), "name": "Alder County"},
+            {"id": demo_id("service_area", program.key, "town"), "name": town.name},
         ],
         "languages": [
             {

@@ -1,0 +1,224 @@
+"""What the directory derives from an HSDS service to find it fast (pure functions, no I/O).
+
+- Search text in four weights (A: names, B: organization and needs, C: description and
+  eligibility, D: languages, audiences, places), folded (accents removed, case folded) so that
+  "clínica" finds "Clinica" and the other way round.
+- Filter values: taxonomy term ids, language codes and names, service-area names, ages.
+- Opening hours as weekly slots, each with the time zone it is kept in; `is_open` is the
+  reference meaning of "open at", which the SQL in `repository` implements for the index.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from bridges_directory import hsds
+
+ISO_WEEKDAY = {code: number for number, code in enumerate(hsds.WEEKDAY_CODES, start=1)}
+END_OF_DAY = time(23, 59, 59, 999999)
+
+# Common referral languages: code -> names an officer might type (English and native).
+LANGUAGE_NAMES: Mapping[str, tuple[str, ...]] = {
+    "en": ("english",),
+    "es": ("spanish", "español"),
+    "vi": ("vietnamese", "tiếng việt"),
+    "ru": ("russian", "русский"),
+    "zh": ("chinese", "mandarin", "cantonese", "中文"),
+    "fr": ("french", "français"),
+    "ar": ("arabic", "العربية"),
+    "so": ("somali", "soomaali"),
+    "tl": ("tagalog", "filipino"),
+    "ko": ("korean", "한국어"),
+    "pt": ("portuguese", "português"),
+    "uk": ("ukrainian", "українська"),
+    "hmn": ("hmong",),
+    "ht": ("haitian creole", "kreyòl"),
+    "fa": ("farsi", "persian"),
+    "asl": ("american sign language", "sign language"),
+}
+
+# Audience words by age band (inclusive years): a service serving any age in a band gets its words.
+AGE_BANDS: tuple[tuple[float, float, str], ...] = (
+    (0, 1, "infant baby babies newborn"),
+    (1, 3, "toddler toddlers"),
+    (4, 12, "child children kid kids"),
+    (13, 17, "teen teens teenager adolescent youth"),
+    (18, 24, "young adult"),
+    (18, 64, "adult adults"),
+    (65, 130, "senior seniors elder elderly"),
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed, whitespace collapsed: the form both sides of search use."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def with_compounds(text: str) -> str:
+    """The text plus each pair of adjacent words run together, so "foodbank" finds "food bank"."""
+    words = text.split()
+    return " ".join([*words, *(a + b for a, b in pairwise(words))])
+
+
+@dataclass(frozen=True)
+class SearchFields:
+    weight_a: str
+    weight_b: str
+    weight_c: str
+    weight_d: str
+    trigram: str  # everything typo-tolerant search looks at
+    trigram_name: str  # the service's own names, which rank first
+    term_ids: list[UUID]
+    languages: list[str]
+    service_areas: list[str]
+
+
+def audience_words(minimum: float | None, maximum: float | None) -> str:
+    if minimum is None and maximum is None:
+        return ""  # all ages: no band is singled out
+    low, high = minimum or 0, 130 if maximum is None else maximum
+    return " ".join(words for start, end, words in AGE_BANDS if low <= end and high >= start)
+
+
+def language_values(languages: Iterable[hsds.Language]) -> list[str]:
+    """Codes and names, folded: what the `language` filter matches."""
+    values: set[str] = set()
+    for language in languages:
+        if language.code:
+            code = fold(language.code)
+            values.add(code)
+            values.update(fold(name) for name in LANGUAGE_NAMES.get(code, ()))
+        if language.name:
+            values.add(fold(language.name))
+    return sorted(values)
+
+
+def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -> SearchFields:
+    """`term_names` maps a term id to its name and its ancestors' names (for "food" → pantry)."""
+    term_ids = sorted({a.taxonomy_term_id for a in service.attributes})
+    needs = " ".join(name for term in term_ids for name in term_names.get(term, ()))
+    names = " ".join(filter(None, [service.name, service.alternate_name]))
+    places = [
+        address.city
+        for sal in service.service_at_locations
+        for address in sal.location.addresses
+        if address.city
+    ]
+    areas = sorted({fold(area.name) for area in service.service_areas if area.name})
+    languages = language_values(service.languages)
+    return SearchFields(
+        weight_a=fold(names),
+        weight_b=fold(f"{service.organization.name} {needs}"),
+        weight_c=fold(
+            " ".join(filter(None, [service.description, service.eligibility_description]))
+        ),
+        weight_d=fold(
+            " ".join(
+                [
+                    *languages,
+                    audience_words(service.minimum_age, service.maximum_age),
+                    *areas,
+                    *places,
+                ]
+            )
+        ),
+        trigram=with_compounds(fold(f"{names} {service.organization.name} {needs}")),
+        trigram_name=with_compounds(fold(names)),
+        term_ids=term_ids,
+        languages=languages,
+        service_areas=areas,
+    )
+
+
+# -- opening hours -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Open on ISO weekday `isodow` from `opens` to `closes` (next day when `overnight`)."""
+
+    isodow: int
+    opens: time
+    closes: time
+    overnight: bool
+    timezone: str | None  # IANA zone; else the fixed UTC offset below
+    utc_offset_min: int
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+def _clock(value: str) -> time:
+    parts = [int(p) for p in value.split(":")]
+    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+
+
+def _zone_of(service: hsds.Service, location_id: UUID | None) -> str | None:
+    locations = [sal.location for sal in service.service_at_locations]
+    chosen = [loc for loc in locations if loc.id == location_id] or locations
+    return next((loc.x_bridges.timezone for loc in chosen if loc.x_bridges.timezone), None)
+
+
+def _slots_of(schedule: hsds.Schedule, zone: str | None) -> list[Slot]:
+    if schedule.opens_at is None or schedule.closes_at is None:
+        return []
+    if schedule.freq not in (None, "WEEKLY", "DAILY"):
+        return []  # monthly/yearly patterns are shown, not used for "open now"
+    days = (
+        [ISO_WEEKDAY[d] for d in schedule.byday.split(",")]
+        if schedule.byday and schedule.freq != "DAILY"
+        else list(range(1, 8))
+    )
+    opens, closes = _clock(schedule.opens_at), _clock(schedule.closes_at)
+    if closes.hour == 23 and closes.minute == 59:
+        closes = END_OF_DAY  # "until 23:59" means until midnight
+    overnight = closes <= opens
+    offset = round((schedule.timezone or 0) * 60)
+    return [
+        Slot(day, opens, closes, overnight, zone, offset, schedule.valid_from, schedule.valid_to)
+        for day in days
+    ]
+
+
+def opening_slots(service: hsds.Service) -> list[Slot]:
+    """Weekly slots from the service's schedules and its locations' schedules."""
+    slots = [
+        slot
+        for schedule in service.schedules
+        for slot in _slots_of(schedule, _zone_of(service, schedule.location_id))
+    ]
+    for sal in service.service_at_locations:
+        zone = sal.location.x_bridges.timezone
+        slots.extend(slot for schedule in sal.schedules for slot in _slots_of(schedule, zone))
+    return sorted(set(slots), key=lambda s: (s.isodow, s.opens, s.closes))
+
+
+def local_time(slot: Slot, at: datetime) -> datetime:
+    """`at` as a wall-clock time where the slot is kept (naive)."""
+    if slot.timezone:
+        return at.astimezone(ZoneInfo(slot.timezone)).replace(tzinfo=None)
+    return (at.astimezone(UTC) + timedelta(minutes=slot.utc_offset_min)).replace(tzinfo=None)
+
+
+def slot_is_open(slot: Slot, at: datetime) -> bool:
+    local = local_time(slot, at)
+    if slot.valid_from and local.date() < slot.valid_from:
+        return False
+    if slot.valid_to and local.date() > slot.valid_to:
+        return False
+    now, today = local.time(), local.isoweekday()
+    if slot.isodow == today and now >= slot.opens and (slot.overnight or now < slot.closes):
+        return True
+    yesterday = (today - 2) % 7 + 1
+    return slot.overnight and slot.isodow == yesterday and now < slot.closes
+
+
+def is_open(slots: Iterable[Slot], at: datetime) -> bool:
+    return any(slot_is_open(slot, at) for slot in slots)
