@@ -17,6 +17,21 @@ def build(env: dict[str, str]) -> tuple[FastAPI, Runtime]:
 
 
 @pytest.fixture
+def make_directory(
+    services_factory: Callable[..., Awaitable[RunningService]], isolation: tuple[str, str]
+) -> Callable[[str], Awaitable[RunningService]]:
+    """Start another directory instance on its own schema (e.g. an import target)."""
+
+    async def start(suffix: str) -> RunningService:
+        schema, namespace = isolation
+        return await services_factory(
+            "directory", build, schema=f"{schema}_{suffix}", namespace=namespace
+        )
+
+    return start
+
+
+@pytest.fixture
 async def directory(
     services_factory: Callable[..., Awaitable[RunningService]], isolation: tuple[str, str]
 ) -> RunningService:

@@ -105,21 +105,23 @@ def parse(raw: Any) -> Dataset:
         _models(hsds.TaxonomyTerm, raw.get("taxonomy_terms"), "$.taxonomy_terms", errors),
         _models(hsds.Service, services_raw, "$.services", errors),
     )
-    _check_unique(dataset, errors)
+    _check_unique(raw, errors)
     if errors:
         raise InvalidDataset(errors)
     return dataset
 
 
-def _check_unique(dataset: Dataset, errors: list[DatasetError]) -> None:
-    for name, items in (
-        ("taxonomies", dataset.taxonomies),
-        ("taxonomy_terms", dataset.taxonomy_terms),
-        ("services", dataset.services),
-    ):
-        seen: dict[Any, int] = {}
+def _check_unique(raw: dict[str, Any], errors: list[DatasetError]) -> None:
+    """Duplicate ids, reported at their position in the file (valid records or not)."""
+    for name in ("taxonomies", "taxonomy_terms", "services"):
+        items = raw.get(name)
+        if not isinstance(items, list):
+            continue
+        seen: dict[str, int] = {}
         for index, item in enumerate(items):
-            item_id = item.id  # type: ignore[attr-defined]
+            item_id = str(item.get("id", "")).lower() if isinstance(item, dict) else ""
+            if not item_id:
+                continue
             if item_id in seen:
                 errors.append(
                     DatasetError(
