@@ -82,7 +82,7 @@ class Stack:
             )
         for service in SERVICES:
             port = self.ports.service(service)
-            _wait_ready(service, port, self.children[service], logs / f"{service}.log")
+            wait_ready(service, port, self.children[service], logs / f"{service}.log")
 
     def seed(self) -> str:
         done = subprocess.run(
@@ -128,7 +128,7 @@ def _create_database(url: str, name: str, pg: EmbeddedPostgres | None) -> None:
     asyncio.run(run())
 
 
-def _wait_ready(service: str, port: int, child: subprocess.Popen[bytes], log: Path) -> None:
+def wait_ready(service: str, port: int, child: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if child.poll() is not None:

@@ -6,20 +6,32 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bridges_directory import bootstrap, seed
+from bridges_directory import bootstrap, catalog, seed
+from bridges_directory.seed import generator
 from bridges_kit.cli import service_main
 from bridges_kit.runtime import Runtime
 
 
 def _seed_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--file", type=Path, default=None, help="an HSDS dataset JSON file")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--file", type=Path, default=None, help="an HSDS dataset file or folder")
+    source.add_argument(
+        "--generate", type=int, metavar="N", help="a generated region of N services (benchmarks)"
+    )
+    parser.add_argument("--random-seed", type=int, default=7, help="with --generate")
 
 
 def _seed(runtime: Runtime, args: argparse.Namespace) -> None:
     async def run() -> tuple[int, int]:
         pool = await runtime.open_database()
         try:
-            return await seed.load(pool, runtime.streams, args.file)
+            if args.generate is None:
+                return await seed.load(pool, runtime.streams, args.file)
+            total = changed = 0
+            for part in generator.generate(args.generate, seed=args.random_seed):
+                report = await catalog.import_dataset(pool, runtime.streams, part)
+                total, changed = total + report.services, changed + report.created + report.updated
+            return total, changed
         finally:
             await pool.close()
 

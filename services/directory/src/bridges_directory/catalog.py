@@ -36,6 +36,7 @@ from bridges_schema import (
 
 SOURCE = "/bridges/directory"
 IMPORT_BATCH = 500
+ANALYZE_AFTER = 1000
 
 
 class ServiceNotFound(LookupError):
@@ -211,6 +212,9 @@ async def import_dataset(pool: asyncpg.Pool, streams: Streams, raw: Any) -> Impo
             created += len(outcome.created)
             updated += len(outcome.updated)
     total = len(parsed.services)
+    if created + updated >= ANALYZE_AFTER:  # fresh statistics keep the search plans right
+        async with pool.acquire() as conn:
+            await repository.analyze(conn)
     return ImportReport(
         total, created, updated, total - created - updated, len(parsed.taxonomy_terms)
     )

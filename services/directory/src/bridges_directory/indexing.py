@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bridges_directory import hsds
 
+WORD = re.compile(r"\w+")
 ISO_WEEKDAY = {code: number for number, code in enumerate(hsds.WEEKDAY_CODES, start=1)}
 END_OF_DAY = time(23, 59, 59, 999999)
 
@@ -74,8 +76,7 @@ class SearchFields:
     weight_b: str
     weight_c: str
     weight_d: str
-    trigram: str  # everything typo-tolerant search looks at
-    trigram_name: str  # the service's own names, which rank first
+    words: list[str]  # the vocabulary typo correction draws on
     term_ids: list[UUID]
     languages: list[str]
     service_areas: list[str]
@@ -114,28 +115,26 @@ def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -
     ]
     areas = sorted({fold(area.name) for area in service.service_areas if area.name})
     languages = language_values(service.languages)
+    weight_a = with_compounds(fold(names))
+    weight_b = f"{with_compounds(fold(service.organization.name))} {fold(needs)}"
+    weight_c = fold(" ".join(filter(None, [service.description, service.eligibility_description])))
+    audience = audience_words(service.minimum_age, service.maximum_age)
     return SearchFields(
-        weight_a=fold(names),
-        weight_b=fold(f"{service.organization.name} {needs}"),
-        weight_c=fold(
-            " ".join(filter(None, [service.description, service.eligibility_description]))
-        ),
-        weight_d=fold(
-            " ".join(
-                [
-                    *languages,
-                    audience_words(service.minimum_age, service.maximum_age),
-                    *areas,
-                    *places,
-                ]
-            )
-        ),
-        trigram=with_compounds(fold(f"{names} {service.organization.name} {needs}")),
-        trigram_name=with_compounds(fold(names)),
+        weight_a=weight_a,
+        weight_b=weight_b,
+        weight_c=weight_c,
+        weight_d=fold(" ".join([*languages, audience, *areas, *places])),
+        words=sorted(set(query_words(f"{weight_a} {weight_b} {weight_c}", limit=None))),
         term_ids=term_ids,
         languages=languages,
         service_areas=areas,
     )
+
+
+def query_words(text: str, limit: int | None = 8) -> list[str]:
+    """The words of a (folded) text, as the vocabulary stores them and queries look them up."""
+    words = WORD.findall(fold(text))
+    return words if limit is None else words[:limit]
 
 
 # -- opening hours -------------------------------------------------------------------------
@@ -222,3 +221,58 @@ def slot_is_open(slot: Slot, at: datetime) -> bool:
 
 def is_open(slots: Iterable[Slot], at: datetime) -> bool:
     return any(slot_is_open(slot, at) for slot in slots)
+
+
+MINUTES_PER_DAY = 1440
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+
+
+@dataclass(frozen=True)
+class WeeklyHours:
+    """Open ranges in minutes of the local week (Monday 00:00 = 0), kept in one zone."""
+
+    timezone: str  # IANA zone, or "" for the fixed offset
+    utc_offset_min: int
+    ranges: tuple[tuple[int, int], ...]
+    valid_from: date | None
+    valid_to: date | None
+
+    def multirange(self) -> str:
+        return "{" + ",".join(f"[{start},{end})" for start, end in self.ranges) + "}"
+
+
+def _minute(day: int, clock: time) -> int:
+    end_of_day = clock == END_OF_DAY
+    return (day - 1) * MINUTES_PER_DAY + (
+        MINUTES_PER_DAY if end_of_day else clock.hour * 60 + clock.minute
+    )
+
+
+def _merge(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def weekly_hours(slots: Iterable[Slot]) -> list[WeeklyHours]:
+    """The slots as week-minute ranges per zone and validity (overnight ones wrap past Sunday)."""
+    groups: dict[tuple[str, int, date | None, date | None], list[tuple[int, int]]] = {}
+    for slot in slots:
+        key = (slot.timezone or "", slot.utc_offset_min, slot.valid_from, slot.valid_to)
+        start = _minute(slot.isodow, slot.opens)
+        end = _minute(slot.isodow + 1 if slot.overnight else slot.isodow, slot.closes)
+        spans = (
+            [(start, end)]
+            if end <= MINUTES_PER_WEEK
+            else [(start, MINUTES_PER_WEEK), (0, end - MINUTES_PER_WEEK)]
+        )
+        groups.setdefault(key, []).extend((a, b) for a, b in spans if a < b)
+    return [
+        WeeklyHours(zone, offset, _merge(ranges), valid_from, valid_to)
+        for (zone, offset, valid_from, valid_to), ranges in groups.items()
+        if ranges
+    ]

@@ -193,16 +193,16 @@ async def write_services(
     written = await conn.fetch(
         """INSERT INTO service (id, organization_id, name, status, agency_id, accepting_referrals,
                capacity_status, last_verified, content_hash, document, search_a, search_b,
-               search_c, search_d, trigram_text, trigram_name, term_ids, languages, service_areas,
+               search_c, search_d, term_ids, languages, service_areas,
                minimum_age, maximum_age)
            SELECT r.id, r.organization_id, r.name, r.status, r.agency_id, r.accepting,
                r.capacity, r.last_verified, r.content_hash, r.document, r.a, r.b, r.c, r.d,
-               r.trigram, r.trigram_name, r.term_ids::uuid[], r.languages::text[], r.areas::text[],
+               r.term_ids::uuid[], r.languages::text[], r.areas::text[],
                r.minimum_age, r.maximum_age
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, organization_id uuid, name text,
                status text, agency_id uuid, accepting boolean, capacity text,
                last_verified date, content_hash text, document jsonb, a text, b text, c text,
-               d text, trigram text, trigram_name text, term_ids text[], languages text[], areas text[],
+               d text, term_ids text[], languages text[], areas text[],
                minimum_age numeric, maximum_age numeric)
            ON CONFLICT (id) DO UPDATE SET organization_id = EXCLUDED.organization_id,
                name = EXCLUDED.name, status = EXCLUDED.status, agency_id = EXCLUDED.agency_id,
@@ -211,8 +211,7 @@ async def write_services(
                last_verified = EXCLUDED.last_verified, content_hash = EXCLUDED.content_hash,
                document = EXCLUDED.document, search_a = EXCLUDED.search_a,
                search_b = EXCLUDED.search_b, search_c = EXCLUDED.search_c,
-               search_d = EXCLUDED.search_d, trigram_text = EXCLUDED.trigram_text,
-               trigram_name = EXCLUDED.trigram_name,
+               search_d = EXCLUDED.search_d,
                term_ids = EXCLUDED.term_ids, languages = EXCLUDED.languages,
                service_areas = EXCLUDED.service_areas, minimum_age = EXCLUDED.minimum_age,
                maximum_age = EXCLUDED.maximum_age, version = service.version + 1,
@@ -221,30 +220,29 @@ async def write_services(
         [_service_record(row) for row in rows],
     )
     ids = [row.service.id for row in rows]
-    for table in ("service_at_location", "attribute", "schedule_slot"):
+    await conn.execute(
+        "INSERT INTO search_word (word) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        sorted({word for row in rows for word in row.fields.words}),
+    )
+    for table in ("service_at_location", "attribute", "opening_hours"):
         await conn.execute(f"DELETE FROM {table} WHERE service_id = ANY($1::uuid[])", ids)
     await _write_locations(conn, rows)
     await conn.executemany(
         "INSERT INTO attribute (id, service_id, taxonomy_term_id) VALUES ($1, $2, $3)",
         [(a.id, r.service.id, a.taxonomy_term_id) for r in rows for a in r.service.attributes],
     )
+    hours = [(r.service.id, h) for r in rows for h in indexing.weekly_hours(r.slots)]
     await conn.executemany(
-        """INSERT INTO schedule_slot (service_id, isodow, opens, closes, overnight, timezone,
-               utc_offset_min, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        """INSERT INTO opening_zone (timezone, utc_offset_min) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING""",
+        sorted({(h.timezone, h.utc_offset_min) for _, h in hours}),
+    )
+    await conn.executemany(
+        """INSERT INTO opening_hours (service_id, timezone, utc_offset_min, week, valid_from,
+               valid_to) VALUES ($1, $2, $3, $4::text::int4multirange, $5, $6)""",
         [
-            (
-                r.service.id,
-                s.isodow,
-                s.opens,
-                s.closes,
-                s.overnight,
-                s.timezone,
-                s.utc_offset_min,
-                s.valid_from,
-                s.valid_to,
-            )
-            for r in rows
-            for s in r.slots
+            (service_id, h.timezone, h.utc_offset_min, h.multirange(), h.valid_from, h.valid_to)
+            for service_id, h in hours
         ],
     )
     return {w["id"]: (w["version"], w["last_modified"]) for w in written}
@@ -269,8 +267,6 @@ def _service_record(row: ServiceRow) -> dict[str, Any]:
         "b": f.weight_b,
         "c": f.weight_c,
         "d": f.weight_d,
-        "trigram": f.trigram,
-        "trigram_name": f.trigram_name,
         "term_ids": [str(t) for t in f.term_ids],
         "languages": f.languages,
         "areas": f.service_areas,
@@ -340,6 +336,12 @@ async def delete_service(conn: asyncpg.Connection, service_id: UUID) -> asyncpg.
     )
 
 
+async def analyze(conn: asyncpg.Connection) -> None:
+    await conn.execute(
+        "ANALYZE service, location, service_at_location, opening_hours, opening_zone, search_word"
+    )
+
+
 # -- services: reading ---------------------------------------------------------------------
 
 
@@ -394,37 +396,62 @@ class _Sql:
         return f"${len(self.params)}"
 
 
-# "open at $t" for a slot, in the slot's own zone (or fixed offset); see indexing.slot_is_open.
-_OPEN_AT = """EXISTS (
-    SELECT 1 FROM schedule_slot o
-    CROSS JOIN LATERAL (SELECT CASE WHEN o.timezone IS NOT NULL THEN {t} AT TIME ZONE o.timezone
-        ELSE ({t} AT TIME ZONE 'UTC') + make_interval(mins => o.utc_offset_min) END AS lt) l
-    WHERE o.service_id = s.id
-      AND (o.valid_from IS NULL OR l.lt::date >= o.valid_from)
-      AND (o.valid_to IS NULL OR l.lt::date <= o.valid_to)
-      AND ((o.isodow = extract(isodow FROM l.lt) AND l.lt::time >= o.opens
-            AND (o.overnight OR l.lt::time < o.closes))
-        OR (o.overnight AND o.isodow = extract(isodow FROM l.lt - interval '1 day')
-            AND l.lt::time < o.closes)))"""
+# Open at instant {t}: the local minute of the week in each zone in use (few), then, for each
+# candidate service, whether one of its opening ranges holds that minute (see
+# indexing.weekly_hours; indexing.slot_is_open is the reference meaning).
+_CLOCK = """clock AS MATERIALIZED (
+    SELECT z.timezone, z.utc_offset_min, l.lt::date AS day,
+           (extract(isodow FROM l.lt)::integer - 1) * 1440
+           + extract(hour FROM l.lt)::integer * 60 + extract(minute FROM l.lt)::integer AS minute
+    FROM opening_zone z
+    CROSS JOIN LATERAL (SELECT CASE WHEN z.timezone <> '' THEN {t} AT TIME ZONE z.timezone
+        ELSE ({t} AT TIME ZONE 'UTC') + make_interval(mins => z.utc_offset_min) END AS lt) l)"""
+_OPEN = """EXISTS (
+    SELECT 1 FROM opening_hours o JOIN clock c
+        ON c.timezone = o.timezone AND c.utc_offset_min = o.utc_offset_min
+    WHERE o.service_id = s.id AND o.week @> c.minute
+      AND (o.valid_from IS NULL OR c.day >= o.valid_from)
+      AND (o.valid_to IS NULL OR c.day <= o.valid_to))"""
+
+_ORDER = {
+    "relevance": ("rank DESC", "name", "id"),
+    "distance": ("distance NULLS LAST", "name", "id"),
+    "name": ("name", "id"),
+}
 
 
-def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
-    """The one search statement (also run raw by the benchmark); every filter hits an index."""
-    p = _Sql()
-    ctes: list[str] = []
-    joins: list[str] = []
-    where: list[str] = []
-    rank = "0::real"
-    distance = "NULL::float8"
-    if q.text:
-        text = p(indexing.fold(q.text))
-        # any word may match (ranked by how many and where), or the whole query fuzzily (typos)
-        tsq = f"replace(plainto_tsquery('english', {text})::text, ' & ', ' | ')::tsquery"
-        where.append(f"(s.search_vector @@ {tsq} OR {text} <% s.trigram_text)")
-        rank = (
-            f"(ts_rank_cd('{{0.1, 0.3, 0.6, 1.0}}', s.search_vector, {tsq}, 1)"
-            f" + word_similarity({text}, s.trigram_text) + word_similarity({text}, s.trigram_name))"
+@dataclass
+class _Search:
+    """The parts of one search: CTEs, joins, conditions, and the rank and distance columns."""
+
+    sql: _Sql = field(default_factory=_Sql)
+    ctes: list[str] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
+    rank: str = "0::real"
+    distance: str = "NULL::float8"
+
+    def from_where(self) -> str:
+        return (
+            "FROM service s "
+            + " ".join(self.joins)
+            + (f" WHERE {' AND '.join(self.where)}" if self.where else "")
         )
+
+    def with_ctes(self) -> str:
+        return f"WITH {', '.join(self.ctes)} " if self.ctes else ""
+
+
+def _search_parts(q: SearchQuery) -> _Search:
+    parts = _Search()
+    p, where = parts.sql, parts.where
+    if q.text:
+        # enough of the words, typos corrected against the vocabulary; ranked by where they are
+        words = p(indexing.query_words(q.text))
+        parts.ctes.append(f"query AS MATERIALIZED (SELECT search_query({words}::text[]) AS tsq)")
+        parts.joins.append("CROSS JOIN query")
+        where.append("s.search_vector @@ query.tsq")
+        parts.rank = "ts_rank('{0.1, 0.3, 0.6, 1.0}', s.search_vector, query.tsq)"
     if q.organization_id is not None:
         where.append(f"s.organization_id = {p(q.organization_id)}")
     if q.taxonomy_term_id is not None:
@@ -455,53 +482,75 @@ def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     if q.accepting is not None:
         where.append(f"s.accepting_referrals = {p(q.accepting)}")
     if q.open_at is not None:
-        where.append(_OPEN_AT.format(t=p(q.open_at)))
+        parts.ctes.append(_CLOCK.format(t=p(q.open_at)))
+        where.append(_OPEN)
     if q.lat is not None and q.lon is not None:
-        origin = f"ll_to_earth({p(q.lat)}, {p(q.lon)})"
-        if q.radius_km is not None:
-            meters = p(q.radius_km * 1000)
-            ctes.append(
-                f"""near AS (
-                    SELECT sal.service_id, min(earth_distance({origin},
-                        ll_to_earth(l.latitude, l.longitude))) AS meters
-                    FROM location l JOIN service_at_location sal ON sal.location_id = l.id
-                    WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL
-                      AND earth_box({origin}, {meters}) @> ll_to_earth(l.latitude, l.longitude)
-                      AND earth_distance({origin}, ll_to_earth(l.latitude, l.longitude)) <= {meters}
-                    GROUP BY sal.service_id)"""
-            )
-            joins.append("JOIN near ON near.service_id = s.id")
-            distance = "near.meters"
-        else:
-            joins.append(
-                f"""LEFT JOIN LATERAL (
-                    SELECT min(earth_distance({origin}, ll_to_earth(l.latitude, l.longitude)))
-                        AS meters
-                    FROM service_at_location sal JOIN location l ON l.id = sal.location_id
-                    WHERE sal.service_id = s.id AND l.latitude IS NOT NULL) near ON true"""
-            )
-            distance = "near.meters"
-    order = {
-        "relevance": "rank DESC, s.name, s.id",
-        "distance": "distance NULLS LAST, s.name, s.id",
-        "name": "s.name, s.id",
-    }[q.sort if q.sort != "relevance" or q.text else "name"]
+        _distance(parts, q.lat, q.lon, q.radius_km)
+    return parts
+
+
+def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -> None:
+    p = parts.sql
+    origin = f"ll_to_earth({p(lat)}, {p(lon)})"
+    point = "ll_to_earth(l.latitude, l.longitude)"
+    parts.distance = "near.meters"
+    if radius_km is None:  # every match, with the distance of its nearest location
+        parts.joins.append(
+            f"""LEFT JOIN LATERAL (
+                SELECT min(earth_distance({origin}, {point})) AS meters
+                FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+                WHERE sal.service_id = s.id AND l.latitude IS NOT NULL) near ON true"""
+        )
+        return
+    meters = p(radius_km * 1000)
+    parts.ctes.append(
+        f"""near AS (
+            SELECT sal.service_id, min(earth_distance({origin}, {point})) AS meters
+            FROM location l JOIN service_at_location sal ON sal.location_id = l.id
+            WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+              AND earth_box({origin}, {meters}) @> {point}
+              AND earth_distance({origin}, {point}) <= {meters}
+            GROUP BY sal.service_id)"""
+    )
+    parts.joins.append("JOIN near ON near.service_id = s.id")
+
+
+def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+    """The one search statement (also run raw by the benchmark); every filter can use an index.
+
+    The inner query ranks and pages ids only; documents are read for the page's rows alone."""
+    parts = _search_parts(q)
+    keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
+    p = parts.sql
     sql = (
-        (f"WITH {', '.join(ctes)} " if ctes else "")
-        + f"SELECT s.document, s.version, {rank} AS rank, {distance} / 1000.0 AS distance, "
-        + "count(*) OVER () AS total FROM service s "
-        + " ".join(joins)
-        + (f" WHERE {' AND '.join(where)}" if where else "")
-        + f" ORDER BY {order} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
+        parts.with_ctes()
+        + "SELECT s.document, m.distance, m.total FROM ("
+        + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance, "
+        + f"count(*) OVER () AS total {parts.from_where()} "
+        + f"ORDER BY {', '.join(keys)} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
+        + ") m JOIN service s ON s.id = m.id ORDER BY "
+        + ", ".join(f"m.{key}" for key in keys)
     )
     return sql, p.params
+
+
+def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+    parts = _search_parts(q)
+    return f"{parts.with_ctes()}SELECT count(*) {parts.from_where()}", parts.sql.params
 
 
 async def search_services(
     conn: asyncpg.Connection, q: SearchQuery
 ) -> tuple[int, list[tuple[dict[str, Any], float | None]]]:
     sql, params = search_sql(q)
-    total, rows = await _paged_rows(conn, sql, *params)
+    rows = await conn.fetch(sql, *params)
+    if rows:
+        total = int(rows[0]["total"])
+    elif q.offset:  # a page past the end still reports the true total
+        count_sql, count_params = search_count_sql(q)
+        total = int(await conn.fetchval(count_sql, *count_params))
+    else:
+        total = 0
     return total, [(r["document"], r["distance"]) for r in rows]
 
 
