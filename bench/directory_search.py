@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import httpx
 
 from bench import harness

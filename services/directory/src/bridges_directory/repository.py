@@ -280,10 +280,11 @@ async def _write_locations(conn: asyncpg.Connection, rows: Sequence[ServiceRow])
         sal.location.id: sal.location for r in rows for sal in r.service.service_at_locations
     }
     await conn.executemany(
-        """INSERT INTO location (id, name, latitude, longitude, document)
-           VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO location (id, name, latitude, longitude, document, earth)
+           VALUES ($1, $2, $3, $4, $5, ll_to_earth($3, $4))
            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude,
                longitude = EXCLUDED.longitude, document = EXCLUDED.document,
+               earth = EXCLUDED.earth,
                last_modified = now()
            WHERE location.document IS DISTINCT FROM EXCLUDED.document""",
         [
@@ -406,12 +407,15 @@ _CLOCK = """clock AS MATERIALIZED (
     FROM opening_zone z
     CROSS JOIN LATERAL (SELECT CASE WHEN z.timezone <> '' THEN {t} AT TIME ZONE z.timezone
         ELSE ({t} AT TIME ZONE 'UTC') + make_interval(mins => z.utc_offset_min) END AS lt) l)"""
-_OPEN = """EXISTS (
-    SELECT 1 FROM opening_hours o JOIN clock c
+_OPEN_RANGES = """SELECT o.service_id FROM opening_hours o JOIN clock c
         ON c.timezone = o.timezone AND c.utc_offset_min = o.utc_offset_min
-    WHERE o.service_id = s.id AND o.week @> c.minute
+    WHERE o.week @> c.minute
       AND (o.valid_from IS NULL OR c.day >= o.valid_from)
-      AND (o.valid_to IS NULL OR c.day <= o.valid_to))"""
+      AND (o.valid_to IS NULL OR c.day <= o.valid_to)"""
+# With another selective filter, check each candidate's own hours (OFFSET 0 keeps PostgreSQL
+# from turning this into a join driven by every open service); alone, look the open ones up.
+_OPEN_PER_CANDIDATE = f"EXISTS ({_OPEN_RANGES} AND o.service_id = s.id OFFSET 0)"
+_OPEN_SET = f"s.id IN ({_OPEN_RANGES})"
 
 _ORDER = {
     "relevance": ("rank DESC", "name", "id"),
@@ -483,7 +487,20 @@ def _search_parts(q: SearchQuery) -> _Search:
         where.append(f"s.accepting_referrals = {p(q.accepting)}")
     if q.open_at is not None:
         parts.ctes.append(_CLOCK.format(t=p(q.open_at)))
-        where.append(_OPEN)
+        selective = any(
+            value is not None
+            for value in (
+                q.text,
+                q.organization_id,
+                q.taxonomy_term_id,
+                q.taxonomy_id,
+                q.language,
+                q.service_area,
+                q.radius_km,
+                q.modified_after,
+            )
+        )
+        where.append(_OPEN_PER_CANDIDATE if selective else _OPEN_SET)
     if q.lat is not None and q.lon is not None:
         _distance(parts, q.lat, q.lon, q.radius_km)
     return parts
@@ -492,14 +509,14 @@ def _search_parts(q: SearchQuery) -> _Search:
 def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -> None:
     p = parts.sql
     origin = f"ll_to_earth({p(lat)}, {p(lon)})"
-    point = "ll_to_earth(l.latitude, l.longitude)"
+    point = "l.earth"
     parts.distance = "near.meters"
     if radius_km is None:  # every match, with the distance of its nearest location
         parts.joins.append(
             f"""LEFT JOIN LATERAL (
                 SELECT min(earth_distance({origin}, {point})) AS meters
                 FROM service_at_location sal JOIN location l ON l.id = sal.location_id
-                WHERE sal.service_id = s.id AND l.latitude IS NOT NULL) near ON true"""
+                WHERE sal.service_id = s.id AND l.earth IS NOT NULL) near ON true"""
         )
         return
     meters = p(radius_km * 1000)
@@ -507,7 +524,7 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
         f"""near AS (
             SELECT sal.service_id, min(earth_distance({origin}, {point})) AS meters
             FROM location l JOIN service_at_location sal ON sal.location_id = l.id
-            WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL
+            WHERE l.earth IS NOT NULL
               AND earth_box({origin}, {meters}) @> {point}
               AND earth_distance({origin}, {point}) <= {meters}
             GROUP BY sal.service_id)"""

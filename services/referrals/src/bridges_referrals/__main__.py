@@ -1,13 +1,70 @@
-"""`python -m bridges_referrals [serve|migrate|token]`."""
+"""`python -m bridges_referrals [serve|migrate|token|purge|audit-verify]`."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+import asyncpg
+
 from bridges_kit.cli import service_main
-from bridges_referrals import bootstrap
+from bridges_kit.runtime import Runtime
+from bridges_referrals import audit, bootstrap, privacy
+
+T = TypeVar("T")
+
+
+def _with_pool(runtime: Runtime, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    async def run() -> T:
+        pool = await runtime.open_database()
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def _purge(runtime: Runtime, args: argparse.Namespace) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, bootstrap.ReferralsSettings)
+    retention = timedelta(days=settings.retention_days)
+    purged = _with_pool(runtime, lambda pool: privacy.purge_closed_cases(pool, retention))
+    print(f"purged client data of {purged} case(s) closed over {retention.days} days ago")
+
+
+def _audit_verify(runtime: Runtime, args: argparse.Namespace) -> None:
+    async def verify(pool: asyncpg.Pool) -> audit.Verification:
+        async with pool.acquire() as conn:
+            return await audit.verify(conn)
+
+    result = _with_pool(runtime, verify)
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries")
+        return
+    print(f"audit log BROKEN at entry {result.first_bad_id}: {result.problem}", file=sys.stderr)
+    raise SystemExit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
-    service_main("bridges-referrals", bootstrap.build_runtime, bootstrap.build_app, argv)
+    service_main(
+        "bridges-referrals",
+        bootstrap.build_runtime,
+        bootstrap.build_app,
+        argv,
+        extra={
+            "purge": ("erase PII of cases closed beyond retention", _no_arguments, _purge),
+            "audit-verify": ("check the audit log's hash chain", _no_arguments, _audit_verify),
+        },
+    )
 
 
 if __name__ == "__main__":

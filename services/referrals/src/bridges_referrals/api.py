@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from bridges_kit.http import CurrentPrincipal, get_runtime
-from bridges_kit.problems import BadRequest, PreconditionRequired
-from bridges_referrals import casework
+from bridges_kit.problems import BadRequest, Forbidden, PreconditionRequired
+from bridges_referrals import audit, casework, privacy, stats
 from bridges_referrals.models import (
+    ConsentWithdrawal,
     FileReferral,
     HistoryEntry,
+    InboxPage,
     IntakeResult,
     ReferralView,
     Transition,
 )
 from bridges_referrals.sla import ResponseTargets
-from bridges_schema import ReferralStatus, Role
+from bridges_schema import ReferralStatus, Role, Urgency
 
 router = APIRouter(tags=["referrals"])
 
@@ -67,7 +70,8 @@ async def file_referral(
 async def get_referral(
     request: Request, response: Response, referral_id: UUID, principal: CurrentPrincipal
 ) -> ReferralView:
-    view = await casework.get_referral(get_runtime(request).pool, principal, referral_id)
+    runtime = get_runtime(request)
+    view = await casework.get_referral(runtime.pool, runtime.streams, principal, referral_id)
     response.headers["ETag"] = f'"{view.version}"'
     return view
 
@@ -76,7 +80,8 @@ async def get_referral(
 async def get_history(
     request: Request, referral_id: UUID, principal: CurrentPrincipal
 ) -> list[HistoryEntry]:
-    view = await casework.get_referral(get_runtime(request).pool, principal, referral_id)
+    runtime = get_runtime(request)
+    view = await casework.get_referral(runtime.pool, runtime.streams, principal, referral_id)
     return view.history or []
 
 
@@ -110,12 +115,94 @@ async def list_referrals(
     return await casework.referrals_of(get_runtime(request).pool, principal, limit)
 
 
-@router.get("/inbox", summary="Referrals sent to the caller's agency")
+@router.get("/inbox", summary="Referrals sent to the caller's agency (keyset-paged)")
 async def inbox(
     request: Request,
     principal: CurrentPrincipal,
-    status: ReferralStatus | None = None,
+    status: Annotated[list[ReferralStatus] | None, Query(description="one or more")] = None,
+    urgency: Urgency | None = None,
+    program_id: UUID | None = None,
+    overdue: bool | None = None,
+    sort: Literal["newest", "oldest", "due"] = "newest",
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[ReferralView]:
+) -> InboxPage:
     principal.require(Role.AGENCY_STAFF)
-    return await casework.inbox(get_runtime(request).pool, principal, status, limit)
+    if principal.agency_id is None:
+        raise Forbidden("this token names no agency")
+    return await casework.inbox(
+        get_runtime(request).pool,
+        principal,
+        statuses=status,
+        urgency=urgency,
+        program_id=program_id,
+        overdue=overdue,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/consent/withdrawal",
+    tags=["consent"],
+    summary="The family withdraws consent: open referrals are cancelled, agencies lose the PII",
+)
+async def withdraw_consent(
+    request: Request, case_id: UUID, body: ConsentWithdrawal, principal: CurrentPrincipal
+) -> dict[str, list[UUID]]:
+    principal.require(Role.OFFICER, Role.ADMIN)
+    runtime = get_runtime(request)
+    cancelled = await privacy.withdraw_consent(
+        runtime.pool, runtime.streams, principal, case_id, body.note
+    )
+    return {"cancelled": cancelled}
+
+
+@router.get("/audit", tags=["audit"], summary="The audit log, newest first (admins)")
+async def audit_log(
+    request: Request,
+    principal: CurrentPrincipal,
+    referral_id: UUID | None = None,
+    actor_id: Annotated[str | None, Query(max_length=128)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    principal.require(Role.ADMIN)
+    async with get_runtime(request).pool.acquire() as conn:
+        return await audit.entries(
+            conn,
+            referral_id=referral_id,
+            actor_id=actor_id,
+            action=action,
+            before_id=before_id,
+            limit=limit,
+        )
+
+
+@router.get("/audit/verify", tags=["audit"], summary="Check the audit log's hash chain (admins)")
+async def audit_verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    principal.require(Role.ADMIN)
+    async with get_runtime(request).pool.acquire() as conn:
+        result = await audit.verify(conn)
+    return asdict(result)
+
+
+@router.get(
+    "/stats", tags=["public"], summary="Aggregated, anonymous outcomes (small counts hidden)"
+)
+async def public_stats(request: Request) -> dict[str, Any]:
+    async with get_runtime(request).pool.acquire() as conn:
+        return await stats.compute(conn)
+
+
+@router.get("/stats.csv", tags=["public"], summary="The same statistics as CSV")
+async def public_stats_csv(request: Request) -> Response:
+    async with get_runtime(request).pool.acquire() as conn:
+        body = stats.as_csv(await stats.compute(conn))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="bridges-stats.csv"'},
+    )

@@ -11,11 +11,17 @@ from pydantic import Field
 from bridges_kit import problems
 from bridges_kit.consumer import Subscription
 from bridges_kit.http import create_app
-from bridges_kit.runtime import Runtime
+from bridges_kit.runtime import Runtime, Worker
 from bridges_kit.settings import ServiceSettings
-from bridges_referrals import api, casework, lifecycle, programs
+from bridges_referrals import api, casework, lifecycle, privacy, programs, upkeep
 from bridges_referrals.sla import ResponseTargets
-from bridges_schema import SERVICE_CAPACITY_CHANGED, SERVICE_DELETED, SERVICE_UPSERTED
+from bridges_schema import (
+    DELIVERY_DEAD_LETTERED,
+    DELIVERY_SUCCEEDED,
+    SERVICE_CAPACITY_CHANGED,
+    SERVICE_DELETED,
+    SERVICE_UPSERTED,
+)
 from bridges_schema.subjects import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,6 +37,14 @@ SUBSCRIPTIONS = [
             SERVICE_DELETED: programs.on_service_deleted,
         },
     ),
+    Subscription(
+        durable="referrals-delivery",
+        domain=Domain.DELIVERY,
+        handlers={
+            DELIVERY_DEAD_LETTERED: upkeep.on_delivery_dead_lettered,
+            DELIVERY_SUCCEEDED: upkeep.on_delivery_succeeded,
+        },
+    ),
 ]
 
 ERRORS: problems.ErrorMap = {
@@ -40,6 +54,8 @@ ERRORS: problems.ErrorMap = {
     casework.IdempotencyKeyReused: problems.Unprocessable,
     casework.ReferralNotFound: problems.NotFound,
     casework.StaleVersion: problems.PreconditionFailed,
+    casework.BadCursor: problems.BadRequest,
+    privacy.CaseNotFound: problems.NotFound,
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
@@ -52,6 +68,9 @@ class ReferralsSettings(ServiceSettings):
     sla_emergency_s: int = Field(default=3600, ge=60)
     sla_high_s: int = Field(default=86_400, ge=60)
     sla_routine_s: int = Field(default=259_200, ge=60)
+    sla_sweep_interval_s: float = Field(default=30.0, gt=0, le=3600)
+    retention_days: int = Field(default=365, ge=1, description="PII kept after a case closes")
+    retention_sweep_interval_s: float = Field(default=3600.0, gt=0)
 
     def response_targets(self) -> ResponseTargets:
         return ResponseTargets(
@@ -61,9 +80,26 @@ class ReferralsSettings(ServiceSettings):
         )
 
 
+def _sla_sweeper(runtime: Runtime) -> Worker:
+    settings = runtime.settings
+    assert isinstance(settings, ReferralsSettings)
+    return upkeep.SlaSweeper(runtime.pool, runtime.streams, settings.sla_sweep_interval_s)
+
+
+def _retention(runtime: Runtime) -> Worker:
+    settings = runtime.settings
+    assert isinstance(settings, ReferralsSettings)
+    return upkeep.RetentionWorker(
+        runtime.pool, timedelta(days=settings.retention_days), settings.retention_sweep_interval_s
+    )
+
+
 def build_runtime(settings: ReferralsSettings | None = None) -> Runtime:
     return Runtime(
-        settings or ReferralsSettings(), migrations=MIGRATIONS, subscriptions=SUBSCRIPTIONS
+        settings or ReferralsSettings(),
+        migrations=MIGRATIONS,
+        subscriptions=SUBSCRIPTIONS,
+        workers=[_sla_sweeper, _retention],
     )
 
 

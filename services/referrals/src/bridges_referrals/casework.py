@@ -5,7 +5,9 @@ Every state change writes its history row and its event (outbox) in the same tra
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,23 +17,26 @@ import asyncpg
 
 from bridges_kit.auth import Principal
 from bridges_kit.outbox import enqueue
-from bridges_referrals import lifecycle, repository
+from bridges_referrals import audit, lifecycle, repository
 from bridges_referrals.models import (
     ConsentScope,
     FileReferral,
     HistoryEntry,
+    InboxPage,
     IntakeResult,
     ReferralView,
     Transition,
 )
 from bridges_referrals.sla import ResponseTargets
 from bridges_schema import (
+    FINAL_STATUSES,
     REFERRAL_REQUESTED,
     ReferralRequested,
     ReferralStatus,
     ReferralStatusChanged,
     Role,
     Streams,
+    Urgency,
     new_event,
     referral_status_event,
 )
@@ -193,6 +198,69 @@ def _may_see(principal: Principal, agency_id: UUID, officer_id: str) -> bool:
     return False
 
 
+def _actor(principal: Principal) -> audit.Actor:
+    return audit.Actor(principal.sub, principal.role.value)
+
+
+async def apply_move(
+    conn: asyncpg.Connection,
+    streams: Streams,
+    row: asyncpg.Record,
+    actor: audit.Actor,
+    actor_role: Role,
+    move: Transition,
+) -> None:
+    """Make a checked move: status, history, event and audit entry, in the caller's transaction."""
+    current = ReferralStatus(row["status"])
+    referral_id = row["id"]
+    updated = await repository.set_status(
+        conn,
+        referral_id,
+        move.to.value,
+        first_response=current in lifecycle.AWAITING_RESPONSE and move.to in lifecycle.RESPONSES,
+        closed=move.to in FINAL_STATUSES,
+    )
+    await repository.insert_history(
+        conn,
+        referral_id=referral_id,
+        from_status=current.value,
+        to_status=move.to.value,
+        version=updated["version"],
+        actor_id=actor.id,
+        actor_role=actor_role.value,
+        reason_code=move.reason.value if move.reason else None,
+        note=move.note,
+    )
+    event = new_event(
+        referral_status_event(move.to),
+        ReferralStatusChanged(
+            referral_id=referral_id,
+            case_id=row["case_id"],
+            program_id=row["program_id"],
+            agency_id=row["agency_id"],
+            officer_id=row["officer_id"],
+            status=move.to,
+            previous_status=current,
+            urgency=row["urgency"],
+            reason_code=move.reason,
+            actor_role=actor_role,
+            version=updated["version"],
+            changed_at=updated["updated_at"],
+        ),
+        source=SOURCE,
+        subject=str(referral_id),
+    )
+    await enqueue(conn, event, streams)
+    await audit.record(
+        conn,
+        actor,
+        audit.Action.STATUS_CHANGED,
+        referral_id=referral_id,
+        case_id=row["case_id"],
+        detail={"from": current.value, "to": move.to.value, "version": updated["version"]},
+    )
+
+
 async def transition(
     pool: asyncpg.Pool,
     streams: Streams,
@@ -210,9 +278,8 @@ async def transition(
                 f"the referral is at version {row['version']}, not {expected_version}: "
                 "reload it and try again"
             )
-        current = ReferralStatus(row["status"])
         lifecycle.check_transition(
-            current,
+            ReferralStatus(row["status"]),
             move.to,
             lifecycle.Actor(
                 principal.role,
@@ -221,44 +288,16 @@ async def transition(
             ),
             move.reason,
         )
-        updated = await repository.set_status(conn, referral_id, move.to.value)
-        await repository.insert_history(
-            conn,
-            referral_id=referral_id,
-            from_status=current.value,
-            to_status=move.to.value,
-            version=updated["version"],
-            actor_id=principal.sub,
-            actor_role=principal.role.value,
-            reason_code=move.reason.value if move.reason else None,
-            note=move.note,
-        )
-        event = new_event(
-            referral_status_event(move.to),
-            ReferralStatusChanged(
-                referral_id=referral_id,
-                case_id=row["case_id"],
-                program_id=row["program_id"],
-                agency_id=row["agency_id"],
-                officer_id=row["officer_id"],
-                status=move.to,
-                previous_status=current,
-                urgency=row["urgency"],
-                reason_code=move.reason,
-                actor_role=principal.role,
-                version=updated["version"],
-                changed_at=updated["updated_at"],
-            ),
-            source=SOURCE,
-            subject=str(referral_id),
-        )
-        await enqueue(conn, event, streams)
-        return await _detail(conn, principal, referral_id)
+        await apply_move(conn, streams, row, _actor(principal), principal.role, move)
+        return await _detail(conn, streams, principal, referral_id)
 
 
-async def get_referral(pool: asyncpg.Pool, principal: Principal, referral_id: UUID) -> ReferralView:
-    async with pool.acquire() as conn:
-        return await _detail(conn, principal, referral_id)
+async def get_referral(
+    pool: asyncpg.Pool, streams: Streams, principal: Principal, referral_id: UUID
+) -> ReferralView:
+    """A referral with history; the receiving agency opening a new one marks it received."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await _detail(conn, streams, principal, referral_id)
 
 
 def _shared_client_fields(row: asyncpg.Record, principal: Principal) -> dict[str, Any]:
@@ -279,20 +318,38 @@ def _shared_client_fields(row: asyncpg.Record, principal: Principal) -> dict[str
 
 
 async def _detail(
-    conn: asyncpg.Connection, principal: Principal, referral_id: UUID
+    conn: asyncpg.Connection, streams: Streams, principal: Principal, referral_id: UUID
 ) -> ReferralView:
     row = await repository.referral_detail(conn, referral_id)
     if row is None or not _may_see(principal, row["agency_id"], row["officer_id"]):
         raise ReferralNotFound(f"no referral {referral_id}")
+    if principal.role is Role.AGENCY_STAFF and row["status"] == ReferralStatus.REQUESTED.value:
+        locked = await repository.referral_for_update(conn, referral_id)
+        if locked is not None and locked["status"] == ReferralStatus.REQUESTED.value:
+            move = Transition(to=ReferralStatus.RECEIVED)
+            await apply_move(conn, streams, locked, _actor(principal), principal.role, move)
+        row = await repository.referral_detail(conn, referral_id)
+        assert row is not None
     entries = [
         HistoryEntry.model_validate(dict(h)) for h in await repository.history(conn, referral_id)
     ]
+    shared = _shared_client_fields(row, principal)
+    if shared.get("client"):
+        await audit.record(
+            conn,
+            _actor(principal),
+            audit.Action.PII_READ,
+            referral_id=referral_id,
+            case_id=row["case_id"],
+            detail={"fields": sorted(shared["client"])},
+        )
     return ReferralView.model_validate(
         {
             **{k: row[k] for k in _VIEW_KEYS},
             "needs": list(row["need_codes"]),
             "history": entries,
-            **_shared_client_fields(row, principal),
+            "consent_withdrawn": row["consent_withdrawn_at"] is not None,
+            **shared,
         }
     )
 
@@ -309,6 +366,7 @@ _VIEW_KEYS = [
     "version",
     "respond_by",
     "overdue",
+    "agency_not_reached",
     "created_at",
     "updated_at",
 ]
@@ -324,12 +382,53 @@ async def referrals_of(pool: asyncpg.Pool, officer: Principal, limit: int) -> li
     return [summary(r) for r in rows]
 
 
+class BadCursor(ValueError):
+    """The paging cursor was not one this service issued."""
+
+
+def _encode_cursor(sort: str, row: ReferralView) -> str:
+    column = repository.INBOX_ORDER[sort][0]
+    key = getattr(row, column).isoformat()
+    return base64.urlsafe_b64encode(json.dumps([sort, key, str(row.id)]).encode()).decode()
+
+
+def _decode_cursor(sort: str, cursor: str) -> tuple[datetime, UUID]:
+    try:
+        cursor_sort, key, referral_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if cursor_sort != sort:
+            raise ValueError("sort changed")
+        return datetime.fromisoformat(key), UUID(referral_id)
+    except (ValueError, TypeError) as exc:
+        raise BadCursor("cursor is not valid for this listing; start again without it") from exc
+
+
 async def inbox(
-    pool: asyncpg.Pool, staff: Principal, status: ReferralStatus | None, limit: int
-) -> list[ReferralView]:
+    pool: asyncpg.Pool,
+    staff: Principal,
+    *,
+    statuses: list[ReferralStatus] | None,
+    urgency: Urgency | None,
+    program_id: UUID | None,
+    overdue: bool | None,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> InboxPage:
+    """The agency's referrals, newest first by default, keyset-paged (fast at any depth)."""
     assert staff.agency_id is not None
+    after = _decode_cursor(sort, cursor) if cursor else None
     async with pool.acquire() as conn:
         rows = await repository.agency_inbox(
-            conn, staff.agency_id, status.value if status else None, limit
+            conn,
+            staff.agency_id,
+            statuses=[s.value for s in statuses] if statuses else None,
+            urgency=urgency.value if urgency else None,
+            program_id=program_id,
+            overdue=overdue,
+            sort=sort,
+            after=after,
+            limit=limit + 1,
         )
-    return [summary(r) for r in rows]
+    items = [summary(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return InboxPage(items=items, next_cursor=_encode_cursor(sort, items[-1]) if more else None)

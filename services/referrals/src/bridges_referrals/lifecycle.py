@@ -35,6 +35,9 @@ LEGAL_MOVES: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     for status in S
 }
 REASON_REQUIRED: frozenset[ReferralStatus] = frozenset({S.REJECTED, S.FAILED, S.CANCELLED})
+# Waiting for the agency's answer (the response target applies), and the moves that answer it.
+AWAITING_RESPONSE: frozenset[ReferralStatus] = frozenset({S.REQUESTED, S.RECEIVED})
+RESPONSES: frozenset[ReferralStatus] = frozenset({S.ACCEPTED, S.REJECTED, S.FAILED})
 
 
 class TransitionError(Exception):

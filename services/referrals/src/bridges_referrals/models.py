@@ -84,6 +84,7 @@ class ConsentScope(StrEnum):
 
 class Consent(Strict):
     given_by: ConsentGiver
+    given_by_name: Name | None = Field(default=None, description="the guardian's name, if any")
     method: ConsentMethod
     given_at: datetime
     scopes: list[ConsentScope] = Field(min_length=1, max_length=4)
@@ -96,6 +97,8 @@ class Consent(Strict):
             raise ValueError("given_at is in the future")
         if ConsentScope.CONTACT not in self.scopes:
             raise ValueError("consent must at least cover sharing contact details")
+        if self.given_by is ConsentGiver.GUARDIAN and not self.given_by_name:
+            raise ValueError("a guardian's consent needs the guardian's name (given_by_name)")
         return self
 
 
@@ -139,12 +142,23 @@ class ReferralView(BaseModel):
     version: int
     respond_by: datetime
     overdue: bool
+    agency_not_reached: bool = False
+    consent_withdrawn: bool = False
     created_at: datetime
     updated_at: datetime
     client: dict[str, Any] | None = None
     needs: list[str] = Field(default_factory=list)
     situation: str | None = None
     history: list[HistoryEntry] | None = None
+
+
+class InboxPage(BaseModel):
+    items: list[ReferralView]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class ConsentWithdrawal(Strict):
+    note: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class IntakeResult(BaseModel):

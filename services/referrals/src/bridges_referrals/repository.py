@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +10,8 @@ import asyncpg
 
 _REFERRAL_COLUMNS = """r.id, r.case_id, r.program_id, r.agency_id, r.officer_id, r.status,
     r.urgency, r.version, r.respond_by, r.created_at, r.updated_at, p.name AS program_name,
-    (r.status = 'requested' AND r.respond_by < now()) AS overdue"""
+    (r.status IN ('requested', 'received') AND r.respond_by < now()) AS overdue,
+    (r.agency_not_reached_at IS NOT NULL) AS agency_not_reached"""
 
 
 async def upsert_program(conn: asyncpg.Connection, program: dict[str, Any]) -> bool:
@@ -117,8 +118,8 @@ async def insert_consent(
     conn: asyncpg.Connection, consent_id: UUID, case_id: UUID, consent: dict[str, Any], by: str
 ) -> None:
     await conn.execute(
-        """INSERT INTO consent (id, case_id, given_by, method, given_at, scopes, recorded_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        """INSERT INTO consent (id, case_id, given_by, method, given_at, scopes, recorded_by,
+               given_by_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
         consent_id,
         case_id,
         consent["given_by"],
@@ -126,6 +127,7 @@ async def insert_consent(
         consent["given_at"],
         consent["scopes"],
         by,
+        consent.get("given_by_name"),
     )
 
 
@@ -190,18 +192,26 @@ async def referral_for_update(conn: asyncpg.Connection, referral_id: UUID) -> as
     )
 
 
-async def set_status(conn: asyncpg.Connection, referral_id: UUID, status: str) -> asyncpg.Record:
+async def set_status(
+    conn: asyncpg.Connection, referral_id: UUID, status: str, *, first_response: bool, closed: bool
+) -> asyncpg.Record:
     return await conn.fetchrow(
-        """UPDATE referral SET status = $2, version = version + 1, updated_at = now()
+        """UPDATE referral SET status = $2, version = version + 1, updated_at = now(),
+               first_response_at = CASE WHEN $3 THEN coalesce(first_response_at, now())
+                                        ELSE first_response_at END,
+               closed_at = CASE WHEN $4 THEN now() ELSE closed_at END
            WHERE id = $1 RETURNING version, updated_at""",
         referral_id,
         status,
+        first_response,
+        closed,
     )
 
 
 async def referral_detail(conn: asyncpg.Connection, referral_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"""SELECT {_REFERRAL_COLUMNS}, c.client, c.situation, c.need_codes,
+                c.consent_withdrawn_at,
                 (SELECT scopes FROM consent WHERE case_id = c.id AND withdrawn_at IS NULL
                  ORDER BY recorded_at DESC LIMIT 1) AS consent_scopes
             FROM referral r JOIN referral_case c ON c.id = r.case_id
@@ -233,16 +243,142 @@ async def referrals_of_officer(
     return rows
 
 
+INBOX_ORDER = {
+    # sort: (key column, direction) — the id breaks ties in the same direction
+    "newest": ("created_at", "DESC"),
+    "oldest": ("created_at", "ASC"),
+    "due": ("respond_by", "ASC"),
+}
+
+
 async def agency_inbox(
-    conn: asyncpg.Connection, agency_id: UUID, status: str | None, limit: int
+    conn: asyncpg.Connection,
+    agency_id: UUID,
+    *,
+    statuses: list[str] | None,
+    urgency: str | None,
+    program_id: UUID | None,
+    overdue: bool | None,
+    sort: str,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
 ) -> list[asyncpg.Record]:
+    """One keyset page: rows after `after` (the last row's sort key and id) in `sort` order."""
+    column, direction = INBOX_ORDER[sort]
+    params: list[Any] = [agency_id]
+
+    def p(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    where = ["r.agency_id = $1"]
+    if statuses:
+        where.append(f"r.status = ANY({p(statuses)}::text[])")
+    if urgency:
+        where.append(f"r.urgency = {p(urgency)}")
+    if program_id:
+        where.append(f"r.program_id = {p(program_id)}")
+    if overdue is not None:
+        where.append(
+            ("" if overdue else "NOT ")
+            + "(r.status IN ('requested', 'received') AND r.respond_by < now())"
+        )
+    if after is not None:
+        op = "<" if direction == "DESC" else ">"
+        where.append(f"(r.{column}, r.id) {op} ({p(after[0])}, {p(after[1])})")
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""SELECT {_REFERRAL_COLUMNS} FROM referral r
             LEFT JOIN program p ON p.service_id = r.program_id
-            WHERE r.agency_id = $1 AND ($2::text IS NULL OR r.status = $2)
-            ORDER BY r.created_at DESC, r.id DESC LIMIT $3""",
-        agency_id,
-        status,
+            WHERE {" AND ".join(where)}
+            ORDER BY r.{column} {direction}, r.id {direction} LIMIT {p(limit)}""",
+        *params,
+    )
+    return rows
+
+
+# -- consent and retention -----------------------------------------------------------------
+
+
+async def case_for_update(conn: asyncpg.Connection, case_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, officer_id, consent_withdrawn_at FROM referral_case WHERE id = $1 FOR UPDATE",
+        case_id,
+    )
+
+
+async def case_referrals_for_update(
+    conn: asyncpg.Connection, case_id: UUID
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM referral WHERE case_id = $1 ORDER BY created_at, id FOR UPDATE", case_id
+    )
+    return rows
+
+
+async def withdraw_consent(conn: asyncpg.Connection, case_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE consent SET withdrawn_at = now() WHERE case_id = $1 AND withdrawn_at IS NULL",
+        case_id,
+    )
+    await conn.execute(
+        "UPDATE referral_case SET consent_withdrawn_at = now() WHERE id = $1", case_id
+    )
+
+
+async def purgeable_cases(conn: asyncpg.Connection, retention: timedelta, limit: int) -> list[UUID]:
+    """Cases not yet purged whose referrals all closed more than `retention` ago."""
+    rows = await conn.fetch(
+        """SELECT c.id FROM referral_case c
+           WHERE c.purged_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM referral r WHERE r.case_id = c.id
+                             AND (r.closed_at IS NULL OR r.closed_at > now() - $1::interval))
+           ORDER BY c.created_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        retention,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def purge_case(conn: asyncpg.Connection, case_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE referral_case SET client = NULL, situation = NULL, purged_at = now() WHERE id = $1",
+        case_id,
+    )
+    await conn.execute("UPDATE consent SET given_by_name = NULL WHERE case_id = $1", case_id)
+    await conn.execute(
+        "UPDATE referral_history SET note = NULL WHERE referral_id IN "
+        "(SELECT id FROM referral WHERE case_id = $1)",
+        case_id,
+    )
+
+
+# -- response targets ----------------------------------------------------------------------
+
+
+async def claim_overdue(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """Referrals past their response target not yet flagged; locked, skipping others' claims."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """UPDATE referral SET overdue_at = now()
+           WHERE id IN (SELECT id FROM referral
+                        WHERE overdue_at IS NULL AND status IN ('requested', 'received')
+                          AND respond_by < now()
+                        ORDER BY respond_by LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING id, case_id, program_id, agency_id, officer_id, status, urgency,
+                     respond_by, overdue_at""",
         limit,
     )
     return rows
+
+
+async def mark_agency_not_reached(conn: asyncpg.Connection, referral_id: UUID) -> None:
+    await conn.execute(
+        """UPDATE referral SET agency_not_reached_at = coalesce(agency_not_reached_at, now())
+           WHERE id = $1""",
+        referral_id,
+    )
+
+
+async def clear_agency_not_reached(conn: asyncpg.Connection, referral_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE referral SET agency_not_reached_at = NULL WHERE id = $1", referral_id
+    )

@@ -26,8 +26,8 @@ CREATE INDEX service_languages ON service USING gin (languages);
 CREATE INDEX service_areas ON service USING gin (service_areas);
 CREATE INDEX service_by_name ON service (name, id);
 
-CREATE INDEX location_earth ON location USING gist (ll_to_earth(latitude, longitude))
-    WHERE latitude IS NOT NULL AND longitude IS NOT NULL;
+ALTER TABLE location ADD COLUMN earth earth;  -- ll_to_earth(latitude, longitude), kept on write
+CREATE INDEX location_earth ON location USING gist (earth) WHERE earth IS NOT NULL;
 
 -- Opening hours as minutes of the week (0 = Monday 00:00, 10080 = next Monday), in local time
 -- of an IANA zone (or a fixed UTC offset when timezone = ''). "Open at T" is one GiST lookup

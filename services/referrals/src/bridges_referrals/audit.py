@@ -1,0 +1,139 @@
+"""The audit log: who read client PII, exported data or changed a referral, when, and from which
+request. Append-only (the database refuses updates and deletes) and hash-chained: each entry's
+hash covers the one before, so `verify` finds the first entry that was altered or removed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from bridges_kit.logs import correlation_id
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = 0x6272_6964_6175_6469  # pg_advisory_xact_lock key: one appender at a time
+
+
+class Action(StrEnum):
+    PII_READ = "pii.read"
+    STATUS_CHANGED = "referral.status_changed"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    PII_PURGED = "pii.purged"
+    EXPORT = "export"
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: str
+
+
+SYSTEM = Actor("bridges-referrals", "system")
+
+
+def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        [
+            prev_hash,
+            entry["at"].astimezone(UTC).isoformat(),
+            entry["actor_id"],
+            entry["actor_role"],
+            entry["action"],
+            str(entry["referral_id"]) if entry["referral_id"] else None,
+            str(entry["case_id"]) if entry["case_id"] else None,
+            entry["request_id"],
+            entry["detail"],
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def record(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    action: Action,
+    *,
+    referral_id: UUID | None = None,
+    case_id: UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry; call inside the transaction of the act it records."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
+    entry = {
+        "at": datetime.now(UTC),
+        "actor_id": actor.id,
+        "actor_role": actor.role,
+        "action": action.value,
+        "referral_id": referral_id,
+        "case_id": case_id,
+        "request_id": correlation_id(),
+        "detail": detail or {},
+    }
+    await conn.execute(
+        """INSERT INTO audit_log (at, actor_id, actor_role, action, referral_id, case_id,
+               request_id, detail, prev_hash, hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        *entry.values(),
+        prev,
+        entry_hash(prev, entry),
+    )
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+
+
+async def verify(conn: asyncpg.Connection) -> Verification:
+    """Walk the chain from the start; report the first entry whose link or hash is wrong."""
+    prev, count = GENESIS, 0
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for row in conn.cursor("SELECT * FROM audit_log ORDER BY id", prefetch=1000):
+            count += 1
+            if row["prev_hash"] != prev:
+                return Verification(
+                    False, count, row["id"], "an entry before it is missing or changed"
+                )
+            if entry_hash(prev, dict(row)) != row["hash"]:
+                return Verification(False, count, row["id"], "its content does not match its hash")
+            prev = row["hash"]
+    return Verification(True, count)
+
+
+async def entries(
+    conn: asyncpg.Connection,
+    *,
+    referral_id: UUID | None,
+    actor_id: str | None,
+    action: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Newest first, keyset-paged by id."""
+    rows = await conn.fetch(
+        """SELECT id, at, actor_id, actor_role, action, referral_id, case_id, request_id, detail,
+                  hash
+           FROM audit_log
+           WHERE ($1::uuid IS NULL OR referral_id = $1) AND ($2::text IS NULL OR actor_id = $2)
+             AND ($3::text IS NULL OR action = $3) AND ($4::bigint IS NULL OR id < $4)
+           ORDER BY id DESC LIMIT $5""",
+        referral_id,
+        actor_id,
+        action,
+        before_id,
+        limit,
+    )
+    return [dict(r) for r in rows]
