@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from bridges_directory import catalog, hsds
-from bridges_directory.repository import SearchQuery
+from bridges_directory.repository import CANDIDATE_CAP, SearchQuery
 from bridges_kit.http import CurrentPrincipal, get_runtime
 from bridges_kit.problems import BadRequest
 from bridges_schema import CapacityStatus, Role
@@ -40,9 +40,17 @@ async def api_info(request: Request) -> dict[str, str]:
     }
 
 
-@router.get("/services", tags=["hsds"], summary="Search and list services")
+@router.get(
+    "/services",
+    tags=["hsds"],
+    summary="Search and list services",
+    description="Filters combine with AND. A search ranks at most the first "
+    f"{CANDIDATE_CAP} matches; when more match, total_items is {CANDIDATE_CAP} and the "
+    "`Bridges-Results-Capped` header is set: add a place, a need or a word to narrow it.",
+)
 async def list_services(
     request: Request,
+    response: Response,
     search: Annotated[str | None, Query(max_length=200, description="words, typos welcome")] = None,
     organization_id: UUID | None = None,
     taxonomy_term_id: Annotated[
@@ -90,9 +98,12 @@ async def list_services(
         limit=per_page,
         offset=(page - 1) * per_page,
     )
-    return await catalog.search(
+    result = await catalog.search(
         get_runtime(request).pool, query, page=page, minimal=minimal or not full
     )
+    if result.capped:
+        response.headers["Bridges-Results-Capped"] = str(CANDIDATE_CAP)
+    return result.page
 
 
 @router.get("/services/{service_id}", tags=["hsds"], summary="A full HSDS service")

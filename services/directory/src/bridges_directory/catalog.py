@@ -324,9 +324,15 @@ async def get_service(pool: asyncpg.Pool, service_id: UUID) -> StoredService:
 MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")
 
 
+@dataclass(frozen=True)
+class SearchResult:
+    page: hsds.Page
+    capped: bool  # more matched than a search ranks (repository.CANDIDATE_CAP): narrow it
+
+
 async def search(
     pool: asyncpg.Pool, query: repository.SearchQuery, *, page: int, minimal: bool = False
-) -> hsds.Page:
+) -> SearchResult:
     async with pool.acquire() as conn:
         total, found = await repository.search_services(conn, query)
     contents = []
@@ -341,7 +347,9 @@ async def search(
                 },
             }
         contents.append(item)
-    return hsds.Page.of(contents, total, page, query.limit)
+    filtered = repository.SearchQuery(limit=query.limit, offset=query.offset, sort=query.sort)
+    capped = total >= repository.CANDIDATE_CAP and query != filtered
+    return SearchResult(hsds.Page.of(contents, total, page, query.limit), capped)
 
 
 async def organizations(

@@ -532,18 +532,32 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
     parts.joins.append("JOIN near ON near.service_id = s.id")
 
 
+# A search ranks, sorts and counts at most this many matches, so its cost stays flat as the
+# directory grows; beyond it `total_items` says CANDIDATE_CAP and the response is marked capped.
+CANDIDATE_CAP = 1000
+
+
 def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     """The one search statement (also run raw by the benchmark); every filter can use an index.
 
-    The inner query ranks and pages ids only; documents are read for the page's rows alone."""
+    The inner queries rank narrow rows (id, name, rank, distance) and page them; documents are
+    read for the page's rows alone. Without any filter, the listing walks the name index."""
     parts = _search_parts(q)
     keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
     p = parts.sql
+    if not parts.where and not parts.joins:
+        sql = (
+            "SELECT s.document, NULL::float8 AS distance, "
+            "(SELECT count(*) FROM service) AS total FROM service s "
+            f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
+        )
+        return sql, p.params
     sql = (
         parts.with_ctes()
         + "SELECT s.document, m.distance, m.total FROM ("
-        + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance, "
-        + f"count(*) OVER () AS total {parts.from_where()} "
+        + "SELECT id, name, rank, distance, count(*) OVER () AS total FROM ("
+        + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance "
+        + f"{parts.from_where()} LIMIT {CANDIDATE_CAP}) AS matches "
         + f"ORDER BY {', '.join(keys)} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         + ") m JOIN service s ON s.id = m.id ORDER BY "
         + ", ".join(f"m.{key}" for key in keys)
@@ -553,7 +567,9 @@ def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
 
 def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     parts = _search_parts(q)
-    return f"{parts.with_ctes()}SELECT count(*) {parts.from_where()}", parts.sql.params
+    cap = "" if not parts.where and not parts.joins else f" LIMIT {CANDIDATE_CAP}"
+    sql = f"{parts.with_ctes()}SELECT count(*) FROM (SELECT 1 {parts.from_where()}{cap}) AS m"
+    return sql, parts.sql.params
 
 
 async def search_services(
