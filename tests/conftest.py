@@ -36,7 +36,10 @@ BUILDERS = {
     ),
 }
 
-FAST_RETRIES = {"BRIDGES_WEBHOOK_RETRY_SCHEDULE_S": "[0.2, 0.4, 0.8]"}
+FAST_RETRIES = {
+    "BRIDGES_WEBHOOK_RETRY_SCHEDULE_S": "[0.2, 0.4, 0.8]",
+    "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',  # the test receivers are local
+}
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridges_devstack.mail import MailSink
 from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
 from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
@@ -37,13 +38,24 @@ class Stack:
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    mail: MailSink | None = None
 
     def database_url(self, service: str) -> str:
         return self.postgres_url.rsplit("/", 1)[0] + f"/bridges_{service}"
 
     def service_env(self, service: str) -> dict[str, str]:
+        local = {
+            "notifications": {
+                # development receivers run on this machine: let webhooks reach loopback
+                "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
+                "BRIDGES_SMTP_HOST": "127.0.0.1",
+                "BRIDGES_SMTP_PORT": str(self.ports.smtp),
+                "BRIDGES_REFERRAL_LINK_BASE": f"http://127.0.0.1:{self.ports.referrals}",
+            }
+        }.get(service, {})
         return {
             **os.environ,
+            **local,
             "BRIDGES_DATABASE_URL": self.database_url(service),
             "BRIDGES_NATS_URL": self.nats_url,
             "BRIDGES_HTTP_PORT": str(self.ports.service(service)),
@@ -67,6 +79,10 @@ class Stack:
             )
             self.nats.start()
             self.nats_url = self.nats.url
+
+    def start_mail_sink(self) -> None:
+        self.mail = MailSink(self.run_dir / "mail", self.ports.smtp)
+        self.mail.start()
 
     def start_services(self) -> None:
         logs = self.run_dir / "logs"
@@ -103,6 +119,8 @@ class Stack:
                 child.wait(30)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if self.mail is not None:
+            self.mail.stop()
         if self.nats is not None:
             self.nats.stop()
         if self.pg is not None:
@@ -197,6 +215,7 @@ def up(run_dir: Path, ports: Ports | None = None) -> int:
     try:
         stack.start_infrastructure()
         print(f"PostgreSQL  {stack.postgres_url}\nNATS        {stack.nats_url}", flush=True)
+        stack.start_mail_sink()
         stack.start_services()
         print(stack.seed(), flush=True)
         info = describe(stack, private_path.read_text())
@@ -207,7 +226,10 @@ def up(run_dir: Path, ports: Ports | None = None) -> int:
         print(f"\nDev tokens (also in {run_dir / 'stack.json'}):")
         for role, token in info["tokens"].items():
             print(f"  {role:<13} {token}")
-        print(f"\nLogs in {run_dir / 'logs'}/. Press Ctrl-C to stop.", flush=True)
+        print(
+            f"\nMail sent by Bridges lands in {run_dir / 'mail'}/ (SMTP 127.0.0.1:{stack.ports.smtp})."
+        )
+        print(f"Logs in {run_dir / 'logs'}/. Press Ctrl-C to stop.", flush=True)
         running = True
         while not stopping:
             for name, child in stack.children.items():

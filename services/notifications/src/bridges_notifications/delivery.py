@@ -1,26 +1,34 @@
 """The delivery worker: claims due deliveries (SKIP LOCKED leases, so replicas share the work),
-POSTs them signed, records every attempt and schedules the next one or gives up.
+sends them (signed webhook POST or email), records every attempt and schedules the next one or
+gives up.
 
-The schedule lives in the database (`next_attempt_at`), so it survives restarts. A worker that
-dies mid-delivery leaves a lease that expires; the delivery is then retried with the same
-`webhook-id`, which receivers use to drop duplicates.
+- The schedule lives in the database (`next_attempt_at`), so it survives restarts. A worker that
+  dies mid-delivery leaves a lease that expires; the delivery is then retried with the same
+  `webhook-id`, which receivers use to drop duplicates.
+- Deliveries run as independent tasks: a slow or dead endpoint holds only its own slots (at
+  most `per_endpoint` at once), never the others'.
+- Circuit breaker: after `breaker_failures` failures in a row an endpoint rests for
+  `breaker_cooldown_s`; its deliveries wait (no attempt is spent) and one probe reopens it.
+- Paused or disabled endpoints are skipped the same way until resumed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosmtplib
 import asyncpg
 import httpx
 import structlog
 
 from bridges_kit.outbox import enqueue
-from bridges_notifications import retry
+from bridges_notifications import messages, netguard, retry
 from bridges_notifications.fanout import WAKE_CHANNEL
 from bridges_notifications.signing import signature_headers
 from bridges_schema import (
@@ -40,14 +48,30 @@ USER_AGENT = "Bridges-Webhooks/1.0"
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    host: str = "127.0.0.1"
+    port: int = 1025
+    starttls: bool = False
+    use_tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "Bridges <no-reply@bridges.example.org>"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class DeliveryPolicy:
     schedule_s: tuple[float, ...] = retry.DEFAULT_SCHEDULE_S
     timeout_s: float = 5.0
     lease_s: float = 60.0
     concurrency: int = 16
-    batch: int = 64
+    per_endpoint: int = 4
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 60.0
     poll_s: float = 1.0
-    paused_recheck_s: float = 60.0
+    allowed_networks: tuple[netguard.Network, ...] = ()
+    link_base: str = "http://127.0.0.1:8102"
+    mail: MailSettings = field(default_factory=MailSettings)
 
 
 @dataclass(frozen=True)
@@ -55,7 +79,11 @@ class AttemptResult:
     status_code: int | None
     latency_ms: int
     error: str | None
-    retry_after: float | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 class DeliveryWorker:
@@ -75,7 +103,8 @@ class DeliveryWorker:
             headers={"user-agent": USER_AGENT},
             limits=httpx.Limits(max_connections=policy.concurrency * 2),
         )
-        self._slots = asyncio.Semaphore(policy.concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._per_endpoint: dict[Any, int] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -94,83 +123,159 @@ class DeliveryWorker:
                     if listener is None or listener.is_closed():
                         listener = await self._pool.acquire()
                         await listener.add_listener(WAKE_CHANNEL, self._on_notify)
-                    claimed = await self.claim()
+                    free = self._policy.concurrency - len(self._running)
+                    claimed = await self.claim(free) if free > 0 else []
                 except Exception as exc:  # PostgreSQL away: try again shortly
                     log.warning("delivery_claim_failed", error=repr(exc))
                     listener = None
                     await self._sleep(1.0)
                     continue
-                if claimed:
-                    await asyncio.gather(*(self._deliver(row) for row in claimed))
-                    if len(claimed) == self._policy.batch:
-                        continue
+                for row in claimed:
+                    self._start(row)
+                if claimed and len(claimed) == free:
+                    await self._wait_for_a_slot()
+                    continue
                 await self._sleep(self._policy.poll_s)
+            if self._running:  # graceful stop: finish what is in flight
+                await asyncio.wait(self._running, timeout=self._policy.timeout_s + 5)
         finally:
             if listener is not None and not listener.is_closed():
                 await listener.remove_listener(WAKE_CHANNEL, self._on_notify)
                 await self._pool.release(listener)
             await self._client.aclose()
 
+    def _start(self, row: asyncpg.Record) -> None:
+        endpoint = row["endpoint_id"]
+        self._per_endpoint[endpoint] = self._per_endpoint.get(endpoint, 0) + 1
+        task = asyncio.create_task(self._deliver(row))
+        self._running.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._running.discard(t)
+            left = self._per_endpoint.get(endpoint, 1) - 1
+            if left:
+                self._per_endpoint[endpoint] = left
+            else:
+                self._per_endpoint.pop(endpoint, None)
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _wait_for_a_slot(self) -> None:
+        if self._running:
+            await asyncio.wait(
+                self._running, timeout=self._policy.poll_s, return_when=asyncio.FIRST_COMPLETED
+            )
+
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
-    async def claim(self) -> list[asyncpg.Record]:
+    async def claim(self, limit: int) -> list[asyncpg.Record]:
+        """Lease up to `limit` due deliveries, at most `per_endpoint` in flight per endpoint."""
+        busy = [(k, v) for k, v in self._per_endpoint.items() if k is not None]
         rows: list[asyncpg.Record] = await self._pool.fetch(
-            """WITH due AS (
-                   SELECT id FROM delivery
-                   WHERE status = 'pending' AND next_attempt_at <= now()
-                     AND (lease_until IS NULL OR lease_until < now())
-                   ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+            """WITH busy AS (
+                   SELECT * FROM unnest($3::uuid[], $4::int[]) AS b(endpoint_id, running)),
+               candidates AS (
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at,
+                          row_number() OVER (PARTITION BY d.endpoint_id
+                                             ORDER BY d.next_attempt_at, d.id) AS nth
+                   FROM delivery d LEFT JOIN endpoint e ON e.id = d.endpoint_id
+                   WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                     AND (d.lease_until IS NULL OR d.lease_until < now())
+                     AND (e.id IS NULL OR (e.enabled AND NOT e.paused
+                          AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())))),
+               due AS (
+                   SELECT d.id FROM delivery d JOIN candidates c ON c.id = d.id
+                   LEFT JOIN busy b ON b.endpoint_id = c.endpoint_id
+                   WHERE c.endpoint_id IS NULL OR c.nth + coalesce(b.running, 0) <= $5
+                   ORDER BY c.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
                UPDATE delivery d SET lease_until = now() + make_interval(secs => $2),
                    attempts = d.attempts + 1
-               FROM due, endpoint e
-               WHERE d.id = due.id AND e.id = d.endpoint_id
+               FROM due
+               WHERE d.id = due.id
                RETURNING d.id, d.event_id, d.event_type, d.referral_id, d.agency_id,
-                   d.endpoint_id, d.payload, d.attempts, e.url, e.secret, e.enabled""",
-            self._policy.batch,
+                   d.endpoint_id, d.channel, d.target, d.language, d.audience, d.payload,
+                   d.attempts""",
+            limit,
             self._policy.lease_s,
+            [k for k, _ in busy],
+            [v for _, v in busy],
+            self._policy.per_endpoint,
         )
         return rows
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         try:
-            if not row["enabled"]:
-                await self._postpone(row)
-                return
-            async with self._slots:
+            if row["channel"] == DeliveryChannel.EMAIL.value:
+                result = await self._mail(row)
+            else:
                 result = await self._post(row)
             await self._record(row, result)
         except Exception:  # never lose the delivery: its lease expires and it is retried
             log.exception("delivery_failed_unexpectedly", delivery_id=str(row["id"]))
 
     async def _post(self, row: asyncpg.Record) -> AttemptResult:
-        body = bytes(row["payload"]).decode()
-        headers = signature_headers(row["event_id"], datetime.now(UTC), body, [row["secret"]])
         started = time.perf_counter()
+        endpoint = await self._pool.fetchrow(
+            """SELECT url, secret, previous_secret, previous_secret_until > now() AS overlap
+               FROM endpoint WHERE id = $1""",
+            row["endpoint_id"],
+        )
         try:
-            async with self._client.stream("POST", row["url"], content=body, headers=headers) as r:
+            await netguard.check_url(endpoint["url"], self._policy.allowed_networks)
+        except netguard.UnsafeUrl as exc:
+            return AttemptResult(None, _ms(started), f"refused: {exc}"[:300])
+        secrets = [endpoint["secret"]]
+        if endpoint["overlap"]:
+            secrets.append(endpoint["previous_secret"])
+        body = bytes(row["payload"]).decode()
+        headers = signature_headers(row["event_id"], datetime.now(UTC), body, secrets)
+        try:
+            async with self._client.stream(
+                "POST", endpoint["url"], content=body, headers=headers
+            ) as r:
                 status, retry_after = r.status_code, r.headers.get("retry-after")
             error = None if 200 <= status < 300 else f"HTTP {status}"
             return AttemptResult(status, _ms(started), error, retry.parse_retry_after(retry_after))
         except httpx.TimeoutException:
-            return AttemptResult(None, _ms(started), "timeout", None)
+            return AttemptResult(None, _ms(started), "timeout")
         except httpx.HTTPError as exc:
-            return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300], None)
+            return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
 
-    async def _postpone(self, row: asyncpg.Record) -> None:
-        await self._pool.execute(
-            """UPDATE delivery SET attempts = attempts - 1, lease_until = NULL,
-                   next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1""",
-            row["id"],
-            self._policy.paused_recheck_s,
+    async def _mail(self, row: asyncpg.Record) -> AttemptResult:
+        started = time.perf_counter()
+        mail = self._policy.mail
+        notice = messages.compose(
+            json.loads(bytes(row["payload"])), row["language"] or "en", self._policy.link_base
         )
+        message = messages.message(notice, mail.sender, row["target"], str(row["id"]))
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=mail.host,
+                port=mail.port,
+                start_tls=mail.starttls,
+                use_tls=mail.use_tls,
+                username=mail.username,
+                password=mail.password,
+                timeout=mail.timeout_s,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.code < 600
+            # a permanent SMTP refusal is the receiver's 4xx: not retried
+            return AttemptResult(400 if permanent else None, _ms(started), f"SMTP {exc.code}")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
+        return AttemptResult(250, _ms(started), None)
 
     async def _record(self, row: asyncpg.Record, result: AttemptResult) -> None:
+        status_for_policy = 200 if result.ok else result.status_code
         outcome = retry.after_attempt(
             row["attempts"],
-            result.status_code,
+            status_for_policy,
             schedule=self._policy.schedule_s,
             retry_after=result.retry_after,
         )
@@ -183,6 +288,8 @@ class DeliveryWorker:
                 result.latency_ms,
                 result.error,
             )
+            if row["endpoint_id"] is not None:
+                await self._breaker(conn, row["endpoint_id"], result.ok)
             if isinstance(outcome, retry.RetryIn):
                 await conn.execute(
                     """UPDATE delivery SET lease_until = NULL, last_error = $2,
@@ -204,15 +311,37 @@ class DeliveryWorker:
         log.info(
             "delivery_finished",
             delivery_id=str(row["id"]),
+            channel=row["channel"],
             outcome="succeeded" if delivered else "dead",
             attempts=row["attempts"],
         )
 
+    async def _breaker(self, conn: asyncpg.Connection, endpoint_id: Any, ok: bool) -> None:
+        if ok:
+            await conn.execute(
+                """UPDATE endpoint SET consecutive_failures = 0, circuit_open_until = NULL
+                   WHERE id = $1 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
+                endpoint_id,
+            )
+            return
+        opened = await conn.fetchval(
+            """UPDATE endpoint SET consecutive_failures = consecutive_failures + 1,
+                   circuit_open_until = CASE WHEN consecutive_failures + 1 >= $2
+                       THEN now() + make_interval(secs => $3) ELSE circuit_open_until END
+               WHERE id = $1 RETURNING consecutive_failures >= $2""",
+            endpoint_id,
+            self._policy.breaker_failures,
+            self._policy.breaker_cooldown_s,
+        )
+        if opened:
+            log.warning("endpoint_circuit_open", endpoint_id=str(endpoint_id))
+
     def _outcome_event(self, row: asyncpg.Record, outcome: retry.Outcome, at: datetime) -> Any:
         common: dict[str, Any] = {
             "delivery_id": row["id"],
-            "channel": DeliveryChannel.WEBHOOK,
-            "agency_id": row["agency_id"],
+            "channel": DeliveryChannel(row["channel"]),
+            # officers' notices are not the agency's: only agency deliveries name it
+            "agency_id": row["agency_id"] if row["audience"] == "agency" else None,
             "endpoint_id": row["endpoint_id"],
             "source_event_id": row["event_id"],
             "source_event_type": row["event_type"],

@@ -28,7 +28,9 @@ class DeliveryOut(BaseModel):
     event_type: str
     referral_id: UUID | None
     agency_id: UUID
-    endpoint_id: UUID
+    endpoint_id: UUID | None
+    channel: str
+    target: str
     status: str
     attempts: int
     next_attempt_at: datetime
@@ -38,7 +40,8 @@ class DeliveryOut(BaseModel):
     attempt_log: list[Attempt] | None = None
 
 
-_COLUMNS = """id, event_id, event_type, referral_id, agency_id, endpoint_id, status, attempts,
+_COLUMNS = """id, event_id, event_type, referral_id, agency_id, endpoint_id, channel,
+    CASE WHEN channel = 'email' THEN 'email' ELSE target END AS target, status, attempts,
     next_attempt_at, last_error, created_at, finished_at"""
 
 
@@ -48,17 +51,19 @@ async def list_deliveries(
     status: str | None,
     endpoint_id: UUID | None,
     event_id: str | None,
+    channel: str | None = None,
     limit: int,
 ) -> list[DeliveryOut]:
     rows = await pool.fetch(
         f"""SELECT {_COLUMNS} FROM delivery
             WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR endpoint_id = $2)
-              AND ($3::text IS NULL OR event_id = $3)
+              AND ($3::text IS NULL OR event_id = $3) AND ($5::text IS NULL OR channel = $5)
             ORDER BY created_at DESC, id LIMIT $4""",
         status,
         endpoint_id,
         event_id,
         limit,
+        channel,
     )
     return [DeliveryOut.model_validate(dict(r)) for r in rows]
 
@@ -87,3 +92,18 @@ async def replay(pool: asyncpg.Pool, delivery_id: UUID) -> DeliveryOut:
             raise DeliveryNotFound(f"no delivery {delivery_id}")
         await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
     return await get_delivery(pool, delivery_id)
+
+
+async def replay_dead(pool: asyncpg.Pool, endpoint_id: UUID) -> int:
+    """Send every dead-lettered delivery of an endpoint again; returns how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        count = await conn.fetchval(
+            """WITH replayed AS (
+                   UPDATE delivery SET status = 'pending', next_attempt_at = now(),
+                       lease_until = NULL, finished_at = NULL, attempts = 0
+                   WHERE endpoint_id = $1 AND status = 'dead' RETURNING 1)
+               SELECT count(*) FROM replayed""",
+            endpoint_id,
+        )
+        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+    return int(count)

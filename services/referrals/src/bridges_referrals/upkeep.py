@@ -109,11 +109,11 @@ class RetentionWorker(_Periodic):
 
 async def on_delivery_dead_lettered(event: CloudEvent[Any], conn: asyncpg.Connection) -> None:
     data: DeliveryDeadLettered = event.data
-    if data.referral_id is not None:
+    if data.referral_id is not None and data.agency_id is not None:  # not officers' notices
         await repository.mark_agency_not_reached(conn, data.referral_id)
 
 
 async def on_delivery_succeeded(event: CloudEvent[Any], conn: asyncpg.Connection) -> None:
     data: DeliverySucceeded = event.data
-    if data.referral_id is not None:
+    if data.referral_id is not None and data.agency_id is not None:
         await repository.clear_agency_not_reached(conn, data.referral_id)

@@ -1,0 +1,115 @@
+"""Killing the notifications process mid-delivery loses nothing: after a restart every event is
+delivered, and the receiver sees each webhook-id no more often than it was attempted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+
+import asyncpg
+import httpx
+import nats
+
+from bridges_devstack.servers import free_port
+from bridges_devstack.testing import eventually
+from bridges_schema import ReferralStatus, Role, event_spec
+
+EVENTS = 6
+
+
+@contextmanager
+def notifications_process(env: dict[str, str]):
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bridges_notifications", "serve"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(10)
+
+
+async def _ready(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as c:
+            return (await c.get(f"{url}/readyz", timeout=1)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def test_kill_mid_delivery_then_restart_delivers_everything(
+    infra, isolation, receiver, make_event
+):
+    schema, namespace = isolation
+    port = free_port()
+    env = {
+        **infra.env("notifications", schema, namespace),
+        "BRIDGES_HTTP_PORT": str(port),
+        "BRIDGES_WEBHOOK_RETRY_SCHEDULE_S": "[0.2, 0.3, 0.4, 0.5]",
+        "BRIDGES_WEBHOOK_TIMEOUT_S": "3",
+        "BRIDGES_DELIVERY_LEASE_S": "1",
+        "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+    }
+    url, agency = f"http://127.0.0.1:{port}", uuid.uuid4()
+    receiver.answer(*([200] * EVENTS), delay_s=1.5)  # slow answers: the kill lands mid-request
+    db = await asyncpg.connect(infra.postgres_url("notifications"))
+    await db.execute(f'SET search_path = "{schema}", public')
+    bus = await nats.connect(infra.nats_url)
+    try:
+        with notifications_process(env) as first:
+            await eventually(lambda: _ready(url), timeout_s=30)
+            async with httpx.AsyncClient(base_url=url) as c:
+                created = await c.post(
+                    f"/agencies/{agency}/endpoints",
+                    json={"url": receiver.url},
+                    headers={"Authorization": f"Bearer {infra.token(Role.ADMIN)}"},
+                )
+            assert created.status_code == 201, created.text
+            events = [
+                make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)
+            ]
+            js = bus.jetstream()
+            for event in events:
+                await js.publish(
+                    event_spec(event).subject(namespace),
+                    event.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": event.id},
+                )
+
+            async def in_flight() -> bool:
+                return bool(
+                    await db.fetchval("SELECT count(*) FROM delivery WHERE lease_until > now()")
+                )
+
+            await eventually(in_flight, timeout_s=20)
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        unfinished = await db.fetchval("SELECT count(*) FROM delivery WHERE status <> 'succeeded'")
+        assert unfinished > 0  # the kill really interrupted work
+        with notifications_process(env):
+
+            async def all_delivered() -> bool:
+                done = await db.fetchval("SELECT count(*) FROM delivery WHERE status = 'succeeded'")
+                return done == EVENTS
+
+            await eventually(all_delivered, timeout_s=60)
+        seen = Counter(receiver.ids())
+        assert set(seen) == {e.id for e in events}
+        attempts = {
+            r["event_id"]: r["attempts"]
+            for r in await db.fetch("SELECT event_id, attempts FROM delivery")
+        }
+        for event_id, count in seen.items():
+            assert count <= attempts[event_id], (event_id, count, attempts[event_id])
+    finally:
+        await bus.close()
+        await db.close()
