@@ -1,8 +1,10 @@
 """A region-sized directory for benchmarks: plausible programs, reproducible from a seed.
 
 `generate(20_000)` gives 20,000 services with about 60,000 locations across 150 towns, the demo
-county's taxonomy, weekly schedules, languages, ages and coordinates. The same seed always
-gives the same dataset (ids included), so benchmark runs compare like with like.
+county's taxonomy, weekly schedules, languages, ages and coordinates. A bigger directory covers a
+bigger region (more towns over more land, as a state has more than a metro area), so the density
+of programs around any one place stays realistic. The same seed always gives the same dataset
+(ids included), so benchmark runs compare like with like.
 """
 
 from __future__ import annotations
@@ -126,17 +128,26 @@ def _id(rng: random.Random) -> str:
     return str(UUID(int=rng.getrandbits(128), version=4))
 
 
-def generate(services: int, seed: int = 7, towns: int = 150) -> Iterator[dict[str, Any]]:
-    """Datasets of at most 5,000 services each (import them in turn); the first has the taxonomy."""
+SERVICES_PER_TOWN = 133
+BASE_SERVICES = 20_000  # a metro region: 2.5 x 3 degrees
+
+
+def generate(services: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Datasets of at most 5,000 services each (import them in turn); the first has the taxonomy.
+
+    A bigger directory covers a bigger region (more towns over more land, as a state has more
+    than a metro area), so the density of programs around any one place stays realistic."""
     rng = random.Random(seed)
     taxonomy = demo_county.build()
     terms = {t["code"]: t["id"] for t in taxonomy["taxonomy_terms"]}
+    towns = max(services // SERVICES_PER_TOWN, 10)
+    scale = max(services / BASE_SERVICES, 1.0) ** 0.5  # area grows with the count
     places = [
         (
             name,
-            44.0 + rng.random() * 2.5,
-            -124.0 + rng.random() * 3.0,
-            f"97{rng.randrange(1000):03d}",
+            44.0 + rng.random() * 2.5 * scale,
+            -124.0 + rng.random() * 3.0 * scale,
+            f"9{rng.randrange(10000):04d}",
         )
         for name in _town_names(rng, towns)
     ]
