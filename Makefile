@@ -40,7 +40,7 @@ docs: sync
 	$(VENV)/bin/python -m bridges_schema.docgen --docs docs
 
 bench: sync
-	$(VENV)/bin/python bench/run_all.py
+	$(VENV)/bin/python -m bench.run_all
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -173,9 +173,13 @@ class RecipientIn(BaseModel):
     enabled: bool = True
 
 
-class RecipientOut(RecipientIn):
+class RecipientOut(BaseModel):
     id: UUID
     agency_id: UUID
+    address: str
+    language: str
+    enabled: bool
+    created_at: datetime
 
 
 async def add_recipient(pool: asyncpg.Pool, agency_id: UUID, spec: RecipientIn) -> RecipientOut:
