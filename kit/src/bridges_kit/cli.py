@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
+import asyncpg
 import uvicorn
 from fastapi import FastAPI
 
 from bridges_kit.auth import DEV_KEY_NAME, mint_token
+from bridges_kit.logs import configure_logging
 from bridges_kit.runtime import Runtime
 from bridges_schema import Role
 
@@ -27,6 +30,22 @@ def serve(app: FastAPI, runtime: Runtime) -> None:
         timeout_graceful_shutdown=int(s.shutdown_grace_s),
         lifespan="on",
     )
+
+
+T = TypeVar("T")
+
+
+def with_database(runtime: Runtime, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """Run a one-off command's `work` on the migrated database, then close the pool."""
+
+    async def run() -> T:
+        pool = await runtime.open_database()
+        try:
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
 
 
 def migrate(runtime: Runtime) -> None:
@@ -97,6 +116,8 @@ def service_main(
         print_token(args)
         return
     runtime = build_runtime()
+    s = runtime.settings
+    configure_logging(s.service_name, s.log_level, s.log_format)  # stderr: stdout is output
     if args.command == "migrate":
         migrate(runtime)
     elif args.command in extra:

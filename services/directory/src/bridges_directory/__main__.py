@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
+
+import asyncpg
 
 from bridges_directory import bootstrap, catalog, seed
 from bridges_directory.seed import generator
-from bridges_kit.cli import service_main
+from bridges_kit.cli import service_main, with_database
 from bridges_kit.runtime import Runtime
 
 
@@ -22,20 +23,16 @@ def _seed_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _seed(runtime: Runtime, args: argparse.Namespace) -> None:
-    async def run() -> tuple[int, int]:
-        pool = await runtime.open_database()
-        try:
-            if args.generate is None:
-                return await seed.load(pool, runtime.streams, args.file)
-            total = changed = 0
-            for part in generator.generate(args.generate, seed=args.random_seed):
-                report = await catalog.import_dataset(pool, runtime.streams, part)
-                total, changed = total + report.services, changed + report.created + report.updated
-            return total, changed
-        finally:
-            await pool.close()
+    async def load(pool: asyncpg.Pool) -> tuple[int, int]:
+        if args.generate is None:
+            return await seed.load(pool, runtime.streams, args.file)
+        total = changed = 0
+        for part in generator.generate(args.generate, seed=args.random_seed):
+            report = await catalog.import_dataset(pool, runtime.streams, part)
+            total, changed = total + report.services, changed + report.created + report.updated
+        return total, changed
 
-    total, changed = asyncio.run(run())
+    total, changed = with_database(runtime, load)
     print(f"seeded {total} services ({changed} created or changed)")
 
 

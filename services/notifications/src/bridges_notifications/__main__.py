@@ -11,8 +11,8 @@ deliveries replay-dead --endpoint E
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
@@ -20,20 +20,17 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from bridges_kit.cli import service_main
+from bridges_kit.cli import service_main, with_database
 from bridges_kit.runtime import Runtime
 from bridges_notifications import bootstrap, delivery_log, endpoints, netguard
 
 
 def _run(runtime: Runtime, work: Callable[[asyncpg.Pool], Awaitable[Any]]) -> None:
-    async def run() -> Any:
-        pool = await runtime.open_database()
-        try:
-            return await work(pool)
-        finally:
-            await pool.close()
-
-    result = asyncio.run(run())
+    try:
+        result = with_database(runtime, work)
+    except (LookupError, ValueError) as exc:  # not found, unsafe URL, bad input: say so plainly
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if isinstance(result, list):
         result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
     elif isinstance(result, BaseModel):

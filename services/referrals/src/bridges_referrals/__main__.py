@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
 
 import asyncpg
 
-from bridges_kit.cli import service_main
+from bridges_kit.cli import service_main, with_database
 from bridges_kit.runtime import Runtime
 from bridges_referrals import audit, bootstrap, privacy
-
-T = TypeVar("T")
-
-
-def _with_pool(runtime: Runtime, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
-    async def run() -> T:
-        pool = await runtime.open_database()
-        try:
-            return await work(pool)
-        finally:
-            await pool.close()
-
-    return asyncio.run(run())
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +21,7 @@ def _purge(runtime: Runtime, args: argparse.Namespace) -> None:
     settings = runtime.settings
     assert isinstance(settings, bootstrap.ReferralsSettings)
     retention = timedelta(days=settings.retention_days)
-    purged = _with_pool(runtime, lambda pool: privacy.purge_closed_cases(pool, retention))
+    purged = with_database(runtime, lambda pool: privacy.purge_closed_cases(pool, retention))
     print(f"purged client data of {purged} case(s) closed over {retention.days} days ago")
 
 
@@ -46,7 +30,7 @@ def _audit_verify(runtime: Runtime, args: argparse.Namespace) -> None:
         async with pool.acquire() as conn:
             return await audit.verify(conn)
 
-    result = _with_pool(runtime, verify)
+    result = with_database(runtime, verify)
     if result.ok:
         print(f"audit log intact: {result.entries} entries")
         return

@@ -1,0 +1,68 @@
+"""The ops command lines run against a real database (fresh schema each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+LOCAL_HOOKS = {"BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]'}
+
+
+def _run(infra, isolation, service: str, *args: str) -> subprocess.CompletedProcess[str]:
+    schema, namespace = isolation
+    env = {**os.environ, **infra.env(service, schema, namespace), **LOCAL_HOOKS}
+    return subprocess.run(
+        [sys.executable, "-m", f"bridges_{service}", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_referrals_upkeep_commands(infra, isolation):
+    purge = _run(infra, isolation, "referrals", "purge")
+    verify = _run(infra, isolation, "referrals", "audit-verify")
+    assert purge.returncode == 0, purge.stderr
+    assert "purged client data of 0 case(s)" in purge.stdout
+    assert verify.returncode == 0 and "audit log intact: 0 entries" in verify.stdout
+
+
+def test_notifications_endpoint_and_delivery_commands(infra, isolation):
+    agency = str(uuid.uuid4())
+    notifications = ("notifications", "endpoints")
+    added = _run(
+        infra,
+        isolation,
+        *notifications,
+        "add",
+        "--agency",
+        agency,
+        "--url",
+        "http://127.0.0.1:9/hooks",
+    )
+    refused = _run(
+        infra,
+        isolation,
+        *notifications,
+        "add",
+        "--agency",
+        agency,
+        "--url",
+        "http://10.0.0.7/hooks",
+    )
+    listed = _run(infra, isolation, *notifications, "list", "--agency", agency)
+    endpoint_id = json.loads(added.stdout)["id"]
+    paused = _run(infra, isolation, *notifications, "pause", "--id", endpoint_id)
+    deliveries = _run(infra, isolation, "notifications", "deliveries", "list", "--status", "dead")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["secret"].startswith("whsec_")
+    assert refused.returncode == 2 and "private or reserved" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert [e["url"] for e in json.loads(listed.stdout)] == ["http://127.0.0.1:9/hooks"]
+    assert json.loads(paused.stdout)["paused"] is True
+    assert deliveries.returncode == 0 and json.loads(deliveries.stdout) == []
