@@ -104,3 +104,30 @@ async def test_an_intake_for_two_programs_files_two_referrals_in_one_case(stack,
 async def _count(receiver, n: int) -> bool:
     assert len(receiver.requests) <= n, f"more webhooks than expected: {receiver.ids()}"
     return len(receiver.requests) == n
+
+
+async def test_an_agency_that_cannot_be_reached_shows_on_the_officers_referral(stack, receiver):
+    program = await create_program(stack)
+    endpoint = await register_endpoint(stack, receiver.url)
+    receiver.answer(410)  # the agency's endpoint is gone: not retried, dead-lettered
+    officer = stack.token(Role.OFFICER)
+    async with stack.referrals.client(officer) as c:
+        filed = await c.post(
+            "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": "gone-0001"}
+        )
+    referral_id = filed.json()["referrals"][0]["id"]
+
+    async def flagged() -> bool:
+        async with stack.referrals.client(officer) as c:
+            return bool((await c.get(f"/referrals/{referral_id}")).json()["agency_not_reached"])
+
+    await eventually(flagged, timeout_s=30)
+    async with stack.notifications.client(stack.token(Role.OPS)) as c:  # ops replays: it arrives
+        replayed = await c.post(f"/endpoints/{endpoint['id']}/replay-dead-letters")
+    assert replayed.json() == {"replayed": 1}
+
+    async def cleared() -> bool:
+        return not await flagged()
+
+    await eventually(cleared, timeout_s=30)
+    assert len(receiver.requests) == 2
