@@ -2,7 +2,9 @@
 multicast and reserved addresses are refused unless a configured network allows them.
 
 Checked when an endpoint is saved and again before every delivery (a name may change what it
-resolves to). Redirects are never followed, so a public URL cannot bounce inward.
+resolves to). Redirects are never followed, so a public URL cannot bounce inward. The HTTP client
+resolves the name again when it connects, so a resolver answering differently within those
+milliseconds (DNS rebinding) is not yet excluded: pinning the checked address is the next step.
 """
 
 from __future__ import annotations
