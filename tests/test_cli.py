@@ -59,6 +59,29 @@ def test_notifications_endpoint_and_delivery_commands(infra, isolation):
     endpoint_id = json.loads(added.stdout)["id"]
     paused = _run(infra, isolation, *notifications, "pause", "--id", endpoint_id)
     deliveries = _run(infra, isolation, "notifications", "deliveries", "list", "--status", "dead")
+    mail = _run(
+        infra,
+        isolation,
+        *notifications,
+        "add-recipient",
+        "--agency",
+        agency,
+        "--email",
+        "intake@pantry.example.org",
+        "--language",
+        "es",
+    )
+    bad_mail = _run(
+        infra,
+        isolation,
+        *notifications,
+        "add-recipient",
+        "--agency",
+        agency,
+        "--email",
+        "not-an-address",
+    )
+    recipients = _run(infra, isolation, *notifications, "recipients", "--agency", agency)
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["secret"].startswith("whsec_")
     assert refused.returncode == 2 and "private or reserved" in refused.stderr
@@ -66,3 +89,8 @@ def test_notifications_endpoint_and_delivery_commands(infra, isolation):
     assert [e["url"] for e in json.loads(listed.stdout)] == ["http://127.0.0.1:9/hooks"]
     assert json.loads(paused.stdout)["paused"] is True
     assert deliveries.returncode == 0 and json.loads(deliveries.stdout) == []
+    assert mail.returncode == 0, mail.stderr
+    assert bad_mail.returncode == 2 and "Traceback" not in bad_mail.stderr
+    assert [(r["address"], r["language"]) for r in json.loads(recipients.stdout)] == [
+        ("intake@pantry.example.org", "es")
+    ]

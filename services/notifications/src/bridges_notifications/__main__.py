@@ -39,12 +39,17 @@ def _run(runtime: Runtime, work: Callable[[asyncpg.Pool], Awaitable[Any]]) -> No
 
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["list", "add", "rotate", "pause", "resume"])
+    parser.add_argument(
+        "action",
+        choices=["list", "add", "rotate", "pause", "resume", "recipients", "add-recipient"],
+    )
     parser.add_argument("--agency", type=UUID)
     parser.add_argument("--id", type=UUID, help="endpoint id")
     parser.add_argument("--url")
     parser.add_argument("--event-type", action="append", default=[])
     parser.add_argument("--overlap-hours", type=float, default=24)
+    parser.add_argument("--email", help="an agency email recipient")
+    parser.add_argument("--language", choices=["en", "es"], default="en")
 
 
 def _endpoints(runtime: Runtime, args: argparse.Namespace) -> None:
@@ -64,6 +69,10 @@ def _endpoints(runtime: Runtime, args: argparse.Namespace) -> None:
         ),
         "pause": lambda pool: endpoints.set_paused(pool, None, args.id, True),
         "resume": lambda pool: endpoints.set_paused(pool, None, args.id, False),
+        "recipients": lambda pool: endpoints.recipients(pool, args.agency),
+        "add-recipient": lambda pool: endpoints.add_recipient(
+            pool, args.agency, endpoints.RecipientIn(address=args.email, language=args.language)
+        ),
     }
     _run(runtime, actions[args.action])
 
