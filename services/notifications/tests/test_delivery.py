@@ -239,3 +239,18 @@ async def test_officer_gets_status_notices_when_asked(start_desk, mailbox):
     await eventually(lambda: _delivery(desk, event.id, "succeeded"))
     assert len(mailbox.messages) == 1
     assert mailbox.messages[0]["Subject"].endswith("is now accepted")
+
+
+async def test_a_name_is_delivered_to_the_address_that_was_checked(start_desk, receiver):
+    from bridges_notifications import netguard
+
+    desk = await start_desk(BRIDGES_WEBHOOK_ALLOWED_NETWORKS='["127.0.0.0/8", "::1/128"]')
+    allowed = netguard.parse_networks(["127.0.0.0/8", "::1/128"])
+    pinned = await netguard.pin("https://localhost:8443/hooks?x=1", allowed)
+    assert pinned.url == "https://127.0.0.1:8443/hooks?x=1"  # IPv4 preferred when offered
+    assert (pinned.host_header, pinned.server_name) == ("localhost:8443", "localhost")
+    # over the wire: the receiver sees its name in Host although the connection went to the IP
+    await desk.endpoint(receiver.url.replace("127.0.0.1", "localhost"))
+    await desk.publish()
+    await eventually(lambda: _async(len(receiver.requests) == 1))
+    assert receiver.requests[0].headers["host"] == f"localhost:{receiver.port}"

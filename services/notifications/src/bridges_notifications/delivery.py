@@ -225,7 +225,7 @@ class DeliveryWorker:
             row["endpoint_id"],
         )
         try:
-            await netguard.check_url(endpoint["url"], self._policy.allowed_networks)
+            target = await netguard.pin(endpoint["url"], self._policy.allowed_networks)
         except netguard.UnsafeUrl as exc:
             return AttemptResult(None, _ms(started), f"refused: {exc}"[:300])
         secrets = [endpoint["secret"]]
@@ -235,7 +235,11 @@ class DeliveryWorker:
         headers = signature_headers(row["event_id"], datetime.now(UTC), body, secrets)
         try:
             async with self._client.stream(
-                "POST", endpoint["url"], content=body, headers=headers
+                "POST",
+                target.url,  # the checked address itself: no second DNS answer is used
+                content=body,
+                headers={**headers, "host": target.host_header},
+                extensions={"sni_hostname": target.server_name},
             ) as r:
                 status, retry_after = r.status_code, r.headers.get("retry-after")
             error = None if 200 <= status < 300 else f"HTTP {status}"
