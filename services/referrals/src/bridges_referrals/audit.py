@@ -1,4 +1,4 @@
-"""The audit log: who read client PII, exported data or changed a referral, when, and from which
+"""The audit log: who read client PII or changed a referral (or its consent), when, and from which
 request. Append-only (the database refuses updates and deletes) and hash-chained: each entry's
 hash covers the one before, so `verify` finds the first entry that was altered or removed."""
 
@@ -25,7 +25,6 @@ class Action(StrEnum):
     STATUS_CHANGED = "referral.status_changed"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     PII_PURGED = "pii.purged"
-    EXPORT = "export"
 
 
 @dataclass(frozen=True)
