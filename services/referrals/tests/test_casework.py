@@ -170,6 +170,10 @@ async def test_overdue_fires_exactly_once_with_two_sweepers(desk):
         mine = (await c.get("/referrals")).json()
     assert {r["id"] for r in flagged} == {r["id"] for r in filed[1:]}
     assert sum(r["overdue"] for r in mine) == 4
+    changes = {r["id"]: r["last_change"] for r in mine}
+    assert changes[answered["id"]]["to_status"] == "accepted"
+    assert changes[answered["id"]]["actor_role"] == "agency_staff"
+    assert changes[filed[1]["id"]]["to_status"] == "requested"
 
 
 async def test_withdrawal_cancels_open_referrals_and_hides_pii_from_agencies(desk):

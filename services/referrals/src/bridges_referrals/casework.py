@@ -379,7 +379,12 @@ def summary(row: asyncpg.Record) -> ReferralView:
 async def referrals_of(pool: asyncpg.Pool, officer: Principal, limit: int) -> list[ReferralView]:
     async with pool.acquire() as conn:
         rows = await repository.referrals_of_officer(conn, officer.sub, limit)
-    return [summary(r) for r in rows]
+    return [
+        ReferralView.model_validate(
+            {**{k: r[k] for k in _VIEW_KEYS}, "last_change": r["last_change"]}
+        )
+        for r in rows
+    ]
 
 
 class BadCursor(ValueError):

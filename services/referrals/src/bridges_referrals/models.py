@@ -150,6 +150,7 @@ class ReferralView(BaseModel):
     needs: list[str] = Field(default_factory=list)
     situation: str | None = None
     history: list[HistoryEntry] | None = None
+    last_change: HistoryEntry | None = Field(default=None, description="in the officer's list")
 
 
 class InboxPage(BaseModel):

@@ -234,8 +234,11 @@ async def referrals_of_officer(
     conn: asyncpg.Connection, officer_id: str, limit: int
 ) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"""SELECT {_REFERRAL_COLUMNS} FROM referral r
+        f"""SELECT {_REFERRAL_COLUMNS}, to_jsonb(h) AS last_change FROM referral r
             LEFT JOIN program p ON p.service_id = r.program_id
+            CROSS JOIN LATERAL (
+                SELECT from_status, to_status, version, actor_id, actor_role, reason_code, note, at
+                FROM referral_history WHERE referral_id = r.id ORDER BY version DESC LIMIT 1) h
             WHERE r.officer_id = $1 ORDER BY r.updated_at DESC, r.id DESC LIMIT $2""",
         officer_id,
         limit,
