@@ -178,20 +178,29 @@ class DeliveryWorker:
         rows: list[asyncpg.Record] = await self._pool.fetch(
             """WITH busy AS (
                    SELECT * FROM unnest($3::uuid[], $4::int[]) AS b(endpoint_id, running)),
-               candidates AS (
-                   SELECT d.id, d.endpoint_id, d.next_attempt_at,
-                          row_number() OVER (PARTITION BY d.endpoint_id
-                                             ORDER BY d.next_attempt_at, d.id) AS nth
-                   FROM delivery d LEFT JOIN endpoint e ON e.id = d.endpoint_id
-                   WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+               webhooks AS (  -- per open endpoint, its oldest due deliveries up to its room
+                   SELECT d.id, d.next_attempt_at
+                   FROM endpoint e
+                   LEFT JOIN busy b ON b.endpoint_id = e.id
+                   CROSS JOIN LATERAL (
+                       SELECT d.id, d.next_attempt_at FROM delivery d
+                       WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                         AND d.next_attempt_at <= now()
+                         AND (d.lease_until IS NULL OR d.lease_until < now())
+                       ORDER BY d.next_attempt_at
+                       LIMIT greatest($5 - coalesce(b.running, 0), 0)
+                       FOR UPDATE OF d SKIP LOCKED) d
+                   WHERE e.enabled AND NOT e.paused
+                     AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())),
+               emails AS (
+                   SELECT d.id, d.next_attempt_at FROM delivery d
+                   WHERE d.endpoint_id IS NULL AND d.status = 'pending'
+                     AND d.next_attempt_at <= now()
                      AND (d.lease_until IS NULL OR d.lease_until < now())
-                     AND (e.id IS NULL OR (e.enabled AND NOT e.paused
-                          AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())))),
+                   ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),
                due AS (
-                   SELECT d.id FROM delivery d JOIN candidates c ON c.id = d.id
-                   LEFT JOIN busy b ON b.endpoint_id = c.endpoint_id
-                   WHERE c.endpoint_id IS NULL OR c.nth + coalesce(b.running, 0) <= $5
-                   ORDER BY c.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
+                   SELECT id FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails) c
+                   ORDER BY next_attempt_at LIMIT $1)
                UPDATE delivery d SET lease_until = now() + make_interval(secs => $2),
                    attempts = d.attempts + 1
                FROM due
