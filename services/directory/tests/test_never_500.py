@@ -1,0 +1,79 @@
+"""Whatever a client sends to the public search and the import, the answer is never a 5xx."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridges_schema import Role
+
+PARAMS = [
+    "search",
+    "taxonomy_term_id",
+    "taxonomy_id",
+    "organization_id",
+    "modified_after",
+    "lat",
+    "lon",
+    "radius_km",
+    "language",
+    "age",
+    "open_now",
+    "open_at",
+    "accepting",
+    "service_area",
+    "sort",
+    "minimal",
+    "page",
+    "per_page",
+]
+VALUES = st.one_of(
+    st.text(max_size=40),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["true", "false", "2026-11-25T10:00:00Z", "2026-02-30", "", "%00", "'; --"]),
+    st.uuids().map(str),
+)
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(PARAMS), VALUES, max_size=6))
+async def test_search_parameters(seeded, params):
+    async with seeded.client() as c:
+        response = await c.get("/services", params=params)
+    assert response.status_code < 500, (params, response.text)
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+@FUZZ
+@given(
+    body=st.one_of(
+        JSON,
+        st.fixed_dictionaries({"services": st.lists(JSON, max_size=3)}),
+        st.lists(st.fixed_dictionaries({"id": st.uuids().map(str), "name": JSON}), max_size=3),
+    )
+)
+async def test_import_bodies(directory, infra, body):
+    async with directory.client(infra.token(Role.ADMIN)) as c:
+        response = await c.post("/import", json=body)
+    assert response.status_code < 500, (body, response.text)
+    if response.status_code == 422:
+        assert response.json()["errors"]
+    assert await directory.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 0 or (
+        response.status_code == 200
+    )

@@ -1,0 +1,62 @@
+"""Whatever a tablet sends as an intake or a move, the answer is never a 5xx, and a refused
+intake writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridges_schema import Role
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def _mutations(desk):
+    """Valid intakes with one field replaced by something arbitrary."""
+    fields = ["client", "needs", "situation", "urgency", "program_ids", "consent"]
+    return st.tuples(st.sampled_from(fields), JSON).map(
+        lambda change: {**desk.intake([desk.program_a]), change[0]: change[1]}
+    )
+
+
+@FUZZ
+@given(data=st.data())
+async def test_intakes(desk, data):
+    body = data.draw(st.one_of(JSON, _mutations(desk)))
+    before = await desk.pool.fetchval("SELECT count(*) FROM referral")
+    async with desk.client(Role.OFFICER) as c:
+        response = await c.post(
+            "/referrals", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+        )
+    assert response.status_code < 500, (body, response.text)
+    if response.status_code != 201:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert await desk.pool.fetchval("SELECT count(*) FROM referral") == before
+
+
+@FUZZ
+@given(body=JSON, if_match=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=10))
+async def test_moves(desk, body, if_match):
+    referral = await desk.pool.fetchval("SELECT id FROM referral LIMIT 1")
+    if referral is None:
+        referral = (await desk.file())["referrals"][0]["id"]
+    async with desk.client(Role.AGENCY_STAFF) as c:
+        response = await c.post(
+            f"/referrals/{referral}/transitions", json=body, headers={"If-Match": if_match}
+        )
+    assert response.status_code < 500, (body, if_match, response.text)
