@@ -30,7 +30,9 @@ ERRORS: problems.ErrorMap = {
 class DirectorySettings(ServiceSettings):
     service_name: str = "directory"
     http_port: int = 8101
-    import_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024, description="POST /import")
+    import_max_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="POST /import; larger datasets: the CLI"
+    )
 
 
 def build_runtime(settings: DirectorySettings | None = None) -> Runtime:
