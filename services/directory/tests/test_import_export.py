@@ -158,3 +158,17 @@ async def test_taxonomy_lists_service_at_locations_and_modified_after(directory,
     assert sals["contents"][0]["location"]["addresses"][0]["state_province"] == "OR"
     assert later["total_items"] == 0
     assert orgs["total_items"] == len({s["organization"]["id"] for s in data["services"]})
+
+
+async def test_import_takes_bodies_far_above_the_api_limit(directory, infra):
+    from bridges_directory.seed import generator
+
+    dataset = next(generator.generate(600))
+    body = json.dumps(dataset)
+    assert len(body) > 512 * 1024  # the default request limit is 256 KiB
+    async with directory.client(infra.token(Role.ADMIN)) as c:
+        response = await c.post("/import", content=body)
+        too_big = await c.post("/services", content=body)
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["created"] == 600
+    assert too_big.status_code == 413
