@@ -17,7 +17,11 @@ from bridges_referrals import repository
 from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 from bridges_schema import Role
 
-SLOW_SWEEPS = {"BRIDGES_SLA_SWEEP_INTERVAL_S": "3600", "BRIDGES_RETENTION_SWEEP_INTERVAL_S": "3600"}
+SLOW_SWEEPS = {
+    "BRIDGES_SLA_SWEEP_INTERVAL_S": "3600",
+    "BRIDGES_RETENTION_SWEEP_INTERVAL_S": "3600",
+    "BRIDGES_STATS_CACHE_S": "0",
+}
 
 
 def build(env: dict[str, str]) -> tuple[FastAPI, Runtime]:

@@ -31,6 +31,11 @@ IdempotencyKey = Annotated[
 ]
 
 
+def _stats(request: Request) -> stats.Cached:
+    cached: stats.Cached = request.app.state.stats
+    return cached
+
+
 def _targets(request: Request) -> ResponseTargets:
     targets: ResponseTargets = request.app.state.response_targets
     return targets
@@ -193,14 +198,12 @@ async def audit_verify(request: Request, principal: CurrentPrincipal) -> dict[st
     "/stats", tags=["public"], summary="Aggregated, anonymous outcomes (small counts hidden)"
 )
 async def public_stats(request: Request) -> dict[str, Any]:
-    async with get_runtime(request).pool.acquire() as conn:
-        return await stats.compute(conn)
+    return await _stats(request).get()
 
 
 @router.get("/stats.csv", tags=["public"], summary="The same statistics as CSV")
 async def public_stats_csv(request: Request) -> Response:
-    async with get_runtime(request).pool.acquire() as conn:
-        body = stats.as_csv(await stats.compute(conn))
+    body = stats.as_csv(await _stats(request).get())
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -13,7 +13,7 @@ from bridges_kit.consumer import Subscription
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime, Worker
 from bridges_kit.settings import ServiceSettings
-from bridges_referrals import api, casework, lifecycle, privacy, programs, upkeep
+from bridges_referrals import api, casework, lifecycle, privacy, programs, stats, upkeep
 from bridges_referrals.sla import ResponseTargets
 from bridges_schema import (
     DELIVERY_DEAD_LETTERED,
@@ -71,6 +71,7 @@ class ReferralsSettings(ServiceSettings):
     sla_sweep_interval_s: float = Field(default=30.0, gt=0, le=3600)
     retention_days: int = Field(default=365, ge=1, description="PII kept after a case closes")
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0)
+    stats_cache_s: float = Field(default=60.0, ge=0, description="how fresh GET /stats is")
 
     def response_targets(self) -> ResponseTargets:
         return ResponseTargets(
@@ -115,4 +116,5 @@ def build_app(runtime: Runtime | None = None) -> FastAPI:
     settings = runtime.settings
     assert isinstance(settings, ReferralsSettings)
     app.state.response_targets = settings.response_targets()
+    app.state.stats = stats.Cached(lambda: runtime.pool, settings.stats_cache_s)
     return app

@@ -6,8 +6,11 @@ are withheld. Only anonymous columns are read (needs, program type, month, statu
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,3 +95,22 @@ def as_csv(stats: dict[str, Any]) -> str:
         for row in stats[f"by_{name}"]:
             writer.writerow([name, row[name], *(row[c] for c in columns)])
     return out.getvalue()
+
+
+class Cached:
+    """The public statistics, recomputed at most every `ttl_s` (a public endpoint must not let
+    anyone make the database aggregate every referral on each request)."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool], ttl_s: float = 60.0) -> None:
+        self._pool, self._ttl_s = pool, ttl_s
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> dict[str, Any]:
+        async with self._lock:  # one computation at a time; the others wait and reuse it
+            if self._value is None or time.monotonic() - self._at > self._ttl_s:
+                async with self._pool().acquire() as conn:
+                    self._value = await compute(conn)
+                self._at = time.monotonic()
+            return self._value
