@@ -50,7 +50,7 @@ async def test_intakes(desk, data):
 
 
 @FUZZ
-@given(body=JSON, if_match=st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=10))
+@given(body=JSON, if_match=st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=10))
 async def test_moves(desk, body, if_match):
     referral = await desk.pool.fetchval("SELECT id FROM referral LIMIT 1")
     if referral is None:
