@@ -116,12 +116,15 @@ class _Outcome:
 async def _write(
     conn: asyncpg.Connection, streams: Streams, services: Sequence[hsds.Service]
 ) -> _Outcome:
-    for service in services:  # terms embedded in attributes come along with the service
-        embedded = [a.taxonomy_term for a in service.attributes if a.taxonomy_term is not None]
-        await repository.upsert_taxonomy_terms(conn, embedded)
-    lineage = await repository.term_lineage(conn)
+    # terms embedded in attributes come along with their services
+    embedded = [
+        a.taxonomy_term for s in services for a in s.attributes if a.taxonomy_term is not None
+    ]
+    await repository.upsert_taxonomy_terms(conn, embedded)
+    terms = await repository.terms(conn)
     missing = sorted(
-        {str(a.taxonomy_term_id) for s in services for a in s.attributes} - set(map(str, lineage))
+        {str(a.taxonomy_term_id) for s in services for a in s.attributes}
+        - set(map(str, terms.lineage))
     )
     if missing:
         raise UnknownTaxonomyTerm("unknown taxonomy term id(s): " + ", ".join(missing))
@@ -137,16 +140,17 @@ async def _write(
                 service,
                 document,
                 content_hash,
-                indexing.search_fields(service, lineage),
+                indexing.search_fields(service, terms.lineage),
                 indexing.opening_slots(service),
             )
         )
     organizations = {r.service.organization.id: r.service.organization for r in rows}
     await repository.upsert_organizations(conn, list(organizations.values()))
     written = await repository.write_services(conn, rows)
-    codes = await repository.term_codes(conn, list(lineage))
     await enqueue_many(
-        conn, [_upserted_event(r.service, written[r.service.id], codes) for r in rows], streams
+        conn,
+        [_upserted_event(r.service, written[r.service.id], terms.codes) for r in rows],
+        streams,
     )
     changed = [r.service.id for r in rows]
     return _Outcome(
@@ -199,7 +203,7 @@ async def import_dataset(pool: asyncpg.Pool, streams: Streams, raw: Any) -> Impo
     """All or nothing: every error is listed (with its JSON path) and nothing is written."""
     parsed = dataset.parse(raw)
     async with pool.acquire() as conn, conn.transaction():
-        known_terms = set(await repository.term_lineage(conn))
+        known_terms = set((await repository.terms(conn)).lineage)
         known_taxonomies = {UUID(t["id"]) for t in await repository.all_taxonomies(conn)}
         errors = dataset.check_references(parsed, known_terms, known_taxonomies)
         if errors:

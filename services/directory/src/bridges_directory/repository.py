@@ -48,9 +48,18 @@ async def upsert_taxonomy_terms(
     )
 
 
-async def term_lineage(conn: asyncpg.Connection) -> dict[UUID, list[str]]:
-    """Every term id -> its name and its ancestors' names (the taxonomy is small)."""
-    rows = await conn.fetch("SELECT id, name, parent_id FROM taxonomy_term")
+@dataclass(frozen=True)
+class Terms:
+    """The whole taxonomy as writes need it (it is small): read once per batch."""
+
+    lineage: dict[UUID, list[str]]  # term id -> its name and its ancestors' names
+    codes: dict[UUID, str]  # term id -> its code (or name), as events carry it
+
+
+async def terms(conn: asyncpg.Connection) -> Terms:
+    rows = await conn.fetch(
+        "SELECT id, name, parent_id, coalesce(code, name) AS code FROM taxonomy_term"
+    )
     by_id = {r["id"]: r for r in rows}
     lineage: dict[UUID, list[str]] = {}
     for term_id in by_id:
@@ -60,15 +69,7 @@ async def term_lineage(conn: asyncpg.Connection) -> dict[UUID, list[str]]:
             names.append(by_id[current]["name"])
             current = by_id[current]["parent_id"]
         lineage[term_id] = names
-    return lineage
-
-
-async def term_codes(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
-    rows = await conn.fetch(
-        "SELECT id, coalesce(code, name) AS code FROM taxonomy_term WHERE id = ANY($1::uuid[])",
-        ids,
-    )
-    return {r["id"]: r["code"] for r in rows}
+    return Terms(lineage, {r["id"]: r["code"] for r in rows})
 
 
 async def list_taxonomies(
