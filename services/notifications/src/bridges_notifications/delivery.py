@@ -179,11 +179,11 @@ class DeliveryWorker:
             """WITH busy AS (
                    SELECT * FROM unnest($3::uuid[], $4::int[]) AS b(endpoint_id, running)),
                webhooks AS (  -- per open endpoint, its oldest due deliveries up to its room
-                   SELECT d.id, d.next_attempt_at
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at
                    FROM endpoint e
                    LEFT JOIN busy b ON b.endpoint_id = e.id
                    CROSS JOIN LATERAL (
-                       SELECT d.id, d.next_attempt_at FROM delivery d
+                       SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
                        WHERE d.endpoint_id = e.id AND d.status = 'pending'
                          AND d.next_attempt_at <= now()
                          AND (d.lease_until IS NULL OR d.lease_until < now())
@@ -193,21 +193,23 @@ class DeliveryWorker:
                    WHERE e.enabled AND NOT e.paused
                      AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())),
                emails AS (
-                   SELECT d.id, d.next_attempt_at FROM delivery d
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
                    WHERE d.endpoint_id IS NULL AND d.status = 'pending'
                      AND d.next_attempt_at <= now()
                      AND (d.lease_until IS NULL OR d.lease_until < now())
                    ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),
                due AS (
-                   SELECT id FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails) c
+                   SELECT id, endpoint_id
+                   FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails) c
                    ORDER BY next_attempt_at LIMIT $1)
                UPDATE delivery d SET lease_until = now() + make_interval(secs => $2),
                    attempts = d.attempts + 1
-               FROM due
+               FROM due LEFT JOIN endpoint e ON e.id = due.endpoint_id
                WHERE d.id = due.id
                RETURNING d.id, d.event_id, d.event_type, d.referral_id, d.agency_id,
                    d.endpoint_id, d.channel, d.target, d.language, d.audience, d.payload,
-                   d.attempts""",
+                   d.attempts, e.url, e.secret, e.previous_secret,
+                   coalesce(e.previous_secret_until > now(), false) AS overlap""",
             limit,
             self._policy.lease_s,
             [k for k, _ in busy],
@@ -228,18 +230,13 @@ class DeliveryWorker:
 
     async def _post(self, row: asyncpg.Record) -> AttemptResult:
         started = time.perf_counter()
-        endpoint = await self._pool.fetchrow(
-            """SELECT url, secret, previous_secret, previous_secret_until > now() AS overlap
-               FROM endpoint WHERE id = $1""",
-            row["endpoint_id"],
-        )
         try:
-            target = await netguard.pin(endpoint["url"], self._policy.allowed_networks)
+            target = await netguard.pin(row["url"], self._policy.allowed_networks)
         except netguard.UnsafeUrl as exc:
             return AttemptResult(None, _ms(started), f"refused: {exc}"[:300])
-        secrets = [endpoint["secret"]]
-        if endpoint["overlap"]:
-            secrets.append(endpoint["previous_secret"])
+        secrets = [row["secret"]]
+        if row["overlap"]:
+            secrets.append(row["previous_secret"])
         body = bytes(row["payload"]).decode()
         headers = signature_headers(row["event_id"], datetime.now(UTC), body, secrets)
         try:
