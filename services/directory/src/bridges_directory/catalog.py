@@ -351,8 +351,7 @@ async def search(
                 },
             }
         contents.append(item)
-    filtered = repository.SearchQuery(limit=query.limit, offset=query.offset, sort=query.sort)
-    capped = total >= repository.CANDIDATE_CAP and query != filtered
+    capped = total >= repository.CANDIDATE_CAP and not query.is_listing
     return SearchResult(hsds.Page.of(contents, total, page, query.limit), capped)
 
 

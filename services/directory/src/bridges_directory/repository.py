@@ -388,6 +388,11 @@ class SearchQuery:
     limit: int = 50
     offset: int = 0
 
+    @property
+    def is_listing(self) -> bool:
+        """No filter at all: the whole directory by name (not capped, walks the name index)."""
+        return self == SearchQuery(sort=self.sort, limit=self.limit, offset=self.offset)
+
 
 @dataclass
 class _Sql:
@@ -546,7 +551,7 @@ def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     parts = _search_parts(q)
     keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
     p = parts.sql
-    if not parts.where and not parts.joins:
+    if q.is_listing:
         sql = (
             "SELECT s.document, NULL::float8 AS distance, "
             "(SELECT count(*) FROM service) AS total FROM service s "
@@ -568,7 +573,7 @@ def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
 
 def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     parts = _search_parts(q)
-    cap = "" if not parts.where and not parts.joins else f" LIMIT {CANDIDATE_CAP}"
+    cap = "" if q.is_listing else f" LIMIT {CANDIDATE_CAP}"
     sql = f"{parts.with_ctes()}SELECT count(*) FROM (SELECT 1 {parts.from_where()}{cap}) AS m"
     return sql, parts.sql.params
 
