@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +15,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bridges_kit.problems import Forbidden, Unauthorized
+from bridges_kit.principal import Principal
+from bridges_kit.problems import Unauthorized
 from bridges_schema import Role
 
 DEV_KEY_NAME = "dev-jwt-key.pem"
 DEV_PUBLIC_KEY_NAME = "dev-jwt-key.pub.pem"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, as their verified token says."""
-
-    sub: str
-    role: Role
-    agency_id: uuid.UUID | None = None
-    email: str | None = None
-    name: str | None = None
-
-    def require(self, *roles: Role) -> Principal:
-        if self.role not in roles:
-            allowed = ", ".join(r.value for r in roles)
-            raise Forbidden(f"this action needs one of the roles: {allowed}")
-        return self
 
 
 class TokenVerifier:

@@ -1,19 +1,33 @@
-"""Durable JetStream pull consumers: explicit ack, idempotent handlers, bounded retries, dead letters.
+"""Durable JetStream pull consumers: typed reactions, idempotent handling, explicit acks.
 
-Each message is handled in one PostgreSQL transaction that also records (consumer, event id)
-in `processed_events`, so a redelivered event has no second effect. Failures are told apart:
-- infrastructure (PostgreSQL away, timeouts): nak with backoff, forever: nothing is lost;
-- anything else: retried up to `max_attempts`, then dead-lettered (stream + table), never dropped;
-- an unparseable message: dead-lettered at once.
+A service says what reacts to what, typed by the event's data class from the schema package:
+
+    Subscription("referrals-programs", Domain.DIRECTORY, (
+        on(ServiceUpserted, programs.on_service_upserted),
+        on(ServiceDeleted, programs.on_service_deleted),
+    ))
+
+Each message is applied in one unit of work that also records (consumer, event id), so a
+redelivered event has no second effect. What can go wrong is told apart:
+- an outage (PostgreSQL away, restarting, overloaded): the message is held, its lease kept with
+  `in_progress()`, and tried again with backoff until the database answers. An outage does not
+  use up the message's deliveries, so nothing is lost however long it lasts;
+- a fault of the work (a bug, data the handler refuses): `nak` with backoff, up to
+  `max_attempts` deliveries, then parked as a dead letter (table and dead-letter stream);
+- an unparseable message: parked at once;
+- a message delivered `max_deliver` times without being settled (the process died or stalled
+  while handling it each time): parked. JetStream's own bound sits above ours, so it never
+  drops a message we have not parked.
+On shutdown, what was fetched but not handled is handed back at once (`nak`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import nats.errors
@@ -21,80 +35,130 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from bridges_kit.logs import NATS_CORRELATION_HEADER, bind_correlation_id, reset_correlation_id
+from bridges_kit import dead_letters
+from bridges_kit.faults import NATS_ERRORS, OUTAGE_ERRORS, describe
+from bridges_kit.logs import bind_correlation_id, reset_correlation_id
 from bridges_kit.metrics import Metrics
-from bridges_schema import CloudEvent, EventSpec, Streams, UnknownEventType, parse_event
+from bridges_kit.uow import UnitOfWork
+from bridges_schema import ALL_EVENTS, CloudEvent, Streams, UnknownEventType, parse_event
 from bridges_schema.subjects import Domain
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[CloudEvent[Any], asyncpg.Connection], Awaitable[None]]
+UowT = TypeVar("UowT", bound=UnitOfWork)
+DataT = TypeVar("DataT", bound=BaseModel)
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.AdminShutdownError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-)
+# JetStream's own redelivery bound, above ours: only a message we failed to park reaches it.
+SERVER_DELIVERY_MARGIN = 10
 
 
 @dataclass(frozen=True)
-class Subscription:
-    """What one durable consumer reads and which function handles each event type."""
+class Reaction(Generic[UowT]):
+    model: type[BaseModel]
+    handler: Callable[[CloudEvent[Any], UowT], Awaitable[None]]
+
+
+def on(
+    model: type[DataT], handler: Callable[[CloudEvent[DataT], UowT], Awaitable[None]]
+) -> Reaction[UowT]:
+    """`handler` reacts to events carrying `model` (type-checked: the two must agree)."""
+    return Reaction(model, handler)
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[UowT]):
+    """One durable consumer: the stream it reads and what reacts to each event class."""
 
     durable: str
     domain: Domain
-    handlers: Mapping[EventSpec[Any], Handler]
+    reactions: tuple[Reaction[UowT], ...]
 
-    def handler_for(self, event_type: str) -> Handler | None:
-        for spec, handler in self.handlers.items():
-            if spec.type == event_type:
-                return handler
-        return None
+    def __post_init__(self) -> None:
+        for reaction in self.reactions:
+            domains = {s.domain for s in ALL_EVENTS if s.data_model is reaction.model}
+            if self.domain not in domains:
+                raise ValueError(
+                    f"{reaction.model.__name__} never travels on the {self.domain} stream"
+                )
+
+    def handlers_for(
+        self, event: CloudEvent[Any]
+    ) -> list[Callable[[CloudEvent[Any], UowT], Awaitable[None]]]:
+        return [r.handler for r in self.reactions if type(event.data) is r.model]
+
+
+class Dispatcher(Generic[UowT]):
+    """Applies an event to a subscription's handlers once, in one unit of work."""
+
+    def __init__(self, subscription: Subscription[UowT], uow: Callable[[], UowT]) -> None:
+        self.subscription = subscription
+        self._uow = uow
+
+    @property
+    def durable(self) -> str:
+        return self.subscription.durable
+
+    def handles(self, event: CloudEvent[Any]) -> bool:
+        return bool(self.subscription.handlers_for(event))
+
+    async def apply(self, event: CloudEvent[Any]) -> bool:
+        """Apply `event`; False when this consumer had already applied it."""
+        async with self._uow() as uow:
+            if not await uow.first_delivery(self.durable, event.id):
+                return False
+            for handler in self.subscription.handlers_for(event):
+                await handler(event, uow)
+            await uow.commit()
+        return True
+
+
+@dataclass(frozen=True)
+class ConsumerPolicy:
+    max_attempts: int = 5  # deliveries that end in a fault of the work, then it is parked
+    max_deliver: int = 20  # deliveries in all (crashes and stalls count), then it is parked
+    batch: int = 32
+    ack_wait_s: float = 10.0  # a stopped or killed consumer's messages come back this fast
 
 
 def retry_delay(deliveries: int) -> float:
-    """Backoff before the next delivery: 0.5 s, 1 s, 2 s ... capped at 30 s."""
+    """Backoff before the next delivery after a fault: 0.5 s, 1 s, 2 s ... capped at 30 s."""
     return float(min(0.5 * 2 ** max(deliveries - 1, 0), 30.0))
 
 
-class Consumer:
+class _Interrupted(Exception):
+    """The consumer is stopping while it waits out an outage."""
+
+
+class Consumer(Generic[UowT]):
     def __init__(
         self,
         pool: asyncpg.Pool,
         js: JetStreamContext,
         streams: Streams,
-        subscription: Subscription,
+        dispatcher: Dispatcher[UowT],
         metrics: Metrics,
-        *,
-        max_attempts: int = 5,
-        batch: int = 32,
-        ack_wait_s: float = 30.0,
+        policy: ConsumerPolicy | None = None,
     ) -> None:
         self._pool = pool
         self._js = js
         self._streams = streams
-        self._sub = subscription
+        self._dispatcher = dispatcher
         self._metrics = metrics
-        self._max_attempts = max_attempts
-        self._batch = batch
-        self._ack_wait_s = ack_wait_s
+        self._policy = policy or ConsumerPolicy()
         self._stopping = asyncio.Event()
-        self.name = f"{streams.namespace}-{subscription.durable}"
+        self.durable = dispatcher.durable
+        self.name = f"{streams.namespace}-{dispatcher.durable}"
 
     def stop(self) -> None:
-        """Stop pulling; the batch in hand is finished first."""
+        """Stop pulling; the message in hand is finished, the rest of the batch handed back."""
         self._stopping.set()
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        stream = self._streams.stream(self._sub.domain)
+        stream = self._streams.stream(self._dispatcher.subscription.domain)
+        if self._policy.max_deliver <= self._policy.max_attempts:
+            raise ValueError("max_deliver must be above max_attempts")
         return await self._js.pull_subscribe(
             stream.subjects[0],
             durable=self.name,
@@ -103,8 +167,8 @@ class Consumer:
                 durable_name=self.name,
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self._ack_wait_s,
-                max_deliver=-1,  # bounded by this loop, which tells poison from outage
+                ack_wait=self._policy.ack_wait_s,
+                max_deliver=self._policy.max_deliver + SERVER_DELIVERY_MARGIN,
                 max_ack_pending=1000,
             ),
         )
@@ -115,21 +179,23 @@ class Consumer:
             try:
                 if psub is None:
                     psub = await self._subscribe()
-                msgs = await psub.fetch(self._batch, timeout=1.0)
+                msgs = await psub.fetch(self._policy.batch, timeout=1.0)
             except nats.errors.TimeoutError:
                 continue
-            except Exception as exc:  # NATS away or restarting: wait and resubscribe
-                log.warning("consumer_fetch_failed", consumer=self.name, error=repr(exc))
+            except NATS_ERRORS as exc:  # NATS away: resubscribe later
+                log.warning("consumer_fetch_failed", consumer=self.name, error=describe(exc))
                 psub = None
                 await self._pause(1.0)
                 continue
-            for msg in msgs:
+            for index, msg in enumerate(msgs):
+                if self._stopping.is_set():
+                    for unhandled in msgs[index:]:
+                        await _settle(unhandled.nak())
+                    break
                 await self.process(msg)
         if psub is not None:
-            try:
+            with contextlib.suppress(*NATS_ERRORS):
                 await psub.unsubscribe()
-            except Exception as exc:
-                log.debug("consumer_unsubscribe_failed", consumer=self.name, error=repr(exc))
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -140,79 +206,134 @@ class Consumer:
         try:
             event = parse_event(msg.data)
         except (ValidationError, UnknownEventType, ValueError) as exc:
-            await self._dead_letter(msg, None, f"unparseable: {exc}"[:500], deliveries)
+            await self._park(msg, None, f"unparseable: {describe(exc)}", deliveries)
             return
-        handler = self._sub.handler_for(event.type)
-        if handler is None:
-            await msg.ack()
-            self._metrics.consumer_messages(consumer=self.name, outcome="ignored").inc()
+        if not self._dispatcher.handles(event):
+            await _settle(msg.ack())
+            self._count("ignored")
             return
-        headers = msg.headers or {}
-        token = bind_correlation_id(event.correlationid or headers.get(NATS_CORRELATION_HEADER))
+        if deliveries >= self._policy.max_deliver:
+            reason = f"delivered {deliveries} times without being settled (crash or stall)"
+            await self._park(msg, event.id, reason, deliveries)
+            return
+        token = bind_correlation_id(event.correlationid)
         try:
-            await self._handle(event, handler)
-            await msg.ack()
-            self._metrics.consumer_messages(consumer=self.name, outcome="ok").inc()
-        except TRANSIENT_ERRORS as exc:
-            log.warning("consumer_transient_failure", consumer=self.name, error=repr(exc))
-            self._metrics.consumer_messages(consumer=self.name, outcome="retry").inc()
-            await _safe(msg.nak(delay=retry_delay(deliveries)))
-        except Exception as exc:
+            await self._apply_through_outages(msg, event)
+        except _Interrupted:
+            await _settle(msg.nak())
+            return
+        except Exception as exc:  # a fault of the work: bounded retries, then parked
             log.exception("consumer_handler_failed", consumer=self.name, event_id=event.id)
-            if deliveries >= self._max_attempts:
-                await self._dead_letter(msg, event.id, repr(exc)[:500], deliveries)
+            if deliveries >= self._policy.max_attempts:
+                await self._park(msg, event.id, describe(exc), deliveries)
             else:
-                self._metrics.consumer_messages(consumer=self.name, outcome="retry").inc()
-                await _safe(msg.nak(delay=retry_delay(deliveries)))
+                self._count("retry")
+                await _settle(msg.nak(delay=retry_delay(deliveries)))
+            return
         finally:
             reset_correlation_id(token)
+        await _settle(msg.ack())
+        self._count("ok")
 
-    async def _handle(self, event: CloudEvent[Any], handler: Handler) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                """INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                self._sub.durable,
-                event.id,
-            )
-            if first_time:
-                await handler(event, conn)
+    async def _apply_through_outages(self, msg: Msg, event: CloudEvent[Any]) -> None:
+        delay = 0.5
+        async with self._keep_lease(msg):
+            while True:
+                try:
+                    await self._dispatcher.apply(event)
+                    return
+                except OUTAGE_ERRORS as exc:
+                    if await self._database_answers():
+                        raise  # the database is fine: this work fails by itself
+                    if self._stopping.is_set():
+                        raise _Interrupted from exc
+                    log.warning(
+                        "consumer_waiting_for_database",
+                        consumer=self.name,
+                        error=describe(exc),
+                        retry_in_s=delay,
+                    )
+                    self._count("outage")
+                    await self._pause(delay)
+                    delay = min(delay * 2, 30.0)
 
-    async def _dead_letter(
-        self, msg: Msg, event_id: str | None, error: str, deliveries: int
-    ) -> None:
-        log.error("consumer_dead_letter", consumer=self.name, event_id=event_id, error=error)
+    async def _database_answers(self) -> bool:
         try:
-            async with self._pool.acquire() as conn:
-                await conn.execute(
-                    """INSERT INTO dead_letters (consumer, subject, event_id, payload, error,
-                       deliveries) VALUES ($1, $2, $3, $4, $5, $6)""",
-                    self._sub.durable,
-                    msg.subject,
-                    event_id,
-                    msg.data,
-                    error,
-                    deliveries,
-                )
+            async with asyncio.timeout(2):
+                return bool(await self._pool.fetchval("SELECT true"))
+        except (*OUTAGE_ERRORS, asyncpg.PostgresError):
+            return False
+
+    @contextlib.asynccontextmanager
+    async def _keep_lease(self, msg: Msg) -> AsyncIterator[None]:
+        """Tell JetStream the message is in progress while a long handler or an outage lasts."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self._policy.ack_wait_s / 3)
+                with contextlib.suppress(*NATS_ERRORS):
+                    await msg.in_progress()
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _park(self, msg: Msg, event_id: str | None, error: str, deliveries: int) -> None:
+        log.error("consumer_dead_letter", consumer=self.name, event_id=event_id, error=error)
+        letter = dead_letters.Letter(
+            consumer=self.durable,
+            subject=msg.subject,
+            stream_sequence=msg.metadata.sequence.stream,
+            event_id=event_id,
+            payload=msg.data,
+            error=error,
+            deliveries=deliveries,
+        )
+        delay = 0.5
+        while True:
+            try:
+                await dead_letters.park(self._pool, letter)
+                break
+            except OUTAGE_ERRORS as exc:
+                if self._stopping.is_set():
+                    await _settle(msg.nak())
+                    return
+                log.warning("dead_letter_waiting", consumer=self.name, error=describe(exc))
+                await self._pause(delay)
+                delay = min(delay * 2, 30.0)
+        try:  # the table is the record ops work from; the stream is for other tools
             await self._js.publish(
-                self._streams.dead_letter_subject(self._sub.durable),
+                self._streams.dead_letter_subject(self.durable),
                 msg.data,
                 headers={
-                    "Nats-Msg-Id": f"{self._sub.durable}:{event_id or msg.metadata.sequence.stream}",
+                    "Nats-Msg-Id": f"{self.durable}:{letter.stream_sequence}",
                     "Bridges-Original-Subject": msg.subject,
                     "Bridges-Error": error[:200],
                     "Bridges-Deliveries": str(deliveries),
                 },
             )
-            await msg.term()
-            self._metrics.consumer_messages(consumer=self.name, outcome="dead_letter").inc()
-        except Exception as exc:  # could not park it: leave it to be redelivered
-            log.warning("dead_letter_failed", consumer=self.name, error=repr(exc))
-            await _safe(msg.nak(delay=5.0))
+        except NATS_ERRORS as exc:
+            log.warning("dead_letter_stream_failed", consumer=self.name, error=describe(exc))
+        await _settle(msg.term())
+        self._count("dead_letter")
+
+    def _count(self, outcome: str) -> None:
+        self._metrics.consumer_messages(consumer=self.name, outcome=outcome).inc()
 
 
-async def _safe(ack: Awaitable[None]) -> None:
+async def _settle(ack: Awaitable[None]) -> None:
+    """Ack, nak or term; if NATS is away the server redelivers after the ack wait anyway."""
     try:
         await ack
-    except Exception as exc:  # the server will redeliver after ack_wait anyway
-        log.warning("ack_failed", error=repr(exc))
+    except NATS_ERRORS as exc:
+        log.warning("ack_failed", error=describe(exc))
+
+
+def dispatchers(
+    subscriptions: Sequence[Subscription[UowT]], uow: Callable[[], UowT]
+) -> list[Dispatcher[UowT]]:
+    return [Dispatcher(s, uow) for s in subscriptions]

@@ -24,6 +24,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+def _server_settings(schema: str) -> dict[str, str]:
+    return {"search_path": f"{schema},public", "application_name": "bridges"}
+
+
+async def connect(dsn: str, schema: str = "public") -> asyncpg.Connection:
+    """One connection outside the pool (LISTEN, migrations)."""
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, server_settings=_server_settings(schema))
+    return conn
+
+
 async def create_pool(
     dsn: str, schema: str = "public", min_size: int = 1, max_size: int = 10
 ) -> asyncpg.Pool:
@@ -33,7 +43,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        server_settings={"search_path": f"{schema},public", "application_name": "bridges"},
+        server_settings=_server_settings(schema),
         command_timeout=60,
     )
     assert pool is not None
@@ -65,7 +75,7 @@ class MigrationDrift(RuntimeError):
 
 async def migrate(dsn: str, schema: str, migrations: Iterable[Migration]) -> list[str]:
     """Apply pending migrations in `schema`; safe with many replicas starting at once."""
-    conn = await asyncpg.connect(dsn, server_settings={"search_path": f"{schema},public"})
+    conn = await connect(dsn, schema)
     applied_now: list[str] = []
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)

@@ -1,30 +1,34 @@
-"""The HTTP edge every service shares: problem+json errors, correlation ids, body limits,
-metrics, auth dependencies and the health endpoints."""
+"""The HTTP app every service shares: problem+json errors (domain errors mapped in one table per
+service), auth dependencies, health and metrics, and ops' view of parked events."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bridges_kit.auth import Principal
-from bridges_kit.logs import (
-    CORRELATION_HEADER,
-    bind_correlation_id,
-    correlation_id,
-    reset_correlation_id,
+from bridges_kit import dead_letters
+from bridges_kit.edge import EdgeMiddleware, EdgeRoute
+from bridges_kit.faults import OUTAGE_ERRORS, describe
+from bridges_kit.fields import BigintId
+from bridges_kit.principal import Principal
+from bridges_kit.problems import (
+    PROBLEM_JSON,
+    Conflict,
+    ErrorMap,
+    NotFound,
+    Problem,
+    Unprocessable,
+    problem_body,
 )
-from bridges_kit.problems import PROBLEM_JSON, ErrorMap, Problem, problem_body
+from bridges_schema import Role
 
 if TYPE_CHECKING:
     from bridges_kit.runtime import Runtime
@@ -32,15 +36,21 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by the Bridges identity provider")
+RETRY_AFTER_S = "2"
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_JSON, headers=headers)
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> Runtime[Any, Any]:
+    runtime: Runtime[Any, Any] = request.app.state.runtime
     return runtime
+
+
+def router(**kwargs: Any) -> APIRouter:
+    """A service's router: its JSON bodies are checked at the edge (see `bridges_kit.edge`)."""
+    return APIRouter(route_class=EdgeRoute, **kwargs)
 
 
 async def current_principal(
@@ -54,99 +64,26 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
 
 
-class PayloadTooLarge(Exception):
-    pass
+def requires(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: the caller, who must hold one of `roles` (else 403)."""
+
+    async def caller(principal: CurrentPrincipal) -> Principal:
+        return principal.require(*roles)
+
+    return caller
 
 
-class EdgeMiddleware:
-    """Correlation id in and out, request size limit, request metrics. Pure ASGI (cheap)."""
-
-    def __init__(
-        self, app: ASGIApp, runtime: Runtime, body_limits: Mapping[str, int] | None = None
-    ) -> None:
-        self.app = app
-        self.runtime = runtime
-        self.body_limits = dict(body_limits or {})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        cid = headers.get(CORRELATION_HEADER.lower().encode(), b"").decode("latin-1")[:128]
-        token = bind_correlation_id(cid or None)
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(service=self.runtime.settings.service_name)
-        started = time.perf_counter()
-        status = 500
-        limit = self.body_limits.get(scope["path"], self.runtime.settings.max_body_bytes)
-        declared = headers.get(b"content-length")
-        try:
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                status = 413
-                await _too_large(scope, send, limit)
-                return
-            seen = 0
-
-            async def limited_receive() -> Message:
-                nonlocal seen
-                message = await receive()
-                if message["type"] == "http.request":
-                    seen += len(message.get("body", b""))
-                    if seen > limit:
-                        raise PayloadTooLarge
-                return message
-
-            async def send_with_id(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                    message.setdefault("headers", [])
-                    message["headers"] = [
-                        *message["headers"],
-                        (CORRELATION_HEADER.encode(), (correlation_id() or "").encode()),
-                    ]
-                await send(message)
-
-            try:
-                await self.app(scope, limited_receive, send_with_id)
-            except PayloadTooLarge:
-                status = 413
-                await _too_large(scope, send, limit)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - started
-            metrics = self.runtime.metrics
-            metrics.http_requests(method=scope["method"], route=path, status=str(status)).inc()
-            metrics.http_latency(method=scope["method"], route=path).observe(elapsed)
-            reset_correlation_id(token)
-
-
-async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    response = problem_response(
-        problem_body(
-            413,
-            "Payload too large",
-            f"request bodies are limited to {limit} bytes",
-            "payload-too-large",
-            scope.get("path"),
-        )
-    )
-    await response(scope, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
+OpsOrAdmin = Annotated[Principal, Depends(requires(Role.OPS, Role.ADMIN))]
 
 
 def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 503:
+            headers = {"Retry-After": RETRY_AFTER_S}
         return problem_response(exc.body(request.url.path), headers)
 
     for domain_error, problem_type in error_map.items():
@@ -196,12 +133,8 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
             dict(exc.headers) if exc.headers else None,
         )
 
-    @app.exception_handler(asyncpg.PostgresConnectionError)
-    @app.exception_handler(asyncpg.InterfaceError)
-    @app.exception_handler(ConnectionError)
-    @app.exception_handler(TimeoutError)
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("dependency_unavailable", error=repr(exc))
+        log.warning("dependency_unavailable", error=describe(exc))
         return problem_response(
             problem_body(
                 503,
@@ -210,8 +143,11 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
                 "unavailable",
                 request.url.path,
             ),
-            {"Retry-After": "2"},
+            {"Retry-After": RETRY_AFTER_S},
         )
+
+    for outage in OUTAGE_ERRORS:
+        app.add_exception_handler(outage, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -224,13 +160,13 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
 
 
 def _health_router() -> APIRouter:
-    router = APIRouter(tags=["health"])
+    health = APIRouter(tags=["health"])
 
-    @router.get("/healthz", summary="The process is alive")
+    @health.get("/healthz", summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="PostgreSQL and NATS are reachable")
+    @health.get("/readyz", summary="PostgreSQL and NATS are reachable")
     async def readyz(request: Request) -> Response:
         checks = await get_runtime(request).readiness()
         if all(checks.values()):
@@ -243,20 +179,64 @@ def _health_router() -> APIRouter:
                 "not-ready",
                 "/readyz",
                 checks=checks,
-            )
+            ),
+            {"Retry-After": RETRY_AFTER_S},
         )
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @health.get("/metrics", summary="Prometheus metrics")
     async def metrics(request: Request) -> Response:
         return Response(
             get_runtime(request).metrics.render(), media_type="text/plain; version=0.0.4"
         )
 
-    return router
+    return health
+
+
+def _dead_letter_router() -> APIRouter:
+    ops = router(prefix="/events/dead-letters", tags=["ops"])
+
+    @ops.get("", summary="Events a consumer of this service parked (newest first)")
+    async def list_dead_letters(
+        request: Request,
+        _: OpsOrAdmin,
+        consumer: Annotated[str | None, Query(max_length=100)] = None,
+        replayed: bool | None = None,
+        before_id: BigintId | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[dead_letters.DeadLetterOut]:
+        return await dead_letters.list_letters(
+            get_runtime(request).pool,
+            consumer=consumer,
+            replayed=replayed,
+            before_id=before_id,
+            limit=limit,
+        )
+
+    @ops.get("/{letter_id}", summary="One parked event, with why it was parked")
+    async def get_dead_letter(
+        request: Request, letter_id: BigintId, _: OpsOrAdmin
+    ) -> dead_letters.DeadLetterOut:
+        return await dead_letters.get_letter(get_runtime(request).pool, letter_id)
+
+    @ops.post("/{letter_id}/replay", summary="Apply a parked event again (after a fix)")
+    async def replay_dead_letter(
+        request: Request, letter_id: BigintId, _: OpsOrAdmin
+    ) -> dead_letters.DeadLetterOut:
+        runtime = get_runtime(request)
+        return await dead_letters.replay(runtime.pool, runtime.dispatchers, letter_id)
+
+    return ops
+
+
+DEAD_LETTER_ERRORS: ErrorMap = {
+    dead_letters.DeadLetterNotFound: NotFound,
+    dead_letters.NotReplayable: Unprocessable,
+    dead_letters.ReplayFailed: Conflict,
+}
 
 
 def create_app(
-    runtime: Runtime,
+    runtime: Runtime[Any, Any],
     *,
     title: str,
     description: str,
@@ -279,9 +259,17 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.runtime = runtime
-    _install_error_handlers(app, error_map)
+    _install_error_handlers(app, {**DEAD_LETTER_ERRORS, **error_map})
     app.include_router(_health_router())
-    for router in routers:
-        app.include_router(router)
-    app.add_middleware(EdgeMiddleware, runtime=runtime, body_limits=body_limits)
+    if runtime.dispatchers:
+        app.include_router(_dead_letter_router())
+    for service_router in routers:
+        app.include_router(service_router)
+    app.add_middleware(
+        EdgeMiddleware,
+        service=runtime.settings.service_name,
+        metrics=runtime.metrics,
+        max_body_bytes=runtime.settings.max_body_bytes,
+        body_limits=body_limits,
+    )
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import uuid
 from collections.abc import MutableMapping
@@ -19,13 +20,27 @@ CORRELATION_HEADER = "X-Correlation-Id"
 NATS_CORRELATION_HEADER = "Bridges-Correlation-Id"
 
 
+# A UUID (with or without hyphens) or a W3C trace id: what clients and tracers send. Anything
+# else is replaced, since a client could put a name there and the id travels to agencies.
+_WELL_FORMED = re.compile(
+    r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+
+
 def correlation_id() -> str | None:
     return _correlation_id.get()
 
 
+def well_formed_correlation_id(value: str | None) -> str | None:
+    """`value` normalised (lower case) if it is a UUID or a W3C trace id, else None."""
+    if not value or not _WELL_FORMED.fullmatch(value) or not value.strip("0-"):
+        return None
+    return value.lower()
+
+
 def bind_correlation_id(value: str | None) -> contextvars.Token[str | None]:
-    """Set the correlation id for the current task; a missing id gets a fresh one."""
-    return _correlation_id.set(value or uuid.uuid4().hex)
+    """Set the correlation id for the current task: `value` if well formed, else a fresh one."""
+    return _correlation_id.set(well_formed_correlation_id(value) or uuid.uuid4().hex)
 
 
 def reset_correlation_id(token: contextvars.Token[str | None]) -> None:

@@ -6,8 +6,6 @@ not yet marked) is dropped by JetStream's duplicate window; consumers are idempo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +13,10 @@ import asyncpg
 import structlog
 from nats.js import JetStreamContext
 
+from bridges_kit.faults import NATS_ERRORS, describe
 from bridges_kit.logs import NATS_CORRELATION_HEADER, correlation_id
 from bridges_kit.metrics import Metrics
+from bridges_kit.wakeup import Wakeup
 from bridges_schema import CloudEvent, Streams, event_spec
 
 log = structlog.get_logger(__name__)
@@ -56,13 +56,18 @@ async def enqueue_many(
 
 
 class OutboxRelay:
-    """Publishes unpublished outbox rows in order; several replicas share work via SKIP LOCKED."""
+    """Publishes unpublished outbox rows in order; several replicas share work via SKIP LOCKED.
+
+    Woken by the NOTIFY that `enqueue_many` sends, else polls every `poll_s`. When NATS or
+    PostgreSQL is away the rows simply wait; any other error is a bug and escapes to the
+    runtime's supervision (logged with its traceback, the relay restarted)."""
 
     def __init__(
         self,
         pool: asyncpg.Pool,
         js: JetStreamContext,
         metrics: Metrics,
+        wakeup: Wakeup,
         *,
         batch: int = 200,
         poll_s: float = 1.0,
@@ -70,59 +75,36 @@ class OutboxRelay:
         self._pool = pool
         self._js = js
         self._metrics = metrics
+        self._wakeup = wakeup
         self._batch = batch
         self._poll_s = poll_s
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._stopping = False
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+        self._stopping = True
+        self._wakeup.set()
 
     async def run(self) -> None:
-        listener = await self._listen()
         backoff = 0.1
         try:
-            while not self._stopping.is_set():
+            while not self._stopping:
                 try:
                     published = await self.relay_once()
                     backoff = 0.1
-                except Exception as exc:  # NATS or PostgreSQL away: keep the rows, try again
-                    log.warning("outbox_relay_failed", error=str(exc) or type(exc).__name__)
-                    published = 0
-                    await self._sleep(backoff)
+                except NATS_ERRORS as exc:  # the rows wait
+                    log.warning("outbox_relay_waiting", error=describe(exc), retry_in_s=backoff)
+                    await self._wakeup.wait(backoff)
                     backoff = min(backoff * 2, 5.0)
-                    if listener is None or listener.is_closed():
-                        listener = await self._listen()
                     continue
                 if published < self._batch:
-                    await self._sleep(self._poll_s)
+                    await self._wakeup.wait(self._poll_s)
         finally:
-            if listener is not None and not listener.is_closed():
-                await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-                await self._pool.release(listener)
-
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
-    async def _listen(self) -> asyncpg.Connection | None:
-        try:
-            conn: asyncpg.Connection = await self._pool.acquire()
-            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-            return conn
-        except Exception as exc:
-            log.warning("outbox_listen_failed", error=str(exc) or type(exc).__name__)
-            return None
+            await self._wakeup.close()
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
         published: list[int] = []
-        failure: Exception | None = None
+        failure: BaseException | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """SELECT id, event_id, subject, payload, headers FROM outbox
@@ -136,7 +118,7 @@ class OutboxRelay:
                     await self._js.publish(
                         row["subject"], bytes(row["payload"]), headers=headers, timeout=5
                     )
-                except Exception as exc:  # keep what went out marked, retry the rest later
+                except NATS_ERRORS as exc:  # mark what went out
                     failure = exc
                     break
                 published.append(row["id"])

@@ -1,12 +1,13 @@
-"""One service process: settings, pool, NatsClient, outbox relay, consumers and workers, started and
+"""One service process: settings, pool, NATS, the outbox relay, consumers and workers, started and
 stopped in order. A service's bootstrap module builds one and hands it to `create_app`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
@@ -15,46 +16,48 @@ from nats.js import JetStreamContext
 
 from bridges_kit import bus, db
 from bridges_kit.auth import TokenVerifier
-from bridges_kit.consumer import Consumer, Subscription
+from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription
+from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.logs import configure_logging
 from bridges_kit.metrics import Metrics
-from bridges_kit.outbox import OutboxRelay
+from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay
+from bridges_kit.pruning import Pruner
 from bridges_kit.settings import ServiceSettings
+from bridges_kit.uow import UnitOfWork
+from bridges_kit.wakeup import Wakeup
+from bridges_kit.workers import Worker
 from bridges_schema import Streams
 
 log = structlog.get_logger(__name__)
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+UowT = TypeVar("UowT", bound=UnitOfWork)
 
-class Worker(Protocol):
-    """A background loop: `run` until `stop` is called, finishing the work in hand."""
-
-    async def run(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-WorkerFactory = Callable[["Runtime"], Worker]
+# A crashing worker is restarted after this, doubling to the cap (a bug must not spin hot).
+RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 
 
 class NotStarted(RuntimeError):
     pass
 
 
-class Runtime:
+class Runtime(Generic[SettingsT, UowT]):
     def __init__(
         self,
-        settings: ServiceSettings,
+        settings: SettingsT,
         *,
         migrations: Path,
-        subscriptions: Sequence[Subscription] = (),
-        workers: Sequence[WorkerFactory] = (),
+        unit_of_work: Callable[[asyncpg.Pool, Streams], UowT],
+        subscriptions: Sequence[Subscription[UowT]] = (),
+        workers: Sequence[Callable[[Runtime[SettingsT, UowT]], Worker]] = (),
         verifier: TokenVerifier | None = None,
     ) -> None:
         self.settings = settings
         self.streams = Streams(settings.nats_namespace)
         self.metrics = Metrics(settings.service_name)
+        self.dispatchers: list[Dispatcher[UowT]] = [Dispatcher(s, self.uow) for s in subscriptions]
         self._migrations = migrations
-        self._subscriptions = subscriptions
+        self._unit_of_work = unit_of_work
         self._worker_factories = workers
         self._verifier = verifier
         self._pool: asyncpg.Pool | None = None
@@ -74,6 +77,10 @@ class Runtime:
         if self._js is None:
             raise NotStarted("the runtime has not started")
         return self._js
+
+    def uow(self) -> UowT:
+        """A new unit of work on this process's pool."""
+        return self._unit_of_work(self.pool, self.streams)
 
     @property
     def verifier(self) -> TokenVerifier:
@@ -97,30 +104,42 @@ class Runtime:
             self._pool = await db.create_pool(dsn, s.db_schema, s.db_pool_min, s.db_pool_max)
         return self._pool
 
+    def wakeup(self, channel: str) -> Wakeup:
+        """A NOTIFY listener on its own connection (see `bridges_kit.wakeup`)."""
+        s = self.settings
+        return Wakeup(lambda: db.connect(s.database_url.get_secret_value(), s.db_schema), channel)
+
     async def start(self) -> None:
         s = self.settings
         configure_logging(s.service_name, s.log_level, s.log_format)
-        await self.open_database()
-        assert self._pool is not None
+        pool = await self.open_database()
         self._nc = await bus.connect(s.nats_url, s.service_name, s.nats_connect_timeout_s)
         self._js = self._nc.jetstream(timeout=5)
         await bus.ensure_streams(self._js, self.streams)
+        policy = ConsumerPolicy(
+            max_attempts=s.consumer_max_attempts,
+            max_deliver=s.consumer_max_deliver,
+            batch=s.consumer_batch,
+            ack_wait_s=s.consumer_ack_wait_s,
+        )
         self._workers = [
             OutboxRelay(
-                self._pool, self._js, self.metrics, batch=s.outbox_batch, poll_s=s.outbox_poll_s
+                pool,
+                self._js,
+                self.metrics,
+                self.wakeup(NOTIFY_CHANNEL),
+                batch=s.outbox_batch,
+                poll_s=s.outbox_poll_s,
+            ),
+            Pruner(
+                pool,
+                keep_published=timedelta(hours=s.outbox_keep_published_h),
+                keep_processed=timedelta(days=s.processed_events_keep_days),
+                interval_s=s.prune_interval_s,
             ),
             *(
-                Consumer(
-                    self._pool,
-                    self._js,
-                    self.streams,
-                    sub,
-                    self.metrics,
-                    max_attempts=s.consumer_max_attempts,
-                    batch=s.consumer_batch,
-                    ack_wait_s=s.consumer_ack_wait_s,
-                )
-                for sub in self._subscriptions
+                Consumer(pool, self._js, self.streams, d, self.metrics, policy)
+                for d in self.dispatchers
             ),
             *(factory(self) for factory in self._worker_factories),
         ]
@@ -128,16 +147,22 @@ class Runtime:
         log.info("service_started", port=s.http_port, namespace=s.nats_namespace)
 
     async def _supervise(self, worker: Worker) -> None:
-        """Run a worker; if it crashes, log and restart it (a bug must not stop the service)."""
+        """Run a worker; if it crashes, log it and restart it with backoff (a bug must not stop
+        the service, nor spin). An outage that escaped the worker is logged without a trace."""
+        crashes = 0
         while True:
             try:
                 await worker.run()
                 return
             except asyncio.CancelledError:
                 raise
+            except OUTAGE_ERRORS as exc:
+                log.warning("worker_outage", worker=type(worker).__name__, error=describe(exc))
             except Exception:
                 log.exception("worker_crashed", worker=type(worker).__name__)
-                await asyncio.sleep(1.0)
+            delay = RESTART_DELAYS_S[min(crashes, len(RESTART_DELAYS_S) - 1)]
+            crashes += 1
+            await asyncio.sleep(delay)
 
     async def stop(self) -> None:
         """Stop pulling, let in-flight work finish (bounded by the grace period), then close."""
@@ -154,8 +179,8 @@ class Runtime:
                 if self._nc.is_connected:
                     await asyncio.wait_for(self._nc.flush(), timeout=2)
                 await self._nc.close()
-            except Exception as exc:
-                log.warning("nats_close_failed", error=repr(exc))
+            except Exception as exc:  # closing anyway: say why it was unclean
+                log.warning("nats_close_failed", error=describe(exc))
         if self._pool is not None:
             await self._pool.close()
         self._nc = self._js = self._pool = None
@@ -167,7 +192,7 @@ class Runtime:
             try:
                 async with asyncio.timeout(2):
                     postgres = await self._pool.fetchval("SELECT true") is True
-            except Exception:
+            except (*OUTAGE_ERRORS, asyncpg.PostgresError):
                 postgres = False
         nats_ok = self._nc is not None and self._nc.is_connected
         return {"postgres": postgres, "nats": nats_ok}

@@ -52,12 +52,26 @@ class ServiceSettings(BaseSettings):
     jwt_algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
-    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    consumer_max_attempts: int = Field(
+        default=5, ge=1, le=100, description="deliveries failing in the handler, then parked"
+    )
+    consumer_max_deliver: int = Field(
+        default=20, ge=2, le=1000, description="deliveries in all (crashes count), then parked"
+    )
     consumer_batch: int = Field(default=32, ge=1, le=1000)
-    consumer_ack_wait_s: float = Field(default=30.0, gt=0)
+    consumer_ack_wait_s: float = Field(default=10.0, ge=1, le=300)
     outbox_batch: int = Field(default=200, ge=1, le=10_000)
     outbox_poll_s: float = Field(default=1.0, gt=0)
+    outbox_keep_published_h: float = Field(default=72.0, ge=1, description="then pruned")
+    processed_events_keep_days: float = Field(default=14.0, ge=1, description="then pruned")
+    prune_interval_s: float = Field(default=3600.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consumer_bounds(self) -> ServiceSettings:
+        if self.consumer_max_deliver <= self.consumer_max_attempts:
+            raise ValueError("consumer_max_deliver must be above consumer_max_attempts")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ServiceSettings:

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from bridges_devstack.testing import Infra, RunningService
 from bridges_kit.runtime import Runtime
-from bridges_referrals import repository
+from bridges_referrals.domain import Program
+from bridges_referrals.repository import SqlPrograms
 from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 from bridges_schema import Role
 
@@ -106,19 +107,18 @@ def intake(program_ids: list[uuid.UUID], **overrides: Any) -> dict[str, Any]:
 async def add_program(pool: Any, agency: uuid.UUID, code: str = "food.pantry") -> uuid.UUID:
     service_id = uuid.uuid4()
     async with pool.acquire() as conn:
-        await repository.upsert_program(
-            conn,
-            {
-                "service_id": service_id,
-                "version": 1,
-                "name": f"Program {service_id.hex[:6]}",
-                "organization_name": "Test Org",
-                "agency_id": agency,
-                "status": "active",
-                "accepting_referrals": True,
-                "capacity_status": "available",
-                "taxonomy_codes": [code],
-            },
+        await SqlPrograms(conn).apply(
+            Program(
+                service_id=service_id,
+                version=1,
+                name=f"Program {service_id.hex[:6]}",
+                organization_name="Test Org",
+                agency_id=agency,
+                status="active",
+                accepting_referrals=True,
+                capacity_status="available",
+                taxonomy_codes=(code,),
+            )
         )
     return service_id
 

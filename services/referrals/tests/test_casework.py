@@ -24,7 +24,7 @@ async def test_intake_files_one_referral_per_program_under_one_case(desk):
     assert {r["agency_id"] for r in referrals} == {str(desk.agency_a), str(desk.agency_b)}
     async with desk.client(Role.OFFICER) as c:
         detail = (await c.get(f"/referrals/{referrals[0]['id']}")).json()
-        mine = (await c.get("/referrals", params={"mine": "true"})).json()
+        mine = (await c.get("/referrals", params={"mine": "true"})).json()["items"]
     contact = detail["client"]["contact"]
     assert contact["safe_to_leave_message"] is False and contact["interpreter_needed"] is True
     assert detail["client"]["household"][0]["age"] == 3
@@ -79,17 +79,30 @@ async def c_detail_of_unknown(desk) -> str:
     return response.json()["detail"].replace(str(unknown), "{id}")
 
 
-async def test_opening_a_new_referral_marks_it_received_once(desk):
+async def test_reading_a_referral_changes_nothing_but_marking_it_received_does_once(desk):
     referral = (await desk.file())["referrals"][0]
+    path = f"/referrals/{referral['id']}"
     async with desk.client(Role.AGENCY_STAFF) as c:
-        first = await c.get(f"/referrals/{referral['id']}")
-        second = await c.get(f"/referrals/{referral['id']}")
+        read = await c.get(path)
+        history = await c.get(f"{path}/history")
+        first = await c.post(f"{path}/received")
+        second = await c.post(f"{path}/received")
+    assert read.json()["status"] == "requested" and read.headers["ETag"] == '"1"'
+    assert [h["to_status"] for h in history.json()] == ["requested"]
     assert first.json()["status"] == "received" and first.headers["ETag"] == '"2"'
     assert second.json()["version"] == 2
     assert [h["to_status"] for h in second.json()["history"]] == ["requested", "received"]
     assert len(await _events(desk, "referral.received.v1")) == 1
     # consented scopes: contact, household, needs and situation were shared
     assert second.json()["client"]["household"][0]["given_name"] == "Tomas"
+    actions = [
+        r["action"]
+        for r in await desk.pool.fetch(
+            "SELECT action FROM audit_log WHERE referral_id = $1 ORDER BY id",
+            uuid.UUID(referral["id"]),
+        )
+    ]  # the two reads of the family's data, the move, the view after each command
+    assert actions == ["pii.read", "referral.status_changed", "pii.read", "pii.read"]
 
 
 async def test_two_staff_accepting_at_once_one_wins_one_gets_412(desk):
@@ -157,8 +170,8 @@ async def test_overdue_fires_exactly_once_with_two_sweepers(desk):
             headers={"If-Match": '"1"'},
         )
     await desk.pool.execute("UPDATE referral SET respond_by = now() - interval '1 minute'")
-    streams = desk.service.runtime.streams
-    sweepers = [upkeep.SlaSweeper(desk.pool, streams, batch=2) for _ in range(2)]
+    runtime = desk.service.runtime
+    sweepers = [upkeep.SlaSweeper(runtime.uow, batch=2) for _ in range(2)]
     counts = await asyncio.gather(*(s.tick() for s in sweepers))
     assert sum(counts) == 4
     assert sum(await asyncio.gather(*(s.tick() for s in sweepers))) == 0
@@ -167,7 +180,7 @@ async def test_overdue_fires_exactly_once_with_two_sweepers(desk):
     async with desk.client(Role.AGENCY_STAFF) as c:
         flagged = (await c.get("/inbox", params={"overdue": "true"})).json()["items"]
     async with desk.client(Role.OFFICER) as c:
-        mine = (await c.get("/referrals")).json()
+        mine = (await c.get("/referrals")).json()["items"]
     assert {r["id"] for r in flagged} == {r["id"] for r in filed[1:]}
     assert sum(r["overdue"] for r in mine) == 4
     changes = {r["id"]: r["last_change"] for r in mine}
@@ -227,7 +240,8 @@ async def test_purge_erases_pii_of_long_closed_cases_but_keeps_statistics(desk):
     )
     from datetime import timedelta
 
-    assert await privacy.purge_closed_cases(desk.pool, timedelta(days=365)) == 1
+    uow = desk.service.runtime.uow
+    assert await privacy.purge_all(uow, timedelta(days=365)) == 1
     cases = {
         str(r["id"]): r
         for r in await desk.pool.fetch("SELECT id, client, situation, purged_at FROM referral_case")
@@ -243,6 +257,6 @@ async def test_purge_erases_pii_of_long_closed_cases_but_keeps_statistics(desk):
         after = (await c.get("/stats")).json()
     assert after["overall"]["referrals"] == before["overall"]["referrals"]
     assert after["by_need"] == before["by_need"]
-    assert await privacy.purge_closed_cases(desk.pool, timedelta(days=365)) == 0
+    assert await privacy.purge_all(uow, timedelta(days=365)) == 0
     purged = await desk.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'pii.purged'")
     assert purged == 1

@@ -1,15 +1,13 @@
-"""`python -m bridges_referrals [serve|migrate|token|purge|audit-verify]`."""
+"""`python -m bridges_referrals [serve|migrate|token|dead-letters|purge|audit-verify]`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
 
 import asyncpg
 
 from bridges_kit.cli import service_main, with_database
-from bridges_kit.runtime import Runtime
 from bridges_referrals import audit, bootstrap, privacy
 
 
@@ -17,15 +15,13 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-def _purge(runtime: Runtime, args: argparse.Namespace) -> None:
-    settings = runtime.settings
-    assert isinstance(settings, bootstrap.ReferralsSettings)
-    retention = timedelta(days=settings.retention_days)
-    purged = with_database(runtime, lambda pool: privacy.purge_closed_cases(pool, retention))
+def _purge(runtime: bootstrap.ReferralsRuntime, args: argparse.Namespace) -> None:
+    retention = runtime.settings.retention()
+    purged = with_database(runtime, lambda _: privacy.purge_all(runtime.uow, retention))
     print(f"purged client data of {purged} case(s) closed over {retention.days} days ago")
 
 
-def _audit_verify(runtime: Runtime, args: argparse.Namespace) -> None:
+def _audit_verify(runtime: bootstrap.ReferralsRuntime, args: argparse.Namespace) -> None:
     async def verify(pool: asyncpg.Pool) -> audit.Verification:
         async with pool.acquire() as conn:
             return await audit.verify(conn)

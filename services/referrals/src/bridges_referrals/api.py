@@ -1,39 +1,39 @@
-"""HTTP routes of the referrals service."""
+"""HTTP routes of the referrals service: each parses and authorizes, then calls one use case
+(commands) or one query (reads)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 
-from bridges_kit.http import CurrentPrincipal, get_runtime
+from bridges_kit.fields import BigintId
+from bridges_kit.http import get_runtime, requires, router
+from bridges_kit.principal import Principal
 from bridges_kit.problems import BadRequest, Forbidden, PreconditionRequired
-from bridges_referrals import audit, casework, privacy, stats
+from bridges_referrals import audit, casework, intake, queries, stats
+from bridges_referrals.domain import VersionCondition
 from bridges_referrals.models import (
     ConsentWithdrawal,
     FileReferral,
-    HistoryEntry,
-    InboxPage,
+    HistoryEntryView,
     IntakeResult,
+    ReferralPage,
     ReferralView,
     Transition,
 )
 from bridges_referrals.sla import ResponseTargets
+from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import ReferralStatus, Role, Urgency
 
-router = APIRouter(tags=["referrals"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="unique per intake; a retry reuses it"),
-]
+routes = router(tags=["referrals"])
 
 
-def _stats(request: Request) -> stats.Cached:
-    cached: stats.Cached = request.app.state.stats
-    return cached
+def _uow(request: Request) -> ReferralsUnitOfWork:
+    uow: ReferralsUnitOfWork = get_runtime(request).uow()
+    return uow
 
 
 def _targets(request: Request) -> ResponseTargets:
@@ -41,140 +41,157 @@ def _targets(request: Request) -> ResponseTargets:
     return targets
 
 
-def _expected_version(if_match: str | None) -> int:
+def _stats(request: Request) -> stats.Cached:
+    cached: stats.Cached = request.app.state.stats
+    return cached
+
+
+UoW = Annotated[ReferralsUnitOfWork, Depends(_uow)]
+Targets = Annotated[ResponseTargets, Depends(_targets)]
+Stats = Annotated[stats.Cached, Depends(_stats)]
+Officer = Annotated[Principal, Depends(requires(Role.OFFICER))]
+AgencyStaff = Annotated[Principal, Depends(requires(Role.AGENCY_STAFF))]
+Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
+CaseWorker = Annotated[Principal, Depends(requires(Role.OFFICER, Role.ADMIN))]
+Reader = Annotated[Principal, Depends(requires(Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="unique per intake; a retry reuses it"),
+]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="the referral's ETag as last read")
+]
+Cursor = Annotated[str | None, Query(max_length=300, description="`next_cursor` of a page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Statuses = Annotated[list[ReferralStatus] | None, Query(description="one or more")]
+
+
+def _version_condition(if_match: str | None) -> VersionCondition:
     if if_match is None:
         raise PreconditionRequired("send If-Match with the referral's ETag (its version)")
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise BadRequest('If-Match must be the referral\'s ETag, e.g. "3"')
-    return int(value)
+    return VersionCondition.parse(if_match)
 
 
-@router.post("/referrals", status_code=201, summary="File a referral (one per chosen program)")
+def _with_etag(response: Response, view: ReferralView) -> ReferralView:
+    response.headers["ETag"] = f'"{view.version}"'
+    return view
+
+
+@routes.post("/referrals", status_code=201, summary="File a referral (one per chosen program)")
 async def file_referral(
-    request: Request,
     response: Response,
-    intake: FileReferral,
-    principal: CurrentPrincipal,
+    body: FileReferral,
+    officer: Officer,
+    uow: UoW,
+    targets: Targets,
     idempotency_key: IdempotencyKey = None,
 ) -> IntakeResult:
-    principal.require(Role.OFFICER)
     if not idempotency_key or not 8 <= len(idempotency_key) <= 128:
         raise BadRequest("an Idempotency-Key header (8 to 128 characters) is required")
-    runtime = get_runtime(request)
-    result, replayed = await casework.file_referrals(
-        runtime.pool, runtime.streams, _targets(request), principal, intake, idempotency_key
-    )
+    result, replayed = await intake.file_referrals(uow, targets, officer, body, idempotency_key)
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     return result
 
 
-@router.get("/referrals/{referral_id}", summary="A referral with its history")
+@routes.get("/referrals/{referral_id}", summary="A referral with its history")
 async def get_referral(
-    request: Request, response: Response, referral_id: UUID, principal: CurrentPrincipal
+    response: Response, referral_id: UUID, reader: Reader, uow: UoW
 ) -> ReferralView:
-    runtime = get_runtime(request)
-    view = await casework.get_referral(runtime.pool, runtime.streams, principal, referral_id)
-    response.headers["ETag"] = f'"{view.version}"'
-    return view
+    return _with_etag(response, await casework.open_referral(uow, reader, referral_id))
 
 
-@router.get("/referrals/{referral_id}/history", summary="A referral's status changes")
-async def get_history(
-    request: Request, referral_id: UUID, principal: CurrentPrincipal
-) -> list[HistoryEntry]:
-    runtime = get_runtime(request)
-    view = await casework.get_referral(runtime.pool, runtime.streams, principal, referral_id)
-    return view.history or []
+@routes.post(
+    "/referrals/{referral_id}/received",
+    summary="The receiving agency opened the referral (a new one becomes received)",
+)
+async def mark_received(
+    response: Response, referral_id: UUID, staff: AgencyStaff, uow: UoW
+) -> ReferralView:
+    return _with_etag(response, await casework.mark_received(uow, staff, referral_id))
 
 
-@router.post("/referrals/{referral_id}/transitions", summary="Move a referral to a new status")
+@routes.get("/referrals/{referral_id}/history", summary="A referral's status changes")
+async def get_history(referral_id: UUID, reader: Reader, uow: UoW) -> list[HistoryEntryView]:
+    return await casework.referral_history(uow, reader, referral_id)
+
+
+@routes.post("/referrals/{referral_id}/transitions", summary="Move a referral to a new status")
 async def post_transition(
-    request: Request,
     response: Response,
     referral_id: UUID,
     move: Transition,
-    principal: CurrentPrincipal,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    actor: Reader,
+    uow: UoW,
+    if_match: IfMatch = None,
 ) -> ReferralView:
-    runtime = get_runtime(request)
-    view = await casework.transition(
-        runtime.pool, runtime.streams, principal, referral_id, _expected_version(if_match), move
-    )
-    response.headers["ETag"] = f'"{view.version}"'
-    return view
+    view = await casework.transition(uow, actor, referral_id, _version_condition(if_match), move)
+    return _with_etag(response, view)
 
 
-@router.get("/referrals", summary="The caller's own referrals (officers)")
+@routes.get("/referrals", summary="The caller's own referrals (officers), keyset-paged")
 async def list_referrals(
     request: Request,
-    principal: CurrentPrincipal,
+    officer: Officer,
     mine: bool = True,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[ReferralView]:
-    principal.require(Role.OFFICER)
+    status: Statuses = None,
+    urgency: Urgency | None = None,
+    overdue: bool | None = None,
+    sort: queries.ListingOrder = queries.ListingOrder.UPDATED,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> ReferralPage:
     if not mine:
         raise BadRequest("only mine=true is supported: officers list their own referrals")
-    return await casework.referrals_of(get_runtime(request).pool, principal, limit)
+    filters = queries.Filters(tuple(status or ()), urgency, None, overdue)
+    return await queries.officers_referrals(
+        get_runtime(request).pool, officer.sub, filters, sort, cursor, limit
+    )
 
 
-@router.get("/inbox", summary="Referrals sent to the caller's agency (keyset-paged)")
+@routes.get("/inbox", summary="Referrals sent to the caller's agency (keyset-paged)")
 async def inbox(
     request: Request,
-    principal: CurrentPrincipal,
-    status: Annotated[list[ReferralStatus] | None, Query(description="one or more")] = None,
+    staff: AgencyStaff,
+    status: Statuses = None,
     urgency: Urgency | None = None,
     program_id: UUID | None = None,
     overdue: bool | None = None,
-    sort: Literal["newest", "oldest", "due"] = "newest",
-    cursor: Annotated[str | None, Query(max_length=300)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> InboxPage:
-    principal.require(Role.AGENCY_STAFF)
-    if principal.agency_id is None:
+    sort: queries.ListingOrder = queries.ListingOrder.NEWEST,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> ReferralPage:
+    if staff.agency_id is None:
         raise Forbidden("this token names no agency")
-    return await casework.inbox(
-        get_runtime(request).pool,
-        principal,
-        statuses=status,
-        urgency=urgency,
-        program_id=program_id,
-        overdue=overdue,
-        sort=sort,
-        cursor=cursor,
-        limit=limit,
+    filters = queries.Filters(tuple(status or ()), urgency, program_id, overdue)
+    return await queries.agency_inbox(
+        get_runtime(request).pool, staff.agency_id, filters, sort, cursor, limit
     )
 
 
-@router.post(
+@routes.post(
     "/cases/{case_id}/consent/withdrawal",
     tags=["consent"],
     summary="The family withdraws consent: open referrals are cancelled, agencies lose the PII",
 )
 async def withdraw_consent(
-    request: Request, case_id: UUID, body: ConsentWithdrawal, principal: CurrentPrincipal
+    case_id: UUID, body: ConsentWithdrawal, actor: CaseWorker, uow: UoW
 ) -> dict[str, list[UUID]]:
-    principal.require(Role.OFFICER, Role.ADMIN)
-    runtime = get_runtime(request)
-    cancelled = await privacy.withdraw_consent(
-        runtime.pool, runtime.streams, principal, case_id, body.note
-    )
+    cancelled = await casework.withdraw_consent(uow, actor, case_id, body.note)
     return {"cancelled": cancelled}
 
 
-@router.get("/audit", tags=["audit"], summary="The audit log, newest first (admins)")
+@routes.get("/audit", tags=["audit"], summary="The audit log, newest first (admins)")
 async def audit_log(
     request: Request,
-    principal: CurrentPrincipal,
+    _: Admin,
     referral_id: UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=128)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    action: audit.Action | None = None,
+    before_id: BigintId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    principal.require(Role.ADMIN)
     async with get_runtime(request).pool.acquire() as conn:
         return await audit.entries(
             conn,
@@ -186,26 +203,24 @@ async def audit_log(
         )
 
 
-@router.get("/audit/verify", tags=["audit"], summary="Check the audit log's hash chain (admins)")
-async def audit_verify(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    principal.require(Role.ADMIN)
+@routes.get("/audit/verify", tags=["audit"], summary="Check the audit log's hash chain (admins)")
+async def audit_verify(request: Request, _: Admin) -> dict[str, Any]:
     async with get_runtime(request).pool.acquire() as conn:
         result = await audit.verify(conn)
     return asdict(result)
 
 
-@router.get(
+@routes.get(
     "/stats", tags=["public"], summary="Aggregated, anonymous outcomes (small counts hidden)"
 )
-async def public_stats(request: Request) -> dict[str, Any]:
-    return await _stats(request).get()
+async def public_stats(cached: Stats) -> dict[str, Any]:
+    return await cached.get()
 
 
-@router.get("/stats.csv", tags=["public"], summary="The same statistics as CSV")
-async def public_stats_csv(request: Request) -> Response:
-    body = stats.as_csv(await _stats(request).get())
+@routes.get("/stats.csv", tags=["public"], summary="The same statistics as CSV")
+async def public_stats_csv(cached: Stats) -> Response:
     return Response(
-        body,
+        stats.as_csv(await cached.get()),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="bridges-stats.csv"'},
     )

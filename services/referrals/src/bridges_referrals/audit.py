@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,6 +16,8 @@ from uuid import UUID
 import asyncpg
 
 from bridges_kit.logs import correlation_id
+from bridges_kit.principal import Principal
+from bridges_kit.sql import Params
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6272_6964_6175_6469  # pg_advisory_xact_lock key: one appender at a time
@@ -31,6 +34,10 @@ class Action(StrEnum):
 class Actor:
     id: str
     role: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        return cls(principal.sub, principal.role.value)
 
 
 SYSTEM = Actor("bridges-referrals", "system")
@@ -56,36 +63,44 @@ def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def record(
-    conn: asyncpg.Connection,
-    actor: Actor,
-    action: Action,
-    *,
-    referral_id: UUID | None = None,
-    case_id: UUID | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Append one entry; call inside the transaction of the act it records."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
-    prev = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
-    entry = {
-        "at": datetime.now(UTC),
-        "actor_id": actor.id,
-        "actor_role": actor.role,
-        "action": action.value,
-        "referral_id": referral_id,
-        "case_id": case_id,
-        "request_id": correlation_id(),
-        "detail": detail or {},
-    }
-    await conn.execute(
-        """INSERT INTO audit_log (at, actor_id, actor_role, action, referral_id, case_id,
-               request_id, detail, prev_hash, hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-        *entry.values(),
-        prev,
-        entry_hash(prev, entry),
-    )
+class SqlAuditTrail:
+    """Appends entries in the transaction of the act they record (one appender at a time)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def record(
+        self,
+        actor: Actor,
+        action: Action,
+        *,
+        referral_id: UUID | None = None,
+        case_id: UUID | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+        prev = (
+            await self._conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            or GENESIS
+        )
+        entry = {
+            "at": datetime.now(UTC),
+            "actor_id": actor.id,
+            "actor_role": actor.role,
+            "action": action.value,
+            "referral_id": referral_id,
+            "case_id": case_id,
+            "request_id": correlation_id(),
+            "detail": dict(detail or {}),
+        }
+        await self._conn.execute(
+            """INSERT INTO audit_log (at, actor_id, actor_role, action, referral_id, case_id,
+                   request_id, detail, prev_hash, hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            *entry.values(),
+            prev,
+            entry_hash(prev, entry),
+        )
 
 
 @dataclass(frozen=True)
@@ -117,22 +132,25 @@ async def entries(
     *,
     referral_id: UUID | None,
     actor_id: str | None,
-    action: str | None,
+    action: Action | None,
     before_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
     """Newest first, keyset-paged by id."""
+    p = Params()
+    where = ["true"]
+    if referral_id is not None:
+        where.append(f"referral_id = {p(referral_id)}")
+    if actor_id is not None:
+        where.append(f"actor_id = {p(actor_id)}")
+    if action is not None:
+        where.append(f"action = {p(action.value)}")
+    if before_id is not None:
+        where.append(f"id < {p(before_id)}")
     rows = await conn.fetch(
-        """SELECT id, at, actor_id, actor_role, action, referral_id, case_id, request_id, detail,
-                  hash
-           FROM audit_log
-           WHERE ($1::uuid IS NULL OR referral_id = $1) AND ($2::text IS NULL OR actor_id = $2)
-             AND ($3::text IS NULL OR action = $3) AND ($4::bigint IS NULL OR id < $4)
-           ORDER BY id DESC LIMIT $5""",
-        referral_id,
-        actor_id,
-        action,
-        before_id,
-        limit,
+        f"""SELECT id, at, actor_id, actor_role, action, referral_id, case_id, request_id,
+                   detail, hash
+            FROM audit_log WHERE {" AND ".join(where)} ORDER BY id DESC LIMIT {p(limit)}""",
+        *p.values,
     )
     return [dict(r) for r in rows]

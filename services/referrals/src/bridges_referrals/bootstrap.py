@@ -9,53 +9,56 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from bridges_kit import problems
-from bridges_kit.consumer import Subscription
+from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
-from bridges_kit.runtime import Runtime, Worker
+from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
-from bridges_referrals import api, casework, lifecycle, privacy, programs, stats, upkeep
+from bridges_kit.workers import Worker
+from bridges_referrals import api, domain, lifecycle, programs, queries, stats, upkeep
 from bridges_referrals.sla import ResponseTargets
+from bridges_referrals.uow import ReferralsUnitOfWork, SqlUnitOfWork
 from bridges_schema import (
-    DELIVERY_DEAD_LETTERED,
-    DELIVERY_SUCCEEDED,
-    SERVICE_CAPACITY_CHANGED,
-    SERVICE_DELETED,
-    SERVICE_UPSERTED,
+    DeliveryDeadLettered,
+    DeliverySucceeded,
+    ServiceCapacityChanged,
+    ServiceDeleted,
+    ServiceUpserted,
 )
 from bridges_schema.subjects import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # What reacts to which event.
-SUBSCRIPTIONS = [
+SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
     Subscription(
-        durable="referrals-programs",
-        domain=Domain.DIRECTORY,
-        handlers={
-            SERVICE_UPSERTED: programs.on_service_upserted,
-            SERVICE_CAPACITY_CHANGED: programs.on_service_capacity_changed,
-            SERVICE_DELETED: programs.on_service_deleted,
-        },
+        "referrals-programs",
+        Domain.DIRECTORY,
+        (
+            on(ServiceUpserted, programs.on_service_upserted),
+            on(ServiceCapacityChanged, programs.on_service_capacity_changed),
+            on(ServiceDeleted, programs.on_service_deleted),
+        ),
     ),
     Subscription(
-        durable="referrals-delivery",
-        domain=Domain.DELIVERY,
-        handlers={
-            DELIVERY_DEAD_LETTERED: upkeep.on_delivery_dead_lettered,
-            DELIVERY_SUCCEEDED: upkeep.on_delivery_succeeded,
-        },
+        "referrals-delivery",
+        Domain.DELIVERY,
+        (
+            on(DeliveryDeadLettered, upkeep.on_delivery_dead_lettered),
+            on(DeliverySucceeded, upkeep.on_delivery_succeeded),
+        ),
     ),
 ]
 
 ERRORS: problems.ErrorMap = {
-    casework.ConsentMissing: problems.Unprocessable,
-    casework.UnknownProgram: problems.Unprocessable,
-    casework.ProgramNotAccepting: problems.Unprocessable,
-    casework.IdempotencyKeyReused: problems.Unprocessable,
-    casework.ReferralNotFound: problems.NotFound,
-    casework.StaleVersion: problems.PreconditionFailed,
-    casework.BadCursor: problems.BadRequest,
-    privacy.CaseNotFound: problems.NotFound,
+    domain.ConsentMissing: problems.Unprocessable,
+    domain.UnknownProgram: problems.Unprocessable,
+    domain.ProgramNotAccepting: problems.Unprocessable,
+    domain.OfficerUnreachable: problems.Unprocessable,
+    domain.IdempotencyKeyReused: problems.Unprocessable,
+    domain.ReferralNotFound: problems.NotFound,
+    domain.CaseNotFound: problems.NotFound,
+    domain.StaleVersion: problems.PreconditionFailed,
+    queries.BadCursor: problems.BadRequest,
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
@@ -80,41 +83,41 @@ class ReferralsSettings(ServiceSettings):
             routine=timedelta(seconds=self.sla_routine_s),
         )
 
-
-def _sla_sweeper(runtime: Runtime) -> Worker:
-    settings = runtime.settings
-    assert isinstance(settings, ReferralsSettings)
-    return upkeep.SlaSweeper(runtime.pool, runtime.streams, settings.sla_sweep_interval_s)
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
 
 
-def _retention(runtime: Runtime) -> Worker:
-    settings = runtime.settings
-    assert isinstance(settings, ReferralsSettings)
-    return upkeep.RetentionWorker(
-        runtime.pool, timedelta(days=settings.retention_days), settings.retention_sweep_interval_s
-    )
+ReferralsRuntime = Runtime[ReferralsSettings, ReferralsUnitOfWork]
 
 
-def build_runtime(settings: ReferralsSettings | None = None) -> Runtime:
+def _sla_sweeper(runtime: ReferralsRuntime) -> Worker:
+    return upkeep.SlaSweeper(runtime.uow, runtime.settings.sla_sweep_interval_s)
+
+
+def _retention(runtime: ReferralsRuntime) -> Worker:
+    s = runtime.settings
+    return upkeep.RetentionWorker(runtime.uow, s.retention(), s.retention_sweep_interval_s)
+
+
+def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime:
     return Runtime(
         settings or ReferralsSettings(),
         migrations=MIGRATIONS,
+        unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,
         workers=[_sla_sweeper, _retention],
     )
 
 
-def build_app(runtime: Runtime | None = None) -> FastAPI:
+def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
     app = create_app(
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.router],
+        routers=[api.routes],
         error_map=ERRORS,
     )
-    settings = runtime.settings
-    assert isinstance(settings, ReferralsSettings)
-    app.state.response_targets = settings.response_targets()
-    app.state.stats = stats.Cached(lambda: runtime.pool, settings.stats_cache_s)
+    app.state.response_targets = runtime.settings.response_targets()
+    app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)
     return app

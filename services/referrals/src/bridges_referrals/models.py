@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from bridges_kit.fields import Instant
+from bridges_referrals.domain import ConsentScope
 from bridges_schema import ReasonCode, ReferralStatus, Urgency
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -25,6 +27,8 @@ class ContactChannel(StrEnum):
     PHONE = "phone"
     SMS = "sms"
     EMAIL = "email"
+    OFFICER = "officer"  # no phone or email of its own: the agency reaches it through the officer
+    IN_PERSON = "in-person"  # the family comes in (or is met) in person; the officer arranges it
 
 
 class Contact(Strict):
@@ -35,6 +39,24 @@ class Contact(Strict):
     interpreter_needed: bool = False
     best_time: Annotated[str, Field(max_length=100)] | None = None
     safe_to_leave_message: bool
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Contact:
+        channel = self.preferred_channel
+        if channel in (ContactChannel.PHONE, ContactChannel.SMS) and self.phone is None:
+            missing = "a phone number"
+        elif channel is ContactChannel.EMAIL and self.email is None:
+            missing = "an email address"
+        else:
+            return self
+        raise ValueError(
+            f"preferred_channel {channel.value} needs {missing}; a family without one is "
+            "reached through the officer (preferred_channel: officer)"
+        )
+
+    @property
+    def through_officer(self) -> bool:
+        return self.preferred_channel in (ContactChannel.OFFICER, ContactChannel.IN_PERSON)
 
 
 class HouseholdMember(Strict):
@@ -54,9 +76,7 @@ class Client(Strict):
     household: list[HouseholdMember] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
-    def _reachable(self) -> Client:
-        if self.contact.phone is None and self.contact.email is None:
-            raise ValueError("the client needs a phone number or an email address")
+    def _born(self) -> Client:
         if self.date_of_birth and self.date_of_birth > datetime.now(UTC).date():
             raise ValueError("date_of_birth is in the future")
         return self
@@ -73,20 +93,11 @@ class ConsentMethod(StrEnum):
     SIGNATURE = "signature"
 
 
-class ConsentScope(StrEnum):
-    """What the receiving program may see."""
-
-    CONTACT = "contact"
-    HOUSEHOLD = "household"
-    NEEDS = "needs"
-    SITUATION = "situation"
-
-
 class Consent(Strict):
     given_by: ConsentGiver
     given_by_name: Name | None = Field(default=None, description="the guardian's name, if any")
     method: ConsentMethod
-    given_at: datetime
+    given_at: Instant
     scopes: list[ConsentScope] = Field(min_length=1, max_length=4)
 
     @model_validator(mode="after")
@@ -102,6 +113,14 @@ class Consent(Strict):
         return self
 
 
+class OfficerContact(Strict):
+    """How the agency reaches the officer (shown to the agency; the token gives name and email)."""
+
+    name: Name | None = None
+    phone: Phone | None = None
+    email: EmailStr | None = None
+
+
 class FileReferral(Strict):
     """One intake: a family, its needs, the chosen program(s) and the family's consent."""
 
@@ -111,6 +130,7 @@ class FileReferral(Strict):
     urgency: Urgency
     program_ids: list[UUID] = Field(min_length=1, max_length=10)
     consent: Consent | None = None
+    officer_contact: OfficerContact | None = None
 
     @model_validator(mode="after")
     def _distinct_programs(self) -> FileReferral:
@@ -119,7 +139,7 @@ class FileReferral(Strict):
         return self
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntryView(BaseModel):
     from_status: ReferralStatus | None
     to_status: ReferralStatus
     version: int
@@ -128,6 +148,18 @@ class HistoryEntry(BaseModel):
     reason_code: ReasonCode | None
     note: str | None
     at: datetime
+
+
+class ConsentView(BaseModel):
+    """The consent behind a referral: what was shared and whether it still holds."""
+
+    scopes: list[ConsentScope]
+    given_by: str
+    method: str
+    given_at: datetime
+    withdrawn_at: datetime | None = None
+    given_by_name: str | None = Field(default=None, description="officers and admins only")
+    withdrawal_note: str | None = Field(default=None, description="officers and admins only")
 
 
 class ReferralView(BaseModel):
@@ -149,11 +181,13 @@ class ReferralView(BaseModel):
     client: dict[str, Any] | None = None
     needs: list[str] = Field(default_factory=list)
     situation: str | None = None
-    history: list[HistoryEntry] | None = None
-    last_change: HistoryEntry | None = Field(default=None, description="in the officer's list")
+    officer_contact: dict[str, str] | None = None
+    consent: ConsentView | None = None
+    history: list[HistoryEntryView] | None = None
+    last_change: HistoryEntryView | None = Field(default=None, description="in the officer's list")
 
 
-class InboxPage(BaseModel):
+class ReferralPage(BaseModel):
     items: list[ReferralView]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
 

@@ -1,0 +1,162 @@
+"""The read side of referrals: an agency's inbox and an officer's own list, filtered and
+keyset-paged (as fast on page 500 as on page 1). Summaries only: no personal data, no audit."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+import asyncpg
+
+from bridges_kit.sql import Params
+from bridges_referrals import views
+from bridges_referrals.domain import utc_now
+from bridges_referrals.models import ReferralPage
+from bridges_referrals.repository import history_entry_of, referral_of
+from bridges_schema import ReferralStatus, Urgency
+
+
+class ListingOrder(StrEnum):
+    NEWEST = "newest"  # filed most recently first
+    OLDEST = "oldest"
+    DUE = "due"  # the response target soonest first
+    UPDATED = "updated"  # changed most recently first (may shift while paging)
+
+
+_ORDER = {  # key column, direction (the id breaks ties in the same direction)
+    ListingOrder.NEWEST: ("created_at", "DESC"),
+    ListingOrder.OLDEST: ("created_at", "ASC"),
+    ListingOrder.DUE: ("respond_by", "ASC"),
+    ListingOrder.UPDATED: ("updated_at", "DESC"),
+}
+
+
+class BadCursor(ValueError):
+    """The paging cursor was not one this service issued."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    statuses: tuple[ReferralStatus, ...] = ()
+    urgency: Urgency | None = None
+    program_id: UUID | None = None
+    overdue: bool | None = None
+
+
+def _encode_cursor(order: ListingOrder, key: datetime, referral_id: UUID) -> str:
+    raw = json.dumps([order.value, key.isoformat(), str(referral_id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(order: ListingOrder, cursor: str) -> tuple[datetime, UUID]:
+    try:
+        cursor_order, key, referral_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if cursor_order != order.value:
+            raise ValueError("the order changed")
+        return datetime.fromisoformat(key), UUID(referral_id)
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise BadCursor("cursor is not valid for this listing; start again without it") from exc
+
+
+_OVERDUE = "(r.status IN ('requested', 'received') AND r.respond_by < now())"
+
+
+async def _page(
+    pool: asyncpg.Pool,
+    owner: str,
+    owner_value: object,
+    filters: Filters,
+    order: ListingOrder,
+    cursor: str | None,
+    limit: int,
+    *,
+    with_last_change: bool = False,
+) -> ReferralPage:
+    column, direction = _ORDER[order]
+    p = Params(owner_value)
+    where = [f"r.{owner} = $1"]
+    if filters.statuses:
+        where.append(f"r.status = ANY({p([s.value for s in filters.statuses])}::text[])")
+    if filters.urgency is not None:
+        where.append(f"r.urgency = {p(filters.urgency.value)}")
+    if filters.program_id is not None:
+        where.append(f"r.program_id = {p(filters.program_id)}")
+    if filters.overdue is not None:
+        where.append(_OVERDUE if filters.overdue else f"NOT {_OVERDUE}")
+    if cursor:
+        key, after_id = _decode_cursor(order, cursor)
+        op = "<" if direction == "DESC" else ">"
+        where.append(f"(r.{column}, r.id) {op} ({p(key)}, {p(after_id)})")
+    last_change = (
+        f""", {_LAST_CHANGE_COLUMNS} FROM referral r
+           CROSS JOIN LATERAL (SELECT * FROM referral_history
+               WHERE referral_id = r.id ORDER BY version DESC LIMIT 1) h"""
+        if with_last_change
+        else " FROM referral r"
+    )
+    rows = await pool.fetch(
+        f"""SELECT r.*, (r.agency_not_reached_at IS NOT NULL) AS agency_not_reached,
+                p.name AS program_name{last_change}
+            LEFT JOIN program p ON p.service_id = r.program_id
+            WHERE {" AND ".join(where)}
+            ORDER BY r.{column} {direction}, r.id {direction} LIMIT {p(limit + 1)}""",
+        *p.values,
+    )
+    now = utc_now()
+    items = [
+        views.summary(
+            referral_of(row),
+            now,
+            history_entry_of(row, prefix="last_") if with_last_change else None,
+        )
+        for row in rows[:limit]
+    ]
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = _encode_cursor(order, last[column], last["id"]) if last is not None else None
+    return ReferralPage(items=items, next_cursor=next_cursor)
+
+
+_LAST_CHANGE_COLUMNS = ", ".join(
+    f"h.{name} AS last_{name}"
+    for name in (
+        "referral_id",
+        "from_status",
+        "to_status",
+        "version",
+        "actor_id",
+        "actor_role",
+        "reason_code",
+        "note",
+        "at",
+    )
+)
+
+
+async def agency_inbox(
+    pool: asyncpg.Pool,
+    agency_id: UUID,
+    filters: Filters,
+    order: ListingOrder,
+    cursor: str | None,
+    limit: int,
+) -> ReferralPage:
+    """The referrals sent to an agency (newest first by default)."""
+    return await _page(pool, "agency_id", agency_id, filters, order, cursor, limit)
+
+
+async def officers_referrals(
+    pool: asyncpg.Pool,
+    officer_id: str,
+    filters: Filters,
+    order: ListingOrder,
+    cursor: str | None,
+    limit: int,
+) -> ReferralPage:
+    """The referrals an officer filed, each with its last change."""
+    return await _page(
+        pool, "officer_id", officer_id, filters, order, cursor, limit, with_last_change=True
+    )

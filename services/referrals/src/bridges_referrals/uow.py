@@ -1,0 +1,110 @@
+"""The referrals unit of work: the repositories use cases and event handlers work through.
+
+`ReferralsUnitOfWork` names them (protocols); `SqlUnitOfWork` binds the PostgreSQL ones
+(`repository`, `audit`) to one transaction. The unit tests' fake keeps them in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+
+from bridges_kit.uow import PostgresUnitOfWork, UnitOfWork
+from bridges_referrals import audit, repository
+from bridges_referrals.domain import Case, HistoryEntry, IdempotentIntake, Program, Referral
+
+
+class Programs(Protocol):
+    async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]: ...
+
+    async def apply(self, program: Program) -> bool:
+        """Store `program` unless a newer version is known; True when stored."""
+        ...
+
+    async def apply_change(self, service_id: UUID, version: int, **fields: Any) -> bool:
+        """Change some fields of a known program unless a newer version is known."""
+        ...
+
+
+class Cases(Protocol):
+    async def add(self, case: Case) -> None: ...
+
+    async def get(self, case_id: UUID, *, for_update: bool = False) -> Case | None: ...
+
+    async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None: ...
+
+    async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
+        """Cases not yet purged whose referrals all closed before `closed_before` (locked)."""
+        ...
+
+    async def purge(self, case_id: UUID, at: datetime) -> None:
+        """Erase the case's personal data (client, situation, names, notes)."""
+        ...
+
+
+class Referrals(Protocol):
+    async def add(self, referral: Referral) -> None: ...
+
+    async def get(self, referral_id: UUID, *, for_update: bool = False) -> Referral | None: ...
+
+    async def of_case(self, case_id: UUID, *, for_update: bool = False) -> list[Referral]: ...
+
+    async def save(self, referral: Referral) -> None:
+        """Store a moved referral (status, version and its times)."""
+        ...
+
+    async def claim_overdue(self, now: datetime, limit: int) -> list[Referral]:
+        """Referrals past their response target not yet flagged: flag them (once) and return
+        them, skipping those another sweeper holds."""
+        ...
+
+    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> None: ...
+
+
+class History(Protocol):
+    async def add(self, entry: HistoryEntry) -> None: ...
+
+    async def of(self, referral_id: UUID) -> list[HistoryEntry]: ...
+
+
+class IntakeKeys(Protocol):
+    async def claim(self, officer_id: str, key: str, fingerprint: str) -> IdempotentIntake | None:
+        """Claim the key (None), or the earlier intake that holds it (waits for it to commit)."""
+        ...
+
+    async def answer(self, officer_id: str, key: str, response: Mapping[str, Any]) -> None: ...
+
+
+class AuditTrail(Protocol):
+    async def record(
+        self,
+        actor: audit.Actor,
+        action: audit.Action,
+        *,
+        referral_id: UUID | None = None,
+        case_id: UUID | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
+class ReferralsUnitOfWork(UnitOfWork):
+    programs: Programs
+    cases: Cases
+    referrals: Referrals
+    history: History
+    intake_keys: IntakeKeys
+    audit: AuditTrail
+
+
+class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.programs = repository.SqlPrograms(conn)
+        self.cases = repository.SqlCases(conn)
+        self.referrals = repository.SqlReferrals(conn)
+        self.history = repository.SqlHistory(conn)
+        self.intake_keys = repository.SqlIntakeKeys(conn)
+        self.audit = audit.SqlAuditTrail(conn)

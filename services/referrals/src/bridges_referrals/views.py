@@ -1,0 +1,92 @@
+"""What the referrals API shows of a referral, built from domain objects (pure): a summary for
+lists, and the full view with what the reader may see of the family (see `sharing`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from bridges_kit.principal import Principal
+from bridges_referrals import sharing
+from bridges_referrals.domain import Case, HistoryEntry, Referral
+from bridges_referrals.models import ConsentView, HistoryEntryView, ReferralView
+from bridges_schema import Role
+
+
+def summary(
+    referral: Referral, now: datetime, last_change: HistoryEntry | None = None
+) -> ReferralView:
+    """A referral as every list shows it (no personal data)."""
+    return ReferralView(
+        id=referral.id,
+        case_id=referral.case_id,
+        program_id=referral.program_id,
+        program_name=referral.program_name,
+        agency_id=referral.agency_id,
+        officer_id=referral.officer_id,
+        status=referral.status,
+        urgency=referral.urgency,
+        version=referral.version,
+        respond_by=referral.respond_by,
+        overdue=referral.overdue(now),
+        agency_not_reached=referral.agency_not_reached,
+        created_at=referral.created_at,
+        updated_at=referral.updated_at,
+        last_change=history_entry(last_change) if last_change else None,
+    )
+
+
+def history_entry(entry: HistoryEntry) -> HistoryEntryView:
+    return HistoryEntryView(
+        from_status=entry.from_status,
+        to_status=entry.to_status,
+        version=entry.version,
+        actor_id=entry.actor_id,
+        actor_role=entry.actor_role,
+        reason_code=entry.reason_code,
+        note=entry.note,
+        at=entry.at,
+    )
+
+
+def history(entries: Iterable[HistoryEntry], shared: sharing.Shared) -> list[HistoryEntryView]:
+    return [history_entry(e) for e in sharing.visible_history(entries, shared)]
+
+
+def consent(viewer: Principal, referral: Referral, case: Case) -> ConsentView:
+    given = case.consent
+    full = viewer.role is Role.ADMIN or (
+        viewer.role is Role.OFFICER and viewer.sub == referral.officer_id
+    )
+    return ConsentView(
+        scopes=sorted(given.scopes),
+        given_by=given.given_by,
+        method=given.method,
+        given_at=given.given_at,
+        withdrawn_at=given.withdrawn_at,
+        given_by_name=given.given_by_name if full else None,
+        withdrawal_note=given.withdrawal_note if full else None,
+    )
+
+
+def detail(
+    viewer: Principal,
+    referral: Referral,
+    case: Case,
+    entries: Iterable[HistoryEntry],
+    shared: sharing.Shared,
+    now: datetime,
+) -> ReferralView:
+    """The full view for `viewer`, who may see `referral`; `shared` is what it may see of
+    the family."""
+    return summary(referral, now).model_copy(
+        update={
+            "consent_withdrawn": not case.consent.active,
+            "client": dict(shared.client) if shared.client else None,
+            "needs": list(shared.needs),
+            "situation": shared.situation,
+            "officer_contact": dict(case.officer_contact) if case.officer_contact else None,
+            "consent": consent(viewer, referral, case),
+            "history": history(entries, shared),
+        }
+    )

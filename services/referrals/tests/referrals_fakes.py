@@ -1,0 +1,226 @@
+"""An in-memory referrals unit of work, for unit tests of the use cases (no database)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from bridges_kit.fakes import InMemoryUnitOfWork
+from bridges_kit.principal import Principal
+from bridges_referrals import audit, lifecycle
+from bridges_referrals.domain import Case, HistoryEntry, IdempotentIntake, Program, Referral
+from bridges_referrals.uow import ReferralsUnitOfWork
+from bridges_schema import Role
+
+
+class FakePrograms:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, Program] = {}
+
+    async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        return {i: self.rows[i] for i in ids if i in self.rows}
+
+    async def apply(self, program: Program) -> bool:
+        known = self.rows.get(program.service_id)
+        if known is not None and known.version >= program.version:
+            return False
+        self.rows[program.service_id] = program
+        return True
+
+    async def apply_change(self, service_id: UUID, version: int, **fields: Any) -> bool:
+        known = self.rows.get(service_id)
+        if known is None or known.version >= version:
+            return False
+        self.rows[service_id] = replace(known, version=version, **fields)
+        return True
+
+
+class FakeReferrals:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, Referral] = {}
+        self.flagged_overdue: set[UUID] = set()
+
+    async def add(self, referral: Referral) -> None:
+        self.rows[referral.id] = referral
+
+    async def get(self, referral_id: UUID, *, for_update: bool = False) -> Referral | None:
+        return self.rows.get(referral_id)
+
+    async def of_case(self, case_id: UUID, *, for_update: bool = False) -> list[Referral]:
+        return sorted(
+            (r for r in self.rows.values() if r.case_id == case_id),
+            key=lambda r: (r.created_at, r.id),
+        )
+
+    async def save(self, referral: Referral) -> None:
+        self.rows[referral.id] = referral
+
+    async def claim_overdue(self, now: datetime, limit: int) -> list[Referral]:
+        due = sorted(
+            (
+                r
+                for r in self.rows.values()
+                if r.id not in self.flagged_overdue
+                and r.status in lifecycle.AWAITING_RESPONSE
+                and r.respond_by < now
+            ),
+            key=lambda r: r.respond_by,
+        )[:limit]
+        self.flagged_overdue.update(r.id for r in due)
+        return due
+
+    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> None:
+        if referral_id in self.rows:
+            self.rows[referral_id] = replace(self.rows[referral_id], agency_not_reached=not reached)
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.entries: list[HistoryEntry] = []
+
+    async def add(self, entry: HistoryEntry) -> None:
+        if any(
+            e.referral_id == entry.referral_id and e.version == entry.version for e in self.entries
+        ):
+            raise AssertionError("history versions are unique per referral")
+        self.entries.append(entry)
+
+    async def of(self, referral_id: UUID) -> list[HistoryEntry]:
+        return sorted((e for e in self.entries if e.referral_id == referral_id), key=lambda e: e.version)
+
+
+class FakeCases:
+    def __init__(self, referrals: FakeReferrals, history: FakeHistory) -> None:
+        self.rows: dict[UUID, Case] = {}
+        self._referrals = referrals
+        self._history = history
+
+    async def add(self, case: Case) -> None:
+        self.rows[case.id] = case
+
+    async def get(self, case_id: UUID, *, for_update: bool = False) -> Case | None:
+        return self.rows.get(case_id)
+
+    async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
+        case = self.rows[case_id]
+        consent = replace(case.consent, withdrawn_at=at, withdrawal_note=note)
+        self.rows[case_id] = replace(case, consent=consent)
+
+    async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
+        def closed(case_id: UUID) -> bool:
+            referrals = [r for r in self._referrals.rows.values() if r.case_id == case_id]
+            return all(r.closed_at is not None and r.closed_at <= closed_before for r in referrals)
+
+        due = [c for c in self.rows.values() if c.purged_at is None and closed(c.id)]
+        return [c.id for c in sorted(due, key=lambda c: c.created_at)][:limit]
+
+    async def purge(self, case_id: UUID, at: datetime) -> None:
+        case = self.rows[case_id]
+        consent = replace(case.consent, given_by_name=None, withdrawal_note=None)
+        self.rows[case_id] = replace(
+            case, client=None, situation=None, purged_at=at, consent=consent
+        )
+        ids = {r.id for r in self._referrals.rows.values() if r.case_id == case_id}
+        self._history.entries = [
+            replace(e, note=None) if e.referral_id in ids else e for e in self._history.entries
+        ]
+
+
+class FakeIntakeKeys:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], IdempotentIntake] = {}
+
+    async def claim(self, officer_id: str, key: str, fingerprint: str) -> IdempotentIntake | None:
+        if (officer_id, key) in self.rows:
+            return self.rows[(officer_id, key)]
+        self.rows[(officer_id, key)] = IdempotentIntake(fingerprint, None)
+        return None
+
+    async def answer(self, officer_id: str, key: str, response: Mapping[str, Any]) -> None:
+        self.rows[(officer_id, key)] = replace(self.rows[(officer_id, key)], response=response)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: audit.Actor
+    action: audit.Action
+    referral_id: UUID | None
+    case_id: UUID | None
+    detail: Mapping[str, Any]
+
+
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    async def record(
+        self,
+        actor: audit.Actor,
+        action: audit.Action,
+        *,
+        referral_id: UUID | None = None,
+        case_id: UUID | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.entries.append(AuditEntry(actor, action, referral_id, case_id, dict(detail or {})))
+
+    def actions(self) -> list[audit.Action]:
+        return [e.action for e in self.entries]
+
+
+class FakeUnitOfWork(InMemoryUnitOfWork, ReferralsUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.programs = FakePrograms()
+        self.referrals = FakeReferrals()
+        self.history = FakeHistory()
+        self.cases = FakeCases(self.referrals, self.history)
+        self.intake_keys = FakeIntakeKeys()
+        self.audit = FakeAudit()
+
+    def repositories(self) -> Iterable[object]:
+        return (self.programs, self.referrals, self.history, self.cases, self.intake_keys, self.audit)
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def program(agency_id: UUID | None = None, **fields: Any) -> Program:
+    return Program(
+        service_id=fields.pop("service_id", uuid.uuid4()),
+        version=fields.pop("version", 1),
+        name=fields.pop("name", "Riverton Pantry"),
+        organization_name="Riverton Org",
+        agency_id=agency_id if agency_id is not None else uuid.uuid4(),
+        status=fields.pop("status", "active"),
+        accepting_referrals=fields.pop("accepting_referrals", True),
+        capacity_status="available",
+        taxonomy_codes=("food.pantry",),
+        **fields,
+    )
+
+
+def officer(sub: str = "badge-1", **claims: Any) -> Principal:
+    return Principal(sub=sub, role=Role.OFFICER, email=claims.get("email", f"{sub}@example.org"))
+
+
+def staff(agency_id: UUID, sub: str = "staff-1") -> Principal:
+    return Principal(sub=sub, role=Role.AGENCY_STAFF, agency_id=agency_id)
+
+
+def admin() -> Principal:
+    return Principal(sub="admin-1", role=Role.ADMIN)
