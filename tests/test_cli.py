@@ -84,7 +84,7 @@ def test_notifications_endpoint_and_delivery_commands(infra, isolation):
     recipients = _run(infra, isolation, *notifications, "recipients", "--agency", agency)
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["secret"].startswith("whsec_")
-    assert refused.returncode == 2 and "private or reserved" in refused.stderr
+    assert refused.returncode == 2 and "not globally routable" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert [e["url"] for e in json.loads(listed.stdout)] == ["http://127.0.0.1:9/hooks"]
     assert json.loads(paused.stdout)["paused"] is True
