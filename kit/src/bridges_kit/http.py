@@ -46,7 +46,7 @@ def get_runtime(request: Request) -> Runtime:
 async def current_principal(
     request: Request, _: Annotated[Any, Depends(_bearer)] = None
 ) -> Principal:
-    principal: Principal = get_runtime(request).verifier.verify(
+    principal: Principal = await get_runtime(request).verifier.verify(
         request.headers.get("authorization")
     )
     structlog.contextvars.bind_contextvars(actor=principal.sub, role=principal.role.value)
