@@ -373,7 +373,9 @@ async def test_pruning_removes_old_bookkeeping_only(kit):
             event.id,
             age_days,
         )
-    await kit.pool.execute("UPDATE outbox SET published_at = NULL WHERE id = (SELECT min(id) FROM outbox)")
+    await kit.pool.execute(
+        "UPDATE outbox SET published_at = NULL WHERE id = (SELECT min(id) FROM outbox)"
+    )
     pruner = Pruner(
         kit.pool,
         keep_published=timedelta(days=3),

@@ -56,7 +56,7 @@ def router(**kwargs: Any) -> APIRouter:
 async def current_principal(
     request: Request, _: Annotated[Any, Depends(_bearer)] = None
 ) -> Principal:
-    principal: Principal = get_runtime(request).verifier.verify(
+    principal: Principal = await get_runtime(request).verifier.verify(
         request.headers.get("authorization")
     )
     structlog.contextvars.bind_contextvars(actor=principal.sub, role=principal.role.value)
@@ -83,7 +83,7 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.status == 503:
-            headers = {"Retry-After": RETRY_AFTER_S}
+            headers = {"Retry-After": str(exc.extensions.get("retry_after_s", RETRY_AFTER_S))}
         return problem_response(exc.body(request.url.path), headers)
 
     for domain_error, problem_type in error_map.items():
