@@ -20,8 +20,7 @@ import httpx
 
 from bench import harness
 from bridges_devstack.servers import free_port
-from bridges_directory import repository
-from bridges_directory.repository import SearchQuery
+from bridges_directory.search_sql import SearchQuery, search_sql
 from bridges_directory.seed import demo_county
 from bridges_kit import db
 
@@ -85,7 +84,7 @@ async def measure(url: str, database_url: str, size: int, requests: int) -> list
         )
     pool = await db.create_pool(database_url, "public", CONCURRENCY, CONCURRENCY)
     try:
-        statements = [repository.search_sql(q) for q in MIX]
+        statements = [search_sql(q) for q in MIX]
 
         async def raw(i: int) -> None:
             sql, params = statements[i % len(statements)]

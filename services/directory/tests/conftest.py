@@ -42,5 +42,5 @@ async def directory(
 @pytest.fixture
 async def seeded(directory: RunningService) -> RunningService:
     """The directory with the Alder County demo dataset loaded."""
-    await seed.load(directory.runtime.pool, directory.runtime.streams)
+    await seed.load(directory.runtime.uow())
     return directory

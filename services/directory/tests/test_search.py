@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from bridges_directory import indexing, repository
+from bridges_directory import indexing, search_sql
 from bridges_directory.hsds import Service
 from bridges_directory.seed import demo_county
 
@@ -236,16 +236,16 @@ async def test_bad_parameters_are_problems(seeded):
 @pytest.mark.parametrize(
     "query",
     [
-        repository.SearchQuery(text="conseling for teens"),
-        repository.SearchQuery(taxonomy_term_id=UUID(TERM_IDS["food"])),
-        repository.SearchQuery(language="es", sort="name"),
-        repository.SearchQuery(lat=45.0, lon=-123.0, radius_km=5),
-        repository.SearchQuery(service_area="riverton"),
+        search_sql.SearchQuery(text="conseling for teens"),
+        search_sql.SearchQuery(taxonomy_term_id=UUID(TERM_IDS["food"])),
+        search_sql.SearchQuery(language="es", sort="name"),
+        search_sql.SearchQuery(lat=45.0, lon=-123.0, radius_km=5),
+        search_sql.SearchQuery(service_area="riverton"),
     ],
     ids=["text", "taxonomy", "language", "distance", "area"],
 )
 async def test_each_search_can_run_on_indexes_alone(seeded, query):
-    sql, params = repository.search_sql(query)
+    sql, params = search_sql.search_sql(query)
     async with seeded.runtime.pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *params))

@@ -26,13 +26,13 @@ def test_demo_county_has_thirty_valid_programs_in_every_category():
 
 
 async def test_seed_loads_once_and_a_second_load_changes_nothing(directory):
-    pool, streams = directory.runtime.pool, directory.runtime.streams
-    total, changed = await seed.load(pool, streams)
+    pool = directory.runtime.pool
+    total, changed = await seed.load(directory.runtime.uow())
     assert changed == total >= 30
     events = await pool.fetchval("SELECT count(*) FROM outbox")
     assert events == total
 
-    assert await seed.load(pool, streams) == (total, 0)
+    assert await seed.load(directory.runtime.uow()) == (total, 0)
     assert await pool.fetchval("SELECT count(*) FROM outbox") == events
     async with directory.client() as c:
         page = (await c.get("/services", params={"search": "food bank", "per_page": 50})).json()

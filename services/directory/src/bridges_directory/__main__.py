@@ -10,7 +10,6 @@ import asyncpg
 from bridges_directory import bootstrap, catalog, seed
 from bridges_directory.seed import generator
 from bridges_kit.cli import service_main, with_database
-from bridges_kit.runtime import Runtime
 
 
 def _seed_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,13 +21,13 @@ def _seed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-seed", type=int, default=7, help="with --generate")
 
 
-def _seed(runtime: Runtime, args: argparse.Namespace) -> None:
-    async def load(pool: asyncpg.Pool) -> tuple[int, int]:
+def _seed(runtime: bootstrap.DirectoryRuntime, args: argparse.Namespace) -> None:
+    async def load(_: asyncpg.Pool) -> tuple[int, int]:
         if args.generate is None:
-            return await seed.load(pool, runtime.streams, args.file)
+            return await seed.load(runtime.uow(), args.file)
         total = changed = 0
         for part in generator.generate(args.generate, seed=args.random_seed):
-            report = await catalog.import_dataset(pool, runtime.streams, part)
+            report = await catalog.import_dataset(runtime.uow(), part)
             total, changed = total + report.services, changed + report.created + report.updated
         return total, changed
 

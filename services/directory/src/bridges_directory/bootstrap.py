@@ -1,4 +1,6 @@
-"""Composition root of the directory service: settings, runtime and HTTP app are built here only."""
+"""Composition root of the directory service: settings, runtime and HTTP app are built here only.
+
+No event subscriptions: the directory is the source of its data, not a reader of others'."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from pydantic import Field
 
-from bridges_directory import api, catalog, dataset
+from bridges_directory import api, dataset, domain
+from bridges_directory.uow import DirectoryUnitOfWork, SqlUnitOfWork
 from bridges_kit import problems
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
@@ -16,15 +19,13 @@ from bridges_kit.settings import ServiceSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 ERRORS: problems.ErrorMap = {
-    catalog.ServiceNotFound: problems.NotFound,
-    catalog.OrganizationNotFound: problems.NotFound,
-    catalog.UnknownTaxonomyTerm: problems.Unprocessable,
-    catalog.IdMismatch: problems.Unprocessable,
-    catalog.NotYourService: problems.Forbidden,
+    domain.ServiceNotFound: problems.NotFound,
+    domain.OrganizationNotFound: problems.NotFound,
+    domain.UnknownTaxonomyTerm: problems.Unprocessable,
+    domain.IdMismatch: problems.Unprocessable,
+    domain.NotYourService: problems.Forbidden,
     dataset.InvalidDataset: problems.Unprocessable,
 }
-
-# No event subscriptions: the directory is the source of its data, not a reader of others'.
 
 
 class DirectorySettings(ServiceSettings):
@@ -35,19 +36,22 @@ class DirectorySettings(ServiceSettings):
     )
 
 
-def build_runtime(settings: DirectorySettings | None = None) -> Runtime:
-    return Runtime(settings or DirectorySettings(), migrations=MIGRATIONS)
+DirectoryRuntime = Runtime[DirectorySettings, DirectoryUnitOfWork]
 
 
-def build_app(runtime: Runtime | None = None) -> FastAPI:
+def build_runtime(settings: DirectorySettings | None = None) -> DirectoryRuntime:
+    return Runtime(
+        settings or DirectorySettings(), migrations=MIGRATIONS, unit_of_work=SqlUnitOfWork
+    )
+
+
+def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
-    settings = runtime.settings
-    assert isinstance(settings, DirectorySettings)
     return create_app(
         runtime,
         title="Bridges directory",
         description="Human-service programs as Open Referral HSDS 3.0, with search.",
-        routers=[api.router],
+        routers=[api.routes],
         error_map=ERRORS,
-        body_limits={"/import": settings.import_max_bytes},
+        body_limits={"/import": runtime.settings.import_max_bytes},
     )

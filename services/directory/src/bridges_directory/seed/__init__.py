@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from bridges_directory import catalog, dataset
 from bridges_directory.seed import demo_county
-from bridges_schema import Streams
+from bridges_directory.uow import DirectoryUnitOfWork
 
 
 def read_dataset(path: Path | None = None) -> dict[str, Any]:
@@ -20,7 +18,7 @@ def read_dataset(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
-async def load(pool: asyncpg.Pool, streams: Streams, path: Path | None = None) -> tuple[int, int]:
+async def load(uow: DirectoryUnitOfWork, path: Path | None = None) -> tuple[int, int]:
     """Load the dataset; returns (services in the file, services created or changed)."""
-    report = await catalog.import_dataset(pool, streams, read_dataset(path))
+    report = await catalog.import_dataset(uow, read_dataset(path))
     return report.services, report.created + report.updated

@@ -1,0 +1,111 @@
+"""The directory's domain: a stored program, the rules over programs, and the named errors
+(pure: no I/O, no framework)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from bridges_directory import hsds
+from bridges_kit.principal import Principal
+from bridges_schema import CapacityStatus, Role
+
+
+class ServiceNotFound(LookupError):
+    """No program has this id."""
+
+
+class OrganizationNotFound(LookupError):
+    """No organization has this id."""
+
+
+class UnknownTaxonomyTerm(ValueError):
+    """A service refers to a taxonomy term the directory does not have."""
+
+
+class IdMismatch(ValueError):
+    """The id in the body is not the id in the path."""
+
+
+class NotYourService(PermissionError):
+    """Agency staff may change only their own agency's programs."""
+
+
+@dataclass(frozen=True)
+class StoredService:
+    """A program as the directory holds it: its HSDS document and its version."""
+
+    id: UUID
+    document: Mapping[str, Any]  # the HSDS service, without last_modified
+    version: int
+    last_modified: datetime
+    agency_id: UUID | None
+    content_hash: str
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    def served(self) -> dict[str, Any]:
+        """The document as the API serves it."""
+        return {**self.document, "last_modified": self.last_modified.isoformat()}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The whole taxonomy as writes need it (it is small): read once per batch."""
+
+    lineage: dict[UUID, list[str]]  # term id -> its name and its ancestors' names
+    codes: dict[UUID, str]  # term id -> its code (or name), as events carry it
+
+    MAX_DEPTH = 20
+
+    @classmethod
+    def build(cls, terms: Iterable[tuple[UUID, str, UUID | None, str]]) -> Terms:
+        """From (id, name, parent id, code) of every term; a cycle stops at MAX_DEPTH."""
+        by_id = {term_id: (name, parent, code) for term_id, name, parent, code in terms}
+        lineage: dict[UUID, list[str]] = {}
+        for term_id in by_id:
+            names: list[str] = []
+            current: UUID | None = term_id
+            while current is not None and current in by_id and len(names) < cls.MAX_DEPTH:
+                names.append(by_id[current][0])
+                current = by_id[current][1]
+            lineage[term_id] = names
+        return cls(lineage, {term_id: entry[2] for term_id, entry in by_id.items()})
+
+
+def document_of(service: hsds.Service) -> dict[str, Any]:
+    return service.model_dump(mode="json", exclude_none=True, exclude={"last_modified"})
+
+
+def content_hash(document: Mapping[str, Any]) -> str:
+    """What decides whether a write changes a program (an identical one changes nothing)."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def check_may_change_capacity(actor: Principal, service: StoredService) -> None:
+    """Admins, or staff of the agency that receives the program's referrals."""
+    if actor.role is Role.ADMIN:
+        return
+    if actor.agency_id is None or actor.agency_id != service.agency_id:
+        raise NotYourService("only the receiving agency's staff may change this program")
+
+
+def with_capacity(
+    document: Mapping[str, Any],
+    accepting_referrals: bool | None,
+    capacity_status: CapacityStatus | None,
+) -> tuple[dict[str, Any], hsds.BridgesExtension]:
+    """The document with its intake changed, and the resulting Bridges extension."""
+    extension = dict(document.get("x_bridges", {}))
+    if accepting_referrals is not None:
+        extension["accepting_referrals"] = accepting_referrals
+    if capacity_status is not None:
+        extension["capacity_status"] = capacity_status.value
+    return {**document, "x_bridges": extension}, hsds.BridgesExtension.model_validate(extension)

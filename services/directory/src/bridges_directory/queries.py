@@ -1,0 +1,267 @@
+"""The directory's read side: search, the HSDS lists with paging, one program, and the export
+stream. Reads only, on the pool."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from bridges_directory import hsds
+from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
+from bridges_directory.repository import stored_service
+from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery, search_count_sql, search_sql
+
+
+async def list_taxonomies(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT document, count(*) OVER () AS total FROM taxonomy
+           ORDER BY name, id LIMIT $1 OFFSET $2""",
+        limit,
+        offset,
+    )
+
+
+async def list_taxonomy_terms(
+    conn: asyncpg.Connection,
+    *,
+    parent_id: UUID | None,
+    taxonomy_id: UUID | None,
+    top_only: bool,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT document, count(*) OVER () AS total FROM taxonomy_term
+           WHERE ($1::uuid IS NULL OR parent_id = $1)
+             AND ($2::uuid IS NULL OR taxonomy_id = $2)
+             AND (NOT $3 OR parent_id IS NULL)
+           ORDER BY name, id LIMIT $4 OFFSET $5""",
+        parent_id,
+        taxonomy_id,
+        top_only,
+        limit,
+        offset,
+    )
+
+
+async def all_taxonomies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    return [r["document"] for r in await conn.fetch("SELECT document FROM taxonomy ORDER BY id")]
+
+
+async def all_taxonomy_terms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    # parents before children, so that a re-import never points at a term not yet written
+    rows = await conn.fetch(
+        """WITH RECURSIVE tree AS (
+               SELECT id, document, 0 AS depth FROM taxonomy_term WHERE parent_id IS NULL
+               UNION ALL
+               SELECT t.id, t.document, tree.depth + 1 FROM taxonomy_term t
+               JOIN tree ON t.parent_id = tree.id WHERE tree.depth < 50)
+           SELECT document FROM tree ORDER BY depth, id"""
+    )
+    return [r["document"] for r in rows]
+
+
+async def list_organizations(
+    conn: asyncpg.Connection, modified_after: datetime | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT document, count(*) OVER () AS total FROM organization
+           WHERE $1::timestamptz IS NULL OR last_modified > $1
+           ORDER BY name, id LIMIT $2 OFFSET $3""",
+        modified_after,
+        limit,
+        offset,
+    )
+
+
+async def fetch_organization(conn: asyncpg.Connection, org_id: UUID) -> dict[str, Any] | None:
+    doc: dict[str, Any] | None = await conn.fetchval(
+        "SELECT document FROM organization WHERE id = $1", org_id
+    )
+    return doc
+
+
+async def stream_services(conn: asyncpg.Connection) -> AsyncIterator[dict[str, Any]]:
+    """Every service document in id order (call inside a transaction: a server-side cursor)."""
+    async for row in conn.cursor("SELECT document FROM service ORDER BY id", prefetch=500):
+        yield row["document"]
+
+
+async def search_services(
+    conn: asyncpg.Connection, q: SearchQuery
+) -> tuple[int, list[tuple[dict[str, Any], float | None]]]:
+    sql, params = search_sql(q)
+    rows = await conn.fetch(sql, *params)
+    if rows:
+        total = int(rows[0]["total"])
+    elif q.offset:  # a page past the end still reports the true total
+        count_sql, count_params = search_count_sql(q)
+        total = int(await conn.fetchval(count_sql, *count_params))
+    else:
+        total = 0
+    return total, [(r["document"], r["distance"]) for r in rows]
+
+
+async def _paged_rows(
+    conn: asyncpg.Connection, sql: str, *params: Any
+) -> tuple[int, list[asyncpg.Record]]:
+    """Run a page query (`count(*) OVER () AS total`, ending `LIMIT $n OFFSET $m`).
+
+    A page past the end has no rows to carry the total, so the total is counted apart."""
+    rows = await conn.fetch(sql, *params)
+    if rows:
+        return int(rows[0]["total"]), rows
+    if not params[-1]:
+        return 0, []
+    body = sql[: sql.rindex(" ORDER BY ")]
+    return int(await conn.fetchval(f"SELECT count(*) FROM ({body}) AS matches", *params[:-2])), []
+
+
+async def _paged(
+    conn: asyncpg.Connection, sql: str, *params: Any
+) -> tuple[int, list[dict[str, Any]]]:
+    total, rows = await _paged_rows(conn, sql, *params)
+    return total, [r["document"] for r in rows]
+
+
+async def list_service_at_locations(
+    conn: asyncpg.Connection, modified_after: datetime | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    return await _paged(
+        conn,
+        """SELECT jsonb_build_object('id', sal.id, 'service_id', sal.service_id,
+                  'location_id', sal.location_id, 'location', l.document,
+                  'service', jsonb_build_object('id', s.id, 'name', s.name)) AS document,
+                  count(*) OVER () AS total
+           FROM service_at_location sal
+           JOIN location l ON l.id = sal.location_id
+           JOIN service s ON s.id = sal.service_id
+           WHERE $1::timestamptz IS NULL OR s.last_modified > $1 OR l.last_modified > $1
+           ORDER BY sal.id LIMIT $2 OFFSET $3""",
+        modified_after,
+        limit,
+        offset,
+    )
+
+
+# -- what the API serves -------------------------------------------------------------------
+
+
+async def get_service(pool: asyncpg.Pool, service_id: UUID) -> StoredService:
+    row = await pool.fetchrow(
+        "SELECT id, document, version, last_modified, agency_id, content_hash FROM service "
+        "WHERE id = $1",
+        service_id,
+    )
+    if row is None:
+        raise ServiceNotFound(f"no service with id {service_id}")
+    return stored_service(row)
+
+
+MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    page: hsds.Page
+    capped: bool  # more matched than a search ranks (CANDIDATE_CAP): narrow it
+
+
+async def search(
+    pool: asyncpg.Pool, query: SearchQuery, *, page: int, minimal: bool = False
+) -> SearchResult:
+    async with pool.acquire() as conn:
+        total, found = await search_services(conn, query)
+    contents = []
+    for document, distance_km in found:
+        item = {k: document[k] for k in MINIMAL_FIELDS if k in document} if minimal else document
+        if distance_km is not None:
+            item = {
+                **item,
+                "x_bridges": {
+                    **document.get("x_bridges", {}),
+                    "distance_km": round(distance_km, 3),
+                },
+            }
+        contents.append(item)
+    capped = total >= CANDIDATE_CAP and not query.is_listing
+    return SearchResult(hsds.Page.of(contents, total, page, query.limit), capped)
+
+
+async def organizations(
+    pool: asyncpg.Pool, modified_after: datetime | None, page: int, per_page: int
+) -> hsds.Page:
+    async with pool.acquire() as conn:
+        total, docs = await list_organizations(
+            conn, modified_after, per_page, (page - 1) * per_page
+        )
+    return hsds.Page.of(docs, total, page, per_page)
+
+
+async def organization(pool: asyncpg.Pool, org_id: UUID) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        doc = await fetch_organization(conn, org_id)
+    if doc is None:
+        raise OrganizationNotFound(f"no organization with id {org_id}")
+    return doc
+
+
+async def service_at_locations(
+    pool: asyncpg.Pool, modified_after: datetime | None, page: int, per_page: int
+) -> hsds.Page:
+    async with pool.acquire() as conn:
+        total, docs = await list_service_at_locations(
+            conn, modified_after, per_page, (page - 1) * per_page
+        )
+    return hsds.Page.of(docs, total, page, per_page)
+
+
+async def taxonomies(pool: asyncpg.Pool, page: int, per_page: int) -> hsds.Page:
+    async with pool.acquire() as conn:
+        total, docs = await list_taxonomies(conn, per_page, (page - 1) * per_page)
+    return hsds.Page.of(docs, total, page, per_page)
+
+
+async def taxonomy_terms(
+    pool: asyncpg.Pool,
+    *,
+    parent_id: UUID | None,
+    taxonomy_id: UUID | None,
+    top_only: bool,
+    page: int,
+    per_page: int,
+) -> hsds.Page:
+    async with pool.acquire() as conn:
+        total, docs = await list_taxonomy_terms(
+            conn,
+            parent_id=parent_id,
+            taxonomy_id=taxonomy_id,
+            top_only=top_only,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+    return hsds.Page.of(docs, total, page, per_page)
+
+
+async def export_dataset(pool: asyncpg.Pool) -> AsyncIterator[bytes]:
+    """The whole directory as one HSDS JSON object, streamed (re-imports losslessly)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        yield b'{"taxonomies":' + json.dumps(await all_taxonomies(conn)).encode()
+        yield b',"taxonomy_terms":' + json.dumps(await all_taxonomy_terms(conn)).encode()
+        yield b',"services":['
+        first = True
+        async for document in stream_services(conn):
+            yield (b"" if first else b",") + json.dumps(document).encode()
+            first = False
+        yield b"]}"

@@ -1,0 +1,223 @@
+"""The directory's search as SQL (pure: builds the statement, runs nothing). Every `GET /services`
+filter becomes a condition that can use an index; results are ranked, sorted and counted over
+at most `CANDIDATE_CAP` candidates, so a search costs the same in a small and a huge directory.
+`indexing` holds the reference meaning of each filter (folding, words, opening hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from bridges_directory import indexing
+from bridges_kit.sql import Params
+
+Sort = Literal["relevance", "distance", "name"]
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Every `GET /services` filter; all combine with AND."""
+
+    text: str | None = None
+    organization_id: UUID | None = None
+    taxonomy_term_id: UUID | None = None
+    taxonomy_id: UUID | None = None
+    modified_after: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_km: float | None = None
+    language: str | None = None
+    age: float | None = None
+    open_at: datetime | None = None
+    accepting: bool | None = None
+    service_area: str | None = None
+    sort: Sort = "relevance"
+    limit: int = 50
+    offset: int = 0
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    @property
+    def is_listing(self) -> bool:
+        """No filter at all: the whole directory by name (not capped, walks the name index)."""
+        return self == SearchQuery(sort=self.sort, limit=self.limit, offset=self.offset)
+
+
+# Open at instant {t}: the local minute of the week in each zone in use (few), then, for each
+# candidate service, whether one of its opening ranges holds that minute (see
+# indexing.weekly_hours; indexing.slot_is_open is the reference meaning).
+_CLOCK = """clock AS MATERIALIZED (
+    SELECT z.timezone, z.utc_offset_min, l.lt::date AS day,
+           (extract(isodow FROM l.lt)::integer - 1) * 1440
+           + extract(hour FROM l.lt)::integer * 60 + extract(minute FROM l.lt)::integer AS minute
+    FROM opening_zone z
+    CROSS JOIN LATERAL (SELECT CASE WHEN z.timezone <> '' THEN {t} AT TIME ZONE z.timezone
+        ELSE ({t} AT TIME ZONE 'UTC') + make_interval(mins => z.utc_offset_min) END AS lt) l)"""
+_OPEN_RANGES = """SELECT o.service_id FROM opening_hours o JOIN clock c
+        ON c.timezone = o.timezone AND c.utc_offset_min = o.utc_offset_min
+    WHERE o.week @> c.minute
+      AND (o.valid_from IS NULL OR c.day >= o.valid_from)
+      AND (o.valid_to IS NULL OR c.day <= o.valid_to)"""
+# With another selective filter, check each candidate's own hours (OFFSET 0 keeps PostgreSQL
+# from turning this into a join driven by every open service); alone, look the open ones up.
+_OPEN_PER_CANDIDATE = f"EXISTS ({_OPEN_RANGES} AND o.service_id = s.id OFFSET 0)"
+_OPEN_SET = f"s.id IN ({_OPEN_RANGES})"
+
+_ORDER = {
+    "relevance": ("rank DESC", "name", "id"),
+    "distance": ("distance NULLS LAST", "name", "id"),
+    "name": ("name", "id"),
+}
+
+
+@dataclass
+class _Search:
+    """The parts of one search: CTEs, joins, conditions, and the rank and distance columns."""
+
+    sql: Params = field(default_factory=Params)
+    ctes: list[str] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
+    rank: str = "0::real"
+    distance: str = "NULL::float8"
+
+    def from_where(self) -> str:
+        return (
+            "FROM service s "
+            + " ".join(self.joins)
+            + (f" WHERE {' AND '.join(self.where)}" if self.where else "")
+        )
+
+    def with_ctes(self) -> str:
+        return f"WITH {', '.join(self.ctes)} " if self.ctes else ""
+
+
+def _search_parts(q: SearchQuery) -> _Search:
+    parts = _Search()
+    p, where = parts.sql, parts.where
+    if q.text:
+        # enough of the words, typos corrected against the vocabulary; ranked by where they are
+        words = p(indexing.query_words(q.text))
+        parts.ctes.append(f"query AS MATERIALIZED (SELECT search_query({words}::text[]) AS tsq)")
+        parts.joins.append("CROSS JOIN query")
+        where.append("s.search_vector @@ query.tsq")
+        parts.rank = "ts_rank('{0.1, 0.3, 0.6, 1.0}', s.search_vector, query.tsq)"
+    if q.organization_id is not None:
+        where.append(f"s.organization_id = {p(q.organization_id)}")
+    if q.taxonomy_term_id is not None:
+        where.append(
+            f"""s.term_ids && ARRAY(WITH RECURSIVE d AS (
+                    SELECT id, 0 AS depth FROM taxonomy_term WHERE id = {p(q.taxonomy_term_id)}
+                    UNION ALL SELECT t.id, d.depth + 1 FROM taxonomy_term t
+                    JOIN d ON t.parent_id = d.id WHERE d.depth < 20)
+                SELECT id FROM d)"""
+        )
+    if q.taxonomy_id is not None:
+        where.append(
+            "s.term_ids && ARRAY(SELECT id FROM taxonomy_term "
+            f"WHERE taxonomy_id = {p(q.taxonomy_id)})"
+        )
+    if q.modified_after is not None:
+        where.append(f"s.last_modified > {p(q.modified_after)}")
+    if q.language:
+        where.append(f"s.languages @> ARRAY[{p(indexing.fold(q.language))}]::text[]")
+    if q.service_area:
+        where.append(f"s.service_areas @> ARRAY[{p(indexing.fold(q.service_area))}]::text[]")
+    if q.age is not None:
+        age = p(q.age)
+        where.append(
+            f"(s.minimum_age IS NULL OR s.minimum_age <= {age})"
+            f" AND (s.maximum_age IS NULL OR s.maximum_age >= {age})"
+        )
+    if q.accepting is not None:
+        where.append(f"s.accepting_referrals = {p(q.accepting)}")
+    if q.open_at is not None:
+        parts.ctes.append(_CLOCK.format(t=p(q.open_at)))
+        selective = any(
+            value is not None
+            for value in (
+                q.text,
+                q.organization_id,
+                q.taxonomy_term_id,
+                q.taxonomy_id,
+                q.language,
+                q.service_area,
+                q.radius_km,
+                q.modified_after,
+            )
+        )
+        where.append(_OPEN_PER_CANDIDATE if selective else _OPEN_SET)
+    if q.lat is not None and q.lon is not None:
+        _distance(parts, q.lat, q.lon, q.radius_km)
+    return parts
+
+
+def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -> None:
+    p = parts.sql
+    origin = f"ll_to_earth({p(lat)}, {p(lon)})"
+    point = "l.earth"
+    parts.distance = "near.meters"
+    if radius_km is None:  # every match, with the distance of its nearest location
+        parts.joins.append(
+            f"""LEFT JOIN LATERAL (
+                SELECT min(earth_distance({origin}, {point})) AS meters
+                FROM service_at_location sal JOIN location l ON l.id = sal.location_id
+                WHERE sal.service_id = s.id AND l.earth IS NOT NULL) near ON true"""
+        )
+        return
+    meters = p(radius_km * 1000)
+    parts.ctes.append(
+        f"""near AS (
+            SELECT sal.service_id, min(earth_distance({origin}, {point})) AS meters
+            FROM location l JOIN service_at_location sal ON sal.location_id = l.id
+            WHERE l.earth IS NOT NULL
+              AND earth_box({origin}, {meters}) @> {point}
+              AND earth_distance({origin}, {point}) <= {meters}
+            GROUP BY sal.service_id)"""
+    )
+    parts.joins.append("JOIN near ON near.service_id = s.id")
+
+
+# A search ranks, sorts and counts at most this many matches, so its cost stays flat as the
+# directory grows; beyond it `total_items` says CANDIDATE_CAP and the response is marked capped.
+CANDIDATE_CAP = 1000
+
+
+def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+    """The one search statement (also run raw by the benchmark); every filter can use an index.
+
+    The inner queries rank narrow rows (id, name, rank, distance) and page them; documents are
+    read for the page's rows alone. Without any filter, the listing walks the name index."""
+    parts = _search_parts(q)
+    keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
+    p = parts.sql
+    if q.is_listing:
+        sql = (
+            "SELECT s.document, NULL::float8 AS distance, "
+            "(SELECT count(*) FROM service) AS total FROM service s "
+            f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
+        )
+        return sql, p.values
+    sql = (
+        parts.with_ctes()
+        + "SELECT s.document, m.distance, m.total FROM ("
+        + "SELECT id, name, rank, distance, count(*) OVER () AS total FROM ("
+        + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance "
+        + f"{parts.from_where()} LIMIT {CANDIDATE_CAP}) AS matches "
+        + f"ORDER BY {', '.join(keys)} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
+        + ") m JOIN service s ON s.id = m.id ORDER BY "
+        + ", ".join(f"m.{key}" for key in keys)
+    )
+    return sql, p.values
+
+
+def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+    parts = _search_parts(q)
+    cap = "" if q.is_listing else f" LIMIT {CANDIDATE_CAP}"
+    sql = f"{parts.with_ctes()}SELECT count(*) FROM (SELECT 1 {parts.from_where()}{cap}) AS m"
+    return sql, parts.sql.values

@@ -1,0 +1,116 @@
+"""An in-memory directory unit of work, for unit tests of the directory's use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from bridges_directory import hsds
+from bridges_directory.domain import StoredService, Terms
+from bridges_directory.repository import ServiceRow
+from bridges_directory.uow import DirectoryUnitOfWork
+from bridges_kit.fakes import InMemoryUnitOfWork
+
+
+class FakeTaxonomy:
+    def __init__(self) -> None:
+        self.taxonomies: dict[UUID, hsds.Taxonomy] = {}
+        self.terms_by_id: dict[UUID, hsds.TaxonomyTerm] = {}
+
+    async def upsert_taxonomies(self, taxonomies: Sequence[hsds.Taxonomy]) -> None:
+        self.taxonomies.update((t.id, t) for t in taxonomies)
+
+    async def upsert_terms(self, terms: Sequence[hsds.TaxonomyTerm]) -> None:
+        self.terms_by_id.update((t.id, t) for t in terms)
+
+    async def terms(self) -> Terms:
+        return Terms.build(
+            (t.id, t.name, t.parent_id, t.code or t.name) for t in self.terms_by_id.values()
+        )
+
+    async def taxonomy_ids(self) -> set[UUID]:
+        return set(self.taxonomies)
+
+
+class FakeOrganizations:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, hsds.Organization] = {}
+
+    async def upsert(self, organizations: Sequence[hsds.Organization]) -> None:
+        self.rows.update((o.id, o) for o in organizations)
+
+
+class FakeServices:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, StoredService] = {}
+        self.indexed: dict[UUID, ServiceRow] = {}
+        self.analyzed = 0
+        self._clock = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def _tick(self) -> datetime:
+        self._clock += timedelta(seconds=1)
+        return self._clock
+
+    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
+        return {i: (self.rows[i].version, self.rows[i].content_hash) for i in ids if i in self.rows}
+
+    async def write(self, rows: Sequence[ServiceRow]) -> dict[UUID, tuple[int, datetime]]:
+        written = {}
+        for row in rows:
+            known = self.rows.get(row.service.id)
+            version, at = (known.version + 1 if known else 1), self._tick()
+            self.rows[row.service.id] = StoredService(
+                row.service.id,
+                row.document,
+                version,
+                at,
+                row.service.x_bridges.agency_id,
+                row.content_hash,
+            )
+            self.indexed[row.service.id] = row
+            written[row.service.id] = (version, at)
+        return written
+
+    async def get(self, service_id: UUID, *, for_update: bool = False) -> StoredService | None:
+        return self.rows.get(service_id)
+
+    async def update_capacity(
+        self,
+        service_id: UUID,
+        document: Mapping[str, Any],
+        content_hash: str,
+        accepting: bool,
+        capacity: str,
+    ) -> tuple[int, datetime]:
+        known = self.rows[service_id]
+        changed = replace(
+            known,
+            document=document,
+            content_hash=content_hash,
+            version=known.version + 1,
+            last_modified=self._tick(),
+        )
+        self.rows[service_id] = changed
+        return changed.version, changed.last_modified
+
+    async def delete(self, service_id: UUID) -> tuple[int, UUID | None] | None:
+        known = self.rows.pop(service_id, None)
+        self.indexed.pop(service_id, None)
+        return None if known is None else (known.version, known.agency_id)
+
+    async def analyze(self) -> None:
+        self.analyzed += 1
+
+
+class FakeUnitOfWork(InMemoryUnitOfWork, DirectoryUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.taxonomy = FakeTaxonomy()
+        self.organizations = FakeOrganizations()
+        self.services = FakeServices()
+
+    def repositories(self) -> Iterable[object]:
+        return (self.taxonomy, self.organizations, self.services)

@@ -1,0 +1,105 @@
+"""The search statement builder (pure): each filter becomes its condition with its own numbered
+parameter, sorting and capping follow the query, and the count agrees with the search."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery, search_count_sql, search_sql
+
+AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+TERM = uuid.uuid4()
+
+
+def placeholders(sql: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\$(\d+)", sql)}
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment", "value"),
+    [
+        (SearchQuery(text="food bank"), "search_query(", ["food", "bank"]),
+        (SearchQuery(organization_id=TERM), "s.organization_id =", TERM),
+        (SearchQuery(taxonomy_term_id=TERM), "WITH RECURSIVE d", TERM),
+        (SearchQuery(taxonomy_id=TERM), "taxonomy_id =", TERM),
+        (SearchQuery(modified_after=AT), "s.last_modified >", AT),
+        (SearchQuery(language="Español"), "s.languages @>", "espanol"),
+        (SearchQuery(service_area="Riverton"), "s.service_areas @>", "riverton"),
+        (SearchQuery(age=4), "s.minimum_age IS NULL OR s.minimum_age <=", 4),
+        (SearchQuery(accepting=True), "s.accepting_referrals =", True),
+        (SearchQuery(open_at=AT), "o.week @> c.minute", AT),
+        (SearchQuery(lat=45.0, lon=-123.0, radius_km=5), "earth_box(", 5000.0),
+    ],
+)
+def test_each_filter_adds_its_condition_and_its_value(query, fragment, value):
+    sql, params = search_sql(query)
+    assert fragment in sql
+    assert value in params
+    assert placeholders(sql) == set(range(1, len(params) + 1))  # numbered, none unused
+
+
+def test_open_now_alone_looks_the_open_services_up_and_with_a_filter_checks_each_candidate():
+    alone, _ = search_sql(SearchQuery(open_at=AT))
+    narrowed, _ = search_sql(SearchQuery(open_at=AT, text="shelter"))
+    assert "s.id IN (SELECT o.service_id" in alone and "EXISTS (" not in alone
+    assert "EXISTS (SELECT o.service_id" in narrowed and "OFFSET 0" in narrowed
+
+
+def test_a_search_ranks_at_most_the_candidate_cap_but_a_plain_listing_is_not_capped():
+    searched, _ = search_sql(SearchQuery(text="food"))
+    listing, _ = search_sql(SearchQuery(sort="name", offset=40))
+    assert f"LIMIT {CANDIDATE_CAP}" in searched
+    assert str(CANDIDATE_CAP) not in listing and "ORDER BY s.name, s.id" in listing
+    assert SearchQuery(sort="name", offset=40).is_listing
+    assert not SearchQuery(accepting=False).is_listing
+
+
+@pytest.mark.parametrize(
+    ("query", "order"),
+    [
+        (SearchQuery(text="food"), "m.rank DESC, m.name, m.id"),
+        (SearchQuery(accepting=True), "m.name, m.id"),  # no words: relevance means name
+        (SearchQuery(lat=1, lon=2, sort="distance"), "m.distance NULLS LAST, m.name, m.id"),
+        (SearchQuery(text="food", sort="name"), "m.name, m.id"),
+    ],
+)
+def test_the_order_follows_the_sort_and_is_total(query, order):
+    sql, _ = search_sql(query)
+    assert sql.endswith(f"ORDER BY {order}")
+
+
+def test_without_a_radius_every_match_gets_the_distance_of_its_nearest_location():
+    sql, _ = search_sql(SearchQuery(lat=45.0, lon=-123.0))
+    assert "LEFT JOIN LATERAL" in sql and "earth_box" not in sql
+
+
+QUERIES = st.builds(
+    SearchQuery,
+    text=st.none() | st.sampled_from(["food", "conseling for teens", "a b c d e f g h i j"]),
+    taxonomy_term_id=st.none() | st.just(TERM),
+    language=st.none() | st.just("es"),
+    age=st.none() | st.floats(0, 130),
+    open_at=st.none() | st.just(AT),
+    accepting=st.none() | st.booleans(),
+    lat=st.none() | st.just(45.0),
+    lon=st.just(-123.0),
+    radius_km=st.none() | st.floats(0.1, 500),
+    sort=st.sampled_from(["relevance", "name"]),
+    limit=st.integers(1, 200),
+    offset=st.integers(0, 10_000),
+)
+
+
+@given(QUERIES)
+def test_any_query_numbers_its_parameters_and_counts_what_it_searches(query):
+    sql, params = search_sql(query)
+    count_sql, count_params = search_count_sql(query)
+    assert placeholders(sql) == set(range(1, len(params) + 1))
+    assert placeholders(count_sql) == set(range(1, len(count_params) + 1))
+    assert count_params == params[: len(count_params)]  # the same filters, without the paging
