@@ -97,12 +97,14 @@ async def test_statistics_are_public_and_suppress_small_counts(desk):
         stats = (await c.get("/stats")).json()
         exported = await c.get("/stats.csv")
     needs = {row["need"]: row for row in stats["by_need"]}
-    assert needs["food"]["referrals"] == 6
+    # 8 - 6 would give the 2 legal referrals back: food is hidden beside them
+    assert needs["food"]["referrals"] == "suppressed"
     assert needs["legal"]["referrals"] == "<5"
     assert needs["legal"]["median_hours_to_first_response"] is None
     assert stats["overall"]["referrals"] == 8
     types = {row["program_type"]: row["referrals"] for row in stats["by_program_type"]}
-    assert types == {"food": 6, "housing": "<5"}
+    assert types == {"food": "suppressed", "housing": "<5"}
+    assert "suppressed" in stats["suppression"]
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert {"dimension": "need", "key": "legal", "referrals": "<5"}.items() <= next(
@@ -110,6 +112,38 @@ async def test_statistics_are_public_and_suppress_small_counts(desk):
     ).items()
     body = exported.text + str(stats)
     assert "Quintanilla" not in body and "Amara" not in body
+
+
+async def test_statistics_withhold_shares_and_medians_a_small_count_could_be_worked_out_from(desk):
+    async def move(referral_id: str, agency: uuid.UUID, *steps: dict) -> None:
+        async with desk.client(Role.AGENCY_STAFF, agency=agency) as c:
+            for version, step in enumerate(steps, start=1):
+                response = await c.post(
+                    f"/referrals/{referral_id}/transitions",
+                    json=step,
+                    headers={"If-Match": f'"{version}"'},
+                )
+                assert response.status_code == 200, response.text
+
+    food = [(await desk.file(needs=["food.pantry"]))["referrals"][0]["id"] for _ in range(6)]
+    await move(food[0], desk.agency_a, {"to": "accepted"}, {"to": "completed"})
+    for referral_id in food[1:]:
+        await move(referral_id, desk.agency_a, {"to": "rejected", "reason": "at-capacity"})
+    housing = [
+        (await desk.file([desk.program_b], needs=["housing.rent"]))["referrals"][0]["id"]
+        for _ in range(5)
+    ]
+    await move(housing[0], desk.agency_b, {"to": "accepted"})
+    async with desk.service.client() as c:
+        stats = (await c.get("/stats")).json()
+    types = {row["program_type"]: row for row in stats["by_program_type"]}
+    # 1 completed of 6 closed: a share of 0.167 beside "<5" would give the 1 back
+    assert types["food"]["completed"] == "<5" and types["food"]["completed_share"] is None
+    assert types["food"]["median_hours_to_outcome"] is not None  # over 6 closed
+    # 5 referrals, but only one had a response: its own time is no median
+    assert types["housing"]["referrals"] == 5
+    assert types["housing"]["median_hours_to_first_response"] is None
+    assert stats["overall"]["referrals"] == 11 and stats["overall"]["completed_share"] is None
 
 
 MOVES = st.lists(

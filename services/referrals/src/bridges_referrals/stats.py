@@ -1,7 +1,8 @@
 """Transparency statistics: what the public may know, aggregated so no family can be singled out.
 
-Counts from 1 to 4 are shown as "<5", and medians or shares resting on fewer than 5 referrals
-are withheld. Only anonymous columns are read (needs, program type, month, statuses, times).
+Which figures are published, and how, is `disclosure`'s business: small counts are hidden, and
+so are the figures they could be worked out from. Only anonymous columns are read (needs,
+program type, month, statuses, times).
 """
 
 from __future__ import annotations
@@ -16,66 +17,74 @@ from typing import Any
 
 import asyncpg
 
-THRESHOLD = 5
-SUPPRESSED = f"<{THRESHOLD}"
+from bridges_referrals import disclosure
 
-# One row per referral and need category (a referral counts once in each of its needs).
-_FACTS = """
+# One row per referral.
+_REFERRALS = """
     SELECT r.id, to_char(date_trunc('month', r.created_at), 'YYYY-MM') AS month,
-           split_part(need.code, '.', 1) AS need,
            coalesce(split_part(p.taxonomy_codes[1], '.', 1), 'unknown') AS program_type,
            r.status,
            extract(epoch FROM r.first_response_at - r.created_at) / 3600 AS hours_to_response,
            CASE WHEN r.status IN ('completed', 'failed', 'rejected', 'cancelled')
                 THEN extract(epoch FROM r.closed_at - r.created_at) / 3600 END AS hours_to_outcome
     FROM referral r
-    JOIN referral_case c ON c.id = r.case_id
-    CROSS JOIN LATERAL unnest(c.need_codes) AS need(code)
     LEFT JOIN program p ON p.service_id = r.program_id"""
 
-_GROUPS = {"month": "month", "need": "need", "program_type": "program_type"}
+# One row per referral and need category: a referral counts once in each category it needs
+# ("food.pantry" and "food.meals" are one), so a median weighs every referral alike.
+_FACTS = f"""
+    SELECT f.*, n.need
+    FROM ({_REFERRALS}) f
+    JOIN (SELECT DISTINCT r.id, split_part(need.code, '.', 1) AS need
+          FROM referral r
+          JOIN referral_case c ON c.id = r.case_id
+          CROSS JOIN LATERAL unnest(c.need_codes) AS need(code)) n USING (id)"""
 
-
-def _count(n: int) -> int | str:
-    return SUPPRESSED if 0 < n < THRESHOLD else n
-
-
-def _figures(row: asyncpg.Record) -> dict[str, Any]:
-    referrals, closed = row["referrals"], row["closed"]
-    enough = referrals >= THRESHOLD
-    return {
-        "referrals": _count(referrals),
-        "completed": _count(row["completed"]),
-        "completed_share": round(row["completed"] / closed, 3) if closed >= THRESHOLD else None,
-        "median_hours_to_first_response": _hours(row["median_response"]) if enough else None,
-        "median_hours_to_outcome": _hours(row["median_outcome"]) if enough else None,
-    }
-
-
-def _hours(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 1)
-
+# Each breakdown: the rows it is computed from, and whether it partitions the referrals (each
+# referral in exactly one cell, so the cells add up to the overall figures).
+_GROUPS = {
+    "month": (_REFERRALS, True),
+    "need": (_FACTS, False),
+    "program_type": (_REFERRALS, True),
+}
 
 _AGGREGATES = """count(DISTINCT id) AS referrals,
     count(DISTINCT id) FILTER (WHERE status = 'completed') AS completed,
     count(DISTINCT id) FILTER (WHERE hours_to_outcome IS NOT NULL) AS closed,
+    count(DISTINCT id) FILTER (WHERE hours_to_response IS NOT NULL) AS responded,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_response) AS median_response,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_outcome) AS median_outcome"""
 
 
+def _cell(row: asyncpg.Record) -> disclosure.Cell:
+    return disclosure.Cell(
+        referrals=row["referrals"],
+        completed=row["completed"],
+        closed=row["closed"],
+        responded=row["responded"],
+        median_hours_to_first_response=row["median_response"],
+        median_hours_to_outcome=row["median_outcome"],
+    )
+
+
 async def compute(conn: asyncpg.Connection) -> dict[str, Any]:
-    overall = await conn.fetchrow(f"WITH facts AS ({_FACTS}) SELECT {_AGGREGATES} FROM facts")
+    overall = _cell(
+        await conn.fetchrow(f"WITH facts AS ({_REFERRALS}) SELECT {_AGGREGATES} FROM facts")
+    )
     result: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(),
-        "suppression": f"counts from 1 to {THRESHOLD - 1} are shown as {SUPPRESSED!r}",
-        "overall": _figures(overall),
+        "suppression": disclosure.RULES,
+        "overall": disclosure.publish(overall),
     }
-    for name, column in _GROUPS.items():
+    for name, (facts, partition) in _GROUPS.items():
         rows = await conn.fetch(
-            f"WITH facts AS ({_FACTS}) SELECT {column} AS key, {_AGGREGATES} "
-            f"FROM facts GROUP BY {column} ORDER BY {column}"
+            f"WITH facts AS ({facts}) SELECT {name} AS key, {_AGGREGATES} "
+            f"FROM facts GROUP BY {name} ORDER BY {name}"
         )
-        result[f"by_{name}"] = [{name: r["key"], **_figures(r)} for r in rows]
+        published = disclosure.publish_breakdown(
+            {row["key"]: _cell(row) for row in rows}, overall, partition=partition
+        )
+        result[f"by_{name}"] = [{name: key, **figures} for key, figures in published.items()]
     return result
 
 
