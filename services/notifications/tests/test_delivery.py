@@ -4,6 +4,7 @@ rotation, retries, giving up, timeouts, SSRF refusal, circuit breaker, pause, re
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -144,6 +145,7 @@ async def test_an_address_that_turns_private_is_refused_at_delivery(start_desk, 
 async def test_a_dead_endpoint_opens_its_circuit_without_delaying_others(start_desk):
     desk = await start_desk(
         BRIDGES_BREAKER_FAILURES="2",
+        BRIDGES_BREAKER_FIRST_REST_S="600",
         BRIDGES_BREAKER_COOLDOWN_S="600",
         BRIDGES_DELIVERY_PER_ENDPOINT="1",
     )
@@ -179,6 +181,33 @@ async def test_a_dead_endpoint_opens_its_circuit_without_delaying_others(start_d
     finally:
         await broken.stop()
         await healthy.stop()
+
+
+async def test_a_recovered_endpoint_is_probed_soon_not_after_the_longest_rest(start_desk):
+    desk = await start_desk(
+        BRIDGES_BREAKER_FAILURES="2",
+        BRIDGES_BREAKER_FIRST_REST_S="0.5",
+        BRIDGES_BREAKER_COOLDOWN_S="600",
+        BRIDGES_WEBHOOK_RETRY_SCHEDULE_S="[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]",
+        BRIDGES_DELIVERY_PER_ENDPOINT="4",
+    )
+    receiver = await WebhookReceiver().start()
+    try:
+        receiver.answer(503, 503, 503)  # down for its first three requests, then back
+        await desk.endpoint(receiver.url)
+        events = [await desk.publish() for _ in range(4)]
+        started = time.monotonic()
+
+        async def all_delivered() -> bool:
+            return len(set(receiver.ids())) == 4 and all(
+                [await _delivery(desk, e.id, "succeeded") for e in events]
+            )
+
+        await eventually(all_delivered, timeout_s=20)
+        assert time.monotonic() - started < 15  # half-open probes after 0.5 s, 1 s, 2 s...
+        assert len(receiver.requests) <= 4 + 3  # resting: one probe at a time, not a burst
+    finally:
+        await receiver.stop()
 
 
 async def test_pause_holds_deliveries_and_resume_sends_them(desk, receiver):

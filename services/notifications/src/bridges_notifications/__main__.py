@@ -1,8 +1,9 @@
-"""`python -m bridges_notifications [serve|migrate|token|endpoints|deliveries]`.
+"""`python -m bridges_notifications [serve|migrate|token|dead-letters|endpoints|deliveries]`.
 
 endpoints list --agency A            endpoints add --agency A --url U [--event-type T ...]
 endpoints rotate --agency A --id E [--overlap-hours H]
 endpoints pause --id E               endpoints resume --id E
+endpoints recipients --agency A      endpoints add-recipient --agency A --email X [--language es]
 deliveries list [--status dead] [--endpoint E]
 deliveries show --id D               deliveries replay --id D
 deliveries replay-dead --endpoint E
@@ -11,31 +12,17 @@ deliveries replay-dead --endpoint E
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel
 
-from bridges_kit.cli import service_main, with_database
-from bridges_kit.runtime import Runtime
-from bridges_notifications import bootstrap, delivery_log, endpoints, netguard
+from bridges_kit.cli import run_and_print, service_main
+from bridges_notifications import bootstrap, delivery_log, endpoints
+from bridges_notifications.models import EndpointIn, RecipientIn, Rotation
 
-
-def _run(runtime: Runtime, work: Callable[[asyncpg.Pool], Awaitable[Any]]) -> None:
-    try:
-        result = with_database(runtime, work)
-    except (LookupError, ValueError) as exc:  # not found, unsafe URL, bad input: say so plainly
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if isinstance(result, list):
-        result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
-    elif isinstance(result, BaseModel):
-        result = result.model_dump(mode="json")
-    print(json.dumps(result, indent=2, default=str))
+Action = Callable[[asyncpg.Pool], Awaitable[Any]]
 
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,29 +39,27 @@ def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", choices=["en", "es"], default="en")
 
 
-def _endpoints(runtime: Runtime, args: argparse.Namespace) -> None:
-    settings = runtime.settings
-    assert isinstance(settings, bootstrap.NotificationsSettings)
-    allowed = netguard.parse_networks(settings.webhook_allowed_networks)
-    actions: dict[str, Callable[[asyncpg.Pool], Awaitable[Any]]] = {
-        "list": lambda pool: endpoints.list_for_agency(pool, args.agency),
-        "add": lambda pool: endpoints.create(
-            pool,
+def _endpoints(runtime: bootstrap.NotificationsRuntime, args: argparse.Namespace) -> None:
+    allowed = runtime.settings.allowed_networks()
+    actions: dict[str, Action] = {
+        "list": lambda _: endpoints.list_for_agency(runtime.uow(), args.agency),
+        "add": lambda _: endpoints.create(
+            runtime.uow(),
             args.agency,
-            endpoints.EndpointIn(url=args.url, event_types=args.event_type),
+            EndpointIn(url=args.url, event_types=args.event_type),
             allowed,
         ),
-        "rotate": lambda pool: endpoints.rotate_secret(
-            pool, args.agency, args.id, endpoints.Rotation(overlap_hours=args.overlap_hours)
+        "rotate": lambda _: endpoints.rotate_secret(
+            runtime.uow(), args.agency, args.id, Rotation(overlap_hours=args.overlap_hours)
         ),
-        "pause": lambda pool: endpoints.set_paused(pool, None, args.id, True),
-        "resume": lambda pool: endpoints.set_paused(pool, None, args.id, False),
-        "recipients": lambda pool: endpoints.recipients(pool, args.agency),
-        "add-recipient": lambda pool: endpoints.add_recipient(
-            pool, args.agency, endpoints.RecipientIn(address=args.email, language=args.language)
+        "pause": lambda _: endpoints.set_paused(runtime.uow(), args.id, True),
+        "resume": lambda _: endpoints.set_paused(runtime.uow(), args.id, False),
+        "recipients": lambda _: endpoints.recipients(runtime.uow(), args.agency),
+        "add-recipient": lambda _: endpoints.add_recipient(
+            runtime.uow(), args.agency, RecipientIn(address=args.email, language=args.language)
         ),
     }
-    _run(runtime, actions[args.action])
+    run_and_print(runtime, actions[args.action])
 
 
 def _delivery_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,16 +70,21 @@ def _delivery_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=50)
 
 
-def _deliveries(runtime: Runtime, args: argparse.Namespace) -> None:
-    actions: dict[str, Callable[[asyncpg.Pool], Awaitable[Any]]] = {
+async def _replay_one(runtime: bootstrap.NotificationsRuntime, delivery_id: UUID) -> Any:
+    await delivery_log.replay(runtime.uow(), delivery_id)
+    return await delivery_log.get_delivery(runtime.pool, delivery_id)
+
+
+def _deliveries(runtime: bootstrap.NotificationsRuntime, args: argparse.Namespace) -> None:
+    actions: dict[str, Action] = {
         "list": lambda pool: delivery_log.list_deliveries(
-            pool, status=args.status, endpoint_id=args.endpoint, event_id=None, limit=args.limit
+            pool, status=args.status, endpoint_id=args.endpoint, limit=args.limit
         ),
         "show": lambda pool: delivery_log.get_delivery(pool, args.id),
-        "replay": lambda pool: delivery_log.replay(pool, args.id),
-        "replay-dead": lambda pool: delivery_log.replay_dead(pool, args.endpoint),
+        "replay": lambda _: _replay_one(runtime, args.id),
+        "replay-dead": lambda _: delivery_log.replay_dead(runtime.uow(), args.endpoint),
     }
-    _run(runtime, actions[args.action])
+    run_and_print(runtime, actions[args.action])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,23 +1,47 @@
-"""HTTP routes of the notifications service: agency endpoints (admin) and the delivery log (ops)."""
+"""HTTP routes of the notifications service: agency endpoints and recipients (admin; agency staff
+read their own), officers' notices, and the delivery log (ops)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Depends, Query, Request
 
-from bridges_kit.auth import Principal
-from bridges_kit.http import CurrentPrincipal, get_runtime
+from bridges_kit.http import CurrentPrincipal, OpsOrAdmin, get_runtime, requires, router
+from bridges_kit.principal import Principal
 from bridges_notifications import delivery_log, endpoints, netguard
+from bridges_notifications.models import (
+    EndpointCreated,
+    EndpointIn,
+    EndpointOut,
+    PreferenceIn,
+    PreferenceOut,
+    RecipientIn,
+    RecipientOut,
+    Rotation,
+)
+from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import Role
 
-router = APIRouter()
+routes = router()
+
+
+def _uow(request: Request) -> NotificationsUnitOfWork:
+    uow: NotificationsUnitOfWork = get_runtime(request).uow()
+    return uow
 
 
 def _allowed(request: Request) -> tuple[netguard.Network, ...]:
     allowed: tuple[netguard.Network, ...] = request.app.state.allowed_networks
     return allowed
+
+
+UoW = Annotated[NotificationsUnitOfWork, Depends(_uow)]
+AllowedNetworks = Annotated[tuple[netguard.Network, ...], Depends(_allowed)]
+Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
+Officer = Annotated[Principal, Depends(requires(Role.OFFICER))]
+Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _may_read_agency(principal: Principal, agency_id: UUID) -> None:
@@ -26,137 +50,109 @@ def _may_read_agency(principal: Principal, agency_id: UUID) -> None:
     principal.require(Role.ADMIN, Role.OPS)
 
 
-@router.post(
+@routes.post(
     "/agencies/{agency_id}/endpoints",
     status_code=201,
     tags=["endpoints"],
     summary="Register a webhook endpoint (the signing secret is shown once)",
 )
 async def create_endpoint(
-    request: Request, agency_id: UUID, spec: endpoints.EndpointIn, principal: CurrentPrincipal
-) -> endpoints.EndpointCreated:
-    principal.require(Role.ADMIN)
-    return await endpoints.create(get_runtime(request).pool, agency_id, spec, _allowed(request))
+    agency_id: UUID, spec: EndpointIn, _: Admin, uow: UoW, allowed: AllowedNetworks
+) -> EndpointCreated:
+    return await endpoints.create(uow, agency_id, spec, allowed)
 
 
-@router.put(
+@routes.put(
     "/agencies/{agency_id}/endpoints/{endpoint_id}",
     tags=["endpoints"],
     summary="Change an endpoint's URL, filters or enabled flag",
 )
 async def update_endpoint(
-    request: Request,
     agency_id: UUID,
     endpoint_id: UUID,
-    spec: endpoints.EndpointIn,
-    principal: CurrentPrincipal,
-) -> endpoints.EndpointOut:
-    principal.require(Role.ADMIN)
-    return await endpoints.update(
-        get_runtime(request).pool, agency_id, endpoint_id, spec, _allowed(request)
-    )
+    spec: EndpointIn,
+    _: Admin,
+    uow: UoW,
+    allowed: AllowedNetworks,
+) -> EndpointOut:
+    return await endpoints.update(uow, agency_id, endpoint_id, spec, allowed)
 
 
-@router.post(
+@routes.post(
     "/agencies/{agency_id}/endpoints/{endpoint_id}/rotate-secret",
     tags=["endpoints"],
     summary="New signing secret (shown once); the old one signs too during the overlap",
 )
 async def rotate_secret(
-    request: Request,
-    agency_id: UUID,
-    endpoint_id: UUID,
-    rotation: endpoints.Rotation,
-    principal: CurrentPrincipal,
-) -> endpoints.EndpointCreated:
-    principal.require(Role.ADMIN)
-    return await endpoints.rotate_secret(
-        get_runtime(request).pool, agency_id, endpoint_id, rotation
-    )
+    agency_id: UUID, endpoint_id: UUID, rotation: Rotation, _: Admin, uow: UoW
+) -> EndpointCreated:
+    return await endpoints.rotate_secret(uow, agency_id, endpoint_id, rotation)
 
 
-@router.post("/endpoints/{endpoint_id}/pause", tags=["endpoints"], summary="Hold deliveries")
-async def pause_endpoint(
-    request: Request, endpoint_id: UUID, principal: CurrentPrincipal
-) -> endpoints.EndpointOut:
-    principal.require(Role.OPS, Role.ADMIN)
-    return await endpoints.set_paused(get_runtime(request).pool, None, endpoint_id, True)
+@routes.post("/endpoints/{endpoint_id}/pause", tags=["endpoints"], summary="Hold deliveries")
+async def pause_endpoint(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> EndpointOut:
+    return await endpoints.set_paused(uow, endpoint_id, True)
 
 
-@router.post("/endpoints/{endpoint_id}/resume", tags=["endpoints"], summary="Deliver again")
-async def resume_endpoint(
-    request: Request, endpoint_id: UUID, principal: CurrentPrincipal
-) -> endpoints.EndpointOut:
-    principal.require(Role.OPS, Role.ADMIN)
-    return await endpoints.set_paused(get_runtime(request).pool, None, endpoint_id, False)
+@routes.post("/endpoints/{endpoint_id}/resume", tags=["endpoints"], summary="Deliver again")
+async def resume_endpoint(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> EndpointOut:
+    return await endpoints.set_paused(uow, endpoint_id, False)
 
 
-@router.post(
+@routes.post(
     "/endpoints/{endpoint_id}/replay-dead-letters",
     tags=["deliveries"],
     summary="Send every dead-lettered delivery of this endpoint again",
 )
-async def replay_dead_letters(
-    request: Request, endpoint_id: UUID, principal: CurrentPrincipal
-) -> dict[str, int]:
-    principal.require(Role.OPS, Role.ADMIN)
-    return {"replayed": await delivery_log.replay_dead(get_runtime(request).pool, endpoint_id)}
+async def replay_dead_letters(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> dict[str, int]:
+    return {"replayed": await delivery_log.replay_dead(uow, endpoint_id)}
 
 
-@router.post(
+@routes.post(
     "/agencies/{agency_id}/email-recipients",
     status_code=201,
     tags=["email"],
     summary="Add (or change) an agency's email recipient",
 )
-async def add_recipient(
-    request: Request, agency_id: UUID, spec: endpoints.RecipientIn, principal: CurrentPrincipal
-) -> endpoints.RecipientOut:
-    principal.require(Role.ADMIN)
-    return await endpoints.add_recipient(get_runtime(request).pool, agency_id, spec)
+async def add_recipient(agency_id: UUID, spec: RecipientIn, _: Admin, uow: UoW) -> RecipientOut:
+    return await endpoints.add_recipient(uow, agency_id, spec)
 
 
-@router.get("/agencies/{agency_id}/email-recipients", tags=["email"], summary="Recipients")
+@routes.get("/agencies/{agency_id}/email-recipients", tags=["email"], summary="Recipients")
 async def list_recipients(
-    request: Request, agency_id: UUID, principal: CurrentPrincipal
-) -> list[endpoints.RecipientOut]:
+    agency_id: UUID, principal: CurrentPrincipal, uow: UoW
+) -> list[RecipientOut]:
     _may_read_agency(principal, agency_id)
-    return await endpoints.recipients(get_runtime(request).pool, agency_id)
+    return await endpoints.recipients(uow, agency_id)
 
 
-@router.put(
+@routes.put(
     "/officers/me/notifications",
     tags=["email"],
     summary="An officer's email notices about their referrals (on/off, language)",
 )
-async def set_my_notifications(
-    request: Request, spec: endpoints.PreferenceIn, principal: CurrentPrincipal
-) -> endpoints.PreferenceOut:
-    principal.require(Role.OFFICER)
-    return await endpoints.set_preference(
-        get_runtime(request).pool, principal.sub, principal.email, spec
-    )
+async def set_my_notifications(spec: PreferenceIn, officer: Officer, uow: UoW) -> PreferenceOut:
+    return await endpoints.set_preference(uow, officer.sub, officer.email, spec)
 
 
-@router.get("/agencies/{agency_id}/endpoints", tags=["endpoints"], summary="An agency's endpoints")
+@routes.get("/agencies/{agency_id}/endpoints", tags=["endpoints"], summary="An agency's endpoints")
 async def list_endpoints(
-    request: Request, agency_id: UUID, principal: CurrentPrincipal
-) -> list[endpoints.EndpointOut]:
+    agency_id: UUID, principal: CurrentPrincipal, uow: UoW
+) -> list[EndpointOut]:
     _may_read_agency(principal, agency_id)
-    return await endpoints.list_for_agency(get_runtime(request).pool, agency_id)
+    return await endpoints.list_for_agency(uow, agency_id)
 
 
-@router.get("/deliveries", tags=["deliveries"], summary="The delivery log")
+@routes.get("/deliveries", tags=["deliveries"], summary="The delivery log")
 async def list_deliveries(
     request: Request,
-    principal: CurrentPrincipal,
-    status: Literal["pending", "succeeded", "dead"] | None = None,
+    _: OpsOrAdmin,
+    status: delivery_log.Status | None = None,
     endpoint_id: UUID | None = None,
-    channel: Literal["webhook", "email"] | None = None,
+    channel: delivery_log.Channel | None = None,
     event_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
 ) -> list[delivery_log.DeliveryOut]:
-    principal.require(Role.OPS, Role.ADMIN)
     return await delivery_log.list_deliveries(
         get_runtime(request).pool,
         status=status,
@@ -167,34 +163,23 @@ async def list_deliveries(
     )
 
 
-@router.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="A delivery and its attempts")
+@routes.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="A delivery and its attempts")
 async def get_delivery(
-    request: Request, delivery_id: UUID, principal: CurrentPrincipal
+    request: Request, delivery_id: UUID, _: OpsOrAdmin
 ) -> delivery_log.DeliveryOut:
-    principal.require(Role.OPS, Role.ADMIN)
     return await delivery_log.get_delivery(get_runtime(request).pool, delivery_id)
 
 
-@router.post("/deliveries/{delivery_id}/replay", tags=["deliveries"], summary="Deliver again now")
+@routes.post("/deliveries/{delivery_id}/replay", tags=["deliveries"], summary="Deliver again now")
 async def replay_delivery(
-    request: Request, delivery_id: UUID, principal: CurrentPrincipal
+    request: Request, delivery_id: UUID, _: OpsOrAdmin, uow: UoW
 ) -> delivery_log.DeliveryOut:
-    principal.require(Role.OPS, Role.ADMIN)
-    return await delivery_log.replay(get_runtime(request).pool, delivery_id)
+    await delivery_log.replay(uow, delivery_id)
+    return await delivery_log.get_delivery(get_runtime(request).pool, delivery_id)
 
 
-@router.get("/dead-letters", tags=["deliveries"], summary="Deliveries that gave up")
+@routes.get("/dead-letters", tags=["deliveries"], summary="Deliveries that gave up")
 async def dead_letters(
-    request: Request,
-    principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    request: Request, _: OpsOrAdmin, limit: Limit = 100
 ) -> list[delivery_log.DeliveryOut]:
-    principal.require(Role.OPS, Role.ADMIN)
-    return await delivery_log.list_deliveries(
-        get_runtime(request).pool,
-        status="dead",
-        endpoint_id=None,
-        event_id=None,
-        channel=None,
-        limit=limit,
-    )
+    return await delivery_log.list_deliveries(get_runtime(request).pool, status="dead", limit=limit)

@@ -8,32 +8,50 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
 from bridges_kit import problems
-from bridges_kit.consumer import Subscription
+from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
-from bridges_kit.runtime import Runtime, Worker
+from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
-from bridges_notifications import api, delivery_log, endpoints, fanout, netguard, retry
-from bridges_notifications.delivery import DeliveryPolicy, DeliveryWorker, MailSettings
-from bridges_schema import REFERRAL_EVENTS
+from bridges_kit.workers import Worker
+from bridges_notifications import api, attempts, domain, fanout, netguard, retry
+from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
+from bridges_notifications.store import WAKE_CHANNEL
+from bridges_notifications.transports import (
+    EmailTransport,
+    MailSettings,
+    Transport,
+    WebhookTransport,
+)
+from bridges_notifications.uow import NotificationsUnitOfWork, SqlUnitOfWork
+from bridges_schema import (
+    DeliveryChannel,
+    ReferralOverdue,
+    ReferralRequested,
+    ReferralStatusChanged,
+)
 from bridges_schema.subjects import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # What reacts to which event: every referral event may interest the receiving agency.
-SUBSCRIPTIONS = [
+SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
     Subscription(
-        durable="notifications-referrals",
-        domain=Domain.REFERRAL,
-        handlers={spec: fanout.on_referral_event for spec in REFERRAL_EVENTS},
+        "notifications-referrals",
+        Domain.REFERRAL,
+        (
+            on(ReferralRequested, fanout.on_referral_requested),
+            on(ReferralStatusChanged, fanout.on_referral_status_changed),
+            on(ReferralOverdue, fanout.on_referral_overdue),
+        ),
     ),
 ]
 
 ERRORS: problems.ErrorMap = {
-    endpoints.EndpointNotFound: problems.NotFound,
-    endpoints.UnknownEventType: problems.Unprocessable,
-    endpoints.NoEmail: problems.Unprocessable,
+    domain.EndpointNotFound: problems.NotFound,
+    domain.UnknownEventType: problems.Unprocessable,
+    domain.NoEmail: problems.Unprocessable,
+    domain.DeliveryNotFound: problems.NotFound,
     netguard.UnsafeUrl: problems.Unprocessable,
-    delivery_log.DeliveryNotFound: problems.NotFound,
 }
 
 
@@ -46,7 +64,10 @@ class NotificationsSettings(ServiceSettings):
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_per_endpoint: int = Field(default=4, ge=1, le=64)
     breaker_failures: int = Field(default=5, ge=1, le=1000)
-    breaker_cooldown_s: float = Field(default=60.0, gt=0)
+    breaker_first_rest_s: float = Field(
+        default=5.0, gt=0, description="first rest of a failing endpoint; doubles per failed probe"
+    )
+    breaker_cooldown_s: float = Field(default=60.0, gt=0, description="the longest rest")
     webhook_allowed_networks: tuple[str, ...] = Field(
         default=(),
         description='CIDRs webhooks may reach despite being private, e.g. ["10.0.0.0/8"]',
@@ -68,55 +89,70 @@ class NotificationsSettings(ServiceSettings):
         netguard.parse_networks(value)  # raises on a malformed CIDR
         return value
 
-    def delivery_policy(self) -> DeliveryPolicy:
-        return DeliveryPolicy(
-            schedule_s=self.webhook_retry_schedule_s,
-            timeout_s=self.webhook_timeout_s,
+    def allowed_networks(self) -> tuple[netguard.Network, ...]:
+        return netguard.parse_networks(self.webhook_allowed_networks)
+
+    def scheduling(self) -> SchedulingPolicy:
+        return SchedulingPolicy(
+            attempt=attempts.AttemptPolicy(
+                schedule_s=self.webhook_retry_schedule_s,
+                breaker=domain.BreakerPolicy(
+                    failures=self.breaker_failures,
+                    first_rest_s=min(self.breaker_first_rest_s, self.breaker_cooldown_s),
+                    longest_rest_s=self.breaker_cooldown_s,
+                ),
+            ),
             lease_s=max(self.delivery_lease_s, self.webhook_timeout_s * 2),
             concurrency=self.delivery_concurrency,
             per_endpoint=self.delivery_per_endpoint,
-            breaker_failures=self.breaker_failures,
-            breaker_cooldown_s=self.breaker_cooldown_s,
             poll_s=self.outbox_poll_s,
-            allowed_networks=netguard.parse_networks(self.webhook_allowed_networks),
-            link_base=self.referral_link_base,
-            mail=MailSettings(
-                host=self.smtp_host,
-                port=self.smtp_port,
-                starttls=self.smtp_starttls,
-                use_tls=self.smtp_tls,
-                username=self.smtp_username,
-                password=self.smtp_password.get_secret_value() if self.smtp_password else None,
-                sender=self.mail_from,
-            ),
+            drain_s=self.webhook_timeout_s + 5,
+        )
+
+    def mail(self) -> MailSettings:
+        return MailSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            starttls=self.smtp_starttls,
+            use_tls=self.smtp_tls,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            sender=self.mail_from,
         )
 
 
-def _delivery_worker(runtime: Runtime) -> Worker:
-    settings = runtime.settings
-    assert isinstance(settings, NotificationsSettings)
-    return DeliveryWorker(runtime.pool, runtime.streams, settings.delivery_policy())
+NotificationsRuntime = Runtime[NotificationsSettings, NotificationsUnitOfWork]
 
 
-def build_runtime(settings: NotificationsSettings | None = None) -> Runtime:
+def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
+    s = runtime.settings
+    transports: dict[DeliveryChannel, Transport] = {
+        DeliveryChannel.WEBHOOK: WebhookTransport(
+            s.webhook_timeout_s, s.allowed_networks(), max_connections=s.delivery_concurrency * 2
+        ),
+        DeliveryChannel.EMAIL: EmailTransport(s.mail(), s.referral_link_base),
+    }
+    return DeliveryWorker(runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling())
+
+
+def build_runtime(settings: NotificationsSettings | None = None) -> NotificationsRuntime:
     return Runtime(
         settings or NotificationsSettings(),
         migrations=MIGRATIONS,
+        unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,
         workers=[_delivery_worker],
     )
 
 
-def build_app(runtime: Runtime | None = None) -> FastAPI:
+def build_app(runtime: NotificationsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
-    settings = runtime.settings
-    assert isinstance(settings, NotificationsSettings)
     app = create_app(
         runtime,
         title="Bridges notifications",
         description="Signed webhooks and email to agencies and officers: retries, dead letters, replay.",
-        routers=[api.router],
+        routers=[api.routes],
         error_map=ERRORS,
     )
-    app.state.allowed_networks = netguard.parse_networks(settings.webhook_allowed_networks)
+    app.state.allowed_networks = runtime.settings.allowed_networks()
     return app

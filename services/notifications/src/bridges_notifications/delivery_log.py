@@ -1,18 +1,17 @@
-"""What ops see and do with deliveries: list by status, attempts, replay."""
+"""What ops see and do with deliveries: the log by status, each delivery's attempts, replay."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel
 
-from bridges_notifications.fanout import WAKE_CHANNEL
-
-
-class DeliveryNotFound(LookupError):
-    """No such delivery."""
+from bridges_kit.sql import Params
+from bridges_notifications.domain import DeliveryNotFound
+from bridges_notifications.uow import NotificationsUnitOfWork
 
 
 class Attempt(BaseModel):
@@ -40,30 +39,38 @@ class DeliveryOut(BaseModel):
     attempt_log: list[Attempt] | None = None
 
 
+# An email address is personal data of staff: ops see "email", not the address.
 _COLUMNS = """id, event_id, event_type, referral_id, agency_id, endpoint_id, channel,
     CASE WHEN channel = 'email' THEN 'email' ELSE target END AS target, status, attempts,
     next_attempt_at, last_error, created_at, finished_at"""
+
+Status = Literal["pending", "succeeded", "dead"]
+Channel = Literal["webhook", "email"]
 
 
 async def list_deliveries(
     pool: asyncpg.Pool,
     *,
-    status: str | None,
-    endpoint_id: UUID | None,
-    event_id: str | None,
-    channel: str | None = None,
-    limit: int,
+    status: Status | None = None,
+    endpoint_id: UUID | None = None,
+    event_id: str | None = None,
+    channel: Channel | None = None,
+    limit: int = 100,
 ) -> list[DeliveryOut]:
+    p = Params()
+    where = ["true"]
+    for column, value in (
+        ("status", status),
+        ("endpoint_id", endpoint_id),
+        ("event_id", event_id),
+        ("channel", channel),
+    ):
+        if value is not None:
+            where.append(f"{column} = {p(value)}")
     rows = await pool.fetch(
-        f"""SELECT {_COLUMNS} FROM delivery
-            WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR endpoint_id = $2)
-              AND ($3::text IS NULL OR event_id = $3) AND ($5::text IS NULL OR channel = $5)
-            ORDER BY created_at DESC, id LIMIT $4""",
-        status,
-        endpoint_id,
-        event_id,
-        limit,
-        channel,
+        f"""SELECT {_COLUMNS} FROM delivery WHERE {" AND ".join(where)}
+            ORDER BY created_at DESC, id LIMIT {p(limit)}""",
+        *p.values,
     )
     return [DeliveryOut.model_validate(dict(r)) for r in rows]
 
@@ -80,30 +87,17 @@ async def get_delivery(pool: asyncpg.Pool, delivery_id: UUID) -> DeliveryOut:
     return DeliveryOut.model_validate({**dict(row), "attempt_log": [dict(a) for a in attempts]})
 
 
-async def replay(pool: asyncpg.Pool, delivery_id: UUID) -> DeliveryOut:
+async def replay(uow: NotificationsUnitOfWork, delivery_id: UUID) -> None:
     """Send a delivery again now, whatever its state (same webhook-id: receivers dedupe)."""
-    async with pool.acquire() as conn, conn.transaction():
-        updated = await conn.fetchval(
-            """UPDATE delivery SET status = 'pending', next_attempt_at = now(), lease_until = NULL,
-                   finished_at = NULL, attempts = 0 WHERE id = $1 RETURNING id""",
-            delivery_id,
-        )
-        if updated is None:
+    async with uow:
+        if not await uow.deliveries.replay(delivery_id=delivery_id):
             raise DeliveryNotFound(f"no delivery {delivery_id}")
-        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
-    return await get_delivery(pool, delivery_id)
+        await uow.commit()
 
 
-async def replay_dead(pool: asyncpg.Pool, endpoint_id: UUID) -> int:
+async def replay_dead(uow: NotificationsUnitOfWork, endpoint_id: UUID) -> int:
     """Send every dead-lettered delivery of an endpoint again; returns how many."""
-    async with pool.acquire() as conn, conn.transaction():
-        count = await conn.fetchval(
-            """WITH replayed AS (
-                   UPDATE delivery SET status = 'pending', next_attempt_at = now(),
-                       lease_until = NULL, finished_at = NULL, attempts = 0
-                   WHERE endpoint_id = $1 AND status = 'dead' RETURNING 1)
-               SELECT count(*) FROM replayed""",
-            endpoint_id,
-        )
-        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
-    return int(count)
+    async with uow:
+        count = await uow.deliveries.replay(endpoint_id=endpoint_id)
+        await uow.commit()
+    return count

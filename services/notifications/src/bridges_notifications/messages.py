@@ -7,6 +7,9 @@ import html
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+from uuid import UUID
+
+from bridges_schema import CloudEvent, ReferralOverdue, ReferralRequested, ReferralStatusChanged
 
 LANGUAGES = ("en", "es")
 
@@ -69,22 +72,31 @@ class Notice:
     html: str
 
 
-def reference(referral_id: str) -> str:
-    return "R-" + referral_id.replace("-", "")[:8].upper()
+def reference(referral_id: UUID) -> str:
+    """The short reference staff see in notices (not secret: the link needs a sign-in)."""
+    return "R-" + referral_id.hex[:8].upper()
 
 
-def compose(event: dict[str, Any], language: str, link_base: str) -> Notice:
+def compose(event: CloudEvent[Any], language: str, link_base: str) -> Notice:
     """The notice for a referral event, in `language` (English when not supported)."""
     lang = language if language in LANGUAGES else "en"
-    words, data = _TEXT[lang], event["data"]
-    kind = event["type"].split(".")[3]  # org.bridges.referral.<kind>.v1
+    words, data = _TEXT[lang], event.data
+    match data:
+        case ReferralRequested():
+            key, status = "new", data.status
+        case ReferralOverdue():
+            key, status = "overdue", data.status
+        case ReferralStatusChanged():
+            key, status = "status", data.status
+        case _:
+            raise TypeError(f"no notice for {type(data).__name__}")
+    link = f"{link_base.rstrip('/')}/referrals/{data.referral_id}"
     values = {
-        "ref": reference(str(data["referral_id"])),
-        "urgency": _URGENCY[lang].get(data.get("urgency", ""), data.get("urgency", "")),
-        "status": _STATUS[lang].get(data.get("status", ""), data.get("status", "")),
-        "link": f"{link_base.rstrip('/')}/referrals/{data['referral_id']}",
+        "ref": reference(data.referral_id),
+        "urgency": _URGENCY[lang][data.urgency.value],
+        "status": _STATUS[lang][status.value],
+        "link": link,
     }
-    key = {"requested": "new", "overdue": "overdue"}.get(kind, "status")
     subject = words[f"{key}_subject"].format(**values)
     lines = [
         words[f"{key}_body"].format(**values),
@@ -92,11 +104,11 @@ def compose(event: dict[str, Any], language: str, link_base: str) -> Notice:
         "",
         words["footer"],
     ]
-    link = html.escape(values["link"])
+    safe_link = html.escape(link)
     body_html = (
         f'<html lang="{lang}"><body><p>{html.escape(lines[0])}</p>'
-        f'<p><a href="{link}">{link}</a></p><p><small>{html.escape(words["footer"])}</small></p>'
-        "</body></html>"
+        f'<p><a href="{safe_link}">{safe_link}</a></p>'
+        f"<p><small>{html.escape(words['footer'])}</small></p></body></html>"
     )
     return Notice(subject, "\n".join(lines) + "\n", body_html)
 

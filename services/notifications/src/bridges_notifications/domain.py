@@ -1,0 +1,174 @@
+"""The notifications domain: endpoints, recipients, deliveries, and the rules over them — who is
+told about which referral event, and when a failing endpoint rests (pure: no I/O)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from bridges_schema import (
+    CloudEvent,
+    DeliveryChannel,
+    ReferralOverdue,
+    ReferralRequested,
+    ReferralStatus,
+    ReferralStatusChanged,
+)
+
+ReferralEvent = ReferralRequested | ReferralStatusChanged | ReferralOverdue
+
+# Statuses an officer hears about by email (if they asked): the agency's answers and outcomes.
+OFFICER_NOTICE_STATUSES = frozenset(
+    {
+        ReferralStatus.ACCEPTED,
+        ReferralStatus.REJECTED,
+        ReferralStatus.COMPLETED,
+        ReferralStatus.FAILED,
+        ReferralStatus.CANCELLED,
+        ReferralStatus.ON_HOLD,
+    }
+)
+
+
+class EndpointNotFound(LookupError):
+    """No such endpoint for this agency."""
+
+
+class UnknownEventType(ValueError):
+    """An event-type filter names a type Bridges does not publish."""
+
+
+class NoEmail(ValueError):
+    """Neither the request nor the caller's token gives an email address."""
+
+
+class DeliveryNotFound(LookupError):
+    """No such delivery."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: UUID
+    agency_id: UUID
+    url: str
+    secret: str
+    enabled: bool
+    event_types: tuple[str, ...]
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    paused: bool = False
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
+    consecutive_failures: int = 0
+    circuit_open_until: datetime | None = None
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and (not self.event_types or event_type in self.event_types)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: UUID
+    agency_id: UUID
+    address: str
+    language: str
+    enabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OfficerPreference:
+    officer_id: str
+    email: str
+    enabled: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """One message to send: an event to one endpoint or email address."""
+
+    id: UUID
+    event_id: str
+    event_type: str
+    referral_id: UUID
+    agency_id: UUID
+    channel: DeliveryChannel
+    target: str  # the endpoint's id, or the email address
+    audience: str  # "agency" | "officer"
+    payload: bytes  # the CloudEvent as sent (no personal data)
+    endpoint_id: UUID | None = None
+    language: str | None = None
+
+
+def plan_deliveries(
+    event: CloudEvent[Any],
+    endpoints: Iterable[Endpoint],
+    recipients: Iterable[Recipient],
+    officer: OfficerPreference | None,
+) -> list[NewDelivery]:
+    """Who hears about a referral event: the agency's endpoints that want it; its email
+    recipients for new and overdue referrals; the filing officer, if they asked, when the
+    agency answers or the referral ends."""
+    data: ReferralEvent = event.data
+    payload = event.model_dump_json().encode()
+
+    def delivery(channel: DeliveryChannel, target: str, audience: str, **more: Any) -> NewDelivery:
+        return NewDelivery(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            event_type=event.type,
+            referral_id=data.referral_id,
+            agency_id=data.agency_id,
+            channel=channel,
+            target=target,
+            audience=audience,
+            payload=payload,
+            **more,
+        )
+
+    planned = [
+        delivery(DeliveryChannel.WEBHOOK, str(e.id), "agency", endpoint_id=e.id)
+        for e in endpoints
+        if e.agency_id == data.agency_id and e.wants(event.type)
+    ]
+    if isinstance(data, ReferralRequested | ReferralOverdue):
+        planned += [
+            delivery(DeliveryChannel.EMAIL, r.address, "agency", language=r.language)
+            for r in recipients
+            if r.agency_id == data.agency_id and r.enabled
+        ]
+    if (
+        isinstance(data, ReferralStatusChanged)
+        and data.status in OFFICER_NOTICE_STATUSES
+        and officer is not None
+        and officer.enabled
+        and officer.officer_id == data.officer_id
+    ):
+        planned.append(
+            delivery(DeliveryChannel.EMAIL, officer.email, "officer", language=officer.language)
+        )
+    return planned
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    """After `failures` failures in a row an endpoint rests; one delivery then probes it. The
+    rest starts short and doubles with each failed probe, up to `longest_rest_s`, so a receiver
+    that comes back is found soon and one that stays down is not hammered."""
+
+    failures: int = 5
+    first_rest_s: float = 5.0
+    longest_rest_s: float = 60.0
+
+    def rest_after(self, consecutive_failures: int) -> timedelta | None:
+        """How long an endpoint rests after this many failures in a row (None: it does not)."""
+        if consecutive_failures < self.failures:
+            return None
+        seconds = self.first_rest_s * 2 ** min(consecutive_failures - self.failures, 16)
+        return timedelta(seconds=min(seconds, self.longest_rest_s))

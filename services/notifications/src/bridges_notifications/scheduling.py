@@ -1,0 +1,132 @@
+"""The delivery worker: claims due deliveries (SKIP LOCKED leases, so replicas share the work),
+sends each through its channel's transport, and records the attempt (see `attempts`).
+
+- The schedule lives in the database (`next_attempt_at`), so it survives restarts. A worker that
+  dies mid-delivery leaves a lease that expires; the delivery is then retried with the same
+  `webhook-id`, which receivers use to drop duplicates.
+- Deliveries run as independent tasks: a slow or dead endpoint holds only its own slots (at
+  most `per_endpoint` at once), never the others'.
+- A failing endpoint rests (circuit breaker, `domain.BreakerPolicy`): its deliveries wait
+  without spending attempts, and one delivery probes it when the rest is over.
+- Paused or disabled endpoints are skipped the same way until resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import structlog
+
+from bridges_kit.faults import OUTAGE_ERRORS, describe
+from bridges_kit.wakeup import Wakeup
+from bridges_notifications import attempts
+from bridges_notifications.transports import ClaimedDelivery, Transport
+from bridges_notifications.uow import NotificationsUnitOfWork
+from bridges_schema import DeliveryChannel
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SchedulingPolicy:
+    attempt: attempts.AttemptPolicy = field(default_factory=attempts.AttemptPolicy)
+    lease_s: float = 60.0
+    concurrency: int = 16
+    per_endpoint: int = 4
+    poll_s: float = 1.0
+    drain_s: float = 10.0  # on stop, how long in-flight deliveries may finish
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        uow: Callable[[], NotificationsUnitOfWork],
+        transports: Mapping[DeliveryChannel, Transport],
+        wakeup: Wakeup,
+        policy: SchedulingPolicy,
+    ) -> None:
+        self._uow = uow
+        self._transports = transports
+        self._wakeup = wakeup
+        self._policy = policy
+        self._running: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[UUID, int] = {}  # per endpoint
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping:
+                free = self._policy.concurrency - len(self._running)
+                try:
+                    claimed = await self.claim(free) if free > 0 else []
+                except OUTAGE_ERRORS as exc:  # PostgreSQL away: try again shortly
+                    log.warning("delivery_claim_waiting", error=describe(exc))
+                    await self._wakeup.wait(1.0)
+                    continue
+                for delivery in claimed:
+                    self._start(delivery)
+                if claimed and len(claimed) == free:
+                    await self._wait_for_a_slot()
+                    continue
+                await self._wakeup.wait(self._policy.poll_s)
+            if self._running:  # graceful stop: finish what is in flight
+                await asyncio.wait(self._running, timeout=self._policy.drain_s)
+        finally:
+            await self._wakeup.close()
+            for transport in self._transports.values():
+                await transport.close()
+
+    async def claim(self, limit: int) -> list[ClaimedDelivery]:
+        """Lease up to `limit` due deliveries, respecting each endpoint's room."""
+        p = self._policy
+        async with self._uow() as uow:
+            claimed = await uow.deliveries.claim(
+                limit, p.lease_s, dict(self._in_flight), p.per_endpoint, p.attempt.breaker.failures
+            )
+            await uow.commit()
+        return claimed
+
+    def _start(self, delivery: ClaimedDelivery) -> None:
+        endpoint = delivery.endpoint_id
+        if endpoint is not None:
+            self._in_flight[endpoint] = self._in_flight.get(endpoint, 0) + 1
+        task = asyncio.create_task(self._deliver(delivery))
+        self._running.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._running.discard(finished)
+            if endpoint is not None:
+                left = self._in_flight.get(endpoint, 1) - 1
+                if left:
+                    self._in_flight[endpoint] = left
+                else:
+                    self._in_flight.pop(endpoint, None)
+            self._wakeup.set()
+
+        task.add_done_callback(done)
+
+    async def _wait_for_a_slot(self) -> None:
+        if self._running:
+            await asyncio.wait(
+                self._running, timeout=self._policy.poll_s, return_when=asyncio.FIRST_COMPLETED
+            )
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        try:
+            result = await self._transports[delivery.channel].send(delivery)
+            await attempts.record_attempt(self._uow(), delivery, result, self._policy.attempt)
+        except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
+            log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
+        except Exception as exc:  # a fault of ours: park it for ops rather than loop on it
+            log.exception("delivery_failed_unexpectedly", delivery_id=str(delivery.id))
+            try:
+                await attempts.give_up(self._uow(), delivery, f"internal error: {describe(exc)}")
+            except OUTAGE_ERRORS as outage:
+                log.warning("delivery_not_recorded", error=describe(outage))

@@ -1,0 +1,352 @@
+"""The notifications service's PostgreSQL repositories: endpoints (with their circuit breaker),
+email recipients, officers' preferences and deliveries (queued, leased, attempted, finished).
+Each works on its unit of work's connection and returns domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from bridges_notifications.domain import Endpoint, NewDelivery, OfficerPreference, Recipient
+from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+from bridges_schema import DeliveryChannel
+
+WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
+
+
+class _Repository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+
+def _endpoint(row: asyncpg.Record) -> Endpoint:
+    return Endpoint(
+        id=row["id"],
+        agency_id=row["agency_id"],
+        url=row["url"],
+        secret=row["secret"],
+        enabled=row["enabled"],
+        event_types=tuple(row["event_types"]),
+        description=row["description"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        paused=row["paused"],
+        previous_secret=row["previous_secret"],
+        previous_secret_until=row["previous_secret_until"],
+        consecutive_failures=row["consecutive_failures"],
+        circuit_open_until=row["circuit_open_until"],
+    )
+
+
+class SqlEndpoints(_Repository):
+    async def add(self, endpoint: Endpoint) -> Endpoint:
+        row = await self._conn.fetchrow(
+            """INSERT INTO endpoint (id, agency_id, url, secret, enabled, event_types,
+                   description, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *""",
+            endpoint.id,
+            endpoint.agency_id,
+            endpoint.url,
+            endpoint.secret,
+            endpoint.enabled,
+            list(endpoint.event_types),
+            endpoint.description,
+            endpoint.created_at,
+        )
+        return _endpoint(row)
+
+    async def change(
+        self,
+        agency_id: UUID,
+        endpoint_id: UUID,
+        *,
+        url: str,
+        enabled: bool,
+        event_types: Sequence[str],
+        description: str | None,
+    ) -> Endpoint | None:
+        row = await self._conn.fetchrow(
+            """UPDATE endpoint SET url = $3, enabled = $4, event_types = $5, description = $6,
+                   updated_at = now()
+               WHERE id = $1 AND agency_id = $2 RETURNING *""",
+            endpoint_id,
+            agency_id,
+            url,
+            enabled,
+            list(event_types),
+            description,
+        )
+        return None if row is None else _endpoint(row)
+
+    async def of_agency(self, agency_id: UUID) -> list[Endpoint]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM endpoint WHERE agency_id = $1 ORDER BY created_at, id", agency_id
+        )
+        return [_endpoint(r) for r in rows]
+
+    async def rotate_secret(
+        self, agency_id: UUID, endpoint_id: UUID, secret: str, overlap: timedelta
+    ) -> Endpoint | None:
+        row = await self._conn.fetchrow(
+            """UPDATE endpoint SET previous_secret = secret, secret = $3,
+                   previous_secret_until = now() + $4::interval, updated_at = now()
+               WHERE id = $1 AND agency_id = $2 RETURNING *""",
+            endpoint_id,
+            agency_id,
+            secret,
+            overlap,
+        )
+        return None if row is None else _endpoint(row)
+
+    async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None:
+        """Pause, or resume with a clean slate (the breaker forgets past failures)."""
+        row = await self._conn.fetchrow(
+            """UPDATE endpoint SET paused = $2, updated_at = now(),
+                   consecutive_failures = CASE WHEN $2 THEN consecutive_failures ELSE 0 END,
+                   circuit_open_until = CASE WHEN $2 THEN circuit_open_until END
+               WHERE id = $1 RETURNING *""",
+            endpoint_id,
+            paused,
+        )
+        return None if row is None else _endpoint(row)
+
+    async def count_failure(self, endpoint_id: UUID) -> int:
+        """One more failure in a row; returns how many now."""
+        failures: int = await self._conn.fetchval(
+            """UPDATE endpoint SET consecutive_failures = consecutive_failures + 1
+               WHERE id = $1 RETURNING consecutive_failures""",
+            endpoint_id,
+        )
+        return failures
+
+    async def rest_until(self, endpoint_id: UUID, until: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE endpoint SET circuit_open_until = $2 WHERE id = $1", endpoint_id, until
+        )
+
+    async def count_success(self, endpoint_id: UUID) -> None:
+        await self._conn.execute(
+            """UPDATE endpoint SET consecutive_failures = 0, circuit_open_until = NULL
+               WHERE id = $1 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
+            endpoint_id,
+        )
+
+
+def _recipient(row: asyncpg.Record) -> Recipient:
+    return Recipient(
+        row["id"],
+        row["agency_id"],
+        row["address"],
+        row["language"],
+        row["enabled"],
+        row["created_at"],
+    )
+
+
+class SqlRecipients(_Repository):
+    async def put(self, recipient: Recipient) -> Recipient:
+        row = await self._conn.fetchrow(
+            """INSERT INTO email_recipient (id, agency_id, address, language, enabled)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (agency_id, address) DO UPDATE SET language = EXCLUDED.language,
+                   enabled = EXCLUDED.enabled
+               RETURNING *""",
+            recipient.id,
+            recipient.agency_id,
+            recipient.address,
+            recipient.language,
+            recipient.enabled,
+        )
+        return _recipient(row)
+
+    async def of_agency(self, agency_id: UUID) -> list[Recipient]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM email_recipient WHERE agency_id = $1 ORDER BY address", agency_id
+        )
+        return [_recipient(r) for r in rows]
+
+
+class SqlPreferences(_Repository):
+    async def put(self, preference: OfficerPreference) -> OfficerPreference:
+        row = await self._conn.fetchrow(
+            """INSERT INTO officer_preference (officer_id, email, enabled, language)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (officer_id) DO UPDATE SET email = EXCLUDED.email,
+                   enabled = EXCLUDED.enabled, language = EXCLUDED.language, updated_at = now()
+               RETURNING officer_id, email, enabled, language""",
+            preference.officer_id,
+            preference.email,
+            preference.enabled,
+            preference.language,
+        )
+        return OfficerPreference(row["officer_id"], row["email"], row["enabled"], row["language"])
+
+    async def of_officer(self, officer_id: str) -> OfficerPreference | None:
+        row = await self._conn.fetchrow(
+            "SELECT officer_id, email, enabled, language FROM officer_preference "
+            "WHERE officer_id = $1",
+            officer_id,
+        )
+        return (
+            None
+            if row is None
+            else OfficerPreference(row["officer_id"], row["email"], row["enabled"], row["language"])
+        )
+
+
+def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
+    secrets = [row["secret"], row["previous_secret"] if row["overlap"] else None]
+    return ClaimedDelivery(
+        id=row["id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        referral_id=row["referral_id"],
+        agency_id=row["agency_id"],
+        endpoint_id=row["endpoint_id"],
+        channel=DeliveryChannel(row["channel"]),
+        target=row["target"],
+        language=row["language"],
+        audience=row["audience"],
+        payload=bytes(row["payload"]),
+        attempts=row["attempts"],
+        url=row["url"],
+        secrets=tuple(s for s in secrets if s),
+    )
+
+
+class SqlDeliveries(_Repository):
+    async def add(self, deliveries: Sequence[NewDelivery]) -> None:
+        """Queue deliveries, at most one per (event, channel, target), and wake the worker."""
+        if not deliveries:
+            return
+        await self._conn.executemany(
+            """INSERT INTO delivery (id, event_id, event_type, referral_id, agency_id,
+                   endpoint_id, channel, target, language, audience, payload)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (event_id, channel, target) DO NOTHING""",
+            [
+                (
+                    d.id,
+                    d.event_id,
+                    d.event_type,
+                    d.referral_id,
+                    d.agency_id,
+                    d.endpoint_id,
+                    d.channel.value,
+                    d.target,
+                    d.language,
+                    d.audience,
+                    d.payload,
+                )
+                for d in deliveries
+            ],
+        )
+        await self.wake()
+
+    async def claim(
+        self,
+        limit: int,
+        lease_s: float,
+        in_flight: Mapping[UUID, int],
+        per_endpoint: int,
+        breaker_failures: int,
+    ) -> list[ClaimedDelivery]:
+        """Lease up to `limit` due deliveries: per open endpoint its oldest, up to its room
+        (`per_endpoint` minus what is in flight; one probe for an endpoint whose circuit has
+        rested), and due emails."""
+        rows = await self._conn.fetch(
+            """WITH busy AS (
+                   SELECT * FROM unnest($3::uuid[], $4::int[]) AS b(endpoint_id, running)),
+               webhooks AS (
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at
+                   FROM endpoint e
+                   LEFT JOIN busy b ON b.endpoint_id = e.id
+                   CROSS JOIN LATERAL (
+                       SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
+                       WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                         AND d.next_attempt_at <= now()
+                         AND (d.lease_until IS NULL OR d.lease_until < now())
+                       ORDER BY d.next_attempt_at
+                       LIMIT greatest(CASE WHEN e.consecutive_failures >= $6
+                                           THEN 1 ELSE $5 END - coalesce(b.running, 0), 0)
+                       FOR UPDATE OF d SKIP LOCKED) d
+                   WHERE e.enabled AND NOT e.paused
+                     AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())),
+               emails AS (
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
+                   WHERE d.endpoint_id IS NULL AND d.status = 'pending'
+                     AND d.next_attempt_at <= now()
+                     AND (d.lease_until IS NULL OR d.lease_until < now())
+                   ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),
+               due AS (
+                   SELECT id, endpoint_id
+                   FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails) c
+                   ORDER BY next_attempt_at LIMIT $1)
+               UPDATE delivery d SET lease_until = now() + make_interval(secs => $2),
+                   attempts = d.attempts + 1
+               FROM due LEFT JOIN endpoint e ON e.id = due.endpoint_id
+               WHERE d.id = due.id
+               RETURNING d.id, d.event_id, d.event_type, d.referral_id, d.agency_id,
+                   d.endpoint_id, d.channel, d.target, d.language, d.audience, d.payload,
+                   d.attempts, e.url, e.secret, e.previous_secret,
+                   coalesce(e.previous_secret_until > now(), false) AS overlap""",
+            limit,
+            lease_s,
+            list(in_flight),
+            list(in_flight.values()),
+            per_endpoint,
+            breaker_failures,
+        )
+        return [_claimed(r) for r in rows]
+
+    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None:
+        await self._conn.execute(
+            """INSERT INTO delivery_attempt (delivery_id, status_code, latency_ms, error)
+               VALUES ($1, $2, $3, $4)""",
+            delivery_id,
+            result.status_code,
+            result.latency_ms,
+            result.error,
+        )
+
+    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None:
+        await self._conn.execute(
+            """UPDATE delivery SET lease_until = NULL, last_error = $2,
+                   next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1""",
+            delivery_id,
+            error,
+            seconds,
+        )
+
+    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime:
+        finished: datetime = await self._conn.fetchval(
+            """UPDATE delivery SET status = $2, lease_until = NULL, last_error = $3,
+                   finished_at = now() WHERE id = $1 RETURNING finished_at""",
+            delivery_id,
+            "succeeded" if succeeded else "dead",
+            error,
+        )
+        return finished
+
+    async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
+        """Queue again, now, one delivery (whatever its state) or an endpoint's dead ones."""
+        count: int = await self._conn.fetchval(
+            """WITH replayed AS (
+                   UPDATE delivery SET status = 'pending', next_attempt_at = now(),
+                       lease_until = NULL, finished_at = NULL, attempts = 0
+                   WHERE ($1::uuid IS NOT NULL AND id = $1)
+                      OR ($2::uuid IS NOT NULL AND endpoint_id = $2 AND status = 'dead')
+                   RETURNING 1)
+               SELECT count(*) FROM replayed""",
+            delivery_id,
+            endpoint_id,
+        )
+        await self.wake()
+        return count
+
+    async def wake(self) -> None:
+        """Tell the workers (on commit) that deliveries may be due."""
+        await self._conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)

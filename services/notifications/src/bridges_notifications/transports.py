@@ -1,0 +1,160 @@
+"""How a delivery goes out: a signed webhook POST or an email, behind one small protocol. A
+transport never raises for what the receiving side does: every outcome is an `AttemptResult`,
+which the retry policy reads."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import UUID
+
+import aiosmtplib
+import httpx
+
+from bridges_notifications import messages, netguard, retry
+from bridges_notifications.signing import signature_headers
+from bridges_schema import DeliveryChannel, parse_event
+
+USER_AGENT = "Bridges-Webhooks/1.0"
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery leased for one attempt, with what its transport needs."""
+
+    id: UUID
+    event_id: str
+    event_type: str
+    referral_id: UUID | None
+    agency_id: UUID
+    endpoint_id: UUID | None
+    channel: DeliveryChannel
+    target: str
+    language: str | None
+    audience: str
+    payload: bytes
+    attempts: int  # including this one
+    url: str | None = None  # webhooks: the endpoint's URL
+    secrets: tuple[str, ...] = ()  # webhooks: the secrets that sign now (two while rotating)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Transport(Protocol):
+    async def send(self, delivery: ClaimedDelivery) -> AttemptResult: ...
+
+    async def close(self) -> None: ...
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+class WebhookTransport:
+    """Standard Webhooks: the event as the body, signed with every secret in use; connects to the
+    address the SSRF guard checked; never follows redirects."""
+
+    def __init__(
+        self,
+        timeout_s: float,
+        allowed_networks: tuple[netguard.Network, ...],
+        max_connections: int,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._allowed = allowed_networks
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=max_connections),
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
+        started = time.perf_counter()
+        if delivery.url is None or not delivery.secrets:
+            return AttemptResult(None, 0, "refused: the endpoint is gone")
+        try:
+            target = await netguard.pin(delivery.url, self._allowed)
+        except netguard.UnsafeUrl as exc:
+            return AttemptResult(None, _ms(started), f"refused: {exc}"[:300])
+        body = delivery.payload.decode()
+        headers = signature_headers(delivery.event_id, datetime.now(UTC), body, delivery.secrets)
+        try:
+            async with self._client.stream(
+                "POST",
+                target.url,  # the checked address itself: no second DNS answer is used
+                content=body,
+                headers={**headers, "host": target.host_header},
+                extensions={"sni_hostname": target.server_name},
+            ) as response:
+                status, retry_after = response.status_code, response.headers.get("retry-after")
+        except httpx.TimeoutException:
+            return AttemptResult(None, _ms(started), "timeout")
+        except httpx.HTTPError as exc:
+            return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return AttemptResult(status, _ms(started), error, retry.parse_retry_after(retry_after))
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = "127.0.0.1"
+    port: int = 1025
+    starttls: bool = False
+    use_tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "Bridges <no-reply@bridges.example.org>"
+    timeout_s: float = 10.0
+
+
+class EmailTransport:
+    """A short notice with a link, in the recipient's language (see `messages`)."""
+
+    def __init__(self, mail: MailSettings, link_base: str) -> None:
+        self._mail = mail
+        self._link_base = link_base
+
+    async def close(self) -> None:
+        return None
+
+    async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
+        started = time.perf_counter()
+        mail = self._mail
+        notice = messages.compose(
+            parse_event(delivery.payload), delivery.language or "en", self._link_base
+        )
+        message = messages.message(notice, mail.sender, delivery.target, str(delivery.id))
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=mail.host,
+                port=mail.port,
+                start_tls=mail.starttls,
+                use_tls=mail.use_tls,
+                username=mail.username,
+                password=mail.password,
+                timeout=mail.timeout_s,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.code < 600
+            # a permanent SMTP refusal is the receiver's 4xx: not retried
+            return AttemptResult(400 if permanent else None, _ms(started), f"SMTP {exc.code}")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
+        return AttemptResult(250, _ms(started), None)

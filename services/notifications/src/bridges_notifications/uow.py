@@ -1,0 +1,97 @@
+"""The notifications unit of work: the repositories its use cases and event handlers work
+through (protocols), the PostgreSQL ones bound to one transaction, and in unit tests a fake."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+
+from bridges_kit.uow import PostgresUnitOfWork, UnitOfWork
+from bridges_notifications import store
+from bridges_notifications.domain import Endpoint, NewDelivery, OfficerPreference, Recipient
+from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+
+
+class Endpoints(Protocol):
+    async def add(self, endpoint: Endpoint) -> Endpoint: ...
+
+    async def change(
+        self,
+        agency_id: UUID,
+        endpoint_id: UUID,
+        *,
+        url: str,
+        enabled: bool,
+        event_types: Sequence[str],
+        description: str | None,
+    ) -> Endpoint | None: ...
+
+    async def of_agency(self, agency_id: UUID) -> list[Endpoint]: ...
+
+    async def rotate_secret(
+        self, agency_id: UUID, endpoint_id: UUID, secret: str, overlap: timedelta
+    ) -> Endpoint | None: ...
+
+    async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None: ...
+
+    async def count_failure(self, endpoint_id: UUID) -> int: ...
+
+    async def rest_until(self, endpoint_id: UUID, until: datetime) -> None: ...
+
+    async def count_success(self, endpoint_id: UUID) -> None: ...
+
+
+class Recipients(Protocol):
+    async def put(self, recipient: Recipient) -> Recipient: ...
+
+    async def of_agency(self, agency_id: UUID) -> list[Recipient]: ...
+
+
+class Preferences(Protocol):
+    async def put(self, preference: OfficerPreference) -> OfficerPreference: ...
+
+    async def of_officer(self, officer_id: str) -> OfficerPreference | None: ...
+
+
+class Deliveries(Protocol):
+    async def add(self, deliveries: Sequence[NewDelivery]) -> None: ...
+
+    async def claim(
+        self,
+        limit: int,
+        lease_s: float,
+        in_flight: Mapping[UUID, int],
+        per_endpoint: int,
+        breaker_failures: int,
+    ) -> list[ClaimedDelivery]: ...
+
+    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None: ...
+
+    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None: ...
+
+    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime: ...
+
+    async def replay(
+        self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None
+    ) -> int: ...
+
+    async def wake(self) -> None: ...
+
+
+class NotificationsUnitOfWork(UnitOfWork):
+    endpoints: Endpoints
+    recipients: Recipients
+    preferences: Preferences
+    deliveries: Deliveries
+
+
+class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.endpoints = store.SqlEndpoints(conn)
+        self.recipients = store.SqlRecipients(conn)
+        self.preferences = store.SqlPreferences(conn)
+        self.deliveries = store.SqlDeliveries(conn)

@@ -1,0 +1,189 @@
+"""An in-memory notifications unit of work, for unit tests of fan-out, attempts and endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from bridges_kit.fakes import InMemoryUnitOfWork
+from bridges_notifications.domain import Endpoint, NewDelivery, OfficerPreference, Recipient
+from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+from bridges_notifications.uow import NotificationsUnitOfWork
+
+
+class FakeEndpoints:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, Endpoint] = {}
+
+    async def add(self, endpoint: Endpoint) -> Endpoint:
+        self.rows[endpoint.id] = endpoint
+        return endpoint
+
+    async def change(
+        self,
+        agency_id: UUID,
+        endpoint_id: UUID,
+        *,
+        url: str,
+        enabled: bool,
+        event_types: Sequence[str],
+        description: str | None,
+    ) -> Endpoint | None:
+        known = self.rows.get(endpoint_id)
+        if known is None or known.agency_id != agency_id:
+            return None
+        self.rows[endpoint_id] = replace(
+            known, url=url, enabled=enabled, event_types=tuple(event_types), description=description
+        )
+        return self.rows[endpoint_id]
+
+    async def of_agency(self, agency_id: UUID) -> list[Endpoint]:
+        return [e for e in self.rows.values() if e.agency_id == agency_id]
+
+    async def rotate_secret(
+        self, agency_id: UUID, endpoint_id: UUID, secret: str, overlap: timedelta
+    ) -> Endpoint | None:
+        known = self.rows.get(endpoint_id)
+        if known is None or known.agency_id != agency_id:
+            return None
+        self.rows[endpoint_id] = replace(
+            known,
+            previous_secret=known.secret,
+            secret=secret,
+            previous_secret_until=datetime.now(UTC) + overlap,
+        )
+        return self.rows[endpoint_id]
+
+    async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None:
+        known = self.rows.get(endpoint_id)
+        if known is None:
+            return None
+        reset = {} if paused else {"consecutive_failures": 0, "circuit_open_until": None}
+        self.rows[endpoint_id] = replace(known, paused=paused, **reset)  # type: ignore[arg-type]
+        return self.rows[endpoint_id]
+
+    async def count_failure(self, endpoint_id: UUID) -> int:
+        known = self.rows[endpoint_id]
+        self.rows[endpoint_id] = replace(known, consecutive_failures=known.consecutive_failures + 1)
+        return known.consecutive_failures + 1
+
+    async def rest_until(self, endpoint_id: UUID, until: datetime) -> None:
+        self.rows[endpoint_id] = replace(self.rows[endpoint_id], circuit_open_until=until)
+
+    async def count_success(self, endpoint_id: UUID) -> None:
+        self.rows[endpoint_id] = replace(
+            self.rows[endpoint_id], consecutive_failures=0, circuit_open_until=None
+        )
+
+
+class FakeRecipients:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[UUID, str], Recipient] = {}
+
+    async def put(self, recipient: Recipient) -> Recipient:
+        known = self.rows.get((recipient.agency_id, recipient.address))
+        stored = (
+            recipient
+            if known is None
+            else replace(known, language=recipient.language, enabled=recipient.enabled)
+        )
+        self.rows[(recipient.agency_id, recipient.address)] = stored
+        return stored
+
+    async def of_agency(self, agency_id: UUID) -> list[Recipient]:
+        return sorted(
+            (r for r in self.rows.values() if r.agency_id == agency_id), key=lambda r: r.address
+        )
+
+
+class FakePreferences:
+    def __init__(self) -> None:
+        self.rows: dict[str, OfficerPreference] = {}
+
+    async def put(self, preference: OfficerPreference) -> OfficerPreference:
+        self.rows[preference.officer_id] = preference
+        return preference
+
+    async def of_officer(self, officer_id: str) -> OfficerPreference | None:
+        return self.rows.get(officer_id)
+
+
+@dataclass
+class StoredDelivery:
+    planned: NewDelivery
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    retry_in_s: float | None = None
+
+
+class FakeDeliveries:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, StoredDelivery] = {}
+        self.attempt_log: list[tuple[UUID, AttemptResult]] = []
+        self.wakes = 0
+
+    async def add(self, deliveries: Sequence[NewDelivery]) -> None:
+        keys = {
+            (d.planned.event_id, d.planned.channel, d.planned.target) for d in self.rows.values()
+        }
+        for d in deliveries:
+            if (d.event_id, d.channel, d.target) not in keys:
+                self.rows[d.id] = StoredDelivery(d)
+        self.wakes += 1
+
+    async def claim(
+        self,
+        limit: int,
+        lease_s: float,
+        in_flight: Mapping[UUID, int],
+        per_endpoint: int,
+        breaker_failures: int,
+    ) -> list[ClaimedDelivery]:
+        raise NotImplementedError("claiming is SQL: see the integration tests")
+
+    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None:
+        self.attempt_log.append((delivery_id, result))
+
+    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None:
+        stored = self.rows[delivery_id]
+        stored.last_error, stored.retry_in_s = error, seconds
+
+    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime:
+        stored = self.rows[delivery_id]
+        stored.status = "succeeded" if succeeded else "dead"
+        stored.last_error = error
+        return datetime.now(UTC)
+
+    async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
+        replayed = [
+            d
+            for d in self.rows.values()
+            if d.planned.id == delivery_id
+            or (
+                endpoint_id is not None
+                and d.planned.endpoint_id == endpoint_id
+                and d.status == "dead"
+            )
+        ]
+        for d in replayed:
+            d.status, d.attempts = "pending", 0
+        await self.wake()
+        return len(replayed)
+
+    async def wake(self) -> None:
+        self.wakes += 1
+
+
+class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.endpoints = FakeEndpoints()
+        self.recipients = FakeRecipients()
+        self.preferences = FakePreferences()
+        self.deliveries = FakeDeliveries()
+
+    def repositories(self) -> Iterable[object]:
+        return (self.endpoints, self.recipients, self.preferences, self.deliveries)
