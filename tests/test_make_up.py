@@ -1,14 +1,18 @@
 """`make up` as a newcomer runs it: the real `bridges up` process on free ports, its three
 services ready, the demo county seeded, tokens that work; Ctrl-C stops it, and a second run
-keeps the data."""
+keeps the data. And as a fault probe treats it: whatever is killed comes back by itself, and
+no referral's webhook is lost or sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,35 +20,45 @@ import httpx
 import pytest
 
 from bridges_devstack.ports import Ports
+from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.servers import free_port
+from bridges_devstack.testing import eventually
+from tests.scenario import intake
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def _start(run_dir: Path, ports: Ports) -> subprocess.Popen[str]:
     flags = [f"--{name.replace('_', '-')}-port={port}" for name, port in asdict(ports).items()]
-    return subprocess.Popen(
-        [sys.executable, "-m", "bridges_devstack.cli", "up", "--run-dir", str(run_dir), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # its console goes to a file, not a pipe: readable while it runs, and never full
+    with (run_dir / "console.log").open("w") as console:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bridges_devstack.cli", "up", "--run-dir", str(run_dir), *flags],
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
-def _wait_for_stack(process: subprocess.Popen[str], stack_file: Path) -> dict:
+def _console(run_dir: Path) -> str:
+    return (run_dir / "console.log").read_text()
+
+
+def _wait_for_stack(process: subprocess.Popen[str], run_dir: Path) -> dict:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"bridges up exited early:\n{process.stdout.read()}")
-        if stack_file.exists():
-            return json.loads(stack_file.read_text())
+            raise AssertionError(f"bridges up exited early:\n{_console(run_dir)}")
+        if (run_dir / "stack.json").exists():
+            return json.loads((run_dir / "stack.json").read_text())
         time.sleep(0.2)
     raise AssertionError("bridges up did not write stack.json within 120 s")
 
 
-def _interrupt(process: subprocess.Popen[str]) -> str:
+def _interrupt(process: subprocess.Popen[str], run_dir: Path) -> str:
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    output = _console(run_dir)
     assert process.returncode == 0, output
     return output
 
@@ -63,7 +77,7 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
 
     process = _start(tmp_path, ports)
     try:
-        stack = _wait_for_stack(process, stack_file)
+        stack = _wait_for_stack(process, tmp_path)
         urls = stack["urls"]
         for name in ("directory", "referrals", "notifications"):
             assert httpx.get(f"{urls[name]}/readyz", timeout=5).status_code == 200
@@ -76,7 +90,7 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
         assert stack["nats_url"].endswith(f":{ports.nats}")
     finally:
         if process.poll() is None:
-            output = _interrupt(process)
+            output = _interrupt(process, tmp_path)
     assert "stopped." in output
     assert all(
         _refused(ports.service(name)) for name in ("directory", "referrals", "notifications")
@@ -85,8 +99,143 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
     stack_file.unlink()
     process = _start(tmp_path, ports)
     try:
-        again = _wait_for_stack(process, stack_file)
+        again = _wait_for_stack(process, tmp_path)
         assert httpx.get(f"{again['urls']['referrals']}/readyz", timeout=5).status_code == 200
     finally:
-        output = _interrupt(process)
+        output = _interrupt(process, tmp_path)
     assert f"seeded {services['total_items']} services (0 created or changed)" in output
+
+
+# --- faults: `bridges up` supervises its processes ------------------------------------------
+
+
+async def _ready(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            return (await http.get(f"{url}/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def _down(url: str) -> bool:
+    return not await _ready(url)
+
+
+def _pid(run_dir: Path, name: str) -> int:
+    pid: int = json.loads((run_dir / "stack.json").read_text())["processes"][name]
+    return pid
+
+
+def _hooked_referrals(receiver: WebhookReceiver) -> list[str]:
+    return [json.loads(r.body)["data"]["referral_id"] for r in receiver.requests]
+
+
+async def _kill_and_wait_for_restart(run_dir: Path, name: str) -> None:
+    """SIGKILL `name` (its pid from stack.json); the supervisor restarts it by itself."""
+    pid = _pid(run_dir, name)
+    os.kill(pid, signal.SIGKILL)
+
+    async def back() -> bool:
+        return f"{name} is back" in _console(run_dir) and _pid(run_dir, name) != pid
+
+    await eventually(back, timeout_s=60, interval_s=0.1)
+
+
+async def test_bridges_up_restarts_what_is_killed_and_every_referral_reaches_the_agency_once(
+    tmp_path,
+):
+    ports = Ports(**{name: free_port() for name in asdict(Ports())})
+    process = _start(tmp_path, ports)
+    receiver = await WebhookReceiver().start()
+    try:
+        stack = await asyncio.to_thread(_wait_for_stack, process, tmp_path)
+        urls, tokens = stack["urls"], stack["tokens"]
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        officer = {"Authorization": f"Bearer {tokens['officer']}"}
+        async with httpx.AsyncClient(timeout=15) as http:
+            endpoint = await http.post(
+                f"{urls['notifications']}/agencies/{stack['demo_agency_id']}/endpoints",
+                json={"url": receiver.url},
+                headers=admin,
+            )
+            assert endpoint.status_code == 201, endpoint.text
+            found = await http.get(
+                f"{urls['directory']}/services",
+                params={"search": "Riverton Community Food Bank"},
+            )
+            program = found.json()["contents"][0]
+            assert program["x_bridges"]["agency_id"] == stack["demo_agency_id"]
+
+            async def file_referral() -> str | None:
+                """One referral to the food bank; None while referrals does not know it yet."""
+                filed = await http.post(
+                    f"{urls['referrals']}/referrals",
+                    json=intake([program["id"]]),
+                    headers={**officer, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                if filed.status_code == 422 and "not in the directory" in filed.text:
+                    return None  # the read-model is still catching up with the seed
+                assert filed.status_code == 201, filed.text
+                referral_id: str = filed.json()["referrals"][0]["id"]
+                return referral_id
+
+            async def hooked(referral_id: str) -> None:
+                async def arrived() -> bool:
+                    return referral_id in _hooked_referrals(receiver)
+
+                await eventually(arrived, timeout_s=60, interval_s=0.1)
+
+            before = await eventually(file_referral, timeout_s=30, interval_s=0.5)
+            await hooked(before)  # the whole path works before any fault
+
+            # notifications dies; a referral filed meanwhile waits (outbox, then JetStream)
+            os.kill(_pid(tmp_path, "notifications"), signal.SIGKILL)
+            await eventually(lambda: _down(urls["notifications"]), timeout_s=10, interval_s=0.05)
+            during = await file_referral()
+            assert during is not None
+            assert await _down(urls["notifications"])  # still down: not back before the filing
+            await eventually(lambda: _ready(urls["notifications"]), timeout_s=60, interval_s=0.2)
+            await hooked(during)
+            barrier = await file_referral()  # once its webhook is in, nothing else is due
+            assert barrier is not None
+            await hooked(barrier)
+            assert _hooked_referrals(receiver).count(during) == 1
+
+            # nats-server dies: it comes back on its port with its JetStream store
+            jsz = f"http://127.0.0.1:{ports.nats_monitor}/jsz"
+            stored = (await http.get(jsz)).json()
+            await _kill_and_wait_for_restart(tmp_path, "nats-server")
+            restored = (await http.get(jsz)).json()
+            assert restored["streams"] == stored["streams"] > 0
+            assert restored["messages"] >= stored["messages"] > 0
+            after_nats = await file_referral()
+            assert after_nats is not None
+            await hooked(after_nats)
+
+            # PostgreSQL dies: restarted as its own user, with its log file
+            await _kill_and_wait_for_restart(tmp_path, "postgres")
+            for name in ("directory", "referrals", "notifications"):
+                await eventually(lambda n=name: _ready(urls[n]), timeout_s=60, interval_s=0.2)
+            after_postgres = await file_referral()
+            assert after_postgres is not None
+            await hooked(after_postgres)
+
+        webhook_ids = receiver.ids()
+        assert len(webhook_ids) == len(set(webhook_ids)) == 5, _hooked_referrals(receiver)
+        assert sorted(_hooked_referrals(receiver)) == sorted(
+            [before, during, barrier, after_nats, after_postgres]
+        )
+    finally:
+        await receiver.stop()
+        output = (
+            await asyncio.to_thread(_interrupt, process, tmp_path)
+            if process.poll() is None
+            else _console(tmp_path)
+        )
+    assert "notifications exited with -9 (SIGKILL); restarting in 0.5 s (restart 1)" in output
+    assert "nats-server exited with -9 (SIGKILL); restarting in" in output
+    assert "postgres exited with -9 (SIGKILL); restarting in" in output
+    assert "stopped." in output
+    if os.geteuid() == 0:  # PostgreSQL runs as its own user then: its log must be that user's
+        pg_data = tmp_path / "pg"
+        assert (pg_data / "server.log").stat().st_uid == pg_data.stat().st_uid != 0

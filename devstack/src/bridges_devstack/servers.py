@@ -73,6 +73,18 @@ def _chown_tree(path: Path, user: str) -> None:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
 
+def _own_file(path: Path, user: str | None) -> Path:
+    """Create `path` if missing, owned by `user` (when we run as root on its behalf): a file
+    root created under the data dir would otherwise be root's, not the server's."""
+    path.touch()
+    if user:
+        import pwd
+
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return path
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL server on 127.0.0.1:`port` with its data in `data_dir`."""
@@ -134,11 +146,19 @@ class EmbeddedPostgres:
                 "-c",
                 "full_page_writes=off",
             ]
-        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-        self._proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True
-        )
+        # the child keeps its own copy of the descriptor; ours is closed at once
+        with _own_file(self.data_dir / "server.log", user).open("ab") as log:
+            self._proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True
+            )
         wait_until(self._accepting, timeout_s, f"PostgreSQL on port {self.port}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def poll(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
 
     def _accepting(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:
@@ -157,6 +177,8 @@ class EmbeddedPostgres:
             return
         try:
             pid = int(pid_file.read_text().split()[0])
+            if self._proc is not None and self._proc.poll() is not None and pid == self._proc.pid:
+                return  # our own server that died (and was reaped): its pid may be reused
             os.kill(pid, signal.SIGINT)
         except (ValueError, IndexError, ProcessLookupError, PermissionError):
             return
@@ -233,11 +255,18 @@ class EmbeddedNats:
         ]
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
-        log = open(self.store_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-        self._proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with (self.store_dir / "server.log").open("ab") as log:  # the child keeps its copy
+            self._proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         wait_until(self._accepting, timeout_s, f"nats-server on port {self.port}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def poll(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
 
     def _accepting(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:

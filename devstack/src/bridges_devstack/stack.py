@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from typing import Any
 from bridges_devstack.mail import MailSink
 from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
+from bridges_devstack.supervisor import Supervised, Supervisor
 from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
 from bridges_schema import Role
 
@@ -30,6 +32,57 @@ DEMO_SUBJECTS = {
 
 
 @dataclass
+class ServiceProcess:
+    """`python -m bridges_<name> serve` on `port`, its output appended to `log`."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def launch(self) -> None:
+        with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", f"bridges_{self.name}", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches `bridges up` only: it stops us in order
+            )
+
+    def wait_ready(self) -> None:
+        assert self._proc is not None, "launch() first"
+        wait_ready(self.name, self.port, self._proc, self.log)
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def poll(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def terminate(self) -> None:
+        """Ask it to stop (graceful: in-flight work finishes); `stop()` waits for it."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self._proc is None:
+            return
+        self.terminate()
+        try:
+            self._proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+@dataclass
 class Stack:
     run_dir: Path
     ports: Ports = field(default_factory=Ports)
@@ -37,7 +90,7 @@ class Stack:
     nats_url: str = ""
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
-    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
     mail: MailSink | None = None
 
     def database_url(self, service: str) -> str:
@@ -87,18 +140,27 @@ class Stack:
     def start_services(self) -> None:
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
-        for service in SERVICES:
-            log = open(logs / f"{service}.log", "ab")  # noqa: SIM115 - owned by the child
-            self.children[service] = subprocess.Popen(
-                [sys.executable, "-m", f"bridges_{service}", "serve"],
-                env=self.service_env(service),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+        for name in SERVICES:
+            self.services[name] = ServiceProcess(
+                name, self.ports.service(name), self.service_env(name), logs / f"{name}.log"
             )
-        for service in SERVICES:
-            port = self.ports.service(service)
-            wait_ready(service, port, self.children[service], logs / f"{service}.log")
+            self.services[name].launch()  # all three start side by side
+        for service in self.services.values():
+            service.wait_ready()
+
+    def processes(self) -> dict[str, Supervised]:
+        """What the supervisor restarts, infrastructure first (services need it to be ready)."""
+        infrastructure: dict[str, Supervised] = {}
+        if self.pg is not None:
+            infrastructure["postgres"] = self.pg
+        if self.nats is not None:
+            infrastructure["nats-server"] = self.nats
+        return {**infrastructure, **self.services}
+
+    def pids(self) -> dict[str, int | None]:
+        """This supervisor's and its children's (ops, and the fault tests, signal them)."""
+        children = {name: process.pid for name, process in self.processes().items()}
+        return {"bridges": os.getpid(), **children}
 
     def seed(self) -> str:
         done = subprocess.run(
@@ -111,14 +173,10 @@ class Stack:
         return done.stdout.strip()
 
     def stop(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in self.children.values():
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        for service in self.services.values():
+            service.terminate()  # all at once, then wait for each
+        for service in self.services.values():
+            service.stop()
         if self.mail is not None:
             self.mail.stop()
         if self.nats is not None:
@@ -193,25 +251,36 @@ def describe(stack: Stack, private_key: str) -> dict[str, Any]:
         "nats_url": stack.nats_url,
         "demo_agency_id": agency_id,
         "tokens": tokens,
+        "processes": stack.pids(),
     }
+
+
+def write_stack_file(path: Path, info: dict[str, Any]) -> None:
+    """Replace it in one step: a reader never sees half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(info, indent=2) + "\n")
+    partial.replace(path)
 
 
 def up(run_dir: Path, ports: Ports | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     private_path, _ = ensure_dev_keypair(run_dir)
     stack = Stack(run_dir.resolve(), ports or Ports())
+    supervisor: Supervisor | None = None
     stopping = False
-    running = False
 
     def _stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
-        if not running:  # still starting: abandon start-up, the finally block cleans up
+        # still starting, or a restart is waiting for readiness: abandon it (the finally block
+        # stops everything); otherwise the supervision loop sees `stopping` within 0.2 s
+        if supervisor is None or supervisor.restarting:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     started = time.monotonic()
+    stack_file = run_dir / "stack.json"
     try:
         stack.start_infrastructure()
         print(f"PostgreSQL  {stack.postgres_url}\nNATS        {stack.nats_url}", flush=True)
@@ -219,26 +288,34 @@ def up(run_dir: Path, ports: Ports | None = None) -> int:
         stack.start_services()
         print(stack.seed(), flush=True)
         info = describe(stack, private_path.read_text())
-        (run_dir / "stack.json").write_text(json.dumps(info, indent=2) + "\n")
+
+        def _record_pids() -> None:
+            info["processes"] = stack.pids()
+            write_stack_file(stack_file, info)
+
+        # from here on Ctrl-C only sets `stopping` (what reads stack.json may signal us at once)
+        supervisor = Supervisor(stack.processes(), on_restart=_record_pids)
+        write_stack_file(stack_file, info)
         print(f"\nBridges is up in {time.monotonic() - started:.1f}s:")
         for name, url in info["urls"].items():
             print(f"  {name:<14} {url}   (API docs: {url}/docs)")
-        print(f"\nDev tokens (also in {run_dir / 'stack.json'}):")
+        print(f"\nDev tokens (also in {stack_file}):")
         for role, token in info["tokens"].items():
             print(f"  {role:<13} {token}")
         print(
             f"\nMail sent by Bridges lands in {run_dir / 'mail'}/ (SMTP 127.0.0.1:{stack.ports.smtp})."
         )
-        print(f"Logs in {run_dir / 'logs'}/. Press Ctrl-C to stop.", flush=True)
-        running = True
-        while not stopping:
-            for name, child in stack.children.items():
-                if child.poll() is not None:
-                    print(f"{name} exited with {child.returncode}; stopping", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
+        print(
+            f"Logs in {run_dir / 'logs'}/. A process that exits is restarted. Press Ctrl-C to stop.",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C during a restart: stop as usual
+            supervisor.run(lambda: stopping)
         return 0
     finally:
+        # a second Ctrl-C must not abandon the shutdown half-way (every stop is bounded in time)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("\nstopping...", flush=True)
         stack.stop()
         print("stopped.", flush=True)
