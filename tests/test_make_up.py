@@ -84,7 +84,10 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
         services = httpx.get(f"{urls['directory']}/services", params={"per_page": 50}).json()
         assert services["total_items"] >= 30
         officer = {"Authorization": f"Bearer {stack['tokens']['officer']}"}
-        assert httpx.get(f"{urls['referrals']}/referrals?mine=true", headers=officer).json() == []
+        assert (
+            httpx.get(f"{urls['referrals']}/referrals?mine=true", headers=officer).json()["items"]
+            == []
+        )
         staff = {"Authorization": f"Bearer {stack['tokens']['agency_staff']}"}
         assert httpx.get(f"{urls['referrals']}/inbox", headers=staff).status_code == 200
         assert stack["nats_url"].endswith(f":{ports.nats}")

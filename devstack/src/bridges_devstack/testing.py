@@ -121,7 +121,7 @@ def _create_databases(url: str, names: list[str]) -> None:
 @dataclass
 class RunningService:
     name: str
-    runtime: Runtime
+    runtime: Runtime[Any, Any]
     url: str
     server: uvicorn.Server
     task: asyncio.Task[None]
@@ -138,7 +138,7 @@ class RunningService:
 
 async def start_service(
     name: str,
-    build: Callable[[dict[str, str]], tuple[FastAPI, Runtime]],
+    build: Callable[[dict[str, str]], tuple[FastAPI, Runtime[Any, Any]]],
     env: dict[str, str],
 ) -> RunningService:
     """Serve a service's app in this event loop on a free port (real HTTP, real lifespan)."""
@@ -194,7 +194,7 @@ async def services_factory(
 
     async def factory(
         name: str,
-        build: Callable[[dict[str, str]], tuple[FastAPI, Runtime]],
+        build: Callable[[dict[str, str]], tuple[FastAPI, Runtime[Any, Any]]],
         *,
         schema: str,
         namespace: str,

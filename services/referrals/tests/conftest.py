@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from bridges_devstack.testing import Infra, RunningService
 from bridges_kit.runtime import Runtime
+from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 from bridges_referrals.domain import Program
 from bridges_referrals.repository import SqlPrograms
-from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 from bridges_schema import Role
 
 SLOW_SWEEPS = {

@@ -90,7 +90,9 @@ class FakeHistory:
         self.entries.append(entry)
 
     async def of(self, referral_id: UUID) -> list[HistoryEntry]:
-        return sorted((e for e in self.entries if e.referral_id == referral_id), key=lambda e: e.version)
+        return sorted(
+            (e for e in self.entries if e.referral_id == referral_id), key=lambda e: e.version
+        )
 
 
 class FakeCases:
@@ -183,7 +185,14 @@ class FakeUnitOfWork(InMemoryUnitOfWork, ReferralsUnitOfWork):
         self.audit = FakeAudit()
 
     def repositories(self) -> Iterable[object]:
-        return (self.programs, self.referrals, self.history, self.cases, self.intake_keys, self.audit)
+        return (
+            self.programs,
+            self.referrals,
+            self.history,
+            self.cases,
+            self.intake_keys,
+            self.audit,
+        )
 
 
 @dataclass

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from bridges_referrals import audit
 from bridges_schema import ReasonCode, ReferralStatus, Role
 
-
 READ_ID, ACCEPT_ID = uuid.uuid4().hex, str(uuid.uuid4())
 
 

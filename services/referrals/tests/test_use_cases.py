@@ -327,7 +327,9 @@ async def test_reading_the_history_is_not_audited(desk):
 
 async def test_a_view_without_personal_data_is_not_audited(desk):
     referral_id = await desk.filed_referral()
-    await casework.withdraw_consent(desk.uow, desk.officer, (await _case_of(desk, referral_id)), None)
+    await casework.withdraw_consent(
+        desk.uow, desk.officer, (await _case_of(desk, referral_id)), None
+    )
     desk.uow.audit.entries.clear()
     view = await casework.open_referral(desk.uow, desk.staff_a(), referral_id, desk.clock)
     assert view.client is None and view.situation is None
@@ -554,9 +556,7 @@ async def test_program_events_apply_in_version_order_and_stale_ones_are_ignored(
     )
     assert not uow.programs.rows[service_id].accepting_referrals
     deleted = ServiceDeleted(service_id=service_id, version=4, agency_id=None, deleted_at=now)
-    await _apply(
-        uow, programs.on_service_deleted, new_event(SERVICE_DELETED, deleted, source="/d")
-    )
+    await _apply(uow, programs.on_service_deleted, new_event(SERVICE_DELETED, deleted, source="/d"))
     assert uow.programs.rows[service_id].deleted
 
 
