@@ -94,3 +94,58 @@ def test_notifications_endpoint_and_delivery_commands(infra, isolation):
     assert [(r["address"], r["language"]) for r in json.loads(recipients.stdout)] == [
         ("intake@pantry.example.org", "es")
     ]
+
+
+def test_dead_letters_are_listed_shown_and_replayed_from_the_shell(infra, isolation):
+    import asyncio
+
+    import asyncpg
+
+    from bridges_kit import db
+    from bridges_referrals.bootstrap import MIGRATIONS
+    from bridges_schema import SERVICE_UPSERTED, CapacityStatus, ServiceUpserted, new_event
+
+    schema, _ = isolation
+    service_id = uuid.uuid4()
+    event = new_event(
+        SERVICE_UPSERTED,
+        ServiceUpserted(
+            service_id=service_id,
+            version=1,
+            organization_id=uuid.uuid4(),
+            organization_name="Org",
+            agency_id=uuid.uuid4(),
+            name="Parked Pantry",
+            status="active",
+            accepting_referrals=True,
+            capacity_status=CapacityStatus.AVAILABLE,
+            modified_at="2026-11-02T09:00:00Z",
+        ),
+        source="/bridges/directory",
+    )
+
+    async def park() -> None:
+        dsn = infra.postgres_url("referrals")
+        await db.migrate(dsn, schema, db.load_migrations(MIGRATIONS))
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+        await conn.execute(
+            """INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, payload,
+                   error, deliveries) VALUES ('referrals-programs', 's', 1, $1, $2, 'bug', 5)""",
+            event.id,
+            event.model_dump_json().encode(),
+        )
+        await conn.close()
+
+    asyncio.run(park())
+    listed = _run(infra, isolation, "referrals", "dead-letters", "list", "--open")
+    [letter] = json.loads(listed.stdout)
+    assert letter["event"]["data"]["name"] == "Parked Pantry" and letter["error"] == "bug"
+    replayed = _run(
+        infra, isolation, "referrals", "dead-letters", "replay", "--id", str(letter["id"])
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["replayed_at"]
+    still_open = _run(infra, isolation, "referrals", "dead-letters", "list", "--open")
+    missing = _run(infra, isolation, "referrals", "dead-letters", "show", "--id", "999999")
+    assert json.loads(still_open.stdout) == []
+    assert missing.returncode == 2 and "no dead letter" in missing.stderr

@@ -58,3 +58,58 @@ async def test_referral_filed_while_nats_is_down_is_delivered_once_after_restart
     referral_ids = [json.loads(r.body)["data"]["referral_id"] for r in receiver.requests]
     assert referral_ids.count(filed.json()["referrals"][0]["id"]) == 1
     assert len(receiver.requests) == 2
+
+
+async def test_a_postgresql_restart_is_a_503_meanwhile_and_loses_nothing(stack, receiver, infra):
+    if infra.postgres is None:
+        pytest.skip("needs the embedded PostgreSQL to stop and start it")
+    program = await create_program(stack)
+    await register_endpoint(stack, receiver.url)
+    officer = stack.token(Role.OFFICER)
+    async with stack.referrals.client(officer) as c:
+        before = await c.post(
+            "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": "pg-before-1"}
+        )
+    assert before.status_code == 201
+
+    await asyncio.to_thread(infra.postgres.stop)
+    try:
+        async with stack.referrals.client(officer) as c:
+            during = await c.post(
+                "/referrals",
+                json=intake([program["id"]]),
+                headers={"Idempotency-Key": "pg-during-1"},
+            )
+            ready = await c.get("/readyz")
+        async with stack.directory.client() as c:
+            search = await c.get("/services", params={"search": "pantry"})
+    finally:
+        await asyncio.to_thread(infra.postgres.start)
+    for response in (during, ready, search):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"]
+        assert response.headers["content-type"] == "application/problem+json"
+
+    async def ready_again() -> bool:
+        for service in (stack.directory, stack.referrals, stack.notifications):
+            async with service.client() as c:
+                if (await c.get("/readyz")).status_code != 200:
+                    return False
+        return True
+
+    await eventually(ready_again, timeout_s=30)
+    async with stack.referrals.client(officer) as c:  # the retry the 503 asked for
+        after = await c.post(
+            "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": "pg-during-1"}
+        )
+    assert after.status_code == 201
+    expected = {before.json()["referrals"][0]["id"], after.json()["referrals"][0]["id"]}
+
+    async def both_delivered() -> bool:
+        return {json.loads(r.body)["data"]["referral_id"] for r in receiver.requests} == expected
+
+    await eventually(both_delivered, timeout_s=45)
+    assert len(receiver.requests) == 2  # once each
+    pool = stack.referrals.runtime.pool
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert not any(t.done() for t in stack.referrals.runtime._tasks)  # no worker died

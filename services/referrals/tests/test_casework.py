@@ -260,3 +260,60 @@ async def test_purge_erases_pii_of_long_closed_cases_but_keeps_statistics(desk):
     assert await privacy.purge_all(uow, timedelta(days=365)) == 0
     purged = await desk.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'pii.purged'")
     assert purged == 1
+
+
+async def test_the_officers_own_list_pages_on_past_any_limit(desk):
+    filed = [(await desk.file())["referrals"][0]["id"] for _ in range(7)]
+    async with desk.client(Role.OFFICER) as c:
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"limit": 3, "sort": "newest", **({"cursor": cursor} if cursor else {})}
+            page = (await c.get("/referrals", params=params)).json()
+            seen += [r["id"] for r in page["items"]]
+            pages += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        overdue_only = (await c.get("/referrals", params={"overdue": "true"})).json()
+        wrong_order = await c.get("/referrals", params={"cursor": cursor or "x", "sort": "due"})
+    assert seen == list(reversed(filed)) and pages == 3  # newest first, no gaps, no repeats
+    assert overdue_only["items"] == []
+    assert wrong_order.status_code == 400
+
+
+async def test_ops_list_and_replay_a_parked_event_over_http(desk):
+    from bridges_schema import SERVICE_UPSERTED, CapacityStatus, ServiceUpserted, new_event
+
+    service_id = uuid.uuid4()
+    event = new_event(
+        SERVICE_UPSERTED,
+        ServiceUpserted(
+            service_id=service_id,
+            version=1,
+            organization_id=uuid.uuid4(),
+            organization_name="Org",
+            agency_id=desk.agency_a,
+            name="Parked Pantry",
+            status="active",
+            accepting_referrals=True,
+            capacity_status=CapacityStatus.AVAILABLE,
+            modified_at="2026-11-02T09:00:00Z",
+        ),
+        source="/bridges/directory",
+    )
+    await desk.pool.execute(
+        """INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, payload, error,
+               deliveries) VALUES ('referrals-programs', 's', 7, $1, $2, 'a bug, since fixed', 5)""",
+        event.id,
+        event.model_dump_json().encode(),
+    )
+    async with desk.client(Role.AGENCY_STAFF) as c:
+        assert (await c.get("/events/dead-letters")).status_code == 403
+    async with desk.client(Role.OPS) as c:
+        [letter] = (await c.get("/events/dead-letters", params={"replayed": "false"})).json()
+        replayed = (await c.post(f"/events/dead-letters/{letter['id']}/replay")).json()
+        unknown = await c.post("/events/dead-letters/999999/replay")
+    assert letter["event"]["id"] == event.id and letter["deliveries"] == 5
+    assert replayed["replayed_at"] is not None
+    assert unknown.status_code == 404
+    assert await desk.pool.fetchval("SELECT name FROM program WHERE service_id = $1", service_id)

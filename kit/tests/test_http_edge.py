@@ -1,0 +1,152 @@
+"""The HTTP edge every service shares, on a bare app: an outage is a 503 with Retry-After (never
+a 500), unstorable text and deep nesting are refused before a route runs, and only well-formed
+correlation ids are kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from bridges_kit.http import create_app, router
+from bridges_kit.problems import ServiceUnavailable
+from bridges_kit.runtime import Runtime
+from bridges_kit.settings import ServiceSettings
+from bridges_kit.uow import PostgresUnitOfWork
+
+OUTAGES: dict[str, Exception] = {
+    "starting": asyncpg.CannotConnectNowError("the database system is starting up"),
+    "shutting-down": asyncpg.AdminShutdownError("terminating connection"),
+    "full": asyncpg.TooManyConnectionsError("too many clients"),
+    "refused": ConnectionRefusedError(111, "Connection refused"),
+    "closed": asyncpg.ConnectionDoesNotExistError("connection was closed"),
+}
+
+
+class Note(BaseModel):
+    text: str
+    tags: list[str] = []
+
+
+class NoRepositories(PostgresUnitOfWork):
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        pass
+
+
+def _app() -> Any:
+    routes = router()
+    seen: list[Any] = []
+
+    @routes.get("/outage/{kind}")
+    async def outage(kind: str) -> None:
+        raise OUTAGES[kind]
+
+    @routes.get("/unavailable")
+    async def unavailable() -> None:
+        raise ServiceUnavailable("the key provider is away", retry_after_s=30)
+
+    @routes.post("/notes")
+    async def add_note(note: Note) -> dict[str, Any]:
+        seen.append(note)
+        return {"ok": True}
+
+    @routes.get("/search")
+    async def search(q: str = "") -> dict[str, str]:
+        return {"q": q}
+
+    runtime = Runtime(
+        ServiceSettings(service_name="edge-test"),
+        migrations=Path(__file__).parent,
+        unit_of_work=NoRepositories,
+    )
+    app = create_app(runtime, title="t", description="t", routers=[routes], error_map={})
+    app.state.seen = seen
+    return app
+
+
+@pytest.fixture
+async def client() -> Any:
+    app = _app()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://edge",
+    ) as c:
+        c.seen = app.state.seen  # type: ignore[attr-defined]
+        yield c
+
+
+@pytest.mark.parametrize("kind", sorted(OUTAGES))
+async def test_a_database_outage_is_a_503_with_retry_after(client, kind):
+    response = await client.get(f"/outage/{kind}")
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_problem_503_says_when_to_retry(client):
+    response = await client.get("/unavailable")
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "where"),
+    [
+        ('{"text": "a\\u0000b"}', 422, ["body", "text"]),
+        ('{"text": "ok", "tags": ["x", "\\ud800"]}', 422, ["body", "tags", 1]),
+        ('{"text": "ok", "\\u0000": 1}', 422, ["body"]),
+        ('{"text": "\\\\u0000 is only a backslash and text"}', 200, None),
+        ('{"text": "😀 \\ud83d\\ude00 a proper pair"}', 200, None),
+        ("[" * 2000 + "]" * 2000, 400, None),
+        ('{"text": "x", "tags": ' + "[" * 70 + "]" * 70 + "}", 400, None),
+        ('{"text": ', 400, None),
+    ],
+    ids=["nul", "surrogate", "nul-key", "escaped-backslash", "pair", "deep", "nested", "broken"],
+)
+async def test_json_bodies_are_checked_before_the_route(client, body, status, where):
+    response = await client.post(
+        "/notes", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status, response.text
+    if status != 200:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert client.seen == []
+    if where is not None:
+        assert response.json()["errors"][0]["location"] == where
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/search?q=a%00b", 400),
+        ("/search?q=%ED%A0%80", 400),  # a surrogate encoded as UTF-8 bytes: not valid UTF-8
+        ("/search?q=%FF", 400),
+        ("/search/%00", 400),
+        ("/search?q=clinica%20espa%C3%B1ol", 200),
+    ],
+)
+async def test_urls_must_be_utf8_without_nul(client, url, status):
+    response = await client.get(url)
+    assert response.status_code == status
+    if status == 200:
+        assert response.json() == {"q": "clinica español"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("0f1e2d3c4b5a69788796a5b4c3d2e1f0", True),
+        ("1B4E28BA-2FA1-11D2-883F-0016D3CCA427", True),
+        ("Amara Diallo, 12 Elm St", False),
+        ("00000000-0000-0000-0000-000000000000", False),
+        ("x" * 32, False),
+    ],
+)
+async def test_only_a_well_formed_correlation_id_is_kept(client, sent, kept):
+    response = await client.get("/search", headers={"X-Correlation-Id": sent})
+    echoed = response.headers["x-correlation-id"]
+    assert (echoed == sent.lower()) is kept
+    assert len(echoed) in (32, 36) and json.dumps(echoed).isascii()
