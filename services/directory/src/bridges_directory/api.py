@@ -4,6 +4,7 @@ capacity updates by the receiving agency, and HSDS import/export."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -13,12 +14,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from bridges_directory import catalog, hsds
+from bridges_directory.dataset import DatasetError
 from bridges_directory.repository import CANDIDATE_CAP, SearchQuery
 from bridges_kit.http import CurrentPrincipal, get_runtime
 from bridges_kit.problems import BadRequest
 from bridges_schema import CapacityStatus, Role
 
 router = APIRouter()
+WARNING_HEADER = "Bridges-Warning"
 
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PerPage = Annotated[int, Query(ge=1, le=200)]
@@ -129,6 +132,7 @@ async def post_service(
     result = await catalog.upsert_service(runtime.pool, runtime.streams, service)
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
+    _warn(response, result.warnings)
     response.headers["Location"] = f"/services/{service.id}"
     return result.service.document
 
@@ -148,7 +152,16 @@ async def put_service(
     result = await catalog.upsert_service(runtime.pool, runtime.streams, service)
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
+    _warn(response, result.warnings)
     return result.service.document
+
+
+def _warn(response: Response, warnings: Sequence[DatasetError]) -> None:
+    """References kept as given, one `Bridges-Warning: <JSON path> <message>` header each
+    (the body is the stored document; an import lists them in its report instead)."""
+    for warning in warnings[:50]:
+        text = f"{warning.path} {warning.message}"
+        response.headers.append(WARNING_HEADER, text.encode("ascii", "backslashreplace").decode())
 
 
 @router.delete("/services/{service_id}", tags=["admin"], status_code=204, summary="Remove")
@@ -199,14 +212,18 @@ async def patch_capacity(
     summary="Import an HSDS dataset, all or nothing",
     description="An array of full HSDS services, or "
     '`{"taxonomies": [...], "taxonomy_terms": [...], "services": [...]}` as `GET /export` '
-    "writes. Any invalid record: 422 listing every error with its JSON path; nothing changes.",
+    "writes. Any invalid record: 422 listing every error with its JSON path; nothing changes. "
+    "A reference Bridges can do without (a parent term or a taxonomy it does not hold, a "
+    "location given by id only) is kept as given and listed under `warnings`.",
 )
-async def import_dataset(request: Request, principal: CurrentPrincipal) -> dict[str, int]:
+async def import_dataset(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     principal.require(Role.ADMIN)
     try:
         raw = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # json.loads gives up on arrays nested thousands deep
+        raise BadRequest("the body is nested too deeply") from None
     runtime = get_runtime(request)
     report = await catalog.import_dataset(runtime.pool, runtime.streams, raw)
     return report.as_dict()

@@ -74,6 +74,7 @@ class UpsertResult:
     service: StoredService
     created: bool
     changed: bool
+    warnings: Sequence[dataset.DatasetError] = ()  # references kept as given
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,17 @@ class ImportReport:
     updated: int
     unchanged: int
     taxonomy_terms: int
+    warnings: Sequence[dataset.DatasetError] = ()  # references kept as given
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "services": self.services,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "taxonomy_terms": self.taxonomy_terms,
+            "warnings": [w.as_dict() for w in self.warnings[:1000]],
+            "warning_count": len(self.warnings),
         }
 
 
@@ -123,7 +127,7 @@ async def _write(
     await repository.upsert_taxonomy_terms(conn, embedded)
     terms = await repository.terms(conn)
     missing = sorted(
-        {str(a.taxonomy_term_id) for s in services for a in s.attributes}
+        {str(a.taxonomy_term_id) for s in services for a in s.attributes if a.taxonomy_term_id}
         - set(map(str, terms.lineage))
     )
     if missing:
@@ -165,7 +169,7 @@ def _upserted_event(
 ) -> CloudEvent[ServiceUpserted]:
     version, modified = written
     ext = service.x_bridges
-    term_ids = sorted({a.taxonomy_term_id for a in service.attributes})
+    term_ids = sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id})
     return new_event(
         SERVICE_UPSERTED,
         ServiceUpserted(
@@ -192,22 +196,23 @@ async def upsert_service(
 ) -> UpsertResult:
     """Create or replace a program; an identical resubmission changes nothing and emits nothing."""
     async with pool.acquire() as conn, conn.transaction():
+        references = dataset.check_service(service, await repository.known_references(conn))
+        if references.errors:
+            raise dataset.InvalidDataset(references.errors, "the service")
         outcome = await _write(conn, streams, [service])
         row = await repository.fetch_service(conn, service.id)
     assert row is not None
     stored = _served(row["document"], row["version"], row["last_modified"])
-    return UpsertResult(stored, bool(outcome.created), bool(outcome.written))
+    return UpsertResult(stored, bool(outcome.created), bool(outcome.written), references.warnings)
 
 
 async def import_dataset(pool: asyncpg.Pool, streams: Streams, raw: Any) -> ImportReport:
     """All or nothing: every error is listed (with its JSON path) and nothing is written."""
     parsed = dataset.parse(raw)
     async with pool.acquire() as conn, conn.transaction():
-        known_terms = set((await repository.terms(conn)).lineage)
-        known_taxonomies = {UUID(t["id"]) for t in await repository.all_taxonomies(conn)}
-        errors = dataset.check_references(parsed, known_terms, known_taxonomies)
-        if errors:
-            raise dataset.InvalidDataset(errors)
+        references = dataset.check_references(parsed, await repository.known_references(conn))
+        if references.errors:
+            raise dataset.InvalidDataset(references.errors)
         await repository.upsert_taxonomies(conn, parsed.taxonomies)
         await repository.upsert_taxonomy_terms(conn, parsed.taxonomy_terms)
         created = updated = 0
@@ -220,7 +225,12 @@ async def import_dataset(pool: asyncpg.Pool, streams: Streams, raw: Any) -> Impo
         async with pool.acquire() as conn:
             await repository.analyze(conn)
     return ImportReport(
-        total, created, updated, total - created - updated, len(parsed.taxonomy_terms)
+        total,
+        created,
+        updated,
+        total - created - updated,
+        len(parsed.taxonomy_terms),
+        references.warnings,
     )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import hsds, indexing
+from bridges_directory import dataset, hsds, indexing
 
 # -- taxonomy ------------------------------------------------------------------------------
 
@@ -72,6 +72,16 @@ async def terms(conn: asyncpg.Connection) -> Terms:
     return Terms(lineage, {r["id"]: r["code"] for r in rows})
 
 
+async def known_references(conn: asyncpg.Connection) -> dataset.Known:
+    """What references in a dataset may point at: the terms and taxonomies held."""
+    terms = await conn.fetch("SELECT id, parent_id, taxonomy_id, code FROM taxonomy_term")
+    taxonomies = await conn.fetch("SELECT id FROM taxonomy")
+    return dataset.Known(
+        {r["id"]: dataset.KnownTerm(r["parent_id"], r["taxonomy_id"], r["code"]) for r in terms},
+        frozenset(r["id"] for r in taxonomies),
+    )
+
+
 async def list_taxonomies(
     conn: asyncpg.Connection, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
@@ -113,10 +123,12 @@ async def all_taxonomies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 
 async def all_taxonomy_terms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    # parents before children, so that a re-import never points at a term not yet written
+    # parents before children; a term whose parent is not held (kept as given) is a root
     rows = await conn.fetch(
         """WITH RECURSIVE tree AS (
-               SELECT id, document, 0 AS depth FROM taxonomy_term WHERE parent_id IS NULL
+               SELECT id, document, 0 AS depth FROM taxonomy_term t
+               WHERE parent_id IS NULL
+                  OR NOT EXISTS (SELECT 1 FROM taxonomy_term p WHERE p.id = t.parent_id)
                UNION ALL
                SELECT t.id, t.document, tree.depth + 1 FROM taxonomy_term t
                JOIN tree ON t.parent_id = tree.id WHERE tree.depth < 50)
@@ -278,7 +290,10 @@ def _service_record(row: ServiceRow) -> dict[str, Any]:
 
 async def _write_locations(conn: asyncpg.Connection, rows: Sequence[ServiceRow]) -> None:
     locations = {
-        sal.location.id: sal.location for r in rows for sal in r.service.service_at_locations
+        sal.location.id: sal.location
+        for r in rows
+        for sal in r.service.service_at_locations
+        if sal.location  # one given by location_id alone stays in the document only
     }
     await conn.executemany(
         """INSERT INTO location (id, name, latitude, longitude, document, earth)
@@ -307,6 +322,7 @@ async def _write_locations(conn: asyncpg.Connection, rows: Sequence[ServiceRow])
             (sal.id, r.service.id, sal.location.id)
             for r in rows
             for sal in r.service.service_at_locations
+            if sal.location
         ],
     )
 
