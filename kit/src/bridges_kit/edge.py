@@ -5,6 +5,7 @@ are problem+json and happen before anything is read or written."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bridges_kit import text
 from bridges_kit.logs import (
     CORRELATION_HEADER,
     bind_correlation_id,
@@ -43,58 +45,50 @@ class UnstorableText(Problem):
     status, title, slug = 422, "Invalid request", "validation"
 
 
-def unstorable(text: str) -> str | None:
-    """Why `text` cannot be stored as PostgreSQL text, or None when it can."""
-    if "\x00" in text:
-        return "NUL characters are not accepted"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return "lone surrogate characters are not accepted"
-    return None
+MAX_REPORTED = 100
 
 
-def _path(parts: tuple[str | int, ...]) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+def check_depth(value: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
+    too_deep = text.depth(value, max_depth)
+    if too_deep is not None:
+        where = text.json_path(too_deep[:max_depth])
+        raise MalformedJson(f"the JSON nests deeper than {max_depth} levels at {where}")
 
 
 def check_json(value: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Raise a problem if decoded JSON holds unstorable text or nests deeper than `max_depth`."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
-    while stack:
-        item, where = stack.pop()
-        if len(where) > max_depth:
-            raise MalformedJson(f"the JSON nests deeper than {max_depth} levels at {_path(where)}")
-        if isinstance(item, str):
-            reason = unstorable(item)
-            if reason:
-                raise UnstorableText(
-                    f"{reason} ({_path(where)})",
-                    errors=[{"location": ["body", *where], "message": reason, "type": "text"}],
-                )
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                reason = unstorable(key)
-                if reason:
-                    raise UnstorableText(
-                        f"{reason} (a member name in {_path(where)})",
-                        errors=[{"location": ["body", *where], "message": reason, "type": "text"}],
-                    )
-                stack.append((child, (*where, key)))
-        elif isinstance(item, list):
-            stack.extend((child, (*where, index)) for index, child in enumerate(item))
+    """Raise a problem if decoded JSON nests deeper than `max_depth` or holds unstorable text
+    (every place is listed, as validation errors are)."""
+    check_depth(value, max_depth)
+    found = list(itertools.islice(text.unstorable_in(value), MAX_REPORTED))
+    if found:
+        where, reason = found[0]
+        raise UnstorableText(
+            f"{len(found)} text value(s) cannot be stored: {reason} ({text.json_path(where)})",
+            errors=[
+                {
+                    "location": ["body", *location],
+                    "path": text.json_path(location),
+                    "message": why,
+                    "type": "text",
+                }
+                for location, why in found
+            ],
+        )
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode a JSON body and check it (see `check_json`); malformed JSON is a 400."""
+def parse_json(body: bytes, *, check_text: bool = True) -> Any:
+    """Decode a JSON body and check it (see `check_json`); malformed JSON is a 400. With
+    `check_text` off only the nesting is checked, for a caller that reports text itself."""
     try:
         value = json.loads(body)
     except RecursionError:
         raise MalformedJson(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJson(f"the request body is not valid JSON: {exc}") from None
-    check_json(value)
+    if check_text:
+        check_json(value)
+    else:
+        check_depth(value)
     return value
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from bridges_directory import hsds
+from bridges_directory import dataset, hsds
 from bridges_directory.domain import StoredService, Terms
 from bridges_directory.repository import ServiceRow
 from bridges_directory.uow import DirectoryUnitOfWork
@@ -31,8 +31,14 @@ class FakeTaxonomy:
             (t.id, t.name, t.parent_id, t.code or t.name) for t in self.terms_by_id.values()
         )
 
-    async def taxonomy_ids(self) -> set[UUID]:
-        return set(self.taxonomies)
+    async def known_references(self) -> dataset.Known:
+        return dataset.Known(
+            {
+                t.id: dataset.KnownTerm(t.parent_id, t.taxonomy_id, t.code)
+                for t in self.terms_by_id.values()
+            },
+            frozenset(self.taxonomies),
+        )
 
 
 class FakeOrganizations:

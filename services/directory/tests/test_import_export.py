@@ -65,6 +65,8 @@ async def test_import_then_reimport_changes_nothing_and_emits_nothing(directory,
         "updated": 0,
         "unchanged": 0,
         "taxonomy_terms": len(data["taxonomy_terms"]),
+        "warnings": [],
+        "warning_count": 0,
     }
     services, events = await _counts(directory)
     assert services == events == len(data["services"])

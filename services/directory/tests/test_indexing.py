@@ -56,6 +56,16 @@ def test_fixed_offset_is_used_without_a_zone():
     assert not indexing.is_open(slots, datetime(2026, 11, 30, 9, 30, tzinfo=UTC))
 
 
+def test_times_may_carry_their_utc_offset_as_hsds_recommends():
+    est = Schedule(id=uuid.uuid4(), byday="MO,2TU", opens_at="09:00-05:00", closes_at="17:00-05:00")
+    slots = indexing._slots_of(est, None)
+    assert [(s.isodow, s.utc_offset_min) for s in slots] == [(1, -300)]  # 2TU: not weekly
+    assert indexing.is_open(slots, datetime(2026, 11, 30, 14, 30, tzinfo=UTC))  # 09:30 EST
+    assert not indexing.is_open(slots, datetime(2026, 11, 30, 9, 30, tzinfo=UTC))
+    utc = Schedule(id=uuid.uuid4(), byday="MO", opens_at="09:00Z", closes_at="10:00Z", timezone=1)
+    assert indexing._slots_of(utc, None)[0].utc_offset_min == 60  # the schedule's offset wins
+
+
 @given(opens=st.times(), closes=st.times(), at=st.datetimes(timezones=st.just(UTC)))
 def test_a_slot_is_open_exactly_inside_its_hours(opens: time, closes: time, at: datetime):
     slot = indexing.Slot(at.isoweekday(), opens, closes, closes <= opens, None, 0)

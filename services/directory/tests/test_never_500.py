@@ -57,3 +57,10 @@ async def test_import_bodies(directory, infra, body):
     assert await directory.runtime.pool.fetchval("SELECT count(*) FROM outbox") == 0 or (
         response.status_code == 200
     )
+
+
+async def test_an_import_body_nested_too_deeply_is_a_400(directory, infra):
+    async with directory.client(infra.token(Role.ADMIN)) as c:
+        response = await c.post("/import", content="[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"

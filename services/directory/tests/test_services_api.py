@@ -78,7 +78,7 @@ async def test_writes_need_an_admin_and_valid_hsds(directory, infra):
             },
         )
         assert term.status_code == 422
-        assert "taxonomy term" in term.json()["detail"]
+        assert term.json()["errors"][0]["path"] == "$.attributes[0].taxonomy_term_id"
     async with directory.client() as c:
         assert (await c.get(f"/services/{uuid.uuid4()}")).status_code == 404
     assert await _outbox(directory) == 0

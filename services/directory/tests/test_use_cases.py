@@ -15,7 +15,6 @@ from bridges_directory.domain import (
     NotYourService,
     ServiceNotFound,
     Terms,
-    UnknownTaxonomyTerm,
 )
 from bridges_kit.principal import Principal
 from bridges_schema import (
@@ -86,9 +85,18 @@ async def test_embedded_terms_come_along_and_events_carry_their_codes(uow):
 
 
 async def test_a_program_naming_an_unknown_term_is_refused_and_nothing_is_written(uow):
-    with pytest.raises(UnknownTaxonomyTerm):
+    with pytest.raises(dataset.InvalidDataset) as refused:
         await catalog.upsert_service(uow, service(attributes=[attribute(PANTRY)]))
+    assert refused.value.errors[0].path == "$.attributes[0].taxonomy_term_id"
     assert uow.services.rows == {} and uow.published == []
+
+
+async def test_a_term_whose_parent_is_unknown_is_kept_as_given_with_a_warning(uow):
+    orphan = {**PANTRY, "parent_id": str(uuid.uuid4())}
+    result = await catalog.upsert_service(uow, service(attributes=[attribute(orphan, embed=True)]))
+    assert result.created and [w.path for w in result.warnings] == [
+        "$.attributes[0].taxonomy_term.parent_id"
+    ]
 
 
 def test_a_terms_lineage_names_its_ancestors_and_survives_a_cycle():
@@ -126,6 +134,8 @@ async def test_an_import_counts_what_it_created_changed_and_left_alone(uow):
         "updated": 0,
         "unchanged": 0,
         "taxonomy_terms": 1,
+        "warnings": [],
+        "warning_count": 0,
     }
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
     assert [e.service_id for e in uow.events_of(ServiceUpserted)][2:] == [first.id, new.id]

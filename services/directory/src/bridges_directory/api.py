@@ -3,6 +3,7 @@ capacity updates by the receiving agency, and HSDS import/export."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from bridges_directory import catalog, hsds, queries
+from bridges_directory.dataset import DatasetError
 from bridges_directory.domain import IdMismatch
 from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
@@ -22,6 +24,7 @@ from bridges_kit.problems import BadRequest
 from bridges_schema import CapacityStatus, Role
 
 routes = router()
+WARNING_HEADER = "Bridges-Warning"
 
 
 def _uow(request: Request) -> DirectoryUnitOfWork:
@@ -145,6 +148,7 @@ async def post_service(
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
     response.headers["Location"] = f"/services/{service.id}"
+    _warn(response, result.warnings)
     return result.service.served()
 
 
@@ -157,7 +161,16 @@ async def put_service(
     result = await catalog.upsert_service(uow, service)
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
+    _warn(response, result.warnings)
     return result.service.served()
+
+
+def _warn(response: Response, warnings: Sequence[DatasetError]) -> None:
+    """References kept as given, one `Bridges-Warning: <JSON path> <message>` header each
+    (the body is the stored document; an import lists them in its report instead)."""
+    for warning in warnings[:50]:
+        text = f"{warning.path} {warning.message}"
+        response.headers.append(WARNING_HEADER, text.encode("ascii", "backslashreplace").decode())
 
 
 @routes.delete("/services/{service_id}", tags=["admin"], status_code=204, summary="Remove")
@@ -203,10 +216,12 @@ async def patch_capacity(
     summary="Import an HSDS dataset, all or nothing",
     description="An array of full HSDS services, or "
     '`{"taxonomies": [...], "taxonomy_terms": [...], "services": [...]}` as `GET /export` '
-    "writes. Any invalid record: 422 listing every error with its JSON path; nothing changes.",
+    "writes. Any invalid record: 422 listing every error with its JSON path; nothing changes. "
+    "A reference Bridges can do without (a parent term or a taxonomy it does not hold, a "
+    "location given by id only) is kept as given and listed under `warnings`.",
 )
-async def import_dataset(request: Request, _: Admin, uow: UoW) -> dict[str, int]:
-    report = await catalog.import_dataset(uow, parse_json(await request.body()))
+async def import_dataset(request: Request, _: Admin, uow: UoW) -> dict[str, Any]:
+    report = await catalog.import_dataset(uow, parse_json(await request.body(), check_text=False))
     return report.as_dict()
 
 

@@ -21,7 +21,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ERRORS: problems.ErrorMap = {
     domain.ServiceNotFound: problems.NotFound,
     domain.OrganizationNotFound: problems.NotFound,
-    domain.UnknownTaxonomyTerm: problems.Unprocessable,
     domain.IdMismatch: problems.Unprocessable,
     domain.NotYourService: problems.Forbidden,
     dataset.InvalidDataset: problems.Unprocessable,

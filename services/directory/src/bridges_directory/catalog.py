@@ -17,7 +17,6 @@ from bridges_directory import dataset, events, hsds, indexing
 from bridges_directory.domain import (
     ServiceNotFound,
     StoredService,
-    UnknownTaxonomyTerm,
     check_may_change_capacity,
     content_hash,
     document_of,
@@ -37,6 +36,7 @@ class UpsertResult:
     service: StoredService
     created: bool
     changed: bool
+    warnings: Sequence[dataset.DatasetError] = ()  # references kept as given
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,17 @@ class ImportReport:
     updated: int
     unchanged: int
     taxonomy_terms: int
+    warnings: Sequence[dataset.DatasetError] = ()  # references kept as given
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "services": self.services,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "taxonomy_terms": self.taxonomy_terms,
+            "warnings": [w.as_dict() for w in self.warnings[:1000]],
+            "warning_count": len(self.warnings),
         }
 
 
@@ -64,18 +67,13 @@ class _Outcome:
 
 
 async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> _Outcome:
+    """Write services whose references were checked (see `dataset.check_references`)."""
     # terms embedded in attributes come along with their services
     embedded = [
         a.taxonomy_term for s in services for a in s.attributes if a.taxonomy_term is not None
     ]
     await uow.taxonomy.upsert_terms(embedded)
     terms = await uow.taxonomy.terms()
-    missing = sorted(
-        {str(a.taxonomy_term_id) for s in services for a in s.attributes}
-        - set(map(str, terms.lineage))
-    )
-    if missing:
-        raise UnknownTaxonomyTerm("unknown taxonomy term id(s): " + ", ".join(missing))
     current = await uow.services.current_versions([s.id for s in services])
     rows = []
     for service in services:
@@ -108,11 +106,15 @@ async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> 
 async def upsert_service(uow: DirectoryUnitOfWork, service: hsds.Service) -> UpsertResult:
     """Create or replace a program; an identical resubmission changes nothing and emits nothing."""
     async with uow:
+        references = dataset.check_service(service, await uow.taxonomy.known_references())
+        if references.errors:
+            raise dataset.InvalidDataset(references.errors, "the service")
         outcome = await _write(uow, [service])
         stored = await uow.services.get(service.id)
         await uow.commit()
     assert stored is not None
-    return UpsertResult(stored, bool(outcome.created), bool(outcome.created or outcome.updated))
+    changed = bool(outcome.created or outcome.updated)
+    return UpsertResult(stored, bool(outcome.created), changed, references.warnings)
 
 
 async def import_dataset(uow: DirectoryUnitOfWork, raw: Any) -> ImportReport:
@@ -120,10 +122,9 @@ async def import_dataset(uow: DirectoryUnitOfWork, raw: Any) -> ImportReport:
     parsed = dataset.parse(raw)
     created = updated = 0
     async with uow:
-        known_terms = set((await uow.taxonomy.terms()).lineage)
-        errors = dataset.check_references(parsed, known_terms, await uow.taxonomy.taxonomy_ids())
-        if errors:
-            raise dataset.InvalidDataset(errors)
+        references = dataset.check_references(parsed, await uow.taxonomy.known_references())
+        if references.errors:
+            raise dataset.InvalidDataset(references.errors)
         await uow.taxonomy.upsert_taxonomies(parsed.taxonomies)
         await uow.taxonomy.upsert_terms(parsed.taxonomy_terms)
         for start in range(0, len(parsed.services), IMPORT_BATCH):
@@ -137,7 +138,12 @@ async def import_dataset(uow: DirectoryUnitOfWork, raw: Any) -> ImportReport:
             await uow.commit()
     total = len(parsed.services)
     return ImportReport(
-        total, created, updated, total - created - updated, len(parsed.taxonomy_terms)
+        total,
+        created,
+        updated,
+        total - created - updated,
+        len(parsed.taxonomy_terms),
+        references.warnings,
     )
 
 

@@ -8,19 +8,26 @@ Accepted shapes:
   `taxonomy_terms.json` (the datapackage-style file set), read into the object form.
 Every error is reported with the JSON path of the offending value, e.g.
 `$.services[3].organization.name`.
+
+References between objects are checked here too (`check_references`, `check_service`), against
+what the directory already holds (`Known`). A reference Bridges can do without is kept as
+given and reported as a warning; one it cannot is an error. Nothing here raises anything but
+`InvalidDataset`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
 from bridges_directory import hsds
+from bridges_kit import text
 
 MAX_SERVICES = 200_000
 M = TypeVar("M", bound=BaseModel)
@@ -28,11 +35,18 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class DatasetError:
+    """A finding at a JSON path: an error (nothing is written) or a warning (kept as given)."""
+
     path: str
     message: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+        # a message may quote input (pydantic's do): lone surrogates cannot be sent as UTF-8
+        return {"path": _printable(self.path), "message": _printable(self.message)}
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass
@@ -45,9 +59,8 @@ class Dataset:
 class InvalidDataset(ValueError):
     """The dataset has errors; nothing of it was written."""
 
-    def __init__(self, errors: Sequence[DatasetError]) -> None:
-        shown = len(errors)
-        super().__init__(f"the dataset has {shown} error(s); nothing was imported")
+    def __init__(self, errors: Sequence[DatasetError], subject: str = "the dataset") -> None:
+        super().__init__(f"{subject} has {len(errors)} error(s); nothing was written")
         self.errors = list(errors)
 
     @property
@@ -59,10 +72,13 @@ class InvalidDataset(ValueError):
 
 
 def json_path(prefix: str, loc: Sequence[int | str]) -> str:
-    path = prefix
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
+    return text.json_path(loc, prefix)
+
+
+def unstorable_text(value: Any, path: str = "$") -> Iterator[DatasetError]:
+    """Text PostgreSQL cannot store (see `bridges_kit.text`): refused, not silently altered."""
+    for location, reason in text.unstorable_in(value):
+        yield DatasetError(json_path(path, location), reason)
 
 
 def _models(model: type[M], raw: Any, prefix: str, errors: list[DatasetError]) -> list[M]:
@@ -91,7 +107,7 @@ def parse(raw: Any) -> Dataset:
     if not isinstance(raw, dict):
         raise InvalidDataset([DatasetError("$", "expected an array of services or an object")])
     unknown = set(raw) - {"taxonomies", "taxonomy", "taxonomy_terms", "services"}
-    errors.extend(DatasetError(f"$.{key}", "unknown member") for key in sorted(unknown))
+    errors.extend(DatasetError(json_path("$", [key]), "unknown member") for key in sorted(unknown))
     taxonomies_raw = raw.get("taxonomies")
     if taxonomies_raw is None and isinstance(raw.get("taxonomy"), dict):
         taxonomies_raw = [raw["taxonomy"]]
@@ -106,6 +122,7 @@ def parse(raw: Any) -> Dataset:
         _models(hsds.Service, services_raw, "$.services", errors),
     )
     _check_unique(raw, errors)
+    errors.extend(unstorable_text(raw))
     if errors:
         raise InvalidDataset(errors)
     return dataset
@@ -132,32 +149,183 @@ def _check_unique(raw: dict[str, Any], errors: list[DatasetError]) -> None:
             seen.setdefault(item_id, index)
 
 
-def check_references(
-    dataset: Dataset, known_terms: set[Any], known_taxonomies: set[Any]
-) -> list[DatasetError]:
-    """Terms and taxonomies referred to must be in the dataset or already in the directory."""
-    terms = known_terms | {t.id for t in dataset.taxonomy_terms}
-    taxonomies = known_taxonomies | {t.id for t in dataset.taxonomies}
-    errors = [
-        DatasetError(f"$.taxonomy_terms[{i}].parent_id", f"unknown parent term {t.parent_id}")
-        for i, t in enumerate(dataset.taxonomy_terms)
-        if t.parent_id is not None and t.parent_id not in terms
+# -- references ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownTerm:
+    """What reference checks need of a term the directory holds."""
+
+    parent_id: UUID | None
+    taxonomy_id: UUID | None
+    code: str | None
+
+
+@dataclass(frozen=True)
+class Known:
+    """The directory's taxonomy as references may point at it (read before a write)."""
+
+    terms: Mapping[UUID, KnownTerm] = field(default_factory=dict)
+    taxonomies: Set[UUID] = frozenset()
+
+
+@dataclass(frozen=True)
+class References:
+    errors: list[DatasetError]
+    warnings: list[DatasetError]
+
+
+_KEPT = "is neither in the dataset nor in the directory; kept as given"
+
+
+def check_references(dataset: Dataset, known: Known) -> References:
+    """Every reference of a parsed dataset, resolved against itself and the directory."""
+    terms = [(f"$.taxonomy_terms[{i}]", t) for i, t in enumerate(dataset.taxonomy_terms)]
+    services = [(f"$.services[{i}]", s) for i, s in enumerate(dataset.services)]
+    for path, service in services:
+        terms += _embedded_terms(path, service)
+    return _check(terms, services, {t.id for t in dataset.taxonomies}, known)
+
+
+def check_service(service: hsds.Service, known: Known) -> References:
+    """What `parse` and `check_references` check of a service, for one written alone (paths
+    start at the service: `$`)."""
+    found = _check(_embedded_terms("$", service), [("$", service)], set(), known)
+    unstorable = unstorable_text(service.model_dump(mode="json", exclude_none=True))
+    return References([*unstorable, *found.errors], found.warnings)
+
+
+Located = tuple[str, hsds.TaxonomyTerm]
+
+
+def _embedded_terms(path: str, service: hsds.Service) -> list[Located]:
+    return [
+        (f"{path}.attributes[{j}].taxonomy_term", a.taxonomy_term)
+        for j, a in enumerate(service.attributes)
+        if a.taxonomy_term is not None
     ]
-    errors += [
-        DatasetError(f"$.taxonomy_terms[{i}].taxonomy_id", f"unknown taxonomy {t.taxonomy_id}")
-        for i, t in enumerate(dataset.taxonomy_terms)
-        if t.taxonomy_id is not None and t.taxonomy_id not in taxonomies
+
+
+def _check(
+    terms: list[Located],
+    services: list[tuple[str, hsds.Service]],
+    taxonomies: set[UUID],
+    known: Known,
+) -> References:
+    """`terms` in the order they are written: the listed ones, then those embedded in each
+    service (a later copy of a term replaces an earlier one)."""
+    term_ids = set(known.terms) | {t.id for _, t in terms}
+    taxonomy_ids = set(known.taxonomies) | taxonomies
+    # A missing parent only loses the hierarchy above a term (it links up once the parent
+    # arrives); a missing taxonomy only a grouping: both are kept and reported.
+    warnings = [
+        DatasetError(f"{path}.parent_id", f"parent term {t.parent_id} {_KEPT}")
+        for path, t in terms
+        if t.parent_id is not None and t.parent_id not in term_ids
     ]
-    errors += [
-        DatasetError(
-            f"$.services[{i}].attributes[{j}].taxonomy_term_id",
-            f"unknown taxonomy term {a.taxonomy_term_id}",
-        )
-        for i, s in enumerate(dataset.services)
-        for j, a in enumerate(s.attributes)
-        if a.taxonomy_term_id not in terms and a.taxonomy_term is None
+    warnings += [
+        DatasetError(f"{path}.taxonomy_id", f"taxonomy {t.taxonomy_id} {_KEPT}")
+        for path, t in terms
+        if t.taxonomy_id is not None and t.taxonomy_id not in taxonomy_ids
     ]
+    errors = _code_clashes(terms, known) + _loops(terms, known)
+    for path, service in services:
+        errors += _attribute_errors(path, service, term_ids)
+        warnings += _unplaced_locations(path, service)
+    return References(errors, warnings)
+
+
+def _attribute_errors(path: str, service: hsds.Service, term_ids: set[UUID]) -> list[DatasetError]:
+    errors = []
+    first: dict[UUID, int] = {}
+    for j, attribute in enumerate(service.attributes):
+        at = f"{path}.attributes[{j}]"
+        if attribute.id in first:  # HSDS: each attribute has a unique identifier
+            errors.append(
+                DatasetError(
+                    f"{at}.id", f"duplicate id (first at {path}.attributes[{first[attribute.id]}])"
+                )
+            )
+        first.setdefault(attribute.id, j)
+        term, term_id = attribute.taxonomy_term, attribute.taxonomy_term_id
+        if term is not None and term.id != term_id:
+            errors.append(
+                DatasetError(f"{at}.taxonomy_term_id", f"differs from taxonomy_term.id {term.id}")
+            )
+        elif term is None and term_id is not None and term_id not in term_ids:
+            # a term with no name classifies nothing anyone can search or read: send the
+            # dataset's taxonomy_terms, or embed the term
+            errors.append(
+                DatasetError(f"{at}.taxonomy_term_id", f"unknown taxonomy term {term_id}")
+            )
     return errors
+
+
+def _unplaced_locations(path: str, service: hsds.Service) -> list[DatasetError]:
+    return [
+        DatasetError(
+            f"{path}.service_at_locations[{j}].location_id",
+            f"location {sal.location_id} is not embedded; kept as given, not searchable by place",
+        )
+        if sal.location_id is not None
+        else DatasetError(
+            f"{path}.service_at_locations[{j}]",
+            "no location; kept as given, not searchable by place",
+        )
+        for j, sal in enumerate(service.service_at_locations)
+        if sal.location is None
+    ]
+
+
+def _code_clashes(terms: list[Located], known: Known) -> list[DatasetError]:
+    """Within a taxonomy a code names one term (HSDS: "this and the taxonomy_id combined define
+    the term"; a unique index). Replayed in write order, as the index sees each write."""
+    key_of = {i: (t.taxonomy_id, t.code) for i, t in known.terms.items()}
+    holder = {key: i for i, key in key_of.items() if None not in key}
+    errors = []
+    for path, term in terms:
+        key = (term.taxonomy_id, term.code)
+        other = holder.get(key) if None not in key else None
+        if other is not None and other != term.id:
+            errors.append(
+                DatasetError(
+                    f"{path}.code",
+                    f"code {term.code!r} already names term {other} in taxonomy {term.taxonomy_id}",
+                )
+            )
+            continue
+        previous = key_of.get(term.id)
+        if previous is not None and holder.get(previous) == term.id:
+            del holder[previous]
+        key_of[term.id] = key
+        if None not in key:
+            holder[key] = term.id
+    return errors
+
+
+def _loops(terms: list[Located], known: Known) -> list[DatasetError]:
+    """A term may not be its own ancestor: search walks down from a term and export writes
+    parents first, both of which need a tree. Each term is walked once (linear time)."""
+    parent_of = {i: t.parent_id for i, t in known.terms.items()}
+    written = {}
+    for path, term in terms:
+        parent_of[term.id] = term.parent_id
+        written[term.id] = path  # the last copy is the one that stays
+    looped: dict[UUID, bool] = {}
+    for start in written:
+        trail: dict[UUID, int] = {}  # the ancestors walked from `start`, in order
+        node: UUID | None = start
+        while node is not None and node not in looped and node not in trail:
+            trail[node] = len(trail)
+            node = parent_of.get(node)
+        cycle_from = trail.get(node, len(trail)) if node is not None else len(trail)
+        for term_id, position in trail.items():
+            looped[term_id] = position >= cycle_from
+    return [
+        DatasetError(f"{path}.parent_id", "the term is its own ancestor")
+        for term_id, path in written.items()
+        if looped[term_id]
+    ]
 
 
 def read_path(path: Path) -> Any:

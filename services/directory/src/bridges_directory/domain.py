@@ -24,10 +24,6 @@ class OrganizationNotFound(LookupError):
     """No organization has this id."""
 
 
-class UnknownTaxonomyTerm(ValueError):
-    """A service refers to a taxonomy term the directory does not have."""
-
-
 class IdMismatch(ValueError):
     """The id in the body is not the id in the path."""
 

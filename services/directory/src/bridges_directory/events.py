@@ -27,7 +27,7 @@ def upserted(
 ) -> CloudEvent[ServiceUpserted]:
     """`codes` maps taxonomy term ids to the codes events carry."""
     ext = service.x_bridges
-    term_ids = sorted({a.taxonomy_term_id for a in service.attributes})
+    term_ids = sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id})
     return new_event(
         SERVICE_UPSERTED,
         ServiceUpserted(

@@ -3,10 +3,16 @@
 Field names follow HSDS exactly. Nested objects that Bridges does not yet interpret keep any
 extra HSDS fields (`extra="allow"`), so an import never loses data. Bridges' own fields live
 in the namespaced `x_bridges` object.
+
+The models accept what the official HSDS 3.0 schema accepts, except where Bridges needs more
+(see `tests/test_hsds_conformance.py` for that list, e.g. a service's organization, a name
+that is not blank, dates and times in the formats HSDS documents). Bounds on fields Bridges
+does not interpret are only there to keep a request's size in check.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,18 +27,19 @@ LongText = Annotated[str, Field(max_length=10_000)]
 
 
 class HsdsObject(BaseModel):
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    # NaN and infinities are not JSON numbers (Python's parser lets them through)
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class TaxonomyTerm(HsdsObject):
     id: UUID
-    code: Annotated[str, Field(max_length=100)] | None = None
+    code: Text | None = None
     name: Text
     description: LongText = ""
     parent_id: UUID | None = None
     taxonomy: Text | None = None
     taxonomy_id: UUID | None = None
-    language: Annotated[str, Field(max_length=10)] | None = None
+    language: Text | None = None
     term_uri: Text | None = None
 
 
@@ -41,17 +48,26 @@ class Taxonomy(HsdsObject):
     name: Text
     description: LongText = ""
     uri: Text | None = None
-    version: Annotated[str, Field(max_length=50)] | None = None
+    version: Text | None = None
 
 
 class Attribute(HsdsObject):
+    """HSDS requires only the id: the term comes as `taxonomy_term_id`, embedded as
+    `taxonomy_term`, both (they must agree: `dataset.check_references`) or not at all."""
+
     id: UUID
-    taxonomy_term_id: UUID
+    taxonomy_term_id: UUID | None = None
     link_id: UUID | None = None
     link_type: Text | None = None
     link_entity: Text | None = "service"
     value: Text | None = None
     taxonomy_term: TaxonomyTerm | None = None
+
+    @model_validator(mode="after")
+    def _term_id_from_embedded_term(self) -> Attribute:
+        if self.taxonomy_term_id is None and self.taxonomy_term is not None:
+            self.taxonomy_term_id = self.taxonomy_term.id
+        return self
 
 
 class Organization(HsdsObject):
@@ -62,7 +78,7 @@ class Organization(HsdsObject):
     email: Text | None = None
     website: Text | None = None
     legal_status: Text | None = None
-    year_incorporated: int | None = Field(default=None, ge=1600, le=2100)
+    year_incorporated: int | float | None = None  # HSDS: a number; Bridges only keeps it
 
 
 class Address(HsdsObject):
@@ -72,9 +88,9 @@ class Address(HsdsObject):
     city: Text
     region: Text | None = None
     state_province: Text
-    postal_code: Annotated[str, Field(max_length=20)]
-    country: Annotated[str, Field(min_length=2, max_length=2)]
-    address_type: Annotated[str, Field(max_length=20)] = "physical"
+    postal_code: Text
+    country: Text  # HSDS: "should be" an ISO 3166-1 alpha-2 code; Bridges only keeps it
+    address_type: Text = "physical"
 
 
 class LocationExtension(BaseModel):
@@ -100,20 +116,19 @@ class Location(HsdsObject):
     location_type: Annotated[str, Field(pattern="^(physical|postal|virtual)$")] = "physical"
     name: Text | None = None
     description: LongText | None = None
+    # one coordinate without the other is valid HSDS: kept, but it places the location nowhere
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     addresses: list[Address] = Field(default_factory=list, max_length=10)
     x_bridges: LocationExtension = Field(default_factory=LocationExtension)
 
-    @model_validator(mode="after")
-    def _both_coordinates(self) -> Location:
-        if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together")
-        return self
-
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")]
+# HH:MM[:SS], and as HSDS 3.0 recommends, a "Z" or a UTC offset: "09:00-05:00" is 9am EST.
+CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$")
+Clock = Annotated[str, Field(pattern=CLOCK.pattern)]
+# An RRULE BYDAY entry: a weekday, for MONTHLY preceded by its occurrence ("2MO", "-1FR").
+BYDAY = re.compile(r"^([+-]?(?:[1-9]|[1-4]\d|5[0-3]))?(MO|TU|WE|TH|FR|SA|SU)$")
 
 
 class Schedule(HsdsObject):
@@ -121,7 +136,7 @@ class Schedule(HsdsObject):
 
     id: UUID
     freq: Annotated[str, Field(pattern="^(WEEKLY|DAILY|MONTHLY|YEARLY)$")] | None = None
-    byday: Annotated[str, Field(max_length=40)] | None = None
+    byday: Text | None = None
     opens_at: Clock | None = None
     closes_at: Clock | None = None
     valid_from: date | None = None
@@ -137,15 +152,14 @@ class Schedule(HsdsObject):
         if value is None:
             return None
         days = [d.strip().upper() for d in value.split(",") if d.strip()]
-        unknown = [d for d in days if d not in WEEKDAY_CODES]
+        unknown = [d for d in days if not BYDAY.match(d)]
         if unknown:
-            raise ValueError(f"byday holds unknown weekday(s) {unknown}; use MO,TU,...,SU")
+            raise ValueError(f"byday holds unknown weekday(s) {unknown}; use MO,TU,...,SU or 2MO")
         return ",".join(days)
 
     @model_validator(mode="after")
     def _consistent(self) -> Schedule:
-        if (self.opens_at is None) != (self.closes_at is None):
-            raise ValueError("opens_at and closes_at go together")
+        # opens_at without closes_at is valid HSDS: kept, but it gives no hours for "open now"
         if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
             raise ValueError("valid_from is after valid_to")
         return self
@@ -154,7 +168,7 @@ class Schedule(HsdsObject):
 class Language(HsdsObject):
     id: UUID
     name: Text | None = None
-    code: Annotated[str, Field(max_length=20)] | None = None
+    code: Text | None = None
     note: Text | None = None
 
 
@@ -163,22 +177,22 @@ class ServiceArea(HsdsObject):
     name: Text | None = None
     description: LongText | None = None
     extent: Annotated[str, Field(max_length=100_000)] | None = None
-    extent_type: Annotated[str, Field(max_length=20)] | None = None
+    extent_type: Text | None = None
 
 
 class Phone(HsdsObject):
     id: UUID
-    number: Annotated[str, Field(min_length=1, max_length=50)]
+    number: Text
     extension: float | None = None
-    type: Annotated[str, Field(max_length=20)] | None = None
+    type: Text | None = None
     description: LongText | None = None
 
 
 class CostOption(HsdsObject):
     id: UUID
     option: Text | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    amount: float | None = Field(default=None, ge=0)
+    currency: Text | None = None
+    amount: float | None = None
     amount_description: Text | None = None
     valid_from: date | None = None
     valid_to: date | None = None
@@ -212,15 +226,20 @@ class Accessibility(HsdsObject):
 
 
 class ServiceAtLocation(HsdsObject):
+    """HSDS requires only the id. Bridges places a service by the embedded `location`; one
+    given by `location_id` alone is kept as given (and reported: `dataset.check_references`)."""
+
     id: UUID
     service_id: UUID | None = None
     location_id: UUID | None = None
     description: LongText | None = None
-    location: Location
+    location: Location | None = None
     schedules: list[Schedule] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _location_id_matches(self) -> ServiceAtLocation:
+        if self.location is None:
+            return self
         if self.location_id is None:
             self.location_id = self.location.id
         elif self.location_id != self.location.id:
@@ -254,8 +273,8 @@ class Service(HsdsObject):
     application_process: LongText | None = None
     fees_description: LongText | None = None
     eligibility_description: LongText | None = None
-    minimum_age: float | None = Field(default=None, ge=0, le=130)
-    maximum_age: float | None = Field(default=None, ge=0, le=130)
+    minimum_age: float | None = None
+    maximum_age: float | None = None
     last_modified: datetime | None = None
     organization: Organization
     service_at_locations: list[ServiceAtLocation] = Field(default_factory=list, max_length=200)

@@ -22,6 +22,9 @@ from zoneinfo import ZoneInfo
 from bridges_directory import hsds
 
 WORD = re.compile(r"\w+")
+# Longer "words" (codes, data run together) are not worth correcting towards, and one past
+# about 2,700 bytes cannot even be a btree index entry (search_word's primary key).
+VOCABULARY_WORD_MAX = 60
 ISO_WEEKDAY = {code: number for number, code in enumerate(hsds.WEEKDAY_CODES, start=1)}
 END_OF_DAY = time(23, 59, 59, 999999)
 
@@ -104,12 +107,13 @@ def language_values(languages: Iterable[hsds.Language]) -> list[str]:
 
 def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -> SearchFields:
     """`term_names` maps a term id to its name and its ancestors' names (for "food" → pantry)."""
-    term_ids = sorted({a.taxonomy_term_id for a in service.attributes})
+    term_ids = sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id})
     needs = " ".join(name for term in term_ids for name in term_names.get(term, ()))
     names = " ".join(filter(None, [service.name, service.alternate_name]))
     places = [
         address.city
         for sal in service.service_at_locations
+        if sal.location
         for address in sal.location.addresses
         if address.city
     ]
@@ -124,7 +128,13 @@ def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -
         weight_b=weight_b,
         weight_c=weight_c,
         weight_d=fold(" ".join([*languages, audience, *areas, *places])),
-        words=sorted(set(query_words(f"{weight_a} {weight_b} {weight_c}", limit=None))),
+        words=sorted(
+            {
+                word
+                for word in query_words(f"{weight_a} {weight_b} {weight_c}", limit=None)
+                if len(word) <= VOCABULARY_WORD_MAX
+            }
+        ),
         term_ids=term_ids,
         languages=languages,
         service_areas=areas,
@@ -154,13 +164,22 @@ class Slot:
     valid_to: date | None = None
 
 
-def _clock(value: str) -> time:
-    parts = [int(p) for p in value.split(":")]
-    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+def _clock(value: str) -> tuple[time, int | None]:
+    """A clock time and the UTC offset (minutes) it carries, if any ("09:00-05:00")."""
+    match = hsds.CLOCK.match(value)
+    assert match is not None  # hsds.Schedule validated it
+    hour, minute, second, zone = match.groups()
+    clock = time(int(hour), int(minute), int(second or 0))
+    if zone is None:
+        return clock, None
+    if zone == "Z":
+        return clock, 0
+    sign = -1 if zone[0] == "-" else 1
+    return clock, sign * (int(zone[1:3]) * 60 + int(zone[4:6]))
 
 
 def _zone_of(service: hsds.Service, location_id: UUID | None) -> str | None:
-    locations = [sal.location for sal in service.service_at_locations]
+    locations = [sal.location for sal in service.service_at_locations if sal.location]
     chosen = [loc for loc in locations if loc.id == location_id] or locations
     return next((loc.x_bridges.timezone for loc in chosen if loc.x_bridges.timezone), None)
 
@@ -170,16 +189,17 @@ def _slots_of(schedule: hsds.Schedule, zone: str | None) -> list[Slot]:
         return []
     if schedule.freq not in (None, "WEEKLY", "DAILY"):
         return []  # monthly/yearly patterns are shown, not used for "open now"
-    days = (
-        [ISO_WEEKDAY[d] for d in schedule.byday.split(",")]
+    days = (  # "2TU" (the second Tuesday) is a monthly occurrence, not a weekly day
+        [ISO_WEEKDAY[d] for d in schedule.byday.split(",") if d in ISO_WEEKDAY]
         if schedule.byday and schedule.freq != "DAILY"
         else list(range(1, 8))
     )
-    opens, closes = _clock(schedule.opens_at), _clock(schedule.closes_at)
+    (opens, opens_offset), (closes, _) = _clock(schedule.opens_at), _clock(schedule.closes_at)
     if closes.hour == 23 and closes.minute == 59:
         closes = END_OF_DAY  # "until 23:59" means until midnight
     overnight = closes <= opens
-    offset = round((schedule.timezone or 0) * 60)
+    # the schedule's own UTC offset, else the one its times carry (HSDS 3.0), else UTC
+    offset = round(schedule.timezone * 60) if schedule.timezone is not None else opens_offset or 0
     return [
         Slot(day, opens, closes, overnight, zone, offset, schedule.valid_from, schedule.valid_to)
         for day in days
@@ -194,7 +214,7 @@ def opening_slots(service: hsds.Service) -> list[Slot]:
         for slot in _slots_of(schedule, _zone_of(service, schedule.location_id))
     ]
     for sal in service.service_at_locations:
-        zone = sal.location.x_bridges.timezone
+        zone = sal.location.x_bridges.timezone if sal.location else None
         slots.extend(slot for schedule in sal.schedules for slot in _slots_of(schedule, zone))
     return sorted(set(slots), key=lambda s: (s.isodow, s.opens, s.closes))
 

@@ -59,10 +59,12 @@ async def all_taxonomies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 
 async def all_taxonomy_terms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    # parents before children, so that a re-import never points at a term not yet written
+    # parents before children; a term whose parent is not held (kept as given) is a root
     rows = await conn.fetch(
         """WITH RECURSIVE tree AS (
-               SELECT id, document, 0 AS depth FROM taxonomy_term WHERE parent_id IS NULL
+               SELECT id, document, 0 AS depth FROM taxonomy_term t
+               WHERE parent_id IS NULL
+                  OR NOT EXISTS (SELECT 1 FROM taxonomy_term p WHERE p.id = t.parent_id)
                UNION ALL
                SELECT t.id, t.document, tree.depth + 1 FROM taxonomy_term t
                JOIN tree ON t.parent_id = tree.id WHERE tree.depth < 50)

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import hsds, indexing
+from bridges_directory import dataset, hsds, indexing
 from bridges_directory.domain import StoredService, Terms
 
 
@@ -57,8 +57,17 @@ class SqlTaxonomy(_Repository):
         )
         return Terms.build((r["id"], r["name"], r["parent_id"], r["code"]) for r in rows)
 
-    async def taxonomy_ids(self) -> set[UUID]:
-        return {r["id"] for r in await self._conn.fetch("SELECT id FROM taxonomy")}
+    async def known_references(self) -> dataset.Known:
+        """What references in a dataset may point at: the terms and taxonomies held."""
+        terms = await self._conn.fetch("SELECT id, parent_id, taxonomy_id, code FROM taxonomy_term")
+        taxonomies = await self._conn.fetch("SELECT id FROM taxonomy")
+        return dataset.Known(
+            {
+                r["id"]: dataset.KnownTerm(r["parent_id"], r["taxonomy_id"], r["code"])
+                for r in terms
+            },
+            frozenset(r["id"] for r in taxonomies),
+        )
 
 
 class SqlOrganizations(_Repository):
@@ -165,7 +174,10 @@ class SqlServices(_Repository):
 
     async def _write_locations(self, rows: Sequence[ServiceRow]) -> None:
         locations = {
-            sal.location.id: sal.location for r in rows for sal in r.service.service_at_locations
+            sal.location.id: sal.location
+            for r in rows
+            for sal in r.service.service_at_locations
+            if sal.location  # one given by location_id alone stays in the document only
         }
         await self._conn.executemany(
             """INSERT INTO location (id, name, latitude, longitude, document, earth)
@@ -194,6 +206,7 @@ class SqlServices(_Repository):
                 (sal.id, r.service.id, sal.location.id)
                 for r in rows
                 for sal in r.service.service_at_locations
+                if sal.location
             ],
         )
 

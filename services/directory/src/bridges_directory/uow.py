@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import hsds, repository
+from bridges_directory import dataset, hsds, repository
 from bridges_directory.domain import StoredService, Terms
 from bridges_directory.repository import ServiceRow
 from bridges_kit.uow import PostgresUnitOfWork, UnitOfWork
@@ -28,7 +28,9 @@ class Taxonomy(Protocol):
         """The whole taxonomy as writes need it (it is small)."""
         ...
 
-    async def taxonomy_ids(self) -> set[UUID]: ...
+    async def known_references(self) -> dataset.Known:
+        """The terms and taxonomies held, as reference checks need them."""
+        ...
 
 
 class Organizations(Protocol):
