@@ -26,11 +26,16 @@ up: sync
 test: sync
 	$(VENV)/bin/pytest
 
+PACKAGES := shared kit devstack services/directory services/referrals services/notifications
+
 lint: sync
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	@for package in $(PACKAGES); do \
+		(cd $$package && $(abspath $(VENV))/bin/deptry src) || exit 1; \
+	done
 
 fmt: sync
 	$(VENV)/bin/ruff check --fix .

@@ -22,7 +22,7 @@ from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscript
 from bridges_kit.metrics import Metrics
 from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay, enqueue
 from bridges_kit.pruning import Pruner
-from bridges_kit.uow import PostgresUnitOfWork
+from bridges_kit.sql_uow import PostgresUnitOfWork
 from bridges_kit.wakeup import Wakeup
 from bridges_schema import (
     SERVICE_UPSERTED,

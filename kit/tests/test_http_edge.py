@@ -17,7 +17,7 @@ from bridges_kit.http import create_app, router
 from bridges_kit.problems import ServiceUnavailable
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
-from bridges_kit.uow import PostgresUnitOfWork
+from bridges_kit.sql_uow import PostgresUnitOfWork
 
 OUTAGES: dict[str, Exception] = {
     "starting": asyncpg.CannotConnectNowError("the database system is starting up"),

@@ -9,8 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from bridges_directory import dataset, hsds
-from bridges_directory.domain import StoredService, Terms
-from bridges_directory.repository import ServiceRow
+from bridges_directory.domain import ServiceRow, StoredService, Terms
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.fakes import InMemoryUnitOfWork
 

@@ -8,8 +8,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from bridges_kit.fakes import InMemoryUnitOfWork
-from bridges_notifications.domain import Endpoint, NewDelivery, OfficerPreference, Recipient
-from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+from bridges_notifications.domain import (
+    AttemptResult,
+    ClaimedDelivery,
+    Endpoint,
+    NewDelivery,
+    OfficerPreference,
+    Recipient,
+)
 from bridges_notifications.uow import NotificationsUnitOfWork
 
 

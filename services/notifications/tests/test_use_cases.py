@@ -14,7 +14,9 @@ from notifications_fakes import FakeUnitOfWork
 
 from bridges_notifications import attempts, endpoints, fanout, messages, retry
 from bridges_notifications.domain import (
+    AttemptResult,
     BreakerPolicy,
+    ClaimedDelivery,
     Endpoint,
     EndpointNotFound,
     NoEmail,
@@ -24,7 +26,6 @@ from bridges_notifications.domain import (
     plan_deliveries,
 )
 from bridges_notifications.models import EndpointIn, PreferenceIn, Rotation
-from bridges_notifications.transports import AttemptResult, ClaimedDelivery
 from bridges_schema import (
     REFERRAL_OVERDUE,
     REFERRAL_REQUESTED,

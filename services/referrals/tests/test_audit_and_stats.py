@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridges_referrals import audit
+from bridges_referrals import audit_log
 from bridges_schema import ReasonCode, ReferralStatus, Role
 
 READ_ID, ACCEPT_ID = uuid.uuid4().hex, str(uuid.uuid4())
@@ -83,7 +83,7 @@ async def test_concurrent_appends_keep_one_chain(desk):
 
     await asyncio.gather(*(read(r) for r in referrals))
     async with desk.pool.acquire() as conn:
-        result = await audit.verify(conn)
+        result = await audit_log.verify(conn)
     assert result.ok and result.entries == 12
 
 

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from bridges_directory import api, dataset, domain
-from bridges_directory.uow import DirectoryUnitOfWork, SqlUnitOfWork
+from bridges_directory.repository import SqlUnitOfWork
+from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime

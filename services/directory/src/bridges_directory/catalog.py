@@ -16,13 +16,13 @@ from uuid import UUID
 from bridges_directory import dataset, events, hsds, indexing
 from bridges_directory.domain import (
     ServiceNotFound,
+    ServiceRow,
     StoredService,
     check_may_change_capacity,
     content_hash,
     document_of,
     with_capacity,
 )
-from bridges_directory.repository import ServiceRow
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.principal import Principal
 from bridges_schema import CapacityStatus

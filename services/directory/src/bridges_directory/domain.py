@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from bridges_directory import hsds
+from bridges_directory import hsds, indexing
 from bridges_kit.principal import Principal
 from bridges_schema import CapacityStatus, Role
 
@@ -74,6 +74,17 @@ class Terms:
                 current = by_id[current][1]
             lineage[term_id] = names
         return cls(lineage, {term_id: entry[2] for term_id, entry in by_id.items()})
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """A validated service ready to write: its HSDS document and what is derived from it."""
+
+    service: hsds.Service
+    document: dict[str, Any]
+    content_hash: str
+    fields: indexing.SearchFields
+    slots: list[indexing.Slot]
 
 
 def document_of(service: hsds.Service) -> dict[str, Any]:

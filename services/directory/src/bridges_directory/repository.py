@@ -5,7 +5,6 @@ returns domain objects; reads for the API are in `queries`."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,7 +12,9 @@ from uuid import UUID
 import asyncpg
 
 from bridges_directory import dataset, hsds, indexing
-from bridges_directory.domain import StoredService, Terms
+from bridges_directory.domain import ServiceRow, StoredService, Terms
+from bridges_directory.uow import DirectoryUnitOfWork
+from bridges_kit.sql_uow import PostgresUnitOfWork
 
 
 class _Repository:
@@ -79,17 +80,6 @@ class SqlOrganizations(_Repository):
                WHERE organization.document IS DISTINCT FROM EXCLUDED.document""",
             [(o.id, o.name, o.model_dump(mode="json", exclude_none=True)) for o in organizations],
         )
-
-
-@dataclass(frozen=True)
-class ServiceRow:
-    """A validated service ready to write: its HSDS document and what is derived from it."""
-
-    service: hsds.Service
-    document: dict[str, Any]
-    content_hash: str
-    fields: indexing.SearchFields
-    slots: list[indexing.Slot]
 
 
 def stored_service(row: asyncpg.Record) -> StoredService:
@@ -277,3 +267,12 @@ def _service_record(row: ServiceRow) -> dict[str, Any]:
         "minimum_age": s.minimum_age,
         "maximum_age": s.maximum_age,
     }
+
+
+class SqlUnitOfWork(PostgresUnitOfWork, DirectoryUnitOfWork):
+    """The directory unit of work on PostgreSQL: these repositories on one transaction."""
+
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.taxonomy = SqlTaxonomy(conn)
+        self.organizations = SqlOrganizations(conn)
+        self.services = SqlServices(conn)

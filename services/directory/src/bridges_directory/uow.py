@@ -11,12 +11,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import asyncpg
-
-from bridges_directory import dataset, hsds, repository
-from bridges_directory.domain import StoredService, Terms
-from bridges_directory.repository import ServiceRow
-from bridges_kit.uow import PostgresUnitOfWork, UnitOfWork
+from bridges_directory import dataset, hsds
+from bridges_directory.domain import ServiceRow, StoredService, Terms
+from bridges_kit.uow import UnitOfWork
 
 
 class Taxonomy(Protocol):
@@ -68,10 +65,3 @@ class DirectoryUnitOfWork(UnitOfWork):
     taxonomy: Taxonomy
     organizations: Organizations
     services: Services
-
-
-class SqlUnitOfWork(PostgresUnitOfWork, DirectoryUnitOfWork):
-    def _bind(self, conn: asyncpg.Connection) -> None:
-        self.taxonomy = repository.SqlTaxonomy(conn)
-        self.organizations = repository.SqlOrganizations(conn)
-        self.services = repository.SqlServices(conn)

@@ -11,8 +11,7 @@ from typing import Any
 import structlog
 
 from bridges_notifications import retry
-from bridges_notifications.domain import BreakerPolicy
-from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+from bridges_notifications.domain import AttemptResult, BreakerPolicy, ClaimedDelivery
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     DELIVERY_DEAD_LETTERED,

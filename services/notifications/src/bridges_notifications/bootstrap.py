@@ -15,14 +15,14 @@ from bridges_kit.settings import ServiceSettings
 from bridges_kit.workers import Worker
 from bridges_notifications import api, attempts, domain, fanout, netguard, retry
 from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
-from bridges_notifications.store import WAKE_CHANNEL
+from bridges_notifications.store import WAKE_CHANNEL, SqlUnitOfWork
 from bridges_notifications.transports import (
     EmailTransport,
     MailSettings,
     Transport,
     WebhookTransport,
 )
-from bridges_notifications.uow import NotificationsUnitOfWork, SqlUnitOfWork
+from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     DeliveryChannel,
     ReferralOverdue,

@@ -106,6 +106,38 @@ class NewDelivery:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery leased for one attempt, with what its transport needs."""
+
+    id: UUID
+    event_id: str
+    event_type: str
+    referral_id: UUID | None
+    agency_id: UUID
+    endpoint_id: UUID | None
+    channel: DeliveryChannel
+    target: str
+    language: str | None
+    audience: str
+    payload: bytes
+    attempts: int  # including this one
+    url: str | None = None  # webhooks: the endpoint's URL
+    secrets: tuple[str, ...] = ()  # webhooks: the secrets that sign now (two while rotating)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 def plan_deliveries(
     event: CloudEvent[Any],
     endpoints: Iterable[Endpoint],

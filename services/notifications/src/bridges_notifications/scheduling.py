@@ -23,7 +23,8 @@ import structlog
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts
-from bridges_notifications.transports import ClaimedDelivery, Transport
+from bridges_notifications.domain import ClaimedDelivery
+from bridges_notifications.transports import Transport
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
 

@@ -10,8 +10,16 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_notifications.domain import Endpoint, NewDelivery, OfficerPreference, Recipient
-from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+from bridges_kit.sql_uow import PostgresUnitOfWork
+from bridges_notifications.domain import (
+    AttemptResult,
+    ClaimedDelivery,
+    Endpoint,
+    NewDelivery,
+    OfficerPreference,
+    Recipient,
+)
+from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
 
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
@@ -350,3 +358,13 @@ class SqlDeliveries(_Repository):
     async def wake(self) -> None:
         """Tell the workers (on commit) that deliveries may be due."""
         await self._conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
+
+
+class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
+    """The notifications unit of work on PostgreSQL: these repositories on one transaction."""
+
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.endpoints = SqlEndpoints(conn)
+        self.recipients = SqlRecipients(conn)
+        self.preferences = SqlPreferences(conn)
+        self.deliveries = SqlDeliveries(conn)

@@ -8,48 +8,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
-from uuid import UUID
 
 import aiosmtplib
 import httpx
 
 from bridges_notifications import messages, netguard, retry
+from bridges_notifications.domain import AttemptResult, ClaimedDelivery
 from bridges_notifications.signing import signature_headers
-from bridges_schema import DeliveryChannel, parse_event
+from bridges_schema import parse_event
 
 USER_AGENT = "Bridges-Webhooks/1.0"
-
-
-@dataclass(frozen=True)
-class ClaimedDelivery:
-    """A delivery leased for one attempt, with what its transport needs."""
-
-    id: UUID
-    event_id: str
-    event_type: str
-    referral_id: UUID | None
-    agency_id: UUID
-    endpoint_id: UUID | None
-    channel: DeliveryChannel
-    target: str
-    language: str | None
-    audience: str
-    payload: bytes
-    attempts: int  # including this one
-    url: str | None = None  # webhooks: the endpoint's URL
-    secrets: tuple[str, ...] = ()  # webhooks: the secrets that sign now (two while rotating)
-
-
-@dataclass(frozen=True)
-class AttemptResult:
-    status_code: int | None
-    latency_ms: int
-    error: str | None
-    retry_after: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class Transport(Protocol):

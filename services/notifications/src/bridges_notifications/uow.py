@@ -8,12 +8,15 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
-import asyncpg
-
-from bridges_kit.uow import PostgresUnitOfWork, UnitOfWork
-from bridges_notifications import store
-from bridges_notifications.domain import Endpoint, NewDelivery, OfficerPreference, Recipient
-from bridges_notifications.transports import AttemptResult, ClaimedDelivery
+from bridges_kit.uow import UnitOfWork
+from bridges_notifications.domain import (
+    AttemptResult,
+    ClaimedDelivery,
+    Endpoint,
+    NewDelivery,
+    OfficerPreference,
+    Recipient,
+)
 
 
 class Endpoints(Protocol):
@@ -87,11 +90,3 @@ class NotificationsUnitOfWork(UnitOfWork):
     recipients: Recipients
     preferences: Preferences
     deliveries: Deliveries
-
-
-class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
-    def _bind(self, conn: asyncpg.Connection) -> None:
-        self.endpoints = store.SqlEndpoints(conn)
-        self.recipients = store.SqlRecipients(conn)
-        self.preferences = store.SqlPreferences(conn)
-        self.deliveries = store.SqlDeliveries(conn)

@@ -8,7 +8,7 @@ import sys
 import asyncpg
 
 from bridges_kit.cli import service_main, with_database
-from bridges_referrals import audit, bootstrap, privacy
+from bridges_referrals import audit, audit_log, bootstrap, privacy
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def _purge(runtime: bootstrap.ReferralsRuntime, args: argparse.Namespace) -> Non
 def _audit_verify(runtime: bootstrap.ReferralsRuntime, args: argparse.Namespace) -> None:
     async def verify(pool: asyncpg.Pool) -> audit.Verification:
         async with pool.acquire() as conn:
-            return await audit.verify(conn)
+            return await audit_log.verify(conn)
 
     result = with_database(runtime, verify)
     if result.ok:

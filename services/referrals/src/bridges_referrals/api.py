@@ -13,7 +13,7 @@ from bridges_kit.fields import BigintId
 from bridges_kit.http import get_runtime, requires, router
 from bridges_kit.principal import Principal
 from bridges_kit.problems import BadRequest, Forbidden, PreconditionRequired
-from bridges_referrals import audit, casework, intake, queries, stats
+from bridges_referrals import audit, audit_log, casework, intake, queries, stats
 from bridges_referrals.domain import VersionCondition
 from bridges_referrals.models import (
     ConsentWithdrawal,
@@ -183,7 +183,7 @@ async def withdraw_consent(
 
 
 @routes.get("/audit", tags=["audit"], summary="The audit log, newest first (admins)")
-async def audit_log(
+async def list_audit_log(
     request: Request,
     _: Admin,
     referral_id: UUID | None = None,
@@ -193,7 +193,7 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     async with get_runtime(request).pool.acquire() as conn:
-        return await audit.entries(
+        return await audit_log.entries(
             conn,
             referral_id=referral_id,
             actor_id=actor_id,
@@ -206,7 +206,7 @@ async def audit_log(
 @routes.get("/audit/verify", tags=["audit"], summary="Check the audit log's hash chain (admins)")
 async def audit_verify(request: Request, _: Admin) -> dict[str, Any]:
     async with get_runtime(request).pool.acquire() as conn:
-        result = await audit.verify(conn)
+        result = await audit_log.verify(conn)
     return asdict(result)
 
 

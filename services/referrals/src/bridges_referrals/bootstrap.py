@@ -15,8 +15,9 @@ from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.workers import Worker
 from bridges_referrals import api, domain, lifecycle, programs, queries, stats, upkeep
+from bridges_referrals.repository import SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
-from bridges_referrals.uow import ReferralsUnitOfWork, SqlUnitOfWork
+from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import (
     DeliveryDeadLettered,
     DeliverySucceeded,

@@ -12,6 +12,8 @@ from uuid import UUID
 import asyncpg
 
 from bridges_kit.sql import Params
+from bridges_kit.sql_uow import PostgresUnitOfWork
+from bridges_referrals.audit_log import SqlAuditTrail
 from bridges_referrals.domain import (
     Case,
     Consent,
@@ -21,6 +23,7 @@ from bridges_referrals.domain import (
     Program,
     Referral,
 )
+from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import ReasonCode, ReferralStatus, Urgency
 
 
@@ -381,3 +384,15 @@ class SqlIntakeKeys(_Repository):
             key,
             dict(response),
         )
+
+
+class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
+    """The referrals unit of work on PostgreSQL: these repositories on one transaction."""
+
+    def _bind(self, conn: asyncpg.Connection) -> None:
+        self.programs = SqlPrograms(conn)
+        self.cases = SqlCases(conn)
+        self.referrals = SqlReferrals(conn)
+        self.history = SqlHistory(conn)
+        self.intake_keys = SqlIntakeKeys(conn)
+        self.audit = SqlAuditTrail(conn)

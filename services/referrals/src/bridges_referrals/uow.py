@@ -11,10 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import asyncpg
-
-from bridges_kit.uow import PostgresUnitOfWork, UnitOfWork
-from bridges_referrals import audit, repository
+from bridges_kit.uow import UnitOfWork
+from bridges_referrals import audit
 from bridges_referrals.domain import Case, HistoryEntry, IdempotentIntake, Program, Referral
 
 
@@ -98,13 +96,3 @@ class ReferralsUnitOfWork(UnitOfWork):
     history: History
     intake_keys: IntakeKeys
     audit: AuditTrail
-
-
-class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
-    def _bind(self, conn: asyncpg.Connection) -> None:
-        self.programs = repository.SqlPrograms(conn)
-        self.cases = repository.SqlCases(conn)
-        self.referrals = repository.SqlReferrals(conn)
-        self.history = repository.SqlHistory(conn)
-        self.intake_keys = repository.SqlIntakeKeys(conn)
-        self.audit = audit.SqlAuditTrail(conn)
