@@ -20,7 +20,7 @@ from bridges_devstack.testing import Infra, eventually, fresh_name
 from bridges_kit import bus, db, dead_letters
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription, on
 from bridges_kit.metrics import Metrics
-from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay, enqueue
+from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay, enqueue_many
 from bridges_kit.pruning import Pruner
 from bridges_kit.sql_uow import PostgresUnitOfWork
 from bridges_kit.wakeup import Wakeup
@@ -145,7 +145,7 @@ class Running:
 async def test_outbox_event_is_applied_exactly_once_even_when_published_twice(kit):
     event = _event()
     async with kit.pool.acquire() as conn, conn.transaction():
-        await enqueue(conn, event, kit.streams)
+        await enqueue_many(conn, [event], kit.streams)
     relay = OutboxRelay(kit.pool, kit.js, kit.metrics, Wakeup(lambda: None, NOTIFY_CHANNEL))  # type: ignore[arg-type,return-value]
     assert await relay.relay_once() == 1
     assert await kit.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
@@ -360,7 +360,7 @@ async def test_pruning_removes_old_bookkeeping_only(kit):
     for age_days in (10, 1):
         event = _event()
         async with kit.pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, event, kit.streams)
+            await enqueue_many(conn, [event], kit.streams)
             await conn.execute(
                 "INSERT INTO processed_events (consumer, event_id, processed_at) "
                 "VALUES ('c', $1, now() - make_interval(days => $2))",
@@ -396,7 +396,7 @@ async def test_the_relay_listens_again_after_its_connection_is_killed(kit):
     async def enqueue_one() -> str:
         event = _event()
         async with kit.pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, event, kit.streams)
+            await enqueue_many(conn, [event], kit.streams)
         return event.id
 
     async def all_published() -> bool:

@@ -34,11 +34,6 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 NATS_ERRORS: tuple[type[Exception], ...] = (nats.errors.Error, *OUTAGE_ERRORS)
 
 
-def is_outage(exc: BaseException) -> bool:
-    """True when `exc` says a dependency is away, not that the work is wrong."""
-    return isinstance(exc, OUTAGE_ERRORS)
-
-
 def describe(exc: BaseException) -> str:
     """A short, log-safe description (the exception's class and first line)."""
     text = str(exc).splitlines()[0][:200] if str(exc) else ""

@@ -1,4 +1,5 @@
-"""The transactional outbox: `enqueue` inside the state change's transaction, `OutboxRelay` publishes.
+"""The transactional outbox: `enqueue_many` inside the state change's transaction (the unit of
+work does it on commit), `OutboxRelay` publishes.
 
 Publishing sets `Nats-Msg-Id` to the event id, so a row republished after a crash (published,
 not yet marked) is dropped by JetStream's duplicate window; consumers are idempotent besides.
@@ -35,11 +36,6 @@ def _outbox_row(event: CloudEvent[Any], streams: Streams) -> tuple[Any, ...]:
         event.model_dump_json().encode(),
         headers,
     )
-
-
-async def enqueue(conn: asyncpg.Connection, event: CloudEvent[Any], streams: Streams) -> None:
-    """Store `event` for publication; call inside the transaction that makes it true."""
-    await enqueue_many(conn, [event], streams)
 
 
 async def enqueue_many(

@@ -78,7 +78,7 @@ class ServiceSettings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             if not (self.jwt_public_key or self.jwt_public_key_file or self.jwt_jwks_url):
                 raise ValueError("production needs BRIDGES_JWT_PUBLIC_KEY[_FILE] or _JWKS_URL")
-            if "127.0.0.1" in self.database_url.get_secret_value() and not self.public_url:
+            if not self.public_url:  # the API's own links must not come from the Host header
                 raise ValueError("production needs BRIDGES_PUBLIC_URL")
         return self
 
@@ -101,7 +101,3 @@ class ServiceSettings(BaseSettings):
         if self.jwt_public_key_file is not None:
             return self.jwt_public_key_file.read_text(encoding="utf-8")
         return None
-
-    def link(self, path: str) -> str:
-        base = self.public_url or f"http://{self.http_host}:{self.http_port}"
-        return base.rstrip("/") + path
