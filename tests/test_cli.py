@@ -101,28 +101,12 @@ def test_dead_letters_are_listed_shown_and_replayed_from_the_shell(infra, isolat
 
     import asyncpg
 
+    from bridges_devstack.samples import service_upserted
     from bridges_kit import db
     from bridges_referrals.bootstrap import MIGRATIONS
-    from bridges_schema import SERVICE_UPSERTED, CapacityStatus, ServiceUpserted, new_event
 
     schema, _ = isolation
-    service_id = uuid.uuid4()
-    event = new_event(
-        SERVICE_UPSERTED,
-        ServiceUpserted(
-            service_id=service_id,
-            version=1,
-            organization_id=uuid.uuid4(),
-            organization_name="Org",
-            agency_id=uuid.uuid4(),
-            name="Parked Pantry",
-            status="active",
-            accepting_referrals=True,
-            capacity_status=CapacityStatus.AVAILABLE,
-            modified_at="2026-11-02T09:00:00Z",
-        ),
-        source="/bridges/directory",
-    )
+    event = service_upserted(name="Parked Pantry")
 
     async def park() -> None:
         dsn = infra.postgres_url("referrals")

@@ -6,9 +6,8 @@ parked events can be replayed."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import asyncpg
 import pytest
 from nats.js.errors import NotFoundError
 
+from bridges_devstack.samples import service_upserted
 from bridges_devstack.testing import Infra, eventually, fresh_name
 from bridges_kit import bus, db, dead_letters
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription, on
@@ -26,11 +26,9 @@ from bridges_kit.sql_uow import PostgresUnitOfWork
 from bridges_kit.wakeup import Wakeup
 from bridges_schema import (
     SERVICE_UPSERTED,
-    CapacityStatus,
     CloudEvent,
     ServiceUpserted,
     Streams,
-    new_event,
 )
 from bridges_schema.subjects import Domain
 
@@ -108,22 +106,7 @@ async def kit(infra: Infra) -> AsyncIterator[Kit]:
 
 
 def _event() -> CloudEvent[ServiceUpserted]:
-    return new_event(
-        SERVICE_UPSERTED,
-        ServiceUpserted(
-            service_id=uuid.uuid4(),
-            version=1,
-            organization_id=uuid.uuid4(),
-            organization_name="Org",
-            agency_id=None,
-            name="Pantry",
-            status="active",
-            accepting_referrals=True,
-            capacity_status=CapacityStatus.AVAILABLE,
-            modified_at=datetime.now(UTC),
-        ),
-        source="/test",
-    )
+    return service_upserted(agency_id=None)
 
 
 async def apply(event: CloudEvent[ServiceUpserted], uow: BareUnitOfWork) -> None:

@@ -282,25 +282,10 @@ async def test_the_officers_own_list_pages_on_past_any_limit(desk):
 
 
 async def test_ops_list_and_replay_a_parked_event_over_http(desk):
-    from bridges_schema import SERVICE_UPSERTED, CapacityStatus, ServiceUpserted, new_event
+    from bridges_devstack.samples import service_upserted
 
-    service_id = uuid.uuid4()
-    event = new_event(
-        SERVICE_UPSERTED,
-        ServiceUpserted(
-            service_id=service_id,
-            version=1,
-            organization_id=uuid.uuid4(),
-            organization_name="Org",
-            agency_id=desk.agency_a,
-            name="Parked Pantry",
-            status="active",
-            accepting_referrals=True,
-            capacity_status=CapacityStatus.AVAILABLE,
-            modified_at="2026-11-02T09:00:00Z",
-        ),
-        source="/bridges/directory",
-    )
+    event = service_upserted(name="Parked Pantry", agency_id=desk.agency_a)
+    service_id = event.data.service_id
     await desk.pool.execute(
         """INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, payload, error,
                deliveries) VALUES ('referrals-programs', 's', 7, $1, $2, 'a bug, since fixed', 5)""",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from referrals_fakes import Clock, FakeUnitOfWork, admin, officer, program, staff
 
+from bridges_devstack.samples import service_upserted
 from bridges_kit.principal import Principal
 from bridges_kit.problems import Forbidden
 from bridges_referrals import audit, casework, intake, privacy, programs, upkeep
@@ -33,7 +34,6 @@ from bridges_schema import (
     DELIVERY_SUCCEEDED,
     SERVICE_CAPACITY_CHANGED,
     SERVICE_DELETED,
-    SERVICE_UPSERTED,
     CapacityStatus,
     DeliveryChannel,
     DeliveryDeadLettered,
@@ -46,7 +46,6 @@ from bridges_schema import (
     Role,
     ServiceCapacityChanged,
     ServiceDeleted,
-    ServiceUpserted,
     new_event,
 )
 
@@ -512,21 +511,8 @@ async def test_an_unreachable_agency_is_flagged_until_a_delivery_succeeds(desk):
 # -- the program read-model ------------------------------------------------------------------
 
 
-def _upserted(service_id: uuid.UUID, version: int, **fields: Any) -> Any:
-    data = {
-        "service_id": service_id,
-        "version": version,
-        "organization_id": uuid.uuid4(),
-        "organization_name": "Org",
-        "agency_id": uuid.uuid4(),
-        "name": f"Pantry v{version}",
-        "status": "active",
-        "accepting_referrals": True,
-        "capacity_status": CapacityStatus.AVAILABLE,
-        "modified_at": datetime.now(UTC),
-        **fields,
-    }
-    return new_event(SERVICE_UPSERTED, ServiceUpserted(**data), source="/directory")
+def _upserted(service_id: uuid.UUID, version: int) -> Any:
+    return service_upserted(service_id=service_id, version=version, name=f"Pantry v{version}")
 
 
 async def _apply(uow: FakeUnitOfWork, handler: Any, event: Any) -> None:

@@ -86,12 +86,12 @@ async def update(
         if endpoint is None:
             raise EndpointNotFound(f"agency {agency_id} has no endpoint {endpoint_id}")
         await uow.commit()
-    return EndpointOut.of(endpoint)
+    return EndpointOut.model_validate(endpoint)
 
 
 async def list_for_agency(uow: NotificationsUnitOfWork, agency_id: UUID) -> list[EndpointOut]:
     async with uow:
-        return [EndpointOut.of(e) for e in await uow.endpoints.of_agency(agency_id)]
+        return [EndpointOut.model_validate(e) for e in await uow.endpoints.of_agency(agency_id)]
 
 
 async def rotate_secret(
@@ -116,7 +116,7 @@ async def set_paused(uow: NotificationsUnitOfWork, endpoint_id: UUID, paused: bo
         if not paused:  # what waited is due again
             await uow.deliveries.wake()
         await uow.commit()
-    return EndpointOut.of(endpoint)
+    return EndpointOut.model_validate(endpoint)
 
 
 async def add_recipient(
@@ -134,12 +134,12 @@ async def add_recipient(
             )
         )
         await uow.commit()
-    return RecipientOut.of(recipient)
+    return RecipientOut.model_validate(recipient)
 
 
 async def recipients(uow: NotificationsUnitOfWork, agency_id: UUID) -> list[RecipientOut]:
     async with uow:
-        return [RecipientOut.of(r) for r in await uow.recipients.of_agency(agency_id)]
+        return [RecipientOut.model_validate(r) for r in await uow.recipients.of_agency(agency_id)]
 
 
 async def set_preference(
@@ -153,4 +153,4 @@ async def set_preference(
             OfficerPreference(officer_id, email, spec.enabled, spec.language)
         )
         await uow.commit()
-    return PreferenceOut.of(preference)
+    return PreferenceOut.model_validate(preference)

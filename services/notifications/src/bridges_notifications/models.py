@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field
 
-from bridges_notifications.domain import Endpoint, OfficerPreference, Recipient
+from bridges_notifications.domain import Endpoint
 
 
 class EndpointIn(BaseModel):
@@ -22,7 +22,13 @@ class EndpointIn(BaseModel):
     description: Annotated[str, Field(max_length=200)] | None = None
 
 
-class EndpointOut(BaseModel):
+class _FromDomain(BaseModel):
+    """Built from the domain's dataclasses by attribute (`model_validate(obj)`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EndpointOut(_FromDomain):
     id: UUID
     agency_id: UUID
     url: str
@@ -36,30 +42,13 @@ class EndpointOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, endpoint: Endpoint) -> EndpointOut:
-        return cls(
-            id=endpoint.id,
-            agency_id=endpoint.agency_id,
-            url=endpoint.url,
-            enabled=endpoint.enabled,
-            paused=endpoint.paused,
-            event_types=list(endpoint.event_types),
-            description=endpoint.description,
-            previous_secret_until=endpoint.previous_secret_until,
-            consecutive_failures=endpoint.consecutive_failures,
-            circuit_open_until=endpoint.circuit_open_until,
-            created_at=endpoint.created_at,
-            updated_at=endpoint.updated_at,
-        )
-
 
 class EndpointCreated(EndpointOut):
     secret: str = Field(description="shown only now: store it to verify signatures")
 
     @classmethod
     def with_secret(cls, endpoint: Endpoint) -> EndpointCreated:
-        return cls(**EndpointOut.of(endpoint).model_dump(), secret=endpoint.secret)
+        return cls.model_validate(endpoint)
 
 
 class Rotation(BaseModel):
@@ -81,24 +70,13 @@ class RecipientIn(BaseModel):
     enabled: bool = True
 
 
-class RecipientOut(BaseModel):
+class RecipientOut(_FromDomain):
     id: UUID
     agency_id: UUID
     address: str
     language: str
     enabled: bool
     created_at: datetime
-
-    @classmethod
-    def of(cls, recipient: Recipient) -> RecipientOut:
-        return cls(
-            id=recipient.id,
-            agency_id=recipient.agency_id,
-            address=recipient.address,
-            language=recipient.language,
-            enabled=recipient.enabled,
-            created_at=recipient.created_at,
-        )
 
 
 class PreferenceIn(BaseModel):
@@ -109,17 +87,8 @@ class PreferenceIn(BaseModel):
     email: EmailStr | None = Field(default=None, description="default: the token's email")
 
 
-class PreferenceOut(BaseModel):
+class PreferenceOut(_FromDomain):
     officer_id: str
     email: str
     enabled: bool
     language: str
-
-    @classmethod
-    def of(cls, preference: OfficerPreference) -> PreferenceOut:
-        return cls(
-            officer_id=preference.officer_id,
-            email=preference.email,
-            enabled=preference.enabled,
-            language=preference.language,
-        )

@@ -4,6 +4,7 @@ ids, codes and statuses; need codes only when the family agreed to share its nee
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bridges_referrals.domain import Referral
 from bridges_schema import (
@@ -23,17 +24,24 @@ from bridges_schema import (
 SOURCE = "/bridges/referrals"
 
 
+def _about(referral: Referral) -> dict[str, Any]:
+    """What every referral event says about the referral it concerns."""
+    return {
+        "referral_id": referral.id,
+        "case_id": referral.case_id,
+        "program_id": referral.program_id,
+        "agency_id": referral.agency_id,
+        "officer_id": referral.officer_id,
+        "urgency": referral.urgency,
+    }
+
+
 def requested(referral: Referral, need_codes: tuple[str, ...]) -> CloudEvent[ReferralRequested]:
     return new_event(
         REFERRAL_REQUESTED,
         ReferralRequested(
-            referral_id=referral.id,
-            case_id=referral.case_id,
-            program_id=referral.program_id,
-            agency_id=referral.agency_id,
-            urgency=referral.urgency,
+            **_about(referral),
             need_codes=need_codes,
-            officer_id=referral.officer_id,
             version=referral.version,
             requested_at=referral.created_at,
             respond_by=referral.respond_by,
@@ -49,14 +57,9 @@ def status_changed(
     return new_event(
         referral_status_event(referral.status),
         ReferralStatusChanged(
-            referral_id=referral.id,
-            case_id=referral.case_id,
-            program_id=referral.program_id,
-            agency_id=referral.agency_id,
-            officer_id=referral.officer_id,
+            **_about(referral),
             status=referral.status,
             previous_status=previous,
-            urgency=referral.urgency,
             reason_code=reason,
             actor_role=actor_role,
             version=referral.version,
@@ -71,13 +74,8 @@ def overdue(referral: Referral, detected_at: datetime) -> CloudEvent[ReferralOve
     return new_event(
         REFERRAL_OVERDUE,
         ReferralOverdue(
-            referral_id=referral.id,
-            case_id=referral.case_id,
-            program_id=referral.program_id,
-            agency_id=referral.agency_id,
-            officer_id=referral.officer_id,
+            **_about(referral),
             status=referral.status,
-            urgency=referral.urgency,
             respond_by=referral.respond_by,
             detected_at=detected_at,
         ),
