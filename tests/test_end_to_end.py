@@ -131,3 +131,45 @@ async def test_an_agency_that_cannot_be_reached_shows_on_the_officers_referral(s
 
     await eventually(cleared, timeout_s=30)
     assert len(receiver.requests) == 2
+
+
+async def test_nothing_the_family_did_not_share_reaches_the_agency_by_any_path(stack, receiver):
+    """Consent to share contact details only: no needs in the view, the event or the webhook;
+    after withdrawal nothing at all, and the officer's withdrawal note stays with the officer."""
+    program = await create_program(stack)
+    await register_endpoint(stack, receiver.url)
+    consent = {
+        "given_by": "client",
+        "method": "verbal",
+        "given_at": "2026-11-02T09:00:00Z",
+        "scopes": ["contact"],
+    }
+    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
+        filed = await c.post(
+            "/referrals",
+            json=intake([program["id"]], consent=consent),
+            headers={"Idempotency-Key": "contact-only-1"},
+        )
+    referral = filed.json()["referrals"][0]
+    await eventually(lambda: _count(receiver, 1))
+    webhook = json.loads(receiver.requests[0].body)
+    assert webhook["data"]["need_codes"] == []
+    staff = stack.referrals.client(stack.token(Role.AGENCY_STAFF))
+    async with staff as c:
+        seen = (await c.get(f"/referrals/{referral['id']}")).json()
+    assert seen["client"]["family_name"] == FAMILY_NAME and seen["needs"] == []
+    assert "household" not in seen["client"] and seen["situation"] is None
+
+    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
+        withdrawn = await c.post(
+            f"/cases/{referral['case_id']}/consent/withdrawal",
+            json={"note": "Amara asked us to stop: moving to her sister's"},
+        )
+    assert withdrawn.json() == {"cancelled": [referral["id"]]}
+    async with stack.referrals.client(stack.token(Role.AGENCY_STAFF)) as c:
+        after = (await c.get(f"/referrals/{referral['id']}")).json()
+        history = (await c.get(f"/referrals/{referral['id']}/history")).json()
+    assert after["client"] is None and after["needs"] == [] and after["consent_withdrawn"]
+    assert "moving" not in json.dumps(after) and "moving" not in json.dumps(history)
+    await eventually(lambda: _count(receiver, 2))
+    assert all(b"moving" not in r.body and b"Amara" not in r.body for r in receiver.requests)

@@ -180,7 +180,7 @@ class Consumer(Generic[UowT]):
                 if psub is None:
                     psub = await self._subscribe()
                 msgs = await psub.fetch(self._policy.batch, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nothing arrived within the fetch's wait (nats' or asyncio's)
                 continue
             except NATS_ERRORS as exc:  # NATS away: resubscribe later
                 log.warning("consumer_fetch_failed", consumer=self.name, error=describe(exc))
