@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import asyncpg
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
@@ -32,12 +33,13 @@ def _uow(request: Request) -> DirectoryUnitOfWork:
     return uow
 
 
-def _pool(request: Request) -> Any:
-    return get_runtime(request).pool
+def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = get_runtime(request).pool
+    return pool
 
 
 UoW = Annotated[DirectoryUnitOfWork, Depends(_uow)]
-Pool = Annotated[Any, Depends(_pool)]
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 CapacityEditor = Annotated[Principal, Depends(requires(Role.AGENCY_STAFF, Role.ADMIN))]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
