@@ -18,6 +18,9 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.TransactionRollbackError,
+    # a pooled connection the server closed an instant before the client noticed: its
+    # protocol is left mid-error ("cannot switch to state ..."), which asyncpg reports so
+    asyncpg.exceptions._base.InternalClientError,
     # NATS: disconnected, reconnecting, JetStream not answering
     nats.errors.ConnectionClosedError,
     nats.errors.NoServersError,

@@ -4,17 +4,19 @@ the outbox in it, and the processed-event record that makes consumers idempotent
 from __future__ import annotations
 
 import abc
-import contextlib
 from typing import Any
 
 import asyncpg
 import structlog
 
+from bridges_kit.faults import OUTAGE_ERRORS
 from bridges_kit.outbox import enqueue_many
 from bridges_kit.uow import UnitOfWork
 from bridges_schema import CloudEvent, Streams
 
 log = structlog.get_logger(__name__)
+
+_BEGIN_ATTEMPTS = 3
 
 
 class PostgresUnitOfWork(UnitOfWork):
@@ -38,14 +40,24 @@ class PostgresUnitOfWork(UnitOfWork):
         """Create the service's repositories on `conn`."""
 
     async def _begin(self) -> None:
-        self._conn = await self._pool.acquire()
-        try:
-            self._tx = self._conn.transaction()
-            await self._tx.start()
-        except BaseException:
-            await self._release()
-            raise
-        self._bind(self._conn)
+        # An idle pooled connection may have died with the server (a restart) an instant before
+        # the pool noticed: starting a transaction on it is safe to retry on another.
+        for attempt in range(_BEGIN_ATTEMPTS):
+            conn = await self._pool.acquire()
+            try:
+                tx = conn.transaction()
+                await tx.start()
+            except OUTAGE_ERRORS:
+                await self._give_back(conn, broken=True)
+                if attempt + 1 == _BEGIN_ATTEMPTS:
+                    raise
+                continue
+            except BaseException:
+                await self._give_back(conn, broken=True)
+                raise
+            self._conn, self._tx = conn, tx
+            self._bind(conn)
+            return
 
     async def _commit(self, events: list[CloudEvent[Any]]) -> None:
         if self._tx is None:
@@ -55,27 +67,34 @@ class PostgresUnitOfWork(UnitOfWork):
         self._tx = None
 
     async def _end(self, *, failed: bool) -> None:
+        conn, tx = self._conn, self._tx
+        self._conn = self._tx = None
+        if conn is None:
+            return
+        broken = False
         try:
-            if self._tx is not None:
-                if failed:  # the connection may be what failed: the original error matters more
-                    with contextlib.suppress(
-                        asyncpg.PostgresError, asyncpg.InterfaceError, OSError
-                    ):
-                        await self._tx.rollback()
-                else:
-                    await self._tx.rollback()
+            if tx is not None:
+                try:
+                    await tx.rollback()
+                except BaseException as exc:
+                    broken = True
+                    # when the work failed, the connection may be what failed: that error
+                    # matters more than this one; a cancellation always goes on
+                    if not failed or not isinstance(exc, Exception):
+                        raise
         finally:
-            self._tx = None
-            await self._release()
+            await self._give_back(conn, broken=broken)
 
-    async def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await self._pool.release(conn)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                log.warning("connection_release_failed", error=repr(exc))
-                conn.terminate()
+    async def _give_back(self, conn: asyncpg.Connection, *, broken: bool) -> None:
+        """Return the connection to the pool; one whose state is unknown is closed first, so
+        the pool replaces it rather than lend it out mid-operation."""
+        if broken or conn.is_closed():
+            conn.terminate()
+        try:
+            await self._pool.release(conn)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.warning("connection_release_failed", error=repr(exc))
+            conn.terminate()
 
     async def first_delivery(self, consumer: str, event_id: str) -> bool:
         first: bool | None = await self.connection.fetchval(

@@ -16,7 +16,9 @@ log = structlog.get_logger(__name__)
 
 
 class Worker(Protocol):
-    """A background loop: `run` until `stop` is called, finishing the work in hand."""
+    """A background loop: `run` until `stop` is called, finishing the work in hand. If `run`
+    raises, the runtime logs it and calls `run` again: what it releases on the way out (other
+    than on `stop`) it must be able to open again."""
 
     async def run(self) -> None: ...
 

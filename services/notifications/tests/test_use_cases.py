@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from notifications_fakes import FakeUnitOfWork
 
+from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts, endpoints, fanout, messages, retry
 from bridges_notifications.domain import (
     AttemptResult,
@@ -26,6 +27,7 @@ from bridges_notifications.domain import (
     plan_deliveries,
 )
 from bridges_notifications.models import EndpointIn, PreferenceIn, Rotation
+from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
 from bridges_schema import (
     REFERRAL_OVERDUE,
     REFERRAL_REQUESTED,
@@ -318,3 +320,33 @@ async def test_an_officer_without_email_must_give_one():
         uow, OFFICER, "o@example.org", PreferenceIn(language="es")
     )
     assert (kept.email, kept.language) == ("o@example.org", "es")
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
+        return AttemptResult(200, 1, None)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_a_crashed_worker_keeps_its_transports_for_the_run_after_it():
+    async def refused() -> Any:
+        raise ConnectionRefusedError(111, "no database")
+
+    transport = _Transport()
+    worker = DeliveryWorker(
+        FakeUnitOfWork,  # its claim is not implemented: the worker's run raises
+        {DeliveryChannel.WEBHOOK: transport, DeliveryChannel.EMAIL: _Transport()},
+        Wakeup(refused, "test"),
+        SchedulingPolicy(poll_s=0.01),
+    )
+    with pytest.raises(NotImplementedError):
+        await worker.run()
+    assert not transport.closed  # the runtime runs it again: it must still be able to send
+    worker.stop()
+    await worker.run()
+    assert transport.closed

@@ -23,7 +23,7 @@ import structlog
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts
-from bridges_notifications.domain import ClaimedDelivery
+from bridges_notifications.domain import AttemptResult, ClaimedDelivery
 from bridges_notifications.transports import Transport
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
@@ -81,8 +81,9 @@ class DeliveryWorker:
                 await asyncio.wait(self._running, timeout=self._policy.drain_s)
         finally:
             await self._wakeup.close()
-            for transport in self._transports.values():
-                await transport.close()
+            if self._stopping:  # after a crash the runtime runs this worker again
+                for transport in self._transports.values():
+                    await transport.close()
 
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Lease up to `limit` due deliveries, respecting each endpoint's room."""
@@ -122,11 +123,17 @@ class DeliveryWorker:
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         try:
             result = await self._transports[delivery.channel].send(delivery)
+        except (
+            Exception
+        ) as exc:  # a fault of ours in sending: a failed attempt, retried on schedule
+            log.exception("delivery_send_failed", delivery_id=str(delivery.id))
+            result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
+        try:
             await attempts.record_attempt(self._uow(), delivery, result, self._policy.attempt)
         except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
             log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
-        except Exception as exc:  # a fault of ours: park it for ops rather than loop on it
-            log.exception("delivery_failed_unexpectedly", delivery_id=str(delivery.id))
+        except Exception as exc:  # recording itself fails: park it for ops rather than loop
+            log.exception("delivery_not_recorded", delivery_id=str(delivery.id))
             try:
                 await attempts.give_up(self._uow(), delivery, f"internal error: {describe(exc)}")
             except OUTAGE_ERRORS as outage:
