@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
+import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -46,6 +47,20 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
 def get_runtime(request: Request) -> Runtime[Any, Any]:
     runtime: Runtime[Any, Any] = request.app.state.runtime
     return runtime
+
+
+def unit_of_work(request: Request) -> Any:
+    """A dependency: a new unit of work of the service (services alias it with their type)."""
+    return get_runtime(request).uow()
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = get_runtime(request).pool
+    return pool
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+"""A dependency: the service's pool, for reads that change nothing."""
 
 
 def router(**kwargs: Any) -> APIRouter:
@@ -197,7 +212,7 @@ def _dead_letter_router() -> APIRouter:
 
     @ops.get("", summary="Events a consumer of this service parked (newest first)")
     async def list_dead_letters(
-        request: Request,
+        pool: Pool,
         _: OpsOrAdmin,
         consumer: Annotated[str | None, Query(max_length=100)] = None,
         replayed: bool | None = None,
@@ -205,7 +220,7 @@ def _dead_letter_router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[dead_letters.DeadLetterOut]:
         return await dead_letters.list_letters(
-            get_runtime(request).pool,
+            pool,
             consumer=consumer,
             replayed=replayed,
             before_id=before_id,
@@ -214,9 +229,9 @@ def _dead_letter_router() -> APIRouter:
 
     @ops.get("/{letter_id}", summary="One parked event, with why it was parked")
     async def get_dead_letter(
-        request: Request, letter_id: BigintId, _: OpsOrAdmin
+        pool: Pool, letter_id: BigintId, _: OpsOrAdmin
     ) -> dead_letters.DeadLetterOut:
-        return await dead_letters.get_letter(get_runtime(request).pool, letter_id)
+        return await dead_letters.get_letter(pool, letter_id)
 
     @ops.post("/{letter_id}/replay", summary="Apply a parked event again (after a fix)")
     async def replay_dead_letter(

@@ -19,6 +19,13 @@ log = structlog.get_logger(__name__)
 _BEGIN_ATTEMPTS = 3
 
 
+class Repository:
+    """Base of a service's SQL repositories: each works on its unit of work's connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+
 class PostgresUnitOfWork(UnitOfWork):
     """A transaction on a pooled connection; subclasses bind their repositories in `_bind`."""
 

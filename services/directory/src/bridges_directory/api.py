@@ -4,10 +4,10 @@ capacity updates by the receiving agency, and HSDS import/export."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import asyncpg
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
@@ -19,7 +19,7 @@ from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.edge import parse_json
 from bridges_kit.fields import Instant
-from bridges_kit.http import get_runtime, requires, router
+from bridges_kit.http import Pool, get_runtime, requires, router, unit_of_work
 from bridges_kit.principal import Principal
 from bridges_kit.problems import BadRequest
 from bridges_schema import CapacityStatus, Role
@@ -28,18 +28,7 @@ routes = router()
 WARNING_HEADER = "Bridges-Warning"
 
 
-def _uow(request: Request) -> DirectoryUnitOfWork:
-    uow: DirectoryUnitOfWork = get_runtime(request).uow()
-    return uow
-
-
-def _pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = get_runtime(request).pool
-    return pool
-
-
-UoW = Annotated[DirectoryUnitOfWork, Depends(_uow)]
-Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+UoW = Annotated[DirectoryUnitOfWork, Depends(unit_of_work)]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 CapacityEditor = Annotated[Principal, Depends(requires(Role.AGENCY_STAFF, Role.ADMIN))]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
@@ -111,7 +100,7 @@ async def list_services(
         radius_km=radius_km,
         language=_words(language),
         age=age,
-        open_at=SearchQuery.now() if open_now else open_at,
+        open_at=datetime.now(UTC) if open_now else open_at,
         accepting=accepting,
         service_area=_words(service_area),
         sort=sort,

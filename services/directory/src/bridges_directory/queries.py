@@ -14,7 +14,7 @@ import asyncpg
 
 from bridges_directory import hsds
 from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
-from bridges_directory.repository import stored_service
+from bridges_directory.repository import SqlServices
 from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery, search_count_sql, search_sql
 
 
@@ -161,14 +161,11 @@ async def list_service_at_locations(
 
 
 async def get_service(pool: asyncpg.Pool, service_id: UUID) -> StoredService:
-    row = await pool.fetchrow(
-        "SELECT id, document, version, last_modified, agency_id, content_hash FROM service "
-        "WHERE id = $1",
-        service_id,
-    )
-    if row is None:
+    async with pool.acquire() as conn:
+        stored = await SqlServices(conn).get(service_id)
+    if stored is None:
         raise ServiceNotFound(f"no service with id {service_id}")
-    return stored_service(row)
+    return stored
 
 
 MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")

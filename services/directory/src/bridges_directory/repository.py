@@ -14,15 +14,10 @@ import asyncpg
 from bridges_directory import dataset, hsds, indexing
 from bridges_directory.domain import ServiceRow, StoredService, Terms
 from bridges_directory.uow import DirectoryUnitOfWork
-from bridges_kit.sql_uow import PostgresUnitOfWork
+from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 
 
-class _Repository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-
-
-class SqlTaxonomy(_Repository):
+class SqlTaxonomy(Repository):
     async def upsert_taxonomies(self, taxonomies: Sequence[hsds.Taxonomy]) -> None:
         await self._conn.executemany(
             """INSERT INTO taxonomy (id, name, document) VALUES ($1, $2, $3)
@@ -71,7 +66,7 @@ class SqlTaxonomy(_Repository):
         )
 
 
-class SqlOrganizations(_Repository):
+class SqlOrganizations(Repository):
     async def upsert(self, organizations: Sequence[hsds.Organization]) -> None:
         await self._conn.executemany(
             """INSERT INTO organization (id, name, document) VALUES ($1, $2, $3)
@@ -93,7 +88,7 @@ def stored_service(row: asyncpg.Record) -> StoredService:
     )
 
 
-class SqlServices(_Repository):
+class SqlServices(Repository):
     async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
         rows = await self._conn.fetch(
             "SELECT id, version, content_hash FROM service WHERE id = ANY($1::uuid[]) FOR UPDATE",

@@ -7,7 +7,7 @@ at most `CANDIDATE_CAP` candidates, so a search costs the same in a small and a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -37,10 +37,6 @@ class SearchQuery:
     sort: Sort = "relevance"
     limit: int = 50
     offset: int = 0
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
 
     @property
     def is_listing(self) -> bool:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 
-from bridges_kit.http import CurrentPrincipal, OpsOrAdmin, get_runtime, requires, router
+from bridges_kit.http import CurrentPrincipal, OpsOrAdmin, Pool, requires, router, unit_of_work
 from bridges_kit.principal import Principal
 from bridges_notifications import delivery_log, endpoints, netguard
 from bridges_notifications.models import (
@@ -27,17 +27,12 @@ from bridges_schema import Role
 routes = router()
 
 
-def _uow(request: Request) -> NotificationsUnitOfWork:
-    uow: NotificationsUnitOfWork = get_runtime(request).uow()
-    return uow
-
-
 def _allowed(request: Request) -> tuple[netguard.Network, ...]:
     allowed: tuple[netguard.Network, ...] = request.app.state.allowed_networks
     return allowed
 
 
-UoW = Annotated[NotificationsUnitOfWork, Depends(_uow)]
+UoW = Annotated[NotificationsUnitOfWork, Depends(unit_of_work)]
 AllowedNetworks = Annotated[tuple[netguard.Network, ...], Depends(_allowed)]
 Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
 Officer = Annotated[Principal, Depends(requires(Role.OFFICER))]
@@ -145,7 +140,7 @@ async def list_endpoints(
 
 @routes.get("/deliveries", tags=["deliveries"], summary="The delivery log")
 async def list_deliveries(
-    request: Request,
+    pool: Pool,
     _: OpsOrAdmin,
     status: delivery_log.Status | None = None,
     endpoint_id: UUID | None = None,
@@ -154,7 +149,7 @@ async def list_deliveries(
     limit: Limit = 100,
 ) -> list[delivery_log.DeliveryOut]:
     return await delivery_log.list_deliveries(
-        get_runtime(request).pool,
+        pool,
         status=status,
         endpoint_id=endpoint_id,
         event_id=event_id,
@@ -164,22 +159,20 @@ async def list_deliveries(
 
 
 @routes.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="A delivery and its attempts")
-async def get_delivery(
-    request: Request, delivery_id: UUID, _: OpsOrAdmin
-) -> delivery_log.DeliveryOut:
-    return await delivery_log.get_delivery(get_runtime(request).pool, delivery_id)
+async def get_delivery(pool: Pool, delivery_id: UUID, _: OpsOrAdmin) -> delivery_log.DeliveryOut:
+    return await delivery_log.get_delivery(pool, delivery_id)
 
 
 @routes.post("/deliveries/{delivery_id}/replay", tags=["deliveries"], summary="Deliver again now")
 async def replay_delivery(
-    request: Request, delivery_id: UUID, _: OpsOrAdmin, uow: UoW
+    pool: Pool, delivery_id: UUID, _: OpsOrAdmin, uow: UoW
 ) -> delivery_log.DeliveryOut:
     await delivery_log.replay(uow, delivery_id)
-    return await delivery_log.get_delivery(get_runtime(request).pool, delivery_id)
+    return await delivery_log.get_delivery(pool, delivery_id)
 
 
 @routes.get("/dead-letters", tags=["deliveries"], summary="Deliveries that gave up")
 async def dead_letters(
-    request: Request, _: OpsOrAdmin, limit: Limit = 100
+    pool: Pool, _: OpsOrAdmin, limit: Limit = 100
 ) -> list[delivery_log.DeliveryOut]:
-    return await delivery_log.list_deliveries(get_runtime(request).pool, status="dead", limit=limit)
+    return await delivery_log.list_deliveries(pool, status="dead", limit=limit)

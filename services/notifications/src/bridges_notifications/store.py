@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_kit.sql_uow import PostgresUnitOfWork
+from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications.domain import (
     AttemptResult,
     ClaimedDelivery,
@@ -23,11 +23,6 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
 
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
-
-
-class _Repository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
 
 
 def _endpoint(row: asyncpg.Record) -> Endpoint:
@@ -49,7 +44,7 @@ def _endpoint(row: asyncpg.Record) -> Endpoint:
     )
 
 
-class SqlEndpoints(_Repository):
+class SqlEndpoints(Repository):
     async def add(self, endpoint: Endpoint) -> Endpoint:
         row = await self._conn.fetchrow(
             """INSERT INTO endpoint (id, agency_id, url, secret, enabled, event_types,
@@ -154,7 +149,7 @@ def _recipient(row: asyncpg.Record) -> Recipient:
     )
 
 
-class SqlRecipients(_Repository):
+class SqlRecipients(Repository):
     async def put(self, recipient: Recipient) -> Recipient:
         row = await self._conn.fetchrow(
             """INSERT INTO email_recipient (id, agency_id, address, language, enabled)
@@ -177,7 +172,7 @@ class SqlRecipients(_Repository):
         return [_recipient(r) for r in rows]
 
 
-class SqlPreferences(_Repository):
+class SqlPreferences(Repository):
     async def put(self, preference: OfficerPreference) -> OfficerPreference:
         row = await self._conn.fetchrow(
             """INSERT INTO officer_preference (officer_id, email, enabled, language)
@@ -225,7 +220,7 @@ def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
     )
 
 
-class SqlDeliveries(_Repository):
+class SqlDeliveries(Repository):
     async def add(self, deliveries: Sequence[NewDelivery]) -> None:
         """Queue deliveries, at most one per (event, channel, target), and wake the worker."""
         if not deliveries:

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request, Response
 
 from bridges_kit.fields import BigintId
-from bridges_kit.http import get_runtime, requires, router
+from bridges_kit.http import Pool, requires, router, unit_of_work
 from bridges_kit.principal import Principal
 from bridges_kit.problems import BadRequest, Forbidden, PreconditionRequired
 from bridges_referrals import audit, audit_log, casework, intake, queries, stats
@@ -31,11 +31,6 @@ from bridges_schema import ReferralStatus, Role, Urgency
 routes = router(tags=["referrals"])
 
 
-def _uow(request: Request) -> ReferralsUnitOfWork:
-    uow: ReferralsUnitOfWork = get_runtime(request).uow()
-    return uow
-
-
 def _targets(request: Request) -> ResponseTargets:
     targets: ResponseTargets = request.app.state.response_targets
     return targets
@@ -46,7 +41,7 @@ def _stats(request: Request) -> stats.Cached:
     return cached
 
 
-UoW = Annotated[ReferralsUnitOfWork, Depends(_uow)]
+UoW = Annotated[ReferralsUnitOfWork, Depends(unit_of_work)]
 Targets = Annotated[ResponseTargets, Depends(_targets)]
 Stats = Annotated[stats.Cached, Depends(_stats)]
 Officer = Annotated[Principal, Depends(requires(Role.OFFICER))]
@@ -132,7 +127,7 @@ async def post_transition(
 
 @routes.get("/referrals", summary="The caller's own referrals (officers), keyset-paged")
 async def list_referrals(
-    request: Request,
+    pool: Pool,
     officer: Officer,
     mine: bool = True,
     status: Statuses = None,
@@ -145,14 +140,12 @@ async def list_referrals(
     if not mine:
         raise BadRequest("only mine=true is supported: officers list their own referrals")
     filters = queries.Filters(tuple(status or ()), urgency, None, overdue)
-    return await queries.officers_referrals(
-        get_runtime(request).pool, officer.sub, filters, sort, cursor, limit
-    )
+    return await queries.officers_referrals(pool, officer.sub, filters, sort, cursor, limit)
 
 
 @routes.get("/inbox", summary="Referrals sent to the caller's agency (keyset-paged)")
 async def inbox(
-    request: Request,
+    pool: Pool,
     staff: AgencyStaff,
     status: Statuses = None,
     urgency: Urgency | None = None,
@@ -165,9 +158,7 @@ async def inbox(
     if staff.agency_id is None:
         raise Forbidden("this token names no agency")
     filters = queries.Filters(tuple(status or ()), urgency, program_id, overdue)
-    return await queries.agency_inbox(
-        get_runtime(request).pool, staff.agency_id, filters, sort, cursor, limit
-    )
+    return await queries.agency_inbox(pool, staff.agency_id, filters, sort, cursor, limit)
 
 
 @routes.post(
@@ -184,7 +175,7 @@ async def withdraw_consent(
 
 @routes.get("/audit", tags=["audit"], summary="The audit log, newest first (admins)")
 async def list_audit_log(
-    request: Request,
+    pool: Pool,
     _: Admin,
     referral_id: UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -192,7 +183,7 @@ async def list_audit_log(
     before_id: BigintId | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    async with get_runtime(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return await audit_log.entries(
             conn,
             referral_id=referral_id,
@@ -204,8 +195,8 @@ async def list_audit_log(
 
 
 @routes.get("/audit/verify", tags=["audit"], summary="Check the audit log's hash chain (admins)")
-async def audit_verify(request: Request, _: Admin) -> dict[str, Any]:
-    async with get_runtime(request).pool.acquire() as conn:
+async def audit_verify(pool: Pool, _: Admin) -> dict[str, Any]:
+    async with pool.acquire() as conn:
         result = await audit_log.verify(conn)
     return asdict(result)
 

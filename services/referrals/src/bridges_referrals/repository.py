@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from bridges_kit.sql import Params
-from bridges_kit.sql_uow import PostgresUnitOfWork
+from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_referrals.audit_log import SqlAuditTrail
 from bridges_referrals.domain import (
     Case,
@@ -25,12 +25,6 @@ from bridges_referrals.domain import (
 )
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import ReasonCode, ReferralStatus, Urgency
-
-
-class _Repository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-
 
 # -- programs (read-model) -----------------------------------------------------------------
 
@@ -53,7 +47,7 @@ def _program(row: asyncpg.Record) -> Program:
 _PROGRAM_FIELDS = frozenset({"accepting_referrals", "capacity_status", "deleted"})
 
 
-class SqlPrograms(_Repository):
+class SqlPrograms(Repository):
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
         rows = await self._conn.fetch(
             "SELECT * FROM program WHERE service_id = ANY($1::uuid[])", list(ids)
@@ -133,7 +127,7 @@ def _case(row: asyncpg.Record) -> Case:
     )
 
 
-class SqlCases(_Repository):
+class SqlCases(Repository):
     async def add(self, case: Case) -> None:
         await self._conn.execute(
             """INSERT INTO referral_case (id, officer_id, client, situation, need_codes, urgency,
@@ -240,7 +234,7 @@ def referral_of(row: asyncpg.Record) -> Referral:
     )
 
 
-class SqlReferrals(_Repository):
+class SqlReferrals(Repository):
     async def add(self, referral: Referral) -> None:
         await self._conn.execute(
             """INSERT INTO referral (id, case_id, program_id, agency_id, officer_id, status,
@@ -332,7 +326,7 @@ def history_entry_of(row: asyncpg.Record, prefix: str = "") -> HistoryEntry:
     )
 
 
-class SqlHistory(_Repository):
+class SqlHistory(Repository):
     async def add(self, entry: HistoryEntry) -> None:
         await self._conn.execute(
             """INSERT INTO referral_history (referral_id, from_status, to_status, version,
@@ -359,7 +353,7 @@ class SqlHistory(_Repository):
         return [history_entry_of(r) for r in rows]
 
 
-class SqlIntakeKeys(_Repository):
+class SqlIntakeKeys(Repository):
     async def claim(self, officer_id: str, key: str, fingerprint: str) -> IdempotentIntake | None:
         inserted = await self._conn.fetchval(
             """INSERT INTO idempotency_key (officer_id, key, request_hash) VALUES ($1, $2, $3)
