@@ -1,0 +1,154 @@
+// The app's top level: who is signed in (and unlocked), the outbox's triggers, and which
+// screen shows. Officers: search, program, refer, my referrals, storage. Agency staff: inbox.
+import { useCallback, useEffect, useState } from "preact/hooks";
+import * as outbox from "./outbox.js";
+import { useRoute } from "./router.js";
+import * as session from "./session.js";
+import { AppContext, LiveRegion, announce, html } from "./ui.js";
+import { requestBackgroundSync } from "./updates.js";
+import * as vault from "./vault.js";
+import { t } from "./i18n.js";
+import { Shell } from "./views/shell.js";
+import { PinScreen, SignInScreen } from "./views/signin.js";
+import { SearchScreen } from "./views/search.js";
+import { ProgramScreen } from "./views/program.js";
+import { ReferScreen, clearDraft } from "./views/refer.js";
+import { MyReferralsScreen, ReferralScreen } from "./views/mine.js";
+import { InboxScreen, InboxReferralScreen } from "./views/inbox.js";
+import { StorageScreen } from "./views/storage.js";
+
+const FLUSH_EVERY_MS = 30_000;
+
+export function App({ config, storage }) {
+  const [phase, setPhase] = useState("loading");
+  const [user, setUser] = useState(null);
+  const [current, setCurrent] = useState(null); // { token, expiresAt, user }
+  const [pending, setPending] = useState(null); // signed in, PIN still to come
+  const [cart, setCart] = useState([]); // programs chosen for the next referral (public data)
+  const [sendState, setSendState] = useState("idle");
+  const route = useRoute();
+
+  useEffect(() => {
+    (async () => {
+      const last = session.lastUser();
+      if (!last) return setPhase("signin");
+      setUser(last);
+      if (session.isOfficer(last)) return setPhase((await vault.hasVault(last.id)) ? "pin" : "signin");
+      const restored = await session.restore(last);
+      setCurrent(restored);
+      setPhase(restored ? "ready" : "signin");
+    })();
+  }, []);
+
+  const signedIn = async (result) => {
+    setUser(result.user);
+    if (!session.isOfficer(result.user)) {
+      await session.keep(result);
+      setCurrent(result);
+      return setPhase("ready");
+    }
+    if (vault.unlockedFor(result.user.id)) {
+      await session.keep(result);
+      setCurrent(result);
+      return setPhase("ready");
+    }
+    setPending(result);
+    setPhase("pin");
+  };
+
+  const unlocked = async () => {
+    if (pending) {
+      await session.keep(pending);
+      setCurrent(pending);
+      setPending(null);
+      return setPhase("ready");
+    }
+    const restored = await session.restore(user);
+    if (restored) {
+      setCurrent(restored);
+      setPhase("ready");
+    } else {
+      setPhase("signin"); // the token expired: sign in again; the vault stays open
+    }
+  };
+
+  const signOut = async () => {
+    await session.signOut(user);
+    clearDraft();
+    setCurrent(null);
+    setPending(null);
+    setCart([]);
+    setPhase("signin");
+    announce(t("signin.signed_out"));
+  };
+
+  const lockNow = () => {
+    vault.lock();
+    setCurrent(null);
+    setPhase("pin");
+  };
+
+  const flush = useCallback(
+    async (force = false) => {
+      if (!current || !session.isOfficer(current.user)) return;
+      setSendState("sending");
+      const outcome = await outbox.flush({ config, session: current, force });
+      setSendState(outcome);
+      if (outcome === "signed-out") announce(t("outbox.sign_in_again"));
+    },
+    [config, current],
+  );
+
+  useEffect(() => {
+    if (phase !== "ready" || !current || !session.isOfficer(current.user)) return undefined;
+    // unsent referrals live here: ask the browser not to evict them (Safari erases idle sites)
+    navigator.storage?.persist?.().catch(() => {});
+    flush(true);
+    const online = () => flush(true);
+    const woken = () => flush(true);
+    addEventListener("online", online);
+    addEventListener("bridges:flush", woken);
+    const timer = setInterval(() => flush(false), FLUSH_EVERY_MS);
+    return () => {
+      removeEventListener("online", online);
+      removeEventListener("bridges:flush", woken);
+      clearInterval(timer);
+    };
+  }, [phase, current, flush]);
+
+  if (phase === "loading") return html`<${LiveRegion} />`;
+  const context = {
+    config,
+    storage,
+    user,
+    session: current,
+    cart,
+    setCart,
+    flush,
+    sendState,
+    signOut,
+    lockNow,
+    requestBackgroundSync,
+  };
+  let screen;
+  if (phase === "signin") screen = html`<${SignInScreen} onSignedIn=${signedIn} reauthFor=${user} />`;
+  else if (phase === "pin")
+    screen = html`<${PinScreen} user=${pending?.user ?? user} onUnlocked=${unlocked} onCancel=${signOut} />`;
+  else screen = html`<${Shell}>${pick(route, current.user)}</${Shell}>`;
+  return html`<${AppContext.Provider} value=${context}><${LiveRegion} />${screen}</${AppContext.Provider}>`;
+}
+
+function pick(route, user) {
+  const [name, id] = route;
+  if (user.role === "agency_staff") {
+    if (name === "inbox" && id) return html`<${InboxReferralScreen} id=${id} />`;
+    return html`<${InboxScreen} />`;
+  }
+  if (user.role !== "officer") return html`<p class="panel">${t("signin.role_not_supported")}</p>`;
+  if (name === "program" && id) return html`<${ProgramScreen} id=${id} />`;
+  if (name === "refer") return html`<${ReferScreen} />`;
+  if (name === "mine" && id) return html`<${ReferralScreen} id=${id} />`;
+  if (name === "mine") return html`<${MyReferralsScreen} />`;
+  if (name === "storage") return html`<${StorageScreen} />`;
+  return html`<${SearchScreen} />`;
+}

@@ -1,0 +1,19 @@
+// Where the APIs are, as the server that serves the app says (kept for offline starts:
+// it holds no personal data).
+const KEY = "bridges.config";
+const DEFAULTS = { directory_url: "", referrals_url: "", sign_in: "dev" };
+
+export async function loadConfig() {
+  try {
+    const response = await fetch(new URL("config.json", document.baseURI), { cache: "no-store" });
+    if (response.ok) {
+      const config = { ...DEFAULTS, ...(await response.json()) };
+      localStorage.setItem(KEY, JSON.stringify(config));
+      return config;
+    }
+  } catch {
+    // offline: the last known configuration below
+  }
+  const saved = localStorage.getItem(KEY);
+  return saved ? { ...DEFAULTS, ...JSON.parse(saved) } : DEFAULTS;
+}

@@ -1,0 +1,150 @@
+// Referrals filed on this tablet, until the server has them. The page sends them itself (at
+// start, when the connection returns, on a timer, on "Send now", and on a Background Sync
+// wake-up where the browser has one), one at a time, in one tab at a time (Web Locks).
+//
+// An item is frozen when filed: its id and Idempotency-Key are made here, before any send, and
+// its sealed body never changes. A resend is therefore harmless (the server answers the first
+// result again) and different content can never go out under the same key.
+//
+//   waiting ──send──► sent ──2xx──► confirmed        (a sent item's answer was lost: resent)
+//      └──────────────────4xx──────► refused          (shown with the server's reason; never resent)
+import { Problem, Unreachable, call } from "./api.js";
+import { database } from "./db.js";
+import * as vault from "./vault.js";
+
+export const RETRY_CAP_MS = 5 * 60_000;
+export const STALE_AFTER_MS = 3 * 3600_000; // unsent this long: the officer is warned
+
+const listeners = new Set();
+export function subscribe(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+function changed() {
+  for (const listener of listeners) listener();
+}
+
+export function backoff(attempts, retryAfterS) {
+  if (retryAfterS > 0) return Math.min(retryAfterS * 1000, RETRY_CAP_MS);
+  const base = Math.min(5_000 * 2 ** Math.max(0, attempts - 1), RETRY_CAP_MS);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** File a referral on this tablet: sealed, frozen, waiting to send. */
+export async function file(owner, body, label) {
+  const id = crypto.randomUUID();
+  const item = {
+    id,
+    owner,
+    idempotency_key: `tablet-${id}`,
+    created_at: new Date().toISOString(),
+    state: "waiting",
+    attempts: 0,
+    next_attempt_at: 0,
+    error: null,
+    result: null,
+    sealed: await vault.seal({ body, label }),
+  };
+  await (await database()).put("outbox", item);
+  changed();
+  return item;
+}
+
+export async function items(owner) {
+  const all = await (await database()).getAllFromIndex("outbox", "owner", owner);
+  return all.sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+export async function unsent(owner) {
+  return (await items(owner)).filter((item) => item.state === "waiting" || item.state === "sent");
+}
+
+/** What a row shows: the family's label only while the vault is open. */
+export async function reveal(item) {
+  if (!item.sealed || !vault.unlockedFor(item.owner)) return null;
+  return vault.open(item.sealed);
+}
+
+async function update(id, change) {
+  const db = await database();
+  const tx = db.transaction("outbox", "readwrite");
+  const item = await tx.store.get(id);
+  if (item) await tx.store.put({ ...item, ...change });
+  await tx.done;
+  changed();
+}
+
+export async function discard(id) {
+  await (await database()).delete("outbox", id);
+  changed();
+}
+
+/** The server lists these referrals: the tablet's copy is no longer needed. */
+export async function forgetConfirmed(owner, serverReferralIds) {
+  for (const item of await items(owner)) {
+    const ids = item.result?.referral_ids ?? [];
+    if (item.state === "confirmed" && ids.length && ids.every((id) => serverReferralIds.has(id))) {
+      await discard(item.id);
+    }
+  }
+}
+
+/**
+ * Send what is due, one at a time. Returns why it stopped: "done", "busy" (another tab is
+ * sending), "locked" (unlock first), "offline", "server" (try later) or "signed-out" (401).
+ * `force` ignores the backoff (the officer pressed "Send now", or the connection returned).
+ */
+export async function flush({ config, session, force = false }) {
+  const owner = session.user.id;
+  if (!vault.unlockedFor(owner)) return "locked";
+  if (!navigator.locks) return sendDue(config, session, force);
+  return navigator.locks.request(`bridges-outbox:${owner}`, { ifAvailable: true }, (lock) =>
+    lock ? sendDue(config, session, force) : "busy",
+  );
+}
+
+async function sendDue(config, session, force) {
+  const now = Date.now();
+  for (const item of await unsent(session.user.id)) {
+    if (!force && item.next_attempt_at > now) continue;
+    const outcome = await sendOne(config, session, item);
+    if (outcome !== "done") return outcome;
+  }
+  return "done";
+}
+
+async function sendOne(config, session, item) {
+  const { body } = await vault.open(item.sealed);
+  const attempts = item.attempts + 1;
+  await update(item.id, { state: "sent", attempts, last_attempt_at: new Date().toISOString() });
+  try {
+    const { data } = await call(`${config.referrals_url}/referrals`, {
+      method: "POST",
+      token: session.token,
+      body,
+      headers: { "Idempotency-Key": item.idempotency_key },
+    });
+    await update(item.id, {
+      state: "confirmed",
+      sealed: null, // the server holds it now; the tablet keeps no family data
+      error: null,
+      confirmed_at: new Date().toISOString(),
+      result: { case_id: data.case_id, referral_ids: data.referrals.map((r) => r.id) },
+    });
+    return "done";
+  } catch (error) {
+    if (error instanceof Unreachable) {
+      await update(item.id, { next_attempt_at: Date.now() + backoff(attempts) });
+      return "offline";
+    }
+    if (!(error instanceof Problem)) throw error;
+    if (error.status === 401) return "signed-out"; // sent again after the officer signs in
+    if (error.transient) {
+      await update(item.id, { next_attempt_at: Date.now() + backoff(attempts, error.retryAfterS) });
+      return "server";
+    }
+    const { title, detail, errors } = error.problem;
+    await update(item.id, { state: "refused", error: { status: error.status, title, detail, errors } });
+    return "done"; // the next item may still go
+  }
+}

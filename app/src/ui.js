@@ -1,0 +1,61 @@
+// Small shared pieces of the interface: the html tag, the app context, the live region.
+import { createContext, h } from "preact";
+import { useContext, useEffect, useRef } from "preact/hooks";
+import htm from "htm";
+import { t } from "./i18n.js";
+
+export const html = htm.bind(h);
+export const AppContext = createContext(null);
+export const useApp = () => useContext(AppContext);
+
+/** One polite live region for the whole app: screen readers hear what changed. */
+let announceTo = null;
+export function announce(message) {
+  if (!announceTo) return;
+  announceTo.textContent = "";
+  setTimeout(() => {
+    if (announceTo) announceTo.textContent = message;
+  }, 50);
+}
+export function LiveRegion() {
+  const ref = useRef(null);
+  useEffect(() => {
+    announceTo = ref.current;
+  }, []);
+  return html`<div class="visually-hidden" role="status" aria-live="polite" ref=${ref}></div>`;
+}
+
+/** A heading that takes focus when its screen opens (screen readers start there). */
+export function ScreenTitle({ children }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, []);
+  return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
+}
+
+export function Field({ id, label, hint, error, children }) {
+  return html`<div class=${`field${error ? " has-error" : ""}`}>
+    <label for=${id}>${label}</label>
+    ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
+    ${children}
+    ${error ? html`<p class="error" id=${`${id}-error`}>${error}</p>` : null}
+  </div>`;
+}
+
+export function StatusBadge({ status }) {
+  return html`<span class=${`badge status-${status}`}>${t(`status.${status}`)}</span>`;
+}
+
+export function Notice({ kind = "info", children }) {
+  return html`<div class=${`notice notice-${kind}`} role=${kind === "error" ? "alert" : null}>${children}</div>`;
+}
+
+export function problemText(error) {
+  if (!error) return "";
+  const problem = error.problem ?? error;
+  const fields = (problem.errors ?? [])
+    .map((e) => `${(e.location ?? []).filter((part) => part !== "body").join(".")}: ${e.message ?? ""}`)
+    .join("; ");
+  return [problem.detail || problem.title || error.message, fields].filter(Boolean).join(" — ");
+}

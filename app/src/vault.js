@@ -1,0 +1,94 @@
+// Family data on the tablet is sealed with AES-GCM under a key derived from the officer's PIN.
+// The key is non-extractable and lives only in this module's memory: after sign-out, a reload
+// or a restart only ciphertext remains until the officer unlocks again.
+import { database } from "./db.js";
+
+const ITERATIONS = 600_000; // PBKDF2-SHA256, OWASP's 2023 figure
+const CHECK = "bridges-vault-check-v1";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+let unlocked = null; // { owner, key }
+
+export class WrongPin extends Error {}
+export class Locked extends Error {}
+
+async function derive(pin, salt) {
+  const material = await crypto.subtle.importKey("raw", encoder.encode(pin), "PBKDF2", false, [
+    "deriveKey",
+  ]);
+  return crypto.subtle.deriveKey(
+    { name: "PBKDF2", salt, iterations: ITERATIONS, hash: "SHA-256" },
+    material,
+    { name: "AES-GCM", length: 256 },
+    false, // non-extractable: script can use it, never read it
+    ["encrypt", "decrypt"],
+  );
+}
+
+async function sealWith(key, value) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = encoder.encode(JSON.stringify(value));
+  const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, data);
+  return { v: 1, iv, ciphertext };
+}
+
+async function openWith(key, sealed) {
+  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, key, sealed.ciphertext);
+  return JSON.parse(decoder.decode(plain));
+}
+
+export async function hasVault(owner) {
+  return Boolean(await (await database()).get("vaults", owner));
+}
+
+/** First unlock on this tablet: choose the PIN that protects this officer's data. */
+export async function createVault(owner, pin) {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const key = await derive(pin, salt);
+  const check = await sealWith(key, CHECK);
+  await (await database()).put("vaults", { owner, salt, check, created_at: new Date().toISOString() });
+  unlocked = { owner, key };
+}
+
+export async function unlock(owner, pin) {
+  const vault = await (await database()).get("vaults", owner);
+  if (!vault) throw new Locked("no vault for this user on this tablet");
+  const key = await derive(pin, vault.salt);
+  try {
+    if ((await openWith(key, vault.check)) !== CHECK) throw new WrongPin();
+  } catch {
+    throw new WrongPin("wrong PIN");
+  }
+  unlocked = { owner, key };
+}
+
+export function lock() {
+  unlocked = null;
+}
+
+export function unlockedFor(owner) {
+  return unlocked !== null && unlocked.owner === owner;
+}
+
+export async function seal(value) {
+  if (!unlocked) throw new Locked("locked");
+  return sealWith(unlocked.key, value);
+}
+
+export async function open(sealed) {
+  if (!unlocked) throw new Locked("locked");
+  return openWith(unlocked.key, sealed);
+}
+
+/** Forgotten PIN: the only way out erases what it protected. */
+export async function destroyVault(owner) {
+  const db = await database();
+  const tx = db.transaction(["vaults", "sessions", "outbox"], "readwrite");
+  await tx.objectStore("vaults").delete(owner);
+  await tx.objectStore("sessions").delete(owner);
+  const outbox = tx.objectStore("outbox");
+  for (const key of await outbox.index("owner").getAllKeys(owner)) await outbox.delete(key);
+  await tx.done;
+  if (unlocked?.owner === owner) unlocked = null;
+}

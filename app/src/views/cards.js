@@ -1,0 +1,62 @@
+// How a program looks in a list: what an officer needs to decide in a doorway.
+import { today } from "../hours.js";
+import { t } from "../i18n.js";
+import { href } from "../router.js";
+import { html } from "../ui.js";
+
+export function accepting(service) {
+  const x = service.x_bridges ?? {};
+  if (x.accepting_referrals === false) return { ok: false, label: t("program.not_accepting") };
+  const capacity = x.capacity_status;
+  if (capacity && capacity !== "available") return { ok: true, label: t(`capacity.${capacity}`) };
+  return { ok: true, label: t("program.accepting") };
+}
+
+export function eligibility(service) {
+  const parts = [];
+  const { minimum_age: min, maximum_age: max } = service;
+  if (min != null && max != null) parts.push(t("program.ages", { min, max }));
+  else if (min != null) parts.push(t("program.age_min", { min }));
+  else if (max != null) parts.push(t("program.age_max", { max }));
+  if (service.eligibility_description) parts.push(service.eligibility_description);
+  if (service.fees_description) parts.push(service.fees_description);
+  return parts.join(" · ");
+}
+
+export function Hours({ service }) {
+  const hours = today(service);
+  if (!hours.known) return html`<span class="hours">${t("hours.unknown")}</span>`;
+  return html`<span class="hours">
+    <span class=${`badge ${hours.open ? "badge-ok" : "badge-muted"}`}>${hours.open ? t("hours.open") : t("hours.closed")}</span>
+    ${" "}${hours.spans.length ? t("hours.today", { spans: hours.spans.join(", ") }) : t("hours.closed_today")}
+  </span>`;
+}
+
+export function ProgramCard({ service, chosen, onToggle }) {
+  const phone = service.phones?.[0]?.number;
+  const distance = service.x_bridges?.distance_km;
+  const state = accepting(service);
+  const languages = (service.languages ?? []).map((l) => l.name ?? l.code).join(", ");
+  return html`<li class="card">
+    <div class="card-head">
+      <h3><a href=${href("program", service.id)}>${service.name}</a></h3>
+      ${distance != null ? html`<span class="distance">${t("program.km", { km: distance.toFixed(1) })}</span>` : null}
+    </div>
+    <p class="org">${service.organization?.name}</p>
+    <p class="description">${service.description}</p>
+    <dl class="facts">
+      <div><dt>${t("program.hours")}</dt><dd><${Hours} service=${service} /></dd></div>
+      ${phone ? html`<div><dt>${t("program.phone")}</dt><dd><a class="tel" href=${`tel:${phone.replace(/[^0-9+]/g, "")}`}>${phone}</a></dd></div>` : null}
+      ${languages ? html`<div><dt>${t("program.languages")}</dt><dd>${languages}</dd></div>` : null}
+      ${eligibility(service) ? html`<div><dt>${t("program.eligibility")}</dt><dd>${eligibility(service)}</dd></div>` : null}
+    </dl>
+    <div class="card-foot">
+      <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.label}</span>
+      ${onToggle
+        ? html`<button class=${chosen ? "chosen" : ""} aria-pressed=${chosen ? "true" : "false"}
+            disabled=${!state.ok && !chosen} onClick=${() => onToggle(service)}>
+            ${chosen ? t("program.chosen") : t("program.choose")}</button>`
+        : null}
+    </div>
+  </li>`;
+}

@@ -1,0 +1,145 @@
+// Signing in (the development sign-in of `make up`; OpenID Connect replaces ./signin/dev.js)
+// and the officer's PIN, which opens the sealed data on this tablet.
+import { useEffect, useState } from "preact/hooks";
+import { database } from "../db.js";
+import { t } from "../i18n.js";
+import * as signin from "../signin/dev.js";
+import { Field, Notice, ScreenTitle, html, problemText, useApp } from "../ui.js";
+import * as vault from "../vault.js";
+import { LanguageSwitch } from "./shell.js";
+
+async function waitingByOwner() {
+  const counts = {};
+  for (const item of await (await database()).getAll("outbox")) {
+    if (item.state !== "confirmed") counts[item.owner] = (counts[item.owner] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function SignInScreen({ onSignedIn, reauthFor }) {
+  const { config } = useApp();
+  const [users, setUsers] = useState(null);
+  const [waiting, setWaiting] = useState({});
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(null);
+
+  useEffect(() => {
+    signin.users(config).then(setUsers, (e) => setError(e));
+    waitingByOwner().then(setWaiting);
+  }, []);
+
+  const choose = async (user) => {
+    setBusy(user.id);
+    setError(null);
+    try {
+      onSignedIn(await signin.signIn(config, user.id));
+    } catch (e) {
+      setError(e);
+      setBusy(null);
+    }
+  };
+  const groups = ["officer", "agency_staff"].map((role) => ({
+    role,
+    users: (users ?? []).filter((u) => u.role === role),
+  }));
+
+  return html`<main class="signin" id="main">
+    <div class="signin-top"><span class="brand">Bridges</span><${LanguageSwitch} /></div>
+    <${ScreenTitle}>${t("signin.title")}</${ScreenTitle}>
+    <p>${t("signin.intro")}</p>
+    ${reauthFor ? html`<${Notice}>${t("signin.again", { name: reauthFor.name })}</${Notice}>` : null}
+    ${error ? html`<${Notice} kind="error">${t("signin.failed")} ${problemText(error)}</${Notice}>` : null}
+    ${users === null && !error ? html`<p>${t("common.loading")}</p>` : null}
+    ${groups.map(
+      (group) => html`<section aria-labelledby=${`role-${group.role}`}>
+        <h2 id=${`role-${group.role}`}>${t(`role.${group.role}`)}</h2>
+        <ul class="user-list">
+          ${group.users.map(
+            (user) => html`<li>
+              <button class="user-button" onClick=${() => choose(user)} disabled=${busy !== null}>
+                <span class="user-name">${user.name}</span>
+                <span class="user-meta">${user.agency_name ?? user.id}</span>
+                ${waiting[user.id]
+                  ? html`<span class="badge badge-warn">${t("signin.waiting", { count: waiting[user.id] })}</span>`
+                  : null}
+              </button>
+            </li>`,
+          )}
+        </ul>
+      </section>`,
+    )}
+    <p class="hint">${t("signin.dev_note")}</p>
+  </main>`;
+}
+
+export function PinScreen({ user, onUnlocked, onCancel }) {
+  const [hasVault, setHasVault] = useState(null);
+  const [pin, setPin] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [waiting, setWaiting] = useState(0);
+  const [forgetting, setForgetting] = useState(false);
+
+  useEffect(() => {
+    vault.hasVault(user.id).then(setHasVault);
+    waitingByOwner().then((counts) => setWaiting(counts[user.id] ?? 0));
+  }, [user.id]);
+
+  const submit = async (event) => {
+    event.preventDefault();
+    setError(null);
+    if (!/^\d{6,12}$/.test(pin)) return setError(t("pin.rule"));
+    if (!hasVault && pin !== repeat) return setError(t("pin.mismatch"));
+    setBusy(true);
+    try {
+      if (hasVault) await vault.unlock(user.id, pin);
+      else await vault.createVault(user.id, pin);
+      await onUnlocked();
+    } catch (e) {
+      setError(e instanceof vault.WrongPin ? t("pin.wrong") : problemText(e));
+      setBusy(false);
+      setPin("");
+    }
+  };
+
+  const forget = async () => {
+    await vault.destroyVault(user.id);
+    setForgetting(false);
+    onCancel();
+  };
+
+  if (hasVault === null) return html`<main id="main"><p>${t("common.loading")}</p></main>`;
+  return html`<main class="signin" id="main">
+    <div class="signin-top"><span class="brand">Bridges</span><${LanguageSwitch} /></div>
+    <${ScreenTitle}>${hasVault ? t("pin.unlock_title") : t("pin.create_title")}</${ScreenTitle}>
+    <p>${hasVault ? t("pin.unlock_intro", { name: user.name }) : t("pin.create_intro")}</p>
+    ${waiting ? html`<${Notice} kind="warn">${t("pin.waiting", { count: waiting })}</${Notice}>` : null}
+    <form onSubmit=${submit} class="pin-form" novalidate>
+      <${Field} id="pin" label=${t("pin.label")} hint=${t("pin.rule")} error=${error}>
+        <input id="pin" type="password" inputmode="numeric" autocomplete="off" value=${pin}
+          aria-describedby="pin-hint" aria-invalid=${error ? "true" : "false"}
+          onInput=${(e) => setPin(e.currentTarget.value.trim())} />
+      </${Field}>
+      ${hasVault
+        ? null
+        : html`<${Field} id="pin-repeat" label=${t("pin.repeat")}>
+            <input id="pin-repeat" type="password" inputmode="numeric" autocomplete="off" value=${repeat}
+              onInput=${(e) => setRepeat(e.currentTarget.value.trim())} />
+          </${Field}>`}
+      <button class="primary" type="submit" disabled=${busy}>${busy ? t("pin.opening") : hasVault ? t("pin.unlock") : t("pin.create")}</button>
+    </form>
+    <div class="row">
+      <button class="link" type="button" onClick=${onCancel}>${t("pin.other_user")}</button>
+      ${hasVault ? html`<button class="link danger" type="button" onClick=${() => setForgetting(true)}>${t("pin.forgot")}</button>` : null}
+    </div>
+    ${forgetting
+      ? html`<div class="confirm" role="alertdialog" aria-labelledby="forget-title">
+          <h2 id="forget-title">${t("pin.forget_title")}</h2>
+          <p>${t("pin.forget_body", { count: waiting })}</p>
+          <button class="danger" onClick=${forget}>${t("pin.forget_confirm")}</button>
+          <button onClick=${() => setForgetting(false)}>${t("common.cancel")}</button>
+        </div>`
+      : null}
+  </main>`;
+}

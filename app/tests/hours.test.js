@@ -1,0 +1,38 @@
+// Opening hours in the program's own time zone, and offline word matching.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { closeEnough } from "../src/directory.js";
+import { distanceKm, today } from "../src/hours.js";
+
+const foodBank = {
+  schedules: [{ byday: "MO,TU,WE,TH,FR", opens_at: "09:00", closes_at: "17:00" }],
+  service_at_locations: [{ location: { x_bridges: { timezone: "America/Los_Angeles" } } }],
+};
+
+test("open on a weekday afternoon in the program's time zone", () => {
+  const wednesday2pmPacific = new Date("2026-11-25T22:00:00Z");
+  assert.deepEqual(today(foodBank, wednesday2pmPacific), { known: true, open: true, spans: ["09:00–17:00"] });
+});
+
+test("closed in the evening, and closed all Saturday", () => {
+  assert.equal(today(foodBank, new Date("2026-11-26T03:00:00Z")).open, false); // Wed 7 pm
+  assert.deepEqual(today(foodBank, new Date("2026-11-28T20:00:00Z")).spans, []); // Sat noon
+});
+
+test("no schedule means unknown, not closed", () => {
+  assert.equal(today({ schedules: [] }).known, false);
+});
+
+test("one typo is forgiven in words of four letters or more", () => {
+  assert.ok(closeEnough("fod", "food") === false); // too short to guess
+  assert.ok(closeEnough("shelter", "shelter"));
+  assert.ok(closeEnough("sheltr", "shelter"));
+  assert.ok(closeEnough("foood", "food"));
+  assert.ok(!closeEnough("housing", "hospital"));
+  assert.ok(closeEnough("ban", "bank")); // a prefix
+});
+
+test("distances are great-circle kilometres", () => {
+  const km = distanceKm({ lat: 45.0, lon: -123.0 }, { lat: 45.1, lon: -123.0 });
+  assert.ok(Math.abs(km - 11.12) < 0.05);
+});
