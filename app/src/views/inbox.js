@@ -3,6 +3,7 @@
 // it received (an explicit command) and shows only what the family consented to share.
 import { useEffect, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
+import * as directory from "../directory.js";
 import { formatDateTime, t, tOr } from "../i18n.js";
 import { usePolledList } from "../poll.js";
 import { href } from "../router.js";
@@ -60,6 +61,12 @@ export function InboxScreen() {
 }
 
 function Shared({ referral }) {
+  const { config } = useApp();
+  const [terms, setTerms] = useState({});
+  useEffect(() => {
+    directory.taxonomy(config).then((all) => setTerms(Object.fromEntries(all.map((term) => [term.code, term.name]))));
+  }, []);
+  const needName = (code) => tOr(`need.${code}`, terms[code] ?? code);
   const client = referral.client;
   const contact = client?.contact ?? {};
   const scopes = referral.consent?.scopes ?? [];
@@ -79,7 +86,7 @@ function Shared({ referral }) {
           ${client.household?.length ? html`<div><dt>${t("form.household")}</dt><dd>${client.household.map((m) => `${m.given_name} (${m.relationship}${m.age != null ? `, ${m.age}` : ""})`).join("; ")}</dd></div>` : null}
         </dl>`
       : html`<p class="muted">${t("inbox.no_contact")}</p>`}
-    ${referral.needs?.length ? html`<p><strong>${t("form.needs")}:</strong> ${referral.needs.map((n) => tOr(`need.${n}`, n)).join(", ")}</p>` : null}
+    ${referral.needs?.length ? html`<p><strong>${t("form.needs")}:</strong> ${referral.needs.map(needName).join(", ")}</p>` : null}
     ${referral.situation ? html`<p><strong>${t("form.situation")}:</strong> ${referral.situation}</p>` : null}
     ${referral.officer_contact
       ? html`<p><strong>${t("inbox.officer")}:</strong> ${[referral.officer_contact.name, referral.officer_contact.phone, referral.officer_contact.email].filter(Boolean).join(" · ")}</p>`

@@ -2,6 +2,7 @@
 // and the officer's PIN, which opens the sealed data on this tablet.
 import { useEffect, useState } from "preact/hooks";
 import { database } from "../db.js";
+import { Unreachable } from "../api.js";
 import { t } from "../i18n.js";
 import * as signin from "../signin/dev.js";
 import { Field, Notice, ScreenTitle, html, problemText, useApp } from "../ui.js";
@@ -48,7 +49,11 @@ export function SignInScreen({ onSignedIn, reauthFor }) {
     <${ScreenTitle}>${t("signin.title")}</${ScreenTitle}>
     <p>${t("signin.intro")}</p>
     ${reauthFor ? html`<${Notice}>${t("signin.again", { name: reauthFor.name })}</${Notice}>` : null}
-    ${error ? html`<${Notice} kind="error">${t("signin.failed")} ${problemText(error)}</${Notice}>` : null}
+    ${error instanceof Unreachable
+      ? html`<${Notice} kind="warn">${t("signin.offline")}</${Notice}>`
+      : error
+        ? html`<${Notice} kind="error">${t("signin.failed")} ${problemText(error)}</${Notice}>`
+        : null}
     ${users === null && !error ? html`<p>${t("common.loading")}</p>` : null}
     ${groups.map(
       (group) => html`<section aria-labelledby=${`role-${group.role}`}>
