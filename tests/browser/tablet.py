@@ -1,0 +1,219 @@
+"""What an officer and agency staff do in the app, as steps the browser tests share (the
+screens' words, not CSS internals, wherever a person would go by the words)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from tests.browser.support import AppStack
+
+PIN = "246810"
+AXE = Path(__file__).resolve().parents[2] / "app" / "node_modules" / "axe-core" / "axe.min.js"
+RIVERTON_FOOD_BANK = "Riverton Community Food Bank"
+
+
+def family_name() -> str:
+    """A surname no other test uses (and easy to look for in storage, logs and pages)."""
+    return f"Zq{uuid.uuid4().hex[:10]}"
+
+
+def sign_in(page: Page, stack: AppStack, who: str, *, pin: str = PIN) -> None:
+    """Open the app, pick the demo user by name; officers then choose (or enter) their PIN."""
+    page.goto(stack.app_url)
+    page.get_by_role("button", name=who).click()
+    user = next(u for u in stack.demo_users if u["name"] == who)
+    if user["role"] == "officer":
+        enter_pin(page, pin)
+        expect(page.get_by_role("heading", name="Find a program", level=1)).to_be_visible()
+    else:
+        expect(page.get_by_role("heading", name="Inbox", exact=False)).to_be_visible()
+
+
+def enter_pin(page: Page, pin: str = PIN) -> None:
+    page.fill("#pin", pin)
+    if page.locator("#pin-repeat").count():
+        page.fill("#pin-repeat", pin)
+    page.locator("form.pin-form button[type=submit]").click()
+
+
+def card(page: Page, program: str) -> Locator:
+    return page.locator("li.card", has=page.get_by_role("link", name=program, exact=True))
+
+
+def search(page: Page, words: str) -> None:
+    page.get_by_label("What is needed?").fill(words)
+    page.get_by_role("button", name="Search", exact=True).click()
+
+
+def choose_program(page: Page, words: str, program: str) -> None:
+    page.get_by_role("link", name="Find a program").click()
+    search(page, words)
+    card(page, program).get_by_role("button", name="Add to referral").click()
+    expect(card(page, program).get_by_role("button", name="Added ✓")).to_be_visible()
+
+
+def fill_family(page: Page, given: str, family: str, *, phone: str = "503-555-0101") -> None:
+    page.get_by_role("link", name="New referral").click()
+    page.get_by_label("First name").first.fill(given)
+    page.get_by_label("Last name").fill(family)
+    page.get_by_label("Phone", exact=True).fill(phone)
+    page.locator("fieldset", has_text="Safe to leave a message?").get_by_label("No").check()
+    page.locator("fieldset.needs").get_by_label("Food").check()
+    page.locator("fieldset", has_text="Urgency").get_by_label("High").check()
+    page.get_by_label("Situation").fill(f"Situation of the {family} family")
+
+
+def give_consent(page: Page) -> None:
+    page.locator("fieldset", has_text="Who consented").get_by_label("The person themselves").check()
+    page.locator("fieldset", has_text="How").get_by_label("Said yes (verbal)").check()
+    page.get_by_label("I read this text to the family").check()
+
+
+def send(page: Page) -> None:
+    page.get_by_role("button", name="Send referral").click()
+    expect(page.get_by_role("heading", name="My referrals", level=1)).to_be_visible()
+
+
+def file_referral(page: Page, family: str, *, words: str = "food bank") -> None:
+    choose_program(page, words, RIVERTON_FOOD_BANK)
+    fill_family(page, "Maria", family)
+    give_consent(page)
+    send(page)
+
+
+def server_row(page: Page, family: str) -> Locator:
+    """The family's referral in the officer's list of what the server confirmed."""
+    section = page.locator("section", has=page.get_by_role("heading", name="Confirmed by the server"))
+    return section.locator("li.referral-row", has_text=family)
+
+
+def tablet_row(page: Page, family: str) -> Locator:
+    section = page.locator("section", has=page.get_by_role("heading", name="On this tablet"))
+    return section.locator("li.card", has_text=family)
+
+
+def wait_for_service_worker(page: Page) -> None:
+    """The shell is precached and the page controlled: it can reload with no network."""
+    page.wait_for_function(
+        "async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; }",
+        timeout=30_000,
+    )
+
+
+def storage_dump(page: Page) -> str:
+    """Everything the app keeps in the browser (IndexedDB, localStorage, Cache Storage URLs and
+    bodies), as text; binary values (ciphertext) as hex."""
+    return str(
+        page.evaluate(
+            """async () => {
+              const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+              const plain = (v) => JSON.stringify(v, (k, x) =>
+                x instanceof ArrayBuffer ? hex(x) : ArrayBuffer.isView(x) ? hex(x.buffer) : x);
+              const out = [];
+              for (const info of await indexedDB.databases()) {
+                const db = await new Promise((ok, ko) => { const r = indexedDB.open(info.name); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+                for (const store of db.objectStoreNames) {
+                  const rows = await new Promise((ok, ko) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+                  out.push(`${info.name}/${store}: ${plain(rows)}`);
+                }
+                db.close();
+              }
+              for (let i = 0; i < localStorage.length; i++) out.push(`localStorage ${localStorage.key(i)}=${localStorage.getItem(localStorage.key(i))}`);
+              for (let i = 0; i < sessionStorage.length; i++) out.push(`sessionStorage ${sessionStorage.key(i)}=${sessionStorage.getItem(sessionStorage.key(i))}`);
+              for (const name of await caches.keys()) {
+                const cache = await caches.open(name);
+                for (const request of await cache.keys()) {
+                  out.push(`cache ${name} ${request.url} ${await (await cache.match(request)).text()}`);
+                }
+              }
+              out.push(`url ${location.href}`);
+              return out.join("\\n");
+            }"""
+        )
+    )
+
+
+def outbox(page: Page) -> list[tuple[str, int]]:
+    """(state, send attempts) of each referral on this tablet, oldest first."""
+    return [
+        (state, attempts)
+        for state, attempts in
+        page.evaluate(
+            """async () => {
+              const db = await new Promise((ok, ko) => { const r = indexedDB.open("bridges"); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+              const rows = await new Promise((ok) => { const r = db.transaction("outbox").objectStore("outbox").getAll(); r.onsuccess = () => ok(r.result); });
+              db.close();
+              rows.sort((a, b) => a.created_at.localeCompare(b.created_at));
+              return rows.map((row) => [row.state, row.attempts]);
+            }"""
+        )
+    ]
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on what the page shows now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("async () => (await axe.run(document, { resultTypes: ['violations'] })).violations")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+# -- the API, as the tests check what the server holds ------------------------------------
+
+
+def token_for(stack: AppStack, user_id: str) -> str:
+    answer = httpx.post(f"{stack.urls['referrals']}/dev/sign-in", json={"user": user_id}, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def referrals_filed_since(stack: AppStack, token: str, since: datetime) -> list[dict[str, Any]]:
+    """The officer's referrals the server holds, filed at or after `since`."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"mine": "true", "sort": "newest", "limit": 200}
+        if cursor:
+            params["cursor"] = cursor
+        page = httpx.get(
+            f"{stack.urls['referrals']}/referrals",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        fresh = [r for r in page["items"] if datetime.fromisoformat(r["created_at"]) >= since]
+        found += fresh
+        cursor = page["next_cursor"]
+        if not cursor or len(fresh) < len(page["items"]):
+            return found
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def eventually(probe: Any, *, timeout_s: float = 20.0, interval_s: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s}s (last value: {last!r})")
+
+
+def new_tablet(context: BrowserContext) -> Page:
+    return context.new_page()
+
