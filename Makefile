@@ -1,14 +1,18 @@
-# Bridges: two commands on a machine with only Python 3.11+.
-#   make up    run the whole system on embedded PostgreSQL + NATS (Ctrl-C stops it)
-#   make test  install everything needed and run the test suite
+# Bridges: two commands on a machine with Python 3.11+ and Node.js 20.19+ (npm).
+#   make up    build the tablet app, run the whole system on embedded PostgreSQL + NATS (Ctrl-C stops it)
+#   make test  install everything needed (Debian's chromium too) and run the test suite
 PYTHON ?= python3
+NPM    ?= npm
 TOOLS  := .tools
 UV     := $(TOOLS)/bin/uv
 VENV   := .venv
 UV_VERSION := 0.13.9
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# the browser tests drive Debian's chromium: no Playwright browser download, ever
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: up test lint fmt docs sync bench clean
+.PHONY: up test lint fmt docs sync app browser bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,10 +24,42 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproj
 
 sync: $(VENV)/.synced
 
-up: sync
+# The tablet app (app/dist, served at /app/), rebuilt when any of its sources is newer.
+APP_SOURCES := app/index.html app/vite.config.js app/package.json app/package-lock.json \
+	$(shell find app/src app/public -type f 2>/dev/null)
+NEED_NPM = @command -v $(NPM) >/dev/null 2>&1 || { \
+	echo "make: npm not found. The tablet app (app/) is built with Node.js 20.19+ and npm:" >&2; \
+	echo "      install them (https://nodejs.org/en/download), then run make again." >&2; \
+	exit 1; }
+
+app: app/dist/index.html
+
+app/node_modules/.package-lock.json: app/package-lock.json
+	$(NEED_NPM)
+	cd app && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+app/dist/index.html: $(APP_SOURCES) app/node_modules/.package-lock.json
+	$(NEED_NPM)
+	cd app && $(NPM) run build
+	@touch $@
+
+# The browser tests' chromium (Debian's package; Playwright drives it, never downloads one).
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null 2>&1 || { \
+		echo "make: $(CHROMIUM) is missing and there is no apt-get to install it:" >&2; \
+		echo "      install Chromium so that $(CHROMIUM) runs it, then run make again." >&2; \
+		exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	set -x; $$sudo apt-get install -y chromium \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y chromium; }
+
+up: sync app
 	$(VENV)/bin/bridges up
 
-test: sync
+test: sync app browser
 	$(VENV)/bin/pytest
 
 PACKAGES := shared kit devstack services/directory services/referrals services/notifications
@@ -48,4 +84,4 @@ bench: sync
 	$(VENV)/bin/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache app/node_modules app/dist

@@ -1,5 +1,6 @@
-"""docker-compose.yml checked without a Docker engine: the Compose specification, and each
-service's environment against the settings model the service really reads."""
+"""docker-compose.yml checked without a Docker engine: the Compose specification, each
+service's environment against the settings model the service really reads, and the one origin
+Caddy (deploy/caddy/) makes of the app and the three APIs."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "directory-seed": DirectorySettings,
 }
 VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+APIS = ("directory", "referrals", "notifications")
+CADDY = ROOT / "deploy" / "caddy"
+# Settings the app's backend adds to a service (its contract with this file), tolerated until
+# that service's settings model reads them; from then on they are checked like any other.
+CONTRACTED: dict[str, set[str]] = {"referrals": {"BRIDGES_APP_DIRECTORY_URL"}}
 
 
 def _env_example() -> dict[str, str]:
@@ -75,7 +81,7 @@ def test_service_environment_is_read_by_its_settings_model(compose, name):
         key
         for key in env
         if key.startswith("BRIDGES_") and key[8:].lower() not in settings_model.model_fields
-    }
+    } - CONTRACTED.get(name, set())
     assert not unknown, f"{name}: settings model has no field for {unknown}"
     settings = settings_model.from_env(env)
     assert settings.environment is Environment.PRODUCTION
@@ -114,3 +120,107 @@ def test_image_runs_as_a_non_root_user_and_databases_match_the_init_script(compo
     assert any("init-databases.sh:/docker-entrypoint-initdb.d/" in v for v in volumes)
     assert "--jetstream" in compose["services"]["nats"]["command"]
     assert any(v.endswith(":/data") for v in compose["services"]["nats"]["volumes"])
+
+
+# --- one origin: Caddy in front -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def caddyfile() -> str:
+    return (CADDY / "Caddyfile").read_text()
+
+
+def _blocks(caddyfile: str, directive: str) -> dict[str, str]:
+    """The bodies of `directive <path> {...}` blocks (closed by a brace at their indentation)."""
+    found = re.finditer(
+        rf"^(?P<indent>\t*){directive} (?P<path>\S+) \{{\n(?P<body>.*?)^(?P=indent)\}}$",
+        caddyfile,
+        re.M | re.S,
+    )
+    return {m["path"]: m["body"] for m in found}
+
+
+def _upstream(compose: dict, name: str) -> str:
+    return f"{name}:{compose['services'][name]['environment']['BRIDGES_HTTP_PORT']}"
+
+
+def test_caddy_is_the_only_service_with_published_ports(compose):
+    published = {name for name, service in compose["services"].items() if service.get("ports")}
+    assert published == {"caddy"}
+    ports = {str(port).split("/")[0] for port in compose["services"]["caddy"]["ports"]}
+    assert ports == {"80:80", "443:443"}
+
+
+def test_every_api_is_proxied_under_its_path_to_the_port_it_listens_on(compose, caddyfile):
+    proxied = {
+        path: re.fullmatch(r"\s*reverse_proxy (\S+)\s*", body)
+        for path, body in _blocks(caddyfile, "handle_path").items()
+    }
+    assert set(proxied) == {f"/api/{name}/*" for name in APIS}
+    for name in APIS:
+        route = proxied[f"/api/{name}/*"]
+        assert route is not None, f"/api/{name}/* does more than proxy"
+        assert route[1] == _upstream(compose, name)
+        environment = compose["services"][name]["environment"]
+        public = _interpolate(environment["BRIDGES_PUBLIC_URL"], _env_example())
+        assert urlsplit(public).path == f"/api/{name}"  # its own links go through Caddy too
+
+
+def test_the_app_is_served_by_caddy_and_its_config_by_referrals(compose, caddyfile):
+    handled = _blocks(caddyfile, "handle")
+    assert handled["/app/config.json"].split() == ["reverse_proxy", _upstream(compose, "referrals")]
+    app = handled["/app/*"]
+    assert re.search(r"^\s*root \* /srv$", app, re.M)
+    assert re.search(r"^\s*file_server$", app, re.M)
+    dockerfile = (CADDY / "Dockerfile").read_text()
+    assert re.search(r"^FROM \$\{NODE_IMAGE\} AS app$", dockerfile, re.M)
+    assert re.search(r"^ARG NODE_IMAGE=node:20[-\w.]*$", dockerfile, re.M)
+    assert re.search(r"^ARG CADDY_IMAGE=caddy:2\.\d+\.\d+[-\w]*$", dockerfile, re.M)  # pinned
+    assert "RUN npm ci --no-audit --no-fund" in dockerfile
+    assert "RUN npm run build" in dockerfile
+    assert "COPY --from=app /src/app/dist /srv/app" in dockerfile
+    assert "COPY deploy/caddy/Caddyfile /etc/caddy/Caddyfile" in dockerfile
+    build = compose["services"]["caddy"]["build"]
+    assert (build["context"], build["dockerfile"]) == (".", "deploy/caddy/Dockerfile")
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"app/node_modules", "app/dist"} <= set(ignored)  # built inside the image only
+    # the browser finds the directory where Caddy proxies it
+    directory_url = compose["services"]["referrals"]["environment"]["BRIDGES_APP_DIRECTORY_URL"]
+    assert f"{directory_url}/*" in _blocks(caddyfile, "handle_path")
+
+
+def test_security_headers(caddyfile):
+    site_wide = re.search(r"^\theader \{\n(.*?)^\t\}", caddyfile, re.M | re.S)
+    assert site_wide is not None
+    assert re.search(r'Strict-Transport-Security "max-age=\d{8,}', site_wide[1])
+    assert 'X-Content-Type-Options "nosniff"' in site_wide[1]
+    csp = re.search(
+        r'header Content-Security-Policy "([^"]+)"', _blocks(caddyfile, "handle")["/app/*"]
+    )
+    assert csp is not None
+    directives = {d.split()[0]: d.split()[1:] for d in csp[1].split("; ")}
+    assert directives == {
+        "default-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+
+
+def test_tls_is_internal_by_default_and_the_domain_comes_from_the_env(compose, caddyfile):
+    assert re.search(r"^\{\$BRIDGES_DOMAIN:localhost\} \{$", caddyfile, re.M)
+    assert re.search(r"^\ttls \{\$BRIDGES_TLS:internal\}$", caddyfile, re.M)
+    caddy = compose["services"]["caddy"]
+    placeholders = set(re.findall(r"\{\$([A-Z0-9_]+)", caddyfile))
+    assert placeholders == set(caddy["environment"])
+    env = _env_example()
+    assert {name for name in placeholders if name in env} == placeholders
+    assert env["BRIDGES_TLS"] == "internal"
+    assert {"caddy-data:/data", "caddy-config:/config"} <= set(caddy["volumes"])
+    for name in APIS:
+        assert caddy["depends_on"][name] == {"condition": "service_healthy"}
+    assert "healthcheck" in caddy

@@ -28,7 +28,7 @@ from tests.scenario import intake
 pytestmark = pytest.mark.timeout(300)
 
 
-def _start(run_dir: Path, ports: Ports) -> subprocess.Popen[str]:
+def _start(run_dir: Path, ports: Ports, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     flags = [f"--{name.replace('_', '-')}-port={port}" for name, port in asdict(ports).items()]
     # its console goes to a file, not a pipe: readable while it runs, and never full
     with (run_dir / "console.log").open("w") as console:
@@ -37,6 +37,7 @@ def _start(run_dir: Path, ports: Ports) -> subprocess.Popen[str]:
             stdout=console,
             stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, **(env or {})},
         )
 
 
@@ -71,14 +72,80 @@ def _refused(port: int) -> bool:
     return False
 
 
+def _wait_for_console(process: subprocess.Popen[str], run_dir: Path, text: str) -> str:
+    """The console once `text` is in it (stack.json is written just before the summary)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if text in (output := _console(run_dir)):
+            return output
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not printed:\n{_console(run_dir)}")
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+def _assert_app_settings(stack: dict, run_dir: Path, app_dir: Path, ports: Ports) -> None:
+    """What the services are told about the app (their settings, as their processes see them)."""
+    if not Path("/proc/self/environ").exists():
+        return  # no procfs here: what the services make of it is tested with the app
+    referrals = _environ(stack["processes"]["referrals"])
+    assert referrals["BRIDGES_APP_DIR"] == str(app_dir)
+    assert referrals["BRIDGES_APP_DIRECTORY_URL"] == stack["urls"]["directory"]
+    assert Path(referrals["BRIDGES_DEV_SIGN_IN_KEY_FILE"]) == run_dir / "dev-jwt-key.pem"
+    assert Path(referrals["BRIDGES_DEV_SIGN_IN_USERS_FILE"]) == run_dir / "demo-users.json"
+    origins = [f"http://127.0.0.1:{ports.referrals}", f"http://localhost:{ports.referrals}"]
+    for name in ("directory", "notifications"):
+        environ = _environ(stack["processes"][name])
+        assert json.loads(environ["BRIDGES_CORS_ALLOW_ORIGINS"]) == origins
+
+
+DEMO_USERS = {
+    ("badge-1234", "Dana Reyes", "officer"),
+    ("badge-5678", "Sam Okafor", "officer"),
+    ("staff-riverton-food-bank", "Lee Chen", "agency_staff"),
+    ("admin-dev", "Alex Admin", "admin"),
+    ("ops-dev", "Olu Ops", "ops"),
+}
+
+
 def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
     ports = Ports(**{name: free_port() for name in asdict(Ports())})
     stack_file = tmp_path / "stack.json"
+    no_app = tmp_path / "no-app"  # not built: the APIs start anyway, and the console says why
 
-    process = _start(tmp_path, ports)
+    process = _start(tmp_path, ports, {"BRIDGES_APP_DIR": str(no_app)})
     try:
         stack = _wait_for_stack(process, tmp_path)
         urls = stack["urls"]
+        app_url = f"http://127.0.0.1:{ports.referrals}/app/"
+        assert list(urls) == ["app", "directory", "referrals", "notifications"]
+        assert urls["app"] == app_url
+
+        console = _wait_for_console(process, tmp_path, "Dev tokens")
+        assert "the tablet app is not built" in console and "make app" in console
+        opened = console.index(f"Open the app: {app_url}")
+        for name in ("directory", "referrals", "notifications"):
+            assert console.index(urls[name]) > opened, f"{name}'s URL printed before the app's"
+        assert console.index(stack["nats_url"]) > opened
+        for _, name, _ in DEMO_USERS:
+            assert console.index(name) > opened
+
+        users = stack["demo_users"]
+        assert users == json.loads((tmp_path / "demo-users.json").read_text())
+        assert {(u["id"], u["name"], u["role"]) for u in users} >= DEMO_USERS
+        staff = [u for u in users if u["role"] == "agency_staff"]
+        assert len({u["agency_id"] for u in staff}) == len(staff) == 2
+        assert staff[0]["agency_id"] == stack["demo_agency_id"]
+        assert staff[0]["agency_name"] == "Riverton Community Food Bank"
+        assert all(u["email"] == f"{u['id']}@example.org" for u in users)
+        assert all(u["agency_id"] is None for u in users if u["role"] != "agency_staff")
+        _assert_app_settings(stack, tmp_path, no_app, ports)
+
         for name in ("directory", "referrals", "notifications"):
             assert httpx.get(f"{urls[name]}/readyz", timeout=5).status_code == 200
         services = httpx.get(f"{urls['directory']}/services", params={"per_page": 50}).json()
@@ -88,8 +155,8 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
             httpx.get(f"{urls['referrals']}/referrals?mine=true", headers=officer).json()["items"]
             == []
         )
-        staff = {"Authorization": f"Bearer {stack['tokens']['agency_staff']}"}
-        assert httpx.get(f"{urls['referrals']}/inbox", headers=staff).status_code == 200
+        staff_token = {"Authorization": f"Bearer {stack['tokens']['agency_staff']}"}
+        assert httpx.get(f"{urls['referrals']}/inbox", headers=staff_token).status_code == 200
         assert stack["nats_url"].endswith(f":{ports.nats}")
     finally:
         if process.poll() is None:

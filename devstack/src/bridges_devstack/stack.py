@@ -15,20 +15,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridges_devstack.demo import (
+    DEMO_USERS_NAME,
+    DemoUser,
+    demo_agency_id,
+    demo_users,
+    write_demo_users,
+)
 from bridges_devstack.mail import MailSink
 from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
 from bridges_devstack.supervisor import Supervised, Supervisor
-from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
-from bridges_schema import Role
+from bridges_kit.auth import DEV_KEY_NAME, DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
 
 SERVICES = ("directory", "referrals", "notifications")
-DEMO_SUBJECTS = {
-    Role.OFFICER: "badge-1234",
-    Role.AGENCY_STAFF: "staff-riverton-food-bank",
-    Role.ADMIN: "admin-dev",
-    Role.OPS: "ops-dev",
-}
+
+
+def default_app_dir() -> Path:
+    """The built tablet app: BRIDGES_APP_DIR if set, else this repository's `app/dist`."""
+    configured = os.environ.get("BRIDGES_APP_DIR")
+    if configured:
+        return Path(configured).resolve()
+    # devstack/src/bridges_devstack/stack.py -> the repository root
+    return Path(__file__).resolve().parents[3] / "app" / "dist"
+
+
+def app_missing_warning(app_dir: Path) -> str | None:
+    """What to tell when the app is not built (the APIs start anyway)."""
+    if (app_dir / "index.html").is_file():
+        return None
+    return (
+        f"WARNING: the tablet app is not built ({app_dir / 'index.html'} is missing).\n"
+        "         Run `make app` to build it (needs Node.js 20+ with npm), then reload the page;\n"
+        "         the APIs start anyway."
+    )
 
 
 @dataclass
@@ -92,19 +112,39 @@ class Stack:
     nats: EmbeddedNats | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     mail: MailSink | None = None
+    app_dir: Path = field(default_factory=default_app_dir)
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.referrals}/app/"
 
     def database_url(self, service: str) -> str:
         return self.postgres_url.rsplit("/", 1)[0] + f"/bridges_{service}"
 
     def service_env(self, service: str) -> dict[str, str]:
+        # the app is served by referrals; the browser calls directory and notifications directly
+        app_origins = json.dumps(
+            [
+                f"http://127.0.0.1:{self.ports.referrals}",
+                f"http://localhost:{self.ports.referrals}",
+            ]
+        )
         local = {
+            "directory": {"BRIDGES_CORS_ALLOW_ORIGINS": app_origins},
+            "referrals": {
+                "BRIDGES_APP_DIR": str(self.app_dir),
+                "BRIDGES_APP_DIRECTORY_URL": f"http://127.0.0.1:{self.ports.directory}",
+                "BRIDGES_DEV_SIGN_IN_KEY_FILE": str(self.run_dir / DEV_KEY_NAME),
+                "BRIDGES_DEV_SIGN_IN_USERS_FILE": str(self.run_dir / DEMO_USERS_NAME),
+            },
             "notifications": {
+                "BRIDGES_CORS_ALLOW_ORIGINS": app_origins,
                 # development receivers run on this machine: let webhooks reach loopback
                 "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
                 "BRIDGES_SMTP_HOST": "127.0.0.1",
                 "BRIDGES_SMTP_PORT": str(self.ports.smtp),
                 "BRIDGES_REFERRAL_LINK_BASE": f"http://127.0.0.1:{self.ports.referrals}",
-            }
+            },
         }.get(service, {})
         return {
             **os.environ,
@@ -223,36 +263,50 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def demo_agency_id() -> str:
-    """The seeded agency whose staff get a dev token (Riverton Community Food Bank's)."""
-    from bridges_directory.seed import read_dataset
-
-    services = read_dataset()["services"]
-    chosen = next((s for s in services if s["name"] == "Riverton Community Food Bank"), services[0])
-    agency: str = chosen["x_bridges"]["agency_id"]
-    return agency
-
-
-def describe(stack: Stack, private_key: str) -> dict[str, Any]:
-    agency_id = demo_agency_id()
-    tokens = {
-        role.value: mint_token(
-            private_key,
-            sub=sub,
-            role=role,
-            agency_id=agency_id if role is Role.AGENCY_STAFF else None,
-            email=f"{sub}@example.org",
-        )
-        for role, sub in DEMO_SUBJECTS.items()
-    }
+def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str, Any]:
+    """stack.json: the app's URL first, the APIs, the demo users and a dev token per role (the
+    role's first demo user's)."""
+    tokens: dict[str, str] = {}
+    for user in users:
+        if user.role.value not in tokens:
+            tokens[user.role.value] = mint_token(
+                private_key,
+                sub=user.id,
+                role=user.role,
+                agency_id=user.agency_id,
+                email=user.email,
+            )
     return {
-        "urls": {name: f"http://127.0.0.1:{stack.ports.service(name)}" for name in SERVICES},
+        "urls": {
+            "app": stack.app_url,
+            **{name: f"http://127.0.0.1:{stack.ports.service(name)}" for name in SERVICES},
+        },
         "databases": {name: stack.database_url(name) for name in SERVICES},
         "nats_url": stack.nats_url,
-        "demo_agency_id": agency_id,
+        "demo_agency_id": demo_agency_id(),
+        "demo_users": [user.as_json() for user in users],
         "tokens": tokens,
         "processes": stack.pids(),
     }
+
+
+def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_file: Path) -> None:
+    print(f"\nBridges is up in {time.monotonic() - started:.1f}s.\n")
+    print(f"Open the app: {info['urls']['app']}", flush=True)
+    if app_missing_warning(stack.app_dir):
+        print("  (not built yet: run `make app` in another terminal, then reload the page)")
+    print("Sign in as one of the demo users:")
+    for user in info["demo_users"]:
+        agency = user["agency_name"] or ""
+        print(f"  {user['name']:<14} {user['role']:<13} {user['id']:<25} {agency}".rstrip())
+    print("\nAPIs:")
+    for name, url in info["urls"].items():
+        if name != "app":
+            print(f"  {name:<14} {url}   (API docs: {url}/docs)")
+    print(f"  {'PostgreSQL':<14} {stack.postgres_url}\n  {'NATS':<14} {stack.nats_url}")
+    print(f"\nDev tokens (also in {stack_file}):")
+    for role, token in info["tokens"].items():
+        print(f"  {role:<13} {token}")
 
 
 def write_stack_file(path: Path, info: dict[str, Any]) -> None:
@@ -265,7 +319,12 @@ def write_stack_file(path: Path, info: dict[str, Any]) -> None:
 def up(run_dir: Path, ports: Ports | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     private_path, _ = ensure_dev_keypair(run_dir)
+    users = demo_users()
+    write_demo_users(run_dir, users)
     stack = Stack(run_dir.resolve(), ports or Ports())
+    warning = app_missing_warning(stack.app_dir)
+    if warning:
+        print(warning, flush=True)
     supervisor: Supervisor | None = None
     stopping = False
 
@@ -283,11 +342,12 @@ def up(run_dir: Path, ports: Ports | None = None) -> int:
     stack_file = run_dir / "stack.json"
     try:
         stack.start_infrastructure()
-        print(f"PostgreSQL  {stack.postgres_url}\nNATS        {stack.nats_url}", flush=True)
+        # the URLs come in the summary, after the app's (the first thing a newcomer needs)
+        print("PostgreSQL and NATS are ready; starting the services...", flush=True)
         stack.start_mail_sink()
         stack.start_services()
         print(stack.seed(), flush=True)
-        info = describe(stack, private_path.read_text())
+        info = describe(stack, private_path.read_text(), users)
 
         def _record_pids() -> None:
             info["processes"] = stack.pids()
@@ -296,12 +356,7 @@ def up(run_dir: Path, ports: Ports | None = None) -> int:
         # from here on Ctrl-C only sets `stopping` (what reads stack.json may signal us at once)
         supervisor = Supervisor(stack.processes(), on_restart=_record_pids)
         write_stack_file(stack_file, info)
-        print(f"\nBridges is up in {time.monotonic() - started:.1f}s:")
-        for name, url in info["urls"].items():
-            print(f"  {name:<14} {url}   (API docs: {url}/docs)")
-        print(f"\nDev tokens (also in {stack_file}):")
-        for role, token in info["tokens"].items():
-            print(f"  {role:<13} {token}")
+        _print_summary(stack, info, started, stack_file)
         print(
             f"\nMail sent by Bridges lands in {run_dir / 'mail'}/ (SMTP 127.0.0.1:{stack.ports.smtp})."
         )

@@ -1,0 +1,33 @@
+"""The app as `make up` serves it: the built page at /app/, and its config at /app/config.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from tests.browser.support import AppStack
+
+
+def test_the_built_app_is_served_with_its_config(
+    app_stack: AppStack, page: Page, tmp_path: Path
+) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    response = page.goto(app_stack.app_url)
+    assert response is not None, "no response for the app's URL"
+    assert response.status == 200, f"{app_stack.app_url}: {response.status}"
+    assert response.headers["content-type"].startswith("text/html")
+    # something on screen that only the built app's script can have put there
+    page.wait_for_function("() => document.body.innerText.trim().length > 0")
+    assert page.title() == "Bridges"
+    assert errors == []
+
+    config = page.request.get(f"{app_stack.app_url}config.json")
+    assert config.status == 200, config.text()
+    assert config.headers["content-type"].startswith("application/json")
+    assert config.json()["directory_url"].rstrip("/") == app_stack.urls["directory"]
+
+    page.screenshot(path=tmp_path / "app.png")
+    assert (tmp_path / "app.png").stat().st_size > 0
