@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bridges_kit import problems
 from bridges_kit.consumer import Subscription, on
@@ -14,7 +15,16 @@ from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.workers import Worker
-from bridges_referrals import api, domain, lifecycle, programs, queries, stats, upkeep
+from bridges_referrals import (
+    api,
+    app_shell,
+    domain,
+    lifecycle,
+    programs,
+    queries,
+    stats,
+    upkeep,
+)
 from bridges_referrals.repository import SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
@@ -76,6 +86,28 @@ class ReferralsSettings(ServiceSettings):
     retention_days: int = Field(default=365, ge=1, description="PII kept after a case closes")
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0)
     stats_cache_s: float = Field(default=60.0, ge=0, description="how fresh GET /stats is")
+    app_dir: Path | None = Field(
+        default=None, description="the tablet app's build (Vite's output, app/dist), at /app/"
+    )
+    app_directory_url: str = Field(
+        default="", description="the directory API's base URL as browsers see it; '' same origin"
+    )
+
+    @field_validator("app_directory_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("BRIDGES_APP_DIRECTORY_URL must be an http(s) URL, or empty")
+        return value.rstrip("/")
+
+    def app_config(self) -> dict[str, Any]:
+        """What the tablet app reads at start (GET /app/config.json)."""
+        return {
+            "directory_url": self.app_directory_url,
+            "referrals_url": "",  # the app is served by this service: same origin
+            "sign_in": "none",
+            "environment": self.environment.value,
+        }
 
     def response_targets(self) -> ResponseTargets:
         return ResponseTargets(
@@ -112,11 +144,13 @@ def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime
 
 def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
+    settings = runtime.settings
+    shell = app_shell.AppShell(settings.app_dir, settings.app_config())
     app = create_app(
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.routes],
+        routers=[api.routes, app_shell.routes(shell)],
         error_map=ERRORS,
     )
     app.state.response_targets = runtime.settings.response_targets()
