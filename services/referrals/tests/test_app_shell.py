@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bridges_devstack.fuzz import FUZZ, TEXT
 from bridges_devstack.testing import RunningService
 
 SECRET = "not-for-the-browser"
@@ -136,6 +139,8 @@ async def test_the_config_tells_the_app_where_the_apis_are(shell):
         "/app/leak.txt",
         "/app/.vite/manifest.json",
         "/app/%2evite/manifest.json",
+        "/app/" + "a" * 300 + ".js",
+        "/app/" + "/".join(["a" * 100] * 50) + ".js",  # longer than any path may be
     ],
 )
 async def test_nothing_outside_the_build_is_served(shell, target):
@@ -143,6 +148,18 @@ async def test_nothing_outside_the_build_is_served(shell, target):
     assert status == 404, answer
     assert SECRET.encode() not in answer
     assert answer.split(b"\r\n\r\n", 1)[1] != b"{}"  # nor the build's hidden files
+
+
+@FUZZ
+@given(
+    segments=st.lists(TEXT | st.sampled_from(["..", ".", "%2e%2e", "assets", "%2f"]), max_size=4)
+)
+async def test_no_path_is_a_5xx_or_leaves_the_build(shell, segments):
+    target = "/app/" + "/".join(
+        quote(s.encode("utf-8", "surrogatepass"), safe="%.") for s in segments
+    )
+    status, answer = await _raw_get(shell, target)
+    assert status < 500 and SECRET.encode() not in answer, target
 
 
 async def test_the_app_routes_are_not_in_the_api_schema(shell):

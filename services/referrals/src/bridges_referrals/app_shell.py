@@ -20,8 +20,9 @@ PREFIX = "/app"
 INDEX = "index.html"
 IMMUTABLE = "public, max-age=31536000, immutable"  # assets/ names carry their content's hash
 REVALIDATE = "no-cache"  # stored, but asked about each time: a new build shows at once
-# One path segment as a build names files: no dotfile, no "..", nothing left percent-encoded.
-_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+# One path segment as a build names files: no dotfile, no "..", nothing left percent-encoded,
+# and short enough for any file system (a longer name is an OSError, not a missing file).
+_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,199}")
 # The types that matter are not left to the host's mime.types (.webmanifest is often missing).
 _MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -69,9 +70,16 @@ class AppShell:
         if not all(_SEGMENT.fullmatch(s) for s in segments):
             return None
         found = root.joinpath(*segments).resolve()  # a symlink out of the build stays out
-        if found.is_relative_to(root) and found.is_file():
+        if found.is_relative_to(root) and _is_file(found):
             return found
         return None if "." in segments[-1] else root / INDEX
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a path too long in all: nothing the build holds
+        return False
 
 
 def _headers(relative: str) -> dict[str, str]:
