@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bridges_kit import dead_letters
+from bridges_kit import cors, dead_letters
 from bridges_kit.edge import EdgeMiddleware, EdgeRoute
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.fields import BigintId
@@ -287,4 +287,6 @@ def create_app(
         max_body_bytes=runtime.settings.max_body_bytes,
         body_limits=body_limits,
     )
+    # outermost, so the edge's own refusals (413, 400) reach the browser app readable too
+    cors.allow_origins(app, runtime.settings.cors_allow_origins)
     return app

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridges_schema import DEFAULT_NAMESPACE
@@ -52,6 +53,10 @@ class ServiceSettings(BaseSettings):
     jwt_algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    cors_allow_origins: list[str] = Field(
+        default=[],
+        description="browser origins allowed to call this API (scheme://host[:port]); none: no CORS",
+    )
     consumer_max_attempts: int = Field(
         default=5, ge=1, le=100, description="deliveries failing in the handler, then parked"
     )
@@ -66,6 +71,11 @@ class ServiceSettings(BaseSettings):
     processed_events_keep_days: float = Field(default=14.0, ge=1, description="then pruned")
     prune_interval_s: float = Field(default=3600.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        return [_origin(o) for o in origins]
 
     @model_validator(mode="after")
     def _consumer_bounds(self) -> ServiceSettings:
@@ -101,3 +111,19 @@ class ServiceSettings(BaseSettings):
         if self.jwt_public_key_file is not None:
             return self.jwt_public_key_file.read_text(encoding="utf-8")
         return None
+
+
+def _origin(value: str) -> str:
+    """An origin exactly as browsers send it; a wildcard is refused (name each origin)."""
+    if value == "*":
+        raise ValueError("'*' is not allowed in BRIDGES_CORS_ALLOW_ORIGINS: name each origin")
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "*" in value
+        or value != f"{parts.scheme}://{parts.netloc}"  # no path, query or trailing slash
+        or parts.username is not None
+    ):
+        raise ValueError(f"{value!r} is not an origin like https://app.example.org[:port]")
+    return value

@@ -64,3 +64,13 @@ async def test_an_import_body_nested_too_deeply_is_a_400(directory, infra):
         response = await c.post("/import", content="[" * 100_000 + "]" * 100_000)
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(["q", "limit"]), QUERY_VALUES, max_size=2))
+async def test_place_parameters(seeded, params):
+    async with seeded.client() as c:
+        response = await c.get(f"/places?{query(params)}")
+    assert response.status_code < 500, (params, response.text)
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"

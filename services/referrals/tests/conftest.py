@@ -144,3 +144,22 @@ async def desk(
         await add_program(pool, agency_b, "housing.rent"),
         officer=f"badge-{namespace}",
     )
+
+
+@pytest.fixture
+def start_referrals(
+    services_factory: Callable[..., Awaitable[RunningService]], isolation: tuple[str, str]
+) -> Callable[[dict[str, str]], Awaitable[RunningService]]:
+    """Start a referrals service on this test's schema with more settings (BRIDGES_* names)."""
+
+    async def start(extra_env: dict[str, str]) -> RunningService:
+        schema, namespace = isolation
+        return await services_factory(
+            "referrals",
+            build,
+            schema=schema,
+            namespace=namespace,
+            extra_env={**SLOW_SWEEPS, **extra_env},
+        )
+
+    return start

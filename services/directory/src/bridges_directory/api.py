@@ -10,9 +10,9 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from bridges_directory import catalog, hsds, queries
+from bridges_directory import catalog, hsds, places, queries
 from bridges_directory.dataset import DatasetError
 from bridges_directory.domain import IdMismatch
 from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
@@ -111,6 +111,27 @@ async def list_services(
     if result.capped:
         response.headers["Bridges-Results-Capped"] = str(CANDIDATE_CAP)
     return result.page
+
+
+@routes.get(
+    "/places",
+    tags=["search"],
+    summary="Places to search near: a postal code, a town or an address",
+    description="From the directory's own locations: a postal code or a town answers the centroid "
+    "of its locations, an address line (e.g. `214 Mill`) the locations at it; text after a comma "
+    "narrows to a town, state or postal code (`214 Mill, Riverton`). Postal codes first, then "
+    "towns, then addresses. Pass a place's latitude and longitude to `GET /services`.",
+)
+async def find_places(
+    pool: Pool,
+    q: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
+        Query(description="the start of a postal code, town or street line"),
+    ],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[places.Place]:
+    return await places.find(pool, q, limit)
 
 
 def _words(value: str | None) -> str | None:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Response
 
+from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, conditional_json
 from bridges_kit.fields import BigintId
 from bridges_kit.http import Pool, requires, router, unit_of_work
 from bridges_kit.principal import Principal
@@ -125,7 +126,14 @@ async def post_transition(
     return _with_etag(response, view)
 
 
-@routes.get("/referrals", summary="The caller's own referrals (officers), keyset-paged")
+@routes.get(
+    "/referrals",
+    summary="The caller's own referrals (officers), keyset-paged",
+    description="Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing "
+    "changed.",
+    response_model=ReferralPage,
+    responses=NOT_MODIFIED,
+)
 async def list_referrals(
     pool: Pool,
     officer: Officer,
@@ -136,14 +144,23 @@ async def list_referrals(
     sort: queries.ListingOrder = queries.ListingOrder.UPDATED,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> ReferralPage:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     if not mine:
         raise BadRequest("only mine=true is supported: officers list their own referrals")
     filters = queries.Filters(tuple(status or ()), urgency, None, overdue)
-    return await queries.officers_referrals(pool, officer.sub, filters, sort, cursor, limit)
+    page = await queries.officers_referrals(pool, officer.sub, filters, sort, cursor, limit)
+    return conditional_json(page, if_none_match)
 
 
-@routes.get("/inbox", summary="Referrals sent to the caller's agency (keyset-paged)")
+@routes.get(
+    "/inbox",
+    summary="Referrals sent to the caller's agency (keyset-paged)",
+    description="Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing "
+    "changed.",
+    response_model=ReferralPage,
+    responses=NOT_MODIFIED,
+)
 async def inbox(
     pool: Pool,
     staff: AgencyStaff,
@@ -154,11 +171,13 @@ async def inbox(
     sort: queries.ListingOrder = queries.ListingOrder.NEWEST,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> ReferralPage:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     if staff.agency_id is None:
         raise Forbidden("this token names no agency")
     filters = queries.Filters(tuple(status or ()), urgency, program_id, overdue)
-    return await queries.agency_inbox(pool, staff.agency_id, filters, sort, cursor, limit)
+    page = await queries.agency_inbox(pool, staff.agency_id, filters, sort, cursor, limit)
+    return conditional_json(page, if_none_match)
 
 
 @routes.post(

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
-from pydantic import Field
+from fastapi import APIRouter, FastAPI
+from pydantic import Field, field_validator, model_validator
 
 from bridges_kit import problems
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
-from bridges_kit.settings import ServiceSettings
+from bridges_kit.settings import Environment, ServiceSettings
 from bridges_kit.workers import Worker
-from bridges_referrals import api, domain, lifecycle, programs, queries, stats, upkeep
+from bridges_referrals import (
+    api,
+    app_shell,
+    dev_sign_in,
+    domain,
+    lifecycle,
+    programs,
+    queries,
+    stats,
+    upkeep,
+)
 from bridges_referrals.repository import SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
@@ -63,6 +74,7 @@ ERRORS: problems.ErrorMap = {
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
+    dev_sign_in.UnknownDevUser: problems.NotFound,
 }
 
 
@@ -76,6 +88,53 @@ class ReferralsSettings(ServiceSettings):
     retention_days: int = Field(default=365, ge=1, description="PII kept after a case closes")
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0)
     stats_cache_s: float = Field(default=60.0, ge=0, description="how fresh GET /stats is")
+    app_dir: Path | None = Field(
+        default=None, description="the tablet app's build (Vite's output, app/dist), at /app/"
+    )
+    app_directory_url: str = Field(
+        default="", description="the directory API's base URL as browsers see it; '' same origin"
+    )
+    dev_sign_in_key_file: Path | None = Field(
+        default=None, description="development sign-in: the ES256 private key PEM (dev key)"
+    )
+    dev_sign_in_users_file: Path | None = Field(
+        default=None, description="development sign-in: a JSON list of the users to choose from"
+    )
+
+    @field_validator("app_directory_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("BRIDGES_APP_DIRECTORY_URL must be an http(s) URL, or empty")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _dev_sign_in_in_development_only(self) -> ReferralsSettings:
+        given = [self.dev_sign_in_key_file, self.dev_sign_in_users_file]
+        if any(given) and self.environment is Environment.PRODUCTION:
+            raise ValueError(
+                "development sign-in (BRIDGES_DEV_SIGN_IN_KEY_FILE, BRIDGES_DEV_SIGN_IN_USERS_FILE)"
+                " is refused in production: anyone could sign in as anyone"
+            )
+        if any(given) and not all(given):
+            raise ValueError(
+                "development sign-in needs both BRIDGES_DEV_SIGN_IN_KEY_FILE and "
+                "BRIDGES_DEV_SIGN_IN_USERS_FILE"
+            )
+        return self
+
+    @property
+    def dev_sign_in(self) -> bool:
+        return self.dev_sign_in_key_file is not None and self.dev_sign_in_users_file is not None
+
+    def app_config(self) -> dict[str, Any]:
+        """What the tablet app reads at start (GET /app/config.json)."""
+        return {
+            "directory_url": self.app_directory_url,
+            "referrals_url": "",  # the app is served by this service: same origin
+            "sign_in": "dev" if self.dev_sign_in else "none",
+            "environment": self.environment.value,
+        }
 
     def response_targets(self) -> ResponseTargets:
         return ResponseTargets(
@@ -110,13 +169,27 @@ def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime
     )
 
 
+def _dev_sign_in(settings: ReferralsSettings) -> list[APIRouter]:
+    if settings.dev_sign_in_key_file is None or settings.dev_sign_in_users_file is None:
+        return []
+    dev = dev_sign_in.DevSignIn.load(
+        settings.dev_sign_in_key_file,
+        settings.dev_sign_in_users_file,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return [dev_sign_in.routes(dev)]
+
+
 def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
+    settings = runtime.settings
+    shell = app_shell.AppShell(settings.app_dir, settings.app_config())
     app = create_app(
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.routes],
+        routers=[api.routes, app_shell.routes(shell), *_dev_sign_in(settings)],
         error_map=ERRORS,
     )
     app.state.response_targets = runtime.settings.response_targets()

@@ -63,6 +63,7 @@ class Consent:
     scopes: frozenset[ConsentScope]
     recorded_by: str
     given_by_name: str | None = None
+    text_version: str | None = None  # which consent text the family was shown or read
     withdrawn_at: datetime | None = None
     withdrawal_note: str | None = None
 

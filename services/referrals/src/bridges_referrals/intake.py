@@ -28,7 +28,10 @@ from bridges_schema import ReferralStatus
 
 
 def fingerprint(request: FileReferral) -> str:
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    # a field added since is left out while unset: a retry from before an upgrade still matches
+    unset = request.consent is not None and request.consent.text_version is None
+    exclude = {"consent": {"text_version"}} if unset else None
+    return hashlib.sha256(request.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 def _officer_contact(officer: Principal, request: FileReferral) -> dict[str, str]:
@@ -57,6 +60,7 @@ def _consent(officer: Principal, request: FileReferral) -> Consent:
         given_at=given.given_at,
         scopes=frozenset(given.scopes),
         recorded_by=officer.sub,
+        text_version=given.text_version,
     )
 
 

@@ -17,6 +17,7 @@ Name = Annotated[str, Field(min_length=1, max_length=100)]
 Phone = Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[0-9+() .\-]+$")]
 _CLOCK_SKEW = timedelta(minutes=5)
 NeedCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+TextVersion = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
 class Strict(BaseModel):
@@ -99,6 +100,9 @@ class Consent(Strict):
     method: ConsentMethod
     given_at: Instant
     scopes: list[ConsentScope] = Field(min_length=1, max_length=4)
+    text_version: TextVersion | None = Field(
+        default=None, description="the version of the consent text read to the family"
+    )
 
     @model_validator(mode="after")
     def _sensible(self) -> Consent:
@@ -157,6 +161,7 @@ class ConsentView(BaseModel):
     given_by: str
     method: str
     given_at: datetime
+    text_version: str | None = Field(default=None, description="the consent text's version")
     withdrawn_at: datetime | None = None
     given_by_name: str | None = Field(default=None, description="officers and admins only")
     withdrawal_note: str | None = Field(default=None, description="officers and admins only")

@@ -100,7 +100,7 @@ class SqlPrograms(Repository):
 
 _CASE_COLUMNS = """c.id, c.officer_id, c.client, c.situation, c.need_codes, c.urgency,
     c.created_at, c.officer_contact, c.purged_at, k.given_by, k.given_by_name, k.method,
-    k.given_at, k.scopes, k.recorded_by, k.withdrawn_at, k.withdrawal_note"""
+    k.given_at, k.scopes, k.recorded_by, k.text_version, k.withdrawn_at, k.withdrawal_note"""
 
 
 def _case(row: asyncpg.Record) -> Case:
@@ -117,6 +117,7 @@ def _case(row: asyncpg.Record) -> Case:
             given_at=row["given_at"],
             scopes=frozenset(ConsentScope(s) for s in row["scopes"]),
             recorded_by=row["recorded_by"],
+            text_version=row["text_version"],
             withdrawn_at=row["withdrawn_at"],
             withdrawal_note=row["withdrawal_note"],
         ),
@@ -144,7 +145,8 @@ class SqlCases(Repository):
         consent = case.consent
         await self._conn.execute(
             """INSERT INTO consent (id, case_id, given_by, given_by_name, method, given_at,
-                   scopes, recorded_by, recorded_at) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8)""",
+                   scopes, recorded_by, recorded_at, text_version)
+               VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9)""",
             case.id,  # one consent per case: it shares the case's id
             consent.given_by,
             consent.given_by_name,
@@ -153,6 +155,7 @@ class SqlCases(Repository):
             sorted(s.value for s in consent.scopes),
             consent.recorded_by,
             case.created_at,
+            consent.text_version,
         )
 
     async def get(self, case_id: UUID, *, for_update: bool = False) -> Case | None:

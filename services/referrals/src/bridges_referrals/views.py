@@ -63,6 +63,7 @@ def consent(viewer: Principal, referral: Referral, case: Case) -> ConsentView:
         given_by=given.given_by,
         method=given.method,
         given_at=given.given_at,
+        text_version=given.text_version,
         withdrawn_at=given.withdrawn_at,
         given_by_name=given.given_by_name if full else None,
         withdrawal_note=given.withdrawal_note if full else None,

@@ -1,0 +1,46 @@
+"""Conditional GET for what a client polls: a strong ETag over the JSON body, and 304 without a
+body when the client already holds that body."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import Header, Response
+from pydantic import BaseModel
+
+# Polled lists hold personal data: no cache, shared or private, may keep them. The client keeps
+# the last body and its ETag itself and sends If-None-Match.
+CACHE_CONTROL = "no-store, private"
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(alias="If-None-Match", description="the ETag of the last answer: 304 if unchanged"),
+]
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the If-None-Match ETag is current (no body)"}
+}
+"""The 304 answer, for a route's `responses=` (OpenAPI)."""
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the same bytes, the same tag."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match value names `etag` (weak comparison, as RFC 9110 asks for it)."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def conditional_json(model: BaseModel, if_none_match: str | None) -> Response:
+    """`model` as JSON with its ETag, or 304 when `if_none_match` names that ETag."""
+    body = model.model_dump_json(by_alias=True).encode()
+    headers = {"ETag": etag_of(body), "Cache-Control": CACHE_CONTROL}
+    if none_match(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -1,0 +1,42 @@
+"""Conditional GET: the ETag is the body's, If-None-Match is read as RFC 9110 says."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from bridges_kit.conditional import conditional_json, etag_of, none_match
+
+
+class Page(BaseModel):
+    items: list[int]
+
+
+def test_the_etag_is_strong_and_follows_the_body():
+    assert etag_of(b"[1]") == etag_of(b"[1]") != etag_of(b"[2]")
+    assert etag_of(b"[1]").startswith('"')
+
+
+@pytest.mark.parametrize(
+    ("header", "matched"),
+    [
+        (None, False),
+        ('"x"', False),
+        ('"t"', True),
+        ('W/"t"', True),
+        ('"x", "t"', True),
+        ("*", True),
+        ("", False),
+    ],
+)
+def test_if_none_match(header, matched):
+    assert none_match(header, '"t"') is matched
+
+
+def test_a_match_is_a_304_without_a_body():
+    fresh = conditional_json(Page(items=[1, 2]), None)
+    assert fresh.status_code == 200 and fresh.body == b'{"items":[1,2]}'
+    same = conditional_json(Page(items=[1, 2]), fresh.headers["etag"])
+    assert same.status_code == 304 and same.body == b""
+    assert same.headers["etag"] == fresh.headers["etag"]
+    assert same.headers["cache-control"] == "no-store, private"

@@ -1,0 +1,128 @@
+"""The tablet app, served under /app/: the Vite build with the cache rules hashed assets and a
+service worker need, client-side routes answered by index.html, and the app's runtime config."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+
+from bridges_kit.conditional import none_match
+from bridges_kit.http import router
+from bridges_kit.problems import NotFound, Problem
+
+PREFIX = "/app"
+INDEX = "index.html"
+IMMUTABLE = "public, max-age=31536000, immutable"  # assets/ names carry their content's hash
+REVALIDATE = "no-cache"  # stored, but asked about each time: a new build shows at once
+# One path segment as a build names files: no dotfile, no "..", nothing left percent-encoded,
+# and short enough for any file system (a longer name is an OSError, not a missing file).
+_SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,199}")
+# The types that matter are not left to the host's mime.types (.webmanifest is often missing).
+_MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+}
+
+
+class AppNotBuilt(Problem):
+    status, title, slug = 404, "App not built", "app-not-built"
+
+
+@dataclass(frozen=True)
+class AppShell:
+    """Where the build is (None: not served here) and the config the app reads at start."""
+
+    directory: Path | None
+    config: Mapping[str, Any]
+
+    def root(self) -> Path:
+        """The build directory, or AppNotBuilt."""
+        if self.directory is None:
+            raise AppNotBuilt(
+                "the tablet app is not served here: build it (npm run build in app/) and set "
+                "BRIDGES_APP_DIR to its output directory (app/dist)"
+            )
+        root = self.directory.resolve()
+        if not (root / INDEX).is_file():
+            raise AppNotBuilt(
+                "BRIDGES_APP_DIR holds no index.html: build the app (npm run build in app/)"
+            )
+        return root
+
+    def locate(self, path: str) -> Path | None:
+        """The file answering /app/<path>: the file itself, index.html for what looks like a
+        client-side route (no file extension), or None."""
+        root = self.root()
+        segments = path.removesuffix("/").split("/") if path else [INDEX]
+        if not all(_SEGMENT.fullmatch(s) for s in segments):
+            return None
+        found = root.joinpath(*segments).resolve()  # a symlink out of the build stays out
+        if found.is_relative_to(root) and _is_file(found):
+            return found
+        return None if "." in segments[-1] else root / INDEX
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a path too long in all: nothing the build holds
+        return False
+
+
+def _headers(relative: str) -> dict[str, str]:
+    headers = {
+        "Cache-Control": IMMUTABLE if relative.startswith("assets/") else REVALIDATE,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if relative == "sw.js":  # the worker lives at /app/sw.js and controls /app/ as a whole
+        headers["Service-Worker-Allowed"] = f"{PREFIX}/"
+    return headers
+
+
+def _file(request: Request, root: Path, file: Path) -> Response:
+    headers = _headers(file.relative_to(root).as_posix())
+    response = FileResponse(
+        file, headers=headers, media_type=_MEDIA_TYPES.get(file.suffix), stat_result=file.stat()
+    )
+    if none_match(request.headers.get("if-none-match"), response.headers["etag"]):
+        return Response(status_code=304, headers={**headers, "ETag": response.headers["etag"]})
+    return response
+
+
+def routes(shell: AppShell) -> APIRouter:
+    """/app, /app/config.json and /app/<path> (not API: left out of the OpenAPI schema)."""
+    app = router(include_in_schema=False)
+
+    @app.api_route(PREFIX, methods=["GET", "HEAD"])
+    def app_root(request: Request) -> Response:
+        shell.root()
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{PREFIX}/{query}", status_code=307)
+
+    @app.api_route(f"{PREFIX}/config.json", methods=["GET", "HEAD"])
+    def app_config() -> Response:
+        shell.root()
+        return JSONResponse(dict(shell.config), headers={"Cache-Control": REVALIDATE})
+
+    @app.api_route(PREFIX + "/{path:path}", methods=["GET", "HEAD"])
+    def app_file(request: Request, path: str) -> Response:
+        # sync (FastAPI runs it in a thread): it stats files
+        file = shell.locate(path)
+        if file is None:
+            raise NotFound("the app has no such file")
+        return _file(request, shell.root(), file)
+
+    return app

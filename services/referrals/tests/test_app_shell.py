@@ -1,0 +1,187 @@
+"""The tablet app served under /app/ over real HTTP: files with their cache rules, client-side
+routes answered by index.html, the runtime config, nothing outside the build, and a clear 404
+when no build is configured."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridges_devstack.fuzz import FUZZ, TEXT
+from bridges_devstack.testing import RunningService
+
+SECRET = "not-for-the-browser"
+INDEX = "<!doctype html><title>Bridges</title><script src=/app/assets/index-Ab12Cd.js></script>"
+
+
+def _build(root: Path) -> Path:
+    """A build as Vite writes it, beside a file that must never be served."""
+    dist = root / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "icons").mkdir()
+    (dist / ".vite").mkdir()
+    (dist / "index.html").write_text(INDEX)
+    (dist / "sw.js").write_text("self.addEventListener('fetch', () => {});")
+    (dist / "manifest.webmanifest").write_text('{"name": "Bridges", "start_url": "/app/"}')
+    (dist / "assets" / "index-Ab12Cd.js").write_text("console.log('app');")
+    (dist / "icons" / "icon-192.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (dist / ".vite" / "manifest.json").write_text("{}")
+    (root / "secret.txt").write_text(SECRET)
+    (dist / "leak.txt").symlink_to(root / "secret.txt")
+    return dist
+
+
+@pytest.fixture
+async def shell(tmp_path: Path, start_referrals) -> RunningService:
+    return await start_referrals(
+        {
+            "BRIDGES_APP_DIR": str(_build(tmp_path)),
+            "BRIDGES_APP_DIRECTORY_URL": "http://127.0.0.1:8101/",
+        }
+    )
+
+
+async def _raw_get(service: RunningService, target: str) -> tuple[int, bytes]:
+    """GET `target` exactly as written (an HTTP client would normalise dots and escapes)."""
+    url = urlsplit(service.url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+async def test_the_app_is_served_with_its_cache_rules(shell):
+    async with shell.client() as c:
+        bare = await c.get("/app?lang=es")
+        index = await c.get("/app/")
+        asset = await c.get("/app/assets/index-Ab12Cd.js")
+        worker = await c.get("/app/sw.js")
+        manifest = await c.get("/app/manifest.webmanifest")
+        icon = await c.get("/app/icons/icon-192.png")
+    assert bare.status_code == 307 and bare.headers["location"] == "/app/?lang=es"
+    assert index.status_code == 200 and index.text == INDEX
+    assert index.headers["content-type"].startswith("text/html")
+    assert index.headers["cache-control"] == "no-cache"
+    assert index.headers["x-correlation-id"]  # the edge middleware passes files through
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert asset.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache"
+    assert worker.headers["service-worker-allowed"] == "/app/"
+    assert manifest.headers["cache-control"] == "no-cache"
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    assert "service-worker-allowed" not in manifest.headers
+    assert icon.status_code == 200 and icon.content == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "path", ["/app/referrals", "/app/referrals/3f0c-12/", "/app/inbox/new", "/app/assets"]
+)
+async def test_a_client_side_route_gets_index_html(shell, path):
+    async with shell.client() as c:
+        page = await c.get(path)
+    assert page.status_code == 200 and page.text == INDEX
+    assert page.headers["cache-control"] == "no-cache"
+
+
+async def test_a_missing_file_is_a_404_problem(shell):
+    async with shell.client() as c:
+        missing = await c.get("/app/assets/index-Zz99.js")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_unchanged_file_is_a_304_and_head_has_no_body(shell):
+    async with shell.client() as c:
+        first = await c.get("/app/sw.js")
+        again = await c.get("/app/sw.js", headers={"If-None-Match": first.headers["etag"]})
+        head = await c.head("/app/")
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["cache-control"] == "no-cache"
+    assert again.headers["service-worker-allowed"] == "/app/"
+    assert head.status_code == 200 and head.content == b""
+
+
+async def test_the_config_tells_the_app_where_the_apis_are(shell):
+    async with shell.client() as c:
+        config = await c.get("/app/config.json")
+    assert config.status_code == 200 and config.headers["cache-control"] == "no-cache"
+    assert config.json() == {
+        "directory_url": "http://127.0.0.1:8101",
+        "referrals_url": "",
+        "sign_in": "none",
+        "environment": "test",
+    }
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/app/../secret.txt",
+        "/app/assets/../../secret.txt",
+        "/app/%2e%2e/secret.txt",
+        "/app/%2E%2E/secret.txt",
+        "/app/..%2fsecret.txt",
+        "/app/%2e%2e%2fsecret.txt",
+        "/app/assets/..%2F..%2Fsecret.txt",
+        "/app/%252e%252e/%252e%252e/secret.txt",
+        "/app/..%5csecret.txt",
+        "/app/..",
+        "/app/%2e%2e",
+        "/app//secret.txt",
+        "/app/leak.txt",
+        "/app/.vite/manifest.json",
+        "/app/%2evite/manifest.json",
+        "/app/" + "a" * 300 + ".js",
+        "/app/" + "/".join(["a" * 100] * 50) + ".js",  # longer than any path may be
+    ],
+)
+async def test_nothing_outside_the_build_is_served(shell, target):
+    status, answer = await _raw_get(shell, target)
+    assert status == 404, answer
+    assert SECRET.encode() not in answer
+    assert answer.split(b"\r\n\r\n", 1)[1] != b"{}"  # nor the build's hidden files
+
+
+@FUZZ
+@given(
+    segments=st.lists(TEXT | st.sampled_from(["..", ".", "%2e%2e", "assets", "%2f"]), max_size=4)
+)
+async def test_no_path_is_a_5xx_or_leaves_the_build(shell, segments):
+    target = "/app/" + "/".join(
+        quote(s.encode("utf-8", "surrogatepass"), safe="%.") for s in segments
+    )
+    status, answer = await _raw_get(shell, target)
+    assert status < 500 and SECRET.encode() not in answer, target
+
+
+async def test_the_app_routes_are_not_in_the_api_schema(shell):
+    async with shell.client() as c:
+        paths = (await c.get("/openapi.json")).json()["paths"]
+    assert not [p for p in paths if p.startswith("/app")]
+
+
+@pytest.mark.parametrize("path", ["/app", "/app/", "/app/config.json", "/app/referrals"])
+async def test_without_a_build_the_app_is_a_clear_404(desk, path):
+    async with desk.service.client() as c:
+        response = await c.get(path)
+    assert response.status_code == 404
+    problem = response.json()
+    assert problem["type"].endswith("/app-not-built")
+    assert "BRIDGES_APP_DIR" in problem["detail"]
+
+
+async def test_a_build_directory_without_index_html_is_a_clear_404(tmp_path, start_referrals):
+    service = await start_referrals({"BRIDGES_APP_DIR": str(tmp_path)})
+    async with service.client() as c:
+        response = await c.get("/app/")
+    assert response.status_code == 404
+    assert response.json()["type"].endswith("/app-not-built")
+    assert str(tmp_path) not in response.text
