@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench.directory_search", "bench.intake", "bench.notify"]
+BENCHES = ["bench.directory_search", "bench.intake", "bench.notify", "bench.app"]
 
 
 def main() -> int:

@@ -31,7 +31,7 @@ APIS = ("directory", "referrals", "notifications")
 CADDY = ROOT / "deploy" / "caddy"
 # Settings the app's backend adds to a service (its contract with this file), tolerated until
 # that service's settings model reads them; from then on they are checked like any other.
-CONTRACTED: dict[str, set[str]] = {"referrals": {"BRIDGES_APP_DIRECTORY_URL"}}
+CONTRACTED: dict[str, set[str]] = {}
 
 
 def _env_example() -> dict[str, str]:

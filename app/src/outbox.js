@@ -79,14 +79,27 @@ export async function discard(id) {
   changed();
 }
 
-/** The server lists these referrals: the tablet's copy is no longer needed. */
-export async function forgetConfirmed(owner, serverReferralIds) {
+export const KEEP_CONFIRMED_MS = 30 * 86_400_000;
+
+/** Confirmed long ago: the tablet forgets even the family's sealed name. */
+export async function forgetOldConfirmed(owner, now = Date.now()) {
   for (const item of await items(owner)) {
-    const ids = item.result?.referral_ids ?? [];
-    if (item.state === "confirmed" && ids.length && ids.every((id) => serverReferralIds.has(id))) {
+    if (item.state === "confirmed" && now - Date.parse(item.confirmed_at) > KEEP_CONFIRMED_MS) {
       await discard(item.id);
     }
   }
+}
+
+/** Family names (sealed on this tablet) by the server's referral id, while unlocked. */
+export async function familyNames(owner) {
+  const names = new Map();
+  if (!vault.unlockedFor(owner)) return names;
+  for (const item of await items(owner)) {
+    if (item.state !== "confirmed" || !item.sealed) continue;
+    const { label } = await vault.open(item.sealed);
+    for (const id of item.result.referral_ids) names.set(id, label.family);
+  }
+  return names;
 }
 
 /**
@@ -97,6 +110,7 @@ export async function forgetConfirmed(owner, serverReferralIds) {
 export async function flush({ config, session, force = false }) {
   const owner = session.user.id;
   if (!vault.unlockedFor(owner)) return "locked";
+  if (navigator.onLine === false) return "offline"; // nothing leaves: items stay "waiting"
   if (!navigator.locks) return sendDue(config, session, force);
   return navigator.locks.request(`bridges-outbox:${owner}`, { ifAvailable: true }, (lock) =>
     lock ? sendDue(config, session, force) : "busy",
@@ -124,9 +138,12 @@ async function sendOne(config, session, item) {
       body,
       headers: { "Idempotency-Key": item.idempotency_key },
     });
+    const { label } = await vault.open(item.sealed);
     await update(item.id, {
       state: "confirmed",
-      sealed: null, // the server holds it now; the tablet keeps no family data
+      // the server holds the referral now: the tablet keeps only the family's name (sealed),
+      // to show beside the server's list, which carries no personal data
+      sealed: await vault.seal({ label }),
       error: null,
       confirmed_at: new Date().toISOString(),
       result: { case_id: data.case_id, referral_ids: data.referrals.map((r) => r.id) },

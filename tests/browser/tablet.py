@@ -67,7 +67,7 @@ def fill_family(page: Page, given: str, family: str, *, phone: str = "503-555-01
     page.locator("fieldset", has_text="Safe to leave a message?").get_by_label("No").check()
     page.locator("fieldset.needs").get_by_label("Food").check()
     page.locator("fieldset", has_text="Urgency").get_by_label("High").check()
-    page.get_by_label("Situation").fill(f"Situation of the {family} family")
+    page.get_by_role("textbox", name="Situation").fill(f"Situation of the {family} family")
 
 
 def give_consent(page: Page) -> None:
@@ -90,7 +90,9 @@ def file_referral(page: Page, family: str, *, words: str = "food bank") -> None:
 
 def server_row(page: Page, family: str) -> Locator:
     """The family's referral in the officer's list of what the server confirmed."""
-    section = page.locator("section", has=page.get_by_role("heading", name="Confirmed by the server"))
+    section = page.locator(
+        "section", has=page.get_by_role("heading", name="Confirmed by the server")
+    )
     return section.locator("li.referral-row", has_text=family)
 
 
@@ -144,8 +146,7 @@ def outbox(page: Page) -> list[tuple[str, int]]:
     """(state, send attempts) of each referral on this tablet, oldest first."""
     return [
         (state, attempts)
-        for state, attempts in
-        page.evaluate(
+        for state, attempts in page.evaluate(
             """async () => {
               const db = await new Promise((ok, ko) => { const r = indexedDB.open("bridges"); r.onsuccess = () => ok(r.result); r.onerror = ko; });
               const rows = await new Promise((ok) => { const r = db.transaction("outbox").objectStore("outbox").getAll(); r.onsuccess = () => ok(r.result); });
@@ -161,7 +162,9 @@ def serious_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical findings on what the page shows now."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=AXE.read_text())
-    result = page.evaluate("async () => (await axe.run(document, { resultTypes: ['violations'] })).violations")
+    result = page.evaluate(
+        "async () => (await axe.run(document, { resultTypes: ['violations'] })).violations"
+    )
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
         for v in result
@@ -173,7 +176,9 @@ def serious_violations(page: Page) -> list[dict[str, Any]]:
 
 
 def token_for(stack: AppStack, user_id: str) -> str:
-    answer = httpx.post(f"{stack.urls['referrals']}/dev/sign-in", json={"user": user_id}, timeout=10)
+    answer = httpx.post(
+        f"{stack.urls['referrals']}/dev/sign-in", json={"user": user_id}, timeout=10
+    )
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -216,4 +221,3 @@ def eventually(probe: Any, *, timeout_s: float = 20.0, interval_s: float = 0.2) 
 
 def new_tablet(context: BrowserContext) -> Page:
     return context.new_page()
-

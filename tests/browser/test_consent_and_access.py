@@ -60,7 +60,17 @@ def test_the_server_refuses_a_referral_without_consent(app_stack: AppStack) -> N
     assert "consent" in answer.json()["detail"]
 
 
-SCREENS = ["sign-in", "pin", "search", "program", "referral", "mine", "storage", "inbox", "inbox-referral"]
+SCREENS = [
+    "sign-in",
+    "pin",
+    "search",
+    "program",
+    "referral",
+    "mine",
+    "storage",
+    "inbox",
+    "inbox-referral",
+]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -158,14 +168,22 @@ def test_a_referral_can_be_filed_with_the_keyboard_alone(app_stack: AppStack, pa
     for field, text in (("given-name", "Rosa"), ("family-name", family), ("phone", "503-555-0123")):
         _tab_to(page, f"el.id === {field!r}")
         page.keyboard.type(text)
-    for group, choice in (("safe-message", "false"), ("urgency", "routine"), ("given-by", "client"), ("method", "verbal")):
+    for group, choice in (
+        ("safe-message", "false"),
+        ("urgency", "routine"),
+        ("given-by", "client"),
+        ("method", "verbal"),
+    ):
         _tab_to(page, f"el.name === {group!r}")
         for _ in range(6):  # arrow keys move within a radio group and select
             if page.evaluate(f"() => document.activeElement.value === {choice!r}"):
                 break
             page.keyboard.press("ArrowRight")
         page.keyboard.press("Space")
-    _tab_to(page, "el.type === 'checkbox' && el.closest('fieldset.needs') && el.parentElement.innerText.includes('Food')")
+    _tab_to(
+        page,
+        "el.type === 'checkbox' && el.closest('fieldset.needs') && el.parentElement.innerText.includes('Food')",
+    )
     page.keyboard.press("Space")
     _tab_to(page, "el.id === 'consent-confirmed'")
     page.keyboard.press("Space")

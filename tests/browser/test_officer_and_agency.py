@@ -28,17 +28,21 @@ def test_officer_refers_a_family_and_the_agency_accepts_without_a_reload(
     page.get_by_label("Address, town or postcode").fill("97910")
     page.get_by_role("button", name="Find place").click()
     page.locator("ul.places button").first.click()
-    expect(page.get_by_text(re.compile(r"^Near "))).to_be_visible()
-    expect(tablet.card(page, RIVERTON_FOOD_BANK).locator(".distance")).to_have_text(re.compile(r"\d+\.\d km"))
+    expect(page.locator(".chosen-place")).to_contain_text("Near Riverton, OR 97910")
+    expect(tablet.card(page, RIVERTON_FOOD_BANK).locator(".distance")).to_have_text(
+        re.compile(r"\d+\.\d km")
+    )
     distances = [float(d.split()[0]) for d in page.locator("li.card .distance").all_inner_texts()]
     assert distances == sorted(distances), distances
 
     # open now: every program listed says it is open now
-    page.get_by_label("Open now").check()
+    with page.expect_response(lambda r: "open_now=true" in r.url and r.ok):
+        page.get_by_label("Open now").check()
     expect(page.locator(".result-count")).not_to_have_text("Loading…")
     badges = page.locator("li.card .hours .badge").all_inner_texts()
     assert all(badge == "Open now" for badge in badges), badges
-    page.get_by_label("Open now").uncheck()
+    with page.expect_response(lambda r: "/services?" in r.url and "open_now" not in r.url):
+        page.get_by_label("Open now").uncheck()
 
     tablet.card(page, RIVERTON_FOOD_BANK).get_by_role("button", name="Add to referral").click()
     tablet.fill_family(page, "Maria", family)

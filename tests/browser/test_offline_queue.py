@@ -5,6 +5,7 @@ stays visible with the server's reason; after sign-out nothing readable of the f
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import httpx
@@ -31,7 +32,9 @@ def _program_accepts(stack: AppStack, name: str) -> bool:
         finally:
             await conn.close()
 
-    return asyncio.run(read())
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, read()).result()
 
 
 def _set_accepting(stack: AppStack, name: str, accepting: bool) -> None:

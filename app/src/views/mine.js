@@ -43,10 +43,10 @@ function clock(referral, now) {
     : html`<span class="clock overdue">${t("clock.overdue", { time: formatDuration(left) })}</span>`;
 }
 
-export function ReferralRow({ referral, to, now }) {
+export function ReferralRow({ referral, to, now, family }) {
   return html`<li class="card referral-row" data-referral-id=${referral.id}>
     <div class="card-head">
-      <h3><a href=${to}>${referral.family_label || referral.program_name || t("referral.untitled")}</a></h3>
+      <h3><a href=${to}>${family || referral.program_name || t("referral.untitled")}</a></h3>
       <${StatusBadge} status=${referral.status} />
     </div>
     <p>${referral.program_name} · ${t(`urgency.${referral.urgency}`)}</p>
@@ -77,10 +77,11 @@ export function MyReferralsScreen() {
     session.token,
     [session.token],
   );
+  const [names, setNames] = useState(new Map());
   useEffect(() => {
-    if (list.items) outbox.forgetConfirmed(session.user.id, new Set(list.items.map((r) => r.id)));
-  }, [list.items]);
-  const onTablet = items; // confirmed ones go once the server's list shows them
+    outbox.forgetOldConfirmed(session.user.id).then(() => outbox.familyNames(session.user.id)).then(setNames);
+  }, [items]);
+  const onTablet = items.filter((i) => i.state !== "confirmed");
   const unsent = items.filter((i) => i.state === "waiting" || i.state === "sent");
 
   return html`<section>
@@ -101,7 +102,7 @@ export function MyReferralsScreen() {
       ${list.error ? html`<${Notice} kind="warn">${t("mine.server_unreachable")}</${Notice}>` : null}
       ${list.items === null && !list.error ? html`<p>${t("common.loading")}</p>` : null}
       <ul class="cards">
-        ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("mine", r.id)} now=${now} />`)}
+        ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("mine", r.id)} now=${now} family=${names.get(r.id)} />`)}
       </ul>
       ${list.next ? html`<button onClick=${list.more}>${t("common.load_more")}</button>` : null}
     </section>

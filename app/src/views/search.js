@@ -164,7 +164,7 @@ export function SearchScreen() {
     <p class="result-count" aria-live="polite">${busy ? t("common.loading") : result ? t("search.found", { count: result.total }) : ""}</p>
     <ul class="cards">
       ${(result?.items ?? []).map(
-        (service) => html`<${ProgramCard} service=${service} chosen=${chosen.has(service.id)}
+        (service) => html`<${ProgramCard} key=${service.id} service=${service} chosen=${chosen.has(service.id)}
           onToggle=${(s) => toggleInCart(cart, setCart, s)} />`,
       )}
     </ul>

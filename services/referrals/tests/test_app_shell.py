@@ -168,7 +168,7 @@ async def test_the_app_routes_are_not_in_the_api_schema(shell):
     assert not [p for p in paths if p.startswith("/app")]
 
 
-@pytest.mark.parametrize("path", ["/app", "/app/", "/app/config.json", "/app/referrals"])
+@pytest.mark.parametrize("path", ["/app", "/app/", "/app/referrals"])
 async def test_without_a_build_the_app_is_a_clear_404(desk, path):
     async with desk.service.client() as c:
         response = await c.get(path)
@@ -176,6 +176,21 @@ async def test_without_a_build_the_app_is_a_clear_404(desk, path):
     problem = response.json()
     assert problem["type"].endswith("/app-not-built")
     assert "BRIDGES_APP_DIR" in problem["detail"]
+
+
+async def test_without_a_build_the_config_still_answers_for_a_reverse_proxy(start_referrals):
+    # compose: Caddy serves the app's files and sends only /app/config.json here
+    service = await start_referrals(
+        {
+            "BRIDGES_APP_DIRECTORY_URL": "/api/directory",
+            "BRIDGES_APP_REFERRALS_URL": "/api/referrals",
+        }
+    )
+    async with service.client() as c:
+        config = await c.get("/app/config.json")
+    assert config.status_code == 200
+    assert config.json()["directory_url"] == "/api/directory"
+    assert config.json()["referrals_url"] == "/api/referrals"
 
 
 async def test_a_build_directory_without_index_html_is_a_clear_404(tmp_path, start_referrals):

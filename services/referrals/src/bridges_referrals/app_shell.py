@@ -114,7 +114,8 @@ def routes(shell: AppShell) -> APIRouter:
 
     @app.api_route(f"{PREFIX}/config.json", methods=["GET", "HEAD"])
     def app_config() -> Response:
-        shell.root()
+        # answered even where this service serves no build: behind the compose reverse proxy
+        # the proxy serves the app's files, and only this comes from here
         return JSONResponse(dict(shell.config), headers={"Cache-Control": REVALIDATE})
 
     @app.api_route(PREFIX + "/{path:path}", methods=["GET", "HEAD"])

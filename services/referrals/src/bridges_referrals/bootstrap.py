@@ -94,6 +94,11 @@ class ReferralsSettings(ServiceSettings):
     app_directory_url: str = Field(
         default="", description="the directory API's base URL as browsers see it; '' same origin"
     )
+    app_referrals_url: str = Field(
+        default="",
+        description="this API's base URL as browsers see it ('' where it serves the app itself; "
+        "'/api/referrals' behind the compose reverse proxy)",
+    )
     dev_sign_in_key_file: Path | None = Field(
         default=None, description="development sign-in: the ES256 private key PEM (dev key)"
     )
@@ -101,11 +106,13 @@ class ReferralsSettings(ServiceSettings):
         default=None, description="development sign-in: a JSON list of the users to choose from"
     )
 
-    @field_validator("app_directory_url")
+    @field_validator("app_directory_url", "app_referrals_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("BRIDGES_APP_DIRECTORY_URL must be an http(s) URL, or empty")
+        """An http(s) URL, a path on the app's own origin ('/api/directory'), or empty."""
+        same_origin_path = value.startswith("/") and not value.startswith("//")
+        if value and not (same_origin_path or value.startswith(("http://", "https://"))):
+            raise ValueError("an API base URL is an http(s) URL, a path starting with /, or empty")
         return value.rstrip("/")
 
     @model_validator(mode="after")
@@ -131,7 +138,7 @@ class ReferralsSettings(ServiceSettings):
         """What the tablet app reads at start (GET /app/config.json)."""
         return {
             "directory_url": self.app_directory_url,
-            "referrals_url": "",  # the app is served by this service: same origin
+            "referrals_url": self.app_referrals_url,
             "sign_in": "dev" if self.dev_sign_in else "none",
             "environment": self.environment.value,
         }
