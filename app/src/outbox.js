@@ -6,8 +6,12 @@
 // its sealed body never changes. A resend is therefore harmless (the server answers the first
 // result again) and different content can never go out under the same key.
 //
-//   waiting ──send──► sent ──2xx──► confirmed        (a sent item's answer was lost: resent)
-//      └──────────────────4xx──────► refused          (shown with the server's reason; never resent)
+//   waiting ──send──► sent ──2xx──► confirmed
+//      ▲               │ no answer, 5xx, 429: waiting again (resent later under the same key)
+//      └───────────────┤ 401: stays until the officer signs in again
+//                      └──4xx──► refused  (shown with the server's reason; never resent)
+// "sent" lasts while a request is out; a page closed meanwhile leaves it "sent", and the
+// next flush sends it again (the server answers the first result).
 import { Problem, Unreachable, call } from "./api.js";
 import { database } from "./db.js";
 import * as vault from "./vault.js";
@@ -102,19 +106,34 @@ export async function familyNames(owner) {
   return names;
 }
 
+let pending = null; // this tab's flush, waiting for the lock or sending
+
 /**
- * Send what is due, one at a time. Returns why it stopped: "done", "busy" (another tab is
- * sending), "locked" (unlock first), "offline", "server" (try later) or "signed-out" (401).
- * `force` ignores the backoff (the officer pressed "Send now", or the connection returned).
+ * Send what is due, one at a time. Returns why it stopped: "done", "locked" (unlock first),
+ * "offline", "server" (try later) or "signed-out" (401). `force` ignores the backoff (the
+ * officer pressed "Send now", or the connection returned).
+ *
+ * Tabs queue for one Web Lock: a tab that gets it after another re-reads every item's state
+ * first, so what the other sent is not sent again. Triggers in one tab while its flush is
+ * pending join that flush (a forced one makes it forced) instead of queuing more.
  */
-export async function flush({ config, session, force = false }) {
+export function flush({ config, session, force = false }) {
   const owner = session.user.id;
-  if (!vault.unlockedFor(owner)) return "locked";
-  if (navigator.onLine === false) return "offline"; // nothing leaves: items stay "waiting"
-  if (!navigator.locks) return sendDue(config, session, force);
-  return navigator.locks.request(`bridges-outbox:${owner}`, { ifAvailable: true }, (lock) =>
-    lock ? sendDue(config, session, force) : "busy",
+  if (!vault.unlockedFor(owner)) return Promise.resolve("locked");
+  if (navigator.onLine === false) return Promise.resolve("offline"); // nothing leaves
+  if (pending) {
+    pending.force ||= force;
+    return pending.done;
+  }
+  const run = { force };
+  const send = () => sendDue(config, session, run.force);
+  run.done = (navigator.locks ? navigator.locks.request(`bridges-outbox:${owner}`, send) : send()).finally(
+    () => {
+      pending = null;
+    },
   );
+  pending = run;
+  return run.done;
 }
 
 async function sendDue(config, session, force) {
@@ -151,13 +170,18 @@ async function sendOne(config, session, item) {
     return "done";
   } catch (error) {
     if (error instanceof Unreachable) {
-      await update(item.id, { next_attempt_at: Date.now() + backoff(attempts) });
+      // no answer: it may not have left the tablet; it waits, and goes again under its key
+      await update(item.id, { state: "waiting", next_attempt_at: Date.now() + backoff(attempts) });
       return "offline";
     }
     if (!(error instanceof Problem)) throw error;
-    if (error.status === 401) return "signed-out"; // sent again after the officer signs in
+    if (error.status === 401) {
+      await update(item.id, { state: "waiting" }); // sent again after the officer signs in
+      return "signed-out";
+    }
     if (error.transient) {
-      await update(item.id, { next_attempt_at: Date.now() + backoff(attempts, error.retryAfterS) });
+      const next_attempt_at = Date.now() + backoff(attempts, error.retryAfterS);
+      await update(item.id, { state: "waiting", next_attempt_at });
       return "server";
     }
     const { title, detail, errors } = error.problem;

@@ -145,4 +145,6 @@ def test_after_sign_out_the_tablet_holds_nothing_readable_of_the_family(
     for secret in (sent, waiting, "Situation of the", "503-555-0101"):
         assert secret not in kept  # ...but only as ciphertext
     assert "Sam Okafor" not in kept  # not even who was signed in
+    context.set_offline(False)  # signing in needs the network; the sealed referral still waits
+    page.reload()
     expect(page.get_by_text("1 waiting on this tablet")).to_be_visible()
