@@ -183,6 +183,40 @@ def token_for(stack: AppStack, user_id: str) -> str:
     return str(answer.json()["access_token"])
 
 
+def file_by_api(stack: AppStack, family: str, program: str = RIVERTON_FOOD_BANK) -> str:
+    """A referral filed through the API (as another officer's tablet would): its id."""
+    services = httpx.get(
+        f"{stack.urls['directory']}/services", params={"search": program}, timeout=10
+    ).json()["contents"]
+    program_id = next(s["id"] for s in services if s["name"] == program)
+    answer = httpx.post(
+        f"{stack.urls['referrals']}/referrals",
+        json={
+            "client": {
+                "given_name": "Ines",
+                "family_name": family,
+                "contact": {"phone": "503-555-0142", "safe_to_leave_message": False},
+            },
+            "needs": ["food"],
+            "urgency": "routine",
+            "program_ids": [program_id],
+            "consent": {
+                "given_by": "client",
+                "method": "verbal",
+                "given_at": now().isoformat(),
+                "scopes": ["contact", "needs"],
+            },
+        },
+        headers={
+            "Authorization": f"Bearer {stack.tokens['officer']}",
+            "Idempotency-Key": f"test-{uuid.uuid4()}",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["referrals"][0]["id"])
+
+
 def referrals_filed_since(stack: AppStack, token: str, since: datetime) -> list[dict[str, Any]]:
     """The officer's referrals the server holds, filed at or after `since`."""
     found: list[dict[str, Any]] = []

@@ -80,7 +80,6 @@ export function SearchScreen() {
   const [page, setPage] = useState(1);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const textRef = useRef(filters.text);
 
   const update = (change) => setFilters((old) => (remembered = { ...old, ...change }));
 
@@ -88,18 +87,21 @@ export function SearchScreen() {
     directory.taxonomy(config).then((all) => setTerms(all.filter((term) => !term.parent_id)));
   }, []);
 
+  const latest = useRef(0);
   const run = async (nextPage = 1) => {
+    const asked = (latest.current += 1);
     setBusy(true);
     setError(null);
     try {
       const found = await directory.search(config, filters, nextPage);
+      if (asked !== latest.current) return; // a newer search was asked meanwhile: it wins
       setResult((old) => (nextPage > 1 && old ? { ...found, items: [...old.items, ...found.items] } : found));
       setPage(nextPage);
       announce(t("search.found", { count: found.total }));
     } catch (e) {
-      setError(e);
+      if (asked === latest.current) setError(e);
     } finally {
-      setBusy(false);
+      if (asked === latest.current) setBusy(false);
     }
   };
 
@@ -110,7 +112,6 @@ export function SearchScreen() {
 
   const submit = (event) => {
     event.preventDefault();
-    textRef.current = filters.text;
     run(1);
   };
   const chosen = new Set(cart.map((p) => p.id));
