@@ -151,11 +151,14 @@ export function InboxReferralScreen({ id }) {
   return html`<article>
     <p><a href=${href("inbox")}>← ${t("inbox.back")}</a></p>
     <${ScreenTitle}>${referral.program_name}</${ScreenTitle}>
-    <p><${StatusBadge} status=${referral.status} /> ${t(`urgency.${referral.urgency}`)} ·
-      ${t("referral.filed", { at: formatDateTime(referral.created_at) })} ·
+    <p class="row">
+      <${StatusBadge} status=${referral.status} />
+      <span>${t(`urgency.${referral.urgency}`)}</span>
+      <span>${t("referral.filed", { at: formatDateTime(referral.created_at) })}</span>
       ${["requested", "received"].includes(referral.status)
         ? html`<span class=${`clock${left < 0 ? " overdue" : ""}`}>${t("inbox.respond_by", { at: formatDateTime(referral.respond_by) })}</span>`
-        : null}</p>
+        : null}
+    </p>
     ${message ? html`<${Notice} kind=${message.kind}>${message.text}</${Notice}>` : null}
     <${Shared} referral=${referral} />
     ${moves.length
