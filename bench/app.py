@@ -38,7 +38,7 @@ SLOW_3G = {
 }
 COLD_RUNS = 3
 RELOAD_RUNS = 7
-DRAWN = "button.user-button, #pin"  # the first screen a person can act on
+DRAWN = "main h1"  # the first screen, drawn (sign-in, or unlock for a returning officer)
 
 
 def shell_size() -> dict[str, int]:

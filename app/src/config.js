@@ -5,7 +5,8 @@ const DEFAULTS = { directory_url: "", referrals_url: "", sign_in: "dev" };
 
 export async function loadConfig() {
   try {
-    const response = await fetch(new URL("config.json", document.baseURI), { cache: "no-store" });
+    // the same request as index.html's preload (so that one is used); the server says no-cache
+    const response = await fetch(new URL("config.json", document.baseURI));
     if (response.ok) {
       const config = { ...DEFAULTS, ...(await response.json()) };
       localStorage.setItem(KEY, JSON.stringify(config));
