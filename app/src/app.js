@@ -8,9 +8,9 @@ import { AppContext, LiveRegion, announce, html } from "./ui.js";
 import { requestBackgroundSync } from "./updates.js";
 import * as vault from "./vault.js";
 import { t } from "./i18n.js";
-import { Shell } from "./views/shell.js";
+import { Shell, useLanguage } from "./views/shell.js";
 import { PinScreen, SignInScreen } from "./views/signin.js";
-import { SearchScreen } from "./views/search.js";
+import { SearchScreen, forgetSearch } from "./views/search.js";
 import { ProgramScreen } from "./views/program.js";
 import { ReferScreen, clearDraft } from "./views/refer.js";
 import { MyReferralsScreen, ReferralScreen } from "./views/mine.js";
@@ -27,6 +27,23 @@ export function App({ config, storage }) {
   const [cart, setCart] = useState([]); // programs chosen for the next referral (public data)
   const [sendState, setSendState] = useState("idle");
   const route = useRoute();
+  useLanguage(); // every screen re-renders in the chosen language
+
+  // signed out or locked in another tab: this one locks too (the key lives per page)
+  useEffect(() => {
+    const changed = (event) => {
+      if (event.key === "bridges.user" && event.newValue === null) location.reload();
+    };
+    addEventListener("storage", changed);
+    return () => removeEventListener("storage", changed);
+  }, []);
+
+  /** What one person left in memory must not reach the next one on a shared tablet. */
+  const forgetWork = () => {
+    clearDraft();
+    forgetSearch();
+    setCart([]);
+  };
 
   useEffect(() => {
     (async () => {
@@ -41,6 +58,10 @@ export function App({ config, storage }) {
   }, []);
 
   const signedIn = async (result) => {
+    if (user && user.id !== result.user.id) {
+      vault.lock();
+      forgetWork();
+    }
     setUser(result.user);
     if (!session.isOfficer(result.user)) {
       await session.keep(result);
@@ -63,21 +84,20 @@ export function App({ config, storage }) {
       setPending(null);
       return setPhase("ready");
     }
-    const restored = await session.restore(user);
-    if (restored) {
-      setCurrent(restored);
-      setPhase("ready");
-    } else {
-      setPhase("signin"); // the token expired: sign in again; the vault stays open
-    }
+    // an expired sign-in does not stop the work: search what is saved and file referrals
+    // offline; they are sent once the officer signs in again (the vault stays open)
+    setCurrent((await session.restore(user)) ?? { token: null, expiresAt: 0, user });
+    setPhase("ready");
   };
+
+  const signInAgain = () => setPhase("signin"); // the vault, the draft and the cart stay
 
   const signOut = async () => {
     await session.signOut(user);
-    clearDraft();
+    forgetWork();
+    setUser(null);
     setCurrent(null);
     setPending(null);
-    setCart([]);
     setPhase("signin");
     announce(t("signin.signed_out"));
   };
@@ -92,8 +112,12 @@ export function App({ config, storage }) {
     async (force = false) => {
       if (!current || !session.isOfficer(current.user)) return;
       setSendState("sending");
-      const outcome = await outbox.flush({ config, session: current, force });
-      setSendState(outcome);
+      let outcome = "server";
+      try {
+        outcome = await outbox.flush({ config, session: current, force });
+      } finally {
+        setSendState(outcome);
+      }
       if (outcome === "signed-out") announce(t("outbox.sign_in_again"));
     },
     [config, current],
@@ -127,11 +151,13 @@ export function App({ config, storage }) {
     flush,
     sendState,
     signOut,
+    signInAgain,
     lockNow,
     requestBackgroundSync,
   };
   let screen;
-  if (phase === "signin") screen = html`<${SignInScreen} onSignedIn=${signedIn} reauthFor=${user} />`;
+  if (phase === "signin")
+    screen = html`<${SignInScreen} onSignedIn=${signedIn} reauthFor=${user} onBack=${current ? () => setPhase("ready") : null} />`;
   else if (phase === "pin")
     screen = html`<${PinScreen} user=${pending?.user ?? user} onUnlocked=${unlocked} onCancel=${signOut} />`;
   else screen = html`<${Shell}>${pick(route, current.user)}</${Shell}>`;

@@ -5,8 +5,11 @@ const DEFAULTS = { directory_url: "", referrals_url: "", sign_in: "dev" };
 
 export async function loadConfig() {
   try {
-    // the same request as index.html's preload (so that one is used); the server says no-cache
-    const response = await fetch(new URL("config.json", document.baseURI));
+    // the same request as index.html's preload (so that one is used); the server says no-cache.
+    // A weak signal must not hold the app on its boot screen: the saved copy after 2.5 s.
+    const response = await fetch(new URL("config.json", document.baseURI), {
+      signal: AbortSignal.timeout(2500),
+    });
     if (response.ok) {
       const config = { ...DEFAULTS, ...(await response.json()) };
       localStorage.setItem(KEY, JSON.stringify(config));

@@ -13,8 +13,10 @@ function params(filters, page) {
   return {
     search: filters.text?.trim(),
     taxonomy_term_id: filters.term,
-    lat: place?.lat,
-    lon: place?.lon,
+    // two decimals (about 1 km): where the officer stands (often the family's door) stays
+    // out of server logs
+    lat: place ? Math.round(place.lat * 100) / 100 : undefined,
+    lon: place ? Math.round(place.lon * 100) / 100 : undefined,
     radius_km: place ? filters.radiusKm : undefined,
     sort: place ? "distance" : undefined,
     language: filters.language,

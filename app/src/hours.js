@@ -40,7 +40,11 @@ export function today(service, now = new Date()) {
   }
   const todays = schedules.filter((s) => (s.byday ?? DAYS.join(",")).split(",").includes(clock.day));
   const spans = todays.map((s) => `${s.opens_at.slice(0, 5)}–${s.closes_at.slice(0, 5)}`);
-  const open = todays.some((s) => s.opens_at.slice(0, 5) <= clock.time && clock.time < s.closes_at.slice(0, 5));
+  const open = todays.some((s) => {
+    const [opens, closes] = [s.opens_at.slice(0, 5), s.closes_at.slice(0, 5)];
+    // overnight (a shelter open 19:00–07:00): open after opening or before closing
+    return closes > opens ? opens <= clock.time && clock.time < closes : clock.time >= opens || clock.time < closes;
+  });
   return { known: true, open, spans };
 }
 

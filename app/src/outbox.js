@@ -20,12 +20,17 @@ export const RETRY_CAP_MS = 5 * 60_000;
 export const STALE_AFTER_MS = 3 * 3600_000; // unsent this long: the officer is warned
 
 const listeners = new Set();
+// other tabs send too: what changes there is re-read here
+const tabs = typeof window === "undefined" || !window.BroadcastChannel ? null : new BroadcastChannel("bridges-outbox");
+if (tabs) tabs.onmessage = () => listeners.forEach((listener) => listener());
+
 export function subscribe(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
 function changed() {
   for (const listener of listeners) listener();
+  tabs?.postMessage("changed");
 }
 
 export function backoff(attempts, retryAfterS) {
@@ -108,30 +113,43 @@ export async function familyNames(owner) {
 
 let pending = null; // this tab's flush, waiting for the lock or sending
 
+/** The access token can still be used (a minute's margin). */
+export function usable(session) {
+  return Boolean(session?.token) && session.expiresAt > Date.now() + 60_000;
+}
+
 /**
  * Send what is due, one at a time. Returns why it stopped: "done", "locked" (unlock first),
- * "offline", "server" (try later) or "signed-out" (401). `force` ignores the backoff (the
- * officer pressed "Send now", or the connection returned).
+ * "offline", "server" (try later) or "signed-out" (sign in again first). `force` ignores the
+ * backoff (the officer pressed "Send now", a referral was just filed, the connection returned).
  *
  * Tabs queue for one Web Lock: a tab that gets it after another re-reads every item's state
- * first, so what the other sent is not sent again. Triggers in one tab while its flush is
- * pending join that flush (a forced one makes it forced) instead of queuing more.
+ * first, so what the other sent is not sent again. A trigger in a tab whose flush is already
+ * running makes that flush go round once more (with the newest session) when it ends.
  */
 export function flush({ config, session, force = false }) {
   const owner = session.user.id;
   if (!vault.unlockedFor(owner)) return Promise.resolve("locked");
+  if (!usable(session)) return Promise.resolve("signed-out");
   if (navigator.onLine === false) return Promise.resolve("offline"); // nothing leaves
   if (pending) {
-    pending.force ||= force;
+    pending.again = { config, session, force: force || pending.again?.force };
     return pending.done;
   }
-  const run = { force };
-  const send = () => sendDue(config, session, run.force);
-  run.done = (navigator.locks ? navigator.locks.request(`bridges-outbox:${owner}`, send) : send()).finally(
-    () => {
-      pending = null;
-    },
-  );
+  const run = { again: null };
+  const rounds = async () => {
+    let ask = { config, session, force };
+    let outcome = "done";
+    while (ask) {
+      run.again = null;
+      outcome = await sendDue(ask.config, ask.session, ask.force);
+      ask = outcome === "done" ? run.again : null;
+    }
+    return outcome;
+  };
+  run.done = (navigator.locks ? navigator.locks.request(`bridges-outbox:${owner}`, rounds) : rounds()).finally(() => {
+    pending = null;
+  });
   pending = run;
   return run.done;
 }
@@ -147,45 +165,60 @@ async function sendDue(config, session, force) {
 }
 
 async function sendOne(config, session, item) {
-  const { body } = await vault.open(item.sealed);
   const attempts = item.attempts + 1;
-  await update(item.id, { state: "sent", attempts, last_attempt_at: new Date().toISOString() });
+  let sealedLabel;
+  let data;
   try {
-    const { data } = await call(`${config.referrals_url}/referrals`, {
+    const { body, label } = await vault.open(item.sealed);
+    sealedLabel = await vault.seal({ label });
+    await update(item.id, { state: "sent", attempts, last_attempt_at: new Date().toISOString() });
+    ({ data } = await call(`${config.referrals_url}/referrals`, {
       method: "POST",
       token: session.token,
       body,
       headers: { "Idempotency-Key": item.idempotency_key },
-    });
-    const { label } = await vault.open(item.sealed);
-    await update(item.id, {
-      state: "confirmed",
-      // the server holds the referral now: the tablet keeps only the family's name (sealed),
-      // to show beside the server's list, which carries no personal data
-      sealed: await vault.seal({ label }),
-      error: null,
-      confirmed_at: new Date().toISOString(),
-      result: { case_id: data.case_id, referral_ids: data.referrals.map((r) => r.id) },
-    });
-    return "done";
+    }));
   } catch (error) {
-    if (error instanceof Unreachable) {
-      // no answer: it may not have left the tablet; it waits, and goes again under its key
-      await update(item.id, { state: "waiting", next_attempt_at: Date.now() + backoff(attempts) });
-      return "offline";
-    }
-    if (!(error instanceof Problem)) throw error;
-    if (error.status === 401) {
-      await update(item.id, { state: "waiting" }); // sent again after the officer signs in
-      return "signed-out";
-    }
-    if (error.transient) {
-      const next_attempt_at = Date.now() + backoff(attempts, error.retryAfterS);
-      await update(item.id, { state: "waiting", next_attempt_at });
-      return "server";
-    }
-    const { title, detail, errors } = error.problem;
-    await update(item.id, { state: "refused", error: { status: error.status, title, detail, errors } });
-    return "done"; // the next item may still go
+    return failed(item, attempts, error);
   }
+  await update(item.id, {
+    state: "confirmed",
+    // the server holds the referral now: the tablet keeps only the family's name (sealed),
+    // to show beside the server's list, which carries no personal data
+    sealed: sealedLabel,
+    error: null,
+    confirmed_at: new Date().toISOString(),
+    result: { case_id: data?.case_id, referral_ids: (data?.referrals ?? []).map((r) => r.id) },
+  });
+  return "done";
+}
+
+async function failed(item, attempts, error) {
+  const later = (retryAfterS = 0) => Date.now() + backoff(attempts, retryAfterS);
+  if (error instanceof vault.Locked) {
+    await update(item.id, { state: "waiting" }); // locked meanwhile: sent again after unlocking
+    return "locked";
+  }
+  if (error instanceof Unreachable) {
+    // no answer: it may not have left the tablet; it waits, and goes again under its key
+    await update(item.id, { state: "waiting", next_attempt_at: later() });
+    return "offline";
+  }
+  if (!(error instanceof Problem)) {
+    // our own fault (a damaged record, an odd answer): this item waits, the others still go
+    console.error("outbox: could not send", item.id, error);
+    await update(item.id, { state: "waiting", next_attempt_at: later() });
+    return "done";
+  }
+  if (error.status === 401) {
+    await update(item.id, { state: "waiting", next_attempt_at: later() }); // after signing in
+    return "signed-out";
+  }
+  if (error.transient) {
+    await update(item.id, { state: "waiting", next_attempt_at: later(error.retryAfterS) });
+    return "server";
+  }
+  const { title, detail, errors } = error.problem;
+  await update(item.id, { state: "refused", error: { status: error.status, title, detail, errors } });
+  return "done"; // the next item may still go
 }

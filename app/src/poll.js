@@ -4,46 +4,66 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { call } from "./api.js";
 
 export const POLL_MS = 5_000;
+const PAGE = 25;
 
-/** Pages of a keyset-paged list, the first page refreshed every POLL_MS while visible. */
+/**
+ * A keyset-paged list, refreshed every POLL_MS while visible. "Load more" widens what is
+ * refreshed (one request for everything shown), so a referral arriving on top never pushes
+ * one off the screen. One request at a time; an answer for an earlier list (another tab of the
+ * inbox) is dropped.
+ */
 export function usePolledList(urlOf, token, deps) {
   const [items, setItems] = useState(null);
   const [next, setNext] = useState(null);
   const [error, setError] = useState(null);
-  const etag = useRef(null);
-  const extra = useRef([]); // pages after the first, loaded on request
+  const [loadingMore, setLoadingMore] = useState(false);
+  const state = useRef({ etag: null, limit: PAGE, busy: false, generation: 0 });
 
-  const first = async () => {
+  const refresh = async () => {
+    const now = state.current;
+    if (now.busy) return;
+    now.busy = true;
+    const generation = now.generation;
     try {
-      const headers = etag.current ? { "If-None-Match": etag.current } : {};
-      const answer = await call(urlOf(null), { token, headers });
+      const headers = now.etag ? { "If-None-Match": now.etag } : {};
+      const answer = await call(urlOf(null, now.limit), { token, headers });
+      if (generation !== now.generation) return;
       setError(null);
       if (answer.status === 304) return;
-      etag.current = answer.headers.get("ETag");
-      const seen = new Set(answer.data.items.map((r) => r.id));
-      setItems([...answer.data.items, ...extra.current.filter((r) => !seen.has(r.id))]);
-      if (!extra.current.length) setNext(answer.data.next_cursor);
+      now.etag = answer.headers.get("ETag");
+      setItems(answer.data.items);
+      setNext(answer.data.next_cursor);
     } catch (e) {
-      setError(e); // shown beside the last list; the next poll tries again
+      if (generation === now.generation) setError(e); // shown beside the last list
+    } finally {
+      now.busy = false;
     }
   };
 
   useEffect(() => {
-    etag.current = null;
-    extra.current = [];
+    state.current = { etag: null, limit: PAGE, busy: false, generation: state.current.generation + 1 };
     setItems(null);
     setNext(null);
-    first();
-    const timer = setInterval(() => document.visibilityState === "visible" && first(), POLL_MS);
-    return () => clearInterval(timer);
+    setError(null);
+    refresh();
+    const timer = setInterval(() => document.visibilityState === "visible" && refresh(), POLL_MS);
+    return () => {
+      clearInterval(timer);
+      state.current.generation += 1; // answers still on their way are for a list gone
+    };
   }, deps);
 
   const more = async () => {
-    if (!next) return;
-    const { data } = await call(urlOf(next), { token });
-    extra.current = [...extra.current, ...data.items];
-    setItems((old) => [...(old ?? []), ...data.items]);
-    setNext(data.next_cursor);
+    if (!next || loadingMore) return;
+    setLoadingMore(true);
+    try {
+      state.current.limit = Math.min(state.current.limit + PAGE, 200);
+      state.current.etag = null;
+      state.current.busy = false;
+      await refresh();
+    } finally {
+      setLoadingMore(false);
+    }
   };
-  return { items, next, more, error, refresh: first };
+  return { items, next, more, loadingMore, error, refresh };
 }

@@ -4,7 +4,11 @@ export const CHANNELS = ["phone", "sms", "email", "officer", "in-person"];
 export const URGENCIES = ["routine", "high", "emergency"];
 export const METHODS = ["verbal", "written", "signature"];
 const PHONE = /^[0-9+() .-]{3,30}$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+// the server's rules (pydantic EmailStr): no empty labels, no trailing dot
+const EMAIL = /^[^@\s]+@(?!.*\.\.)[^@\s.][^@\s]*\.[^@\s.]+$/;
+export const MAX_PROGRAMS = 10;
+export const LIMITS = { name: 100, relationship: 40, bestTime: 100, situation: 4000 };
+const wholeAge = (value) => value === "" || (/^\d{1,3}$/.test(String(value)) && Number(value) <= 130);
 
 export function emptyDraft(now = new Date()) {
   return {
@@ -44,10 +48,11 @@ export function familyProblems(draft) {
   const problems = {};
   if (!draft.givenName.trim()) problems.givenName = "form.required";
   if (!draft.familyName.trim()) problems.familyName = "form.required";
-  if (draft.age !== "" && !(Number(draft.age) >= 0 && Number(draft.age) <= 130)) problems.age = "form.age_range";
+  if (!wholeAge(draft.age)) problems.age = "form.age_whole";
   draft.household.forEach((member, index) => {
     if (!member.givenName.trim()) problems[`member-${index}-name`] = "form.required";
     if (!member.relationship.trim()) problems[`member-${index}-relationship`] = "form.required";
+    if (!wholeAge(member.age)) problems[`member-${index}-age`] = "form.age_whole";
   });
   if ((draft.channel === "phone" || draft.channel === "sms") && !PHONE.test(draft.phone.trim())) problems.phone = "form.phone_invalid";
   if (draft.phone.trim() && !PHONE.test(draft.phone.trim())) problems.phone = "form.phone_invalid";
@@ -58,6 +63,43 @@ export function familyProblems(draft) {
   if (!draft.needs.length) problems.needs = "form.need_one";
   if (!draft.urgency) problems.urgency = "form.choose_one";
   return problems;
+}
+
+export function programProblems(programs) {
+  return programs.length > MAX_PROGRAMS ? { programs: "form.too_many_programs" } : {};
+}
+
+/** A refused referral's body, back into a draft the officer can correct and file again. */
+export function draftFrom(sent, now = new Date()) {
+  const client = sent.client ?? {};
+  const contact = client.contact ?? {};
+  const consent = sent.consent ?? {};
+  return {
+    ...emptyDraft(now),
+    givenName: client.given_name ?? "",
+    familyName: client.family_name ?? "",
+    age: client.age ?? "",
+    household: (client.household ?? []).map((m) => ({ givenName: m.given_name ?? "", relationship: m.relationship ?? "", age: m.age ?? "" })),
+    channel: contact.preferred_channel ?? "phone",
+    phone: contact.phone ?? "",
+    email: contact.email ?? "",
+    safeToLeaveMessage: contact.safe_to_leave_message ?? null,
+    contactLanguage: contact.preferred_language ?? "en",
+    interpreter: Boolean(contact.interpreter_needed),
+    bestTime: contact.best_time ?? "",
+    officerPhone: sent.officer_contact?.phone ?? "",
+    needs: sent.needs ?? [],
+    urgency: sent.urgency ?? "",
+    situation: sent.situation ?? "",
+    consent: {
+      givenBy: consent.given_by ?? "",
+      guardianName: consent.given_by_name ?? "",
+      method: consent.method ?? "",
+      givenAt: consent.given_at ? localInputValue(new Date(consent.given_at)) : localInputValue(now),
+      scopes: consent.scopes ?? ["contact"],
+      confirmed: false, // the officer confirms again what the family agreed to
+    },
+  };
 }
 
 export function consentProblems(consent, now = new Date()) {

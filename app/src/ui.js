@@ -1,5 +1,5 @@
 // Small shared pieces of the interface: the html tag, the app context, the live region.
-import { createContext, h } from "preact";
+import { cloneElement, createContext, h } from "preact";
 import { useContext, useEffect, useRef } from "preact/hooks";
 import htm from "htm";
 import { t } from "./i18n.js";
@@ -35,10 +35,16 @@ export function ScreenTitle({ children }) {
 }
 
 export function Field({ id, label, hint, error, children }) {
+  // the control is told its hint and its error, so a screen reader reads them with it
+  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ");
+  const control =
+    children && typeof children === "object" && !Array.isArray(children)
+      ? cloneElement(children, { "aria-describedby": described || undefined, "aria-invalid": error ? "true" : undefined })
+      : children;
   return html`<div class=${`field${error ? " has-error" : ""}`}>
     <label for=${id}>${label}</label>
     ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
-    ${children}
+    ${control}
     ${error ? html`<p class="error" id=${`${id}-error`}>${error}</p>` : null}
   </div>`;
 }

@@ -47,19 +47,34 @@ export async function createVault(owner, pin) {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const key = await derive(pin, salt);
   const check = await sealWith(key, CHECK);
-  await (await database()).put("vaults", { owner, salt, check, created_at: new Date().toISOString() });
+  // add, not put: a second tab choosing a PIN at the same time must not replace this one's salt
+  await (await database()).add("vaults", { owner, salt, check, failures: 0, created_at: new Date().toISOString() });
   unlocked = { owner, key };
 }
 
+export const MAX_FAILURES = 10; // then the sealed data is erased (a lost tablet's last defence)
+
 export async function unlock(owner, pin) {
-  const vault = await (await database()).get("vaults", owner);
+  const db = await database();
+  const vault = await db.get("vaults", owner);
   if (!vault) throw new Locked("no vault for this user on this tablet");
   const key = await derive(pin, vault.salt);
+  let opened = false;
   try {
-    if ((await openWith(key, vault.check)) !== CHECK) throw new WrongPin();
+    opened = (await openWith(key, vault.check)) === CHECK;
   } catch {
-    throw new WrongPin("wrong PIN");
+    opened = false;
   }
+  if (!opened) {
+    const failures = (vault.failures ?? 0) + 1;
+    if (failures >= MAX_FAILURES) {
+      await destroyVault(owner);
+      throw new WrongPin("erased", { cause: { erased: true, left: 0 } });
+    }
+    await db.put("vaults", { ...vault, failures });
+    throw new WrongPin("wrong PIN", { cause: { erased: false, left: MAX_FAILURES - failures } });
+  }
+  if (vault.failures) await db.put("vaults", { ...vault, failures: 0 });
   unlocked = { owner, key };
 }
 

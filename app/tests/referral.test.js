@@ -1,7 +1,7 @@
 // The form's own checks and the body it sends: the server's rules, told before sending.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { body, consentProblems, emptyDraft, familyProblems } from "../src/referral.js";
+import { body, consentProblems, draftFrom, emptyDraft, familyProblems, programProblems } from "../src/referral.js";
 
 const complete = () => ({
   ...emptyDraft(new Date("2026-11-28T10:00:00")),
@@ -60,4 +60,34 @@ test("the body carries consent with its text version, trimmed names and every pr
   assert.equal(sent.consent.given_by, "client");
   assert.ok(!("given_by_name" in sent.consent));
   assert.ok(sent.consent.given_at.endsWith("Z"));
+});
+
+test("ages are whole years, for the family and every member", () => {
+  assert.equal(familyProblems({ ...complete(), age: "2.5" }).age, "form.age_whole");
+  const household = [{ givenName: "Leo", relationship: "son", age: "150" }];
+  assert.equal(familyProblems({ ...complete(), household })["member-0-age"], "form.age_whole");
+});
+
+test("an email the server would refuse is refused here first", () => {
+  for (const email of ["maria@gmail..com", "x@y.com.", "a@b"]) {
+    assert.equal(familyProblems({ ...complete(), email }).email, "form.email_invalid", email);
+  }
+  assert.equal(familyProblems({ ...complete(), email: "maria.lopez@example.org" }).email, undefined);
+});
+
+test("more than ten programs is refused before sending", () => {
+  const programs = Array.from({ length: 11 }, (_, i) => ({ id: `p${i}` }));
+  assert.equal(programProblems(programs).programs, "form.too_many_programs");
+  assert.deepEqual(programProblems(programs.slice(0, 10)), {});
+});
+
+test("a refused body comes back as a draft whose consent must be confirmed again", () => {
+  const sent = body(complete(), [{ id: "p1" }], "v/en");
+  const draft = draftFrom(sent);
+  assert.equal(draft.givenName, "Maria");
+  assert.equal(draft.safeToLeaveMessage, false);
+  assert.deepEqual(draft.needs, ["food"]);
+  assert.equal(draft.consent.method, "verbal");
+  assert.equal(draft.consent.confirmed, false);
+  assert.deepEqual(body({ ...draft, consent: { ...draft.consent, confirmed: true } }, [{ id: "p1" }], "v/en").client, sent.client);
 });

@@ -31,3 +31,18 @@ def test_the_built_app_is_served_with_its_config(
 
     page.screenshot(path=tmp_path / "app.png")
     assert (tmp_path / "app.png").stat().st_size > 0
+
+
+def test_the_app_is_installable_and_works_offline_after_one_visit(
+    app_stack: AppStack, page: Page
+) -> None:
+    page.goto(app_stack.app_url)
+    page.wait_for_function(
+        "async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; }"
+    )
+    cdp = page.context.new_cdp_session(page)
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # a test browser context is incognito-like, the one thing a real browser would not be
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
+    manifest = page.request.get(f"{app_stack.app_url}manifest.webmanifest").json()
+    assert {icon["sizes"] for icon in manifest["icons"]} >= {"192x192", "512x512"}

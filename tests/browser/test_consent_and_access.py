@@ -9,6 +9,7 @@ import uuid
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser import tablet
 from tests.browser.support import AppStack, screenshot
@@ -119,7 +120,7 @@ def test_every_main_screen_passes_axe(
         page.goto(app_stack.app_url)
         page.locator(".language select").select_option(language)
         page.get_by_role("button", name="Lee Chen").click()
-        expect(page.locator("[role=tablist]")).to_be_visible()
+        expect(page.locator(".tabs")).to_be_visible()
         expect(page.locator("li.referral-row").first).to_be_visible()
         check("inbox")
         page.locator("li.referral-row a").first.click()
@@ -144,17 +145,31 @@ def _label_is(text: str) -> str:
     return f"el && ((el.labels && [...el.labels].some((l) => l.innerText.includes({text!r}))) || (el.innerText || '').includes({text!r}))"
 
 
+def _screen_opened(page: Page) -> None:
+    """A new screen puts focus on its heading (where a screen reader starts): wait for it."""
+    try:
+        page.wait_for_function(
+            "() => document.activeElement && document.activeElement.tagName === 'H1'"
+        )
+    except PlaywrightError as error:
+        focused = page.evaluate("() => document.activeElement?.outerHTML.slice(0, 200)")
+        heading = page.evaluate("() => document.querySelector('h1')?.outerHTML")
+        raise AssertionError(f"focus is on {focused}, not the heading {heading}") from error
+
+
 def test_a_referral_can_be_filed_with_the_keyboard_alone(app_stack: AppStack, page: Page) -> None:
     family = tablet.family_name()
     page.goto(app_stack.app_url)
     _tab_to(page, _label_is("Dana Reyes"))
     page.keyboard.press("Enter")
+    _screen_opened(page)
     _tab_to(page, "el.id === 'pin'")
     page.keyboard.type(tablet.PIN)
     _tab_to(page, "el.id === 'pin-repeat'")
     page.keyboard.type(tablet.PIN)
     page.keyboard.press("Enter")
     expect(page.locator("#search-text")).to_be_visible()
+    _screen_opened(page)
     _tab_to(page, "el.id === 'search-text'")
     page.keyboard.type("food bank")
     page.keyboard.press("Enter")
@@ -165,6 +180,7 @@ def test_a_referral_can_be_filed_with_the_keyboard_alone(app_stack: AppStack, pa
     _tab_to(page, "el.tagName === 'A' && el.getAttribute('href') === '#/refer'")
     page.keyboard.press("Enter")
     expect(page.locator("form.refer")).to_be_visible()
+    _screen_opened(page)
     for field, text in (("given-name", "Rosa"), ("family-name", family), ("phone", "503-555-0123")):
         _tab_to(page, f"el.id === {field!r}")
         page.keyboard.type(text)

@@ -74,7 +74,7 @@ def test_officer_refers_a_family_and_the_agency_accepts_without_a_reload(
         screenshot(staff, "agency-referral", full_page=True)
         staff.get_by_label("Accept").check()
         staff.get_by_role("button", name="Save").click()
-        expect(staff.get_by_text("The referral is now: Accepted")).to_be_visible()
+        expect(staff.locator("main").get_by_text("The referral is now: Accepted")).to_be_visible()
     finally:
         staff_context.close()
 
@@ -106,10 +106,10 @@ def test_the_officer_cancels_with_a_reason_and_records_a_withdrawal(
     page.get_by_role("button", name="Cancel this referral").click()
     page.get_by_label("Reason").select_option("need-resolved")
     page.get_by_role("button", name="Cancel the referral").click()
-    expect(page.get_by_text("The referral is cancelled.")).to_be_visible()
+    expect(page.locator("main").get_by_text("The referral is cancelled.")).to_be_visible()
     expect(page.locator("ol.history")).to_contain_text("Need resolved")
 
     page.get_by_role("button", name="Record consent withdrawal").click()
     page.get_by_role("button", name="Record the withdrawal").click()
-    expect(page.get_by_text(re.compile(r"Withdrawal recorded"))).to_be_visible()
+    expect(page.locator("main").get_by_text(re.compile(r"Withdrawal recorded"))).to_be_visible()
     expect(page.get_by_text("Consent withdrawn").first).to_be_visible()

@@ -11,10 +11,14 @@ import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp }
 import { History } from "./history.js";
 import { ReferralRow, useNow } from "./mine.js";
 
+// Each tab is one or more polled lists; "waiting" puts the overdue first, then the newest.
 const TABS = {
-  waiting: { status: ["requested", "received"], sort: "due" },
-  active: { status: ["accepted", "in-progress", "on-hold"], sort: "updated" },
-  closed: { status: ["completed", "rejected", "cancelled", "failed"], sort: "updated" },
+  waiting: [
+    { name: "overdue", query: { status: ["requested", "received"], overdue: true, sort: "due" } },
+    { name: "new", query: { status: ["requested", "received"], overdue: false, sort: "newest" } },
+  ],
+  active: [{ name: "active", query: { status: ["accepted", "in-progress", "on-hold"], sort: "updated" } }],
+  closed: [{ name: "closed", query: { status: ["completed", "rejected", "cancelled", "failed"], sort: "updated" } }],
 };
 // What staff may do next, by status (the server's lifecycle decides; this only offers buttons).
 const MOVES = {
@@ -30,33 +34,46 @@ const FAIL_REASONS = ["client-unreachable", "client-declined", "client-no-show",
 
 let remembered = "waiting";
 
-export function InboxScreen() {
-  const { config, session } = useApp();
-  const [tab, setTab] = useState(remembered);
+function InboxList({ part, tab, heading }) {
+  const { config, session, signInAgain } = useApp();
   const now = useNow();
   const list = usePolledList(
-    (cursor) => withQuery(config.referrals_url, "/inbox", { status: TABS[tab].status, sort: TABS[tab].sort, limit: 25, cursor }),
+    (cursor, limit) => withQuery(config.referrals_url, "/inbox", { ...part.query, limit, cursor }),
     session.token,
-    [tab, session.token],
+    [tab, part.name, session.token],
   );
+  if (heading && list.items?.length === 0) return null; // no empty "Overdue" section
+  return html`<section aria-labelledby=${heading ? `inbox-${part.name}` : null}>
+    ${heading ? html`<h2 id=${`inbox-${part.name}`}>${t(`inbox.part_${part.name}`)}</h2>` : null}
+    ${list.error?.status === 401
+      ? html`<${Notice} kind="warn">${t("signin.ended")}
+          <button onClick=${signInAgain}>${t("signin.again_button")}</button></${Notice}>`
+      : list.error
+        ? html`<${Notice} kind="warn">${t("inbox.unreachable")} ${problemText(list.error)}</${Notice}>`
+        : null}
+    ${list.items === null && !list.error ? html`<p>${t("common.loading")}</p>` : null}
+    ${list.items?.length === 0 ? html`<p class="muted">${t("inbox.empty")}</p>` : null}
+    <ul class="cards inbox">
+      ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("inbox", r.id)} now=${now} />`)}
+    </ul>
+    ${list.next ? html`<button onClick=${list.more} disabled=${list.loadingMore}>${t("common.load_more")}</button>` : null}
+  </section>`;
+}
+
+export function InboxScreen() {
+  const { session } = useApp();
+  const [tab, setTab] = useState(remembered);
   const choose = (name) => setTab((remembered = name));
+  const parts = TABS[tab];
   return html`<section>
     <${ScreenTitle}>${t("inbox.title", { agency: session.user.agency_name ?? "" })}</${ScreenTitle}>
-    <div class="tabs" role="tablist" aria-label=${t("inbox.views")}>
+    <div class="tabs" role="group" aria-label=${t("inbox.views")}>
       ${Object.keys(TABS).map(
-        (name) => html`<button role="tab" aria-selected=${tab === name ? "true" : "false"} onClick=${() => choose(name)}>
+        (name) => html`<button aria-pressed=${tab === name ? "true" : "false"} onClick=${() => choose(name)}>
           ${t(`inbox.${name}`)}</button>`,
       )}
     </div>
-    <div role="tabpanel">
-      ${list.error ? html`<${Notice} kind="warn">${t("inbox.unreachable")} ${problemText(list.error)}</${Notice}>` : null}
-      ${list.items === null && !list.error ? html`<p>${t("common.loading")}</p>` : null}
-      ${list.items?.length === 0 ? html`<p class="muted">${t("inbox.empty")}</p>` : null}
-      <ul class="cards inbox">
-        ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("inbox", r.id)} now=${now} />`)}
-      </ul>
-      ${list.next ? html`<button onClick=${list.more}>${t("common.load_more")}</button>` : null}
-    </div>
+    ${parts.map((part) => html`<${InboxList} key=${`${tab}-${part.name}`} part=${part} tab=${tab} heading=${parts.length > 1} />`)}
   </section>`;
 }
 
@@ -102,6 +119,7 @@ export function InboxReferralScreen({ id }) {
   const [reason, setReason] = useState("");
   const [note, setNote] = useState("");
   const [message, setMessage] = useState(null);
+  const [saving, setSaving] = useState(false);
   const base = `${config.referrals_url}/referrals/${encodeURIComponent(id)}`;
 
   const load = async () => {
@@ -123,6 +141,8 @@ export function InboxReferralScreen({ id }) {
 
   const submit = async (event) => {
     event.preventDefault();
+    if (saving) return;
+    setSaving(true);
     try {
       await call(`${base}/transitions`, {
         method: "POST",
@@ -140,6 +160,8 @@ export function InboxReferralScreen({ id }) {
     } catch (e) {
       setMessage({ kind: "error", text: e.status === 412 ? t("inbox.changed_meanwhile") : problemText(e) });
       if (e.status === 412) await load();
+    } finally {
+      setSaving(false);
     }
   };
 
@@ -181,7 +203,7 @@ export function InboxReferralScreen({ id }) {
             : null}
           <label for="move-note">${t("referral.note")}</label>
           <textarea id="move-note" rows="2" maxlength="2000" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea>
-          <button class="primary" type="submit" disabled=${!move || (NEEDS_REASON.has(move) && !reason)}>${t("inbox.save")}</button>
+          <button class="primary" type="submit" disabled=${saving || !move || (NEEDS_REASON.has(move) && !reason)}>${t("inbox.save")}</button>
         </form>`
       : null}
     <h2>${t("referral.history")}</h2>

@@ -5,15 +5,25 @@ import { call, withQuery } from "../api.js";
 import { formatDateTime, formatDuration, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
 import { usePolledList } from "../poll.js";
-import { href } from "../router.js";
+import { draftFrom } from "../referral.js";
+import { href, navigate } from "../router.js";
 import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp } from "../ui.js";
 import { History } from "./history.js";
+import { loadDraft } from "./refer.js";
 import { useOutbox } from "./shell.js";
 
 const OFFICER_CANCEL_REASONS = ["need-resolved", "client-declined", "filed-in-error", "duplicate", "other"];
 
 function TabletItem({ item }) {
+  const { setCart } = useApp();
   const [shown, setShown] = useState(null);
+  const [discarding, setDiscarding] = useState(false);
+  const editCopy = () => {
+    const programs = shown.body.program_ids.map((id, i) => ({ id, name: shown.label.programs[i] ?? id }));
+    loadDraft(draftFrom(shown.body));
+    setCart(programs);
+    navigate("refer");
+  };
   useEffect(() => {
     outbox.reveal(item).then(setShown, () => setShown(null));
   }, [item]);
@@ -28,7 +38,14 @@ function TabletItem({ item }) {
       ${item.attempts ? ` · ${t("outbox.attempts", { count: item.attempts })}` : ""}</p>
     ${state === "refused"
       ? html`<${Notice} kind="error"><strong>${t("outbox.refused")}</strong> ${problemText(item.error)}
-          <div class="row"><button class="danger" onClick=${() => outbox.discard(item.id)}>${t("outbox.discard")}</button></div>
+          <div class="row">
+            ${shown ? html`<button onClick=${editCopy}>${t("outbox.edit_copy")}</button>` : null}
+            ${discarding
+              ? html`<span>${t("outbox.really_discard")}</span>
+                  <button class="danger" onClick=${() => outbox.discard(item.id)}>${t("outbox.discard")}</button>
+                  <button onClick=${() => setDiscarding(false)}>${t("common.cancel")}</button>`
+              : html`<button class="danger" onClick=${() => setDiscarding(true)}>${t("outbox.discard")}</button>`}
+          </div>
         </${Notice}>`
       : null}
     ${state === "confirmed" ? html`<p class="muted">${t("outbox.confirmed_note")}</p>` : null}
@@ -73,7 +90,7 @@ export function MyReferralsScreen() {
   const items = useOutbox(session.user.id);
   const now = useNow();
   const list = usePolledList(
-    (cursor) => withQuery(config.referrals_url, "/referrals", { mine: true, sort: "newest", limit: 25, cursor }),
+    (cursor, limit) => withQuery(config.referrals_url, "/referrals", { mine: true, sort: "newest", limit, cursor }),
     session.token,
     [session.token],
   );
@@ -104,7 +121,7 @@ export function MyReferralsScreen() {
       <ul class="cards">
         ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("mine", r.id)} now=${now} family=${names.get(r.id)} />`)}
       </ul>
-      ${list.next ? html`<button onClick=${list.more}>${t("common.load_more")}</button>` : null}
+      ${list.next ? html`<button onClick=${list.more} disabled=${list.loadingMore}>${t("common.load_more")}</button>` : null}
     </section>
   </section>`;
 }

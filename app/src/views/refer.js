@@ -6,14 +6,32 @@ import { consentText, consentTextVersion, SCOPES } from "../consent.js";
 import * as directory from "../directory.js";
 import { t, tOr } from "../i18n.js";
 import * as outbox from "../outbox.js";
-import { CHANNELS, METHODS, URGENCIES, body, consentProblems, emptyDraft, familyProblems } from "../referral.js";
+import {
+  CHANNELS,
+  LIMITS,
+  METHODS,
+  URGENCIES,
+  body,
+  consentProblems,
+  emptyDraft,
+  familyProblems,
+  localInputValue,
+  programProblems,
+} from "../referral.js";
 import { href, navigate } from "../router.js";
 import { Field, Notice, ScreenTitle, announce, html, useApp } from "../ui.js";
 
 // The form in progress lives in memory only (never stored unsealed) and is dropped at sign-out.
 let draft = emptyDraft();
+let consentTimeEdited = false;
 export function clearDraft() {
   draft = emptyDraft();
+  consentTimeEdited = false;
+}
+/** Start from an earlier referral's content (a refused one, corrected and filed again). */
+export function loadDraft(earlier) {
+  draft = earlier;
+  consentTimeEdited = true; // the family agreed then, not now
 }
 
 function Choice({ name, legend, options, value, onChange, error, labelOf }) {
@@ -37,14 +55,14 @@ function Household({ members, onChange, problems, shown }) {
   return html`<div class="household">
     <h3>${t("form.household")}</h3>
     ${members.map(
-      (member, index) => html`<div class="member" role="group" aria-label=${t("form.member", { n: index + 1 })}>
+      (member, index) => html`<div class="member" key=${member.key ?? index} role="group" aria-label=${t("form.member", { n: index + 1 })}>
         <${Field} id=${`member-${index}-name`} label=${t("form.given_name")} error=${shown && problems[`member-${index}-name`] ? t(problems[`member-${index}-name`]) : null}>
-          <input id=${`member-${index}-name`} value=${member.givenName} onInput=${(e) => set(index, { givenName: e.currentTarget.value })} />
+          <input id=${`member-${index}-name`} maxlength=${LIMITS.name} value=${member.givenName} onInput=${(e) => set(index, { givenName: e.currentTarget.value })} />
         </${Field}>
         <${Field} id=${`member-${index}-relationship`} label=${t("form.relationship")} error=${shown && problems[`member-${index}-relationship`] ? t(problems[`member-${index}-relationship`]) : null}>
-          <input id=${`member-${index}-relationship`} value=${member.relationship} onInput=${(e) => set(index, { relationship: e.currentTarget.value })} />
+          <input id=${`member-${index}-relationship`} maxlength=${LIMITS.relationship} value=${member.relationship} onInput=${(e) => set(index, { relationship: e.currentTarget.value })} />
         </${Field}>
-        <${Field} id=${`member-${index}-age`} label=${t("form.age")}>
+        <${Field} id=${`member-${index}-age`} label=${t("form.age")} error=${shown && problems[`member-${index}-age`] ? t(problems[`member-${index}-age`]) : null}>
           <input id=${`member-${index}-age`} type="number" min="0" max="130" inputmode="numeric" value=${member.age}
             onInput=${(e) => set(index, { age: e.currentTarget.value })} />
         </${Field}>
@@ -53,13 +71,14 @@ function Household({ members, onChange, problems, shown }) {
       </div>`,
     )}
     ${members.length < 20
-      ? html`<button type="button" onClick=${() => onChange([...members, { givenName: "", relationship: "", age: "" }])}>${t("form.add_member")}</button>`
+      ? html`<button type="button" onClick=${() => onChange([...members, { key: crypto.randomUUID(), givenName: "", relationship: "", age: "" }])}>${t("form.add_member")}</button>`
       : null}
   </div>`;
 }
 
 export function ReferScreen() {
   const { config, session, cart, setCart, flush, requestBackgroundSync } = useApp();
+  const [failure, setFailure] = useState(null);
   const [form, setForm] = useState(draft);
   const [needs, setNeeds] = useState([]);
   const [shown, setShown] = useState(false);
@@ -71,7 +90,7 @@ export function ReferScreen() {
     directory.taxonomy(config).then((all) => setNeeds(all.filter((term) => !term.parent_id)));
   }, []);
 
-  const problems = familyProblems(form);
+  const problems = { ...familyProblems(form), ...programProblems(cart) };
   const consentIssues = consentProblems(form.consent);
   const consentDone = Object.keys(consentIssues).length === 0;
   const ready = consentDone && !Object.keys(problems).length && cart.length > 0;
@@ -83,12 +102,20 @@ export function ReferScreen() {
     if (!ready) {
       setShown(true);
       announce(t("form.fix_problems"));
-      document.querySelector(".has-error input, .has-error select, .has-error textarea")?.focus();
+      // after the errors are drawn: focus the first one
+      setTimeout(() => document.querySelector(".has-error input, .has-error select, .has-error textarea")?.focus(), 0);
       return;
     }
     setSending(true);
+    setFailure(null);
     const label = { family: `${form.givenName.trim()} ${form.familyName.trim()}`, programs: cart.map((p) => p.name) };
-    await outbox.file(session.user.id, body(form, cart, consentTextVersion()), label);
+    try {
+      await outbox.file(session.user.id, body(form, cart, consentTextVersion()), label);
+    } catch (error) {
+      setFailure(`${t("outbox.file_failed")} ${error?.message ?? error}`);
+      setSending(false);
+      return;
+    }
     clearDraft();
     setForm(draft);
     setCart([]);
@@ -99,17 +126,19 @@ export function ReferScreen() {
   };
 
   const through = form.channel === "officer" || form.channel === "in-person";
-  return html`<form class="refer" onSubmit=${send} novalidate>
+  return html`<form class="refer" onSubmit=${send} novalidate autocomplete="off">
     <${ScreenTitle}>${t("form.title")}</${ScreenTitle}>
+    ${failure ? html`<${Notice} kind="error">${failure}</${Notice}>` : null}
 
     <section aria-labelledby="step-programs">
       <h2 id="step-programs">1. ${t("form.programs")}</h2>
       ${cart.length
         ? html`<ul class="plain">${cart.map(
-            (p) => html`<li>${p.name} <button type="button" class="link danger"
+            (p) => html`<li key=${p.id}>${p.name} <button type="button" class="link danger"
               onClick=${() => setCart(cart.filter((c) => c.id !== p.id))}>${t("form.remove_program", { name: p.name })}</button></li>`,
           )}</ul>`
         : html`<${Notice} kind=${shown ? "error" : "info"}>${t("form.no_programs")}</${Notice}>`}
+      ${shown && problems.programs ? html`<${Notice} kind="error">${t(problems.programs)}</${Notice}>` : null}
       <a href=${href("search")}>${t("form.add_programs")}</a>
     </section>
 
@@ -117,10 +146,10 @@ export function ReferScreen() {
       <h2 id="step-family">2. ${t("form.family")}</h2>
       <div class="row">
         <${Field} id="given-name" label=${t("form.given_name")} error=${err("givenName")}>
-          <input id="given-name" autocomplete="off" value=${form.givenName} onInput=${(e) => update({ givenName: e.currentTarget.value })} />
+          <input id="given-name" autocomplete="off" maxlength=${LIMITS.name} value=${form.givenName} onInput=${(e) => update({ givenName: e.currentTarget.value })} />
         </${Field}>
         <${Field} id="family-name" label=${t("form.family_name")} error=${err("familyName")}>
-          <input id="family-name" autocomplete="off" value=${form.familyName} onInput=${(e) => update({ familyName: e.currentTarget.value })} />
+          <input id="family-name" autocomplete="off" maxlength=${LIMITS.name} value=${form.familyName} onInput=${(e) => update({ familyName: e.currentTarget.value })} />
         </${Field}>
         <${Field} id="client-age" label=${t("form.age")} error=${err("age")}>
           <input id="client-age" type="number" min="0" max="130" inputmode="numeric" value=${form.age} onInput=${(e) => update({ age: e.currentTarget.value })} />
@@ -152,7 +181,7 @@ export function ReferScreen() {
         </${Field}>
         <label class="check"><input type="checkbox" checked=${form.interpreter} onChange=${(e) => update({ interpreter: e.currentTarget.checked })} /> ${t("form.interpreter")}</label>
         <${Field} id="best-time" label=${t("form.best_time")}>
-          <input id="best-time" value=${form.bestTime} onInput=${(e) => update({ bestTime: e.currentTarget.value })} />
+          <input id="best-time" maxlength=${LIMITS.bestTime} value=${form.bestTime} onInput=${(e) => update({ bestTime: e.currentTarget.value })} />
         </${Field}>
       </div>
       ${through
@@ -192,13 +221,16 @@ export function ReferScreen() {
         onChange=${(givenBy) => updateConsent({ givenBy })} labelOf=${(v) => t(`consent.by_${v}`)} error=${cerr("givenBy")} />
       ${form.consent.givenBy === "guardian"
         ? html`<${Field} id="guardian-name" label=${t("consent.guardian_name")} error=${cerr("guardianName") ? t(cerr("guardianName")) : null}>
-            <input id="guardian-name" value=${form.consent.guardianName} onInput=${(e) => updateConsent({ guardianName: e.currentTarget.value })} />
+            <input id="guardian-name" maxlength=${LIMITS.name} value=${form.consent.guardianName} onInput=${(e) => updateConsent({ guardianName: e.currentTarget.value })} />
           </${Field}>`
         : null}
       <${Choice} name="method" legend=${t("consent.method")} options=${METHODS} value=${form.consent.method}
         onChange=${(method) => updateConsent({ method })} labelOf=${(m) => t(`consent.method_${m}`)} error=${cerr("method")} />
       <${Field} id="given-at" label=${t("consent.given_at")} error=${cerr("givenAt") ? t(cerr("givenAt")) : null}>
-        <input id="given-at" type="datetime-local" value=${form.consent.givenAt} onInput=${(e) => updateConsent({ givenAt: e.currentTarget.value })} />
+        <input id="given-at" type="datetime-local" value=${form.consent.givenAt} onInput=${(e) => {
+          consentTimeEdited = true;
+          updateConsent({ givenAt: e.currentTarget.value });
+        }} />
       </${Field}>
       <fieldset class="scopes">
         <legend>${t("consent.scopes")}</legend>
@@ -211,7 +243,11 @@ export function ReferScreen() {
       </fieldset>
       <label class="check confirm-consent">
         <input id="consent-confirmed" type="checkbox" checked=${form.consent.confirmed}
-          onChange=${(e) => updateConsent({ confirmed: e.currentTarget.checked })} />
+          onChange=${(e) => {
+            const confirmed = e.currentTarget.checked;
+            // the family agrees now (unless the officer wrote down another time)
+            updateConsent(confirmed && !consentTimeEdited ? { confirmed, givenAt: localInputValue(new Date()) } : { confirmed });
+          }} />
         ${t("consent.confirm")}
       </label>
     </section>

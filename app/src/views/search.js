@@ -8,7 +8,11 @@ import { Field, Notice, ScreenTitle, announce, html, problemText, useApp } from 
 import { ProgramCard } from "./cards.js";
 
 // Kept while the app runs, so coming back from a program page finds the same search.
-let remembered = { text: "", term: null, place: null, radiusKm: 10, language: "", age: "", openNow: false, accepting: true };
+const NEW_SEARCH = { text: "", term: null, place: null, radiusKm: 10, language: "", age: "", openNow: false, accepting: true };
+let remembered = NEW_SEARCH;
+export function forgetSearch() {
+  remembered = NEW_SEARCH;
+}
 
 export function toggleInCart(cart, setCart, service) {
   const has = cart.some((p) => p.id === service.id);
@@ -108,7 +112,7 @@ export function SearchScreen() {
   // a change of any filter but the words searches at once; words search on Enter / the button
   useEffect(() => {
     run(1);
-  }, [filters.term, filters.place, filters.radiusKm, filters.openNow, filters.accepting]);
+  }, [filters.term, filters.place, filters.radiusKm, filters.openNow, filters.accepting, filters.language]);
 
   const submit = (event) => {
     event.preventDefault();

@@ -66,7 +66,7 @@ function UpdateBanner() {
 }
 
 export function Shell({ children }) {
-  const { session, cart, signOut, lockNow, sendState, flush } = useApp();
+  const { session, cart, signOut, signInAgain, lockNow, sendState, flush } = useApp();
   useLanguage();
   const online = useOnline();
   const [name] = useRoute();
@@ -79,7 +79,10 @@ export function Shell({ children }) {
     html`<a href=${href(route)} aria-current=${name === route || (!name && route === "search") ? "page" : null}>${label}${extra}</a>`;
 
   return html`<div class="shell">
-    <a class="skip" href="#main">${t("common.skip")}</a>
+    <a class="skip" href="#main" onClick=${(e) => {
+      e.preventDefault(); // the hash is the router's: move focus instead of changing screen
+      document.getElementById("main")?.focus();
+    }}>${t("common.skip")}</a>
     <header class="top">
       <span class="brand">Bridges</span>
       <nav aria-label=${t("nav.label")}>
@@ -103,7 +106,10 @@ export function Shell({ children }) {
       ? html`<${Notice} kind="warn">${t("outbox.stale", { count: unsent.length })}
           <button onClick=${() => flush(true)}>${t("outbox.send_now")}</button></${Notice}>`
       : null}
-    ${officer && sendState === "signed-out" ? html`<${Notice} kind="warn">${t("outbox.sign_in_again")}</${Notice}>` : null}
-    <main id="main">${children}</main>
+    ${officer && (sendState === "signed-out" || !outbox.usable(session))
+      ? html`<${Notice} kind="warn">${t("outbox.sign_in_again")}
+          <button onClick=${signInAgain}>${t("signin.again_button")}</button></${Notice}>`
+      : null}
+    <main id="main" tabindex="-1">${children}</main>
   </div>`;
 }

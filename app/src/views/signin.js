@@ -5,7 +5,7 @@ import { database } from "../db.js";
 import { Unreachable } from "../api.js";
 import { t } from "../i18n.js";
 import * as signin from "../signin/dev.js";
-import { Field, Notice, ScreenTitle, html, problemText, useApp } from "../ui.js";
+import { Field, Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
 import * as vault from "../vault.js";
 import { LanguageSwitch } from "./shell.js";
 
@@ -17,7 +17,7 @@ async function waitingByOwner() {
   return counts;
 }
 
-export function SignInScreen({ onSignedIn, reauthFor }) {
+export function SignInScreen({ onSignedIn, reauthFor, onBack }) {
   const { config } = useApp();
   const [users, setUsers] = useState(null);
   const [waiting, setWaiting] = useState({});
@@ -49,6 +49,7 @@ export function SignInScreen({ onSignedIn, reauthFor }) {
     <${ScreenTitle}>${t("signin.title")}</${ScreenTitle}>
     <p>${t("signin.intro")}</p>
     ${reauthFor ? html`<${Notice}>${t("signin.again", { name: reauthFor.name })}</${Notice}>` : null}
+    ${onBack ? html`<p><button type="button" onClick=${onBack}>${t("signin.keep_working")}</button></p>` : null}
     ${error instanceof Unreachable
       ? html`<${Notice} kind="warn">${t("signin.offline")}</${Notice}>`
       : error
@@ -102,7 +103,13 @@ export function PinScreen({ user, onUnlocked, onCancel }) {
       else await vault.createVault(user.id, pin);
       await onUnlocked();
     } catch (e) {
-      setError(e instanceof vault.WrongPin ? t("pin.wrong") : problemText(e));
+      if (e instanceof vault.WrongPin && e.cause?.erased) {
+        announce(t("pin.erased"));
+        return onCancel();
+      }
+      const text = e instanceof vault.WrongPin ? t("pin.wrong", { left: e.cause?.left ?? "" }) : problemText(e);
+      setError(text);
+      announce(text);
       setBusy(false);
       setPin("");
     }
