@@ -66,7 +66,7 @@ export function ReferralRow({ referral, to, now, family }) {
       <h3><a href=${to}>${family || referral.program_name || t("referral.untitled")}</a></h3>
       <${StatusBadge} status=${referral.status} />
     </div>
-    <p>${referral.program_name} · ${t(`urgency.${referral.urgency}`)}</p>
+    <p>${family ? `${referral.program_name} · ` : ""}${t(`urgency.${referral.urgency}`)}</p>
     <p class="muted">${t("referral.filed", { at: formatDateTime(referral.created_at) })} ${clock(referral, now)}</p>
     <p>
       ${referral.overdue ? html`<span class="badge badge-bad">${t("referral.overdue")}</span> ` : null}
