@@ -16,19 +16,16 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from bench.harness import RESULTS
-from bridges_devstack.running import start_bridges_up, stop_bridges_up, wait_for_stack
+from bridges_devstack.running import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    start_bridges_up,
+    stop_bridges_up,
+    wait_for_stack,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "app" / "dist"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Chrome DevTools' "Slow 3G" preset: 2 s round trip, 400 kbit/s both ways.
 SLOW_3G = {
     "offline": False,
@@ -105,7 +102,7 @@ def main() -> None:
             stack = wait_for_stack(process, run_dir)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
                 )
                 viewport = {"width": 768, "height": 1024}
                 cold = [

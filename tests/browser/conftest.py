@@ -32,19 +32,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from bridges_devstack.running import CHROMIUM, CHROMIUM_ARGS
 from bridges_devstack.stack import app_missing_warning, default_app_dir
 from tests.browser.support import AppStack, start_bridges_up, stop_bridges_up, wait_for_stack
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TABLET: ViewportSize = {"width": 768, "height": 1024}
 ACTION_TIMEOUT_MS = 15_000
 

@@ -18,6 +18,18 @@ from typing import Any
 from bridges_devstack.ports import Ports
 from bridges_devstack.servers import free_port
 
+# Debian's chromium, as the browser tests and the app benchmark drive it: headless, as root,
+# and quiet on a machine whose outside network is closed.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STARTUP_S = 120.0  # `bridges up` on a busy CI machine: PostgreSQL, NATS, three services, the seed
 STOP_S = 60.0
 
