@@ -143,7 +143,7 @@ class Stack:
                 "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
                 "BRIDGES_SMTP_HOST": "127.0.0.1",
                 "BRIDGES_SMTP_PORT": str(self.ports.smtp),
-                "BRIDGES_REFERRAL_LINK_BASE": f"http://127.0.0.1:{self.ports.referrals}",
+                "BRIDGES_REFERRAL_LINK_BASE": f"http://127.0.0.1:{self.ports.referrals}/app/",
             },
         }.get(service, {})
         return {

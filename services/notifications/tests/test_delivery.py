@@ -247,7 +247,7 @@ async def test_agency_email_in_its_language_with_a_link_and_no_pii(start_desk, m
     mail = mailbox.messages[0]
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
-    link = f"https://bridges.test/referrals/{event.data.referral_id}"
+    link = f"https://bridges.test/#/inbox/{event.data.referral_id}"
     assert mail["To"] == "intake@pantry.example.org"
     assert "Nueva derivación" in mail["Subject"] and "urgencia alta" in mail["Subject"]
     assert link in text and link in html

@@ -180,7 +180,15 @@ async def test_an_event_arriving_twice_queues_its_deliveries_once():
 def test_each_event_has_its_notice_in_the_recipients_language(event, language, subject):
     notice = messages.compose(event, language, "https://bridges.test")
     assert subject in notice.subject
-    assert f"https://bridges.test/referrals/{event.data.referral_id}" in notice.text
+    assert f"https://bridges.test/#/inbox/{event.data.referral_id}" in notice.text
+
+
+def test_a_notice_links_to_the_screen_its_reader_uses_in_the_app():
+    event = status_changed(S.ACCEPTED)
+    officer = messages.compose(event, "en", "https://bridges.test/app/", audience="officer")
+    agency = messages.compose(event, "en", "https://bridges.test/app/", audience="agency")
+    assert f"https://bridges.test/app/#/mine/{event.data.referral_id}" in officer.text
+    assert f"https://bridges.test/app/#/inbox/{event.data.referral_id}" in agency.html
 
 
 # -- what an attempt leads to --------------------------------------------------------------

@@ -73,7 +73,9 @@ class NotificationsSettings(ServiceSettings):
         description='CIDRs webhooks may reach despite being private, e.g. ["10.0.0.0/8"]',
     )
     referral_link_base: str = Field(
-        default="http://127.0.0.1:8102", description="links in emails: <base>/referrals/<id>"
+        default="http://127.0.0.1:8102/app/",
+        description="the tablet app's URL: emails link to <base>#/inbox/<id> (agencies) "
+        "or <base>#/mine/<id> (officers)",
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)

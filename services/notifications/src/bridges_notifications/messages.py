@@ -77,7 +77,15 @@ def reference(referral_id: UUID) -> str:
     return "R-" + referral_id.hex[:8].upper()
 
 
-def compose(event: CloudEvent[Any], language: str, link_base: str) -> Notice:
+def referral_link(app_url: str, referral_id: UUID, audience: str) -> str:
+    """Where the referral opens in the app: the agency inbox, or the officer's referrals."""
+    screen = "inbox" if audience == "agency" else "mine"
+    return f"{app_url.rstrip('/')}/#/{screen}/{referral_id}"
+
+
+def compose(
+    event: CloudEvent[Any], language: str, app_url: str, audience: str = "agency"
+) -> Notice:
     """The notice for a referral event, in `language` (English when not supported)."""
     lang = language if language in LANGUAGES else "en"
     words, data = _TEXT[lang], event.data
@@ -90,7 +98,7 @@ def compose(event: CloudEvent[Any], language: str, link_base: str) -> Notice:
             key, status = "status", data.status
         case _:
             raise TypeError(f"no notice for {type(data).__name__}")
-    link = f"{link_base.rstrip('/')}/referrals/{data.referral_id}"
+    link = referral_link(app_url, data.referral_id, audience)
     values = {
         "ref": reference(data.referral_id),
         "urgency": _URGENCY[lang][data.urgency.value],

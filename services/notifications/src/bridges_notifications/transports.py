@@ -105,7 +105,10 @@ class EmailTransport:
         started = time.perf_counter()
         mail = self._mail
         notice = messages.compose(
-            parse_event(delivery.payload), delivery.language or "en", self._link_base
+            parse_event(delivery.payload),
+            delivery.language or "en",
+            self._link_base,
+            delivery.audience,
         )
         message = messages.message(notice, mail.sender, delivery.target, str(delivery.id))
         try:
