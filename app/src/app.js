@@ -29,7 +29,7 @@ export function App({ config, storage }) {
   const route = useRoute();
   useLanguage(); // every screen re-renders in the chosen language
 
-  // signed out or locked in another tab: this one locks too (the key lives per page)
+  // signed out in another tab: this one forgets its key and screens too (they live per page)
   useEffect(() => {
     const changed = (event) => {
       if (event.key === "bridges.user" && event.newValue === null) location.reload();
