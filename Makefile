@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: up test lint fmt docs sync app browser bench clean
+.PHONY: up test lint fmt docs sync app browser bench clean audit
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -79,6 +79,13 @@ fmt: sync
 
 docs: sync
 	$(VENV)/bin/python -m bridges_schema.docgen --docs docs
+
+# Known vulnerabilities in what the lockfiles pin: Python (pip-audit, PyPI's advisory data) and
+# the app (npm audit). Needs the advisory services on the internet; not part of `make test`.
+audit: sync
+	$(UV) export --frozen --all-groups --no-emit-workspace --format requirements-txt -o $(VENV)/audit-requirements.txt --quiet
+	$(VENV)/bin/pip-audit --requirement $(VENV)/audit-requirements.txt --no-deps --disable-pip --progress-spinner off --strict
+	cd app && npm audit --audit-level=moderate
 
 bench: sync
 	$(VENV)/bin/python -m bench.run_all

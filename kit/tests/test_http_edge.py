@@ -150,3 +150,49 @@ async def test_only_a_well_formed_correlation_id_is_kept(client, sent, kept):
     echoed = response.headers["x-correlation-id"]
     assert (echoed == sent.lower()) is kept
     assert len(echoed) in (32, 36) and json.dumps(echoed).isascii()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/search?q=x", None, 200),
+        ("GET", "/no-such-route", None, 404),
+        ("POST", "/notes", "{", 400),  # refused at the edge itself
+        ("POST", "/notes", '{"text": "' + "x" * 2_000_000 + '"}', 413),
+    ],
+)
+async def test_every_answer_carries_the_security_headers(client, method, path, body, status):
+    response = await client.request(
+        method, path, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == status
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"  # may be personal: never cached
+    assert "strict-transport-security" not in response.headers  # not published on HTTPS
+
+
+async def test_a_chunked_body_over_the_limit_is_a_413():
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 65_536  # 2.5 MB with no Content-Length
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(), raise_app_exceptions=False),
+        base_url="http://edge",
+    ) as c:
+        response = await c.post(
+            "/notes", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_answers_that_set_their_own_caching_keep_it_and_https_adds_hsts():
+    from bridges_kit.edge import secure_headers
+
+    public = secure_headers([(b"cache-control", b"public, max-age=60")], hsts=True)
+    assert (b"cache-control", b"public, max-age=60") in public
+    assert (b"cache-control", b"no-store") not in public
+    assert dict(public)[b"strict-transport-security"].startswith(b"max-age=")

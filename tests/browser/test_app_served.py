@@ -46,3 +46,20 @@ def test_the_app_is_installable_and_works_offline_after_one_visit(
     assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
     manifest = page.request.get(f"{app_stack.app_url}manifest.webmanifest").json()
     assert {icon["sizes"] for icon in manifest["icons"]} >= {"192x192", "512x512"}
+
+
+def test_the_app_runs_under_a_strict_content_security_policy(
+    app_stack: AppStack, page: Page
+) -> None:
+    response = page.goto(app_stack.app_url)
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert app_stack.urls["directory"] in policy  # the one other origin it may call
+    assert response.headers["x-content-type-options"] == "nosniff"
+    page.wait_for_selector("main h1")  # the app itself runs under it
+    injected = page.evaluate(
+        """() => { const s = document.createElement("script"); s.textContent = "window.injected = 1";
+                   document.head.append(s); return window.injected === 1; }"""
+    )
+    assert injected is False  # an injected inline script does not run

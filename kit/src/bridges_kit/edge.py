@@ -125,9 +125,30 @@ def _unstorable_part(scope: Scope) -> str | None:
     return None
 
 
+# On every answer: no MIME sniffing, no referrer leaving with a link, no framing.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+def secure_headers(
+    headers: list[tuple[bytes, bytes]], *, hsts: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """`headers` plus the security headers it lacks. An answer that says nothing about caching
+    is not cached (`no-store`): what an API answers may be personal; public answers say so."""
+    present = {name.lower() for name, _ in headers}
+    extra = [(n, v) for n, v in (*SECURITY_HEADERS, *((HSTS,) if hsts else ())) if n not in present]
+    if b"cache-control" not in present:
+        extra.append((b"cache-control", b"no-store"))
+    return [*headers, *extra]
+
+
 class EdgeMiddleware:
-    """Correlation id in and out, URL text checks, request size limit, request metrics.
-    Pure ASGI (cheap)."""
+    """Correlation id in and out, URL text checks, request size limit (declared or chunked),
+    security headers, request metrics. Pure ASGI (cheap)."""
 
     def __init__(
         self,
@@ -136,12 +157,14 @@ class EdgeMiddleware:
         metrics: Metrics,
         max_body_bytes: int,
         body_limits: Mapping[str, int] | None = None,
+        hsts: bool = False,
     ) -> None:
         self.app = app
         self.service = service
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.body_limits = dict(body_limits or {})
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -156,15 +179,22 @@ class EdgeMiddleware:
         status = 500
         limit = self.body_limits.get(scope["path"], self.max_body_bytes)
         declared = headers.get(b"content-length")
+        hsts = self.hsts
+
+        async def secured(message: Message) -> None:  # every answer, the edge's own refusals too
+            if message["type"] == "http.response.start":
+                message["headers"] = secure_headers(list(message.get("headers", [])), hsts=hsts)
+            await send(message)
+
         try:
             refusal = _unstorable_part(scope)
             if refusal is not None:
                 status = 400
-                await _refuse(scope, send, MalformedRequest(refusal))
+                await _refuse(scope, secured, MalformedRequest(refusal))
                 return
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 status = 413
-                await _refuse(scope, send, _too_large(limit))
+                await _refuse(scope, secured, _too_large(limit))
                 return
             seen = 0
 
@@ -185,13 +215,13 @@ class EdgeMiddleware:
                         *message.get("headers", []),
                         (CORRELATION_HEADER.encode(), (correlation_id() or "").encode()),
                     ]
-                await send(message)
+                await secured(message)
 
             try:
                 await self.app(scope, limited_receive, send_with_id)
             except _PayloadTooLarge:
                 status = 413
-                await _refuse(scope, send, _too_large(limit))
+                await _refuse(scope, secured, _too_large(limit))
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -286,6 +286,8 @@ def create_app(
         metrics=runtime.metrics,
         max_body_bytes=runtime.settings.max_body_bytes,
         body_limits=body_limits,
+        # browsers are told to keep to HTTPS only where the service is published on HTTPS
+        hsts=(runtime.settings.public_url or "").startswith("https://"),
     )
     # outermost, so the edge's own refusals (413, 400) reach the browser app readable too
     cors.allow_origins(app, runtime.settings.cors_allow_origins)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
@@ -48,6 +49,32 @@ class AppShell:
     directory: Path | None
     config: Mapping[str, Any]
 
+    @property
+    def content_security_policy(self) -> str:
+        """Only this origin's script, styles and workers; the APIs the config names may be
+        called; nothing may frame the app."""
+        apis = sorted(
+            {
+                origin
+                for key in ("directory_url", "referrals_url")
+                if (origin := _origin(str(self.config.get(key, ""))))
+            }
+        )
+        return "; ".join(
+            (
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "img-src 'self' data:",
+                " ".join(("connect-src 'self'", *apis)),
+                "worker-src 'self'",
+                "manifest-src 'self'",
+                "base-uri 'none'",
+                "form-action 'self'",
+                "frame-ancestors 'none'",
+            )
+        )
+
     def root(self) -> Path:
         """The build directory, or AppNotBuilt."""
         if self.directory is None:
@@ -75,6 +102,12 @@ class AppShell:
         return None if "." in segments[-1] else root / INDEX
 
 
+def _origin(url: str) -> str | None:
+    """scheme://host[:port] of an absolute URL ('' and paths are this origin already)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
 def _is_file(path: Path) -> bool:
     try:
         return path.is_file()
@@ -92,8 +125,10 @@ def _headers(relative: str) -> dict[str, str]:
     return headers
 
 
-def _file(request: Request, root: Path, file: Path) -> Response:
+def _file(request: Request, shell: AppShell, root: Path, file: Path) -> Response:
     headers = _headers(file.relative_to(root).as_posix())
+    if file.suffix == ".html":
+        headers["Content-Security-Policy"] = shell.content_security_policy
     response = FileResponse(
         file, headers=headers, media_type=_MEDIA_TYPES.get(file.suffix), stat_result=file.stat()
     )
@@ -124,6 +159,6 @@ def routes(shell: AppShell) -> APIRouter:
         file = shell.locate(path)
         if file is None:
             raise NotFound("the app has no such file")
-        return _file(request, shell.root(), file)
+        return _file(request, shell, shell.root(), file)
 
     return app
