@@ -116,10 +116,8 @@ def _is_file(path: Path) -> bool:
 
 
 def _headers(relative: str) -> dict[str, str]:
-    headers = {
-        "Cache-Control": IMMUTABLE if relative.startswith("assets/") else REVALIDATE,
-        "X-Content-Type-Options": "nosniff",
-    }
+    # nosniff and the other security headers come from the kit's edge, on every answer
+    headers = {"Cache-Control": IMMUTABLE if relative.startswith("assets/") else REVALIDATE}
     if relative == "sw.js":  # the worker lives at /app/sw.js and controls /app/ as a whole
         headers["Service-Worker-Allowed"] = f"{PREFIX}/"
     return headers
