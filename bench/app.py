@@ -19,6 +19,7 @@ from bench.harness import RESULTS
 from bridges_devstack.running import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    SERVICE_WORKER_IN_CONTROL,
     start_bridges_up,
     stop_bridges_up,
     wait_for_stack,
@@ -77,9 +78,7 @@ def baseline_ms(context: BrowserContext, url: str) -> float:
 def offline_reload_ms(context: BrowserContext, url: str) -> list[float]:
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function(
-        "async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; }"
-    )
+    page.wait_for_function(SERVICE_WORKER_IN_CONTROL)
     page.wait_for_selector(DRAWN)
     context.set_offline(True)
     times = []

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from bridges_devstack.running import SERVICE_WORKER_IN_CONTROL
 from tests.browser.support import AppStack
 
 PIN = "246810"
@@ -103,10 +104,7 @@ def tablet_row(page: Page, family: str) -> Locator:
 
 def wait_for_service_worker(page: Page) -> None:
     """The shell is precached and the page controlled: it can reload with no network."""
-    page.wait_for_function(
-        "async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; }",
-        timeout=30_000,
-    )
+    page.wait_for_function(SERVICE_WORKER_IN_CONTROL, timeout=30_000)
 
 
 def storage_dump(page: Page) -> str:

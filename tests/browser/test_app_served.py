@@ -6,6 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
+from bridges_devstack.running import SERVICE_WORKER_IN_CONTROL
 from tests.browser.support import AppStack
 
 
@@ -37,9 +38,7 @@ def test_the_app_is_installable_and_works_offline_after_one_visit(
     app_stack: AppStack, page: Page
 ) -> None:
     page.goto(app_stack.app_url)
-    page.wait_for_function(
-        "async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; }"
-    )
+    page.wait_for_function(SERVICE_WORKER_IN_CONTROL)
     cdp = page.context.new_cdp_session(page)
     errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
     # a test browser context is incognito-like, the one thing a real browser would not be

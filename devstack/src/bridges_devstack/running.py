@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# For a page of the app: resolves true once a service worker controls it (the shell is
+# precached, so the page can reload with no network).
+SERVICE_WORKER_IN_CONTROL = "async () => { await navigator.serviceWorker.ready; return !!navigator.serviceWorker.controller; }"
 STARTUP_S = 120.0  # `bridges up` on a busy CI machine: PostgreSQL, NATS, three services, the seed
 STOP_S = 60.0
 
