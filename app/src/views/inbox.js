@@ -2,7 +2,8 @@
 // then the active and the closed ones; new referrals appear without a reload. Opening one marks
 // it received (an explicit command) and shows only what the family consented to share.
 import { useEffect, useState } from "preact/hooks";
-import { call, withQuery } from "../api.js";
+import { withQuery } from "../api.js";
+import { ACTIVE, AWAITING_ANSWER, FINAL, markReceived, moveReferral, openReferral } from "../casework.js";
 import * as directory from "../directory.js";
 import { formatDateTime, t, tOr } from "../i18n.js";
 import { usePolledList } from "../poll.js";
@@ -14,11 +15,11 @@ import { ReferralRow, useNow } from "./mine.js";
 // Each tab is one or more polled lists; "waiting" puts the overdue first, then the newest.
 const TABS = {
   waiting: [
-    { name: "overdue", query: { status: ["requested", "received"], overdue: true, sort: "due" } },
-    { name: "new", query: { status: ["requested", "received"], overdue: false, sort: "newest" } },
+    { name: "overdue", query: { status: AWAITING_ANSWER, overdue: true, sort: "due" } },
+    { name: "new", query: { status: AWAITING_ANSWER, overdue: false, sort: "newest" } },
   ],
-  active: [{ name: "active", query: { status: ["accepted", "in-progress", "on-hold"], sort: "updated" } }],
-  closed: [{ name: "closed", query: { status: ["completed", "rejected", "cancelled", "failed"], sort: "updated" } }],
+  active: [{ name: "active", query: { status: ACTIVE, sort: "updated" } }],
+  closed: [{ name: "closed", query: { status: FINAL, sort: "updated" } }],
 };
 // What staff may do next, by status (the server's lifecycle decides; this only offers buttons).
 const MOVES = {
@@ -120,17 +121,15 @@ export function InboxReferralScreen({ id }) {
   const [note, setNote] = useState("");
   const [message, setMessage] = useState(null);
   const [saving, setSaving] = useState(false);
-  const base = `${config.referrals_url}/referrals/${encodeURIComponent(id)}`;
 
   const load = async () => {
     try {
-      let { data } = await call(base, { token: session.token });
-      if (data.status === "requested") {
-        // staff opened it: say so, explicitly (a GET never changes anything)
-        await call(`${base}/received`, { method: "POST", token: session.token });
-        data = (await call(base, { token: session.token })).data;
+      let opened = await openReferral(config, session.token, id);
+      if (opened.status === "requested") {
+        await markReceived(config, session.token, id);
+        opened = await openReferral(config, session.token, id);
       }
-      setReferral(data);
+      setReferral(opened);
     } catch (e) {
       setError(e);
     }
@@ -144,12 +143,7 @@ export function InboxReferralScreen({ id }) {
     if (saving) return;
     setSaving(true);
     try {
-      await call(`${base}/transitions`, {
-        method: "POST",
-        token: session.token,
-        headers: { "If-Match": `"${referral.version}"` },
-        body: { to: move, ...(reason ? { reason } : {}), ...(note.trim() ? { note: note.trim() } : {}) },
-      });
+      await moveReferral(config, session.token, referral, move, { reason, note });
       const text = t("inbox.moved", { status: t(`status.${move}`) });
       setMessage({ kind: "info", text });
       announce(text);
@@ -177,7 +171,7 @@ export function InboxReferralScreen({ id }) {
       <${StatusBadge} status=${referral.status} />
       <span>${t(`urgency.${referral.urgency}`)}</span>
       <span>${t("referral.filed", { at: formatDateTime(referral.created_at) })}</span>
-      ${["requested", "received"].includes(referral.status)
+      ${AWAITING_ANSWER.includes(referral.status)
         ? html`<span class=${`clock${left < 0 ? " overdue" : ""}`}>${t("inbox.respond_by", { at: formatDateTime(referral.respond_by) })}</span>`
         : null}
     </p>

@@ -1,7 +1,8 @@
 // The officer's referrals: first what is still on this tablet (with its send state), then what
 // the server holds (status, response clock, flags), polled without a reload.
 import { useEffect, useState } from "preact/hooks";
-import { call, withQuery } from "../api.js";
+import { withQuery } from "../api.js";
+import { AWAITING_ANSWER, FINAL, moveReferral, openReferral, withdrawConsent } from "../casework.js";
 import { formatDateTime, formatDuration, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
 import { usePolledList } from "../poll.js";
@@ -53,7 +54,7 @@ function TabletItem({ item }) {
 }
 
 function clock(referral, now) {
-  if (!["requested", "received"].includes(referral.status)) return null;
+  if (!AWAITING_ANSWER.includes(referral.status)) return null;
   const left = Date.parse(referral.respond_by) - now;
   return left >= 0
     ? html`<span class="clock">${t("clock.left", { time: formatDuration(left) })}</span>`
@@ -136,23 +137,14 @@ export function ReferralScreen({ id }) {
   const [confirming, setConfirming] = useState(null); // "cancel" | "withdraw"
   const [message, setMessage] = useState(null);
 
-  const load = () =>
-    call(`${config.referrals_url}/referrals/${encodeURIComponent(id)}`, { token: session.token }).then(
-      ({ data }) => setReferral(data),
-      setError,
-    );
+  const load = () => openReferral(config, session.token, id).then(setReferral, setError);
   useEffect(() => {
     load();
   }, [id]);
 
   const cancel = async () => {
     try {
-      await call(`${config.referrals_url}/referrals/${encodeURIComponent(id)}/transitions`, {
-        method: "POST",
-        token: session.token,
-        headers: { "If-Match": `"${referral.version}"` },
-        body: { to: "cancelled", reason, ...(note.trim() ? { note: note.trim() } : {}) },
-      });
+      await moveReferral(config, session.token, referral, "cancelled", { reason, note });
       setMessage(t("referral.cancelled"));
       announce(t("referral.cancelled"));
       setConfirming(null);
@@ -164,12 +156,8 @@ export function ReferralScreen({ id }) {
   };
   const withdraw = async () => {
     try {
-      const { data } = await call(`${config.referrals_url}/cases/${encodeURIComponent(referral.case_id)}/consent/withdrawal`, {
-        method: "POST",
-        token: session.token,
-        body: withdrawNote.trim() ? { note: withdrawNote.trim() } : {},
-      });
-      const text = t("referral.withdrawal_recorded", { count: data.cancelled.length });
+      const cancelled = await withdrawConsent(config, session.token, referral.case_id, withdrawNote);
+      const text = t("referral.withdrawal_recorded", { count: cancelled.length });
       setMessage(text);
       announce(text);
       setConfirming(null);
@@ -181,7 +169,7 @@ export function ReferralScreen({ id }) {
 
   if (error) return html`<${Notice} kind="error">${problemText(error)}</${Notice}>`;
   if (!referral) return html`<p>${t("common.loading")}</p>`;
-  const open = !["completed", "rejected", "cancelled", "failed"].includes(referral.status);
+  const open = !FINAL.includes(referral.status);
   const client = referral.client ?? {};
   return html`<article>
     <p><a href=${href("mine")}>← ${t("mine.back")}</a></p>
