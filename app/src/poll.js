@@ -59,6 +59,7 @@ export function usePolledList(urlOf, token, deps) {
     try {
       state.current.limit = Math.min(state.current.limit + PAGE, 200);
       state.current.etag = null;
+      state.current.generation += 1; // a shorter answer still on its way must not win
       state.current.busy = false;
       await refresh();
     } finally {
