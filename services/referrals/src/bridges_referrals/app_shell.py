@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +50,7 @@ class AppShell:
     directory: Path | None
     config: Mapping[str, Any]
 
-    @property
+    @cached_property  # the config does not change while the service runs
     def content_security_policy(self) -> str:
         """Only this origin's script, styles and workers; the APIs the config names may be
         called; nothing may frame the app."""
