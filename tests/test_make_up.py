@@ -96,8 +96,8 @@ def _assert_app_settings(stack: dict, run_dir: Path, app_dir: Path, ports: Ports
     referrals = _environ(stack["processes"]["referrals"])
     assert referrals["BRIDGES_APP_DIR"] == str(app_dir)
     assert referrals["BRIDGES_APP_DIRECTORY_URL"] == stack["urls"]["directory"]
-    assert Path(referrals["BRIDGES_DEV_SIGN_IN_KEY_FILE"]) == run_dir / "dev-jwt-key.pem"
-    assert Path(referrals["BRIDGES_DEV_SIGN_IN_USERS_FILE"]) == run_dir / "demo-users.json"
+    assert referrals["BRIDGES_APP_OIDC_AUTHORITY"] == stack["identity"]["issuer"]
+    assert referrals["BRIDGES_JWT_JWKS_URL"] == stack["identity"]["issuer"] + "/jwks"
     origins = [f"http://127.0.0.1:{ports.referrals}", f"http://localhost:{ports.referrals}"]
     for name in ("directory", "notifications"):
         environ = _environ(stack["processes"][name])

@@ -1,7 +1,9 @@
 // The app's top level: who is signed in (and unlocked), the outbox's triggers, and which
 // screen shows. Officers: search, program, refer, my referrals, storage. Agency staff: inbox.
 import { useCallback, useEffect, useState } from "preact/hooks";
+import { ErrorResponse } from "oidc-client-ts";
 import * as outbox from "./outbox.js";
+import * as oidc from "./signin/oidc.js";
 import { useRoute } from "./router.js";
 import * as session from "./session.js";
 import { AppContext, LiveRegion, announce, html } from "./ui.js";
@@ -12,12 +14,14 @@ import { Shell, useLanguage } from "./views/shell.js";
 import { PinScreen, SignInScreen } from "./views/signin.js";
 import { SearchScreen, forgetSearch } from "./views/search.js";
 import { ProgramScreen } from "./views/program.js";
-import { ReferScreen, clearDraft } from "./views/refer.js";
+import { ReferScreen, clearDraft, currentDraft, restoreDraft } from "./views/refer.js";
 import { MyReferralsScreen, ReferralScreen } from "./views/mine.js";
 import { InboxScreen, InboxReferralScreen } from "./views/inbox.js";
 import { StorageScreen } from "./views/storage.js";
 
 const FLUSH_EVERY_MS = 30_000;
+const REFRESH_AHEAD_MS = 90_000; // renew the access token this long before it expires
+const REFRESH_RETRY_MS = 30_000; // offline or the provider down: try again
 
 export function App({ config, storage }) {
   const [phase, setPhase] = useState("loading");
@@ -26,6 +30,7 @@ export function App({ config, storage }) {
   const [pending, setPending] = useState(null); // signed in, PIN still to come
   const [cart, setCart] = useState([]); // programs chosen for the next referral (public data)
   const [sendState, setSendState] = useState("idle");
+  const [signInError, setSignInError] = useState(null);
   const route = useRoute();
   useLanguage(); // every screen re-renders in the chosen language
 
@@ -47,6 +52,14 @@ export function App({ config, storage }) {
 
   useEffect(() => {
     (async () => {
+      if (oidc.isCallback()) {
+        try {
+          return await signedIn(await oidc.complete(config));
+        } catch (error) {
+          setSignInError(error);
+          return setPhase("signin");
+        }
+      }
       const last = session.lastUser();
       if (!last) return setPhase("signin");
       setUser(last);
@@ -58,7 +71,8 @@ export function App({ config, storage }) {
   }, []);
 
   const signedIn = async (result) => {
-    if (user && user.id !== result.user.id) {
+    const last = user ?? session.lastUser();
+    if (last && last.id !== result.user.id) {
       vault.lock();
       forgetWork();
     }
@@ -77,9 +91,18 @@ export function App({ config, storage }) {
     setPhase("pin");
   };
 
+  /** The work the officer parked before going to the provider's sign-in page comes back. */
+  const unparkWork = async (who) => {
+    const parked = await session.unpark(who);
+    if (!parked) return;
+    if (parked.draft) restoreDraft(parked.draft);
+    if (parked.cart) setCart(parked.cart);
+  };
+
   const unlocked = async () => {
     if (pending) {
       await session.keep(pending);
+      await unparkWork(pending.user);
       setCurrent(pending);
       setPending(null);
       return setPhase("ready");
@@ -92,7 +115,14 @@ export function App({ config, storage }) {
 
   const signInAgain = () => setPhase("signin"); // the vault, the draft and the cart stay
 
+  /** Off to the provider's page (this page goes): park the work, sealed, for the way back. */
+  const toProvider = async () => {
+    if (user) await session.park(user, { cart, draft: currentDraft() });
+    await oidc.begin(config);
+  };
+
   const signOut = async () => {
+    oidc.revoke(config, current).catch(() => {}); // best effort: the tablet forgets either way
     await session.signOut(user);
     forgetWork();
     setUser(null);
@@ -107,6 +137,35 @@ export function App({ config, storage }) {
     setCurrent(null);
     setPhase("pin");
   };
+
+  // The access token is short-lived: renew it ahead of expiry with the refresh token (rotated
+  // by the provider). Offline, try again later; a refused refresh token means signing in again.
+  useEffect(() => {
+    if (phase !== "ready" || !current?.refreshToken) return undefined;
+    let timer;
+    const renew = async () => {
+      try {
+        const renewed = await oidc.refresh(config, current);
+        await session.keep(renewed);
+        setCurrent(renewed);
+      } catch (error) {
+        if (error instanceof ErrorResponse) setCurrent({ ...current, refreshToken: null });
+        else timer = setTimeout(renew, REFRESH_RETRY_MS);
+      }
+    };
+    timer = setTimeout(renew, Math.max(0, current.expiresAt - Date.now() - REFRESH_AHEAD_MS));
+    const online = () => {
+      if (current.expiresAt - Date.now() < REFRESH_AHEAD_MS) {
+        clearTimeout(timer);
+        renew();
+      }
+    };
+    addEventListener("online", online);
+    return () => {
+      clearTimeout(timer);
+      removeEventListener("online", online);
+    };
+  }, [phase, current, config]);
 
   const flush = useCallback(
     async (force = false) => {
@@ -157,7 +216,8 @@ export function App({ config, storage }) {
   };
   let screen;
   if (phase === "signin")
-    screen = html`<${SignInScreen} onSignedIn=${signedIn} reauthFor=${user} onBack=${current ? () => setPhase("ready") : null} />`;
+    screen = html`<${SignInScreen} onSignIn=${toProvider} error=${signInError} reauthFor=${user}
+      onBack=${current ? () => setPhase("ready") : null} />`;
   else if (phase === "pin")
     screen = html`<${PinScreen} user=${pending?.user ?? user} onUnlocked=${unlocked} onCancel=${signOut} />`;
   else screen = html`<${Shell}>${pick(route, current.user)}</${Shell}>`;

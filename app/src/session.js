@@ -1,11 +1,12 @@
-// Who is signed in on this tablet. An officer's access token is sealed in the vault (it opens
-// only with the PIN); agency staff keep theirs for the tab only. Only the signed-in user's own
-// name and role are kept in the clear, so the lock screen can greet them.
+// Who is signed in on this tablet. An officer's tokens (access, refresh) are sealed in the vault
+// (they open only with the PIN); agency staff keep theirs for the tab only. Only the signed-in
+// user's own name and role are kept in the clear, so the lock screen can greet them.
 import { database } from "./db.js";
 import * as vault from "./vault.js";
 
 const LAST_USER = "bridges.user";
 const STAFF_SESSION = "bridges.staff-session";
+const PARKED = "bridges.parked-work";
 
 export const isOfficer = (user) => user?.role === "officer";
 
@@ -19,18 +20,21 @@ function remember(user) {
   localStorage.setItem(LAST_USER, JSON.stringify({ id, name, role, agency_id, agency_name }));
 }
 
-/** After sign-in. Officers then unlock (or create) their vault before `keep`. */
+/** After sign-in or a refresh. Officers unlock (or create) their vault before `keep`. */
 export async function keep(signedIn) {
   remember(signedIn.user);
+  const { token, refreshToken = null, idToken = null, expiresAt } = signedIn;
+  const tokens = { token, refreshToken, idToken, expiresAt };
   if (isOfficer(signedIn.user)) {
-    const sealed = await vault.seal({ token: signedIn.token, expiresAt: signedIn.expiresAt });
+    const sealed = await vault.seal(tokens);
     await (await database()).put("sessions", { owner: signedIn.user.id, sealed });
   } else {
-    sessionStorage.setItem(STAFF_SESSION, JSON.stringify(signedIn));
+    sessionStorage.setItem(STAFF_SESSION, JSON.stringify({ ...tokens, user: signedIn.user }));
   }
 }
 
-/** The saved session of `user`, if still valid (officers: the vault must be unlocked). */
+/** The saved session of `user`: its access token still good, or a refresh token to renew it
+ *  (officers: the vault must be unlocked). */
 export async function restore(user) {
   let saved = null;
   if (isOfficer(user)) {
@@ -40,8 +44,28 @@ export async function restore(user) {
     const text = sessionStorage.getItem(STAFF_SESSION);
     saved = text ? JSON.parse(text) : null;
   }
-  if (!saved || saved.expiresAt < Date.now() + 60_000) return null;
-  return { token: saved.token, expiresAt: saved.expiresAt, user };
+  if (!saved || (!saved.refreshToken && saved.expiresAt < Date.now() + 60_000)) return null;
+  const { token, refreshToken = null, idToken = null, expiresAt } = saved;
+  return { token, refreshToken, idToken, expiresAt, user };
+}
+
+/** Signing in leaves the page for the provider's: the work in progress waits in this tab,
+ *  sealed (the vault's key is gone when the page goes, so it opens again with the PIN). */
+export async function park(user, work) {
+  if (!isOfficer(user) || !vault.unlockedFor(user.id)) return;
+  const { iv, ciphertext } = await vault.seal(work);
+  const bytes = (b) => Array.from(new Uint8Array(b));
+  sessionStorage.setItem(PARKED, JSON.stringify({ owner: user.id, iv: bytes(iv), ciphertext: bytes(ciphertext) }));
+}
+
+/** The parked work of `user` (the vault unlocked), once; null when there is none. */
+export async function unpark(user) {
+  const text = sessionStorage.getItem(PARKED);
+  sessionStorage.removeItem(PARKED);
+  const parked = text ? JSON.parse(text) : null;
+  if (!parked || parked.owner !== user.id) return null;
+  const sealed = { v: 1, iv: new Uint8Array(parked.iv), ciphertext: new Uint8Array(parked.ciphertext) };
+  return vault.open(sealed).catch(() => null);
 }
 
 /** Sign out: the token and the key go; unsent referrals stay, sealed, for the next unlock. */
@@ -56,6 +80,7 @@ export async function signOut(user) {
     await tx.done;
   }
   sessionStorage.removeItem(STAFF_SESSION);
+  sessionStorage.removeItem(PARKED);
   localStorage.removeItem(LAST_USER);
   vault.lock();
 }

@@ -37,6 +37,8 @@ from bridges_devstack.stack import app_missing_warning, default_app_dir
 from tests.browser.support import AppStack, start_bridges_up, stop_bridges_up, wait_for_stack
 
 TABLET: ViewportSize = {"width": 768, "height": 1024}
+# access tokens renewed every few seconds, so every browser test runs across token refreshes
+ACCESS_TOKEN_S = 100
 ACTION_TIMEOUT_MS = 15_000
 
 
@@ -46,7 +48,7 @@ def app_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppStack]:
     if warning:  # the browser tests are about the app: no point starting without it
         pytest.fail(f"{warning}\n(`make test` builds it first.)", pytrace=False)
     run_dir = tmp_path_factory.mktemp("app-stack")
-    process, _ = start_bridges_up(run_dir)
+    process, _ = start_bridges_up(run_dir, {"BRIDGES_DEV_ACCESS_TOKEN_S": str(ACCESS_TOKEN_S)})
     try:
         yield wait_for_stack(process, run_dir)
     finally:

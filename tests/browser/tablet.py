@@ -3,11 +3,15 @@ screens' words, not CSS internals, wherever a person would go by the words)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
@@ -26,15 +30,25 @@ def family_name() -> str:
 
 
 def sign_in(page: Page, stack: AppStack, who: str, *, pin: str = PIN) -> None:
-    """Open the app, pick the demo user by name; officers then choose (or enter) their PIN."""
+    """Open the app, sign in at the development OpenID provider as the demo user named `who`;
+    officers then choose (or enter) their PIN."""
     page.goto(stack.app_url)
-    page.get_by_role("button", name=who).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    choose_at_provider(page, stack, who)
     user = next(u for u in stack.demo_users if u["name"] == who)
     if user["role"] == "officer":
         enter_pin(page, pin)
         expect(page.get_by_role("heading", name="Find a program", level=1)).to_be_visible()
     else:
         expect(page.get_by_role("heading", name="Inbox", exact=False)).to_be_visible()
+
+
+def choose_at_provider(page: Page, stack: AppStack, who: str) -> None:
+    """On the development provider's page, sign in as `who`: back in the app once it returns."""
+    page.wait_for_url(f"{stack.stack['identity']['issuer']}/authorize?**")
+    expect(page.get_by_role("heading", name="Bridges development sign-in")).to_be_visible()
+    page.get_by_role("button", name=who).click()
+    page.wait_for_url(f"{stack.app_url}**")
 
 
 def enter_pin(page: Page, pin: str = PIN) -> None:
@@ -174,8 +188,32 @@ def serious_violations(page: Page) -> list[dict[str, Any]]:
 
 
 def token_for(stack: AppStack, user_id: str) -> str:
+    """An access token of `user_id`, through the provider as the app gets one (code + PKCE)."""
+    issuer, client_id = stack.stack["identity"]["issuer"], stack.stack["identity"]["client_id"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    request = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": stack.app_url,
+        "scope": "openid offline_access",
+        "state": secrets.token_urlsafe(16),
+        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+    }
+    chosen = httpx.post(f"{issuer}/authorize", params=request, data={"user": user_id}, timeout=10)
+    assert chosen.status_code == 302, chosen.text
+    code = parse_qs(urlsplit(chosen.headers["location"]).query)["code"][0]
     answer = httpx.post(
-        f"{stack.urls['referrals']}/dev/sign-in", json={"user": user_id}, timeout=10
+        f"{issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": stack.app_url,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=10,
     )
     answer.raise_for_status()
     return str(answer.json()["access_token"])

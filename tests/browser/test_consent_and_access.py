@@ -61,6 +61,7 @@ def test_the_server_refuses_a_referral_without_consent(app_stack: AppStack) -> N
     assert "consent" in answer.json()["detail"]
 
 
+SIGN_IN = {"en": "Sign in", "es": "Iniciar sesión"}
 SCREENS = [
     "sign-in",
     "pin",
@@ -98,7 +99,8 @@ def _check_every_screen(app_stack: AppStack, browser: Browser, page: Page, langu
     page.locator(".language select").select_option(language)
     expect(page.locator("html")).to_have_attribute("lang", language)
     check("sign-in")
-    page.get_by_role("button", name="Dana Reyes").click()
+    page.get_by_role("button", name=SIGN_IN[language], exact=True).click()
+    tablet.choose_at_provider(page, app_stack, "Dana Reyes")
     expect(page.locator("#pin")).to_be_visible()
     check("pin")
     tablet.enter_pin(page)
@@ -128,7 +130,8 @@ def _check_every_screen(app_stack: AppStack, browser: Browser, page: Page, langu
         page = staff.new_page()
         page.goto(app_stack.app_url)
         page.locator(".language select").select_option(language)
-        page.get_by_role("button", name="Lee Chen").click()
+        page.get_by_role("button", name=SIGN_IN[language], exact=True).click()
+        tablet.choose_at_provider(page, app_stack, "Lee Chen")
         expect(page.locator(".tabs")).to_be_visible()
         expect(page.locator("li.referral-row").first).to_be_visible()
         check("inbox")
@@ -174,9 +177,13 @@ def _screen_opened(page: Page) -> None:
 def test_a_referral_can_be_filed_with_the_keyboard_alone(app_stack: AppStack, page: Page) -> None:
     family = tablet.family_name()
     page.goto(app_stack.app_url)
-    expect(page.get_by_role("button", name="Dana Reyes")).to_be_visible()  # the list has loaded
-    _tab_to(page, _label_is("Dana Reyes"))
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    _tab_to(page, _label_is("Sign in"))
     page.keyboard.press("Enter")
+    page.wait_for_url(f"{app_stack.stack['identity']['issuer']}/authorize?**")
+    _tab_to(page, _label_is("Dana Reyes"))  # the provider's page, by keyboard too
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{app_stack.app_url}**")
     _screen_opened(page)
     _tab_to(page, "el.id === 'pin'")
     page.keyboard.type(tablet.PIN)

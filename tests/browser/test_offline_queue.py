@@ -147,4 +147,4 @@ def test_after_sign_out_the_tablet_holds_nothing_readable_of_the_family(
     assert "Sam Okafor" not in kept  # not even who was signed in
     context.set_offline(False)  # signing in needs the network; the sealed referral still waits
     page.reload()
-    expect(page.get_by_text("1 waiting on this tablet")).to_be_visible()
+    expect(page.get_by_text("Waiting on this tablet to be sent: 1.")).to_be_visible()

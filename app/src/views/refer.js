@@ -28,6 +28,12 @@ export function clearDraft() {
   draft = emptyDraft();
   consentTimeEdited = false;
 }
+/** The form in progress, to park while the officer signs in at the provider. */
+export const currentDraft = () => ({ draft, consentTimeEdited });
+export function restoreDraft(parked) {
+  draft = parked.draft;
+  consentTimeEdited = parked.consentTimeEdited;
+}
 /** Start from an earlier referral's content (a refused one, corrected and filed again). */
 export function loadDraft(earlier) {
   draft = earlier;

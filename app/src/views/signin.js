@@ -1,10 +1,10 @@
-// Signing in (the development sign-in of `make up`; OpenID Connect replaces ./signin/dev.js)
-// and the officer's PIN, which opens the sealed data on this tablet.
+// Signing in with the organisation's OpenID provider (./signin/oidc.js: the page goes to the
+// provider and comes back) and the officer's PIN, which opens the sealed data on this tablet.
 import { useEffect, useState } from "preact/hooks";
+import { ErrorResponse } from "oidc-client-ts";
 import { database } from "../db.js";
-import { Unreachable } from "../api.js";
+import { Problem } from "../api.js";
 import { t } from "../i18n.js";
-import * as signin from "../signin/dev.js";
 import { Field, Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
 import * as vault from "../vault.js";
 import { LanguageSwitch } from "./shell.js";
@@ -17,64 +17,52 @@ async function waitingByOwner() {
   return counts;
 }
 
-export function SignInScreen({ onSignedIn, reauthFor, onBack }) {
+/** What went wrong, as a person can act on it: refused by the provider or by Bridges, or no
+ *  connection (anything else: the provider or the network could not be reached). */
+function SignInProblem({ error }) {
+  if (!error) return null;
+  if (error instanceof ErrorResponse)
+    return html`<${Notice} kind="error">${t("signin.failed")} ${error.error_description || error.error}</${Notice}>`;
+  if (error instanceof Problem)
+    return html`<${Notice} kind="error">${t("signin.failed")} ${problemText(error)}</${Notice}>`;
+  return html`<${Notice} kind="warn">${t("signin.offline")}</${Notice}>`;
+}
+
+export function SignInScreen({ onSignIn, error: earlier, reauthFor, onBack }) {
   const { config } = useApp();
-  const [users, setUsers] = useState(null);
-  const [waiting, setWaiting] = useState({});
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(null);
+  const [waiting, setWaiting] = useState(0);
+  const [error, setError] = useState(earlier);
+  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    signin.users(config).then(setUsers, (e) => setError(e));
-    waitingByOwner().then(setWaiting);
+    waitingByOwner().then((counts) => setWaiting(Object.values(counts).reduce((a, b) => a + b, 0)));
   }, []);
 
-  const choose = async (user) => {
-    setBusy(user.id);
+  const go = async () => {
+    setBusy(true);
     setError(null);
     try {
-      onSignedIn(await signin.signIn(config, user.id));
+      await onSignIn(); // the page leaves for the provider's
     } catch (e) {
       setError(e);
-      setBusy(null);
+      setBusy(false);
     }
   };
-  const groups = ["officer", "agency_staff"].map((role) => ({
-    role,
-    users: (users ?? []).filter((u) => u.role === role),
-  }));
+  const configured = config.sign_in === "oidc";
 
   return html`<main class="signin" id="main">
     <div class="signin-top"><span class="brand">Bridges</span><${LanguageSwitch} /></div>
     <${ScreenTitle}>${t("signin.title")}</${ScreenTitle}>
     <p>${t("signin.intro")}</p>
     ${reauthFor ? html`<${Notice}>${t("signin.again", { name: reauthFor.name })}</${Notice}>` : null}
+    ${waiting ? html`<${Notice} kind="warn">${t("signin.waiting", { count: waiting })}</${Notice}>` : null}
+    <${SignInProblem} error=${error} />
+    ${configured
+      ? html`<p><button class="primary" type="button" onClick=${go} disabled=${busy}>
+          ${busy ? t("signin.going") : t("signin.button")}</button></p>`
+      : html`<${Notice} kind="error">${t("signin.not_configured")}</${Notice}>`}
     ${onBack ? html`<p><button type="button" onClick=${onBack}>${t("signin.keep_working")}</button></p>` : null}
-    ${error instanceof Unreachable
-      ? html`<${Notice} kind="warn">${t("signin.offline")}</${Notice}>`
-      : error
-        ? html`<${Notice} kind="error">${t("signin.failed")} ${problemText(error)}</${Notice}>`
-        : null}
-    ${users === null && !error ? html`<p>${t("common.loading")}</p>` : null}
-    ${groups.map(
-      (group) => html`<section aria-labelledby=${`role-${group.role}`}>
-        <h2 id=${`role-${group.role}`}>${t(`role.${group.role}`)}</h2>
-        <ul class="user-list">
-          ${group.users.map(
-            (user) => html`<li>
-              <button class="user-button" onClick=${() => choose(user)} disabled=${busy !== null}>
-                <span class="user-name">${user.name}</span>
-                <span class="user-meta">${user.agency_name ?? user.id}</span>
-                ${waiting[user.id]
-                  ? html`<span class="badge badge-warn">${t("signin.waiting", { count: waiting[user.id] })}</span>`
-                  : null}
-              </button>
-            </li>`,
-          )}
-        </ul>
-      </section>`,
-    )}
-    <p class="hint">${t("signin.dev_note")}</p>
+    ${config.environment === "development" ? html`<p class="hint">${t("signin.dev_note")}</p>` : null}
   </main>`;
 }
 

@@ -89,6 +89,14 @@ def demo_users() -> list[DemoUser]:
     ]
 
 
+def read_demo_users(path: Path) -> list[DemoUser]:
+    """The users `write_demo_users` wrote."""
+    return [
+        DemoUser(u["id"], u["name"], Role(u["role"]), u["agency_id"], u["agency_name"])
+        for u in json.loads(path.read_text())
+    ]
+
+
 def write_demo_users(run_dir: Path, users: list[DemoUser]) -> Path:
     """`<run dir>/demo-users.json`, replaced in one step (a reader never sees half a file)."""
     path = run_dir / DEMO_USERS_NAME

@@ -15,6 +15,7 @@ class Ports:
     directory: int = 8101
     referrals: int = 8102
     notifications: int = 8103
+    identity: int = 8104  # the development OpenID provider the app signs in with
     smtp: int = 1025  # the local mail sink (what notifications send lands in .bridges/mail)
 
     def service(self, name: str) -> int:

@@ -66,8 +66,11 @@ def console(run_dir: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
-def start_bridges_up(run_dir: Path) -> tuple[subprocess.Popen[str], Ports]:
-    """The real `bridges up`, every port a free one (never the `make up` ports)."""
+def start_bridges_up(
+    run_dir: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], Ports]:
+    """The real `bridges up`, every port a free one (never the `make up` ports), with `env`
+    added to this process's environment."""
     ports = Ports(**{name: free_port() for name in asdict(Ports())})
     flags = [f"--{name.replace('_', '-')}-port={port}" for name, port in asdict(ports).items()]
     # its console goes to a file, not a pipe: readable while it runs, and never full
@@ -77,6 +80,7 @@ def start_bridges_up(run_dir: Path) -> tuple[subprocess.Popen[str], Ports]:
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
+            env={**os.environ, **(env or {})},
         )
     return process, ports
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridges_devstack import identity
 from bridges_devstack.demo import (
     DEMO_USERS_NAME,
     DemoUser,
@@ -26,9 +27,10 @@ from bridges_devstack.mail import MailSink
 from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
 from bridges_devstack.supervisor import Supervised, Supervisor
-from bridges_kit.auth import DEV_KEY_NAME, DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
+from bridges_kit.auth import DEV_KEY_NAME, ensure_dev_keypair
 
 SERVICES = ("directory", "referrals", "notifications")
+DEV_TOKEN_S = 12 * 3600  # stack.json's tokens, for curl and the benchmarks: a working day
 
 
 def default_app_dir() -> Path:
@@ -53,12 +55,14 @@ def app_missing_warning(app_dir: Path) -> str | None:
 
 @dataclass
 class ServiceProcess:
-    """`python -m bridges_<name> serve` on `port`, its output appended to `log`."""
+    """`python -m bridges_<name> serve` (or `command`) on `port`, its output appended to `log`;
+    ready once its /readyz answers 200."""
 
     name: str
     port: int
     env: dict[str, str]
     log: Path
+    command: list[str] | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -68,7 +72,7 @@ class ServiceProcess:
     def launch(self) -> None:
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", f"bridges_{self.name}", "serve"],
+                self.command or [sys.executable, "-m", f"bridges_{self.name}", "serve"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -111,6 +115,7 @@ class Stack:
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    identity: ServiceProcess | None = None
     mail: MailSink | None = None
     app_dir: Path = field(default_factory=default_app_dir)
 
@@ -118,24 +123,29 @@ class Stack:
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.referrals}/app/"
 
+    @property
+    def app_urls(self) -> list[str]:
+        """The app as a browser may name it (where the provider may send it back to)."""
+        return [self.app_url, f"http://localhost:{self.ports.referrals}/app/"]
+
+    @property
+    def issuer(self) -> str:
+        """The development OpenID provider's issuer URL."""
+        return f"http://127.0.0.1:{self.ports.identity}"
+
     def database_url(self, service: str) -> str:
         return self.postgres_url.rsplit("/", 1)[0] + f"/bridges_{service}"
 
     def service_env(self, service: str) -> dict[str, str]:
         # the app is served by referrals; the browser calls directory and notifications directly
-        app_origins = json.dumps(
-            [
-                f"http://127.0.0.1:{self.ports.referrals}",
-                f"http://localhost:{self.ports.referrals}",
-            ]
-        )
+        app_origins = json.dumps([url.removesuffix("/app/") for url in self.app_urls])
         local = {
             "directory": {"BRIDGES_CORS_ALLOW_ORIGINS": app_origins},
             "referrals": {
                 "BRIDGES_APP_DIR": str(self.app_dir),
                 "BRIDGES_APP_DIRECTORY_URL": f"http://127.0.0.1:{self.ports.directory}",
-                "BRIDGES_DEV_SIGN_IN_KEY_FILE": str(self.run_dir / DEV_KEY_NAME),
-                "BRIDGES_DEV_SIGN_IN_USERS_FILE": str(self.run_dir / DEMO_USERS_NAME),
+                "BRIDGES_APP_OIDC_AUTHORITY": self.issuer,
+                "BRIDGES_APP_OIDC_CLIENT_ID": identity.CLIENT_ID,
             },
             "notifications": {
                 "BRIDGES_CORS_ALLOW_ORIGINS": app_origins,
@@ -153,9 +163,23 @@ class Stack:
             "BRIDGES_NATS_URL": self.nats_url,
             "BRIDGES_HTTP_PORT": str(self.ports.service(service)),
             "BRIDGES_HTTP_HOST": "127.0.0.1",
-            "BRIDGES_JWT_PUBLIC_KEY_FILE": str(self.run_dir / DEV_PUBLIC_KEY_NAME),
+            # tokens come from the development OpenID provider, read as a real one's would be
+            "BRIDGES_JWT_JWKS_URL": f"{self.issuer}/jwks",
+            "BRIDGES_JWT_ISSUER": self.issuer,
+            "BRIDGES_JWT_AUDIENCE": identity.API_AUDIENCE,
+            **identity.SERVICE_SETTINGS,
             "BRIDGES_ENVIRONMENT": "development",
         }
+
+    def identity_command(self) -> list[str]:
+        command = [sys.executable, "-m", "bridges_devstack.identity"]
+        command += ["--port", str(self.ports.identity), "--issuer", self.issuer]
+        command += ["--users", str(self.run_dir / DEMO_USERS_NAME)]
+        command += ["--key", str(self.run_dir / DEV_KEY_NAME)]
+        for url in self.app_urls:
+            command += ["--redirect-uri", url]
+        lifetime = os.environ.get("BRIDGES_DEV_ACCESS_TOKEN_S")  # the browser tests shorten it
+        return command + (["--access-token-s", lifetime] if lifetime else [])
 
     def start_infrastructure(self) -> None:
         self.postgres_url = os.environ.get("BRIDGES_POSTGRES_URL", "")
@@ -180,12 +204,20 @@ class Stack:
     def start_services(self) -> None:
         logs = self.run_dir / "logs"
         logs.mkdir(exist_ok=True)
+        self.identity = ServiceProcess(
+            "identity",
+            self.ports.identity,
+            dict(os.environ),
+            logs / "identity.log",
+            command=self.identity_command(),
+        )
+        self.identity.launch()
         for name in SERVICES:
             self.services[name] = ServiceProcess(
                 name, self.ports.service(name), self.service_env(name), logs / f"{name}.log"
             )
             self.services[name].launch()  # all three start side by side
-        for service in self.services.values():
+        for service in (self.identity, *self.services.values()):
             service.wait_ready()
 
     def processes(self) -> dict[str, Supervised]:
@@ -195,7 +227,8 @@ class Stack:
             infrastructure["postgres"] = self.pg
         if self.nats is not None:
             infrastructure["nats-server"] = self.nats
-        return {**infrastructure, **self.services}
+        identity_provider = {"identity": self.identity} if self.identity is not None else {}
+        return {**infrastructure, **identity_provider, **self.services}
 
     def pids(self) -> dict[str, int | None]:
         """This supervisor's and its children's (ops, and the fault tests, signal them)."""
@@ -213,10 +246,11 @@ class Stack:
         return done.stdout.strip()
 
     def stop(self) -> None:
-        for service in self.services.values():
-            service.terminate()  # all at once, then wait for each
-        for service in self.services.values():
-            service.stop()
+        processes = [*self.services.values(), *([self.identity] if self.identity else [])]
+        for process in processes:
+            process.terminate()  # all at once, then wait for each
+        for process in processes:
+            process.stop()
         if self.mail is not None:
             self.mail.stop()
         if self.nats is not None:
@@ -264,22 +298,24 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str, Any]:
-    """stack.json: the app's URL first, the APIs, the demo users and a dev token per role (the
-    role's first demo user's)."""
+    """stack.json: the app's URL first, the APIs, the OpenID provider, the demo users, and a dev
+    token per role (the role's first demo user's), signed as the provider signs its own."""
+    provider = identity.Provider(
+        issuer=stack.issuer, users=users, private_key_pem=private_key, redirect_uris=stack.app_urls
+    )
     tokens: dict[str, str] = {}
     for user in users:
         if user.role.value not in tokens:
-            tokens[user.role.value] = mint_token(
-                private_key,
-                sub=user.id,
-                role=user.role,
-                agency_id=user.agency_id,
-                email=user.email,
-            )
+            tokens[user.role.value] = provider.mint_access_token(user.id, DEV_TOKEN_S)
     return {
         "urls": {
             "app": stack.app_url,
             **{name: f"http://127.0.0.1:{stack.ports.service(name)}" for name in SERVICES},
+        },
+        "identity": {
+            "issuer": stack.issuer,
+            "client_id": identity.CLIENT_ID,
+            "discovery": f"{stack.issuer}/.well-known/openid-configuration",
         },
         "databases": {name: stack.database_url(name) for name in SERVICES},
         "nats_url": stack.nats_url,
@@ -295,7 +331,7 @@ def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_fil
     print(f"Open the app: {info['urls']['app']}", flush=True)
     if app_missing_warning(stack.app_dir):
         print("  (not built yet: run `make app` in another terminal, then reload the page)")
-    print("Sign in as one of the demo users:")
+    print(f"Sign in through the development OpenID provider ({info['identity']['issuer']}) as:")
     for user in info["demo_users"]:
         agency = user["agency_name"] or ""
         print(f"  {user['name']:<14} {user['role']:<13} {user['id']:<25} {agency}".rstrip())

@@ -1,7 +1,8 @@
 """JWT bearer authentication and role checks (PyJWT), plus minting dev tokens.
 
-Tokens carry `sub`, `role` (officer | agency_staff | admin | ops), `agency_id` for agency staff,
-and optionally `email` and `name`. Keys: a PEM public key, or a JWKS URL.
+Tokens carry `sub`, a role (officer | agency_staff | admin | ops), an agency for agency staff,
+and optionally an email and a name; where a provider puts the last four is a `ClaimMapping`
+(by default `role`, `agency_id`, `email`, `name`). Keys: a PEM public key, or a JWKS URL.
 
 Verification is async: JWKS keys are fetched with httpx off the event loop, cached, and refetched
 when a token names an unknown key (rate-limited). The claims are validated (`Claims`) before a
@@ -35,6 +36,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bridges_kit.claim_mapping import ClaimMapping
 from bridges_kit.principal import Principal
 from bridges_kit.problems import ServiceUnavailable, Unauthorized
 from bridges_schema import Role
@@ -247,6 +249,7 @@ class TokenVerifier:
         leeway_s: float = 30.0,
         jwks_min_refresh_interval_s: float = 30.0,
         jwks_timeout_s: float = 5.0,
+        mapping: ClaimMapping | None = None,
     ) -> None:
         if not public_key_pem and not jwks_url:
             raise ValueError("a JWT public key or a JWKS URL is required")
@@ -274,6 +277,7 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway_s = leeway_s
+        self._mapping = mapping or ClaimMapping()
 
     async def verify(self, authorization: str | None) -> Principal:
         """The caller named by an `Authorization: Bearer <token>` header value.
@@ -306,7 +310,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
-        return Claims.from_payload(payload).principal()
+        return Claims.from_payload(self._mapping.bridges_claims(payload)).principal()
 
     async def _key_for(self, header: dict[str, Any], algorithm: str) -> jwt.PyJWK | str:
         if self._jwks is None:

@@ -92,6 +92,7 @@ class Runtime(Generic[SettingsT, UowT]):
                 issuer=s.jwt_issuer,
                 audience=s.jwt_audience,
                 algorithms=s.jwt_algorithms,
+                mapping=s.claim_mapping(),
             )
         return self._verifier
 

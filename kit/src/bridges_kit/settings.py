@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bridges_schema import DEFAULT_NAMESPACE
+from bridges_kit.claim_mapping import ClaimMapping
+from bridges_schema import DEFAULT_NAMESPACE, Role
 
 
 class Environment(StrEnum):
@@ -51,6 +52,14 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "bridges"
     jwt_audience: str = "bridges"
     jwt_algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
+    # where the identity provider puts roles, agency, name and email (docs/security.md)
+    jwt_role_claim: str = Field(default="role", min_length=1, description="e.g. realm_access.roles")
+    jwt_role_values: dict[str, Role] = Field(
+        default={}, description="provider role value -> Bridges role; empty: Bridges role names"
+    )
+    jwt_agency_claim: str = Field(default="agency_id", min_length=1)
+    jwt_name_claim: str = Field(default="name", min_length=1)
+    jwt_email_claim: str = Field(default="email", min_length=1)
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     cors_allow_origins: list[str] = Field(
@@ -104,6 +113,15 @@ class ServiceSettings(BaseSettings):
                     json.loads(raw) if raw[:1] in "[{" and raw else raw
                 )
         return cls.model_validate(values)
+
+    def claim_mapping(self) -> ClaimMapping:
+        return ClaimMapping(
+            role_claim=self.jwt_role_claim,
+            role_values=self.jwt_role_values,
+            agency_claim=self.jwt_agency_claim,
+            name_claim=self.jwt_name_claim,
+            email_claim=self.jwt_email_claim,
+        )
 
     def jwt_key_pem(self) -> str | None:
         if self.jwt_public_key is not None:

@@ -42,6 +42,7 @@ async def shell(tmp_path: Path, start_referrals) -> RunningService:
         {
             "BRIDGES_APP_DIR": str(_build(tmp_path)),
             "BRIDGES_APP_DIRECTORY_URL": "http://127.0.0.1:8101/",
+            "BRIDGES_APP_OIDC_AUTHORITY": "https://id.example.org/realms/bridges/",
         }
     )
 
@@ -116,9 +117,28 @@ async def test_the_config_tells_the_app_where_the_apis_are(shell):
     assert config.json() == {
         "directory_url": "http://127.0.0.1:8101",
         "referrals_url": "",
-        "sign_in": "none",
+        "sign_in": "oidc",
+        "oidc": {
+            "authority": "https://id.example.org/realms/bridges",
+            "client_id": "bridges-app",
+            "scope": "openid profile email offline_access",
+        },
         "environment": "test",
     }
+
+
+async def test_the_app_may_call_the_apis_and_the_openid_provider_and_nothing_else(shell):
+    async with shell.client() as c:
+        page = await c.get("/app/")
+    policy = dict(
+        d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";")
+    )
+    assert set(policy["connect-src"].split()) == {
+        "'self'",
+        "http://127.0.0.1:8101",
+        "https://id.example.org",
+    }
+    assert policy["script-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Query, Request, Response
 
 from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, conditional_json
 from bridges_kit.fields import BigintId
-from bridges_kit.http import Pool, requires, router, unit_of_work
+from bridges_kit.http import CurrentPrincipal, Pool, requires, router, unit_of_work
 from bridges_kit.principal import Principal
 from bridges_kit.problems import BadRequest, Forbidden, PreconditionRequired
 from bridges_referrals import audit, audit_log, casework, intake, queries, stats
@@ -23,6 +23,7 @@ from bridges_referrals.models import (
     IntakeResult,
     ReferralPage,
     ReferralView,
+    SignedInUser,
     Transition,
 )
 from bridges_referrals.sla import ResponseTargets
@@ -71,6 +72,19 @@ def _version_condition(if_match: str | None) -> VersionCondition:
 def _with_etag(response: Response, view: ReferralView) -> ReferralView:
     response.headers["ETag"] = f'"{view.version}"'
     return view
+
+
+@routes.get("/me", tags=["sign-in"], summary="Who the caller's token says they are")
+async def who_am_i(pool: Pool, caller: CurrentPrincipal) -> SignedInUser:
+    agency = await queries.agency_name(pool, caller.agency_id) if caller.agency_id else None
+    return SignedInUser(
+        id=caller.sub,
+        name=caller.name,
+        email=caller.email,
+        role=caller.role,
+        agency_id=caller.agency_id,
+        agency_name=agency,
+    )
 
 
 @routes.post("/referrals", status_code=201, summary="File a referral (one per chosen program)")

@@ -52,13 +52,15 @@ class AppShell:
 
     @cached_property  # the config does not change while the service runs
     def content_security_policy(self) -> str:
-        """Only this origin's script, styles and workers; the APIs the config names may be
-        called; nothing may frame the app."""
+        """Only this origin's script, styles and workers; the APIs and the OpenID provider the
+        config names may be called; nothing may frame the app."""
+        oidc = self.config.get("oidc") or {}
+        urls = (self.config.get("directory_url"), self.config.get("referrals_url"))
         apis = sorted(
             {
                 origin
-                for key in ("directory_url", "referrals_url")
-                if (origin := _origin(str(self.config.get(key, ""))))
+                for url in (*urls, oidc.get("authority"))
+                if (origin := _origin(str(url or "")))
             }
         )
         return "; ".join(

@@ -6,19 +6,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from pydantic import Field, field_validator, model_validator
+from fastapi import FastAPI
+from pydantic import Field, field_validator
 
 from bridges_kit import problems
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
-from bridges_kit.settings import Environment, ServiceSettings
+from bridges_kit.settings import ServiceSettings
 from bridges_kit.workers import Worker
 from bridges_referrals import (
     api,
     app_shell,
-    dev_sign_in,
     domain,
     lifecycle,
     programs,
@@ -74,7 +73,6 @@ ERRORS: problems.ErrorMap = {
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
-    dev_sign_in.UnknownDevUser: problems.NotFound,
 }
 
 
@@ -99,12 +97,12 @@ class ReferralsSettings(ServiceSettings):
         description="this API's base URL as browsers see it ('' where it serves the app itself; "
         "'/api/referrals' behind the compose reverse proxy)",
     )
-    dev_sign_in_key_file: Path | None = Field(
-        default=None, description="development sign-in: the ES256 private key PEM (dev key)"
+    app_oidc_authority: str = Field(
+        default="",
+        description="the OpenID provider the app signs in with (its issuer URL); '' no sign-in",
     )
-    dev_sign_in_users_file: Path | None = Field(
-        default=None, description="development sign-in: a JSON list of the users to choose from"
-    )
+    app_oidc_client_id: str = Field(default="bridges-app", min_length=1, max_length=200)
+    app_oidc_scope: str = Field(default="openid profile email offline_access", min_length=6)
 
     @field_validator("app_directory_url", "app_referrals_url")
     @classmethod
@@ -115,31 +113,24 @@ class ReferralsSettings(ServiceSettings):
             raise ValueError("an API base URL is an http(s) URL, a path starting with /, or empty")
         return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _dev_sign_in_in_development_only(self) -> ReferralsSettings:
-        given = [self.dev_sign_in_key_file, self.dev_sign_in_users_file]
-        if any(given) and self.environment is Environment.PRODUCTION:
-            raise ValueError(
-                "development sign-in (BRIDGES_DEV_SIGN_IN_KEY_FILE, BRIDGES_DEV_SIGN_IN_USERS_FILE)"
-                " is refused in production: anyone could sign in as anyone"
-            )
-        if any(given) and not all(given):
-            raise ValueError(
-                "development sign-in needs both BRIDGES_DEV_SIGN_IN_KEY_FILE and "
-                "BRIDGES_DEV_SIGN_IN_USERS_FILE"
-            )
-        return self
-
-    @property
-    def dev_sign_in(self) -> bool:
-        return self.dev_sign_in_key_file is not None and self.dev_sign_in_users_file is not None
+    @field_validator("app_oidc_authority")
+    @classmethod
+    def _authority(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the OpenID provider's issuer is an http(s) URL")
+        return value.rstrip("/")
 
     def app_config(self) -> dict[str, Any]:
         """What the tablet app reads at start (GET /app/config.json)."""
         return {
             "directory_url": self.app_directory_url,
             "referrals_url": self.app_referrals_url,
-            "sign_in": "dev" if self.dev_sign_in else "none",
+            "sign_in": "oidc" if self.app_oidc_authority else "none",
+            "oidc": {
+                "authority": self.app_oidc_authority,
+                "client_id": self.app_oidc_client_id,
+                "scope": self.app_oidc_scope,
+            },
             "environment": self.environment.value,
         }
 
@@ -176,18 +167,6 @@ def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime
     )
 
 
-def _dev_sign_in(settings: ReferralsSettings) -> list[APIRouter]:
-    if settings.dev_sign_in_key_file is None or settings.dev_sign_in_users_file is None:
-        return []
-    dev = dev_sign_in.DevSignIn.load(
-        settings.dev_sign_in_key_file,
-        settings.dev_sign_in_users_file,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
-    return [dev_sign_in.routes(dev)]
-
-
 def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
     settings = runtime.settings
@@ -196,7 +175,7 @@ def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.routes, app_shell.routes(shell), *_dev_sign_in(settings)],
+        routers=[api.routes, app_shell.routes(shell)],
         error_map=ERRORS,
     )
     app.state.response_targets = runtime.settings.response_targets()

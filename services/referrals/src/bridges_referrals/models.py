@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from bridges_kit.fields import Instant
 from bridges_referrals.domain import ConsentScope
-from bridges_schema import ReasonCode, ReferralStatus, Urgency
+from bridges_schema import ReasonCode, ReferralStatus, Role, Urgency
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Phone = Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[0-9+() .\-]+$")]
@@ -141,6 +141,17 @@ class FileReferral(Strict):
         if len(set(self.program_ids)) != len(self.program_ids):
             raise ValueError("program_ids lists a program twice")
         return self
+
+
+class SignedInUser(BaseModel):
+    """Who the caller's token says they are, as Bridges reads it (the app's sign-in asks)."""
+
+    id: str = Field(description="the token's subject")
+    name: str | None
+    email: str | None
+    role: Role
+    agency_id: UUID | None
+    agency_name: str | None = Field(description="the agency's name as the directory has it")
 
 
 class HistoryEntryView(BaseModel):

@@ -160,3 +160,13 @@ async def officers_referrals(
     return await _page(
         pool, "officer_id", officer_id, filters, order, cursor, limit, with_last_change=True
     )
+
+
+async def agency_name(pool: asyncpg.Pool, agency_id: UUID) -> str | None:
+    """The organization an agency runs its programs as (from the directory's programs)."""
+    name: str | None = await pool.fetchval(
+        "SELECT organization_name FROM program WHERE agency_id = $1 AND NOT deleted"
+        " ORDER BY updated_at DESC LIMIT 1",
+        agency_id,
+    )
+    return name

@@ -1,0 +1,513 @@
+"""The development OpenID provider `bridges up` runs, so the tablet app signs in exactly as it
+will against a real provider (Keycloak, Entra ID): the authorization-code flow with PKCE (S256
+only), short JWT access tokens (RFC 9068) verified by the services through this provider's JWKS,
+rotating refresh tokens, revocation and an end-session endpoint.
+
+Built on authlib's OAuth 2.0 / OpenID Connect server (its Flask integration), everything in
+memory. Development only: there are no passwords, whoever reaches the sign-in page picks one of
+the demo users. Its tokens carry roles the way providers do (a `roles` list of the provider's own
+names, the agency in `bridges_agency`), so the services read them through the same configured
+claim mapping (`SERVICE_SETTINGS`) a production deployment configures for its provider.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import json
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import ClientMixin, grants
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from flask import Flask, redirect, request
+from joserfc.jwk import ECKey, KeySet
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
+
+from bridges_devstack.demo import DemoUser, read_demo_users
+from bridges_schema import Role
+
+CLIENT_ID = "bridges-app"
+SCOPES = ("openid", "profile", "email", "offline_access")
+API_AUDIENCE = "bridges"
+ALGORITHM = "ES256"
+CODE_LIFETIME_S = 60
+ACCESS_TOKEN_S = 300  # short: a stolen one is worth little; the app refreshes ahead of expiry
+REFRESH_TOKEN_S = 12 * 3600  # a shift, then sign in again
+
+# the provider's own role names (as a Keycloak realm or Entra app roles would call them)
+PROVIDER_ROLES = {
+    Role.OFFICER: "bridges-officer",
+    Role.AGENCY_STAFF: "bridges-agency-staff",
+    Role.ADMIN: "bridges-admin",
+    Role.OPS: "bridges-ops",
+}
+AGENCY_CLAIM = "bridges_agency"
+# what the services are configured with to read this provider's tokens
+SERVICE_SETTINGS = {
+    "BRIDGES_JWT_ROLE_CLAIM": "roles",
+    "BRIDGES_JWT_ROLE_VALUES": json.dumps({v: k.value for k, v in PROVIDER_ROLES.items()}),
+    "BRIDGES_JWT_AGENCY_CLAIM": AGENCY_CLAIM,
+}
+
+
+def signing_key(private_key_pem: str) -> ECKey:
+    """The ES256 key tokens are signed with, named by its RFC 7638 thumbprint."""
+    key = ECKey.import_key(private_key_pem)
+    return ECKey.import_key(
+        private_key_pem, {"kid": key.thumbprint(), "use": "sig", "alg": ALGORITHM}
+    )
+
+
+def access_token_claims(user: DemoUser) -> dict[str, Any]:
+    """What an access token says about `user` beyond the registered claims."""
+    claims: dict[str, Any] = {
+        "roles": [PROVIDER_ROLES[user.role]],
+        "name": user.name,
+        "email": user.email,
+    }
+    if user.agency_id is not None:
+        claims[AGENCY_CLAIM] = user.agency_id
+    return claims
+
+
+@dataclass(frozen=True)
+class Account(DemoUser):
+    """A demo user as authlib asks of a resource owner."""
+
+    def get_user_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class AppClient(ClientMixin):  # type: ignore[misc]
+    """The tablet app: a public client (no secret), PKCE, code and refresh grants only."""
+
+    redirect_uris: tuple[str, ...]
+    client_id: str = CLIENT_ID
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str:
+        return self.redirect_uris[0]
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return " ".join(s for s in scope.split() if s in SCOPES)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris  # exact match, never a prefix
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return False
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == "none"
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@dataclass
+class Grant:
+    """An authorization code or a refresh token, with what it was issued for."""
+
+    value: str
+    user: DemoUser
+    client_id: str
+    scope: str
+    expires_at: float
+    redirect_uri: str = ""
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    auth_time: int = field(default_factory=lambda: int(time.time()))
+    revoked: bool = False
+
+    # what authlib asks of codes and tokens
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> list[str]:
+        return ["dev"]
+
+    def check_client(self, client: ClientMixin) -> bool:
+        return bool(client.get_client_id() == self.client_id)
+
+    def get_expires_in(self) -> int:
+        return max(0, int(self.expires_at - time.time()))
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+    def get_user(self) -> DemoUser:
+        return self.user
+
+
+class Provider:
+    """The provider's state (in memory) and its Flask app."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        users: list[DemoUser],
+        private_key_pem: str,
+        redirect_uris: list[str],
+        access_token_s: int = ACCESS_TOKEN_S,
+        refresh_token_s: int = REFRESH_TOKEN_S,
+    ) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.users = {
+            u.id: Account(u.id, u.name, u.role, u.agency_id, u.agency_name) for u in users
+        }
+        self.key = signing_key(private_key_pem)
+        self.client = AppClient(tuple(redirect_uris))
+        self.origins = {_origin(uri) for uri in redirect_uris}
+        self.access_token_s = access_token_s
+        self.refresh_token_s = refresh_token_s
+        self.codes: dict[str, Grant] = {}
+        self.refresh_tokens: dict[str, Grant] = {}
+        self.lock = threading.Lock()  # the server runs each request in its own thread
+        self.app = self._build_app()
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def mint_access_token(self, user_id: str, ttl_s: int) -> str:
+        """An access token as the token endpoint issues (also for `stack.json`'s dev tokens)."""
+        generator = self._token_generator(ttl_s)
+        token: str = generator.access_token_generator(
+            self.client, "authorization_code", self.users[user_id], "openid"
+        )
+        return token
+
+    def _token_generator(self, access_token_s: int) -> JWTBearerTokenGenerator:
+        provider = self
+
+        class Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
+            DEFAULT_EXPIRES_IN = access_token_s
+            GRANT_TYPES_EXPIRES_IN: dict[str, int] = {}
+
+            def get_jwks(self) -> KeySet:
+                return KeySet([provider.key])
+
+            def get_audiences(self, client: Any, user: Any, scope: str) -> str:
+                return API_AUDIENCE
+
+            def get_extra_claims(
+                self, client: Any, grant_type: str, user: DemoUser, scope: str
+            ) -> dict[str, Any]:
+                return access_token_claims(user)
+
+        return Generator(
+            self.issuer,
+            alg=ALGORITHM,
+            refresh_token_generator=lambda *_, **__: secrets.token_urlsafe(32),
+        )
+
+    def _save_token(self, token: dict[str, Any], oauth_request: Any) -> None:
+        refresh = token.get("refresh_token")
+        if refresh:
+            with self.lock:
+                self.refresh_tokens[refresh] = Grant(
+                    refresh,
+                    oauth_request.user,
+                    self.client.client_id,
+                    token.get("scope", ""),
+                    time.time() + self.refresh_token_s,
+                )
+
+    # -- the web app -------------------------------------------------------------------------
+
+    def _build_app(self) -> Flask:
+        app = Flask(__name__)
+        server = AuthorizationServer(
+            app,
+            query_client=lambda cid: self.client if cid == self.client.client_id else None,
+            save_token=self._save_token,
+        )
+        server.register_token_generator("default", self._token_generator(self.access_token_s))
+        provider = self
+
+        class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+
+            def save_authorization_code(self, code: str, oauth_request: Any) -> None:
+                payload = oauth_request.payload
+                with provider.lock:
+                    provider.codes[code] = Grant(
+                        code,
+                        oauth_request.user,
+                        provider.client.client_id,
+                        payload.scope,
+                        time.time() + CODE_LIFETIME_S,
+                        redirect_uri=payload.redirect_uri,
+                        nonce=payload.data.get("nonce"),
+                        code_challenge=payload.data.get("code_challenge"),
+                        code_challenge_method=payload.data.get("code_challenge_method"),
+                    )
+
+            def query_authorization_code(self, code: str, client: Any) -> Grant | None:
+                found = provider.codes.get(code)
+                if found and found.check_client(client) and not found.is_expired():
+                    return found
+                return None
+
+            def delete_authorization_code(self, authorization_code: Grant) -> None:
+                with provider.lock:  # a code is good once
+                    provider.codes.pop(authorization_code.value, None)
+
+            def authenticate_user(self, authorization_code: Grant) -> DemoUser:
+                return authorization_code.user
+
+        class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+            INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each refresh token is good once
+
+            def authenticate_refresh_token(self, refresh_token: str) -> Grant | None:
+                found = provider.refresh_tokens.get(refresh_token)
+                if found and not found.is_expired() and not found.is_revoked():
+                    return found
+                return None
+
+            def authenticate_user(self, credential: Grant) -> DemoUser:
+                return credential.user
+
+            def revoke_old_credential(self, refresh_token: Grant) -> None:
+                refresh_token.revoked = True
+
+        class IdToken(OpenIDCode):  # type: ignore[misc]
+            def exists_nonce(self, nonce: str, oauth_request: Any) -> bool:
+                return any(c.nonce == nonce for c in list(provider.codes.values()))
+
+            def resolve_client_private_key(self, client: Any) -> ECKey:
+                return provider.key
+
+            def get_client_algorithm(self, client: Any) -> str:
+                return ALGORITHM
+
+            def get_client_claims(self, client: Any) -> dict[str, Any]:
+                return {"iss": provider.issuer, "aud": [client.get_client_id()]}
+
+            def get_encode_header(self, client: Any) -> dict[str, str]:
+                return {"alg": ALGORITHM, "kid": provider.key.kid or ""}
+
+            def generate_user_info(self, user: DemoUser, scope: str) -> UserInfo:
+                return UserInfo(sub=user.id, name=user.name, email=user.email)
+
+        class Revocation(RevocationEndpoint):  # type: ignore[misc]
+            CLIENT_AUTH_METHODS = ["none"]
+
+            def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+                return provider.refresh_tokens.get(token_string)
+
+            def revoke_token(self, token: Grant, oauth_request: Any) -> None:
+                token.revoked = True
+
+        server.register_grant(CodeGrant, [CodeChallenge(required=True), IdToken()])
+        server.register_grant(RefreshGrant)
+        server.register_endpoint(Revocation)
+        self._routes(app, server)
+        return app
+
+    def _routes(self, app: Flask, server: AuthorizationServer) -> None:
+        @app.after_request
+        def _headers(response: Response) -> Response:
+            origin = request.headers.get("Origin")
+            if origin in self.origins and request.path != "/authorize":
+                response.headers["Access-Control-Allow-Origin"] = origin
+                response.headers["Vary"] = "Origin"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        @app.get("/readyz")
+        def _ready() -> dict[str, str]:
+            return {"status": "ready"}
+
+        @app.get("/.well-known/openid-configuration")
+        def _discovery() -> dict[str, Any]:
+            return self.discovery()
+
+        @app.get("/jwks")
+        def _jwks() -> dict[str, Any]:
+            return {"keys": [self.key.as_dict(private=False)]}
+
+        @app.get("/authorize")
+        def _authorize_page() -> Response | str:
+            try:
+                server.get_consent_grant(end_user=None)
+            except OAuth2Error as error:  # never redirect to a URI the request did not prove
+                return _refused(error)
+            return self._chooser_page()
+
+        @app.post("/authorize")
+        def _authorize() -> Response:
+            user = self.users.get(request.form.get("user", ""))
+            if user is None:
+                return Response("unknown user", status=400)
+            try:
+                grant = server.get_consent_grant(end_user=user)
+            except OAuth2Error as error:
+                return _refused(error)
+            response: Response = server.create_authorization_response(grant_user=user, grant=grant)
+            return response
+
+        @app.post("/token")
+        def _token() -> Response:
+            response: Response = server.create_token_response()
+            return response
+
+        @app.post("/revoke")
+        def _revoke() -> Response:
+            response: Response = server.create_endpoint_response("revocation")
+            return response
+
+        @app.get("/logout")
+        def _logout() -> Response:
+            back = request.args.get("post_logout_redirect_uri", "")
+            if back and self.client.check_redirect_uri(back):
+                state = request.args.get("state")
+                return redirect(back + (f"?{urlencode({'state': state})}" if state else ""))
+            return Response("Signed out.", mimetype="text/plain")
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "revocation_endpoint": f"{self.issuer}/revoke",
+            "end_session_endpoint": f"{self.issuer}/logout",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [ALGORITHM],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": list(SCOPES),
+            "claims_supported": ["sub", "name", "email", "roles", AGENCY_CLAIM],
+        }
+
+    def _chooser_page(self) -> Response:
+        action = html.escape("/authorize?" + request.query_string.decode(), quote=True)
+        sections = []
+        for role in Role:
+            people = [u for u in self.users.values() if u.role is role]
+            if not people:
+                continue
+            buttons = "".join(
+                f'<li><button name="user" value="{html.escape(u.id, quote=True)}">'
+                f"<strong>{html.escape(u.name)}</strong> "
+                f"<span>{html.escape(u.agency_name or u.id)}</span></button></li>"
+                for u in people
+            )
+            sections.append(
+                f"<h2>{html.escape(role.value.replace('_', ' '))}</h2><ul>{buttons}</ul>"
+            )
+        page = _CHOOSER.format(action=action, sections="".join(sections))
+        response = Response(page, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "
+            + " ".join(sorted(self.origins))
+            + "; frame-ancestors 'none'; base-uri 'none'"
+        )
+        return response
+
+
+_CHOOSER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Sign in: Bridges development provider</title>
+<style>
+body {{ font: 18px/1.4 system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem;
+  color: #1b1b1b; }}
+h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.1rem; text-transform: capitalize; }}
+ul {{ list-style: none; padding: 0; }}
+button {{ display: block; width: 100%; min-height: 48px; margin: .4rem 0; text-align: left;
+  font: inherit; padding: .6rem .9rem; border: 2px solid #0b4f6c; border-radius: 8px;
+  background: #fff; cursor: pointer; }}
+button:focus-visible {{ outline: 3px solid #f4a300; }} span {{ color: #444; }}
+p.note {{ background: #fff4d6; padding: .7rem; border-radius: 6px; }}
+</style></head>
+<body><main>
+<h1>Bridges development sign-in</h1>
+<p class="note">This is the development identity provider of <code>make up</code>: there are no
+passwords. In production Bridges signs in with your organisation's provider.</p>
+<form method="post" action="{action}">{sections}</form>
+</main></body></html>
+"""
+
+
+def _refused(error: OAuth2Error) -> Response:
+    """A sign-in request that is not the app's own (unknown client, wrong redirect URI, no
+    PKCE): said on the page, never redirected to a URI the request has not proved."""
+    detail = html.escape(error.description or error.error or "invalid request")
+    return Response(f"<h1>Sign-in request refused</h1><p>{detail}</p>", 400, mimetype="text/html")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--issuer", required=True)
+    parser.add_argument("--users", type=Path, required=True, help="demo-users.json")
+    parser.add_argument("--key", type=Path, required=True, help="the ES256 private key (PEM)")
+    parser.add_argument("--redirect-uri", action="append", required=True)
+    parser.add_argument("--access-token-s", type=int, default=ACCESS_TOKEN_S)
+    parser.add_argument("--refresh-token-s", type=int, default=REFRESH_TOKEN_S)
+    args = parser.parse_args(argv)
+    provider = Provider(
+        issuer=args.issuer,
+        users=read_demo_users(args.users),
+        private_key_pem=args.key.read_text(),
+        redirect_uris=args.redirect_uri,
+        access_token_s=args.access_token_s,
+        refresh_token_s=args.refresh_token_s,
+    )
+    server = make_server("127.0.0.1", args.port, provider.app, threaded=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    print(f"development OpenID provider at {provider.issuer}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
