@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import ClientMixin, grants
+from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -174,6 +174,19 @@ class Grant:
 
     def get_user(self) -> DemoUser:
         return self.user
+
+
+class StrictPkce(CodeChallenge):  # type: ignore[misc]
+    """PKCE on every authorization request, S256 only (authlib alone would let a request
+    without a challenge through to the token endpoint, and accept "plain")."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge") or data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE is required: a code_challenge with method S256")
+        super().validate_code_challenge(grant, redirect_uri)
 
 
 class Provider:
@@ -336,7 +349,7 @@ class Provider:
             def revoke_token(self, token: Grant, oauth_request: Any) -> None:
                 token.revoked = True
 
-        server.register_grant(CodeGrant, [CodeChallenge(required=True), IdToken()])
+        server.register_grant(CodeGrant, [StrictPkce(required=True), IdToken()])
         server.register_grant(RefreshGrant)
         server.register_endpoint(Revocation)
         self._routes(app, server)
@@ -475,7 +488,9 @@ passwords. In production Bridges signs in with your organisation's provider.</p>
 def _refused(error: OAuth2Error) -> Response:
     """A sign-in request that is not the app's own (unknown client, wrong redirect URI, no
     PKCE): said on the page, never redirected to a URI the request has not proved."""
-    detail = html.escape(error.description or error.error or "invalid request")
+    detail = html.escape(
+        f"{error.error}: {error.description}" if error.description else error.error
+    )
     return Response(f"<h1>Sign-in request refused</h1><p>{detail}</p>", 400, mimetype="text/html")
 
 
