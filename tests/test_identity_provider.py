@@ -158,7 +158,7 @@ async def test_an_agency_staff_token_gives_the_role_and_agency_through_the_claim
 
 async def test_an_id_token_is_not_an_access_token(idp: Running) -> None:
     tokens = await idp.tokens()
-    with pytest.raises(Unauthorized, match="(?i)audience"):
+    with pytest.raises(Unauthorized, match=r"(?i)audience"):
         await verifier_for(idp.issuer).verify(f"Bearer {tokens['id_token']}")
 
 
