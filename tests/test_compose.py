@@ -85,8 +85,8 @@ def test_service_environment_is_read_by_its_settings_model(compose, name):
     assert not unknown, f"{name}: settings model has no field for {unknown}"
     settings = settings_model.from_env(env)
     assert settings.environment is Environment.PRODUCTION
-    assert settings.jwt_public_key_file is not None
-    assert "jwt_public_key" in service["secrets"]
+    assert settings.jwt_jwks_url and settings.jwt_jwks_url.startswith("https://")
+    assert settings.claim_mapping().role_values  # the provider's role names are mapped
     database = urlsplit(settings.database_url.get_secret_value())
     assert (database.hostname, database.path) == (
         "postgres",
