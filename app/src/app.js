@@ -1,7 +1,6 @@
 // The app's top level: who is signed in (and unlocked), the outbox's triggers, and which
 // screen shows. Officers: search, program, refer, my referrals, storage. Agency staff: inbox.
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { ErrorResponse } from "oidc-client-ts";
 import * as outbox from "./outbox.js";
 import * as oidc from "./signin/oidc.js";
 import { useRoute } from "./router.js";
@@ -149,7 +148,7 @@ export function App({ config, storage }) {
         await session.keep(renewed);
         setCurrent(renewed);
       } catch (error) {
-        if (error instanceof ErrorResponse) setCurrent({ ...current, refreshToken: null });
+        if (oidc.isRefusal(error)) setCurrent({ ...current, refreshToken: null });
         else timer = setTimeout(renew, REFRESH_RETRY_MS);
       }
     };

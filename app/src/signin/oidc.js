@@ -3,12 +3,17 @@
 // the person is (role and agency come from the provider's claims, mapped by the services).
 // Tokens are not left in browser storage by the library: the app's session keeps them (sealed
 // in the vault for officers) and refreshes the short access token with the refresh token.
-import { InMemoryWebStorage, User, UserManager, WebStorageStateStore } from "oidc-client-ts";
+// The library loads when first needed (signing in, renewing), not with the shell's first paint.
 import { call } from "../api.js";
 
 const appUrl = () => new URL(".", document.baseURI).href; // …/app/
+const library = () => import("oidc-client-ts");
 
-function manager(config) {
+/** The provider refused (an OAuth error such as invalid_grant), as opposed to no answer. */
+export const isRefusal = (error) => error?.name === "ErrorResponse";
+
+async function manager(config) {
+  const { InMemoryWebStorage, UserManager, WebStorageStateStore } = await library();
   return new UserManager({
     authority: config.oidc.authority,
     client_id: config.oidc.client_id,
@@ -33,12 +38,12 @@ export function isCallback() {
 
 /** To the provider's sign-in page; `returnTo` is the app route to come back to. */
 export async function begin(config, { returnTo = location.hash, loginHint } = {}) {
-  await manager(config).signinRedirect({ state: { returnTo }, login_hint: loginHint });
+  await (await manager(config)).signinRedirect({ state: { returnTo }, login_hint: loginHint });
 }
 
 /** Back from the provider: exchange the code, learn who signed in, clean the address bar. */
 export async function complete(config) {
-  const mgr = manager(config);
+  const mgr = await manager(config);
   try {
     const user = await mgr.signinRedirectCallback(location.href);
     history.replaceState(null, "", appUrl() + (user.state?.returnTo || ""));
@@ -51,7 +56,8 @@ export async function complete(config) {
 
 /** A new access token from the refresh token (the provider rotates it). */
 export async function refresh(config, saved) {
-  const mgr = manager(config);
+  const mgr = await manager(config);
+  const { User } = await library();
   await mgr.storeUser(
     new User({
       access_token: saved.token,
@@ -71,7 +77,8 @@ export async function refresh(config, saved) {
  *  fine: it also expires), so a lost tablet's saved tokens cannot be renewed. */
 export async function revoke(config, saved) {
   if (!saved?.refreshToken) return;
-  const mgr = manager(config);
+  const mgr = await manager(config);
+  const { User } = await library();
   await mgr.storeUser(
     new User({
       access_token: saved.token,

@@ -1,9 +1,9 @@
 // Signing in with the organisation's OpenID provider (./signin/oidc.js: the page goes to the
 // provider and comes back) and the officer's PIN, which opens the sealed data on this tablet.
 import { useEffect, useState } from "preact/hooks";
-import { ErrorResponse } from "oidc-client-ts";
 import { database } from "../db.js";
 import { Problem } from "../api.js";
+import { isRefusal } from "../signin/oidc.js";
 import { t } from "../i18n.js";
 import { Field, Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
 import * as vault from "../vault.js";
@@ -21,7 +21,7 @@ async function waitingByOwner() {
  *  connection (anything else: the provider or the network could not be reached). */
 function SignInProblem({ error }) {
   if (!error) return null;
-  if (error instanceof ErrorResponse)
+  if (isRefusal(error))
     return html`<${Notice} kind="error">${t("signin.failed")} ${error.error_description || error.error}</${Notice}>`;
   if (error instanceof Problem)
     return html`<${Notice} kind="error">${t("signin.failed")} ${problemText(error)}</${Notice}>`;
