@@ -6,13 +6,12 @@
 - sign-in attempts per client address: the `SignInAttempt` dependency on a sign-in route.
 Each refusal is a 429 problem+json with `Retry-After` and changes nothing.
 
-Another app (a login form) uses the same pieces: a `RateLimiter`, `ClientAddresses` and
-`per_address(limiter, addresses)` as a FastAPI dependency of its route.
+Another app's login form uses the same pieces: `ClientAddresses(trusted).of(request.scope)`
+names the client, and `RateLimiter.acquire(address)` says how long to wait (None: go ahead).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI, Request
@@ -86,18 +85,6 @@ def charge_writer(request: Request, subject: str) -> None:
     limiter = limits_of(request).token_writes
     if limiter is not None and request.method in WRITE_METHODS:
         limiter.check(subject)
-
-
-def per_address(
-    limiter: RateLimiter | None, addresses: ClientAddresses
-) -> Callable[[Request], Awaitable[None]]:
-    """A FastAPI dependency: count the request against `limiter` by client address (429)."""
-
-    async def attempt(request: Request) -> None:
-        if limiter is not None:
-            limiter.check(addresses.of(request.scope))
-
-    return attempt
 
 
 async def _sign_in_attempt(request: Request) -> None:
