@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_devstack.stack import wait_ready
 from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
@@ -41,6 +42,7 @@ class Infra:
 
     def service_env(self, database_url: str, port: int, **extra: str) -> dict[str, str]:
         return {
+            **LOCAL_RATE_LIMITS,  # one client, a few tokens: production's limits would cap it
             **os.environ,
             "BRIDGES_DATABASE_URL": database_url,
             "BRIDGES_NATS_URL": self.nats.url,

@@ -224,3 +224,14 @@ def test_tls_is_internal_by_default_and_the_domain_comes_from_the_env(compose, c
     for name in APIS:
         assert caddy["depends_on"][name] == {"condition": "service_healthy"}
     assert "healthcheck" in caddy
+
+
+def test_services_believe_x_forwarded_for_from_the_compose_network_only(compose):
+    subnet = _interpolate(compose["networks"]["default"]["ipam"]["config"][0]["subnet"], {})
+    for name in APIS:
+        environment = compose["services"][name]["environment"]
+        settings = SETTINGS[name].from_env(
+            {k: _interpolate(str(v), _env_example()) for k, v in environment.items()}
+        )
+        assert [str(n) for n in settings.trusted_proxies] == [subnet]
+        assert settings.rate_limits and settings.ops_only

@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +26,7 @@ from bridges_devstack.demo import DemoUser
 from bridges_devstack.servers import free_port
 from bridges_kit.auth import TokenVerifier, ensure_dev_keypair
 from bridges_kit.problems import Unauthorized
+from bridges_kit.rate_limits import Rate
 from bridges_kit.settings import ServiceSettings
 from bridges_schema import Role
 
@@ -36,27 +38,31 @@ USERS = [
 ]
 
 
+def authorization_request(**overrides: Any) -> tuple[dict[str, str], str]:
+    """An authorization request as the app makes it, and its PKCE verifier."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    params = {
+        "response_type": "code",
+        "client_id": identity.CLIENT_ID,
+        "redirect_uri": APP,
+        "scope": "openid profile offline_access",
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+    return {k: v for k, v in params.items() if v is not None}, verifier
+
+
 @dataclass
 class Running:
     issuer: str
     http: httpx.AsyncClient
 
     def request(self, **overrides: Any) -> tuple[dict[str, str], str]:
-        """An authorization request as the app makes it, and its PKCE verifier."""
-        verifier = secrets.token_urlsafe(48)
-        digest = hashlib.sha256(verifier.encode()).digest()
-        params = {
-            "response_type": "code",
-            "client_id": identity.CLIENT_ID,
-            "redirect_uri": APP,
-            "scope": "openid profile offline_access",
-            "state": secrets.token_urlsafe(8),
-            "nonce": secrets.token_urlsafe(8),
-            "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
-            "code_challenge_method": "S256",
-            **overrides,
-        }
-        return {k: v for k, v in params.items() if v is not None}, verifier
+        return authorization_request(**overrides)
 
     async def code(self, user: str = "badge-1", **overrides: Any) -> tuple[str, str]:
         params, verifier = self.request(**overrides)
@@ -231,6 +237,26 @@ async def test_the_token_endpoint_answers_the_app_origin_only(idp: Running) -> N
     assert ours.headers["cache-control"] == "no-store"
     theirs = await idp.http.get("/jwks", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in theirs.headers
+
+
+async def test_sign_in_attempts_are_limited_per_address(tmp_path: Path) -> None:
+    private_key, _ = ensure_dev_keypair(tmp_path)
+    provider = identity.Provider(
+        issuer="http://127.0.0.1:1",
+        users=USERS,
+        private_key_pem=private_key.read_text(),
+        redirect_uris=[APP],
+        sign_in_rate=Rate(per_minute=1, burst=2),
+    )
+    browser = provider.app.test_client()
+    params, _ = authorization_request()
+    answers = [
+        browser.post("/authorize", query_string=params, data={"user": user})
+        for user in ("badge-1", "nobody", "badge-1")  # a wrong guess counts too
+    ]
+    assert [a.status_code for a in answers] == [302, 400, 429]
+    assert int(answers[2].headers["Retry-After"]) >= 1
+    assert "location" not in answers[2].headers  # no code for the attempt over the limit
 
 
 def test_the_services_claim_settings_name_every_bridges_role() -> None:

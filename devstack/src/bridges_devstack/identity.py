@@ -39,6 +39,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from bridges_devstack.demo import DemoUser, read_demo_users
+from bridges_kit.rate_limits import Rate, RateLimiter, client_address
 from bridges_schema import Role
 
 CLIENT_ID = "bridges-app"
@@ -48,6 +49,9 @@ ALGORITHM = "ES256"
 CODE_LIFETIME_S = 60
 ACCESS_TOKEN_S = 300  # short: a stolen one is worth little; the app refreshes ahead of expiry
 REFRESH_TOKEN_S = 12 * 3600  # a shift, then sign in again
+# sign-in attempts per client address: generous, the browser tests all sign in from 127.0.0.1
+# (a production provider has its own: Keycloak's brute-force detection, Entra's smart lockout)
+SIGN_IN_RATE = Rate(per_minute=120, burst=60)
 
 # the provider's own role names (as a Keycloak realm or Entra app roles would call them)
 PROVIDER_ROLES = {
@@ -201,7 +205,9 @@ class Provider:
         redirect_uris: list[str],
         access_token_s: int = ACCESS_TOKEN_S,
         refresh_token_s: int = REFRESH_TOKEN_S,
+        sign_in_rate: Rate = SIGN_IN_RATE,
     ) -> None:
+        self.sign_ins = RateLimiter("sign-ins per address", sign_in_rate)
         self.issuer = issuer.rstrip("/")
         self.users = {
             u.id: Account(u.id, u.name, u.role, u.agency_id, u.agency_name) for u in users
@@ -390,6 +396,11 @@ class Provider:
 
         @app.post("/authorize")
         def _authorize() -> Response:
+            with self.lock:  # the limiter is not thread-safe; the server runs a thread a request
+                wait_s = self.sign_ins.acquire(client_address(request.remote_addr, None, ()))
+            if wait_s is not None:
+                page = f"<h1>Too many sign-ins</h1><p>Try again in {wait_s} s.</p>"
+                return Response(page, 429, {"Retry-After": str(wait_s)}, mimetype="text/html")
             user = self.users.get(request.form.get("user", ""))
             if user is None:
                 return Response("unknown user", status=400)

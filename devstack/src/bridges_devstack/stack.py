@@ -23,6 +23,7 @@ from bridges_devstack.demo import (
     demo_users,
     write_demo_users,
 )
+from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.mail import MailSink
 from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
@@ -157,6 +158,7 @@ class Stack:
             },
         }.get(service, {})
         return {
+            **LOCAL_RATE_LIMITS,  # the shell's BRIDGES_RATE_LIMIT_* win, to try production's
             **os.environ,
             **local,
             "BRIDGES_DATABASE_URL": self.database_url(service),

@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.receiver import InProcessServer
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_kit.auth import ensure_dev_keypair, mint_token
@@ -55,6 +56,7 @@ class Infra:
     def env(self, database: str, schema: str, namespace: str) -> dict[str, str]:
         """Settings for one service instance of one test (BRIDGES_* names)."""
         return {
+            **LOCAL_RATE_LIMITS,
             "BRIDGES_DATABASE_URL": self.postgres_url(database),
             "BRIDGES_DB_SCHEMA": schema,
             "BRIDGES_NATS_URL": self.nats_url,
@@ -146,7 +148,13 @@ async def start_service(
     env = {**env, "BRIDGES_HTTP_PORT": str(port), "BRIDGES_HTTP_HOST": "127.0.0.1"}
     app, runtime = build(env)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,  # as `serve`: the kit alone decides whom X-Forwarded-For names
     )
     server = InProcessServer(config)
     task = asyncio.create_task(server.serve())

@@ -36,6 +36,9 @@ def serve(app: FastAPI, runtime: AnyRuntime) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(s.shutdown_grace_s),
         lifespan="on",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the kit trusts the proxies
+        # BRIDGES_TRUSTED_PROXIES names, and only for the client address
+        proxy_headers=False,
     )
 
 

@@ -14,7 +14,10 @@ redelivered event has no second effect. What can go wrong is told apart:
   use up the message's deliveries, so nothing is lost however long it lasts;
 - a fault of the work (a bug, data the handler refuses): `nak` with backoff, up to
   `max_attempts` deliveries, then parked as a dead letter (table and dead-letter stream);
-- an unparseable message: parked at once;
+- a message that can never be applied: parked at once, with the reason. That is one over
+  `MAX_EVENT_BYTES`, one that is not JSON or not an event of a known type, one on a subject its
+  type does not travel on, one holding text PostgreSQL cannot store (NUL), and one whose handler
+  raises an error its subscription names `permanent` (e.g. the referral does not exist);
 - a message delivered `max_deliver` times without being settled (the process died or stalled
   while handling it each time): parked. JetStream's own bound sits above ours, so it never
   drops a message we have not parked.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -36,12 +40,19 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import BaseModel, ValidationError
 
-from bridges_kit import dead_letters
+from bridges_kit import dead_letters, text
 from bridges_kit.faults import NATS_ERRORS, OUTAGE_ERRORS, describe
 from bridges_kit.logs import bind_correlation_id, reset_correlation_id
 from bridges_kit.metrics import Metrics
 from bridges_kit.uow import UnitOfWork
-from bridges_schema import ALL_EVENTS, CloudEvent, Streams, UnknownEventType, parse_event
+from bridges_schema import (
+    ALL_EVENTS,
+    CloudEvent,
+    Streams,
+    UnknownEventType,
+    event_spec,
+    parse_event,
+)
 from bridges_schema.subjects import Domain
 
 log = structlog.get_logger(__name__)
@@ -51,6 +62,11 @@ DataT = TypeVar("DataT", bound=BaseModel)
 
 # JetStream's own redelivery bound, above ours: only a message we failed to park reaches it.
 SERVER_DELIVERY_MARGIN = 10
+# Events carry ids and codes, never documents: a few KB. Anything far larger is not ours, and
+# is parked without being parsed.
+MAX_EVENT_BYTES = 64 * 1024
+# Validation errors named in a dead letter's reason (the rest are counted).
+REASONS_LISTED = 3
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,9 @@ class Subscription(Generic[UowT]):
     durable: str
     domain: Domain
     reactions: tuple[Reaction[UowT], ...]
+    # errors of a handler that no retry can mend (the event names what does not exist...):
+    # the event is parked at once instead of retried
+    permanent: tuple[type[Exception], ...] = ()
 
     def __post_init__(self) -> None:
         for reaction in self.reactions:
@@ -202,10 +221,18 @@ class Consumer(Generic[UowT]):
 
     async def process(self, msg: Msg) -> None:
         deliveries = msg.metadata.num_delivered or 1
+        if len(msg.data) > MAX_EVENT_BYTES:
+            reason = f"oversized: {len(msg.data)} bytes, events are at most {MAX_EVENT_BYTES}"
+            await self._park(msg, None, reason, deliveries)
+            return
         try:
             event = parse_event(msg.data)
         except (ValidationError, UnknownEventType, ValueError) as exc:
-            await self._park(msg, None, f"unparseable: {describe(exc)}", deliveries)
+            await self._park(msg, None, unparseable(exc), deliveries)
+            return
+        refusal = self._refusal(msg, event)
+        if refusal is not None:
+            await self._park(msg, event.id, refusal, deliveries)
             return
         if not self._dispatcher.handles(event):
             await _settle(msg.ack())
@@ -221,6 +248,9 @@ class Consumer(Generic[UowT]):
         except _Interrupted:
             await _settle(msg.nak())
             return
+        except self._dispatcher.subscription.permanent as exc:  # no retry can mend it
+            await self._park(msg, event.id, describe(exc), deliveries)
+            return
         except Exception as exc:  # a fault of the work: bounded retries, then parked
             log.exception("consumer_handler_failed", consumer=self.name, event_id=event.id)
             if deliveries >= self._policy.max_attempts:
@@ -233,6 +263,17 @@ class Consumer(Generic[UowT]):
             reset_correlation_id(token)
         await _settle(msg.ack())
         self._count("ok")
+
+    def _refusal(self, msg: Msg, event: CloudEvent[Any]) -> str | None:
+        """Why a well-formed event must still not be applied, or None."""
+        expected = event_spec(event).subject(self._streams.namespace)
+        if msg.subject != expected:  # what a producer of Bridges never does
+            return f"a {event.type} event on {msg.subject}, not on {expected}"
+        found = list(itertools.islice(text.unstorable_in(event.model_dump(mode="json")), 1))
+        if found:
+            where, why = found[0]
+            return f"unstorable text at {text.json_path(where)}: {why}"
+        return None
 
     async def _apply_through_outages(self, msg: Msg, event: CloudEvent[Any]) -> None:
         delay = 0.5
@@ -311,7 +352,10 @@ class Consumer(Generic[UowT]):
                 headers={
                     "Nats-Msg-Id": f"{self.durable}:{letter.stream_sequence}",
                     "Bridges-Original-Subject": msg.subject,
-                    "Bridges-Error": error[:200],
+                    # a header value: printable ASCII only (no CR LF to split the frame)
+                    "Bridges-Error": "".join(
+                        c if c.isascii() and c.isprintable() else "?" for c in error[:200]
+                    ),
                     "Bridges-Deliveries": str(deliveries),
                 },
             )
@@ -322,6 +366,21 @@ class Consumer(Generic[UowT]):
 
     def _count(self, outcome: str) -> None:
         self._metrics.consumer_messages(consumer=self.name, outcome=outcome).inc()
+
+
+def unparseable(exc: Exception) -> str:
+    """Why a message is no event, naming the fields at fault but never their values (which
+    may be the attack, or unstorable)."""
+    if isinstance(exc, UnknownEventType):
+        return f"unknown event type {str(exc)[:120]!r}"
+    if not isinstance(exc, ValidationError):
+        return f"unparseable: {describe(exc)}"
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return f"not JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
+    listed = "; ".join(f"{text.json_path(e['loc'])}: {e['msg']}" for e in errors[:REASONS_LISTED])
+    more = f" (and {len(errors) - REASONS_LISTED} more)" if len(errors) > REASONS_LISTED else ""
+    return f"not a valid event: {listed}{more}"
 
 
 async def _settle(ack: Awaitable[None]) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
+from bridges_kit import text
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.sql import Params
 from bridges_schema import UnknownEventType, parse_event
@@ -55,16 +56,18 @@ class ReplayFailed(RuntimeError):
 
 
 async def park(pool: asyncpg.Pool, letter: Letter) -> None:
+    # the subject, id and reason come from the message: whatever it holds must not stop it
+    # being parked (a NUL would make PostgreSQL refuse the row, and the consumer loop on it)
     await pool.execute(
         """INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, payload, error,
                deliveries) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (consumer, stream_sequence) DO NOTHING""",
         letter.consumer,
-        letter.subject,
+        text.storable(letter.subject),
         letter.stream_sequence,
-        letter.event_id,
+        None if letter.event_id is None else text.storable(letter.event_id)[:64],
         letter.payload,
-        letter.error[:1000],
+        text.storable(letter.error[:1000]),
         letter.deliveries,
     )
 

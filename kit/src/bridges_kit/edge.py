@@ -92,8 +92,25 @@ def parse_json(body: bytes, *, check_text: bool = True) -> Any:
     return value
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Every write may be refused by the rate limits (`bridges_kit.throttling`): the one place it
+# is documented, on each write route.
+TOO_MANY_REQUESTS: dict[str, Any] = {
+    "description": "Too many requests (limits per token and per client address): "
+    "retry after `Retry-After` seconds",
+    "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+    "content": {"application/problem+json": {}},
+}
+
+
 class EdgeRoute(APIRoute):
-    """Routes whose JSON body is decoded and checked by `parse_json` before validation."""
+    """Routes whose JSON body is decoded and checked by `parse_json` before validation; a
+    write route documents the 429 of the rate limits."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if {method.upper() for method in kwargs.get("methods") or ()} & WRITE_METHODS:
+            kwargs["responses"] = {429: TOO_MANY_REQUESTS, **(kwargs.get("responses") or {})}
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -190,11 +207,11 @@ class EdgeMiddleware:
             refusal = _unstorable_part(scope)
             if refusal is not None:
                 status = 400
-                await _refuse(scope, secured, MalformedRequest(refusal))
+                await refuse(scope, secured, MalformedRequest(refusal))
                 return
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 status = 413
-                await _refuse(scope, secured, _too_large(limit))
+                await refuse(scope, secured, _too_large(limit))
                 return
             seen = 0
 
@@ -221,7 +238,7 @@ class EdgeMiddleware:
                 await self.app(scope, limited_receive, send_with_id)
             except _PayloadTooLarge:
                 status = 413
-                await _refuse(scope, secured, _too_large(limit))
+                await refuse(scope, secured, _too_large(limit))
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -243,13 +260,16 @@ def _too_large(limit: int) -> Problem:
     return PayloadTooLarge(f"request bodies are limited to {limit} bytes")
 
 
-async def _refuse(scope: Scope, send: Send, problem: Problem) -> None:
-    body = problem.body(scope.get("path"))
+async def refuse(scope: Scope, send: Send, problem: Problem) -> None:
+    """Answer `problem` at the edge, before any route (with `Retry-After` when it says when)."""
+    headers = {CORRELATION_HEADER: correlation_id() or ""}
+    if "retry_after_s" in problem.extensions:
+        headers["Retry-After"] = str(problem.extensions["retry_after_s"])
     response = JSONResponse(
-        body,
+        problem.body(scope.get("path")),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
-        headers={CORRELATION_HEADER: correlation_id() or ""},
+        headers=headers,
     )
     await response(scope, _no_receive, send)
 

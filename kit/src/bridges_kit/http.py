@@ -1,5 +1,5 @@
 """The HTTP app every service shares: problem+json errors (domain errors mapped in one table per
-service), auth dependencies, health and metrics, and ops' view of parked events."""
+service), auth dependencies, rate limits, health and metrics, and ops' view of parked events."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bridges_kit import cors, dead_letters
+from bridges_kit import cors, dead_letters, ops_endpoints, throttling
 from bridges_kit.edge import EdgeMiddleware, EdgeRoute
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.fields import BigintId
@@ -75,6 +75,7 @@ async def current_principal(
         request.headers.get("authorization")
     )
     structlog.contextvars.bind_contextvars(actor=principal.sub, role=principal.role.value)
+    throttling.charge_writer(request, principal.sub)  # here, where the token is verified once
     return principal
 
 
@@ -97,7 +98,7 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if exc.status == 503:
+        if exc.status in (429, 503):
             headers = {"Retry-After": str(exc.extensions.get("retry_after_s", RETRY_AFTER_S))}
         return problem_response(exc.body(request.url.path), headers)
 
@@ -198,12 +199,6 @@ def _health_router() -> APIRouter:
             {"Retry-After": RETRY_AFTER_S},
         )
 
-    @health.get("/metrics", summary="Prometheus metrics")
-    async def metrics(request: Request) -> Response:
-        return Response(
-            get_runtime(request).metrics.render(), media_type="text/plain; version=0.0.4"
-        )
-
     return health
 
 
@@ -272,14 +267,33 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    settings = runtime.settings
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        # a missing or extra slash is a 404, not a redirect to a URL built from the Host header
+        redirect_slashes=False,
+        **(ops_endpoints.HIDDEN_DOCS if settings.ops_only else {}),
+    )
     app.state.runtime = runtime
     _install_error_handlers(app, {**DEAD_LETTER_ERRORS, **error_map})
     app.include_router(_health_router())
+    app.include_router(
+        ops_endpoints.routes(
+            app,
+            runtime.metrics,
+            ops_only=settings.ops_only,
+            scrape_token=settings.metrics_token,
+            verify=current_principal,
+        )
+    )
     if runtime.dispatchers:
         app.include_router(_dead_letter_router())
     for service_router in routers:
         app.include_router(service_router)
+    throttling.install(app, throttling.RateLimits.from_settings(settings))
     app.add_middleware(
         EdgeMiddleware,
         service=runtime.settings.service_name,

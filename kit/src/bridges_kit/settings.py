@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridges_kit.claim_mapping import ClaimMapping
+from bridges_kit.rate_limits import Rate
 from bridges_schema import DEFAULT_NAMESPACE, Role
 
 
@@ -66,6 +67,32 @@ class ServiceSettings(BaseSettings):
         default=[],
         description="browser origins allowed to call this API (scheme://host[:port]); none: no CORS",
     )
+    rate_limits: bool = Field(
+        default=True,
+        description="refuse writes and sign-ins over the rates below (429); false: off",
+    )
+    rate_limit_token_writes: Rate = Field(
+        default=Rate(per_minute=120, burst=30), description="writes per verified token subject"
+    )
+    rate_limit_address_writes: Rate = Field(
+        default=Rate(per_minute=600, burst=120),
+        description="writes per client address (an office behind one address shares it)",
+    )
+    rate_limit_max_keys: int = Field(
+        default=50_000, ge=1, description="tokens or addresses remembered per limit (LRU)"
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default=[],
+        description="proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client",
+    )
+    ops_only_endpoints: bool | None = Field(
+        default=None,
+        description="/metrics, /docs, /redoc and /openapi.json for ops and admins only "
+        "(default: true in production)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="a bearer token Prometheus may scrape /metrics with (32+ chars)"
+    )
     consumer_max_attempts: int = Field(
         default=5, ge=1, le=100, description="deliveries failing in the handler, then parked"
     )
@@ -85,6 +112,32 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _origins(cls, origins: list[str]) -> list[str]:
         return [_origin(o) for o in origins]
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _scrape_token(cls, value: Any) -> Any:
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if secret in (None, ""):  # compose passes an unset variable as ""
+            return None
+        if not isinstance(secret, str) or len(secret) < 32:
+            raise ValueError("BRIDGES_METRICS_TOKEN must be at least 32 characters")
+        return value
+
+    @property
+    def ops_only(self) -> bool:
+        """Whether /metrics and the API docs answer ops and admins only."""
+        if self.ops_only_endpoints is None:
+            return self.environment is Environment.PRODUCTION
+        return self.ops_only_endpoints
+
+    @property
+    def base_url(self) -> str:
+        """This API's base URL for its own links: BRIDGES_PUBLIC_URL, else where it listens
+        (never the request's Host header, which the client chooses)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @model_validator(mode="after")
     def _consumer_bounds(self) -> ServiceSettings:

@@ -26,6 +26,14 @@ def unstorable(text: str) -> str | None:
     return None
 
 
+def storable(text: str) -> str:
+    """`text` with what PostgreSQL cannot store replaced by U+FFFD: for diagnostics only (a
+    reason, a subject), never for what a person entered (that is refused, see above)."""
+    if unstorable(text) is None:
+        return text
+    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 def json_path(location: Sequence[str | int], prefix: str = "$") -> str:
     """`$.services[3].name`; a member name that is not a plain word is quoted and escaped."""
     path = prefix

@@ -73,9 +73,11 @@ class FakeReferrals:
         self.flagged_overdue.update(r.id for r in due)
         return due
 
-    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> None:
-        if referral_id in self.rows:
-            self.rows[referral_id] = replace(self.rows[referral_id], agency_not_reached=not reached)
+    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> bool:
+        if referral_id not in self.rows:
+            return False
+        self.rows[referral_id] = replace(self.rows[referral_id], agency_not_reached=not reached)
+        return True
 
 
 class FakeHistory:

@@ -508,6 +508,26 @@ async def test_an_unreachable_agency_is_flagged_until_a_delivery_succeeds(desk):
     assert not desk.uow.referrals.rows[referral_id].agency_not_reached
 
 
+async def test_a_delivery_of_a_referral_never_filed_is_refused(desk):
+    never_filed = uuid.uuid4()
+    report = DeliverySucceeded(
+        delivery_id=uuid.uuid4(),
+        channel=DeliveryChannel.WEBHOOK,
+        agency_id=desk.agency_a,
+        endpoint_id=uuid.uuid4(),
+        source_event_id="e-1",
+        source_event_type="org.bridges.referral.requested.v1",
+        referral_id=never_filed,
+        attempts=1,
+        delivered_at=datetime.now(UTC),
+    )
+    with pytest.raises(ReferralNotFound, match=str(never_filed)):
+        async with desk.uow:
+            await upkeep.on_delivery_succeeded(
+                new_event(DELIVERY_SUCCEEDED, report, source="/t"), desk.uow
+            )
+
+
 # -- the program read-model ------------------------------------------------------------------
 
 

@@ -40,13 +40,12 @@ ModifiedAfter = Annotated[
 
 @routes.get("/", tags=["hsds"], summary="API information")
 async def api_info(request: Request) -> dict[str, str]:
-    public_url = get_runtime(request).settings.public_url
+    # from the settings, never from the Host header (a client could name any site there)
+    base_url = get_runtime(request).settings.base_url
     return {
         "version": "3.0",
         "profile": "https://docs.openreferral.org/en/latest/hsds/schema_reference.html",
-        "openapi_url": f"{public_url.rstrip('/')}/openapi.json"
-        if public_url
-        else str(request.url_for("openapi")),
+        "openapi_url": f"{base_url}/openapi.json",
     }
 
 

@@ -57,6 +57,7 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
             on(DeliveryDeadLettered, upkeep.on_delivery_dead_lettered),
             on(DeliverySucceeded, upkeep.on_delivery_succeeded),
         ),
+        permanent=(domain.ReferralNotFound,),  # a delivery of a referral never filed
     ),
 ]
 

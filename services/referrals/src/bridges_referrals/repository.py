@@ -303,14 +303,15 @@ class SqlReferrals(Repository):
         )
         return [referral_of(r) for r in rows]
 
-    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> None:
-        await self._conn.execute(
+    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> bool:
+        status: str = await self._conn.execute(
             """UPDATE referral SET agency_not_reached_at = CASE WHEN $2 THEN NULL
                    ELSE coalesce(agency_not_reached_at, now()) END
                WHERE id = $1""",
             referral_id,
             reached,
         )
+        return status != "UPDATE 0"
 
 
 def history_entry_of(row: asyncpg.Record, prefix: str = "") -> HistoryEntry:

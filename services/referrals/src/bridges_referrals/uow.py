@@ -60,7 +60,9 @@ class Referrals(Protocol):
         them, skipping those another sweeper holds."""
         ...
 
-    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> None: ...
+    async def set_agency_reached(self, referral_id: UUID, reached: bool) -> bool:
+        """False when there is no such referral."""
+        ...
 
 
 class History(Protocol):

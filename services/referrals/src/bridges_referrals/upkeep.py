@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from uuid import UUID
 
 import structlog
 
 from bridges_kit.workers import Periodic
 from bridges_referrals import events, privacy
-from bridges_referrals.domain import Clock, utc_now
+from bridges_referrals.domain import Clock, ReferralNotFound, utc_now
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import CloudEvent, DeliveryDeadLettered, DeliverySucceeded
 
@@ -72,7 +73,7 @@ async def on_delivery_dead_lettered(
 ) -> None:
     data = event.data
     if data.referral_id is not None and data.agency_id is not None:  # not officers' notices
-        await uow.referrals.set_agency_reached(data.referral_id, False)
+        await _set_agency_reached(uow, data.referral_id, False)
 
 
 async def on_delivery_succeeded(
@@ -80,4 +81,11 @@ async def on_delivery_succeeded(
 ) -> None:
     data = event.data
     if data.referral_id is not None and data.agency_id is not None:
-        await uow.referrals.set_agency_reached(data.referral_id, True)
+        await _set_agency_reached(uow, data.referral_id, True)
+
+
+async def _set_agency_reached(uow: ReferralsUnitOfWork, referral_id: UUID, reached: bool) -> None:
+    # referrals are never deleted: a delivery of one this service never filed is an error of
+    # its sender (or a forgery): parked for ops at once, not retried (see bootstrap)
+    if not await uow.referrals.set_agency_reached(referral_id, reached):
+        raise ReferralNotFound(f"no referral {referral_id}")
