@@ -133,8 +133,9 @@ async def test_without_configuration_there_is_no_dev_sign_in(desk):
 
 def _settings(tmp_path: Path, **values: object) -> ReferralsSettings:
     return ReferralsSettings(
-        jwt_public_key="-----BEGIN PUBLIC KEY-----",  # production needs a key and a URL
+        jwt_public_key="-----BEGIN PUBLIC KEY-----",  # production needs keys and a URL
         public_url="https://referrals.example.org",
+        data_key_file=tmp_path / "data-keys.json",
         **values,
     )
 
