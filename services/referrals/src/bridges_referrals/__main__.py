@@ -52,17 +52,15 @@ def _keys(runtime: bootstrap.AnyReferralsRuntime, args: argparse.Namespace) -> N
             _edit_key_file(runtime, args)
             return
         ring = runtime.settings.key_ring()
-        if args.action == "rotate":
-            moved = with_database(
-                runtime, lambda pool: data_keys.rotate(pool, ring, args.batch, _progress)
-            )
-            print(f"re-wrapped {moved} case key(s) under {ring.active!r}")
 
-        async def usage(pool: asyncpg.Pool) -> data_keys.Usage:
+        async def work(pool: asyncpg.Pool) -> data_keys.Usage:
+            if args.action == "rotate":
+                moved = await data_keys.rotate(pool, ring, args.batch, _progress)
+                print(f"re-wrapped {moved} case key(s) under {ring.active!r}")
             async with pool.acquire() as conn:
                 return await data_keys.usage(conn)
 
-        print(with_database(runtime, usage).describe(ring))
+        print(with_database(runtime, work).describe(ring))
     except (sealing.KeyRingInvalid, data_keys.DataKeysMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
