@@ -21,6 +21,7 @@ from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_devstack.stack import wait_ready
 from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair, mint_token
+from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 from bridges_schema import Role
 
 RESULTS = Path(__file__).parent / "results"
@@ -48,6 +49,7 @@ class Infra:
             "BRIDGES_NATS_URL": self.nats.url,
             "BRIDGES_HTTP_PORT": str(port),
             "BRIDGES_JWT_PUBLIC_KEY_FILE": str(self.run_dir / DEV_PUBLIC_KEY_NAME),
+            "BRIDGES_DATA_KEY_FILE": str(ensure_key_file(self.run_dir / DEV_KEY_FILE_NAME)),
             "BRIDGES_LOG_LEVEL": "warning",
             "BRIDGES_DB_POOL_MAX": "10",
             **extra,

@@ -100,8 +100,8 @@ async def fill(pool: asyncpg.Pool, total: int, agency: uuid.UUID, program: uuid.
     started = time.perf_counter()
     async with pool.acquire() as conn:
         await conn.execute(
-            """INSERT INTO referral_case (id, officer_id, client, need_codes, urgency, created_at)
-               SELECT gen_random_uuid(), 'bench-officer', '{}'::jsonb, '{food.pantry}', 'high',
+            """INSERT INTO referral_case (id, officer_id, need_codes, urgency, created_at)
+               SELECT gen_random_uuid(), 'bench-officer', '{food.pantry}', 'high',
                       now() - make_interval(mins => g)
                FROM generate_series(1, $1) AS g""",
             max(total // 10, 1),

@@ -166,6 +166,10 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
         _refused(ports.service(name)) for name in ("directory", "referrals", "notifications")
     )
 
+    # the key ring sealing families' data is made once, for its owner only, and kept
+    data_keys = (tmp_path / "data-keys.json").read_text()
+    assert (tmp_path / "data-keys.json").stat().st_mode & 0o077 == 0
+
     stack_file.unlink()
     process = _start(tmp_path, ports)
     try:
@@ -174,6 +178,7 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
     finally:
         output = _interrupt(process, tmp_path)
     assert f"seeded {services['total_items']} services (0 created or changed)" in output
+    assert (tmp_path / "data-keys.json").read_text() == data_keys
 
 
 # --- faults: `bridges up` supervises its processes ------------------------------------------

@@ -29,6 +29,7 @@ from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
 from bridges_devstack.supervisor import Supervised, Supervisor
 from bridges_kit.auth import DEV_KEY_NAME, ensure_dev_keypair
+from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 
 SERVICES = ("directory", "referrals", "notifications")
 DEV_TOKEN_S = 12 * 3600  # stack.json's tokens, for curl and the benchmarks: a working day
@@ -147,6 +148,7 @@ class Stack:
                 "BRIDGES_APP_DIRECTORY_URL": f"http://127.0.0.1:{self.ports.directory}",
                 "BRIDGES_APP_OIDC_AUTHORITY": self.issuer,
                 "BRIDGES_APP_OIDC_CLIENT_ID": identity.CLIENT_ID,
+                "BRIDGES_DATA_KEY_FILE": str(self.run_dir / DEV_KEY_FILE_NAME),
             },
             "notifications": {
                 "BRIDGES_CORS_ALLOW_ORIGINS": app_origins,
@@ -357,6 +359,7 @@ def write_stack_file(path: Path, info: dict[str, Any]) -> None:
 def up(run_dir: Path, ports: Ports | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     private_path, _ = ensure_dev_keypair(run_dir)
+    ensure_key_file(run_dir / DEV_KEY_FILE_NAME)  # made once: the data it seals outlives a run
     users = demo_users()
     write_demo_users(run_dir, users)
     stack = Stack(run_dir.resolve(), ports or Ports())

@@ -26,6 +26,7 @@ from bridges_devstack.receiver import InProcessServer
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_kit.auth import ensure_dev_keypair, mint_token
 from bridges_kit.runtime import Runtime
+from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 from bridges_schema import Role
 
 DATABASES = ("directory", "referrals", "notifications")
@@ -50,6 +51,11 @@ class Infra:
     def public_key_file(self) -> Path:
         return self.key_dir / "dev-jwt-key.pub.pem"
 
+    @property
+    def data_key_file(self) -> Path:
+        """The key ring sealing families' data in the referrals database."""
+        return self.key_dir / DEV_KEY_FILE_NAME
+
     def token(self, role: Role, sub: str = "tester", **claims: Any) -> str:
         return mint_token(self.private_key, sub=sub, role=role, **claims)
 
@@ -62,6 +68,7 @@ class Infra:
             "BRIDGES_NATS_URL": self.nats_url,
             "BRIDGES_NATS_NAMESPACE": namespace,
             "BRIDGES_JWT_PUBLIC_KEY_FILE": str(self.public_key_file),
+            "BRIDGES_DATA_KEY_FILE": str(self.data_key_file),
             "BRIDGES_ENVIRONMENT": "test",
             "BRIDGES_LOG_LEVEL": "warning",
             "BRIDGES_OUTBOX_POLL_S": "0.2",
@@ -75,6 +82,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     base = tmp_path_factory.mktemp("infra")
     key_dir = base / "keys"
     ensure_dev_keypair(key_dir)
+    ensure_key_file(key_dir / DEV_KEY_FILE_NAME)
     pg: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     pg_url = os.environ.get("BRIDGES_TEST_POSTGRES_URL")

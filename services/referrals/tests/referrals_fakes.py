@@ -106,13 +106,20 @@ class FakeCases:
     async def add(self, case: Case) -> None:
         self.rows[case.id] = case
 
-    async def get(self, case_id: UUID, *, for_update: bool = False) -> Case | None:
-        return self.rows.get(case_id)
+    async def get(
+        self, case_id: UUID, *, for_update: bool = False, personal: bool = True
+    ) -> Case | None:
+        case = self.rows.get(case_id)
+        if case is None or personal:
+            return case
+        consent = replace(case.consent, given_by_name=None, withdrawal_note=None)
+        return replace(case, client=None, situation=None, consent=consent)
 
     async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
         case = self.rows[case_id]
-        consent = replace(case.consent, withdrawn_at=at, withdrawal_note=note)
-        self.rows[case_id] = replace(case, consent=consent)
+        consent = replace(case.consent, withdrawn_at=at, withdrawal_note=note, given_by_name=None)
+        self.rows[case_id] = replace(case, client=None, situation=None, consent=consent)
+        self._erase_notes(case_id)
 
     async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
         def closed(case_id: UUID) -> bool:
@@ -128,6 +135,9 @@ class FakeCases:
         self.rows[case_id] = replace(
             case, client=None, situation=None, purged_at=at, consent=consent
         )
+        self._erase_notes(case_id)
+
+    def _erase_notes(self, case_id: UUID) -> None:
         ids = {r.id for r in self._referrals.rows.values() if r.case_id == case_id}
         self._history.entries = [
             replace(e, note=None) if e.referral_id in ids else e for e in self._history.entries

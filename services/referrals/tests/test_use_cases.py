@@ -443,6 +443,7 @@ async def test_withdrawal_cancels_open_referrals_and_hides_the_family_from_agenc
     assert seen_by_b.history[-1].reason_code is ReasonCode.CONSENT_WITHDRAWN
     mine = await casework.open_referral(desk.uow, desk.officer, still_open)
     assert mine.consent and mine.consent.withdrawal_note == "mother called: she moved to Salem"
+    assert mine.client is None and mine.situation is None  # erased for the officer too
     assert audit.Action.CONSENT_WITHDRAWN in desk.uow.audit.actions()
 
 

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import structlog
 from fastapi import FastAPI
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from bridges_kit import problems
+from bridges_kit import problems, sealing
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
-from bridges_kit.settings import ServiceSettings
+from bridges_kit.sealing import KeyRing, KeyRingInvalid
+from bridges_kit.settings import Environment, ServiceSettings
 from bridges_kit.workers import Worker
 from bridges_referrals import (
     api,
     app_shell,
+    data_keys,
     domain,
     lifecycle,
     programs,
@@ -34,8 +39,11 @@ from bridges_schema import (
     ServiceCapacityChanged,
     ServiceDeleted,
     ServiceUpserted,
+    Streams,
 )
 from bridges_schema.subjects import Domain
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -105,6 +113,20 @@ class ReferralsSettings(ServiceSettings):
     app_oidc_client_id: str = Field(default="bridges-app", min_length=1, max_length=200)
     app_oidc_scope: str = Field(default="openid profile email offline_access", min_length=6)
 
+    data_key_file: Path | None = Field(
+        default=None,
+        description="the key ring sealing families' data: a JSON file (see bridges_kit.sealing)",
+    )
+    data_keys: SecretStr | None = Field(
+        default=None, description="the same key ring given as a secret setting instead of a file"
+    )
+
+    @field_validator("data_keys", mode="before")
+    @classmethod
+    def _key_ring_document(cls, value: Any) -> Any:
+        """The key ring as text, also when `from_env` already parsed its JSON."""
+        return json.dumps(value) if isinstance(value, dict) else value
+
     @field_validator("app_directory_url", "app_referrals_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
@@ -120,6 +142,32 @@ class ReferralsSettings(ServiceSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("the OpenID provider's issuer is an http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_key_ring(self) -> ReferralsSettings:
+        if self.data_key_file is not None and self.data_keys is not None:
+            raise ValueError("give the key ring once: BRIDGES_DATA_KEY_FILE or BRIDGES_DATA_KEYS")
+        unsealable = self.data_key_file is None and self.data_keys is None
+        if self.environment is Environment.PRODUCTION and unsealable:
+            raise ValueError(
+                "production needs the key ring that seals families' data: "
+                "BRIDGES_DATA_KEY_FILE (or BRIDGES_DATA_KEYS)"
+            )
+        return self
+
+    def key_ring(self) -> KeyRing:
+        """The key ring, read now (a file may have changed since the settings were)."""
+        if self.data_key_file is not None:
+            return sealing.read_key_file(self.data_key_file)
+        if self.data_keys is not None:
+            try:
+                return KeyRing.from_json(self.data_keys.get_secret_value())
+            except KeyRingInvalid as exc:
+                raise KeyRingInvalid(f"BRIDGES_DATA_KEYS: {exc}") from None
+        raise KeyRingInvalid(
+            "no key ring to seal families' data: set BRIDGES_DATA_KEY_FILE (create one with "
+            "`python -m bridges_referrals keys add --file <path>`; `make up` makes its own)"
+        )
 
     def app_config(self) -> dict[str, Any]:
         """What the tablet app reads at start (GET /app/config.json)."""
@@ -146,29 +194,64 @@ class ReferralsSettings(ServiceSettings):
         return timedelta(days=self.retention_days)
 
 
-ReferralsRuntime = Runtime[ReferralsSettings, ReferralsUnitOfWork]
+# What commands, workers and the app take (the kit hands them the runtime as its own type).
+AnyReferralsRuntime = Runtime[ReferralsSettings, ReferralsUnitOfWork]
 
 
-def _sla_sweeper(runtime: ReferralsRuntime) -> Worker:
+class ReferralsRuntime(AnyReferralsRuntime):
+    """The kit's runtime with the key ring that seals families' data. The ring is read when the
+    database opens, which refuses to go on if a key some case needs is missing from it."""
+
+    def __init__(self, settings: ReferralsSettings) -> None:
+        super().__init__(
+            settings,
+            migrations=MIGRATIONS,
+            unit_of_work=self._unit_of_work_with_keys,
+            subscriptions=SUBSCRIPTIONS,
+            workers=[_sla_sweeper, _retention],
+        )
+        self._key_ring: KeyRing | None = None
+
+    @property
+    def key_ring(self) -> KeyRing:
+        if self._key_ring is None:
+            self._key_ring = self.settings.key_ring()
+        return self._key_ring
+
+    def _unit_of_work_with_keys(self, pool: asyncpg.Pool, streams: Streams) -> SqlUnitOfWork:
+        return SqlUnitOfWork(pool, streams, self.key_ring)
+
+    async def open_database(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        ring = self.key_ring
+        pool = await super().open_database()
+        try:
+            async with pool.acquire() as conn:
+                await data_keys.check_ring(conn, ring)
+            sealed = await data_keys.seal_unsealed(pool, ring)
+        except BaseException:
+            await self.stop()
+            raise
+        if sealed:
+            log.info("unsealed_cases_sealed", cases=sealed)
+        return pool
+
+
+def _sla_sweeper(runtime: AnyReferralsRuntime) -> Worker:
     return upkeep.SlaSweeper(runtime.uow, runtime.settings.sla_sweep_interval_s)
 
 
-def _retention(runtime: ReferralsRuntime) -> Worker:
+def _retention(runtime: AnyReferralsRuntime) -> Worker:
     s = runtime.settings
     return upkeep.RetentionWorker(runtime.uow, s.retention(), s.retention_sweep_interval_s)
 
 
 def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime:
-    return Runtime(
-        settings or ReferralsSettings(),
-        migrations=MIGRATIONS,
-        unit_of_work=SqlUnitOfWork,
-        subscriptions=SUBSCRIPTIONS,
-        workers=[_sla_sweeper, _retention],
-    )
+    return ReferralsRuntime(settings or ReferralsSettings())
 
 
-def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
+def build_app(runtime: AnyReferralsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
     settings = runtime.settings
     shell = app_shell.AppShell(settings.app_dir, settings.app_config())

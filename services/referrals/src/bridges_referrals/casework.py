@@ -177,11 +177,11 @@ async def withdraw_consent(
     note: str | None,
     clock: Clock = utc_now,
 ) -> list[UUID]:
-    """The family withdraws its consent: the case's open referrals are cancelled and agencies
-    no longer see anything of the family. Returns the cancelled referrals' ids (none the
+    """The family withdraws its consent: the case's open referrals are cancelled and its
+    personal data is erased, for everyone. Returns the cancelled referrals' ids (none the
     second time). The officer's note stays with the consent, never in an agency's view."""
     async with uow:
-        case = await uow.cases.get(case_id, for_update=True)
+        case = await uow.cases.get(case_id, for_update=True, personal=False)
         if case is None or not may_manage_case(actor, case):
             raise CaseNotFound(f"no case {case_id}")
         if not case.consent.active:

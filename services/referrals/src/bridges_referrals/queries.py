@@ -120,6 +120,8 @@ async def _page(
     return ReferralPage(items=items, next_cursor=next_cursor)
 
 
+# The last change without its note: a note may speak of the family (it is sealed), and a list
+# shows none of the family's data (the referral's own history has the notes).
 _LAST_CHANGE_COLUMNS = ", ".join(
     f"h.{name} AS last_{name}"
     for name in (
@@ -130,7 +132,6 @@ _LAST_CHANGE_COLUMNS = ", ".join(
         "actor_id",
         "actor_role",
         "reason_code",
-        "note",
         "at",
     )
 )

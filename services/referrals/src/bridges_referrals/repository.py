@@ -1,19 +1,32 @@
 """The referrals service's PostgreSQL repositories: programs (the read-model), cases with their
 consent, referrals, their history and intake idempotency keys. They take and return domain
-objects; each works on the connection of the unit of work that made it."""
+objects; each works on the connection of the unit of work that made it. The family's data is
+sealed here on the way in and opened on the way out (`case_keys`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from bridges_kit.sealing import DataKey, KeyRing
 from bridges_kit.sql import Params
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_referrals.audit_log import SqlAuditTrail
+from bridges_referrals.case_keys import (
+    CLIENT,
+    GIVEN_BY_NAME,
+    SITUATION,
+    WITHDRAWAL_NOTE,
+    CaseKeys,
+    history_note,
+    opened_json,
+    opened_text,
+)
 from bridges_referrals.domain import (
     Case,
     Consent,
@@ -24,7 +37,7 @@ from bridges_referrals.domain import (
     Referral,
 )
 from bridges_referrals.uow import ReferralsUnitOfWork
-from bridges_schema import ReasonCode, ReferralStatus, Urgency
+from bridges_schema import ReasonCode, ReferralStatus, Streams, Urgency
 
 # -- programs (read-model) -----------------------------------------------------------------
 
@@ -96,15 +109,17 @@ class SqlPrograms(Repository):
         return bool(applied)
 
 
-# -- cases and consent ---------------------------------------------------------------------
+# -- cases and consent (the family's data sealed under the case's key: see `case_keys`) ----
 
-_CASE_COLUMNS = """c.id, c.officer_id, c.client, c.situation, c.need_codes, c.urgency,
-    c.created_at, c.officer_contact, c.purged_at, k.given_by, k.given_by_name, k.method,
-    k.given_at, k.scopes, k.recorded_by, k.text_version, k.withdrawn_at, k.withdrawal_note"""
+_CASE_COLUMNS = """c.id, c.officer_id, c.need_codes, c.urgency, c.created_at, c.officer_contact,
+    c.purged_at, k.given_by, k.method, k.given_at, k.scopes, k.recorded_by, k.text_version,
+    k.withdrawn_at"""
+_SEALED_CASE_COLUMNS = """c.data_key, c.client, c.situation, k.given_by_name,
+    k.withdrawal_note"""
 
 
-def _case(row: asyncpg.Record) -> Case:
-    return Case(
+def _case(row: asyncpg.Record, key: DataKey | None, personal: bool) -> Case:
+    case = Case(
         id=row["id"],
         officer_id=row["officer_id"],
         need_codes=tuple(row["need_codes"]),
@@ -112,44 +127,62 @@ def _case(row: asyncpg.Record) -> Case:
         created_at=row["created_at"],
         consent=Consent(
             given_by=row["given_by"],
-            given_by_name=row["given_by_name"],
             method=row["method"],
             given_at=row["given_at"],
             scopes=frozenset(ConsentScope(s) for s in row["scopes"]),
             recorded_by=row["recorded_by"],
             text_version=row["text_version"],
             withdrawn_at=row["withdrawn_at"],
-            withdrawal_note=row["withdrawal_note"],
         ),
-        client=row["client"],
-        situation=row["situation"],
         officer_contact=row["officer_contact"],
         purged_at=row["purged_at"],
+    )
+    if not personal:
+        return case
+    consent = replace(
+        case.consent,
+        given_by_name=opened_text(key, GIVEN_BY_NAME, row["given_by_name"]),
+        withdrawal_note=opened_text(key, WITHDRAWAL_NOTE, row["withdrawal_note"]),
+    )
+    return replace(
+        case,
+        consent=consent,
+        client=opened_json(key, CLIENT, row["client"]),
+        situation=opened_text(key, SITUATION, row["situation"]),
     )
 
 
 class SqlCases(Repository):
+    def __init__(self, conn: asyncpg.Connection, keys: CaseKeys) -> None:
+        super().__init__(conn)
+        self._keys = keys
+
     async def add(self, case: Case) -> None:
+        key, wrapped = self._keys.new(case.id)
         await self._conn.execute(
             """INSERT INTO referral_case (id, officer_id, client, situation, need_codes, urgency,
-                   created_at, officer_contact) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                   created_at, officer_contact, data_key, data_key_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
             case.id,
             case.officer_id,
-            case.client,
-            case.situation,
+            None if case.client is None else key.seal_json(CLIENT, case.client),
+            None if case.situation is None else key.seal_text(SITUATION, case.situation),
             list(case.need_codes),
             case.urgency.value,
             case.created_at,
             case.officer_contact,
+            wrapped,
+            self._keys.active_id,
         )
         consent = case.consent
+        name = consent.given_by_name
         await self._conn.execute(
             """INSERT INTO consent (id, case_id, given_by, given_by_name, method, given_at,
                    scopes, recorded_by, recorded_at, text_version)
                VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9)""",
             case.id,  # one consent per case: it shares the case's id
             consent.given_by,
-            consent.given_by_name,
+            None if name is None else key.seal_text(GIVEN_BY_NAME, name),
             consent.method,
             consent.given_at,
             sorted(s.value for s in consent.scopes),
@@ -158,25 +191,45 @@ class SqlCases(Repository):
             consent.text_version,
         )
 
-    async def get(self, case_id: UUID, *, for_update: bool = False) -> Case | None:
+    async def get(
+        self, case_id: UUID, *, for_update: bool = False, personal: bool = True
+    ) -> Case | None:
         lock = " FOR UPDATE OF c" if for_update else ""
+        columns = f"{_CASE_COLUMNS}, {_SEALED_CASE_COLUMNS}" if personal else _CASE_COLUMNS
         row = await self._conn.fetchrow(
-            f"""SELECT {_CASE_COLUMNS} FROM referral_case c JOIN consent k ON k.case_id = c.id
+            f"""SELECT {columns} FROM referral_case c JOIN consent k ON k.case_id = c.id
                 WHERE c.id = $1 ORDER BY k.recorded_at DESC LIMIT 1{lock}""",
             case_id,
         )
-        return None if row is None else _case(row)
+        if row is None:
+            return None
+        key = self._keys.of_row(case_id, row["data_key"]) if personal else None
+        return _case(row, key, personal)
 
     async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
+        # The case's key is destroyed with everything sealed under it; the officer's note, the
+        # record of the withdrawal kept until retention, is sealed under a new key.
+        wrapped = sealed_note = key_id = None
+        if note is None:
+            self._keys.destroyed(case_id)
+        else:
+            key, wrapped = self._keys.new(case_id)
+            sealed_note, key_id = key.seal_text(WITHDRAWAL_NOTE, note), self._keys.active_id
         await self._conn.execute(
-            """UPDATE consent SET withdrawn_at = $2, withdrawal_note = $3
-               WHERE case_id = $1 AND withdrawn_at IS NULL""",
+            f"""WITH case_erased AS (
+                    UPDATE referral_case SET consent_withdrawn_at = $2, client = NULL,
+                        situation = NULL, data_key = $4, data_key_id = $5
+                    WHERE id = $1),
+                consent_withdrawn AS (
+                    UPDATE consent SET withdrawn_at = $2, withdrawal_note = $3,
+                        given_by_name = NULL
+                    WHERE case_id = $1 AND withdrawn_at IS NULL)
+                {_ERASE_NOTES}""",
             case_id,
             at,
-            note,
-        )
-        await self._conn.execute(
-            "UPDATE referral_case SET consent_withdrawn_at = $2 WHERE id = $1", case_id, at
+            sealed_note,
+            wrapped,
+            key_id,
         )
 
     async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
@@ -192,21 +245,24 @@ class SqlCases(Repository):
         return [r["id"] for r in rows]
 
     async def purge(self, case_id: UUID, at: datetime) -> None:
+        self._keys.destroyed(case_id)
         await self._conn.execute(
-            """UPDATE referral_case SET client = NULL, situation = NULL, purged_at = $2
-               WHERE id = $1""",
+            f"""WITH case_erased AS (
+                    UPDATE referral_case SET client = NULL, situation = NULL, data_key = NULL,
+                        data_key_id = NULL, purged_at = $2
+                    WHERE id = $1),
+                consent_erased AS (
+                    UPDATE consent SET given_by_name = NULL, withdrawal_note = NULL
+                    WHERE case_id = $1)
+                {_ERASE_NOTES}""",
             case_id,
             at,
         )
-        await self._conn.execute(
-            "UPDATE consent SET given_by_name = NULL, withdrawal_note = NULL WHERE case_id = $1",
-            case_id,
-        )
-        await self._conn.execute(
-            """UPDATE referral_history SET note = NULL
-               WHERE referral_id IN (SELECT id FROM referral WHERE case_id = $1)""",
-            case_id,
-        )
+
+
+# The notes of a case's referrals (sealed under the key being destroyed): cleared too.
+_ERASE_NOTES = """UPDATE referral_history SET note = NULL
+    WHERE referral_id IN (SELECT id FROM referral WHERE case_id = $1) AND note IS NOT NULL"""
 
 
 # -- referrals and their history -----------------------------------------------------------
@@ -314,8 +370,11 @@ class SqlReferrals(Repository):
         return status != "UPDATE 0"
 
 
-def history_entry_of(row: asyncpg.Record, prefix: str = "") -> HistoryEntry:
-    """A history entry from a row (its columns named with `prefix` when joined to others)."""
+def history_entry_of(
+    row: asyncpg.Record, prefix: str = "", note: str | None = None
+) -> HistoryEntry:
+    """A history entry from a row (its columns named with `prefix` when joined to others); its
+    note, opened, if the reader needs it."""
     from_status, reason = row[f"{prefix}from_status"], row[f"{prefix}reason_code"]
     return HistoryEntry(
         referral_id=row[f"{prefix}referral_id"],
@@ -326,12 +385,20 @@ def history_entry_of(row: asyncpg.Record, prefix: str = "") -> HistoryEntry:
         actor_role=row[f"{prefix}actor_role"],
         at=row[f"{prefix}at"],
         reason_code=ReasonCode(reason) if reason else None,
-        note=row[f"{prefix}note"],
+        note=note,
     )
 
 
 class SqlHistory(Repository):
+    def __init__(self, conn: asyncpg.Connection, keys: CaseKeys) -> None:
+        super().__init__(conn)
+        self._keys = keys
+
     async def add(self, entry: HistoryEntry) -> None:
+        sealed_note = None
+        if entry.note is not None:
+            key = await self._keys.of_referral(entry.referral_id)
+            sealed_note = key.seal_text(history_note(entry.referral_id, entry.version), entry.note)
         await self._conn.execute(
             """INSERT INTO referral_history (referral_id, from_status, to_status, version,
                    actor_id, actor_role, reason_code, note, at)
@@ -343,18 +410,32 @@ class SqlHistory(Repository):
             entry.actor_id,
             entry.actor_role,
             entry.reason_code.value if entry.reason_code else None,
-            entry.note,
+            sealed_note,
             entry.at,
         )
 
     async def of(self, referral_id: UUID) -> list[HistoryEntry]:
         rows = await self._conn.fetch(
-            """SELECT referral_id, from_status, to_status, version, actor_id, actor_role,
-                   reason_code, note, at
-               FROM referral_history WHERE referral_id = $1 ORDER BY version""",
+            """SELECT h.referral_id, h.from_status, h.to_status, h.version, h.actor_id,
+                   h.actor_role, h.reason_code, h.note, h.at, c.id AS case_id, c.data_key
+               FROM referral_history h JOIN referral r ON r.id = h.referral_id
+               JOIN referral_case c ON c.id = r.case_id
+               WHERE h.referral_id = $1 ORDER BY h.version""",
             referral_id,
         )
-        return [history_entry_of(r) for r in rows]
+        return [
+            history_entry_of(
+                row,
+                note=opened_text(
+                    self._keys.of_row(row["case_id"], row["data_key"]),
+                    history_note(referral_id, row["version"]),
+                    row["note"],
+                )
+                if row["note"] is not None
+                else None,
+            )
+            for row in rows
+        ]
 
 
 class SqlIntakeKeys(Repository):
@@ -387,10 +468,15 @@ class SqlIntakeKeys(Repository):
 class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
     """The referrals unit of work on PostgreSQL: these repositories on one transaction."""
 
+    def __init__(self, pool: asyncpg.Pool, streams: Streams, ring: KeyRing) -> None:
+        super().__init__(pool, streams)
+        self._ring = ring
+
     def _bind(self, conn: asyncpg.Connection) -> None:
+        keys = CaseKeys(conn, self._ring)
         self.programs = SqlPrograms(conn)
-        self.cases = SqlCases(conn)
+        self.cases = SqlCases(conn, keys)
         self.referrals = SqlReferrals(conn)
-        self.history = SqlHistory(conn)
+        self.history = SqlHistory(conn, keys)
         self.intake_keys = SqlIntakeKeys(conn)
         self.audit = SqlAuditTrail(conn)

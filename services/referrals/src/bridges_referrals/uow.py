@@ -31,16 +31,23 @@ class Programs(Protocol):
 class Cases(Protocol):
     async def add(self, case: Case) -> None: ...
 
-    async def get(self, case_id: UUID, *, for_update: bool = False) -> Case | None: ...
+    async def get(
+        self, case_id: UUID, *, for_update: bool = False, personal: bool = True
+    ) -> Case | None:
+        """The case; without the family's data (nothing opened) unless `personal`."""
+        ...
 
-    async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None: ...
+    async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
+        """Record the withdrawal and erase the family's data (client, situation, names, notes);
+        the officer's `note` on the withdrawal is kept until the case is purged."""
+        ...
 
     async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
         """Cases not yet purged whose referrals all closed before `closed_before` (locked)."""
         ...
 
     async def purge(self, case_id: UUID, at: datetime) -> None:
-        """Erase the case's personal data (client, situation, names, notes)."""
+        """Erase the case's personal data (client, situation, names, notes), for good."""
         ...
 
 
