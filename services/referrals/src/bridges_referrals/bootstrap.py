@@ -16,6 +16,7 @@ from bridges_kit.runtime import Runtime
 from bridges_kit.settings import Environment, ServiceSettings
 from bridges_kit.workers import Worker
 from bridges_referrals import (
+    access,
     api,
     app_shell,
     dev_sign_in,
@@ -198,6 +199,7 @@ def build_app(runtime: ReferralsRuntime | None = None) -> FastAPI:
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
         routers=[api.routes, app_shell.routes(shell), *_dev_sign_in(settings)],
         error_map=ERRORS,
+        access_table={**access.TABLE, **(access.DEV_SIGN_IN if settings.dev_sign_in else {})},
     )
     app.state.response_targets = runtime.settings.response_targets()
     app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)

@@ -22,6 +22,8 @@ from pydantic import (
 
 from bridges_kit.auth import Subject, check_signing_key, mint_token
 from bridges_kit.http import router
+from bridges_kit.openapi import problem_responses
+from bridges_kit.problems import NotFound
 from bridges_schema import Role
 
 TOKEN_LIFETIME_S = 12 * 3600  # a shift (the kit's edge keeps every answer out of caches)
@@ -118,7 +120,11 @@ def routes(dev: DevSignIn) -> APIRouter:
     async def list_users() -> list[DevUser]:
         return list(dev.users.values())
 
-    @development.post("/sign-in", summary="A token for one of those users (development only)")
+    @development.post(
+        "/sign-in",
+        summary="A token for one of those users (development only)",
+        responses=problem_responses(NotFound),
+    )
     async def sign_in(body: SignIn) -> SignedIn:
         return dev.sign_in(body.user)
 
