@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bridges_kit import access, cors, dead_letters, openapi
@@ -146,6 +146,10 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
         )
 
 
+class NotReady(Problem):
+    status, title, slug = 503, "Not ready", "not-ready"
+
+
 def _health_router() -> APIRouter:
     health = APIRouter(tags=["health"])
 
@@ -153,24 +157,19 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @health.get("/readyz", summary="PostgreSQL and NATS are reachable")
+    @health.get(
+        "/readyz",
+        summary="PostgreSQL and NATS are reachable",
+        responses=openapi.problem_responses(NotReady),
+    )
     async def readyz(request: Request) -> Response:
         checks = await get_runtime(request).readiness()
         if all(checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
-        return problem_response(
-            problem_body(
-                503,
-                "Not ready",
-                "a dependency is not reachable",
-                "not-ready",
-                "/readyz",
-                checks=checks,
-            ),
-            {"Retry-After": RETRY_AFTER_S},
-        )
+        not_ready = NotReady("a dependency is not reachable", checks=checks)
+        return problem_response(not_ready.body("/readyz"), {"Retry-After": RETRY_AFTER_S})
 
-    @health.get("/metrics", summary="Prometheus metrics")
+    @health.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         return Response(
             get_runtime(request).metrics.render(), media_type="text/plain; version=0.0.4"

@@ -112,6 +112,7 @@ def _document_operation(method: str, operation: dict[str, Any], entry: Entry) ->
         slugs[422] = [UnstorableText.slug]
     for code in sorted(slugs):
         responses[str(code)] = _problem_response(slugs[code], code, titles.get(code, ""))
+    operation["responses"] = dict(sorted(responses.items()))  # by status, as a reader looks
     if isinstance(entry, Rule):
         operation["security"] = [{"bearer": []}]
     operation["description"] = "\n\n".join(filter(None, (operation.get("description"), who(entry))))
