@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridges_devstack.testing import RunningService, eventually
+from bridges_directory import access as directory_access
 from bridges_kit.access import Owner, Table
+from bridges_notifications import access as notifications_access
+from bridges_referrals import access as referrals_access
 from bridges_schema import Role
 from tests.scenario import create_program, intake, register_endpoint
 
@@ -18,14 +21,10 @@ SERVICES = ("directory", "referrals", "notifications")
 
 def tables() -> dict[str, Table]:
     """Each service's access table, as its app installs it (no development sign-in here)."""
-    from bridges_directory import access as directory
-    from bridges_notifications import access as notifications
-    from bridges_referrals import access as referrals
-
     return {
-        "directory": directory.TABLE,
-        "referrals": referrals.TABLE,
-        "notifications": notifications.TABLE,
+        "directory": directory_access.TABLE,
+        "referrals": referrals_access.TABLE,
+        "notifications": notifications_access.TABLE,
     }
 
 
