@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from bridges_devstack.receiver import WebhookReceiver
-from bridges_devstack.testing import Infra, RunningService, fresh_name
+from bridges_devstack.testing import Infra, RunningService, fresh_name, start_service
 from bridges_directory import bootstrap as directory_bootstrap
 from bridges_kit.runtime import Runtime
 from bridges_notifications import bootstrap as notifications_bootstrap
@@ -72,6 +72,29 @@ async def stack(infra: Infra, services_factory: Callable[..., Awaitable[RunningS
         for name, build in BUILDERS.items()
     }
     return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+
+
+@pytest.fixture(scope="module")
+async def module_stack(infra: Infra) -> AsyncIterator[Stack]:
+    """One stack for a whole module, for tests that build their objects once and share them."""
+    namespace = fresh_name()
+    started: dict[str, RunningService] = {}
+    try:
+        for name, build in BUILDERS.items():
+            extra = FAST_RETRIES if name == "notifications" else {}
+            env = {**infra.env(name, namespace, namespace), **extra}
+            started[name] = await start_service(name, build, env)
+        yield Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+    finally:
+        for running in reversed(started.values()):
+            await running.stop()
+
+
+@pytest.fixture(scope="module")
+async def module_receiver() -> AsyncIterator[WebhookReceiver]:
+    running = await WebhookReceiver().start()
+    yield running
+    await running.stop()
 
 
 @pytest.fixture

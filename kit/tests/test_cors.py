@@ -12,6 +12,7 @@ import pytest
 from fastapi import Response
 from pydantic import ValidationError
 
+from bridges_kit.access import OPERATIONS, Public
 from bridges_kit.http import create_app, router
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
@@ -38,7 +39,10 @@ def _client(origins: list[str]) -> httpx.AsyncClient:
         migrations=Path(__file__).parent,
         unit_of_work=NoRepositories,
     )
-    app = create_app(runtime, title="t", description="t", routers=[routes], error_map={})
+    table = {**OPERATIONS, ("GET", "/things"): Public("the CORS tests")}
+    app = create_app(
+        runtime, title="t", description="t", routers=[routes], error_map={}, access_table=table
+    )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from bridges_kit.access import OPERATIONS, Public
 from bridges_kit.http import create_app, router
 from bridges_kit.problems import ServiceUnavailable
 from bridges_kit.runtime import Runtime
@@ -64,7 +65,22 @@ def _app() -> Any:
         migrations=Path(__file__).parent,
         unit_of_work=NoRepositories,
     )
-    app = create_app(runtime, title="t", description="t", routers=[routes], error_map={})
+    anyone = Public("the edge's tests")
+    table = {
+        **OPERATIONS,
+        **{
+            (method, path): anyone
+            for method, path in [
+                ("GET", "/outage/{kind}"),
+                ("GET", "/unavailable"),
+                ("POST", "/notes"),
+                ("GET", "/search"),
+            ]
+        },
+    }
+    app = create_app(
+        runtime, title="t", description="t", routers=[routes], error_map={}, access_table=table
+    )
     app.state.seen = seen
     return app
 

@@ -93,24 +93,10 @@ def parse_json(body: bytes, *, check_text: bool = True) -> Any:
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Every write may be refused by the rate limits (`bridges_kit.throttling`): the one place it
-# is documented, on each write route.
-TOO_MANY_REQUESTS: dict[str, Any] = {
-    "description": "Too many requests (limits per token and per client address): "
-    "retry after `Retry-After` seconds",
-    "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
-    "content": {"application/problem+json": {}},
-}
 
 
 class EdgeRoute(APIRoute):
-    """Routes whose JSON body is decoded and checked by `parse_json` before validation; a
-    write route documents the 429 of the rate limits."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if {method.upper() for method in kwargs.get("methods") or ()} & WRITE_METHODS:
-            kwargs["responses"] = {429: TOO_MANY_REQUESTS, **(kwargs.get("responses") or {})}
-        super().__init__(path, endpoint, **kwargs)
+    """Routes whose JSON body is decoded and checked by `parse_json` before validation."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

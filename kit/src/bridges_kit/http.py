@@ -1,9 +1,10 @@
 """The HTTP app every service shares: problem+json errors (domain errors mapped in one table per
-service), auth dependencies, rate limits, health and metrics, and ops' view of parked events."""
+service), every route guarded by the service's access table, rate limits, health and metrics,
+and ops' view of parked events."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,14 +13,12 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bridges_kit import cors, dead_letters, ops_endpoints, throttling
+from bridges_kit import access, cors, dead_letters, openapi, ops_endpoints, throttling
 from bridges_kit.edge import EdgeMiddleware, EdgeRoute
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.fields import BigintId
-from bridges_kit.principal import Principal
 from bridges_kit.problems import (
     PROBLEM_JSON,
     Conflict,
@@ -29,14 +28,12 @@ from bridges_kit.problems import (
     Unprocessable,
     problem_body,
 )
-from bridges_schema import Role
 
 if TYPE_CHECKING:
     from bridges_kit.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
-_bearer = HTTPBearer(auto_error=False, description="JWT issued by the Bridges identity provider")
 RETRY_AFTER_S = "2"
 
 
@@ -66,32 +63,6 @@ Pool = Annotated[asyncpg.Pool, Depends(_pool)]
 def router(**kwargs: Any) -> APIRouter:
     """A service's router: its JSON bodies are checked at the edge (see `bridges_kit.edge`)."""
     return APIRouter(route_class=EdgeRoute, **kwargs)
-
-
-async def current_principal(
-    request: Request, _: Annotated[Any, Depends(_bearer)] = None
-) -> Principal:
-    principal: Principal = await get_runtime(request).verifier.verify(
-        request.headers.get("authorization")
-    )
-    structlog.contextvars.bind_contextvars(actor=principal.sub, role=principal.role.value)
-    throttling.charge_writer(request, principal.sub)  # here, where the token is verified once
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-
-
-def requires(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency: the caller, who must hold one of `roles` (else 403)."""
-
-    async def caller(principal: CurrentPrincipal) -> Principal:
-        return principal.require(*roles)
-
-    return caller
-
-
-OpsOrAdmin = Annotated[Principal, Depends(requires(Role.OPS, Role.ADMIN))]
 
 
 def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
@@ -175,6 +146,10 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
         )
 
 
+class NotReady(Problem):
+    status, title, slug = 503, "Not ready", "not-ready"
+
+
 def _health_router() -> APIRouter:
     health = APIRouter(tags=["health"])
 
@@ -182,22 +157,17 @@ def _health_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @health.get("/readyz", summary="PostgreSQL and NATS are reachable")
+    @health.get(
+        "/readyz",
+        summary="PostgreSQL and NATS are reachable",
+        responses=openapi.problem_responses(NotReady),
+    )
     async def readyz(request: Request) -> Response:
         checks = await get_runtime(request).readiness()
         if all(checks.values()):
             return JSONResponse({"status": "ready", "checks": checks})
-        return problem_response(
-            problem_body(
-                503,
-                "Not ready",
-                "a dependency is not reachable",
-                "not-ready",
-                "/readyz",
-                checks=checks,
-            ),
-            {"Retry-After": RETRY_AFTER_S},
-        )
+        not_ready = NotReady("a dependency is not reachable", checks=checks)
+        return problem_response(not_ready.body("/readyz"), {"Retry-After": RETRY_AFTER_S})
 
     return health
 
@@ -208,7 +178,6 @@ def _dead_letter_router() -> APIRouter:
     @ops.get("", summary="Events a consumer of this service parked (newest first)")
     async def list_dead_letters(
         pool: Pool,
-        _: OpsOrAdmin,
         consumer: Annotated[str | None, Query(max_length=100)] = None,
         replayed: bool | None = None,
         before_id: BigintId | None = None,
@@ -223,14 +192,12 @@ def _dead_letter_router() -> APIRouter:
         )
 
     @ops.get("/{letter_id}", summary="One parked event, with why it was parked")
-    async def get_dead_letter(
-        pool: Pool, letter_id: BigintId, _: OpsOrAdmin
-    ) -> dead_letters.DeadLetterOut:
+    async def get_dead_letter(pool: Pool, letter_id: BigintId) -> dead_letters.DeadLetterOut:
         return await dead_letters.get_letter(pool, letter_id)
 
     @ops.post("/{letter_id}/replay", summary="Apply a parked event again (after a fix)")
     async def replay_dead_letter(
-        request: Request, letter_id: BigintId, _: OpsOrAdmin
+        request: Request, letter_id: BigintId
     ) -> dead_letters.DeadLetterOut:
         runtime = get_runtime(request)
         return await dead_letters.replay(runtime.pool, runtime.dispatchers, letter_id)
@@ -252,12 +219,15 @@ def create_app(
     description: str,
     routers: Sequence[APIRouter],
     error_map: ErrorMap,
+    access_table: access.Table,
     version: str = "0.1.0",
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """The service's FastAPI app; its lifespan starts and stops the runtime.
 
-    `body_limits` raises the request-size limit for particular paths (e.g. bulk import)."""
+    `access_table` says who may call each route (see `bridges_kit.access`): a route without an
+    entry, or an entry without a route, refuses the app. `body_limits` raises the request-size
+    limit for particular paths (e.g. bulk import)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -276,6 +246,7 @@ def create_app(
         # a missing or extra slash is a 404, not a redirect to a URL built from the Host header
         redirect_slashes=False,
         **(ops_endpoints.HIDDEN_DOCS if settings.ops_only else {}),
+        dependencies=[Depends(access.authorize)],  # before any route's own dependencies
     )
     app.state.runtime = runtime
     _install_error_handlers(app, {**DEAD_LETTER_ERRORS, **error_map})
@@ -286,7 +257,7 @@ def create_app(
             runtime.metrics,
             ops_only=settings.ops_only,
             scrape_token=settings.metrics_token,
-            verify=current_principal,
+            verify=access.verified_caller,
         )
     )
     if runtime.dispatchers:
@@ -294,6 +265,8 @@ def create_app(
     for service_router in routers:
         app.include_router(service_router)
     throttling.install(app, throttling.RateLimits.from_settings(settings))
+    access.install(app, access_table)
+    openapi.document(app, access_table)
     app.add_middleware(
         EdgeMiddleware,
         service=runtime.settings.service_name,

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import SecretStr
 
 from bridges_kit.metrics import Metrics
@@ -60,7 +60,12 @@ def routes(
     ops = APIRouter(tags=["ops"])
     metrics_guard = [Depends(_scraper_or_ops(scrape_token, verify))] if ops_only else []
 
-    @ops.get("/metrics", summary="Prometheus metrics", dependencies=metrics_guard)
+    @ops.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        dependencies=metrics_guard,
+        response_class=PlainTextResponse,  # documented as text, as it is answered
+    )
     async def prometheus_metrics() -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 

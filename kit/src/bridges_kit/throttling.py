@@ -66,7 +66,7 @@ class RateLimits:
 
 def install(app: FastAPI, limits: RateLimits) -> None:
     """Limit `app`'s writes (call before the edge middleware wraps it). Each write route
-    documents the 429 itself (`bridges_kit.edge.EdgeRoute`)."""
+    documents the 429 (`bridges_kit.openapi.WRITE_PROBLEMS`)."""
     app.state.rate_limits = limits
     if limits.address_writes is not None:
         app.add_middleware(WriteLimits, limits=limits)

@@ -105,7 +105,7 @@ async def test_export_reimports_identically_into_another_directory(
     ("role", "own_agency", "status"),
     [
         (Role.AGENCY_STAFF, True, 200),
-        (Role.AGENCY_STAFF, False, 403),
+        (Role.AGENCY_STAFF, False, 404),  # another agency's program: as if it did not exist
         (Role.ADMIN, False, 200),
         (Role.OFFICER, False, 403),
     ],

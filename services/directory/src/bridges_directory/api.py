@@ -1,5 +1,6 @@
 """HTTP routes of the directory: the HSDS read API and search (public), admin writes,
-capacity updates by the receiving agency, and HSDS import/export."""
+capacity updates by the receiving agency, and HSDS import/export. Who may call which route is
+the access table's (`bridges_directory.access`)."""
 
 from __future__ import annotations
 
@@ -17,20 +18,20 @@ from bridges_directory.dataset import DatasetError
 from bridges_directory.domain import IdMismatch
 from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
+from bridges_kit.access import Caller
+from bridges_kit.conditional import NOT_MODIFIED
 from bridges_kit.edge import parse_json
 from bridges_kit.fields import Instant
-from bridges_kit.http import Pool, get_runtime, requires, router, unit_of_work
-from bridges_kit.principal import Principal
-from bridges_kit.problems import BadRequest
-from bridges_schema import CapacityStatus, Role
+from bridges_kit.http import Pool, get_runtime, router, unit_of_work
+from bridges_kit.openapi import problem_responses
+from bridges_kit.problems import BadRequest, Unprocessable
+from bridges_schema import CapacityStatus
 
 routes = router()
 WARNING_HEADER = "Bridges-Warning"
 
 
 UoW = Annotated[DirectoryUnitOfWork, Depends(unit_of_work)]
-Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
-CapacityEditor = Annotated[Principal, Depends(requires(Role.AGENCY_STAFF, Role.ADMIN))]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PerPage = Annotated[int, Query(ge=1, le=200)]
 ModifiedAfter = Annotated[
@@ -56,6 +57,7 @@ async def api_info(request: Request) -> dict[str, str]:
     description="Filters combine with AND. A search ranks at most the first "
     f"{CANDIDATE_CAP} matches; when more match, total_items is {CANDIDATE_CAP} and the "
     "`Bridges-Results-Capped` header is set: add a place, a need or a word to narrow it.",
+    responses=problem_responses(BadRequest),
 )
 async def list_services(
     response: Response,
@@ -137,7 +139,9 @@ def _words(value: str | None) -> str | None:
     return value.strip() or None if value else None
 
 
-@routes.get("/services/{service_id}", tags=["hsds"], summary="A full HSDS service")
+@routes.get(
+    "/services/{service_id}", tags=["hsds"], summary="A full HSDS service", responses=NOT_MODIFIED
+)
 async def get_service(
     response: Response,
     pool: Pool,
@@ -151,10 +155,14 @@ async def get_service(
     return stored.served()
 
 
-@routes.post("/services", tags=["admin"], status_code=201, summary="Create or replace a service")
-async def post_service(
-    response: Response, service: hsds.Service, _: Admin, uow: UoW
-) -> dict[str, Any]:
+@routes.post(
+    "/services",
+    tags=["admin"],
+    status_code=201,
+    summary="Create or replace a service",
+    responses={200: {"description": "Replaced"}, **problem_responses(Unprocessable)},
+)
+async def post_service(response: Response, service: hsds.Service, uow: UoW) -> dict[str, Any]:
     result = await catalog.upsert_service(uow, service)
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
@@ -163,9 +171,14 @@ async def post_service(
     return result.service.served()
 
 
-@routes.put("/services/{service_id}", tags=["admin"], summary="Replace a service")
+@routes.put(
+    "/services/{service_id}",
+    tags=["admin"],
+    summary="Replace a service",
+    responses={201: {"description": "Created"}, **problem_responses(Unprocessable)},
+)
 async def put_service(
-    response: Response, service_id: UUID, service: hsds.Service, _: Admin, uow: UoW
+    response: Response, service_id: UUID, service: hsds.Service, uow: UoW
 ) -> dict[str, Any]:
     if service.id != service_id:
         raise IdMismatch(f"the body's id {service.id} differs from the path's")
@@ -185,7 +198,7 @@ def _warn(response: Response, warnings: Sequence[DatasetError]) -> None:
 
 
 @routes.delete("/services/{service_id}", tags=["admin"], status_code=204, summary="Remove")
-async def delete_service(service_id: UUID, _: Admin, uow: UoW) -> None:
+async def delete_service(service_id: UUID, uow: UoW) -> None:
     await catalog.delete_service(uow, service_id)
 
 
@@ -200,12 +213,13 @@ class CapacityUpdate(BaseModel):
     "/services/{service_id}/capacity",
     tags=["agency"],
     summary="Open or close a program to referrals (its agency's staff, or an admin)",
+    responses=problem_responses(BadRequest),
 )
 async def patch_capacity(
     response: Response,
     service_id: UUID,
     update: CapacityUpdate,
-    actor: CapacityEditor,
+    actor: Caller,
     uow: UoW,
 ) -> dict[str, Any]:
     if update.accepting_referrals is None and update.capacity_status is None:
@@ -230,8 +244,16 @@ async def patch_capacity(
     "writes. Any invalid record: 422 listing every error with its JSON path; nothing changes. "
     "A reference Bridges can do without (a parent term or a taxonomy it does not hold, a "
     "location given by id only) is kept as given and listed under `warnings`.",
+    # the body is read and checked by the route itself (its size limit is the import's)
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": ["array", "object"]}}},
+        }
+    },
+    responses=problem_responses(Unprocessable),
 )
-async def import_dataset(request: Request, _: Admin, uow: UoW) -> dict[str, Any]:
+async def import_dataset(request: Request, uow: UoW) -> dict[str, Any]:
     report = await catalog.import_dataset(uow, parse_json(await request.body(), check_text=False))
     return report.as_dict()
 

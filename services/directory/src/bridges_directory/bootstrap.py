@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from pydantic import Field
 
-from bridges_directory import api, dataset, domain
+from bridges_directory import access, api, dataset, domain
 from bridges_directory.repository import SqlUnitOfWork
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
@@ -23,7 +23,7 @@ ERRORS: problems.ErrorMap = {
     domain.ServiceNotFound: problems.NotFound,
     domain.OrganizationNotFound: problems.NotFound,
     domain.IdMismatch: problems.Unprocessable,
-    domain.NotYourService: problems.Forbidden,
+    domain.NotYourService: problems.NotFound,
     dataset.InvalidDataset: problems.Unprocessable,
 }
 
@@ -53,5 +53,6 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         description="Human-service programs as Open Referral HSDS 3.0, with search.",
         routers=[api.routes],
         error_map=ERRORS,
+        access_table=access.TABLE,
         body_limits={"/import": runtime.settings.import_max_bytes},
     )

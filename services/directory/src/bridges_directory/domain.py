@@ -29,7 +29,8 @@ class IdMismatch(ValueError):
 
 
 class NotYourService(PermissionError):
-    """Agency staff may change only their own agency's programs."""
+    """Agency staff may change only their own agency's programs (another's is answered as if
+    it did not exist)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def check_may_change_capacity(actor: Principal, service: StoredService) -> None:
     if actor.role is Role.ADMIN:
         return
     if actor.agency_id is None or actor.agency_id != service.agency_id:
-        raise NotYourService("only the receiving agency's staff may change this program")
+        raise NotYourService(f"no service with id {service.id} among your agency's programs")
 
 
 def with_capacity(

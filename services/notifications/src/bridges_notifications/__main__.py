@@ -42,7 +42,7 @@ def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
 def _endpoints(runtime: bootstrap.NotificationsRuntime, args: argparse.Namespace) -> None:
     allowed = runtime.settings.allowed_networks()
     actions: dict[str, Action] = {
-        "list": lambda _: endpoints.list_for_agency(runtime.uow(), args.agency),
+        "list": lambda _: endpoints.list_for_agency(runtime.uow(), args.agency, reader=None),
         "add": lambda _: endpoints.create(
             runtime.uow(),
             args.agency,
@@ -54,7 +54,7 @@ def _endpoints(runtime: bootstrap.NotificationsRuntime, args: argparse.Namespace
         ),
         "pause": lambda _: endpoints.set_paused(runtime.uow(), args.id, True),
         "resume": lambda _: endpoints.set_paused(runtime.uow(), args.id, False),
-        "recipients": lambda _: endpoints.recipients(runtime.uow(), args.agency),
+        "recipients": lambda _: endpoints.recipients(runtime.uow(), args.agency, reader=None),
         "add-recipient": lambda _: endpoints.add_recipient(
             runtime.uow(), args.agency, RecipientIn(address=args.email, language=args.language)
         ),

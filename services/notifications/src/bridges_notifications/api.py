@@ -1,5 +1,6 @@
 """HTTP routes of the notifications service: agency endpoints and recipients (admin; agency staff
-read their own), officers' notices, and the delivery log (ops)."""
+read their own), officers' notices, and the delivery log (ops). Who may call which route is the
+access table's (`bridges_notifications.access`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 
-from bridges_kit.http import CurrentPrincipal, OpsOrAdmin, Pool, requires, router, unit_of_work
-from bridges_kit.principal import Principal
+from bridges_kit.access import Caller
+from bridges_kit.http import Pool, router, unit_of_work
+from bridges_kit.openapi import problem_responses
+from bridges_kit.problems import Unprocessable
 from bridges_notifications import delivery_log, endpoints, netguard
 from bridges_notifications.models import (
     EndpointCreated,
@@ -22,7 +25,6 @@ from bridges_notifications.models import (
     Rotation,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
-from bridges_schema import Role
 
 routes = router()
 
@@ -34,15 +36,7 @@ def _allowed(request: Request) -> tuple[netguard.Network, ...]:
 
 UoW = Annotated[NotificationsUnitOfWork, Depends(unit_of_work)]
 AllowedNetworks = Annotated[tuple[netguard.Network, ...], Depends(_allowed)]
-Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
-Officer = Annotated[Principal, Depends(requires(Role.OFFICER))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-
-
-def _may_read_agency(principal: Principal, agency_id: UUID) -> None:
-    if principal.role is Role.AGENCY_STAFF and principal.agency_id == agency_id:
-        return
-    principal.require(Role.ADMIN, Role.OPS)
 
 
 @routes.post(
@@ -50,9 +44,10 @@ def _may_read_agency(principal: Principal, agency_id: UUID) -> None:
     status_code=201,
     tags=["endpoints"],
     summary="Register a webhook endpoint (the signing secret is shown once)",
+    responses=problem_responses(Unprocessable),
 )
 async def create_endpoint(
-    agency_id: UUID, spec: EndpointIn, _: Admin, uow: UoW, allowed: AllowedNetworks
+    agency_id: UUID, spec: EndpointIn, uow: UoW, allowed: AllowedNetworks
 ) -> EndpointCreated:
     return await endpoints.create(uow, agency_id, spec, allowed)
 
@@ -61,12 +56,12 @@ async def create_endpoint(
     "/agencies/{agency_id}/endpoints/{endpoint_id}",
     tags=["endpoints"],
     summary="Change an endpoint's URL, filters or enabled flag",
+    responses=problem_responses(Unprocessable),
 )
 async def update_endpoint(
     agency_id: UUID,
     endpoint_id: UUID,
     spec: EndpointIn,
-    _: Admin,
     uow: UoW,
     allowed: AllowedNetworks,
 ) -> EndpointOut:
@@ -79,18 +74,18 @@ async def update_endpoint(
     summary="New signing secret (shown once); the old one signs too during the overlap",
 )
 async def rotate_secret(
-    agency_id: UUID, endpoint_id: UUID, rotation: Rotation, _: Admin, uow: UoW
+    agency_id: UUID, endpoint_id: UUID, rotation: Rotation, uow: UoW
 ) -> EndpointCreated:
     return await endpoints.rotate_secret(uow, agency_id, endpoint_id, rotation)
 
 
 @routes.post("/endpoints/{endpoint_id}/pause", tags=["endpoints"], summary="Hold deliveries")
-async def pause_endpoint(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> EndpointOut:
+async def pause_endpoint(endpoint_id: UUID, uow: UoW) -> EndpointOut:
     return await endpoints.set_paused(uow, endpoint_id, True)
 
 
 @routes.post("/endpoints/{endpoint_id}/resume", tags=["endpoints"], summary="Deliver again")
-async def resume_endpoint(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> EndpointOut:
+async def resume_endpoint(endpoint_id: UUID, uow: UoW) -> EndpointOut:
     return await endpoints.set_paused(uow, endpoint_id, False)
 
 
@@ -99,7 +94,7 @@ async def resume_endpoint(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> Endpoin
     tags=["deliveries"],
     summary="Send every dead-lettered delivery of this endpoint again",
 )
-async def replay_dead_letters(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> dict[str, int]:
+async def replay_dead_letters(endpoint_id: UUID, uow: UoW) -> dict[str, int]:
     return {"replayed": await delivery_log.replay_dead(uow, endpoint_id)}
 
 
@@ -109,39 +104,33 @@ async def replay_dead_letters(endpoint_id: UUID, _: OpsOrAdmin, uow: UoW) -> dic
     tags=["email"],
     summary="Add (or change) an agency's email recipient",
 )
-async def add_recipient(agency_id: UUID, spec: RecipientIn, _: Admin, uow: UoW) -> RecipientOut:
+async def add_recipient(agency_id: UUID, spec: RecipientIn, uow: UoW) -> RecipientOut:
     return await endpoints.add_recipient(uow, agency_id, spec)
 
 
 @routes.get("/agencies/{agency_id}/email-recipients", tags=["email"], summary="Recipients")
-async def list_recipients(
-    agency_id: UUID, principal: CurrentPrincipal, uow: UoW
-) -> list[RecipientOut]:
-    _may_read_agency(principal, agency_id)
-    return await endpoints.recipients(uow, agency_id)
+async def list_recipients(agency_id: UUID, reader: Caller, uow: UoW) -> list[RecipientOut]:
+    return await endpoints.recipients(uow, agency_id, reader=reader)
 
 
 @routes.put(
     "/officers/me/notifications",
     tags=["email"],
     summary="An officer's email notices about their referrals (on/off, language)",
+    responses=problem_responses(Unprocessable),
 )
-async def set_my_notifications(spec: PreferenceIn, officer: Officer, uow: UoW) -> PreferenceOut:
+async def set_my_notifications(spec: PreferenceIn, officer: Caller, uow: UoW) -> PreferenceOut:
     return await endpoints.set_preference(uow, officer.sub, officer.email, spec)
 
 
 @routes.get("/agencies/{agency_id}/endpoints", tags=["endpoints"], summary="An agency's endpoints")
-async def list_endpoints(
-    agency_id: UUID, principal: CurrentPrincipal, uow: UoW
-) -> list[EndpointOut]:
-    _may_read_agency(principal, agency_id)
-    return await endpoints.list_for_agency(uow, agency_id)
+async def list_endpoints(agency_id: UUID, reader: Caller, uow: UoW) -> list[EndpointOut]:
+    return await endpoints.list_for_agency(uow, agency_id, reader=reader)
 
 
 @routes.get("/deliveries", tags=["deliveries"], summary="The delivery log")
 async def list_deliveries(
     pool: Pool,
-    _: OpsOrAdmin,
     status: delivery_log.Status | None = None,
     endpoint_id: UUID | None = None,
     channel: delivery_log.Channel | None = None,
@@ -159,20 +148,16 @@ async def list_deliveries(
 
 
 @routes.get("/deliveries/{delivery_id}", tags=["deliveries"], summary="A delivery and its attempts")
-async def get_delivery(pool: Pool, delivery_id: UUID, _: OpsOrAdmin) -> delivery_log.DeliveryOut:
+async def get_delivery(pool: Pool, delivery_id: UUID) -> delivery_log.DeliveryOut:
     return await delivery_log.get_delivery(pool, delivery_id)
 
 
 @routes.post("/deliveries/{delivery_id}/replay", tags=["deliveries"], summary="Deliver again now")
-async def replay_delivery(
-    pool: Pool, delivery_id: UUID, _: OpsOrAdmin, uow: UoW
-) -> delivery_log.DeliveryOut:
+async def replay_delivery(pool: Pool, delivery_id: UUID, uow: UoW) -> delivery_log.DeliveryOut:
     await delivery_log.replay(uow, delivery_id)
     return await delivery_log.get_delivery(pool, delivery_id)
 
 
 @routes.get("/dead-letters", tags=["deliveries"], summary="Deliveries that gave up")
-async def dead_letters(
-    pool: Pool, _: OpsOrAdmin, limit: Limit = 100
-) -> list[delivery_log.DeliveryOut]:
+async def dead_letters(pool: Pool, limit: Limit = 100) -> list[delivery_log.DeliveryOut]:
     return await delivery_log.list_deliveries(pool, status="dead", limit=limit)

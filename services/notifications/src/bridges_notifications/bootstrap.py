@@ -13,7 +13,7 @@ from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.workers import Worker
-from bridges_notifications import api, attempts, domain, fanout, netguard, retry
+from bridges_notifications import access, api, attempts, domain, fanout, netguard, retry
 from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
 from bridges_notifications.store import WAKE_CHANNEL, SqlUnitOfWork
 from bridges_notifications.transports import (
@@ -48,6 +48,7 @@ SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
 
 ERRORS: problems.ErrorMap = {
     domain.EndpointNotFound: problems.NotFound,
+    domain.AgencyNotFound: problems.NotFound,
     domain.UnknownEventType: problems.Unprocessable,
     domain.NoEmail: problems.Unprocessable,
     domain.DeliveryNotFound: problems.NotFound,
@@ -155,6 +156,7 @@ def build_app(runtime: NotificationsRuntime | None = None) -> FastAPI:
         description="Signed webhooks and email to agencies and officers: retries, dead letters, replay.",
         routers=[api.routes],
         error_map=ERRORS,
+        access_table=access.TABLE,
     )
     app.state.allowed_networks = runtime.settings.allowed_networks()
     return app

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from bridges_kit.principal import Principal
 from bridges_schema import (
     CloudEvent,
     DeliveryChannel,
@@ -17,6 +18,7 @@ from bridges_schema import (
     ReferralRequested,
     ReferralStatus,
     ReferralStatusChanged,
+    Role,
 )
 
 ReferralEvent = ReferralRequested | ReferralStatusChanged | ReferralOverdue
@@ -36,6 +38,23 @@ OFFICER_NOTICE_STATUSES = frozenset(
 
 class EndpointNotFound(LookupError):
     """No such endpoint for this agency."""
+
+
+class AgencyNotFound(LookupError):
+    """The caller may not read this agency's settings (answered as if it had none)."""
+
+
+def may_read_agency(reader: Principal, agency_id: UUID) -> bool:
+    """Agency staff read their own agency's endpoints and recipients; admins and ops any."""
+    if reader.role is Role.AGENCY_STAFF:
+        return reader.agency_id == agency_id
+    return reader.role in (Role.ADMIN, Role.OPS)
+
+
+def check_may_read_agency(reader: Principal | None, agency_id: UUID) -> None:
+    """`reader` None is the operator's console (`python -m bridges_notifications`)."""
+    if reader is not None and not may_read_agency(reader, agency_id):
+        raise AgencyNotFound(f"no agency {agency_id} among those you may see")
 
 
 class UnknownEventType(ValueError):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from bridges_kit.principal import Principal
 from bridges_notifications import netguard
 from bridges_notifications.domain import (
     Endpoint,
@@ -16,6 +17,7 @@ from bridges_notifications.domain import (
     OfficerPreference,
     Recipient,
     UnknownEventType,
+    check_may_read_agency,
 )
 from bridges_notifications.models import (
     EndpointCreated,
@@ -89,7 +91,11 @@ async def update(
     return EndpointOut.model_validate(endpoint)
 
 
-async def list_for_agency(uow: NotificationsUnitOfWork, agency_id: UUID) -> list[EndpointOut]:
+async def list_for_agency(
+    uow: NotificationsUnitOfWork, agency_id: UUID, *, reader: Principal | None
+) -> list[EndpointOut]:
+    """An agency's endpoints, for whoever may read them (see `domain.may_read_agency`)."""
+    check_may_read_agency(reader, agency_id)
     async with uow:
         return [EndpointOut.model_validate(e) for e in await uow.endpoints.of_agency(agency_id)]
 
@@ -137,7 +143,11 @@ async def add_recipient(
     return RecipientOut.model_validate(recipient)
 
 
-async def recipients(uow: NotificationsUnitOfWork, agency_id: UUID) -> list[RecipientOut]:
+async def recipients(
+    uow: NotificationsUnitOfWork, agency_id: UUID, *, reader: Principal | None
+) -> list[RecipientOut]:
+    """An agency's email recipients, for whoever may read them (see `domain.may_read_agency`)."""
+    check_may_read_agency(reader, agency_id)
     async with uow:
         return [RecipientOut.model_validate(r) for r in await uow.recipients.of_agency(agency_id)]
 

@@ -1,5 +1,5 @@
-"""HTTP routes of the referrals service: each parses and authorizes, then calls one use case
-(commands) or one query (reads)."""
+"""HTTP routes of the referrals service: each parses, then calls one use case (commands) or one
+query (reads). Who may call which route is the access table's (`bridges_referrals.access`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Response
 
+from bridges_kit.access import Caller
 from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, conditional_json
 from bridges_kit.fields import BigintId
-from bridges_kit.http import CurrentPrincipal, Pool, requires, router, unit_of_work
-from bridges_kit.principal import Principal
-from bridges_kit.problems import BadRequest, Forbidden, PreconditionRequired
+from bridges_kit.http import Pool, router, unit_of_work
+from bridges_kit.openapi import problem_responses
+from bridges_kit.problems import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
 from bridges_referrals import audit, audit_log, casework, intake, queries, stats
 from bridges_referrals.domain import VersionCondition
 from bridges_referrals.models import (
@@ -28,7 +36,7 @@ from bridges_referrals.models import (
 )
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
-from bridges_schema import ReferralStatus, Role, Urgency
+from bridges_schema import ReferralStatus, Urgency
 
 routes = router(tags=["referrals"])
 
@@ -46,11 +54,6 @@ def _stats(request: Request) -> stats.Cached:
 UoW = Annotated[ReferralsUnitOfWork, Depends(unit_of_work)]
 Targets = Annotated[ResponseTargets, Depends(_targets)]
 Stats = Annotated[stats.Cached, Depends(_stats)]
-Officer = Annotated[Principal, Depends(requires(Role.OFFICER))]
-AgencyStaff = Annotated[Principal, Depends(requires(Role.AGENCY_STAFF))]
-Admin = Annotated[Principal, Depends(requires(Role.ADMIN))]
-CaseWorker = Annotated[Principal, Depends(requires(Role.OFFICER, Role.ADMIN))]
-Reader = Annotated[Principal, Depends(requires(Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN))]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="unique per intake; a retry reuses it"),
@@ -75,7 +78,7 @@ def _with_etag(response: Response, view: ReferralView) -> ReferralView:
 
 
 @routes.get("/me", tags=["sign-in"], summary="Who the caller's token says they are")
-async def who_am_i(pool: Pool, caller: CurrentPrincipal) -> SignedInUser:
+async def who_am_i(pool: Pool, caller: Caller) -> SignedInUser:
     agency = await queries.agency_name(pool, caller.agency_id) if caller.agency_id else None
     return SignedInUser(
         id=caller.sub,
@@ -87,11 +90,22 @@ async def who_am_i(pool: Pool, caller: CurrentPrincipal) -> SignedInUser:
     )
 
 
-@routes.post("/referrals", status_code=201, summary="File a referral (one per chosen program)")
+@routes.post(
+    "/referrals",
+    status_code=201,
+    summary="File a referral (one per chosen program)",
+    responses={
+        200: {
+            "model": IntakeResult,
+            "description": "A retry (same Idempotency-Key): the first answer",
+        },
+        **problem_responses(BadRequest, Unprocessable),
+    },
+)
 async def file_referral(
     response: Response,
     body: FileReferral,
-    officer: Officer,
+    officer: Caller,
     uow: UoW,
     targets: Targets,
     idempotency_key: IdempotencyKey = None,
@@ -107,7 +121,7 @@ async def file_referral(
 
 @routes.get("/referrals/{referral_id}", summary="A referral with its history")
 async def get_referral(
-    response: Response, referral_id: UUID, reader: Reader, uow: UoW
+    response: Response, referral_id: UUID, reader: Caller, uow: UoW
 ) -> ReferralView:
     return _with_etag(response, await casework.open_referral(uow, reader, referral_id))
 
@@ -117,22 +131,26 @@ async def get_referral(
     summary="The receiving agency opened the referral (a new one becomes received)",
 )
 async def mark_received(
-    response: Response, referral_id: UUID, staff: AgencyStaff, uow: UoW
+    response: Response, referral_id: UUID, staff: Caller, uow: UoW
 ) -> ReferralView:
     return _with_etag(response, await casework.mark_received(uow, staff, referral_id))
 
 
 @routes.get("/referrals/{referral_id}/history", summary="A referral's status changes")
-async def get_history(referral_id: UUID, reader: Reader, uow: UoW) -> list[HistoryEntryView]:
+async def get_history(referral_id: UUID, reader: Caller, uow: UoW) -> list[HistoryEntryView]:
     return await casework.referral_history(uow, reader, referral_id)
 
 
-@routes.post("/referrals/{referral_id}/transitions", summary="Move a referral to a new status")
+@routes.post(
+    "/referrals/{referral_id}/transitions",
+    summary="Move a referral to a new status",
+    responses=problem_responses(PreconditionRequired, PreconditionFailed, Conflict, Unprocessable),
+)
 async def post_transition(
     response: Response,
     referral_id: UUID,
     move: Transition,
-    actor: Reader,
+    actor: Caller,
     uow: UoW,
     if_match: IfMatch = None,
 ) -> ReferralView:
@@ -146,11 +164,11 @@ async def post_transition(
     description="Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing "
     "changed.",
     response_model=ReferralPage,
-    responses=NOT_MODIFIED,
+    responses={**NOT_MODIFIED, **problem_responses(BadRequest)},
 )
 async def list_referrals(
     pool: Pool,
-    officer: Officer,
+    officer: Caller,
     mine: bool = True,
     status: Statuses = None,
     urgency: Urgency | None = None,
@@ -173,11 +191,11 @@ async def list_referrals(
     description="Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing "
     "changed.",
     response_model=ReferralPage,
-    responses=NOT_MODIFIED,
+    responses={**NOT_MODIFIED, **problem_responses(BadRequest)},
 )
 async def inbox(
     pool: Pool,
-    staff: AgencyStaff,
+    staff: Caller,
     status: Statuses = None,
     urgency: Urgency | None = None,
     program_id: UUID | None = None,
@@ -200,7 +218,7 @@ async def inbox(
     summary="The family withdraws consent: open referrals are cancelled, agencies lose the PII",
 )
 async def withdraw_consent(
-    case_id: UUID, body: ConsentWithdrawal, actor: CaseWorker, uow: UoW
+    case_id: UUID, body: ConsentWithdrawal, actor: Caller, uow: UoW
 ) -> dict[str, list[UUID]]:
     cancelled = await casework.withdraw_consent(uow, actor, case_id, body.note)
     return {"cancelled": cancelled}
@@ -209,7 +227,6 @@ async def withdraw_consent(
 @routes.get("/audit", tags=["audit"], summary="The audit log, newest first (admins)")
 async def list_audit_log(
     pool: Pool,
-    _: Admin,
     referral_id: UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=128)] = None,
     action: audit.Action | None = None,
@@ -228,7 +245,7 @@ async def list_audit_log(
 
 
 @routes.get("/audit/verify", tags=["audit"], summary="Check the audit log's hash chain (admins)")
-async def audit_verify(pool: Pool, _: Admin) -> dict[str, Any]:
+async def audit_verify(pool: Pool) -> dict[str, Any]:
     async with pool.acquire() as conn:
         result = await audit_log.verify(conn)
     return asdict(result)
@@ -241,9 +258,18 @@ async def public_stats(cached: Stats) -> dict[str, Any]:
     return await cached.get()
 
 
-@routes.get("/stats.csv", tags=["public"], summary="The same statistics as CSV")
+class CsvResponse(Response):
+    media_type = "text/csv"  # what the OpenAPI document says this route answers
+
+
+@routes.get(
+    "/stats.csv",
+    tags=["public"],
+    summary="The same statistics as CSV",
+    response_class=CsvResponse,
+)
 async def public_stats_csv(cached: Stats) -> Response:
-    return Response(
+    return CsvResponse(
         stats.as_csv(await cached.get()),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="bridges-stats.csv"'},

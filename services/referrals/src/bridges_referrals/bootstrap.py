@@ -20,6 +20,7 @@ from bridges_kit.sealing import KeyRing, KeyRingInvalid
 from bridges_kit.settings import Environment, ServiceSettings
 from bridges_kit.workers import Worker
 from bridges_referrals import (
+    access,
     api,
     app_shell,
     data_keys,
@@ -261,6 +262,7 @@ def build_app(runtime: AnyReferralsRuntime | None = None) -> FastAPI:
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
         routers=[api.routes, app_shell.routes(shell)],
         error_map=ERRORS,
+        access_table=access.TABLE,
     )
     app.state.response_targets = runtime.settings.response_targets()
     app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)

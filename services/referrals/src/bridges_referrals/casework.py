@@ -128,7 +128,6 @@ async def mark_received(
 ) -> ReferralView:
     """Staff of the receiving agency opened the referral: a new one becomes `received` (once;
     opening it again changes nothing)."""
-    staff.require(Role.AGENCY_STAFF)
     async with uow:
         referral = await _visible(uow, staff, referral_id, for_update=True)
         now = clock()

@@ -1,0 +1,35 @@
+"""Who may call each route of the directory: its access policy in one table.
+
+The kit enforces the roles before a route runs (401, 403). Ownership is enforced where the data
+is (`domain.check_may_change_capacity`) and answered 404; it is named here. A route without an
+entry, or an entry without a route, stops the app from starting.
+"""
+
+from __future__ import annotations
+
+from bridges_kit.access import OPERATIONS, Owner, Public, Table, allow
+from bridges_schema import Role
+
+RECEIVING_AGENCY = Owner(Role.AGENCY_STAFF, "the programs whose referrals go to their agency")
+HSDS = Public("anyone: the directory is open data (Open Referral HSDS)")
+
+TABLE: Table = {
+    **OPERATIONS,
+    ("GET", "/"): HSDS,
+    ("GET", "/services"): HSDS,
+    ("GET", "/services/{service_id}"): HSDS,
+    ("GET", "/places"): HSDS,
+    ("GET", "/export"): HSDS,
+    ("GET", "/organizations"): HSDS,
+    ("GET", "/organizations/{organization_id}"): HSDS,
+    ("GET", "/service_at_locations"): HSDS,
+    ("GET", "/taxonomies"): HSDS,
+    ("GET", "/taxonomy_terms"): HSDS,
+    ("POST", "/services"): allow(Role.ADMIN),
+    ("PUT", "/services/{service_id}"): allow(Role.ADMIN),
+    ("DELETE", "/services/{service_id}"): allow(Role.ADMIN),
+    ("POST", "/import"): allow(Role.ADMIN),
+    ("PATCH", "/services/{service_id}/capacity"): allow(
+        Role.AGENCY_STAFF, Role.ADMIN, owners=[RECEIVING_AGENCY]
+    ),
+}

@@ -1,0 +1,46 @@
+"""Who may call each route of the referrals service: its access policy in one table.
+
+The kit enforces the roles before a route runs (401, 403). Ownership is enforced where the data
+is (`domain.may_see`, `domain.may_manage_case`, the listings' queries) and answered 404; it is
+named here. A route without an entry, or an entry without a route, stops the app from starting.
+"""
+
+from __future__ import annotations
+
+from bridges_kit.access import DEAD_LETTERS, OPERATIONS, Owner, Public, Table, allow
+from bridges_schema import Role
+
+OFFICER, STAFF, ADMIN = Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN
+
+FILING_OFFICER = Owner(OFFICER, "the referrals and cases they filed")
+RECEIVING_AGENCY = Owner(STAFF, "the referrals sent to their agency")
+APP = Public("the tablet app's shell and config")
+
+TABLE: Table = {
+    **OPERATIONS,
+    **DEAD_LETTERS,
+    # the app asks after sign-in who Bridges takes the caller to be (role, agency)
+    ("GET", "/me"): allow(*Role),
+    ("POST", "/referrals"): allow(OFFICER),
+    ("GET", "/referrals"): allow(OFFICER, owners=[FILING_OFFICER]),
+    ("GET", "/inbox"): allow(STAFF, owners=[RECEIVING_AGENCY]),
+    ("GET", "/referrals/{referral_id}"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("GET", "/referrals/{referral_id}/history"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("POST", "/referrals/{referral_id}/received"): allow(STAFF, owners=[RECEIVING_AGENCY]),
+    # which move each of them may make is the lifecycle's rule (403 otherwise)
+    ("POST", "/referrals/{referral_id}/transitions"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("POST", "/cases/{case_id}/consent/withdrawal"): allow(OFFICER, ADMIN, owners=[FILING_OFFICER]),
+    ("GET", "/audit"): allow(ADMIN),
+    ("GET", "/audit/verify"): allow(ADMIN),
+    ("GET", "/stats"): Public("anyone: aggregated, small counts hidden"),
+    ("GET", "/stats.csv"): Public("anyone: aggregated, small counts hidden"),
+    ("GET", "/app"): APP,
+    ("GET", "/app/config.json"): APP,
+    ("GET", "/app/{path:path}"): APP,
+}
