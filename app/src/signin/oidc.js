@@ -54,21 +54,27 @@ export async function complete(config) {
   }
 }
 
-/** A new access token from the refresh token (the provider rotates it). */
-export async function refresh(config, saved) {
+/** A manager holding the saved session's tokens (the library keeps none of its own). */
+async function holding(config, saved) {
   const mgr = await manager(config);
   const { User } = await library();
   await mgr.storeUser(
     new User({
       access_token: saved.token,
       refresh_token: saved.refreshToken,
-      id_token: saved.idToken,
+      id_token: saved.idToken ?? undefined,
       token_type: "Bearer",
       scope: config.oidc.scope,
       profile: { sub: saved.user.id },
       expires_at: Math.floor(saved.expiresAt / 1000),
     }),
   );
+  return mgr;
+}
+
+/** A new access token from the refresh token (the provider rotates it). */
+export async function refresh(config, saved) {
+  const mgr = await holding(config, saved);
   const user = await mgr.signinSilent(); // the refresh_token grant, no page or frame involved
   return { ...tokensOf(user), user: saved.user };
 }
@@ -77,16 +83,7 @@ export async function refresh(config, saved) {
  *  fine: it also expires), so a lost tablet's saved tokens cannot be renewed. */
 export async function revoke(config, saved) {
   if (!saved?.refreshToken) return;
-  const mgr = await manager(config);
-  const { User } = await library();
-  await mgr.storeUser(
-    new User({
-      access_token: saved.token,
-      refresh_token: saved.refreshToken,
-      token_type: "Bearer",
-      profile: { sub: saved.user.id },
-    }),
-  );
+  const mgr = await holding(config, saved);
   await mgr.revokeTokens(["refresh_token"]).catch(() => {});
 }
 
