@@ -81,7 +81,9 @@ class Running:
         body: dict[str, Any] = answer.json()
         return body
 
-    async def exchange(self, code: str, verifier: str) -> httpx.Response:
+    async def exchange(
+        self, code: str, verifier: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -89,7 +91,7 @@ class Running:
             "client_id": identity.CLIENT_ID,
             "code_verifier": verifier,
         }
-        return await self.http.post("/token", data=form)
+        return await self.http.post("/token", data=form, headers=headers)
 
     async def refresh(self, refresh_token: str) -> httpx.Response:
         form = {
@@ -225,14 +227,7 @@ async def test_a_revoked_refresh_token_renews_nothing(idp: Running) -> None:
 
 async def test_the_token_endpoint_answers_the_app_origin_only(idp: Running) -> None:
     code, verifier = await idp.code()
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": APP,
-        "client_id": identity.CLIENT_ID,
-        "code_verifier": verifier,
-    }
-    ours = await idp.http.post("/token", data=form, headers={"Origin": "http://127.0.0.1:8102"})
+    ours = await idp.exchange(code, verifier, headers={"Origin": "http://127.0.0.1:8102"})
     assert ours.headers["access-control-allow-origin"] == "http://127.0.0.1:8102"
     assert ours.headers["cache-control"] == "no-store"
     theirs = await idp.http.get("/jwks", headers={"Origin": "https://evil.example"})
