@@ -201,7 +201,7 @@ def test_security_headers(caddyfile):
     directives = {d.split()[0]: d.split()[1:] for d in csp[1].split("; ")}
     assert directives == {
         "default-src": ["'self'"],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", "{$BRIDGES_OIDC_ORIGIN}"],  # the OpenID provider
         "img-src": ["'self'", "data:"],
         "style-src": ["'self'"],
         "script-src": ["'self'"],
