@@ -6,6 +6,7 @@ import * as oidc from "./signin/oidc.js";
 import { useRoute } from "./router.js";
 import * as session from "./session.js";
 import { AppContext, LiveRegion, announce, html } from "./ui.js";
+import { useTokenRenewal } from "./renewal.js";
 import { requestBackgroundSync } from "./updates.js";
 import * as vault from "./vault.js";
 import { t } from "./i18n.js";
@@ -19,8 +20,6 @@ import { InboxScreen, InboxReferralScreen } from "./views/inbox.js";
 import { StorageScreen } from "./views/storage.js";
 
 const FLUSH_EVERY_MS = 30_000;
-const REFRESH_AHEAD_MS = 90_000; // renew the access token this long before it expires
-const REFRESH_RETRY_MS = 30_000; // offline or the provider down: try again
 
 export function App({ config, storage }) {
   const [phase, setPhase] = useState("loading");
@@ -31,6 +30,7 @@ export function App({ config, storage }) {
   const [sendState, setSendState] = useState("idle");
   const [signInError, setSignInError] = useState(null);
   const route = useRoute();
+  const renewal = useTokenRenewal({ config, active: phase === "ready", current, setCurrent });
   useLanguage(); // every screen re-renders in the chosen language
 
   // signed out in another tab: this one forgets its key and screens too (they live per page)
@@ -70,6 +70,7 @@ export function App({ config, storage }) {
   }, []);
 
   const signedIn = async (result) => {
+    renewal.end(); // a renewal of an earlier session, still under way, is not applied
     const last = user ?? session.lastUser();
     if (last && last.id !== result.user.id) {
       vault.lock();
@@ -121,7 +122,8 @@ export function App({ config, storage }) {
   };
 
   const signOut = async () => {
-    oidc.revoke(config, current).catch(() => {}); // best effort: the tablet forgets either way
+    await renewal.settle(); // then the newest refresh token is the one revoked
+    oidc.revoke(config, renewal.end()).catch(() => {}); // best effort: the tablet forgets anyway
     await session.signOut(user);
     forgetWork();
     setUser(null);
@@ -131,40 +133,12 @@ export function App({ config, storage }) {
     announce(t("signin.signed_out"));
   };
 
-  const lockNow = () => {
+  const lockNow = async () => {
+    await renewal.settle(); // renewed tokens are sealed before the key goes
     vault.lock();
     setCurrent(null);
     setPhase("pin");
   };
-
-  // The access token is short-lived: renew it ahead of expiry with the refresh token (rotated
-  // by the provider). Offline, try again later; a refused refresh token means signing in again.
-  useEffect(() => {
-    if (phase !== "ready" || !current?.refreshToken) return undefined;
-    let timer;
-    const renew = async () => {
-      try {
-        const renewed = await oidc.refresh(config, current);
-        await session.keep(renewed);
-        setCurrent(renewed);
-      } catch (error) {
-        if (oidc.isRefusal(error)) setCurrent({ ...current, refreshToken: null });
-        else timer = setTimeout(renew, REFRESH_RETRY_MS);
-      }
-    };
-    timer = setTimeout(renew, Math.max(0, current.expiresAt - Date.now() - REFRESH_AHEAD_MS));
-    const online = () => {
-      if (current.expiresAt - Date.now() < REFRESH_AHEAD_MS) {
-        clearTimeout(timer);
-        renew();
-      }
-    };
-    addEventListener("online", online);
-    return () => {
-      clearTimeout(timer);
-      removeEventListener("online", online);
-    };
-  }, [phase, current, config]);
 
   const flush = useCallback(
     async (force = false) => {

@@ -77,6 +77,13 @@ def test_the_officer_signs_in_at_the_provider_and_the_token_is_renewed_and_revok
     assert refused.status_code == 400, refused.text
     assert json.loads(refused.text)["error"] == "invalid_grant"
 
+    # nothing renews the ended session: a renewal was due every 10 s while signed in
+    granted = len(grants)
+    page.wait_for_timeout(12_000)  # an absence can only be shown over time (bounded)
+    assert len(grants) == granted
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert not page.get_by_role("button", name="Keep working on this tablet").count()
+
 
 def test_agency_staff_see_their_agency_named_after_signing_in(
     app_stack: AppStack, page: Page

@@ -98,6 +98,12 @@ function tokensOf(user) {
 
 async function signedIn(config, user) {
   const tokens = tokensOf(user);
-  const { data: me } = await call(`${config.referrals_url}/me`, { token: tokens.token });
-  return { ...tokens, user: me };
+  try {
+    const { data: me } = await call(`${config.referrals_url}/me`, { token: tokens.token });
+    return { ...tokens, user: me };
+  } catch (error) {
+    // Bridges did not take the sign-in (e.g. no Bridges role): its tokens must not stay usable
+    await revoke(config, { ...tokens, user: { id: user.profile.sub } }).catch(() => {});
+    throw error;
+  }
 }
