@@ -186,10 +186,13 @@ async def withdraw_consent(
         if not case.consent.active:
             return []
         now = clock()
+        # the referrals are locked before anything is erased: a move still writing a note (sealed
+        # under the case's key) commits first, and its note is erased with the rest
+        referrals = await uow.referrals.of_case(case_id, for_update=True)
         await uow.cases.withdraw_consent(case_id, now, note)
         who = audit.Actor.of(actor)
         cancelled: list[UUID] = []
-        for referral in await uow.referrals.of_case(case_id, for_update=True):
+        for referral in referrals:
             if referral.status in FINAL_STATUSES:
                 continue
             await _apply_move(
