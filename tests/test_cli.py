@@ -133,3 +133,33 @@ def test_dead_letters_are_listed_shown_and_replayed_from_the_shell(infra, isolat
     missing = _run(infra, isolation, "referrals", "dead-letters", "show", "--id", "999999")
     assert json.loads(still_open.stdout) == []
     assert missing.returncode == 2 and "no dead letter" in missing.stderr
+
+
+async def test_bridges_token_is_what_the_development_provider_would_issue(tmp_path, capsys):
+    from bridges_devstack import identity
+    from bridges_devstack.cli import main
+    from bridges_devstack.demo import demo_users, write_demo_users
+    from bridges_kit.auth import TokenVerifier, ensure_dev_keypair
+    from bridges_kit.settings import ServiceSettings
+
+    _, public_key = ensure_dev_keypair(tmp_path)
+    users = demo_users()
+    write_demo_users(tmp_path, users)
+    issuer = "http://127.0.0.1:8104"
+    (tmp_path / "stack.json").write_text(json.dumps({"identity": {"issuer": issuer}}))
+    assert main(["token", "--role", "agency_staff", "--run-dir", str(tmp_path)]) == 0
+    token = capsys.readouterr().out.strip()
+    settings = ServiceSettings.from_env(identity.SERVICE_SETTINGS)
+    verifier = TokenVerifier(
+        public_key_pem=public_key.read_text(),
+        issuer=issuer,
+        audience=identity.API_AUDIENCE,
+        mapping=settings.claim_mapping(),
+    )
+    staff = next(u for u in users if u.role.value == "agency_staff")
+    who = await verifier.verify(f"Bearer {token}")
+    assert (who.sub, who.role.value, str(who.agency_id)) == (
+        staff.id,
+        "agency_staff",
+        staff.agency_id,
+    )

@@ -1,5 +1,5 @@
 """The demo people of `bridges up`: who can sign in to the app (written to
-`<run dir>/demo-users.json` for the referrals service's dev sign-in) and whose dev tokens
+`<run dir>/demo-users.json` for the development OpenID provider) and whose dev tokens
 `stack.json` holds. Their agencies come from the seeded demo county, so staff see a real inbox."""
 
 from __future__ import annotations

@@ -349,17 +349,6 @@ def ensure_dev_keypair(run_dir: Path) -> tuple[Path, Path]:
     return private_path, public_path
 
 
-def check_signing_key(private_key_pem: str) -> None:
-    """Raise ValueError unless `private_key_pem` is a P-256 private key (what `mint_token` signs
-    ES256 with), so a wrong key is said at start-up, not at the first token."""
-    try:
-        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
-    except (ValueError, TypeError) as exc:  # TypeError: an encrypted key
-        raise ValueError(f"not an unencrypted PEM private key: {exc}") from None
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-        raise ValueError("not an ES256 (EC P-256) private key")
-
-
 def mint_token(
     private_key_pem: str,
     *,

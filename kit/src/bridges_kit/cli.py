@@ -17,10 +17,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from bridges_kit import dead_letters
-from bridges_kit.auth import DEV_KEY_NAME, mint_token
 from bridges_kit.logs import configure_logging
 from bridges_kit.runtime import Runtime
-from bridges_schema import Role
 
 AnyRuntime = Runtime[Any, Any]
 
@@ -67,39 +65,6 @@ def migrate(runtime: AnyRuntime) -> None:
 
 
 DEFAULT_RUN_DIR = Path(".bridges")
-
-
-def add_token_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    token = sub.add_parser("token", help="print a signed dev JWT for a role")
-    token.add_argument("--role", required=True, choices=[r.value for r in Role])
-    token.add_argument("--sub", default=None, help="subject (default: <role>-dev)")
-    token.add_argument("--agency-id", default=None, help="agency staff: the agency's UUID")
-    token.add_argument("--email", default=None)
-    token.add_argument("--ttl-hours", type=int, default=12)
-    token.add_argument(
-        "--key",
-        type=Path,
-        default=DEFAULT_RUN_DIR / DEV_KEY_NAME,
-        help="dev signing key (created by `make up` under .bridges/)",
-    )
-
-
-def print_token(args: argparse.Namespace) -> None:
-    if not args.key.exists():
-        raise SystemExit(f"no signing key at {args.key}: run `make up` once, or pass --key")
-    role = Role(args.role)
-    if role is Role.AGENCY_STAFF and not args.agency_id:
-        raise SystemExit("agency_staff tokens need --agency-id")
-    print(
-        mint_token(
-            args.key.read_text(),
-            sub=args.sub or f"{role.value}-dev",
-            role=role,
-            agency_id=args.agency_id,
-            email=args.email,
-            ttl_s=args.ttl_hours * 3600,
-        )
-    )
 
 
 def print_json(result: Any) -> None:
@@ -153,12 +118,11 @@ def service_main(
     *,
     extra: Mapping[str, tuple[str, Callable[[argparse.ArgumentParser], None], Command]] = {},
 ) -> None:
-    """`prog [serve|migrate|token|dead-letters|<extra>]`: the same command line for every service."""
+    """`prog [serve|migrate|dead-letters|<extra>]`: the same command line for every service."""
     parser = argparse.ArgumentParser(prog=prog)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve the HTTP API (default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
-    add_token_command(sub)
     extra = {
         "dead-letters": (
             "events this service's consumers parked: list, show, replay",
@@ -170,9 +134,6 @@ def service_main(
     for name, (help_text, configure, _) in extra.items():
         configure(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
-    if args.command == "token":
-        print_token(args)
-        return
     runtime = build_runtime()
     s = runtime.settings
     configure_logging(s.service_name, s.log_level, s.log_format)  # stderr: stdout is output

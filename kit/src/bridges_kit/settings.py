@@ -69,7 +69,7 @@ class ServiceSettings(BaseSettings):
     )
     rate_limits: bool = Field(
         default=True,
-        description="refuse writes and sign-ins over the rates below (429); false: off",
+        description="refuse writes over the rates below (429); false: off",
     )
     rate_limit_token_writes: Rate = Field(
         default=Rate(per_minute=120, burst=30), description="writes per verified token subject"

@@ -2,11 +2,9 @@
 - writes (POST, PUT, PATCH, DELETE) per client address: `WriteLimits`, a pure ASGI middleware,
   before the body is read or a token verified;
 - writes per verified token subject: `charge_writer`, called once the token is verified (by
-  `bridges_kit.http.current_principal`), so a token is never verified twice;
-Each refusal is a 429 problem+json with `Retry-After` and changes nothing.
-
-Another app's login form uses the same pieces: `ClientAddresses(trusted).of(request.scope)`
-names the client, and `RateLimiter.acquire(address)` says how long to wait (None: go ahead).
+  `bridges_kit.access.authorize`), so a token is never verified twice;
+Each refusal is a 429 problem+json with `Retry-After` and changes nothing. (The development
+OpenID provider limits sign-ins with the same `RateLimiter`.)
 """
 
 from __future__ import annotations
