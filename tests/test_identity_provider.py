@@ -254,6 +254,36 @@ async def test_sign_in_attempts_are_limited_per_address(tmp_path: Path) -> None:
     assert "location" not in answers[2].headers  # no code for the attempt over the limit
 
 
+def test_a_rotated_refresh_token_keeps_its_sessions_end(tmp_path: Path) -> None:
+    private_key, _ = ensure_dev_keypair(tmp_path)
+    provider = identity.Provider(
+        issuer="http://127.0.0.1:1",
+        users=USERS,
+        private_key_pem=private_key.read_text(),
+        redirect_uris=[APP],
+    )
+    browser = provider.app.test_client()
+    params, verifier = authorization_request()
+    chosen = browser.post("/authorize", query_string=params, data={"user": "badge-1"})
+    code = parse_qs(urlsplit(chosen.headers["Location"]).query)["code"][0]
+    form = {"client_id": identity.CLIENT_ID}
+    first = browser.post(
+        "/token",
+        data={
+            **form,
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": APP,
+            "code_verifier": verifier,
+        },
+    ).get_json()["refresh_token"]
+    second = browser.post(
+        "/token", data={**form, "grant_type": "refresh_token", "refresh_token": first}
+    ).get_json()["refresh_token"]
+    kept = provider.refresh_tokens
+    assert kept[second].expires_at == kept[first].expires_at  # a shift, however often renewed
+
+
 def test_the_services_claim_settings_name_every_bridges_role() -> None:
     values = json.loads(identity.SERVICE_SETTINGS["BRIDGES_JWT_ROLE_VALUES"])
     assert sorted(values.values()) == sorted(r.value for r in Role)

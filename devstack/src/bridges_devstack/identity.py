@@ -259,13 +259,16 @@ class Provider:
     def _save_token(self, token: dict[str, Any], oauth_request: Any) -> None:
         refresh = token.get("refresh_token")
         if refresh:
+            # a rotated token keeps its chain's end: a session lasts a shift, however renewed
+            earlier = getattr(oauth_request, "refresh_token", None)
+            ends = earlier.expires_at if isinstance(earlier, Grant) else None
             with self.lock:
                 self.refresh_tokens[refresh] = Grant(
                     refresh,
                     oauth_request.user,
                     self.client.client_id,
                     token.get("scope", ""),
-                    time.time() + self.refresh_token_s,
+                    ends or time.time() + self.refresh_token_s,
                 )
 
     # -- the web app -------------------------------------------------------------------------
@@ -299,14 +302,14 @@ class Provider:
                     )
 
             def query_authorization_code(self, code: str, client: Any) -> Grant | None:
-                found = provider.codes.get(code)
+                with provider.lock:  # claimed as it is read: a code is good once, even in a race
+                    found = provider.codes.pop(code, None)
                 if found and found.check_client(client) and not found.is_expired():
                     return found
                 return None
 
             def delete_authorization_code(self, authorization_code: Grant) -> None:
-                with provider.lock:  # a code is good once
-                    provider.codes.pop(authorization_code.value, None)
+                pass  # claimed when read
 
             def authenticate_user(self, authorization_code: Grant) -> DemoUser:
                 return authorization_code.user
@@ -316,16 +319,18 @@ class Provider:
             INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each refresh token is good once
 
             def authenticate_refresh_token(self, refresh_token: str) -> Grant | None:
-                found = provider.refresh_tokens.get(refresh_token)
-                if found and not found.is_expired() and not found.is_revoked():
-                    return found
-                return None
+                with provider.lock:  # claimed as it is read: two renewals cannot both use it
+                    found = provider.refresh_tokens.get(refresh_token)
+                    if found is None or found.is_expired() or found.is_revoked():
+                        return None
+                    found.revoked = True
+                return found
 
             def authenticate_user(self, credential: Grant) -> DemoUser:
                 return credential.user
 
             def revoke_old_credential(self, refresh_token: Grant) -> None:
-                refresh_token.revoked = True
+                pass  # claimed when read
 
         class IdToken(OpenIDCode):  # type: ignore[misc]
             def exists_nonce(self, nonce: str, oauth_request: Any) -> bool:
