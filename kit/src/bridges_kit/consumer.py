@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -269,11 +268,7 @@ class Consumer(Generic[UowT]):
         expected = event_spec(event).subject(self._streams.namespace)
         if msg.subject != expected:  # what a producer of Bridges never does
             return f"a {event.type} event on {msg.subject}, not on {expected}"
-        found = list(itertools.islice(text.unstorable_in(event.model_dump(mode="json")), 1))
-        if found:
-            where, why = found[0]
-            return f"unstorable text at {text.json_path(where)}: {why}"
-        return None
+        return text.first_unstorable(event.model_dump(mode="json"))
 
     async def _apply_through_outages(self, msg: Msg, event: CloudEvent[Any]) -> None:
         delay = 0.5

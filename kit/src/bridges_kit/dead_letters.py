@@ -134,6 +134,9 @@ async def replay(
             event = parse_event(bytes(row["payload"]))
         except (ValidationError, UnknownEventType, ValueError) as exc:
             raise NotReplayable(f"the message is still unparseable: {describe(exc)}") from None
+        refusal = text.first_unstorable(event.model_dump(mode="json"))
+        if refusal is not None:  # what the consumer refuses, a replay does not apply either
+            raise NotReplayable(refusal)
         try:
             await dispatcher.apply(event)
         except OUTAGE_ERRORS:

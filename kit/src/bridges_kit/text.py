@@ -68,6 +68,13 @@ def unstorable_in(value: Any) -> Iterator[tuple[Location, str]]:
                     stack.append(((*where, key), child))
 
 
+def first_unstorable(value: Any) -> str | None:
+    """Where and why `value` (decoded JSON) holds text PostgreSQL cannot store, or None."""
+    for where, why in unstorable_in(value):
+        return f"unstorable text at {json_path(where)}: {why}"
+    return None
+
+
 def depth(value: Any, limit: int) -> Location | None:
     """Where decoded JSON nests deeper than `limit`, or None."""
     stack: list[tuple[Location, Any]] = [((), value)]
