@@ -12,7 +12,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from bridges_kit.access import Entry, Public, Rule, Table
-from bridges_kit.edge import MalformedJson, MalformedRequest, PayloadTooLarge, UnstorableText
+from bridges_kit.edge import (
+    WRITE_METHODS,
+    MalformedJson,
+    MalformedRequest,
+    PayloadTooLarge,
+    UnstorableText,
+)
 from bridges_kit.problems import (
     PROBLEM_BASE,
     PROBLEM_JSON,
@@ -24,7 +30,6 @@ from bridges_kit.problems import (
 )
 from bridges_kit.rate_limits import RateLimited
 
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WRITE_PROBLEMS: tuple[type[Problem], ...] = (RateLimited,)
 """What every write may answer besides: the rate limits' 429 (`bridges_kit.throttling`)."""
 
@@ -70,7 +75,7 @@ def kit_problems(method: str, entry: Entry, operation: dict[str, Any]) -> list[t
         found += [Unauthorized, Forbidden]
     if any(p.get("in") == "path" for p in parameters) or (isinstance(entry, Rule) and entry.owners):
         found.append(NotFound)
-    if method in WRITES:
+    if method in WRITE_METHODS:
         found += WRITE_PROBLEMS
     return found
 
