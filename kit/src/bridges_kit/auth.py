@@ -39,6 +39,7 @@ from pydantic_core import PydanticCustomError
 from bridges_kit.claim_mapping import ClaimMapping
 from bridges_kit.principal import Principal
 from bridges_kit.problems import ServiceUnavailable, Unauthorized
+from bridges_kit.verified_tokens import VerifiedTokens
 from bridges_schema import Role
 
 log = structlog.get_logger(__name__)
@@ -250,6 +251,7 @@ class TokenVerifier:
         jwks_min_refresh_interval_s: float = 30.0,
         jwks_timeout_s: float = 5.0,
         mapping: ClaimMapping | None = None,
+        verified: VerifiedTokens | None = None,
     ) -> None:
         if not public_key_pem and not jwks_url:
             raise ValueError("a JWT public key or a JWKS URL is required")
@@ -278,6 +280,7 @@ class TokenVerifier:
         self._audience = audience
         self._leeway_s = leeway_s
         self._mapping = mapping or ClaimMapping()
+        self._verified = verified or VerifiedTokens()
 
     async def verify(self, authorization: str | None) -> Principal:
         """The caller named by an `Authorization: Bearer <token>` header value.
@@ -290,6 +293,9 @@ class TokenVerifier:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        seen = self._verified.get(token)
+        if seen is not None:
+            return seen
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -310,7 +316,9 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
-        return Claims.from_payload(self._mapping.bridges_claims(payload)).principal()
+        principal = Claims.from_payload(self._mapping.bridges_claims(payload)).principal()
+        self._verified.put(token, principal, float(payload["exp"]))
+        return principal
 
     async def _key_for(self, header: dict[str, Any], algorithm: str) -> jwt.PyJWK | str:
         if self._jwks is None:
