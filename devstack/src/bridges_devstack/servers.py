@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,11 +231,16 @@ def nats_server_binary() -> str:
 
 @dataclass
 class EmbeddedNats:
-    """nats-server with JetStream on 127.0.0.1:`port`, storing in `store_dir`."""
+    """nats-server with JetStream on 127.0.0.1:`port`, storing in `store_dir`; one node of a
+    JetStream cluster when `cluster_port` is set (`name` unique, `routes` the nodes' cluster
+    ports)."""
 
     store_dir: Path
     port: int
     monitor_port: int | None = None
+    name: str | None = None
+    cluster_port: int | None = None
+    routes: tuple[int, ...] = ()
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -255,6 +261,17 @@ class EmbeddedNats:
         ]
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
+        if self.name:
+            args += ["-n", self.name]
+        if self.cluster_port:
+            routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.routes)
+            args += [
+                "--cluster_name",
+                "bridges",
+                "--cluster",
+                f"nats://127.0.0.1:{self.cluster_port}",
+            ]
+            args += ["--routes", routes]
         with (self.store_dir / "server.log").open("ab") as log:  # the child keeps its copy
             self._proc = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -274,6 +291,23 @@ class EmbeddedNats:
             raise RuntimeError(f"nats-server exited:\n{log}")
         return port_open(self.port)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (`start()` brings it back on the same store)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def healthy(self) -> bool:
+        """JetStream answers on this node (in a cluster: it has joined and knows a leader)."""
+        if self.monitor_port is None:
+            return port_open(self.port)
+        try:
+            url = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
     def stop(self, timeout_s: float = 15.0) -> None:
         if self._proc is None:
             return
@@ -285,3 +319,50 @@ class EmbeddedNats:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
+
+
+@dataclass
+class EmbeddedNatsCluster:
+    """`size` nats-servers forming one JetStream cluster on loopback, each with its store under
+    `base_dir/node-<k>` and free client, monitoring and cluster ports."""
+
+    base_dir: Path
+    size: int = 3
+    nodes: list[EmbeddedNats] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            routes = tuple(free_port() for _ in range(self.size))
+            self.nodes = [
+                EmbeddedNats(
+                    self.base_dir / f"node-{k}",
+                    free_port(),
+                    free_port(),
+                    name=f"node-{k}",
+                    cluster_port=routes[k],
+                    routes=routes,
+                )
+                for k in range(self.size)
+            ]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL, comma-separated (what BRIDGES_NATS_URL takes)."""
+        return ",".join(node.url for node in self.nodes)
+
+    def node(self, name: str) -> EmbeddedNats:
+        return next(node for node in self.nodes if node.name == name)
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        for node in self.nodes:
+            node.start(timeout_s)
+        self.wait_healthy(timeout_s)
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        """Until every running node has joined and JetStream has a meta leader."""
+        running = [n for n in self.nodes if n.poll() is None]
+        wait_until(lambda: all(n.healthy() for n in running), timeout_s, "the NATS cluster")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

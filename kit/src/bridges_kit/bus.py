@@ -21,13 +21,15 @@ MAX_AGE_S = 30 * 24 * 3600
 
 
 async def connect(url: str, name: str, timeout_s: float = 30.0) -> NatsClient:
-    """Connect, retrying until `timeout_s`; once connected, reconnect forever."""
+    """Connect to `url` (one server, or a cluster's, comma-separated: the client fails over
+    between them), retrying until `timeout_s`; once connected, reconnect forever."""
+    servers = [server.strip() for server in url.split(",") if server.strip()]
     deadline = time.monotonic() + timeout_s
     delay = 0.2
     while True:
         try:
             return await nats.connect(
-                url,
+                servers,
                 name=name,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
@@ -57,8 +59,24 @@ async def _log_reconnected() -> None:
     log.info("nats_reconnected")
 
 
-async def ensure_streams(js: JetStreamContext, streams: Streams, replicas: int = 1) -> None:
-    """Create or update every stream of the namespace (safe to run from every replica)."""
+async def ensure_streams(
+    js: JetStreamContext, streams: Streams, replicas: int = 1, timeout_s: float = 30.0
+) -> None:
+    """Create or update every stream of the namespace (safe to run from every replica), with
+    `replicas` copies in a cluster. A cluster still electing its leaders is waited for."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            await _declare(js, streams, replicas)
+            return
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("streams_not_ready", error=str(exc) or type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
+async def _declare(js: JetStreamContext, streams: Streams, replicas: int) -> None:
     for stream in streams.all():
         config = StreamConfig(
             name=stream.name,

@@ -116,7 +116,7 @@ class Runtime(Generic[SettingsT, UowT]):
         pool = await self.open_database()
         self._nc = await bus.connect(s.nats_url, s.service_name, s.nats_connect_timeout_s)
         self._js = self._nc.jetstream(timeout=5)
-        await bus.ensure_streams(self._js, self.streams)
+        await bus.ensure_streams(self._js, self.streams, s.nats_replicas)
         policy = ConsumerPolicy(
             max_attempts=s.consumer_max_attempts,
             max_deliver=s.consumer_max_deliver,

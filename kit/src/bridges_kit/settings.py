@@ -43,7 +43,13 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=0, le=100)
     db_pool_max: int = Field(default=10, ge=1, le=200)
 
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="one server, or a cluster's servers comma-separated",
+    )
+    nats_replicas: int = Field(
+        default=1, ge=1, le=5, description="copies of each stream in a JetStream cluster"
+    )
     nats_namespace: str = DEFAULT_NAMESPACE
     nats_connect_timeout_s: float = Field(default=30.0, gt=0)
 
