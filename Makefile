@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: up test lint fmt docs sync app browser bench clean audit
+.PHONY: up up-cluster test lint fmt docs sync app browser bench clean audit
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,10 @@ $(CHROMIUM):
 
 up: sync app
 	$(VENV)/bin/bridges up
+
+# The same on a three-node JetStream cluster (streams with 3 copies), two processes per service
+up-cluster: sync app
+	$(VENV)/bin/bridges up --nats-cluster 3 --replicas 2
 
 test: sync app browser
 	$(VENV)/bin/pytest

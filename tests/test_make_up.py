@@ -28,8 +28,11 @@ from tests.scenario import intake
 pytestmark = pytest.mark.timeout(300)
 
 
-def _start(run_dir: Path, ports: Ports, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _start(
+    run_dir: Path, ports: Ports, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
     flags = [f"--{name.replace('_', '-')}-port={port}" for name, port in asdict(ports).items()]
+    flags += extra
     # its console goes to a file, not a pipe: readable while it runs, and never full
     with (run_dir / "console.log").open("w") as console:
         return subprocess.Popen(

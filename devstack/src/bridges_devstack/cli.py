@@ -24,6 +24,22 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--run-dir", type=Path, default=kit_cli.DEFAULT_RUN_DIR)
     for name, port in asdict(Ports()).items():
         up.add_argument(f"--{name.replace('_', '-')}-port", type=int, default=port, dest=name)
+    up.add_argument(
+        "--nats-cluster",
+        type=int,
+        default=1,
+        choices=range(1, 6),
+        metavar="N",
+        help="N nats-servers as one JetStream cluster (streams with 3 copies)",
+    )
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        choices=range(1, 5),
+        metavar="N",
+        help="N processes of each service (ports +10 each)",
+    )
     token = sub.add_parser("token", help="an access token of a demo user of `bridges up`")
     who = token.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", help="a demo user's id (badge-1234, staff-riverton-food-bank, ...)")
@@ -36,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bridges_devstack.stack import up as run_up
 
-    return run_up(args.run_dir, Ports(**{name: getattr(args, name) for name in asdict(Ports())}))
+    ports = Ports(**{name: getattr(args, name) for name in asdict(Ports())})
+    return run_up(args.run_dir, ports, nats_cluster=args.nats_cluster, replicas=args.replicas)
 
 
 def demo_token(run_dir: Path, user_id: str | None, role: str | None, ttl_s: int) -> str:

@@ -26,7 +26,7 @@ from bridges_devstack.demo import (
 from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.mail import MailSink
 from bridges_devstack.ports import Ports
-from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres
+from bridges_devstack.servers import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from bridges_devstack.supervisor import Supervised, Supervisor
 from bridges_kit.auth import DEV_KEY_NAME, ensure_dev_keypair
 from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
@@ -115,7 +115,9 @@ class Stack:
     postgres_url: str = ""
     nats_url: str = ""
     pg: EmbeddedPostgres | None = None
-    nats: EmbeddedNats | None = None
+    nats_nodes: list[EmbeddedNats] = field(default_factory=list)  # `--nats-cluster N`
+    nats_cluster: int = 1
+    replicas: int = 1  # processes of each service
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     identity: ServiceProcess | None = None
     mail: MailSink | None = None
@@ -165,6 +167,7 @@ class Stack:
             **local,
             "BRIDGES_DATABASE_URL": self.database_url(service),
             "BRIDGES_NATS_URL": self.nats_url,
+            "BRIDGES_NATS_REPLICAS": str(min(3, len(self.nats_nodes) or 1)),
             "BRIDGES_HTTP_PORT": str(self.ports.service(service)),
             "BRIDGES_HTTP_HOST": "127.0.0.1",
             # tokens come from the development OpenID provider, read as a real one's would be
@@ -194,12 +197,30 @@ class Stack:
         for service in SERVICES:
             _create_database(self.postgres_url, f"bridges_{service}", self.pg)
         self.nats_url = os.environ.get("BRIDGES_NATS_URL", "")
-        if not self.nats_url:
-            self.nats = EmbeddedNats(
-                self.run_dir / "nats", self.ports.nats, self.ports.nats_monitor
+        if not self.nats_url and self.nats_cluster > 1:
+            cluster = EmbeddedNatsCluster(self.run_dir / "nats-cluster", nodes=self._nats_nodes())
+            cluster.start()
+            self.nats_nodes, self.nats_url = cluster.nodes, cluster.url
+        elif not self.nats_url:
+            node = EmbeddedNats(self.run_dir / "nats", self.ports.nats, self.ports.nats_monitor)
+            node.start()
+            self.nats_url, self.nats_nodes = node.url, [node]
+
+    def _nats_nodes(self) -> list[EmbeddedNats]:
+        """`--nats-cluster N`: node k on the base client, monitoring and route ports + k."""
+        p, size = self.ports, self.nats_cluster
+        routes = tuple(p.nats_route + k for k in range(size))
+        return [
+            EmbeddedNats(
+                self.run_dir / "nats-cluster" / f"node-{k + 1}",
+                p.nats + k,
+                p.nats_monitor + k,
+                name=f"node-{k + 1}",
+                cluster_port=routes[k],
+                routes=routes,
             )
-            self.nats.start()
-            self.nats_url = self.nats.url
+            for k in range(size)
+        ]
 
     def start_mail_sink(self) -> None:
         self.mail = MailSink(self.run_dir / "mail", self.ports.smtp)
@@ -217,10 +238,12 @@ class Stack:
         )
         self.identity.launch()
         for name in SERVICES:
-            self.services[name] = ServiceProcess(
-                name, self.ports.service(name), self.service_env(name), logs / f"{name}.log"
-            )
-            self.services[name].launch()  # all three start side by side
+            for replica in range(self.replicas):
+                process = f"{name}-{replica + 1}" if self.replicas > 1 else name
+                port = self.ports.service(name, replica)
+                env = {**self.service_env(name), "BRIDGES_HTTP_PORT": str(port)}
+                self.services[process] = ServiceProcess(name, port, env, logs / f"{process}.log")
+                self.services[process].launch()  # all start side by side
         for service in (self.identity, *self.services.values()):
             service.wait_ready()
 
@@ -229,8 +252,8 @@ class Stack:
         infrastructure: dict[str, Supervised] = {}
         if self.pg is not None:
             infrastructure["postgres"] = self.pg
-        if self.nats is not None:
-            infrastructure["nats-server"] = self.nats
+        for node in self.nats_nodes:
+            infrastructure[f"nats-{node.name}" if node.name else "nats-server"] = node
         identity_provider = {"identity": self.identity} if self.identity is not None else {}
         return {**infrastructure, **identity_provider, **self.services}
 
@@ -257,8 +280,8 @@ class Stack:
             process.stop()
         if self.mail is not None:
             self.mail.stop()
-        if self.nats is not None:
-            self.nats.stop()
+        for node in self.nats_nodes:
+            node.stop()
         if self.pg is not None:
             self.pg.stop()
 
@@ -323,6 +346,14 @@ def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str,
         },
         "databases": {name: stack.database_url(name) for name in SERVICES},
         "nats_url": stack.nats_url,
+        "nats": [
+            {
+                "name": node.name or "nats-server",
+                "client": node.url,
+                "monitoring": f"http://127.0.0.1:{node.monitor_port}",
+            }
+            for node in stack.nats_nodes
+        ],
         "demo_agency_id": demo_agency_id(),
         "demo_users": [user.as_json() for user in users],
         "tokens": tokens,
@@ -356,13 +387,15 @@ def write_stack_file(path: Path, info: dict[str, Any]) -> None:
     partial.replace(path)
 
 
-def up(run_dir: Path, ports: Ports | None = None) -> int:
+def up(
+    run_dir: Path, ports: Ports | None = None, *, nats_cluster: int = 1, replicas: int = 1
+) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     private_path, _ = ensure_dev_keypair(run_dir)
     ensure_key_file(run_dir / DEV_KEY_FILE_NAME)  # made once: the data it seals outlives a run
     users = demo_users()
     write_demo_users(run_dir, users)
-    stack = Stack(run_dir.resolve(), ports or Ports())
+    stack = Stack(run_dir.resolve(), ports or Ports(), nats_cluster=nats_cluster, replicas=replicas)
     warning = app_missing_warning(stack.app_dir)
     if warning:
         print(warning, flush=True)
