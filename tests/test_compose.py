@@ -235,3 +235,41 @@ def test_services_believe_x_forwarded_for_from_the_compose_network_only(compose)
         )
         assert [str(n) for n in settings.trusted_proxies] == [subnet]
         assert settings.rate_limits and settings.ops_only
+
+
+CLUSTER = ROOT / "docker-compose.cluster.yml"
+
+
+def _overlaid(base: dict, overlay: dict) -> dict:
+    """What `docker compose -f base -f overlay` makes of them (mappings merge, the rest replaces)."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _overlaid(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def test_the_cluster_overlay_makes_three_nats_nodes_and_two_of_each_service(compose):
+    schema = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
+    overlay = yaml.safe_load(CLUSTER.read_text())
+    jsonschema.Draft7Validator(schema).validate(overlay)
+    merged = _overlaid(compose, overlay)
+    conf = (ROOT / "deploy" / "nats" / "cluster.conf").read_text()
+    routes = re.findall(r"nats-route://([a-z0-9-]+):6222", conf)
+    assert routes == ["nats", "nats-2", "nats-3"]
+    for node in routes:  # each a JetStream node with its own name, store and the shared config
+        service = merged["services"][node]
+        assert service["command"] == ["-c", "/etc/nats/cluster.conf"]
+        assert service["environment"]["NATS_NODE"]
+        assert any(v.endswith(":/data") for v in service["volumes"])
+    assert len({merged["services"][n]["environment"]["NATS_NODE"] for n in routes}) == 3
+    for name in APIS:
+        service = merged["services"][name]
+        assert service["deploy"]["replicas"] == 2
+        env = {k: _interpolate(str(v), _env_example()) for k, v in service["environment"].items()}
+        settings = SETTINGS[name].from_env(env)
+        assert [urlsplit(u).hostname for u in settings.nats_url.split(",")] == routes
+        assert settings.nats_replicas == 3
+        assert "ports" not in service  # replicas sit behind Caddy
