@@ -4,6 +4,7 @@ correlation ids are kept."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,16 @@ class NoRepositories(PostgresUnitOfWork):
         pass
 
 
-def _app() -> Any:
+def _app(**settings: Any) -> Any:
     routes = router()
     seen: list[Any] = []
+    held, holding = asyncio.Event(), asyncio.Event()
+
+    @routes.get("/held")
+    async def hold() -> dict[str, bool]:
+        holding.set()
+        await held.wait()
+        return {"released": True}
 
     @routes.get("/outage/{kind}")
     async def outage(kind: str) -> None:
@@ -61,7 +69,7 @@ def _app() -> Any:
         return {"q": q}
 
     runtime = Runtime(
-        ServiceSettings(service_name="edge-test"),
+        ServiceSettings(service_name="edge-test", **settings),
         migrations=Path(__file__).parent,
         unit_of_work=NoRepositories,
     )
@@ -75,13 +83,14 @@ def _app() -> Any:
                 ("GET", "/unavailable"),
                 ("POST", "/notes"),
                 ("GET", "/search"),
+                ("GET", "/held"),
             ]
         },
     }
     app = create_app(
         runtime, title="t", description="t", routers=[routes], error_map={}, access_table=table
     )
-    app.state.seen = seen
+    app.state.seen, app.state.held, app.state.holding = seen, held, holding
     return app
 
 
@@ -212,3 +221,19 @@ def test_answers_that_set_their_own_caching_keep_it_and_https_adds_hsts():
     assert (b"cache-control", b"public, max-age=60") in public
     assert (b"cache-control", b"no-store") not in public
     assert dict(public)[b"strict-transport-security"].startswith(b"max-age=")
+
+
+async def test_a_request_over_the_in_flight_limit_is_a_503_at_once_and_probes_still_answer():
+    app = _app(max_in_flight=1)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
+        first = asyncio.create_task(c.get("/held"))
+        await asyncio.wait_for(app.state.holding.wait(), 5)  # the first one is being answered
+        shed = await c.get("/search")
+        assert shed.status_code == 503 and shed.headers["retry-after"] == "1"
+        assert shed.headers["content-type"] == "application/problem+json"
+        assert shed.headers["x-content-type-options"] == "nosniff"  # the edge still wraps it
+        assert (await c.get("/healthz")).status_code == 200  # probes are never shed
+        app.state.held.set()
+        assert (await first).status_code == 200
+        assert (await c.get("/search")).status_code == 200  # room again

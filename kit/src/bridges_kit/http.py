@@ -28,6 +28,7 @@ from bridges_kit.problems import (
     Unprocessable,
     problem_body,
 )
+from bridges_kit.shedding import InFlightLimit
 
 if TYPE_CHECKING:
     from bridges_kit.runtime import Runtime
@@ -267,6 +268,8 @@ def create_app(
     throttling.install(app, throttling.RateLimits.from_settings(settings))
     access.install(app, access_table)
     openapi.document(app, access_table)
+    # inside the edge: a shed request still gets the security headers and a correlation id
+    app.add_middleware(InFlightLimit, max_in_flight=runtime.settings.max_in_flight)
     app.add_middleware(
         EdgeMiddleware,
         service=runtime.settings.service_name,

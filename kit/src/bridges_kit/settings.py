@@ -69,6 +69,9 @@ class ServiceSettings(BaseSettings):
     jwt_email_claim: str = Field(default="email", min_length=1)
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_in_flight: int = Field(
+        default=256, ge=1, description="requests answered at once; one more gets 503 at once"
+    )
     cors_allow_origins: list[str] = Field(
         default=[],
         description="browser origins allowed to call this API (scheme://host[:port]); none: no CORS",
