@@ -40,7 +40,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 # each sent once per role: the whole run stays under two minutes; raise it to search harder
-EXAMPLES_PER_OPERATION = int(os.environ.get("BRIDGES_FUZZ_EXAMPLES", "8"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("BRIDGES_FUZZ_EXAMPLES", "5"))
 FUZZ_API = settings(
     max_examples=EXAMPLES_PER_OPERATION,
     derandomize=True,
