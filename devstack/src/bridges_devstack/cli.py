@@ -69,13 +69,8 @@ def demo_token(run_dir: Path, user_id: str | None, role: str | None, ttl_s: int)
     chosen = next((u for u in users if u.id == user_id or u.role.value == role), None)
     if chosen is None:
         raise SystemExit(f"no demo user {user_id or role!r}: {', '.join(u.id for u in users)}")
-    provider = identity.Provider(
-        issuer=json.loads(stack_file.read_text())["identity"]["issuer"],
-        users=users,
-        private_key_pem=(run_dir / DEV_KEY_NAME).read_text(),
-        redirect_uris=["http://127.0.0.1/app/"],
-    )
-    return provider.mint_access_token(chosen.id, ttl_s)
+    issuer = json.loads(stack_file.read_text())["identity"]["issuer"]
+    return identity.access_token(issuer, (run_dir / DEV_KEY_NAME).read_text(), chosen, ttl_s)
 
 
 if __name__ == "__main__":

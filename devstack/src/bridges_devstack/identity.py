@@ -93,6 +93,10 @@ def access_token_claims(user: DemoUser) -> dict[str, Any]:
 class Account(DemoUser):
     """A demo user as authlib asks of a resource owner."""
 
+    @classmethod
+    def of(cls, user: DemoUser) -> Account:
+        return cls(user.id, user.name, user.role, user.agency_id, user.agency_name)
+
     def get_user_id(self) -> str:
         return self.id
 
@@ -127,6 +131,42 @@ class AppClient(ClientMixin):  # type: ignore[misc]
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in ("authorization_code", "refresh_token")
+
+
+def token_generator(issuer: str, key: ECKey, access_token_s: int) -> JWTBearerTokenGenerator:
+    """What signs the provider's tokens: JWT access tokens (RFC 9068) for the API's audience,
+    with the Bridges claims of `access_token_claims`, and random refresh tokens."""
+
+    class Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
+        DEFAULT_EXPIRES_IN = access_token_s
+        GRANT_TYPES_EXPIRES_IN: dict[str, int] = {}
+
+        def get_jwks(self) -> KeySet:
+            return KeySet([key])
+
+        def get_audiences(self, client: Any, user: Any, scope: str) -> str:
+            return API_AUDIENCE
+
+        def get_extra_claims(
+            self, client: Any, grant_type: str, user: DemoUser, scope: str
+        ) -> dict[str, Any]:
+            return access_token_claims(user)
+
+    return Generator(
+        issuer.rstrip("/"),
+        alg=ALGORITHM,
+        refresh_token_generator=lambda *_, **__: secrets.token_urlsafe(32),
+    )
+
+
+def access_token(issuer: str, private_key_pem: str, user: DemoUser, ttl_s: int) -> str:
+    """An access token of `user` exactly as the provider at `issuer` issues one (`stack.json`'s
+    dev tokens, `bridges token`), without running it."""
+    generator = token_generator(issuer, signing_key(private_key_pem), ttl_s)
+    token: str = generator.access_token_generator(
+        AppClient(()), "authorization_code", Account.of(user), "openid"
+    )
+    return token
 
 
 @dataclass
@@ -209,9 +249,7 @@ class Provider:
     ) -> None:
         self.sign_ins = RateLimiter("sign-ins per address", sign_in_rate)
         self.issuer = issuer.rstrip("/")
-        self.users = {
-            u.id: Account(u.id, u.name, u.role, u.agency_id, u.agency_name) for u in users
-        }
+        self.users = {u.id: Account.of(u) for u in users}
         self.key = signing_key(private_key_pem)
         self.client = AppClient(tuple(redirect_uris))
         self.origins = {_origin(uri) for uri in redirect_uris}
@@ -223,38 +261,6 @@ class Provider:
         self.app = self._build_app()
 
     # -- tokens ------------------------------------------------------------------------------
-
-    def mint_access_token(self, user_id: str, ttl_s: int) -> str:
-        """An access token as the token endpoint issues (also for `stack.json`'s dev tokens)."""
-        generator = self._token_generator(ttl_s)
-        token: str = generator.access_token_generator(
-            self.client, "authorization_code", self.users[user_id], "openid"
-        )
-        return token
-
-    def _token_generator(self, access_token_s: int) -> JWTBearerTokenGenerator:
-        provider = self
-
-        class Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
-            DEFAULT_EXPIRES_IN = access_token_s
-            GRANT_TYPES_EXPIRES_IN: dict[str, int] = {}
-
-            def get_jwks(self) -> KeySet:
-                return KeySet([provider.key])
-
-            def get_audiences(self, client: Any, user: Any, scope: str) -> str:
-                return API_AUDIENCE
-
-            def get_extra_claims(
-                self, client: Any, grant_type: str, user: DemoUser, scope: str
-            ) -> dict[str, Any]:
-                return access_token_claims(user)
-
-        return Generator(
-            self.issuer,
-            alg=ALGORITHM,
-            refresh_token_generator=lambda *_, **__: secrets.token_urlsafe(32),
-        )
 
     def _save_token(self, token: dict[str, Any], oauth_request: Any) -> None:
         refresh = token.get("refresh_token")
@@ -280,7 +286,9 @@ class Provider:
             query_client=lambda cid: self.client if cid == self.client.client_id else None,
             save_token=self._save_token,
         )
-        server.register_token_generator("default", self._token_generator(self.access_token_s))
+        server.register_token_generator(
+            "default", token_generator(self.issuer, self.key, self.access_token_s)
+        )
         provider = self
 
         class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]

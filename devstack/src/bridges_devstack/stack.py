@@ -327,13 +327,12 @@ def _tail(path: Path, lines: int = 20) -> str:
 def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str, Any]:
     """stack.json: the app's URL first, the APIs, the OpenID provider, the demo users, and a dev
     token per role (the role's first demo user's), signed as the provider signs its own."""
-    provider = identity.Provider(
-        issuer=stack.issuer, users=users, private_key_pem=private_key, redirect_uris=stack.app_urls
-    )
     tokens: dict[str, str] = {}
     for user in users:
         if user.role.value not in tokens:
-            tokens[user.role.value] = provider.mint_access_token(user.id, DEV_TOKEN_S)
+            tokens[user.role.value] = identity.access_token(
+                stack.issuer, private_key, user, DEV_TOKEN_S
+            )
     return {
         "urls": {
             "app": stack.app_url,
