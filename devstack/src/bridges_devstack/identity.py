@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
@@ -39,6 +39,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from bridges_devstack.demo import DemoUser, read_demo_users
+from bridges_kit.cors import origin_of
 from bridges_kit.rate_limits import Rate, RateLimiter, client_address
 from bridges_schema import Role
 
@@ -252,7 +253,7 @@ class Provider:
         self.users = {u.id: Account.of(u) for u in users}
         self.key = signing_key(private_key_pem)
         self.client = AppClient(tuple(redirect_uris))
-        self.origins = {_origin(uri) for uri in redirect_uris}
+        self.origins = {origin for uri in redirect_uris if (origin := origin_of(uri))}
         self.access_token_s = access_token_s
         self.refresh_token_s = refresh_token_s
         self.codes: dict[str, Grant] = {}
@@ -516,11 +517,6 @@ def _refused(error: OAuth2Error) -> Response:
         f"{error.error}: {error.description}" if error.description else error.error
     )
     return Response(f"<h1>Sign-in request refused</h1><p>{detail}</p>", 400, mimetype="text/html")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,6 +4,7 @@ the API uses, and the response headers a script must be able to read."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -46,3 +47,9 @@ def allow_origins(app: FastAPI, origins: Sequence[str]) -> None:
         allow_credentials=False,
         max_age=PREFLIGHT_MAX_AGE_S,
     )
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of an absolute URL; None for '' and paths (this origin already)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None

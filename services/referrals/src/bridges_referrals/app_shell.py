@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from bridges_kit.conditional import none_match
+from bridges_kit.cors import origin_of
 from bridges_kit.http import router
 from bridges_kit.problems import NotFound, Problem
 
@@ -60,7 +60,7 @@ class AppShell:
             {
                 origin
                 for url in (*urls, oidc.get("authority"))
-                if (origin := _origin(str(url or "")))
+                if (origin := origin_of(str(url or "")))
             }
         )
         return "; ".join(
@@ -103,12 +103,6 @@ class AppShell:
         if found.is_relative_to(root) and _is_file(found):
             return found
         return None if "." in segments[-1] else root / INDEX
-
-
-def _origin(url: str) -> str | None:
-    """scheme://host[:port] of an absolute URL ('' and paths are this origin already)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def _is_file(path: Path) -> bool:

@@ -75,17 +75,15 @@ class CaseKeys:
         return key
 
 
-def opened_text(key: DataKey | None, name: str, sealed: bytes | None) -> str | None:
-    if sealed is None:
-        return None
+def _usable(key: DataKey | None, name: str) -> DataKey:
     if key is None:
         raise CaseKeyMissing(f"{name} is sealed under a key that was destroyed")
-    return key.open_text(name, sealed)
+    return key
+
+
+def opened_text(key: DataKey | None, name: str, sealed: bytes | None) -> str | None:
+    return None if sealed is None else _usable(key, name).open_text(name, sealed)
 
 
 def opened_json(key: DataKey | None, name: str, sealed: bytes | None) -> Any:
-    if sealed is None:
-        return None
-    if key is None:
-        raise CaseKeyMissing(f"{name} is sealed under a key that was destroyed")
-    return key.open_json(name, sealed)
+    return None if sealed is None else _usable(key, name).open_json(name, sealed)
