@@ -69,26 +69,18 @@ export function App({ config, storage }) {
     })();
   }, []);
 
+  /** Back from the provider, on a page just loaded (nothing of anyone is in memory yet): staff
+   *  go straight in; an officer opens the vault first, and the work parked for the way there
+   *  (theirs only) comes back then. */
   const signedIn = async (result) => {
-    renewal.end(); // a renewal of an earlier session, still under way, is not applied
-    const last = user ?? session.lastUser();
-    if (last && last.id !== result.user.id) {
-      vault.lock();
-      forgetWork();
-    }
     setUser(result.user);
-    if (!session.isOfficer(result.user)) {
-      await session.keep(result);
-      setCurrent(result);
-      return setPhase("ready");
+    if (session.isOfficer(result.user)) {
+      setPending(result);
+      return setPhase("pin");
     }
-    if (vault.unlockedFor(result.user.id)) {
-      await session.keep(result);
-      setCurrent(result);
-      return setPhase("ready");
-    }
-    setPending(result);
-    setPhase("pin");
+    await session.keep(result);
+    setCurrent(result);
+    setPhase("ready");
   };
 
   /** The work the officer parked before going to the provider's sign-in page comes back. */
