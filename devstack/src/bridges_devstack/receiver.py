@@ -58,6 +58,8 @@ class WebhookReceiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender died mid-request: nothing was delivered, as at a real receiver
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
