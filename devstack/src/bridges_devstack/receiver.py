@@ -38,6 +38,8 @@ class WebhookReceiver:
 
     requests: list[Received] = field(default_factory=list)
     script: deque[tuple[int, float]] = field(default_factory=deque)
+    # the senders' (host, port) of requests being answered slowly right now: a delivery in flight
+    holding: set[tuple[str, int]] = field(default_factory=set)
     port: int = field(default_factory=free_port)
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -65,7 +67,14 @@ class WebhookReceiver:
                 break
         status, delay = self.script.popleft() if self.script else (200, 0.0)
         if delay:
-            await asyncio.sleep(delay)
+            sender = tuple(scope["client"] or ("", 0))
+            self.holding.add(sender)
+            try:  # a sender that dies meanwhile never learns the outcome: not delivered
+                with contextlib.suppress(TimeoutError):
+                    if (await asyncio.wait_for(receive(), delay))["type"] == "http.disconnect":
+                        return
+            finally:
+                self.holding.discard(sender)
         self.requests.append(
             Received(
                 scope["path"],
