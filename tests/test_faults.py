@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
+import asyncpg
+import httpx
 import pytest
 
-from bridges_devstack.testing import eventually
+from bridges_devstack.testing import eventually, fresh_name
 from bridges_schema import Role
+from tests.conftest import BUILDERS, FAST_RETRIES, Stack
 from tests.scenario import create_program, intake, register_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -113,3 +117,69 @@ async def test_a_postgresql_restart_is_a_503_meanwhile_and_loses_nothing(stack, 
     pool = stack.referrals.runtime.pool
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
     assert not any(t.done() for t in stack.referrals.runtime._tasks)  # no worker died
+
+
+@pytest.fixture
+async def narrow_stack(infra, services_factory) -> Stack:
+    """The stack with a referrals process of two pooled connections that waits 0.5 s for one."""
+    namespace = fresh_name()
+    narrow = {"BRIDGES_DB_POOL_MAX": "2", "BRIDGES_DB_ACQUIRE_TIMEOUT_S": "0.5"}
+    started = {
+        name: await services_factory(
+            name,
+            build,
+            schema=namespace,
+            namespace=namespace,
+            extra_env={**FAST_RETRIES, **(narrow if name == "referrals" else {})},
+        )
+        for name, build in BUILDERS.items()
+    }
+    return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+
+
+async def test_a_saturated_database_is_a_503_with_retry_after_and_changes_nothing(narrow_stack):
+    """PostgreSQL so busy that every pooled connection is stuck (here: behind a lock): one more
+    intake waits at most the acquire timeout and is refused with a 503, never queued without
+    end; once PostgreSQL is free, the stuck ones finish and the refused ones, retried with their
+    Idempotency-Key, are filed once."""
+    stack = narrow_stack
+    program = await create_program(stack)
+    officer = stack.token(Role.OFFICER)
+    pool = stack.referrals.runtime.pool
+    blocker = await asyncpg.connect(stack.infra.postgres_url("referrals"))
+    await blocker.execute(f'SET search_path = "{stack.namespace}", public')
+    blocked = blocker.transaction()
+    await blocked.start()
+    await blocker.execute("LOCK TABLE referral_case IN ACCESS EXCLUSIVE MODE")
+    try:
+        async with stack.referrals.client(officer) as c:
+
+            async def file(key: str) -> httpx.Response:
+                return await c.post(
+                    "/referrals", json=intake([program["id"]]), headers={"Idempotency-Key": key}
+                )
+
+            keys = [f"saturated-{n}" for n in range(6)]
+            stuck = [asyncio.create_task(file(k)) for k in keys[:2]]
+
+            async def both_connections_stuck() -> bool:
+                waiting = await blocker.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass",
+                    f'"{stack.namespace}".referral_case',
+                )
+                return waiting >= 2
+
+            await eventually(both_connections_stuck, timeout_s=15)
+            refused = await asyncio.gather(*(file(k) for k in keys[2:]))
+            for answer in refused:
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["retry-after"]
+                assert answer.headers["content-type"] == "application/problem+json"
+            await blocked.rollback()  # PostgreSQL is free again
+            assert [(await task).status_code for task in stuck] == [201, 201]
+            retried = [await file(k) for k in keys[2:]]
+            assert [r.status_code for r in retried] == [201] * 4
+    finally:
+        await blocker.close()
+    stored = await pool.fetchval("SELECT count(*) FROM referral_case")
+    assert stored == len(keys)  # each filed once: a 503 stored nothing

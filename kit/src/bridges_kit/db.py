@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -34,19 +35,43 @@ async def connect(dsn: str, schema: str = "public") -> asyncpg.Connection:
     return conn
 
 
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no types
+    """A pool whose every acquire (its own `fetch`/`execute` too) gives up after
+    `acquire_timeout_s` with `TimeoutError`, an outage (503 with `Retry-After` over HTTP; a
+    consumer waits and retries): with PostgreSQL saturated, a request is refused in seconds
+    instead of queueing without end behind the pool (asyncpg's default waits forever)."""
+
+    def __init__(self, *args: Any, acquire_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout_s = acquire_timeout_s
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
+
+
 async def create_pool(
-    dsn: str, schema: str = "public", min_size: int = 1, max_size: int = 10
+    dsn: str,
+    schema: str = "public",
+    min_size: int = 1,
+    max_size: int = 10,
+    acquire_timeout_s: float = 10.0,
 ) -> asyncpg.Pool:
     """A pool whose connections see `schema` first, then public (where extensions live)."""
-    pool = await asyncpg.create_pool(
+    pool = BoundedPool(
         dsn,
+        acquire_timeout_s=acquire_timeout_s,
         min_size=min_size,
         max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
         init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         server_settings=_server_settings(schema),
         command_timeout=60,
     )
-    assert pool is not None
+    await pool
     return pool
 
 

@@ -102,7 +102,9 @@ class Runtime(Generic[SettingsT, UowT]):
             s = self.settings
             dsn = s.database_url.get_secret_value()
             await db.migrate(dsn, s.db_schema, db.load_migrations(self._migrations))
-            self._pool = await db.create_pool(dsn, s.db_schema, s.db_pool_min, s.db_pool_max)
+            self._pool = await db.create_pool(
+                dsn, s.db_schema, s.db_pool_min, s.db_pool_max, s.db_acquire_timeout_s
+            )
         return self._pool
 
     def wakeup(self, channel: str) -> Wakeup:

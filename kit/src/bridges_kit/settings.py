@@ -42,6 +42,12 @@ class ServiceSettings(BaseSettings):
     db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_pool_min: int = Field(default=1, ge=0, le=100)
     db_pool_max: int = Field(default=10, ge=1, le=200)
+    db_acquire_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="how long a request waits for a pooled connection before a 503",
+    )
 
     nats_url: str = Field(
         default="nats://127.0.0.1:4222",
