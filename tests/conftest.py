@@ -3,6 +3,7 @@ namespace and each with its own fresh schema, plus a real webhook receiver."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -86,8 +87,7 @@ async def module_stack(infra: Infra) -> AsyncIterator[Stack]:
             started[name] = await start_service(name, build, env)
         yield Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
     finally:
-        for running in reversed(started.values()):
-            await running.stop()
+        await asyncio.gather(*(running.stop() for running in started.values()))
 
 
 @pytest.fixture(scope="module")

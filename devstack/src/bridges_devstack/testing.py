@@ -222,6 +222,4 @@ async def services_factory(
         return running
 
     yield factory
-    for running in reversed(started):
-        if not running.task.done():
-            await running.stop()
+    await asyncio.gather(*(running.stop() for running in started if not running.task.done()))

@@ -196,7 +196,7 @@ class Consumer(Generic[UowT]):
             try:
                 if psub is None:
                     psub = await self._subscribe()
-                msgs = await psub.fetch(self._policy.batch, timeout=1.0)
+                msgs = await self._fetch(psub)
             except TimeoutError:  # nothing arrived within the fetch's wait (nats' or asyncio's)
                 continue
             except NATS_ERRORS as exc:  # NATS away: resubscribe later
@@ -213,6 +213,22 @@ class Consumer(Generic[UowT]):
         if psub is not None:
             with contextlib.suppress(*NATS_ERRORS):
                 await psub.unsubscribe()
+
+    async def _fetch(self, psub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The next batch (TimeoutError when none came within 1 s), or none once `stop()` is
+        called: a shutdown does not wait out an idle fetch. A message the cancelled fetch had
+        already been sent stays unacknowledged and comes back after ack_wait."""
+        fetch = asyncio.ensure_future(psub.fetch(self._policy.batch, timeout=1.0))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not fetch.done():
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, *NATS_ERRORS):
+                    await fetch
+        return [] if fetch.cancelled() else fetch.result()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
