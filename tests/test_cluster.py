@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import signal
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -184,12 +185,14 @@ async def test_the_cluster_loses_nothing_when_a_node_a_replica_of_each_and_a_del
             killed = {name: _pid(tmp_path, name) for name in victims}
             for pid in killed.values():
                 os.kill(pid, signal.SIGKILL)
+            killed_at = time.monotonic()
 
             async def all_back() -> bool:
                 pids = json.loads((tmp_path / "stack.json").read_text())["processes"]
                 return all(pids[name] != pid for name, pid in killed.items())
 
             await eventually(all_back, timeout_s=90, interval_s=0.2)
+            back_s = time.monotonic() - killed_at
             await asyncio.wait_for(filing, timeout=240)
             filed = set(tablets.filed.values())
 
@@ -197,6 +200,7 @@ async def test_the_cluster_loses_nothing_when_a_node_a_replica_of_each_and_a_del
                 return set(_hooked_referrals(receiver)) >= filed
 
             await eventually(all_delivered, timeout_s=120, interval_s=0.2)
+            delivered_s = time.monotonic() - killed_at
             stored = await _inbox(http, urls["referrals"], tokens["agency_staff"])
             for replica in range(REPLICAS):  # every process is ready again
                 for name in ("directory", "referrals", "notifications"):
@@ -213,7 +217,9 @@ async def test_the_cluster_loses_nothing_when_a_node_a_replica_of_each_and_a_del
         await eventually(lambda: _no_stuck(referrals_db), timeout_s=30, interval_s=0.2)
         print(  # the figures a larger run reports (pytest -s)
             f"cluster faults: {len(filed)} filed, {tablets.retries} retried, "
-            f"{len(receiver.requests)} webhooks for {len(by_webhook_id)} events, killed {sorted(killed)}"
+            f"{len(receiver.requests)} webhooks for {len(by_webhook_id)} events, killed "
+            f"{sorted(killed)}; all back {back_s:.1f} s and all delivered {delivered_s:.1f} s "
+            "after the kill"
         )
     finally:
         await receiver.stop()
