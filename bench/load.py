@@ -146,7 +146,7 @@ def wrk(
         body=_lua_string(body),
         unique=_lua_string(unique_header),
         headers="{"
-        + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in all_headers.items())
+        + ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in all_headers.items())
         + "}",
         prefix=os.urandom(6).hex(),
     )
