@@ -8,6 +8,7 @@ the warm-up), outbox lag and consumer pending (sampled), each process's peak mem
 bench/results/pipeline.json and the figure docs/img/pipeline.png.
 
     .venv/bin/python -m bench.pipeline [--duration 75] [--warmup 10] [--concurrency 8]
+                                       [--think-ms 0] [--workers 8] [--figure docs/img/pipeline.png]
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ async def run_pipeline(
         unique_header="Idempotency-Key",
         concurrency=args.concurrency,
         duration_s=args.duration,
+        think_ms=args.think_ms,
     )
     load_ended = time.time()
     progress = await _drain(urls["agency"], databases["referrals"], args.drain_timeout)
@@ -177,6 +179,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10, help="first seconds not measured")
     parser.add_argument("--baseline-duration", type=float, default=5)
     parser.add_argument("--concurrency", type=int, default=load.CONCURRENCY, help="officers")
+    parser.add_argument(
+        "--think-ms", type=int, default=0, help="each officer's pause between filings (0: none)"
+    )
     parser.add_argument("--workers", type=int, default=8, help="agency accepts in flight")
     parser.add_argument("--drain-timeout", type=float, default=60)
     parser.add_argument("--figure", type=Path, default=FIGURE)
@@ -232,9 +237,10 @@ def main() -> None:
 
 def report(run: Run, baseline_rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     rows, throughput = pipeline_summary.rows(run)
+    pace = f", {args.think_ms} ms apart" if args.think_ms else " back to back"
     title = (
-        f"Pipeline: {args.concurrency} officers filing (wrk) -> signed webhooks -> agency "
-        f"accepting, {args.duration:.0f} s of load, the first {args.warmup:.0f} s not measured"
+        f"Pipeline: {args.concurrency} officers filing{pace} (wrk) -> signed webhooks -> agency "
+        f"accepting; {args.duration:.0f} s of load, the first {args.warmup:.0f} s not measured"
     )
     pipeline_summary.print_table(title, rows, baseline_rows)
     progress = run.progress
@@ -263,6 +269,7 @@ def report(run: Run, baseline_rows: list[dict[str, Any]], args: argparse.Namespa
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "officers": args.concurrency,
+            "think_ms": args.think_ms,
             "agency_workers": args.workers,
             "delivery_concurrency": DELIVERY_CONCURRENCY,
         },

@@ -8,7 +8,9 @@ on BENCH_AGENCY_WORKERS connections. Progress and records are read over HTTP by 
     BENCH_AGENCY_PORT=P BENCH_REFERRALS_URL=URL BENCH_AGENCY_TOKEN=JWT \
     BENCH_AGENCY_SECRET=whsec_... [BENCH_AGENCY_WORKERS=8] .venv/bin/python -m bench.pipeline_agency serve
     GET /progress -> {"received": n, "accepted": n, "failed": n, "other": n, "unsigned": n}
-    GET /records  -> [[referral_id, requested_at, arrived_at, accepted_at | null, status], ...]
+    GET /records  -> [[referral_id, requested_at, arrived_at, asked_at, accepted_at, status], ...]
+
+(`asked_at`: when its accept call was sent, after waiting for a free worker; null until then.)
 
 Times are Unix seconds of this machine's clock, as the referral's own `requested_at` is.
 """
@@ -40,11 +42,19 @@ class Arrival:
     version: int
     requested_at: float
     arrived_at: float
+    asked_at: float | None = None
     accepted_at: float | None = None
     status: int = 0
 
     def row(self) -> list[Any]:
-        return [self.referral_id, self.requested_at, self.arrived_at, self.accepted_at, self.status]
+        return [
+            self.referral_id,
+            self.requested_at,
+            self.arrived_at,
+            self.asked_at,
+            self.accepted_at,
+            self.status,
+        ]
 
 
 @dataclass
@@ -130,6 +140,7 @@ class Agency:
     async def _accept_forever(self, client: httpx.AsyncClient) -> None:
         while True:
             arrival = await self.queue.get()
+            arrival.asked_at = time.time()
             try:
                 answer = await client.post(
                     f"/referrals/{arrival.referral_id}/transitions",

@@ -16,11 +16,14 @@ from bench.pipeline_probes import Sample
 
 
 class Record(NamedTuple):
-    """One referral as the agency saw it (Unix seconds); status is the accept call's answer."""
+    """One referral as the agency saw it (Unix seconds): filed, its webhook arrived, the agency
+    asked to accept it (once one of its workers was free), the answer came; status is the
+    answer's."""
 
     referral_id: str
     filed: float
     arrived: float
+    asked: float | None
     accepted: float | None
     status: int
 
@@ -73,6 +76,11 @@ def rows(run: Run) -> tuple[list[dict[str, Any]], dict[str, float]]:
             seconds,
         ),
         latency_row(
+            "  of which the accept call itself",
+            [(r.accepted - r.asked) * 1000 for r in accepted if r.accepted and r.asked],
+            seconds,
+        ),
+        latency_row(
             "filed -> accepted",
             [(r.accepted - r.filed) * 1000 for r in accepted if r.accepted],
             seconds,
@@ -80,7 +88,8 @@ def rows(run: Run) -> tuple[list[dict[str, Any]], dict[str, float]]:
     ]
     # a stage's rate: how many it completed per second of the window, not how many were filed
     stages[0]["per_second"] = throughput["webhooks_per_s"]
-    stages[1]["per_second"] = stages[2]["per_second"] = throughput["accepted_per_s"]
+    for stage in stages[1:]:
+        stage["per_second"] = throughput["accepted_per_s"]
     return [tool_row(run.intake), *stages], throughput
 
 
