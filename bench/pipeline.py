@@ -3,12 +3,15 @@ relay publishes, notifications delivers signed webhooks, the agency (its own pro
 `bench.pipeline_agency`) accepts each one through the referrals API. Beside it, raw baselines from
 the same run on the same servers: JetStream publish -> consume, one-INSERT transactions, GET /healthz.
 
-Reports throughput, filed -> webhook and webhook -> accepted percentiles (referrals filed after
-the warm-up), outbox lag and consumer pending (sampled), each process's peak memory; writes
-bench/results/pipeline.json and the figure docs/img/pipeline.png.
+Two phases, each drained before the next: officers filing back to back (the most the pipeline
+takes in, and how its backlog grows when intake outruns delivery), then officers paced to about
+half of the end-to-end rate the first phase reached (the latency of a pipeline that keeps up).
+Each reports throughput, filed -> webhook and webhook -> accepted percentiles (referrals filed
+after its warm-up), outbox lag and consumer pending (sampled), each process's peak memory and
+CPU; writes bench/results/pipeline.json and the figure docs/img/pipeline.png.
 
-    .venv/bin/python -m bench.pipeline [--duration 75] [--warmup 10] [--concurrency 8]
-                                       [--think-ms 0] [--workers 8] [--figure docs/img/pipeline.png]
+    .venv/bin/python -m bench.pipeline [--duration 75] [--warmup 5] [--concurrency 8]
+        [--paced-fraction 0.5 | --think-ms N] [--workers 8] [--figure docs/img/pipeline.png]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import asyncpg
 import httpx
 
 from bench import harness, load, pipeline_baselines, pipeline_plot, pipeline_summary
-from bench.pipeline_probes import Sampler
+from bench.pipeline_probes import OUTBOX_LAG, Sampler, consumers
 from bench.pipeline_summary import Record, Run
 from bridges_devstack.servers import free_port
 from bridges_schema import Role
@@ -99,32 +102,46 @@ async def baselines(
     ]
 
 
-async def _drain(agency_url: str, referrals_db: str, timeout_s: float) -> dict[str, int]:
-    """Until every referral filed has arrived and been answered, or `timeout_s` passed."""
-    conn = await asyncpg.connect(referrals_db)
+async def _drain(
+    agency_url: str, databases: dict[str, str], monitor_url: str, timeout_s: float
+) -> dict[str, Any]:
+    """Until every referral filed has arrived and been answered, and nothing waits in an outbox
+    or a consumer (the status changes accepting caused, delivered too), or `timeout_s` passed."""
+    referrals = await asyncpg.connect(databases["referrals"])
+    notifications = await asyncpg.connect(databases["notifications"])
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(base_url=agency_url, timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5) as client:
         while True:
             # counted each time: requests in flight when wrk stopped still file their referral
-            filed = int(await conn.fetchval("SELECT count(*) FROM referral"))
-            progress = (await client.get("/progress")).json()
+            filed = int(await referrals.fetchval("SELECT count(*) FROM referral"))
+            progress = (await client.get(f"{agency_url}/progress")).json()
             answered = progress["accepted"] + progress["failed"]
-            if progress["received"] >= filed and answered >= progress["received"]:
-                break
-            if time.monotonic() > deadline:
+            waiting = sum(sum(c) for c in (await consumers(client, monitor_url)).values())
+            for conn in (referrals, notifications):
+                waiting += (await conn.fetchrow(OUTBOX_LAG))["pending"]
+            drained = (
+                progress["received"] >= filed and answered >= progress["received"] and not waiting
+            )
+            if drained or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.25)
-    await conn.close()
-    return {"filed": filed, **progress}
+    await referrals.close()
+    await notifications.close()
+    return {"filed": filed, "drained": drained, **progress}
 
 
-async def run_pipeline(
+async def run_phase(
     infra: harness.Infra,
     urls: dict[str, str],
     databases: dict[str, str],
     program_id: uuid.UUID,
     args: argparse.Namespace,
+    *,
+    name: str,
+    duration_s: float,
+    think_ms: int,
 ) -> Run:
+    """`duration_s` of officers filing (`think_ms` apart), sampled until drained."""
     monitor = f"http://127.0.0.1:{infra.nats.monitor_port}"
     outboxes = {name: databases[name] for name in ("referrals", "notifications")}
     sampler = Sampler(outboxes, monitor)
@@ -140,11 +157,11 @@ async def run_pipeline(
         headers={"Authorization": f"Bearer {infra.token(Role.OFFICER)}"},
         unique_header="Idempotency-Key",
         concurrency=args.concurrency,
-        duration_s=args.duration,
-        think_ms=args.think_ms,
+        duration_s=duration_s,
+        think_ms=think_ms,
     )
     load_ended = time.time()
-    progress = await _drain(urls["agency"], databases["referrals"], args.drain_timeout)
+    progress = await _drain(urls["agency"], databases, monitor, args.drain_timeout)
     drained = time.time()
     await asyncio.sleep(1)
     sampler.stop()
@@ -155,38 +172,83 @@ async def run_pipeline(
     try:
         created = [
             float(at)
-            for (at,) in await conn.fetch("SELECT extract(epoch FROM created_at) FROM referral")
+            for (at,) in await conn.fetch(
+                "SELECT extract(epoch FROM created_at) FROM referral WHERE created_at >= $1",
+                datetime.fromtimestamp(started, UTC),
+            )
         ]
     finally:
         await conn.close()
     return Run(
+        name=name,
+        think_ms=think_ms,
         started=started,
         load_ended=load_ended,
         drained=drained,
-        warmup_s=args.warmup,
+        warmup_s=min(args.warmup, duration_s / 3),
         intake=intake,
         created=created,
         progress=progress,
-        records=records,
+        records=[r for r in records if r.filed >= started],  # this phase's referrals only
         samples=sampler.samples,
-        peak_memory=sampler.memory.peaks(),
+        processes=sampler.processes.summary(),
     )
+
+
+async def both_phases(
+    infra: harness.Infra,
+    urls: dict[str, str],
+    databases: dict[str, str],
+    program_id: uuid.UUID,
+    args: argparse.Namespace,
+) -> list[Run]:
+    back_to_back = await run_phase(
+        infra,
+        urls,
+        databases,
+        program_id,
+        args,
+        name="back to back",
+        duration_s=args.duration * 0.4,
+        think_ms=0,
+    )
+    think_ms = args.think_ms
+    if think_ms is None:  # about `paced_fraction` of what went all the way through
+        _, throughput = pipeline_summary.rows(back_to_back)
+        ceiling = min(throughput["webhooks_per_s"], throughput["accepted_per_s"])
+        think_ms = round(args.concurrency * 1000 / max(ceiling * args.paced_fraction, 0.5))
+    paced = await run_phase(
+        infra,
+        urls,
+        databases,
+        program_id,
+        args,
+        name=f"paced, {think_ms} ms apart",
+        duration_s=args.duration * 0.6,
+        think_ms=think_ms,
+    )
+    return [back_to_back, paced]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=75, help="seconds of load, warm-up in")
-    parser.add_argument("--warmup", type=float, default=10, help="first seconds not measured")
+    parser.add_argument("--duration", type=float, default=75, help="s of load, both phases")
+    parser.add_argument("--warmup", type=float, default=5, help="first s of a phase not measured")
     parser.add_argument("--baseline-duration", type=float, default=5)
     parser.add_argument("--concurrency", type=int, default=load.CONCURRENCY, help="officers")
     parser.add_argument(
-        "--think-ms", type=int, default=0, help="each officer's pause between filings (0: none)"
+        "--paced-fraction",
+        type=float,
+        default=0.5,
+        help="the paced phase's rate, as a fraction of the first phase's end-to-end rate",
+    )
+    parser.add_argument(
+        "--think-ms", type=int, default=None, help="the paced phase's pause between filings"
     )
     parser.add_argument("--workers", type=int, default=8, help="agency accepts in flight")
-    parser.add_argument("--drain-timeout", type=float, default=60)
+    parser.add_argument("--drain-timeout", type=float, default=90)
     parser.add_argument("--figure", type=Path, default=FIGURE)
     args = parser.parse_args()
-    args.warmup = min(args.warmup, args.duration / 3)
     with harness.infrastructure(nats_monitoring=True) as infra:
         databases = {
             "referrals": infra.database("bench_referrals"),
@@ -231,56 +293,80 @@ def main() -> None:
                 baseline_rows = asyncio.run(
                     baselines(infra.nats.url, databases["raw"], r, args.baseline_duration)
                 )
-                run = asyncio.run(run_pipeline(infra, urls, databases, program_id, args))
-    report(run, baseline_rows, args)
+                runs = asyncio.run(both_phases(infra, urls, databases, program_id, args))
+    report(runs, baseline_rows, args)
 
 
-def report(run: Run, baseline_rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+def phase_result(run: Run) -> dict[str, Any]:
     rows, throughput = pipeline_summary.rows(run)
-    pace = f", {args.think_ms} ms apart" if args.think_ms else " back to back"
-    title = (
-        f"Pipeline: {args.concurrency} officers filing{pace} (wrk) -> signed webhooks -> agency "
-        f"accepting; {args.duration:.0f} s of load, the first {args.warmup:.0f} s not measured"
-    )
-    pipeline_summary.print_table(title, rows, baseline_rows)
     progress = run.progress
-    extra = {
+    low, high = run.window
+    return {
+        "name": run.name,
+        "think_ms": run.think_ms,
+        "load_s": round(run.load_ended - run.started, 1),
+        "measured_s": round(high - low, 1),
+        "rows": rows,
         "throughput": throughput,
         **pipeline_summary.backlog(run),
-        "peak_memory": run.peak_memory,
-        "filed": progress["filed"],
-        "webhooks_received": progress["received"],
-        "accepted": progress["accepted"],
-        "accept_failures": progress["failed"],
-        "status_change_webhooks": progress["other"],
-        "bad_signatures": progress["unsigned"],
+        "processes": pipeline_summary.per_referral(run.processes, len(run.created)),
+        "filed": len(run.created),
+        "webhooks_received": len(run.records),
+        "accepted": sum(1 for r in run.records if r.ok),
+        "drained": progress["drained"],
         "drain_s": round(run.drained - run.load_ended, 1),
     }
-    print()
-    for key, value in extra.items():
-        print(f"{key}: {value}")
+
+
+def report(runs: list[Run], baseline_rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    title = (
+        f"Pipeline: {args.concurrency} officers filing (wrk) -> signed webhooks -> an agency "
+        f"accepting; {args.duration:.0f} s of load in two phases"
+    )
+    phases = [phase_result(run) for run in runs]
+    pipeline_summary.print_table(
+        title,
+        [
+            (f"{p['name']} (first {r.warmup_s:.0f} s not measured)", p["rows"])
+            for p, r in zip(phases, runs, strict=True)
+        ],
+        baseline_rows,
+    )
+    for phase in phases:
+        print(f"\n{phase['name']}")
+        pipeline_summary.print_processes(phase["processes"])
+        for key in ("throughput", "outboxes", "consumers", "filed", "accepted", "drain_s"):
+            print(f"{key}: {phase[key]}")
+    last = runs[-1].progress
+    totals = {
+        "accept_failures": last["failed"],
+        "status_change_webhooks": last["other"],
+        "bad_signatures": last["unsigned"],
+    }
+    print(f"\n{totals}")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    series = pipeline_summary.series(run)
+    date = datetime.now(UTC).isoformat(timespec="seconds")
     result = {
         "title": title,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": date,
         "machine": machine,
         "settings": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "officers": args.concurrency,
-            "think_ms": args.think_ms,
             "agency_workers": args.workers,
             "delivery_concurrency": DELIVERY_CONCURRENCY,
         },
-        "rows": rows,
+        "phases": phases,
         "baselines": baseline_rows,
-        **extra,
-        "series": series,
+        **totals,
+        "series": [pipeline_summary.series(run) for run in runs],
     }
     harness.RESULTS.mkdir(exist_ok=True)
     (harness.RESULTS / "pipeline.json").write_text(json.dumps(result, indent=1) + "\n")
-    pipeline_plot.draw(args.figure, series, f"{title}\n{result['date']}, {machine}")
+    pipeline_plot.draw(
+        args.figure, [pipeline_summary.series(run) for run in runs], f"{title}\n{date}, {machine}"
+    )
     print(f"\nwrote {harness.RESULTS / 'pipeline.json'} and {args.figure}")
 
 

@@ -86,7 +86,7 @@ async def jetstream_round_trip(
             while publishing or waiting:
                 try:
                     messages = await subscription.fetch(in_flight, timeout=0.5)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nats-py raises either
                     continue
                 now = time.perf_counter()
                 for message in messages:

@@ -1,6 +1,6 @@
 """What the pipeline benchmark samples while the load runs: the outboxes (rows not yet published,
 the oldest one's age), JetStream consumers (pending, awaiting ack; nats-server's /jsz) and the
-memory of every process the benchmark started (found under its own pid in /proc)."""
+memory and CPU time of every process the benchmark started (found under its own pid in /proc)."""
 
 from __future__ import annotations
 
@@ -65,34 +65,52 @@ def descendants(root: int) -> dict[int, str]:
     return found
 
 
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
-class Memory:
-    """Peak memory per label: a lone process's VmHWM (the kernel's own peak); for a label with
-    several processes (PostgreSQL's backends), the peak of their summed PSS (shared memory split
-    between them, not counted once per process)."""
+class Processes:
+    """Per label, over the sampling: peak memory (a lone process's VmHWM, the kernel's own peak;
+    for a label with several processes, PostgreSQL's backends, the peak of their summed PSS,
+    shared memory split between them rather than counted once each) and CPU seconds used (user +
+    system, from the first sample on; a process born later counts from zero)."""
 
     root: int = field(default_factory=os.getpid)
     hwm_kib: dict[str, int] = field(default_factory=dict)
     pss_kib: dict[str, int] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)
+    first_ticks: dict[int, int] = field(default_factory=dict)
+    last_ticks: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     def sample(self) -> None:
         pss: dict[str, int] = defaultdict(int)
         count: dict[str, int] = defaultdict(int)
+        first_sample = not self.last_ticks
         for pid, label in descendants(self.root).items():
             try:
                 status = (PROC / str(pid) / "status").read_text()
                 rollup = (PROC / str(pid) / "smaps_rollup").read_text()
+                stat = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # gone meanwhile
             self.hwm_kib[label] = max(self.hwm_kib.get(label, 0), _kib(status, "VmHWM"))
             pss[label] += _kib(rollup, "Pss")
             count[label] += 1
+            ticks = int(stat[11]) + int(stat[12])  # utime + stime (fields 14, 15)
+            self.first_ticks.setdefault(pid, ticks if first_sample else 0)
+            self.last_ticks[pid] = (label, ticks)
         for label, kib in pss.items():
             self.pss_kib[label] = max(self.pss_kib.get(label, 0), kib)
             self.processes[label] = max(self.processes.get(label, 0), count[label])
 
-    def peaks(self) -> dict[str, dict[str, Any]]:
+    def cpu_s(self) -> dict[str, float]:
+        used: dict[str, float] = defaultdict(float)
+        for pid, (label, ticks) in self.last_ticks.items():
+            used[label] += (ticks - self.first_ticks[pid]) / TICKS_PER_S
+        return dict(used)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        cpu = self.cpu_s()
         return {
             label: {
                 "processes": self.processes[label],
@@ -102,6 +120,7 @@ class Memory:
                     1,
                 ),
                 "measure": "VmHWM" if self.processes[label] == 1 else "peak of summed PSS",
+                "cpu_s": round(cpu.get(label, 0.0), 1),
             }
             for label in sorted(self.processes)
         }
@@ -127,13 +146,13 @@ async def consumers(client: httpx.AsyncClient, monitor_url: str) -> dict[str, tu
 
 @dataclass
 class Sampler:
-    """Samples every `every_s` until stopped; `samples` and `memory` are what it saw."""
+    """Samples every `every_s` until stopped; `samples` and `processes` are what it saw."""
 
     databases: dict[str, str]  # name -> URL
     monitor_url: str
     every_s: float = 0.5
     samples: list[Sample] = field(default_factory=list)
-    memory: Memory = field(default_factory=Memory)
+    processes: Processes = field(default_factory=Processes)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self) -> None:
@@ -148,7 +167,8 @@ class Sampler:
                         outbox[name] = (int(row["pending"]), float(row["oldest_s"]))
                     pending = await consumers(client, self.monitor_url)
                     self.samples.append(Sample(started, outbox, pending))
-                    await asyncio.to_thread(self.memory.sample)
+                    if len(self.samples) % 2 == 1:  # /proc walks cost more: every other tick
+                        await asyncio.to_thread(self.processes.sample)
                     elapsed = time.time() - started
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), max(0.0, self.every_s - elapsed))

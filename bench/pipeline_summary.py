@@ -34,6 +34,10 @@ class Record(NamedTuple):
 
 @dataclass(frozen=True)
 class Run:
+    """One phase of the run."""
+
+    name: str
+    think_ms: int
     started: float  # the load's start, Unix seconds
     load_ended: float
     drained: float  # every referral filed arrived and was answered (or the drain timed out)
@@ -43,7 +47,7 @@ class Run:
     progress: dict[str, int]  # the agency's counters
     records: list[Record]
     samples: list[Sample]
-    peak_memory: dict[str, dict[str, Any]]
+    processes: dict[str, dict[str, Any]]  # label -> peak memory, CPU seconds
 
     @property
     def window(self) -> tuple[float, float]:
@@ -149,6 +153,7 @@ def series(run: Run) -> dict[str, Any]:
         for name in sorted({name for s in run.samples for name in s.consumers})
     }
     return {
+        "name": run.name,
         "warmup_s": run.warmup_s,
         "load_s": round(run.load_ended - start, 2),
         "filed_to_webhook": _per_second(
@@ -176,16 +181,36 @@ def _cell(value: Any) -> str:
 
 
 def print_table(
-    title: str, pipeline: list[dict[str, Any]], baselines: list[dict[str, Any]]
+    title: str, phases: list[tuple[str, list[dict[str, Any]]]], baselines: list[dict[str, Any]]
 ) -> None:
     print(f"\n{title}")
     header = f"{'':<52}{'count':>8}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
     print(header)
     print("-" * len(header))
-    for heading, group in (("pipeline", pipeline), ("raw baselines, same run", baselines)):
+    for heading, group in [*phases, ("raw baselines, same run", baselines)]:
         print(heading)
         for row in group:
             print(
                 f"  {row['label']:<50}{row['count']:>8}{_cell(row['per_second']):>9}"
                 f"{_cell(row['p50_ms']):>9}{_cell(row['p95_ms']):>9}{_cell(row['p99_ms']):>9}"
             )
+
+
+def per_referral(processes: dict[str, dict[str, Any]], filed: int) -> dict[str, dict[str, Any]]:
+    """Each process's CPU milliseconds per referral filed (over the whole sampled run)."""
+    return {
+        label: {**figures, "cpu_ms_per_referral": round(figures["cpu_s"] * 1000 / filed, 1)}
+        if filed
+        else figures
+        for label, figures in processes.items()
+    }
+
+
+def print_processes(processes: dict[str, dict[str, Any]]) -> None:
+    header = f"{'process':<28}{'count':>6}{'peak MB':>9}{'CPU s':>8}{'CPU ms/referral':>17}"
+    print(f"\n{header}\n{'-' * len(header)}")
+    for label, figures in processes.items():
+        print(
+            f"{label:<28}{figures['processes']:>6}{figures['peak_mb']:>9}{figures['cpu_s']:>8}"
+            f"{_cell(figures.get('cpu_ms_per_referral')):>17}"
+        )
