@@ -54,9 +54,9 @@ def _backlog(axis: Axes, phase: dict[str, Any]) -> None:
 def draw(path: Path, phases: list[dict[str, Any]], title: str) -> None:
     """`phases` as `bench.pipeline_summary.series` makes each (seconds since its load started)."""
     figure = Figure(figsize=(6 * len(phases), 9.5))
-    grid = figure.subplots(
-        3, len(phases), sharex="col", sharey="row", height_ratios=[3, 1.5, 1.5], squeeze=False
-    )
+    grid = figure.subplots(3, len(phases), sharex="col", height_ratios=[3, 1.5, 1.5], squeeze=False)
+    for axis in grid[0][1:]:  # one latency scale to compare phases; counts each at its own
+        axis.sharey(grid[0][0])
     for column, phase in enumerate(phases):
         latency, rate, backlog = grid[0][column], grid[1][column], grid[2][column]
         _latency(latency, phase)
@@ -74,9 +74,10 @@ def draw(path: Path, phases: list[dict[str, Any]], title: str) -> None:
     grid[0][0].set_ylabel("latency, per second of the run (ms)")
     grid[1][0].set_ylabel("per second")
     grid[2][0].set_ylabel("messages waiting")
-    grid[0][0].legend(loc="upper left", fontsize=7.5, ncol=2, framealpha=0.85)
-    grid[1][0].legend(loc="upper right", fontsize=7.5, ncol=3, framealpha=0.85)
-    grid[2][0].legend(loc="upper right", fontsize=7.5, framealpha=0.85)
+    # legends in the last column: the paced phase leaves its upper part empty
+    grid[0][-1].legend(loc="upper right", fontsize=7.5, ncol=2, framealpha=0.9)
+    grid[1][-1].legend(loc="lower center", fontsize=7.5, ncol=3, framealpha=0.9)
+    grid[2][-1].legend(loc="upper right", fontsize=7.5, framealpha=0.9)
     figure.suptitle(title, fontsize=10)
     figure.text(
         0.5, 0.005, "shaded: warm-up, not measured; dotted: the load stops, the backlog drains",
