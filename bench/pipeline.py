@@ -110,23 +110,27 @@ async def _drain(
     referrals = await asyncpg.connect(databases["referrals"])
     notifications = await asyncpg.connect(databases["notifications"])
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=5) as client:
-        while True:
-            # counted each time: requests in flight when wrk stopped still file their referral
-            filed = int(await referrals.fetchval("SELECT count(*) FROM referral"))
-            progress = (await client.get(f"{agency_url}/progress")).json()
-            answered = progress["accepted"] + progress["failed"]
-            waiting = sum(sum(c) for c in (await consumers(client, monitor_url)).values())
-            for conn in (referrals, notifications):
-                waiting += (await conn.fetchrow(OUTBOX_LAG))["pending"]
-            drained = (
-                progress["received"] >= filed and answered >= progress["received"] and not waiting
-            )
-            if drained or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.25)
-    await referrals.close()
-    await notifications.close()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            while True:
+                # counted each time: requests in flight when wrk stopped still file their referral
+                filed = int(await referrals.fetchval("SELECT count(*) FROM referral"))
+                progress = (await client.get(f"{agency_url}/progress")).json()
+                answered = progress["accepted"] + progress["failed"]
+                waiting = sum(sum(c) for c in (await consumers(client, monitor_url)).values())
+                for conn in (referrals, notifications):
+                    waiting += (await conn.fetchrow(OUTBOX_LAG))["pending"]
+                drained = (
+                    progress["received"] >= filed
+                    and answered >= progress["received"]
+                    and not waiting
+                )
+                if drained or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.25)
+    finally:
+        await referrals.close()
+        await notifications.close()
     return {"filed": filed, "drained": drained, **progress}
 
 
@@ -333,17 +337,17 @@ def report(runs: list[Run], baseline_rows: list[dict[str, Any]], args: argparse.
         baseline_rows,
     )
     for phase in phases:
-        print(f"\n{phase['name']}")
-        pipeline_summary.print_processes(phase["processes"])
-        for key in ("throughput", "outboxes", "consumers", "filed", "accepted", "drain_s"):
-            print(f"{key}: {phase[key]}")
+        pipeline_summary.print_phase(phase)
     last = runs[-1].progress
     totals = {
         "accept_failures": last["failed"],
         "status_change_webhooks": last["other"],
         "bad_signatures": last["unsigned"],
     }
-    print(f"\n{totals}")
+    print(
+        f"\nwhole run: {totals['status_change_webhooks']} status-change webhooks received too; "
+        f"{totals['accept_failures']} accepts failed; {totals['bad_signatures']} bad signatures"
+    )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     date = datetime.now(UTC).isoformat(timespec="seconds")
     result = {

@@ -214,3 +214,28 @@ def print_processes(processes: dict[str, dict[str, Any]]) -> None:
             f"{label:<28}{figures['processes']:>6}{figures['peak_mb']:>9}{figures['cpu_s']:>8}"
             f"{_cell(figures.get('cpu_ms_per_referral')):>17}"
         )
+
+
+def print_phase(phase: dict[str, Any]) -> None:
+    """A phase's throughput, backlog, warnings and processes, in a few lines."""
+    rate = phase["throughput"]
+    print(f"\n{phase['name']}: {phase['filed']} filed, {phase['accepted']} accepted")
+    print(
+        f"  per second of the measured window: {rate['filed_per_s']} filed, "
+        f"{rate['webhooks_per_s']} webhooks, {rate['accepted_per_s']} accepted"
+    )
+    for name, outbox in phase["outboxes"].items():
+        print(
+            f"  {name} outbox: up to {outbox['max_pending']} rows waiting "
+            f"(mean {outbox['mean_pending']}), the oldest {outbox['max_oldest_age_ms']} ms old"
+        )
+    for name, consumer in phase["consumers"].items():
+        print(
+            f"  consumer {name}: up to {consumer['max_pending']} pending, "
+            f"{consumer['max_ack_pending']} unacknowledged (mean waiting {consumer['mean_waiting']})"
+        )
+    drained = "drained" if phase["drained"] else "NOT drained (--drain-timeout)"
+    print(f"  after the load: {drained} in {phase['drain_s']} s")
+    if phase["rows"][0].get("errors"):
+        print(f"  WARNING: {phase['rows'][0]['errors']} intake requests failed (wrk errors)")
+    print_processes(phase["processes"])
