@@ -153,7 +153,7 @@ async def run_phase(
     await asyncio.sleep(1)  # a quiet sample or two first
     started = time.time()
     intake = await asyncio.to_thread(
-        load.wrk,
+        pipeline_baselines.wrk,
         "POST /referrals, officers (wrk)",
         f"{urls['referrals']}/referrals",
         method="POST",

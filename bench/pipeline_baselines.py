@@ -109,6 +109,16 @@ async def jetstream_round_trip(
     )
 
 
+def wrk(label: str, url: str, **options: Any) -> load.Figures:
+    """`load.wrk`, safe to run in a thread: a StopIteration (wrk printed no figures) raised
+    through `asyncio.to_thread` would leave its awaiting task hanging for ever."""
+    try:
+        return load.wrk(label, url, **options)
+    except StopIteration as missing:
+        problem = f"wrk printed no figures for {label!r} (did its Lua script fail?)"
+        raise RuntimeError(problem) from missing
+
+
 def pgbench_inserts(dsn: str, duration_s: float) -> dict[str, Any]:
     figures = load.pgbench(
         "one-INSERT transactions (pgbench)", dsn, load.RAW_INSERT, duration_s=duration_s
@@ -117,5 +127,5 @@ def pgbench_inserts(dsn: str, duration_s: float) -> dict[str, Any]:
 
 
 def trivial_endpoint(url: str, duration_s: float) -> dict[str, Any]:
-    figures = load.wrk("GET /healthz, referrals (wrk)", f"{url}/healthz", duration_s=duration_s)
+    figures = wrk("GET /healthz, referrals (wrk)", f"{url}/healthz", duration_s=duration_s)
     return tool_row(figures)
