@@ -1,18 +1,18 @@
 """The agency side of the pipeline benchmark, as its own process: a webhook receiver that notes
 when each new referral arrives and then accepts it through the referrals API, as agency staff.
 
-Each webhook's Standard Webhooks signature is checked, as an agency would. Its own process, so that the time a webhook arrives is read by a loop that the benchmark's other
-work does not hold up. The webhook is answered at once; accepting happens after, from a queue,
-on BENCH_AGENCY_WORKERS connections. Progress and records are read over HTTP by `bench.pipeline`:
+It checks each webhook's Standard Webhooks signature, as an agency would, and answers at once;
+accepting happens after, from a queue, on BENCH_AGENCY_WORKERS connections. Its own process, so
+that arrival times are read by a loop nothing else in the benchmark holds up. `bench.pipeline`
+starts it and reads its progress and records over HTTP:
 
-    BENCH_AGENCY_PORT=P BENCH_REFERRALS_URL=URL BENCH_AGENCY_TOKEN=JWT \
-    BENCH_AGENCY_SECRET=whsec_... [BENCH_AGENCY_WORKERS=8] .venv/bin/python -m bench.pipeline_agency serve
+    BENCH_AGENCY_PORT=P BENCH_REFERRALS_URL=URL BENCH_AGENCY_TOKEN=JWT BENCH_AGENCY_SECRET=whsec_.. \
+        [BENCH_AGENCY_WORKERS=8] .venv/bin/python -m bench.pipeline_agency serve
     GET /progress -> {"received": n, "accepted": n, "failed": n, "other": n, "unsigned": n}
     GET /records  -> [[referral_id, requested_at, arrived_at, asked_at, accepted_at, status], ...]
 
-(`asked_at`: when its accept call was sent, after waiting for a free worker; null until then.)
-
-Times are Unix seconds of this machine's clock, as the referral's own `requested_at` is.
+`asked_at` is when its accept call went out (once a worker was free). Times are Unix seconds of
+this machine's clock, as the referral's own `requested_at` is.
 """
 
 from __future__ import annotations
