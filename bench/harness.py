@@ -57,12 +57,14 @@ class Infra:
 
 
 @contextlib.contextmanager
-def infrastructure() -> Iterator[Infra]:
+def infrastructure(*, nats_monitoring: bool = False) -> Iterator[Infra]:
+    """With `nats_monitoring`, nats-server also serves /jsz (consumer pending) on `monitor_port`."""
     with tempfile.TemporaryDirectory(prefix="bridges-bench-") as tmp:
         run_dir = Path(tmp)
         private_path, _ = ensure_dev_keypair(run_dir)
         pg = EmbeddedPostgres(run_dir / "pg", free_port(), fast_and_unsafe=True)
-        nats = EmbeddedNats(run_dir / "nats", free_port())
+        monitor_port = free_port() if nats_monitoring else None
+        nats = EmbeddedNats(run_dir / "nats", free_port(), monitor_port)
         pg.start()
         nats.start()
         try:

@@ -108,6 +108,7 @@ function request()
   return wrk.format(method, paths[(counter - 1) % #paths + 1], h, body ~= "" and body or nil)
 end
 
+{think}
 function done(summary, latency, requests)
   io.write("BRIDGES-FIGURES ", string.format(
     '{{"requests": %d, "micros": %d, "p50": %d, "p90": %d, "p99": %d, "mean": %f, '
@@ -130,8 +131,10 @@ def wrk(
     unique_header: str = "",
     concurrency: int = CONCURRENCY,
     duration_s: float = DURATION_S,
+    think_ms: int = 0,
 ) -> Figures:
-    """Closed-loop load on `url` (each of `paths` in turn, when given) for `duration_s`."""
+    """Closed-loop load on `url` (each of `paths` in turn, when given) for `duration_s`; with
+    `think_ms`, each connection pauses that long between an answer and its next request."""
     split = urlsplit(url)
     if split.hostname != "127.0.0.1":
         raise ValueError("benchmarks target 127.0.0.1 only")
@@ -146,9 +149,10 @@ def wrk(
         body=_lua_string(body),
         unique=_lua_string(unique_header),
         headers="{"
-        + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in all_headers.items())
+        + ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in all_headers.items())
         + "}",
         prefix=os.urandom(6).hex(),
+        think=f"function delay() return {think_ms} end" if think_ms > 0 else "",
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)

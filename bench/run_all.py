@@ -6,7 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench.directory_search", "bench.intake", "bench.notify", "bench.app"]
+BENCHES = [
+    "bench.directory_search",
+    "bench.intake",
+    "bench.notify",
+    "bench.pipeline",
+    "bench.app",
+]
 
 
 def main() -> int:
