@@ -1,8 +1,13 @@
-"""Referral intake through HTTP (consent, idempotency, history, outbox, all in one transaction)
-beside a raw baseline in the same run (one INSERT per transaction, same concurrency); then agency
-inbox page latency with 10k and with 1M referrals in the database (keyset paging).
+"""Referral intake through HTTP (consent, idempotency, case, referrals, history, outbox, all in
+one transaction) beside two raw baselines in the same run and at the same concurrency: one
+INSERT per transaction from pgbench (the engine's pace) and from asyncpg in a Python process
+(the best a Python service can do); then agency inbox page latency with 10k and with 1M
+referrals in the database (keyset paging). wrk and pgbench drive the load (`bench.load`).
 
-    .venv/bin/python -m bench.intake [--requests 400] [--sizes 10000,1000000]
+    .venv/bin/python -m bench.intake [--duration 10] [--sizes 10000,1000000]
+                                     [--profile intake.speedscope.json]
+
+`--profile` records the service with py-spy (when on PATH) while wrk files referrals.
 """
 
 from __future__ import annotations
@@ -10,20 +15,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench import harness
+from bench import harness, load
 from bridges_devstack.servers import free_port
 from bridges_schema import Role
 
-CONCURRENCY = 8
+CONCURRENCY = load.CONCURRENCY
 AGENCIES = 20
+WARM_UP = 50
 
 
 def _intake(program_id: uuid.UUID) -> dict[str, Any]:
@@ -61,38 +72,119 @@ async def _add_program(pool: asyncpg.Pool, agency: uuid.UUID) -> uuid.UUID:
     return program_id
 
 
-async def intake_figures(url: str, pool: asyncpg.Pool, token: str, requests: int) -> list:
-    program_id = await _add_program(pool, uuid.uuid4())
-    body = _intake(program_id)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+def _at(ordered: list[float], p: float) -> float:
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
-        async def file(i: int) -> None:
+
+async def asyncpg_inserts(dsn: str, duration_s: float) -> load.Figures:
+    """`load.RAW_INSERT` from CONCURRENCY asyncpg connections (one each, no pool) for
+    `duration_s`: one round trip per transaction, as pgbench does it."""
+    conns = [await asyncpg.connect(dsn) for _ in range(CONCURRENCY)]
+    latencies: list[float] = []
+    deadline = time.perf_counter() + duration_s
+
+    async def client(conn: asyncpg.Connection) -> None:
+        while (started := time.perf_counter()) < deadline:
+            await conn.execute(load.RAW_INSERT)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    try:
+        began = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in conns))
+        seconds = time.perf_counter() - began
+    finally:
+        for conn in conns:
+            await conn.close()
+    ordered = sorted(latencies)
+    return load.Figures(
+        "raw: one INSERT per transaction, asyncpg",
+        len(ordered),
+        seconds,
+        _at(ordered, 50),
+        _at(ordered, 90),
+        _at(ordered, 99),
+        sum(ordered) / len(ordered),
+    )
+
+
+def _service_pid(module: str) -> int:
+    """The process `harness.service` started for `module` (a child of this one)."""
+    pid = os.getpid()
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if module in Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0"):
+            return int(child)
+    raise RuntimeError(f"{module} is not running")
+
+
+def _start_profile(output: Path, duration_s: float) -> subprocess.Popen[bytes] | None:
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if py_spy is None:
+        print("--profile: py-spy is not on PATH (pip install py-spy); not profiling")
+        return None
+    return subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            f"--pid={_service_pid('bridges_referrals')}",
+            "--format=speedscope",
+            f"--duration={max(1, round(duration_s) - 1)}",
+            f"--output={output}",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+async def _warm_up(url: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+        for i in range(WARM_UP):
             response = await client.post(
-                "/referrals", json=body, headers={"Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
+                "/referrals", json=body, headers={"Idempotency-Key": f"warm-up-{i:04d}-{uuid.uuid4()}"}
             )
             assert response.status_code == 201, response.text
 
-        for i in range(20):
-            await file(i)
-        http = await harness.closed_loop(
-            "POST /referrals (HTTP)", file, count=requests, concurrency=CONCURRENCY
-        )
-    await pool.execute("CREATE TABLE IF NOT EXISTS bench_raw (id uuid PRIMARY KEY, body jsonb)")
-    payload = json.dumps(body)
 
-    async def insert(i: int) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO bench_raw (id, body) VALUES ($1, $2::text::jsonb)",
-                uuid.uuid4(),
-                payload,
-            )
-
-    raw = await harness.closed_loop(
-        "raw INSERT per transaction", insert, count=requests, concurrency=CONCURRENCY
+async def intake_figures(
+    url: str, database_url: str, token: str, duration_s: float, profile: Path | None
+) -> list[load.Figures]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        program_id = await _add_program(pool, uuid.uuid4())
+        await pool.execute(load.RAW_INSERT_TABLE)
+        filed_before = await pool.fetchval("SELECT count(*) FROM referral")
+    finally:
+        await pool.close()
+    body = _intake(program_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    await _warm_up(url, headers, body)
+    raw_engine = load.pgbench(
+        "raw: one INSERT per transaction, pgbench",
+        database_url,
+        load.RAW_INSERT,
+        duration_s=duration_s,
     )
-    return [http, raw]
+    raw_python = await asyncpg_inserts(database_url, duration_s)
+    profiler = _start_profile(profile, duration_s) if profile else None
+    intake = load.wrk(
+        "POST /referrals (HTTP)",
+        url + "/referrals",
+        method="POST",
+        body=json.dumps(body),
+        headers=headers,
+        unique_header="Idempotency-Key",
+        duration_s=duration_s,
+    )
+    if profiler is not None:
+        profiler.wait(timeout=60)
+    assert intake.errors == 0, f"intake answered {intake.errors} requests with errors"
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        filed = await pool.fetchval("SELECT count(*) FROM referral") - filed_before
+    finally:
+        await pool.close()
+    # wrk counts the answers it read; requests cut off at the end may have been filed too
+    assert filed >= WARM_UP + intake.requests, (filed, intake.requests)
+    return [intake, raw_engine, raw_python]
 
 
 async def fill(pool: asyncpg.Pool, total: int, agency: uuid.UUID, program: uuid.UUID) -> float:
@@ -126,65 +218,68 @@ async def fill(pool: asyncpg.Pool, total: int, agency: uuid.UUID, program: uuid.
     return time.perf_counter() - started
 
 
-async def inbox_figures(url: str, token: str, label: str, pages: int = 30) -> list:
-    headers = {"Authorization": f"Bearer {token}"}
+async def _inbox_pages(url: str, headers: dict[str, str], pages: int = 30) -> list[str]:
+    """Paths of the inbox's first `pages` pages (keyset cursors deep into it)."""
+    paths = ["/inbox?limit=50"]
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
-        cursors: list[str | None] = [None]
-        for _ in range(pages):  # collect cursors deep into the inbox
-            params: dict[str, Any] = {"limit": 50}
-            if cursors[-1]:
-                params["cursor"] = cursors[-1]
-            page = (await client.get("/inbox", params=params)).json()
-            cursors.append(page["next_cursor"])
-        cursors = [c for c in cursors if c is not None or c is cursors[0]]
-
-        async def newest(i: int) -> None:
-            cursor = cursors[i % len(cursors)]
+        cursor: str | None = None
+        for _ in range(pages):
             params: dict[str, Any] = {"limit": 50, **({"cursor": cursor} if cursor else {})}
-            (await client.get("/inbox", params=params)).raise_for_status()
-
-        async def filtered(i: int) -> None:
-            params = {"limit": 50, "status": "requested", "sort": "due"}
-            (await client.get("/inbox", params=params)).raise_for_status()
-
-        return [
-            await harness.closed_loop(
-                f"inbox page, {label}", newest, count=300, concurrency=CONCURRENCY
-            ),
-            await harness.closed_loop(
-                f"inbox requested by due, {label}", filtered, count=300, concurrency=CONCURRENCY
-            ),
-        ]
+            cursor = (await client.get("/inbox", params=params)).json()["next_cursor"]
+            if cursor is None:
+                break
+            paths.append(str(httpx.URL("/inbox", params={"limit": 50, "cursor": cursor})))
+    return paths
 
 
-async def measure_size(
-    infra: harness.Infra, url: str, database_url: str, size: int, requests: int | None
-) -> tuple[list[harness.Figures], float]:
-    """Intake figures (when `requests`), then inbox figures with `size` referrals stored."""
-    rows: list[harness.Figures] = []
-    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=CONCURRENCY)
+async def inbox_figures(url: str, token: str, label: str, duration_s: float) -> list[load.Figures]:
+    headers = {"Authorization": f"Bearer {token}"}
+    pages = await _inbox_pages(url, headers)
+    rows = [
+        load.wrk(
+            f"inbox page, {label}",
+            url + "/inbox",
+            paths=pages,
+            headers=headers,
+            duration_s=duration_s,
+        ),
+        load.wrk(
+            f"inbox requested by due, {label}",
+            url + "/inbox?limit=50&status=requested&sort=due",
+            headers=headers,
+            duration_s=duration_s,
+        ),
+    ]
+    for row in rows:
+        assert row.errors == 0, f"{row.label}: {row.errors} errors"
+    return rows
+
+
+async def inbox_at_size(
+    infra: harness.Infra, url: str, database_url: str, size: int, duration_s: float
+) -> tuple[list[load.Figures], float]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
-        if requests:
-            rows += await intake_figures(url, pool, infra.token(Role.OFFICER), requests)
         agency = uuid.uuid4()
         program = await _add_program(pool, agency)
         seconds = await fill(pool, size, agency, program)
-        staff = infra.token(Role.AGENCY_STAFF, agency_id=agency)
-        rows += await inbox_figures(url, staff, f"{size // 1000}k referrals")
     finally:
         await pool.close()
-    return rows, seconds
+    staff = infra.token(Role.AGENCY_STAFF, agency_id=agency)
+    return await inbox_figures(url, staff, f"{size // 1000}k referrals", duration_s), seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--duration", type=float, default=load.DURATION_S, help="seconds per run")
+    parser.add_argument("--sizes", default="10000,1000000", help="inbox sizes; '' for none")
+    parser.add_argument("--profile", type=Path, help="py-spy speedscope output of the intake run")
     args = parser.parse_args()
-    rows: list[harness.Figures] = []
-    extra: dict[str, Any] = {"concurrency": CONCURRENCY}
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    rows: list[load.Figures] = []
+    extra: dict[str, Any] = {"concurrency": CONCURRENCY, "duration_s": args.duration}
     with harness.infrastructure() as infra:
-        for index, size in enumerate(int(s) for s in args.sizes.split(",")):
+        for index, size in enumerate(sizes or [0]):
             database_url = infra.database(f"bench_referrals_{size}")
             port = free_port()
             env = infra.service_env(
@@ -194,20 +289,26 @@ def main() -> None:
                 BRIDGES_RETENTION_SWEEP_INTERVAL_S="3600",
             )
             with harness.service(infra, "bridges_referrals", env, port) as url:
-                requests = args.requests if index == 0 else None
-                measured, seconds = asyncio.run(
-                    measure_size(infra, url, database_url, size, requests)
-                )
-            rows += measured
-            extra[f"fill_{size}_s"] = round(seconds, 1)
-    http, raw = rows[0], rows[1]
-    extra["intake_http_vs_raw"] = round(http.per_second / raw.per_second, 2)
+                if index == 0:
+                    officer = infra.token(Role.OFFICER)
+                    rows += asyncio.run(
+                        intake_figures(url, database_url, officer, args.duration, args.profile)
+                    )
+                if size:
+                    measured, seconds = asyncio.run(
+                        inbox_at_size(infra, url, database_url, size, args.duration)
+                    )
+                    rows += measured
+                    extra[f"fill_{size}_s"] = round(seconds, 1)
+    intake, raw_engine, raw_python = rows[0], rows[1], rows[2]
+    extra["intake_vs_raw_pgbench"] = round(intake.per_second / raw_engine.per_second, 3)
+    extra["intake_vs_raw_asyncpg"] = round(intake.per_second / raw_python.per_second, 3)
     inbox = [r for r in rows if r.label.startswith("inbox page")]
     if len(inbox) == 2:
         extra["inbox_p99_ratio_1m_vs_10k"] = round(
             inbox[1].percentile(99) / inbox[0].percentile(99), 2
         )
-    result = harness.report("Referral intake and inbox: concurrency 8", rows, extra)
+    result = harness.report("Referral intake and inbox: concurrency 8", rows, extra)  # type: ignore[arg-type]
     for key, value in result.items():
         if key not in {"title", "rows"}:
             print(f"{key}: {value}")
