@@ -116,6 +116,13 @@ def _service_pid(module: str) -> int:
     raise RuntimeError(f"{module} is not running")
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds `pid` has used (all its threads): a figure other load on the machine does
+    not inflate, unlike latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_profile(output: Path, duration_s: float) -> subprocess.Popen[bytes] | None:
     py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if py_spy is None:
@@ -146,7 +153,7 @@ async def _warm_up(url: str, headers: dict[str, str], body: dict[str, Any]) -> N
 
 async def intake_figures(
     url: str, database_url: str, token: str, duration_s: float, profile: Path | None
-) -> list[load.Figures]:
+) -> tuple[list[load.Figures], float]:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         program_id = await _add_program(pool, uuid.uuid4())
@@ -165,6 +172,8 @@ async def intake_figures(
     )
     raw_python = await asyncpg_inserts(database_url, duration_s)
     profiler = _start_profile(profile, duration_s) if profile else None
+    service = _service_pid("bridges_referrals")
+    cpu_before = _cpu_s(service)
     intake = load.wrk(
         "POST /referrals (HTTP)",
         url + "/referrals",
@@ -174,6 +183,7 @@ async def intake_figures(
         unique_header="Idempotency-Key",
         duration_s=duration_s,
     )
+    cpu_ms_per_intake = (_cpu_s(service) - cpu_before) * 1000 / intake.requests
     if profiler is not None:
         profiler.wait(timeout=60)
     assert intake.errors == 0, f"intake answered {intake.errors} requests with errors"
@@ -184,7 +194,7 @@ async def intake_figures(
         await pool.close()
     # wrk counts the answers it read; requests cut off at the end may have been filed too
     assert filed >= WARM_UP + intake.requests, (filed, intake.requests)
-    return [intake, raw_engine, raw_python]
+    return [intake, raw_engine, raw_python], round(cpu_ms_per_intake, 2)
 
 
 async def fill(pool: asyncpg.Pool, total: int, agency: uuid.UUID, program: uuid.UUID) -> float:
@@ -291,9 +301,11 @@ def main() -> None:
             with harness.service(infra, "bridges_referrals", env, port) as url:
                 if index == 0:
                     officer = infra.token(Role.OFFICER)
-                    rows += asyncio.run(
+                    measured, cpu_ms = asyncio.run(
                         intake_figures(url, database_url, officer, args.duration, args.profile)
                     )
+                    rows += measured
+                    extra["service_cpu_ms_per_intake"] = cpu_ms
                 if size:
                     measured, seconds = asyncio.run(
                         inbox_at_size(infra, url, database_url, size, args.duration)
