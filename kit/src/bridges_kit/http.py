@@ -47,12 +47,16 @@ def get_runtime(request: Request) -> Runtime[Any, Any]:
     return runtime
 
 
-def unit_of_work(request: Request) -> Any:
+# Dependencies are `async def` though they do not wait: FastAPI runs a plain `def` dependency in
+# a worker thread, a thread hop per request for nothing.
+
+
+async def unit_of_work(request: Request) -> Any:
     """A dependency: a new unit of work of the service (services alias it with their type)."""
     return get_runtime(request).uow()
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = get_runtime(request).pool
     return pool
 

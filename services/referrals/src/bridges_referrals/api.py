@@ -41,12 +41,12 @@ from bridges_schema import ReferralStatus, Urgency
 routes = router(tags=["referrals"])
 
 
-def _targets(request: Request) -> ResponseTargets:
+async def _targets(request: Request) -> ResponseTargets:
     targets: ResponseTargets = request.app.state.response_targets
     return targets
 
 
-def _stats(request: Request) -> stats.Cached:
+async def _stats(request: Request) -> stats.Cached:
     cached: stats.Cached = request.app.state.stats
     return cached
 
