@@ -146,7 +146,9 @@ async def _warm_up(url: str, headers: dict[str, str], body: dict[str, Any]) -> N
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
         for i in range(WARM_UP):
             response = await client.post(
-                "/referrals", json=body, headers={"Idempotency-Key": f"warm-up-{i:04d}-{uuid.uuid4()}"}
+                "/referrals",
+                json=body,
+                headers={"Idempotency-Key": f"warm-up-{i:04d}-{uuid.uuid4()}"},
             )
             assert response.status_code == 201, response.text
 

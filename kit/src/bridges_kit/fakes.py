@@ -35,7 +35,9 @@ class InMemoryUnitOfWork(UnitOfWork):
         return True
 
     async def _begin(self) -> None:
-        states = [copy.deepcopy(vars(r)) for r in self.repositories()]
+        repositories = list(self.repositories())
+        # a repository's reference to another stays a reference (copy its state, not it)
+        states = [copy.deepcopy(vars(r), {id(o): o for o in repositories}) for r in repositories]
         self._snapshot = (states, set(self._processed))
 
     async def _commit(self, events: list[CloudEvent[Any]]) -> None:

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from bridges_kit.faults import NATS_ERRORS, describe
 from bridges_kit.logs import NATS_CORRELATION_HEADER, correlation_id
 from bridges_kit.metrics import Metrics
+from bridges_kit.one_statement import OneStatement
 from bridges_kit.wakeup import Wakeup
 from bridges_schema import CloudEvent, Streams, event_spec
 
@@ -49,6 +50,29 @@ async def enqueue_many(
         [_outbox_row(event, streams) for event in events],
     )
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+
+
+def enqueue_in(
+    statement: OneStatement, events: Sequence[CloudEvent[Any]], streams: Streams
+) -> None:
+    """Add the events' rows, in order, and the relay's wake-up to `statement`: written if, and
+    only if, its gate opens."""
+    if not events:
+        return
+    p = statement.params
+    rows = ", ".join(
+        f"({p(event_id)}::text, {p(subject)}::text, {p(payload)}::bytea, {p(headers)}::jsonb, {n})"
+        for n, (event_id, subject, payload, headers) in enumerate(
+            (_outbox_row(event, streams) for event in events), 1
+        )
+    )
+    statement.write(
+        f"""INSERT INTO outbox (event_id, subject, payload, headers)
+            SELECT e.event_id, e.subject, e.payload, e.headers
+            FROM (VALUES {rows}) AS e (event_id, subject, payload, headers, n), gate
+            ORDER BY e.n"""
+    )
+    statement.notify(NOTIFY_CHANNEL)
 
 
 class OutboxRelay:

@@ -1,5 +1,7 @@
 """The unit of work on PostgreSQL: a transaction on a pooled connection, the events written to
-the outbox in it, and the processed-event record that makes consumers idempotent."""
+the outbox in it, and the processed-event record that makes consumers idempotent. Entered
+`in_one_statement`, it sends no BEGIN: its repositories add their writes to `statement`, which
+commit sends with the outbox rows (see `bridges_kit.one_statement`)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import asyncpg
 import structlog
 
 from bridges_kit.faults import OUTAGE_ERRORS
-from bridges_kit.outbox import enqueue_many
-from bridges_kit.uow import UnitOfWork
+from bridges_kit.one_statement import OneStatement
+from bridges_kit.outbox import enqueue_in, enqueue_many
+from bridges_kit.uow import NothingWritten, UnitOfWork
 from bridges_schema import CloudEvent, Streams
 
 log = structlog.get_logger(__name__)
@@ -35,6 +38,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._streams = streams
         self._conn: asyncpg.Connection | None = None
         self._tx: Any = None
+        self._statement: OneStatement | None = None
 
     @property
     def connection(self) -> asyncpg.Connection:
@@ -42,11 +46,23 @@ class PostgresUnitOfWork(UnitOfWork):
             raise RuntimeError("the unit of work is not open")
         return self._conn
 
+    @property
+    def statement(self) -> OneStatement:
+        """Where repositories put their writes when the unit of work is `in_one_statement`."""
+        if self._statement is None:
+            raise RuntimeError("the unit of work is not open in one statement")
+        return self._statement
+
     @abc.abstractmethod
     def _bind(self, conn: asyncpg.Connection) -> None:
         """Create the service's repositories on `conn`."""
 
     async def _begin(self) -> None:
+        if self._one_statement:
+            self._statement = OneStatement()
+            self._conn = await self._pool.acquire()
+            self._bind(self._conn)
+            return
         # An idle pooled connection may have died with the server (a restart) an instant before
         # the pool noticed: starting a transaction on it is safe to retry on another.
         for attempt in range(_BEGIN_ATTEMPTS):
@@ -67,13 +83,37 @@ class PostgresUnitOfWork(UnitOfWork):
             return
 
     async def _commit(self, events: list[CloudEvent[Any]]) -> None:
+        if self._statement is not None:
+            await self._commit_statement(self._statement, events)
+            return
         if self._tx is None:
             raise RuntimeError("nothing to commit: the transaction has ended")
         await enqueue_many(self.connection, events, self._streams)
         await self._tx.commit()
         self._tx = None
 
+    async def _commit_statement(
+        self, statement: OneStatement, events: list[CloudEvent[Any]]
+    ) -> None:
+        self._statement = None  # sent at most once
+        enqueue_in(statement, events, self._streams)
+        # The gate makes the statement safe to send again, so a connection that died with the
+        # server an instant before the pool noticed is replaced, as `_begin` does.
+        for attempt in range(_BEGIN_ATTEMPTS):
+            try:
+                written = await statement.run(self.connection)
+                break
+            except OUTAGE_ERRORS:
+                if attempt + 1 == _BEGIN_ATTEMPTS:
+                    raise
+                conn, self._conn = self.connection, None
+                await self._give_back(conn, broken=True)
+                self._conn = await self._pool.acquire()
+        if not written:
+            raise NothingWritten("the statement's gate was closed: nothing was written")
+
     async def _end(self, *, failed: bool) -> None:
+        self._statement = None
         conn, tx = self._conn, self._tx
         self._conn = self._tx = None
         if conn is None:

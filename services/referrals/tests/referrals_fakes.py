@@ -11,8 +11,16 @@ from uuid import UUID
 
 from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_kit.principal import Principal
+from bridges_kit.uow import NothingWritten
 from bridges_referrals import audit, lifecycle
-from bridges_referrals.domain import Case, HistoryEntry, IdempotentIntake, Program, Referral
+from bridges_referrals.domain import (
+    Case,
+    HistoryEntry,
+    IdempotentIntake,
+    NewIntake,
+    Program,
+    Referral,
+)
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import Role
 
@@ -20,9 +28,15 @@ from bridges_schema import Role
 class FakePrograms:
     def __init__(self) -> None:
         self.rows: dict[UUID, Program] = {}
+        self.seen: dict[UUID, Program] = {}  # as this process read them: may be stale
 
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
-        return {i: self.rows[i] for i in ids if i in self.rows}
+        found = {i: self.rows[i] for i in ids if i in self.rows}
+        self.seen.update(found)
+        return found
+
+    def remembered(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        return {i: self.seen[i] for i in ids if i in self.seen}
 
     async def apply(self, program: Program) -> bool:
         known = self.rows.get(program.service_id)
@@ -158,6 +172,39 @@ class FakeIntakeKeys:
         self.rows[(officer_id, key)] = replace(self.rows[(officer_id, key)], response=response)
 
 
+class FakeIntakes:
+    """Stores a whole intake at once, or raises `NothingWritten` (the key taken, a program
+    changed since it was read), as the one statement does."""
+
+    def __init__(
+        self,
+        keys: FakeIntakeKeys,
+        programs: FakePrograms,
+        cases: FakeCases,
+        referrals: FakeReferrals,
+        history: FakeHistory,
+    ) -> None:
+        self._keys, self._programs, self._cases = keys, programs, cases
+        self._referrals, self._history = referrals, history
+
+    async def add(self, intake: NewIntake) -> None:
+        if (intake.officer_id, intake.idempotency_key) in self._keys.rows:
+            raise NothingWritten("the key was taken")
+        current = self._programs.rows
+        if any(
+            pid not in current or current[pid].version != version
+            for pid, version in intake.program_versions.items()
+        ):
+            raise NothingWritten("a program changed since it was read")
+        self._keys.rows[(intake.officer_id, intake.idempotency_key)] = IdempotentIntake(
+            intake.fingerprint, intake.answer
+        )
+        await self._cases.add(intake.case)
+        for referral, entry in zip(intake.referrals, intake.first_entries, strict=True):
+            await self._referrals.add(referral)
+            await self._history.add(entry)
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     actor: audit.Actor
@@ -194,6 +241,9 @@ class FakeUnitOfWork(InMemoryUnitOfWork, ReferralsUnitOfWork):
         self.history = FakeHistory()
         self.cases = FakeCases(self.referrals, self.history)
         self.intake_keys = FakeIntakeKeys()
+        self.intakes = FakeIntakes(
+            self.intake_keys, self.programs, self.cases, self.referrals, self.history
+        )
         self.audit = FakeAudit()
 
     def repositories(self) -> Iterable[object]:

@@ -31,7 +31,7 @@ from bridges_referrals import (
     stats,
     upkeep,
 )
-from bridges_referrals.repository import SqlUnitOfWork
+from bridges_referrals.repository import ProgramMemory, SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import (
@@ -212,6 +212,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
             workers=[_sla_sweeper, _retention],
         )
         self._key_ring: KeyRing | None = None
+        self._programs_seen = ProgramMemory()  # one per process: see `intake`
 
     @property
     def key_ring(self) -> KeyRing:
@@ -220,7 +221,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
         return self._key_ring
 
     def _unit_of_work_with_keys(self, pool: asyncpg.Pool, streams: Streams) -> SqlUnitOfWork:
-        return SqlUnitOfWork(pool, streams, self.key_ring)
+        return SqlUnitOfWork(pool, streams, self.key_ring, self._programs_seen)
 
     async def open_database(self) -> asyncpg.Pool:
         if self._pool is not None:

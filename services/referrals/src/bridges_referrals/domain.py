@@ -135,6 +135,23 @@ class IdempotentIntake:
     response: Mapping[str, Any] | None
 
 
+@dataclass(frozen=True)
+class NewIntake:
+    """A new intake stored whole or not at all: the case (with its consent), one referral per
+    program with its first history entry, and the answer kept under the officer's
+    Idempotency-Key. Stored only while the key is free and every program is still at the
+    version it was read at (`program_versions`)."""
+
+    officer_id: str
+    idempotency_key: str
+    fingerprint: str
+    answer: Mapping[str, Any]
+    case: Case
+    referrals: tuple[Referral, ...]
+    first_entries: tuple[HistoryEntry, ...]
+    program_versions: Mapping[UUID, int]
+
+
 # -- errors --------------------------------------------------------------------------------
 
 

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 from bridges_kit.principal import Principal
+from bridges_kit.uow import NothingWritten
 from bridges_referrals import events, sharing, views
 from bridges_referrals.domain import (
     Case,
@@ -16,15 +22,22 @@ from bridges_referrals.domain import (
     ConsentMissing,
     HistoryEntry,
     IdempotencyKeyReused,
+    NewIntake,
     OfficerUnreachable,
+    Program,
+    ProgramNotAccepting,
     Referral,
+    UnknownProgram,
     check_can_take_referral,
     utc_now,
 )
-from bridges_referrals.models import FileReferral, IntakeResult, ReferralView
+from bridges_referrals.models import FileReferral, IntakeResult
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
-from bridges_schema import ReferralStatus
+from bridges_schema import CloudEvent, ReferralStatus
+
+# What refuses an intake; decided on programs read lately, the database is asked before saying so
+_REFUSALS = (ConsentMissing, UnknownProgram, ProgramNotAccepting, OfficerUnreachable)
 
 
 def fingerprint(request: FileReferral) -> str:
@@ -64,6 +77,76 @@ def _consent(officer: Principal, request: FileReferral) -> Consent:
     )
 
 
+@dataclass(frozen=True)
+class _Filing:
+    """What an intake stores and emits, decided before anything is written."""
+
+    case: Case
+    referrals: tuple[Referral, ...]
+    first_entries: tuple[HistoryEntry, ...]
+    events: tuple[CloudEvent[Any], ...]
+    result: IntakeResult
+
+
+def _filing(
+    targets: ResponseTargets,
+    officer: Principal,
+    request: FileReferral,
+    programs: Mapping[UUID, Program],
+    now: datetime,
+) -> _Filing:
+    """The case, one referral per chosen program with its first history entry and event, and
+    the answer; a named refusal if the consent, a program or the officer's contact will not do."""
+    consent = _consent(officer, request)
+    chosen = [check_can_take_referral(pid, programs.get(pid)) for pid in request.program_ids]
+    case = Case(
+        id=uuid.uuid4(),
+        officer_id=officer.sub,
+        need_codes=tuple(sorted(set(request.needs))),
+        urgency=request.urgency,
+        created_at=now,
+        consent=consent,
+        client=request.client.model_dump(mode="json", exclude_none=True),
+        situation=request.situation,
+        officer_contact=_officer_contact(officer, request),
+    )
+    respond_by = targets.respond_by(request.urgency, now)
+    referrals: list[Referral] = []
+    entries: list[HistoryEntry] = []
+    emitted: list[CloudEvent[Any]] = []
+    for program in chosen:
+        assert program.agency_id is not None  # checked: a program without one takes none
+        referral = Referral(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            program_id=program.service_id,
+            agency_id=program.agency_id,
+            officer_id=officer.sub,
+            status=ReferralStatus.REQUESTED,
+            urgency=request.urgency,
+            version=1,
+            respond_by=respond_by,
+            created_at=now,
+            updated_at=now,
+            program_name=program.name,
+        )
+        referrals.append(referral)
+        entries.append(
+            HistoryEntry(
+                referral_id=referral.id,
+                from_status=None,
+                to_status=ReferralStatus.REQUESTED,
+                version=1,
+                actor_id=officer.sub,
+                actor_role=officer.role.value,
+                at=now,
+            )
+        )
+        emitted.append(events.requested(referral, sharing.shared_needs(consent, case.need_codes)))
+    result = IntakeResult(case_id=case.id, referrals=[views.summary(r, now) for r in referrals])
+    return _Filing(case, tuple(referrals), tuple(entries), tuple(emitted), result)
+
+
 async def file_referrals(
     uow: ReferralsUnitOfWork,
     targets: ResponseTargets,
@@ -72,8 +155,69 @@ async def file_referrals(
     idempotency_key: str,
     clock: Clock = utc_now,
 ) -> tuple[IntakeResult, bool]:
-    """File one referral per chosen program; returns (result, replayed)."""
+    """File one referral per chosen program; returns (result, replayed).
+
+    Most intakes are new, for programs this process read lately: those are written in one
+    statement, guarded by the key and the programs' versions. Any other (a retry, a refusal,
+    a program not read lately or changed since) takes the path that reads first."""
     expected = fingerprint(request)
+    filed = await _file_in_one_statement(
+        uow, targets, officer, request, idempotency_key, expected, clock
+    )
+    if filed is not None:
+        return filed, False
+    return await _file_after_reading(
+        uow, targets, officer, request, idempotency_key, expected, clock
+    )
+
+
+async def _file_in_one_statement(
+    uow: ReferralsUnitOfWork,
+    targets: ResponseTargets,
+    officer: Principal,
+    request: FileReferral,
+    idempotency_key: str,
+    expected: str,
+    clock: Clock,
+) -> IntakeResult | None:
+    """The result, or None when nothing was written: the key was taken (a retry), or a program
+    was not read lately, changed since or refuses (the database has the last word)."""
+    try:
+        async with uow.in_one_statement():
+            remembered = uow.programs.remembered(request.program_ids)
+            try:
+                filing = _filing(targets, officer, request, remembered, clock())
+            except _REFUSALS:
+                return None  # nothing was sent
+            await uow.intakes.add(
+                NewIntake(
+                    officer_id=officer.sub,
+                    idempotency_key=idempotency_key,
+                    fingerprint=expected,
+                    answer=filing.result.model_dump(mode="json"),
+                    case=filing.case,
+                    referrals=filing.referrals,
+                    first_entries=filing.first_entries,
+                    program_versions={pid: remembered[pid].version for pid in request.program_ids},
+                )
+            )
+            for event in filing.events:
+                uow.emit(event)
+            await uow.commit()
+    except NothingWritten:
+        return None
+    return filing.result
+
+
+async def _file_after_reading(
+    uow: ReferralsUnitOfWork,
+    targets: ResponseTargets,
+    officer: Principal,
+    request: FileReferral,
+    idempotency_key: str,
+    expected: str,
+    clock: Clock,
+) -> tuple[IntakeResult, bool]:
     async with uow:
         earlier = await uow.intake_keys.claim(officer.sub, idempotency_key, expected)
         if earlier is not None:
@@ -82,55 +226,16 @@ async def file_referrals(
                     "this Idempotency-Key was already used for a different referral"
                 )
             return IntakeResult.model_validate(earlier.response), True
-        consent = _consent(officer, request)
         programs = await uow.programs.get_many(request.program_ids)
-        chosen = [check_can_take_referral(pid, programs.get(pid)) for pid in request.program_ids]
-        now = clock()
-        case = Case(
-            id=uuid.uuid4(),
-            officer_id=officer.sub,
-            need_codes=tuple(sorted(set(request.needs))),
-            urgency=request.urgency,
-            created_at=now,
-            consent=consent,
-            client=request.client.model_dump(mode="json", exclude_none=True),
-            situation=request.situation,
-            officer_contact=_officer_contact(officer, request),
-        )
-        await uow.cases.add(case)
-        respond_by = targets.respond_by(request.urgency, now)
-        summaries: list[ReferralView] = []
-        for program in chosen:
-            assert program.agency_id is not None  # checked: a program without one takes none
-            referral = Referral(
-                id=uuid.uuid4(),
-                case_id=case.id,
-                program_id=program.service_id,
-                agency_id=program.agency_id,
-                officer_id=officer.sub,
-                status=ReferralStatus.REQUESTED,
-                urgency=request.urgency,
-                version=1,
-                respond_by=respond_by,
-                created_at=now,
-                updated_at=now,
-                program_name=program.name,
-            )
+        filing = _filing(targets, officer, request, programs, clock())
+        await uow.cases.add(filing.case)
+        for referral, entry in zip(filing.referrals, filing.first_entries, strict=True):
             await uow.referrals.add(referral)
-            await uow.history.add(
-                HistoryEntry(
-                    referral_id=referral.id,
-                    from_status=None,
-                    to_status=ReferralStatus.REQUESTED,
-                    version=1,
-                    actor_id=officer.sub,
-                    actor_role=officer.role.value,
-                    at=now,
-                )
-            )
-            uow.emit(events.requested(referral, sharing.shared_needs(consent, case.need_codes)))
-            summaries.append(views.summary(referral, now))
-        result = IntakeResult(case_id=case.id, referrals=summaries)
-        await uow.intake_keys.answer(officer.sub, idempotency_key, result.model_dump(mode="json"))
+            await uow.history.add(entry)
+        for event in filing.events:
+            uow.emit(event)
+        await uow.intake_keys.answer(
+            officer.sub, idempotency_key, filing.result.model_dump(mode="json")
+        )
         await uow.commit()
-    return result, False
+    return filing.result, False

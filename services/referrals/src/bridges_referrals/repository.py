@@ -36,6 +36,13 @@ from bridges_referrals.domain import (
     Program,
     Referral,
 )
+from bridges_referrals.intake_rows import (
+    SqlIntakes,
+    case_rows,
+    history_row,
+    insert_sql,
+    referral_row,
+)
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import ReasonCode, ReferralStatus, Streams, Urgency
 
@@ -60,14 +67,45 @@ def _program(row: asyncpg.Record) -> Program:
 _PROGRAM_FIELDS = frozenset({"accepting_referrals", "capacity_status", "deleted"})
 
 
+class ProgramMemory:
+    """The programs this process read lately, as it read them: an intake relies on them only
+    while their versions in the database still match (see `intake_rows`)."""
+
+    LIMIT = 10_000  # programs; past it, forgotten all at once and read again as needed
+
+    def __init__(self) -> None:
+        self._programs: dict[UUID, Program] = {}
+
+    def recall(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        return {i: self._programs[i] for i in ids if i in self._programs}
+
+    def keep(self, programs: Mapping[UUID, Program]) -> None:
+        if len(self._programs) + len(programs) > self.LIMIT:
+            self._programs.clear()
+        self._programs.update(programs)
+
+    def forget(self, service_id: UUID) -> None:
+        self._programs.pop(service_id, None)
+
+
 class SqlPrograms(Repository):
+    def __init__(self, conn: asyncpg.Connection, memory: ProgramMemory | None = None) -> None:
+        super().__init__(conn)
+        self._memory = memory or ProgramMemory()
+
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
         rows = await self._conn.fetch(
             "SELECT * FROM program WHERE service_id = ANY($1::uuid[])", list(ids)
         )
-        return {r["service_id"]: _program(r) for r in rows}
+        found = {r["service_id"]: _program(r) for r in rows}
+        self._memory.keep(found)
+        return found
+
+    def remembered(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        return self._memory.recall(ids)
 
     async def apply(self, program: Program) -> bool:
+        self._memory.forget(program.service_id)
         applied = await self._conn.fetchval(
             """INSERT INTO program (service_id, version, name, organization_name, agency_id,
                    status, accepting_referrals, capacity_status, taxonomy_codes, deleted,
@@ -99,6 +137,7 @@ class SqlPrograms(Repository):
         unknown = set(fields) - _PROGRAM_FIELDS
         if unknown:
             raise ValueError(f"not program fields: {sorted(unknown)}")
+        self._memory.forget(service_id)
         p = Params(service_id, version)
         assignments = ", ".join(f"{name} = {p(value)}" for name, value in fields.items())
         applied = await self._conn.fetchval(
@@ -159,37 +198,8 @@ class SqlCases(Repository):
 
     async def add(self, case: Case) -> None:
         key, wrapped = self._keys.new(case.id)
-        await self._conn.execute(
-            """INSERT INTO referral_case (id, officer_id, client, situation, need_codes, urgency,
-                   created_at, officer_contact, data_key, data_key_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            case.id,
-            case.officer_id,
-            None if case.client is None else key.seal_json(CLIENT, case.client),
-            None if case.situation is None else key.seal_text(SITUATION, case.situation),
-            list(case.need_codes),
-            case.urgency.value,
-            case.created_at,
-            case.officer_contact,
-            wrapped,
-            self._keys.active_id,
-        )
-        consent = case.consent
-        name = consent.given_by_name
-        await self._conn.execute(
-            """INSERT INTO consent (id, case_id, given_by, given_by_name, method, given_at,
-                   scopes, recorded_by, recorded_at, text_version)
-               VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            case.id,  # one consent per case: it shares the case's id
-            consent.given_by,
-            None if name is None else key.seal_text(GIVEN_BY_NAME, name),
-            consent.method,
-            consent.given_at,
-            sorted(s.value for s in consent.scopes),
-            consent.recorded_by,
-            case.created_at,
-            consent.text_version,
-        )
+        for table, values in case_rows(case, key, wrapped, self._keys.active_id):
+            await self._conn.execute(insert_sql(table, len(values)), *values)
 
     async def get(
         self, case_id: UUID, *, for_update: bool = False, personal: bool = True
@@ -295,22 +305,8 @@ def referral_of(row: asyncpg.Record) -> Referral:
 
 class SqlReferrals(Repository):
     async def add(self, referral: Referral) -> None:
-        await self._conn.execute(
-            """INSERT INTO referral (id, case_id, program_id, agency_id, officer_id, status,
-                   urgency, version, respond_by, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-            referral.id,
-            referral.case_id,
-            referral.program_id,
-            referral.agency_id,
-            referral.officer_id,
-            referral.status.value,
-            referral.urgency.value,
-            referral.version,
-            referral.respond_by,
-            referral.created_at,
-            referral.updated_at,
-        )
+        values = referral_row(referral)
+        await self._conn.execute(insert_sql("referral", len(values)), *values)
 
     async def get(self, referral_id: UUID, *, for_update: bool = False) -> Referral | None:
         lock = " FOR UPDATE OF r" if for_update else ""
@@ -399,20 +395,8 @@ class SqlHistory(Repository):
         if entry.note is not None:
             key = await self._keys.of_referral(entry.referral_id)
             sealed_note = key.seal_text(history_note(entry.referral_id, entry.version), entry.note)
-        await self._conn.execute(
-            """INSERT INTO referral_history (referral_id, from_status, to_status, version,
-                   actor_id, actor_role, reason_code, note, at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            entry.referral_id,
-            entry.from_status.value if entry.from_status else None,
-            entry.to_status.value,
-            entry.version,
-            entry.actor_id,
-            entry.actor_role,
-            entry.reason_code.value if entry.reason_code else None,
-            sealed_note,
-            entry.at,
-        )
+        values = history_row(entry, sealed_note)
+        await self._conn.execute(insert_sql("referral_history", len(values)), *values)
 
     async def of(self, referral_id: UUID) -> list[HistoryEntry]:
         rows = await self._conn.fetch(
@@ -468,15 +452,23 @@ class SqlIntakeKeys(Repository):
 class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
     """The referrals unit of work on PostgreSQL: these repositories on one transaction."""
 
-    def __init__(self, pool: asyncpg.Pool, streams: Streams, ring: KeyRing) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        streams: Streams,
+        ring: KeyRing,
+        programs_seen: ProgramMemory | None = None,
+    ) -> None:
         super().__init__(pool, streams)
         self._ring = ring
+        self._programs_seen = programs_seen or ProgramMemory()
 
     def _bind(self, conn: asyncpg.Connection) -> None:
         keys = CaseKeys(conn, self._ring)
-        self.programs = SqlPrograms(conn)
+        self.programs = SqlPrograms(conn, self._programs_seen)
         self.cases = SqlCases(conn, keys)
         self.referrals = SqlReferrals(conn)
         self.history = SqlHistory(conn, keys)
         self.intake_keys = SqlIntakeKeys(conn)
+        self.intakes = SqlIntakes(lambda: self.statement, keys)
         self.audit = SqlAuditTrail(conn)

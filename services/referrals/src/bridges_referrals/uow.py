@@ -1,7 +1,8 @@
 """The referrals unit of work: the repositories use cases and event handlers work through.
 
 `ReferralsUnitOfWork` names them (protocols); `SqlUnitOfWork` binds the PostgreSQL ones
-(`repository`, `audit`) to one transaction. The unit tests' fake keeps them in memory.
+(`repository`, `intake_rows`, `audit_log`) to one transaction. The unit tests' fake keeps them
+in memory.
 """
 
 from __future__ import annotations
@@ -13,11 +14,23 @@ from uuid import UUID
 
 from bridges_kit.uow import UnitOfWork
 from bridges_referrals import audit
-from bridges_referrals.domain import Case, HistoryEntry, IdempotentIntake, Program, Referral
+from bridges_referrals.domain import (
+    Case,
+    HistoryEntry,
+    IdempotentIntake,
+    NewIntake,
+    Program,
+    Referral,
+)
 
 
 class Programs(Protocol):
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]: ...
+
+    def remembered(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        """Those of the programs this process read lately (no I/O). They may have changed
+        since: a write relying on one checks its version (`NewIntake.program_versions`)."""
+        ...
 
     async def apply(self, program: Program) -> bool:
         """Store `program` unless a newer version is known; True when stored."""
@@ -86,6 +99,14 @@ class IntakeKeys(Protocol):
     async def answer(self, officer_id: str, key: str, response: Mapping[str, Any]) -> None: ...
 
 
+class Intakes(Protocol):
+    async def add(self, intake: NewIntake) -> None:
+        """Store the whole intake when the unit of work, entered `in_one_statement`, commits:
+        only if its key is still free and its programs still at the versions read; else the
+        commit raises `NothingWritten` and nothing is stored."""
+        ...
+
+
 class AuditTrail(Protocol):
     async def record(
         self,
@@ -104,4 +125,5 @@ class ReferralsUnitOfWork(UnitOfWork):
     referrals: Referrals
     history: History
     intake_keys: IntakeKeys
+    intakes: Intakes
     audit: AuditTrail
