@@ -135,8 +135,11 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _give_back(self, conn: asyncpg.Connection, *, broken: bool) -> None:
         """Return the connection to the pool; one whose state is unknown is closed first, so
         the pool replaces it rather than lend it out mid-operation."""
-        if broken or conn.is_closed():
-            conn.terminate()
+        try:
+            if broken or conn.is_closed():
+                conn.terminate()
+        except asyncpg.InterfaceError:
+            pass  # released already: the pool lets go of a connection as soon as it closes
         try:
             await self._pool.release(conn)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
