@@ -1,6 +1,10 @@
 """Filing a referral: one case for the family, one referral per chosen program, in one unit of
 work with the family's consent, each referral's first history entry and its event. A retried
-intake (same Idempotency-Key, same content) returns the first answer and does nothing more."""
+intake (same Idempotency-Key, same content) returns the first answer and does nothing more.
+
+A new intake for programs this process read lately is decided before anything is sent and
+written in one statement (one round trip), guarded by the key and the programs' versions; any
+other intake, or one whose guard fails, reads first and decides on what the database says."""
 
 from __future__ import annotations
 
