@@ -97,7 +97,7 @@ async def asyncpg_inserts(dsn: str, duration_s: float) -> load.Figures:
             await conn.close()
     ordered = sorted(latencies)
     return load.Figures(
-        "raw: one INSERT per transaction, asyncpg",
+        "raw INSERT per tx, asyncpg",
         len(ordered),
         seconds,
         _at(ordered, 50),
@@ -167,7 +167,7 @@ async def intake_figures(
     headers = {"Authorization": f"Bearer {token}"}
     await _warm_up(url, headers, body)
     raw_engine = load.pgbench(
-        "raw: one INSERT per transaction, pgbench",
+        "raw INSERT per tx, pgbench",
         database_url,
         load.RAW_INSERT,
         duration_s=duration_s,
@@ -256,7 +256,7 @@ async def inbox_figures(url: str, token: str, label: str, duration_s: float) -> 
             duration_s=duration_s,
         ),
         load.wrk(
-            f"inbox requested by due, {label}",
+            f"inbox requested+due, {label}",
             url + "/inbox?limit=50&status=requested&sort=due",
             headers=headers,
             duration_s=duration_s,
@@ -278,7 +278,8 @@ async def inbox_at_size(
     finally:
         await pool.close()
     staff = infra.token(Role.AGENCY_STAFF, agency_id=agency)
-    return await inbox_figures(url, staff, f"{size // 1000}k referrals", duration_s), seconds
+    label = f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+    return await inbox_figures(url, staff, f"{label} referrals", duration_s), seconds
 
 
 def main() -> None:
