@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
 from bridges_kit import problems
-from bridges_kit.consumer import Subscription, on
+from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
@@ -64,6 +64,13 @@ class NotificationsSettings(ServiceSettings):
     delivery_lease_s: float = Field(default=60.0, gt=0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_per_endpoint: int = Field(default=4, ge=1, le=64)
+    consumer_lanes: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="pullers sharing the durable consumer in this process, as replicas do: "
+        "events are fanned out this many at once (each pulls up to consumer_batch)",
+    )
     breaker_failures: int = Field(default=5, ge=1, le=1000)
     breaker_first_rest_s: float = Field(
         default=5.0, gt=0, description="first rest of a failing endpoint; doubles per failed probe"
@@ -138,13 +145,30 @@ def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
     return DeliveryWorker(runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling())
 
 
+def _consumer_lane(runtime: NotificationsRuntime) -> Worker:
+    """One more puller on the referral events' durable consumer (the runtime starts the first).
+    Lanes share the consumer as replicas do, so nothing changes for delivery guarantees: each
+    event is applied once, in its own transaction, whichever lane pulls it."""
+    s = runtime.settings
+    policy = ConsumerPolicy(
+        max_attempts=s.consumer_max_attempts,
+        max_deliver=s.consumer_max_deliver,
+        batch=s.consumer_batch,
+        ack_wait_s=s.consumer_ack_wait_s,
+    )
+    return Consumer(
+        runtime.pool, runtime.js, runtime.streams, runtime.dispatchers[0], runtime.metrics, policy
+    )
+
+
 def build_runtime(settings: NotificationsSettings | None = None) -> NotificationsRuntime:
+    settings = settings or NotificationsSettings()
     return Runtime(
-        settings or NotificationsSettings(),
+        settings,
         migrations=MIGRATIONS,
         unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,
-        workers=[_delivery_worker],
+        workers=[_delivery_worker, *[_consumer_lane] * (settings.consumer_lanes - 1)],
     )
 
 
