@@ -9,12 +9,15 @@ from uuid import UUID
 
 from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_notifications.domain import (
+    Attempted,
     AttemptResult,
     ClaimedDelivery,
     Endpoint,
+    Finished,
     NewDelivery,
     OfficerPreference,
     Recipient,
+    RetryLater,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
 
@@ -150,18 +153,20 @@ class FakeDeliveries:
     ) -> list[ClaimedDelivery]:
         raise NotImplementedError("claiming is SQL: see the integration tests")
 
-    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None:
-        self.attempt_log.append((delivery_id, result))
+    async def add_attempts(self, attempted: Sequence[Attempted]) -> None:
+        self.attempt_log += [(a.delivery.id, a.result) for a in attempted]
 
-    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None:
-        stored = self.rows[delivery_id]
-        stored.last_error, stored.retry_in_s = error, seconds
+    async def retry_later(self, retries: Sequence[RetryLater]) -> None:
+        for r in retries:
+            stored = self.rows[r.delivery_id]
+            stored.last_error, stored.retry_in_s = r.error, r.seconds
 
-    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime:
-        stored = self.rows[delivery_id]
-        stored.status = "succeeded" if succeeded else "dead"
-        stored.last_error = error
-        return datetime.now(UTC)
+    async def finish(self, finished: Sequence[Finished]) -> dict[UUID, datetime]:
+        for f in finished:
+            stored = self.rows[f.delivery_id]
+            stored.status = "succeeded" if f.succeeded else "dead"
+            stored.last_error = f.error
+        return {f.delivery_id: datetime.now(UTC) for f in finished}
 
     async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
         replayed = [

@@ -157,6 +157,28 @@ class AttemptResult:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class Attempted:
+    """A delivery attempt that has ended, waiting to be recorded."""
+
+    delivery: ClaimedDelivery
+    result: AttemptResult
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    delivery_id: UUID
+    error: str | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    delivery_id: UUID
+    succeeded: bool
+    error: str | None
+
+
 def plan_deliveries(
     event: CloudEvent[Any],
     endpoints: Iterable[Endpoint],

@@ -41,12 +41,10 @@ class ReceiverConnections:
             max_keepalive_connections=max_connections,
             keepalive_expiry=KEEPALIVE_EXPIRY_S,
         )
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl: ssl.SSLContext = httpx.create_ssl_context()  # loading CAs is slow: once
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def _new_client(self) -> httpx.AsyncClient:
-        if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()  # loading the CA bundle is slow: once
         return httpx.AsyncClient(
             timeout=self._timeout,
             follow_redirects=False,

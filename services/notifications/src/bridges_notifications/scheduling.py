@@ -1,5 +1,6 @@
 """The delivery worker: claims due deliveries (SKIP LOCKED leases, so replicas share the work),
-sends each through its channel's transport, and records the attempt (see `attempts`).
+sends each through its channel's transport, and records the attempt (see `attempts`; attempts
+that end together share a commit, see `recording`).
 
 - The schedule lives in the database (`next_attempt_at`), so it survives restarts. A worker that
   dies mid-delivery leaves a lease that expires; the delivery is then retried with the same
@@ -23,7 +24,8 @@ import structlog
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts
-from bridges_notifications.domain import AttemptResult, ClaimedDelivery
+from bridges_notifications.domain import Attempted, AttemptResult, ClaimedDelivery
+from bridges_notifications.recording import AttemptRecorder
 from bridges_notifications.transports import Transport
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
@@ -53,6 +55,7 @@ class DeliveryWorker:
         self._transports = transports
         self._wakeup = wakeup
         self._policy = policy
+        self._recorder = AttemptRecorder(uow, policy.attempt, max_group=policy.concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._in_flight: dict[UUID, int] = {}  # per endpoint
         self._stopping = False
@@ -129,7 +132,7 @@ class DeliveryWorker:
             log.exception("delivery_send_failed", delivery_id=str(delivery.id))
             result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
         try:
-            await attempts.record_attempt(self._uow(), delivery, result, self._policy.attempt)
+            await self._recorder.record(Attempted(delivery, result))
         except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
             log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
         except Exception as exc:  # recording itself fails: park it for ops rather than loop
