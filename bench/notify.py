@@ -7,7 +7,10 @@ raw loop once ran beside it in this process, which slowed the baseline, not Brid
 also gives the CPU time per event of the sending process and of the receiver: a receiver near a
 whole core per event rate would be the limit, not the sender.
 
-    .venv/bin/python -m bench.notify [--events 1000]
+Bridges and the raw loop alternate `--rounds` times against the same servers; the table shows
+the median round of each.
+
+    .venv/bin/python -m bench.notify [--events 1000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -214,11 +217,12 @@ async def bridges(infra: harness.Infra, url: str, events: int) -> Run:
         await receiver.stop()
 
 
-async def raw(infra: harness.Infra, events: int) -> Run:
+async def raw(infra: harness.Infra, events: int, round_: int = 0) -> Run:
     receiver = await ReceiverProcess().start()
     bus = await nats.connect(infra.nats.url)
     js = bus.jetstream()
-    await js.add_stream(StreamConfig(name="BENCH_RAW", subjects=["bench.raw.>"]))
+    subjects = f"bench.raw{round_}.>"
+    await js.add_stream(StreamConfig(name=f"BENCH_RAW{round_}", subjects=[subjects]))
     agency = uuid.uuid4()
     try:
         payloads = [_event(agency) for _ in range(events)]
@@ -227,9 +231,9 @@ async def raw(infra: harness.Infra, events: int) -> Run:
         started = time.monotonic()
         for event in payloads:
             sent[event.id] = time.monotonic()
-            await js.publish("bench.raw.requested", event.model_dump_json().encode())
+            await js.publish(f"bench.raw{round_}.requested", event.model_dump_json().encode())
         sender = CpuMeter(os.getpid())  # as for Bridges: publishing is not the sender's work
-        subscription = await js.pull_subscribe("bench.raw.>", durable="bench-raw")
+        subscription = await js.pull_subscribe(subjects, durable=f"bench-raw{round_}")
         async with httpx.AsyncClient(timeout=5) as client:
             done = 0
             while done < events:
@@ -257,14 +261,28 @@ async def raw(infra: harness.Infra, events: int) -> Run:
         await receiver.stop()
 
 
+def _median_run(runs: list[Run]) -> Run:
+    """The round with the median rate (its own latencies and CPU figures)."""
+    return sorted(runs, key=lambda r: r.figures.per_second)[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Bridges and raw alternate this many times; the median round of each is shown "
+        "(on a shared machine, other work then weighs on both alike)",
+    )
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)  # the child's port
     args = parser.parse_args()
     if args.receiver:
         asyncio.run(_serve_receiver(args.receiver))
         return
+    measured: list[Run] = []
+    baseline: list[Run] = []
     with harness.infrastructure() as infra:
         port = free_port()
         env = infra.service_env(
@@ -275,25 +293,39 @@ def main() -> None:
             BRIDGES_DELIVERY_PER_ENDPOINT=str(CONCURRENCY),
         )
         with harness.service(infra, "bridges_notifications", env, port) as url:
-            measured = asyncio.run(bridges(infra, url, args.events))
-        baseline = asyncio.run(raw(infra, args.events))
-    rows = [measured.figures, baseline.figures]
+            for round_ in range(args.rounds):
+                measured.append(asyncio.run(bridges(infra, url, args.events)))
+                baseline.append(asyncio.run(raw(infra, args.events, round_)))
+    bridges_run, raw_run = _median_run(measured), _median_run(baseline)
     extra = {
         "events": args.events,
         "concurrency": CONCURRENCY,
+        "rounds": args.rounds,
         "bridges_vs_raw_throughput": round(
-            measured.figures.per_second / baseline.figures.per_second, 2
+            bridges_run.figures.per_second / raw_run.figures.per_second, 2
         ),
-        "cpu_ms_per_event": {
-            "bridges_service": measured.sender_cpu_ms,
-            "raw_loop": baseline.sender_cpu_ms,
-            "receiver_during_bridges": measured.receiver_cpu_ms,
-            "receiver_during_raw": baseline.receiver_cpu_ms,
+        "per_round_ratio": [
+            round(b.figures.per_second / r.figures.per_second, 2)
+            for b, r in zip(measured, baseline, strict=True)
+        ],
+        "per_round_events_per_s": {
+            "bridges": [round(b.figures.per_second, 1) for b in measured],
+            "raw": [round(r.figures.per_second, 1) for r in baseline],
         },
-        "duplicates_received": {"bridges": measured.duplicates, "raw": baseline.duplicates},
+        "cpu_ms_per_event": {
+            "bridges_service": bridges_run.sender_cpu_ms,
+            "raw_loop": raw_run.sender_cpu_ms,
+            "receiver_during_bridges": bridges_run.receiver_cpu_ms,
+            "receiver_during_raw": raw_run.receiver_cpu_ms,
+        },
+        "duplicates_received": {
+            "bridges": sum(b.duplicates for b in measured),
+            "raw": sum(r.duplicates for r in baseline),
+        },
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": "latency = publish to arrival at the receiver; the receiver is its own process",
     }
+    rows = [bridges_run.figures, raw_run.figures]
     result = harness.report("Notifications: events to acknowledged webhooks", rows, extra)
     for key, value in result.items():
         if key not in {"title", "rows"}:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_notifications.domain import (
@@ -198,3 +199,39 @@ class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
 
     def repositories(self) -> Iterable[object]:
         return (self.endpoints, self.recipients, self.preferences, self.deliveries)
+
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def webhook_endpoint(agency: UUID, **fields: Any) -> Endpoint:
+    return Endpoint(
+        id=uuid4(),
+        agency_id=agency,
+        url="https://hooks.example.org/bridges",
+        secret="whsec_" + "A" * 32,
+        enabled=fields.pop("enabled", True),
+        event_types=fields.pop("event_types", ()),
+        description=None,
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
+
+
+def claimed(planned: NewDelivery, attempts_so_far: int) -> ClaimedDelivery:
+    """`planned` as the worker leases it for its `attempts_so_far`-th attempt."""
+    return ClaimedDelivery(
+        id=planned.id,
+        event_id=planned.event_id,
+        event_type=planned.event_type,
+        referral_id=planned.referral_id,
+        agency_id=planned.agency_id,
+        endpoint_id=planned.endpoint_id,
+        channel=planned.channel,
+        target=planned.target,
+        language=planned.language,
+        audience=planned.audience,
+        payload=planned.payload,
+        attempts=attempts_so_far,
+    )
