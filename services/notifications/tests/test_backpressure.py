@@ -15,6 +15,7 @@ from notifications_fakes import FakeUnitOfWork, claimed, webhook_endpoint
 from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.testing import eventually
 from bridges_notifications import attempts, netguard, retry
+from bridges_notifications.bootstrap import NotificationsSettings
 from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
@@ -82,7 +83,9 @@ async def test_a_slow_receiver_holds_only_its_own_endpoints_slots(start_desk):
 
 
 async def test_consumer_lanes_apply_each_event_once(start_desk, receiver):
-    desk = await start_desk(BRIDGES_CONSUMER_LANES="4", BRIDGES_CONSUMER_BATCH="2")
+    desk = await start_desk(
+        BRIDGES_CONSUMER_LANES="4", BRIDGES_CONSUMER_BATCH="2", BRIDGES_DB_POOL_MAX="8"
+    )
     await desk.endpoint(receiver.url)
     events = [await desk.publish() for _ in range(30)]
     await eventually(lambda: _true(len(receiver.requests) >= 30), timeout_s=20)
@@ -93,6 +96,14 @@ async def test_consumer_lanes_apply_each_event_once(start_desk, receiver):
     )
     assert (counts[0]["deliveries"], counts[0]["attempts"]) == (30, 30)
     assert sorted(receiver.ids()) == sorted(e.id for e in events)  # no second POST either
+
+
+@pytest.mark.parametrize(
+    ("lanes", "pool", "running"), [(4, 10, 4), (8, 10, 6), (4, 5, 1), (4, 2, 1), (1, 50, 1)]
+)
+def test_consumer_lanes_leave_the_delivery_worker_its_connections(lanes, pool, running):
+    settings = NotificationsSettings(consumer_lanes=lanes, db_pool_max=pool)
+    assert settings.lanes() == running
 
 
 # -- connections ----------------------------------------------------------------------------
