@@ -42,7 +42,8 @@ class ReceiverConnections:
             keepalive_expiry=KEEPALIVE_EXPIRY_S,
         )
         self._ssl: ssl.SSLContext = httpx.create_ssl_context()  # loading CAs is slow: once
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # plain HTTP's is made now, as building a client is slow: not on a first delivery
+        self._entries: OrderedDict[str, _Entry] = OrderedDict({"": _Entry(self._new_client())})
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
