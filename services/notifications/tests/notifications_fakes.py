@@ -12,6 +12,7 @@ from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
+    Audience,
     ClaimedDelivery,
     Endpoint,
     Finished,
@@ -108,6 +109,18 @@ class FakeRecipients:
         )
 
 
+class FakeAudiences:
+    def __init__(self, endpoints: FakeEndpoints, recipients: FakeRecipients) -> None:
+        self._endpoints = endpoints
+        self._recipients = recipients
+
+    async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
+        return Audience(
+            await self._endpoints.of_agency(agency_id),
+            await self._recipients.of_agency(agency_id) if recipients else [],
+        )
+
+
 class FakePreferences:
     def __init__(self) -> None:
         self.rows: dict[str, OfficerPreference] = {}
@@ -194,6 +207,7 @@ class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
         super().__init__()
         self.endpoints = FakeEndpoints()
         self.recipients = FakeRecipients()
+        self.audiences = FakeAudiences(self.endpoints, self.recipients)
         self.preferences = FakePreferences()
         self.deliveries = FakeDeliveries()
 

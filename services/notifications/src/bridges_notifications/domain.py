@@ -109,6 +109,14 @@ class OfficerPreference:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Who may hear about an agency's referral event: its endpoints and email recipients."""
+
+    endpoints: list[Endpoint]
+    recipients: list[Recipient]
+
+
+@dataclass(frozen=True)
 class NewDelivery:
     """One message to send: an event to one endpoint or email address."""
 

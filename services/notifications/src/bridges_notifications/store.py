@@ -13,6 +13,7 @@ import asyncpg
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications.domain import (
     Attempted,
+    Audience,
     ClaimedDelivery,
     Endpoint,
     Finished,
@@ -172,6 +173,28 @@ class SqlRecipients(Repository):
             "SELECT * FROM email_recipient WHERE agency_id = $1 ORDER BY address", agency_id
         )
         return [_recipient(r) for r in rows]
+
+
+class SqlAudiences(Repository):
+    async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
+        rows = await self._conn.fetch(
+            """SELECT 'endpoint' AS kind, id, agency_id, url, secret, enabled, event_types,
+                   description, created_at, updated_at, paused, previous_secret,
+                   previous_secret_until, consecutive_failures, circuit_open_until,
+                   NULL::text AS address, NULL::text AS language
+               FROM endpoint WHERE agency_id = $1
+               UNION ALL
+               SELECT 'recipient', id, agency_id, NULL, NULL, enabled, NULL, NULL, created_at,
+                   NULL, NULL, NULL, NULL, NULL, NULL, address, language
+               FROM email_recipient WHERE $2 AND agency_id = $1
+               ORDER BY kind, address, created_at, id""",
+            agency_id,
+            recipients,
+        )
+        return Audience(
+            endpoints=[_endpoint(r) for r in rows if r["kind"] == "endpoint"],
+            recipients=[_recipient(r) for r in rows if r["kind"] == "recipient"],
+        )
 
 
 class SqlPreferences(Repository):
@@ -380,5 +403,6 @@ class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.endpoints = SqlEndpoints(conn)
         self.recipients = SqlRecipients(conn)
+        self.audiences = SqlAudiences(conn)
         self.preferences = SqlPreferences(conn)
         self.deliveries = SqlDeliveries(conn)

@@ -11,6 +11,7 @@ from uuid import UUID
 from bridges_kit.uow import UnitOfWork
 from bridges_notifications.domain import (
     Attempted,
+    Audience,
     ClaimedDelivery,
     Endpoint,
     Finished,
@@ -48,6 +49,12 @@ class Endpoints(Protocol):
     async def rest_until(self, endpoint_id: UUID, until: datetime) -> None: ...
 
     async def count_success(self, endpoint_id: UUID) -> None: ...
+
+
+class Audiences(Protocol):
+    async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
+        """The agency's endpoints and, if `recipients`, its email recipients (one read)."""
+        ...
 
 
 class Recipients(Protocol):
@@ -92,5 +99,6 @@ class Deliveries(Protocol):
 class NotificationsUnitOfWork(UnitOfWork):
     endpoints: Endpoints
     recipients: Recipients
+    audiences: Audiences
     preferences: Preferences
     deliveries: Deliveries
