@@ -17,6 +17,19 @@ from bridges_schema import Streams
 log = structlog.get_logger(__name__)
 
 DUPLICATE_WINDOW_S = 15 * 60  # the outbox relay may republish after a crash: dedupe covers it
+# Stream limits, chosen deliberately. Retention is LIMITS: a stream is the record of a domain's
+# events, read by each durable consumer at its own pace, not a queue emptied by acks.
+# - MAX_AGE_S: an event is removed after 30 days whether or not every consumer has read it; a
+#   consumer stopped for longer loses what it had not read (watch its num_pending).
+# - No max_bytes or max_msgs: under LIMITS a size cap removes (discard OLD) or refuses (discard
+#   NEW) events before their age. Removing loses events not yet read; refusing stalls every
+#   outbox relay of the namespace (rows wait in PostgreSQL, nothing is lost). The server's
+#   JetStream storage limit bounds the total instead (and a stream's max_bytes would be
+#   reserved from it at creation, more than a development disk may have).
+# - DiscardPolicy.OLD thus never applies; it is what a future size cap would do.
+# - Backpressure is the consumers': they pull what they can handle (batch, max_ack_pending,
+#   ack_wait; the notifications service's settings describe its chain), the stream absorbs
+#   bursts.
 MAX_AGE_S = 30 * 24 * 3600
 
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_notifications.domain import (
+    Attempted,
     AttemptResult,
+    Audience,
     ClaimedDelivery,
     Endpoint,
+    Finished,
     NewDelivery,
     OfficerPreference,
     Recipient,
+    RetryLater,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
 
@@ -104,6 +109,18 @@ class FakeRecipients:
         )
 
 
+class FakeAudiences:
+    def __init__(self, endpoints: FakeEndpoints, recipients: FakeRecipients) -> None:
+        self._endpoints = endpoints
+        self._recipients = recipients
+
+    async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
+        return Audience(
+            await self._endpoints.of_agency(agency_id),
+            await self._recipients.of_agency(agency_id) if recipients else [],
+        )
+
+
 class FakePreferences:
     def __init__(self) -> None:
         self.rows: dict[str, OfficerPreference] = {}
@@ -150,18 +167,20 @@ class FakeDeliveries:
     ) -> list[ClaimedDelivery]:
         raise NotImplementedError("claiming is SQL: see the integration tests")
 
-    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None:
-        self.attempt_log.append((delivery_id, result))
+    async def add_attempts(self, attempted: Sequence[Attempted]) -> None:
+        self.attempt_log += [(a.delivery.id, a.result) for a in attempted]
 
-    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None:
-        stored = self.rows[delivery_id]
-        stored.last_error, stored.retry_in_s = error, seconds
+    async def retry_later(self, retries: Sequence[RetryLater]) -> None:
+        for r in retries:
+            stored = self.rows[r.delivery_id]
+            stored.last_error, stored.retry_in_s = r.error, r.seconds
 
-    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime:
-        stored = self.rows[delivery_id]
-        stored.status = "succeeded" if succeeded else "dead"
-        stored.last_error = error
-        return datetime.now(UTC)
+    async def finish(self, finished: Sequence[Finished]) -> dict[UUID, datetime]:
+        for f in finished:
+            stored = self.rows[f.delivery_id]
+            stored.status = "succeeded" if f.succeeded else "dead"
+            stored.last_error = f.error
+        return {f.delivery_id: datetime.now(UTC) for f in finished}
 
     async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
         replayed = [
@@ -188,8 +207,45 @@ class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
         super().__init__()
         self.endpoints = FakeEndpoints()
         self.recipients = FakeRecipients()
+        self.audiences = FakeAudiences(self.endpoints, self.recipients)
         self.preferences = FakePreferences()
         self.deliveries = FakeDeliveries()
 
     def repositories(self) -> Iterable[object]:
         return (self.endpoints, self.recipients, self.preferences, self.deliveries)
+
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def webhook_endpoint(agency: UUID, **fields: Any) -> Endpoint:
+    return Endpoint(
+        id=uuid4(),
+        agency_id=agency,
+        url="https://hooks.example.org/bridges",
+        secret="whsec_" + "A" * 32,
+        enabled=fields.pop("enabled", True),
+        event_types=fields.pop("event_types", ()),
+        description=None,
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
+
+
+def claimed(planned: NewDelivery, attempts_so_far: int) -> ClaimedDelivery:
+    """`planned` as the worker leases it for its `attempts_so_far`-th attempt."""
+    return ClaimedDelivery(
+        id=planned.id,
+        event_id=planned.event_id,
+        event_type=planned.event_type,
+        referral_id=planned.referral_id,
+        agency_id=planned.agency_id,
+        endpoint_id=planned.endpoint_id,
+        channel=planned.channel,
+        target=planned.target,
+        language=planned.language,
+        audience=planned.audience,
+        payload=planned.payload,
+        attempts=attempts_so_far,
+    )

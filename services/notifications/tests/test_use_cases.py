@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from notifications_fakes import FakeUnitOfWork
+from notifications_fakes import NOW, FakeUnitOfWork, claimed, webhook_endpoint
 
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts, endpoints, fanout, messages, retry
@@ -46,7 +46,6 @@ from bridges_schema import (
 
 AGENCY, OTHER = uuid.uuid4(), uuid.uuid4()
 OFFICER = "badge-77"
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 S = ReferralStatus
 
 
@@ -96,18 +95,7 @@ def overdue() -> Any:
 
 
 def endpoint(agency: uuid.UUID = AGENCY, **fields: Any) -> Endpoint:
-    return Endpoint(
-        id=uuid.uuid4(),
-        agency_id=agency,
-        url="https://hooks.example.org/bridges",
-        secret="whsec_" + "A" * 32,
-        enabled=fields.pop("enabled", True),
-        event_types=fields.pop("event_types", ()),
-        description=None,
-        created_at=NOW,
-        updated_at=NOW,
-        **fields,
-    )
+    return webhook_endpoint(agency, **fields)
 
 
 RECIPIENT = Recipient(uuid.uuid4(), AGENCY, "intake@pantry.example.org", "es", True, NOW)
@@ -192,23 +180,6 @@ def test_a_notice_links_to_the_screen_its_reader_uses_in_the_app():
 
 
 # -- what an attempt leads to --------------------------------------------------------------
-
-
-def claimed(planned: Any, attempts_so_far: int) -> ClaimedDelivery:
-    return ClaimedDelivery(
-        id=planned.id,
-        event_id=planned.event_id,
-        event_type=planned.event_type,
-        referral_id=planned.referral_id,
-        agency_id=planned.agency_id,
-        endpoint_id=planned.endpoint_id,
-        channel=planned.channel,
-        target=planned.target,
-        language=planned.language,
-        audience=planned.audience,
-        payload=planned.payload,
-        attempts=attempts_so_far,
-    )
 
 
 async def _queued(uow: FakeUnitOfWork, hook: Endpoint) -> Any:

@@ -1,17 +1,27 @@
-"""What one delivery attempt leads to, in one unit of work: the attempt in the log, the
-endpoint's circuit breaker, and either the next try (per the retry policy) or the end of the
-delivery with its `delivery.succeeded` or `delivery.dead_lettered` event."""
+"""What delivery attempts lead to, in one unit of work: each attempt in the log, the endpoints'
+circuit breakers, and for each delivery either the next try (per the retry policy) or its end
+with its `delivery.succeeded` or `delivery.dead_lettered` event. Attempts that end together are
+recorded together (see `recording`), as if one after another."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 
 from bridges_notifications import retry
-from bridges_notifications.domain import AttemptResult, BreakerPolicy, ClaimedDelivery
+from bridges_notifications.domain import (
+    Attempted,
+    AttemptResult,
+    BreakerPolicy,
+    ClaimedDelivery,
+    Finished,
+    RetryLater,
+)
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     DELIVERY_DEAD_LETTERED,
@@ -33,31 +43,49 @@ class AttemptPolicy:
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
 
 
-async def record_attempt(
-    uow: NotificationsUnitOfWork,
-    delivery: ClaimedDelivery,
-    result: AttemptResult,
-    policy: AttemptPolicy,
-) -> retry.Outcome:
-    outcome = retry.after_attempt(
-        delivery.attempts,
-        200 if result.ok else result.status_code,
-        schedule=policy.schedule_s,
-        retry_after=result.retry_after,
-    )
+async def record_attempts(
+    uow: NotificationsUnitOfWork, attempted: Sequence[Attempted], policy: AttemptPolicy
+) -> list[retry.Outcome]:
+    """Record attempts that ended, in one unit of work (one commit for a burst of them), with
+    the same effects as recording them one after another in the order given."""
+    outcomes = [
+        retry.after_attempt(
+            a.delivery.attempts,
+            200 if a.result.ok else a.result.status_code,
+            schedule=policy.schedule_s,
+            retry_after=a.result.retry_after,
+        )
+        for a in attempted
+    ]
     async with uow:
-        await uow.deliveries.add_attempt(delivery.id, result)
-        if delivery.endpoint_id is not None:
-            await _count_for_breaker(uow, delivery, result, policy.breaker)
-        if isinstance(outcome, retry.RetryIn):
-            await uow.deliveries.retry_in(delivery.id, result.error, outcome.seconds)
-        else:
-            reason = outcome.reason if isinstance(outcome, retry.GiveUp) else None
-            delivered = isinstance(outcome, retry.Delivered)
-            finished = await uow.deliveries.finish(delivery.id, delivered, reason)
-            uow.emit(outcome_event(delivery, outcome, finished))
+        await uow.deliveries.add_attempts(attempted)
+        await _count_for_breakers(uow, attempted, policy.breaker)
+        await uow.deliveries.retry_later(
+            [
+                RetryLater(a.delivery.id, a.result.error, outcome.seconds)
+                for a, outcome in zip(attempted, outcomes, strict=True)
+                if isinstance(outcome, retry.RetryIn)
+            ]
+        )
+        ended = [
+            (a.delivery, outcome)
+            for a, outcome in zip(attempted, outcomes, strict=True)
+            if not isinstance(outcome, retry.RetryIn)
+        ]
+        at = await uow.deliveries.finish(
+            [
+                Finished(
+                    delivery.id,
+                    isinstance(outcome, retry.Delivered),
+                    outcome.reason if isinstance(outcome, retry.GiveUp) else None,
+                )
+                for delivery, outcome in ended
+            ]
+        )
+        for delivery, outcome in ended:
+            uow.emit(outcome_event(delivery, outcome, at[delivery.id]))
         await uow.commit()
-    if not isinstance(outcome, retry.RetryIn):
+    for delivery, outcome in ended:
         log.info(
             "delivery_finished",
             delivery_id=str(delivery.id),
@@ -65,29 +93,43 @@ async def record_attempt(
             outcome="succeeded" if isinstance(outcome, retry.Delivered) else "dead",
             attempts=delivery.attempts,
         )
-    return outcome
+    return outcomes
 
 
-async def _count_for_breaker(
+async def record_attempt(
     uow: NotificationsUnitOfWork,
     delivery: ClaimedDelivery,
     result: AttemptResult,
-    breaker: BreakerPolicy,
+    policy: AttemptPolicy,
+) -> retry.Outcome:
+    [outcome] = await record_attempts(uow, [Attempted(delivery, result)], policy)
+    return outcome
+
+
+async def _count_for_breakers(
+    uow: NotificationsUnitOfWork, attempted: Sequence[Attempted], breaker: BreakerPolicy
 ) -> None:
-    assert delivery.endpoint_id is not None
-    if result.ok:
-        await uow.endpoints.count_success(delivery.endpoint_id)
-        return
-    failures = await uow.endpoints.count_failure(delivery.endpoint_id)
-    rest = breaker.rest_after(failures)
-    if rest is not None:
-        await uow.endpoints.rest_until(delivery.endpoint_id, datetime.now(UTC) + rest)
-        log.warning(
-            "endpoint_resting",
-            endpoint_id=str(delivery.endpoint_id),
-            failures=failures,
-            probe_in_s=rest.total_seconds(),
-        )
+    healthy: set[UUID] = set()  # endpoints already reset in this unit of work, no failure since
+    for a in attempted:
+        endpoint_id = a.delivery.endpoint_id
+        if endpoint_id is None:
+            continue
+        if a.result.ok:
+            if endpoint_id not in healthy:  # a second reset would change nothing
+                await uow.endpoints.count_success(endpoint_id)
+                healthy.add(endpoint_id)
+            continue
+        healthy.discard(endpoint_id)
+        failures = await uow.endpoints.count_failure(endpoint_id)
+        rest = breaker.rest_after(failures)
+        if rest is not None:
+            await uow.endpoints.rest_until(endpoint_id, datetime.now(UTC) + rest)
+            log.warning(
+                "endpoint_resting",
+                endpoint_id=str(endpoint_id),
+                failures=failures,
+                probe_in_s=rest.total_seconds(),
+            )
 
 
 def outcome_event(
@@ -115,6 +157,6 @@ async def give_up(uow: NotificationsUnitOfWork, delivery: ClaimedDelivery, reaso
     """End a delivery that cannot be attempted (a fault of ours): dead, visible, replayable."""
     outcome = retry.GiveUp(reason)
     async with uow:
-        finished = await uow.deliveries.finish(delivery.id, False, reason)
-        uow.emit(outcome_event(delivery, outcome, finished))
+        at = await uow.deliveries.finish([Finished(delivery.id, False, reason)])
+        uow.emit(outcome_event(delivery, outcome, at[delivery.id]))
         await uow.commit()

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
 from bridges_kit import problems
-from bridges_kit.consumer import Subscription, on
+from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
@@ -32,6 +32,9 @@ from bridges_schema import (
 from bridges_schema.subjects import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Pooled connections the process needs at once besides the consumer lanes: the delivery
+# worker's claim and its attempt commits, the outbox relay, an API request.
+CONNECTIONS_BESIDES_LANES = 4
 
 # What reacts to which event: every referral event may interest the receiving agency.
 SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
@@ -57,6 +60,27 @@ ERRORS: problems.ErrorMap = {
 
 
 class NotificationsSettings(ServiceSettings):
+    """Backpressure, from the bus to the receivers (each stage holds a bounded amount and
+    leaves the rest where it is durable):
+
+    - JetStream keeps the referral events (stream limits: `bridges_kit.bus`). This process
+      pulls with `consumer_lanes` lanes of up to `consumer_batch` (4 x 32 = 128 unacknowledged
+      at most per replica, far below the consumer's `max_ack_pending` of 1000, which bounds
+      all replicas together); a lane buffers its batch for well under `consumer_ack_wait_s`,
+      and the message in hand is kept leased while it takes long. Lanes take pooled
+      connections: never more than `db_pool_max` minus `CONNECTIONS_BESIDES_LANES`, so the
+      delivery worker and the relay are never starved by the fan-out.
+    - PostgreSQL holds the backlog of deliveries (`delivery`, pending): durable, unbounded by
+      design (the retry schedule runs for a day), visible in `GET /deliveries?status=pending`.
+    - At most `delivery_concurrency` requests are in flight, at most `delivery_per_endpoint`
+      of them (and of unrecorded failures) per endpoint, so a slow receiver holds only its own
+      slots; up to `delivery_concurrency` more are waiting for their attempt to be committed
+      (one commit for all that ended together). A delivery stays leased (`delivery_lease_s`,
+      at least twice `webhook_timeout_s`) until its attempt is committed; if the process dies
+      first, it is sent again with the same `webhook-id` when the lease ends.
+    - Connections to receivers are kept alive, at most `delivery_concurrency` per receiver host.
+    """
+
     service_name: str = "notifications"
     http_port: int = 8103
     webhook_retry_schedule_s: tuple[float, ...] = Field(default=retry.DEFAULT_SCHEDULE_S)
@@ -64,6 +88,14 @@ class NotificationsSettings(ServiceSettings):
     delivery_lease_s: float = Field(default=60.0, gt=0)
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_per_endpoint: int = Field(default=4, ge=1, le=64)
+    consumer_lanes: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="pullers sharing the durable referral-events consumer in this process, as "
+        "replicas do: events are fanned out this many at once, each lane holding up to "
+        "consumer_batch pulled; at most db_pool_max - 4 (see NotificationsSettings)",
+    )
     breaker_failures: int = Field(default=5, ge=1, le=1000)
     breaker_first_rest_s: float = Field(
         default=5.0, gt=0, description="first rest of a failing endpoint; doubles per failed probe"
@@ -94,6 +126,10 @@ class NotificationsSettings(ServiceSettings):
 
     def allowed_networks(self) -> tuple[netguard.Network, ...]:
         return netguard.parse_networks(self.webhook_allowed_networks)
+
+    def lanes(self) -> int:
+        """Consumer lanes, as many as the pool can give without starving the delivery worker."""
+        return max(1, min(self.consumer_lanes, self.db_pool_max - CONNECTIONS_BESIDES_LANES))
 
     def scheduling(self) -> SchedulingPolicy:
         return SchedulingPolicy(
@@ -131,20 +167,37 @@ def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
     s = runtime.settings
     transports: dict[DeliveryChannel, Transport] = {
         DeliveryChannel.WEBHOOK: WebhookTransport(
-            s.webhook_timeout_s, s.allowed_networks(), max_connections=s.delivery_concurrency * 2
+            s.webhook_timeout_s, s.allowed_networks(), max_connections=s.delivery_concurrency
         ),
         DeliveryChannel.EMAIL: EmailTransport(s.mail(), s.referral_link_base),
     }
     return DeliveryWorker(runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling())
 
 
+def _consumer_lane(runtime: NotificationsRuntime) -> Worker:
+    """One more puller on the referral events' durable consumer (the runtime starts the first).
+    Lanes share the consumer as replicas do, so nothing changes for delivery guarantees: each
+    event is applied once, in its own transaction, whichever lane pulls it."""
+    s = runtime.settings
+    policy = ConsumerPolicy(
+        max_attempts=s.consumer_max_attempts,
+        max_deliver=s.consumer_max_deliver,
+        batch=s.consumer_batch,
+        ack_wait_s=s.consumer_ack_wait_s,
+    )
+    return Consumer(
+        runtime.pool, runtime.js, runtime.streams, runtime.dispatchers[0], runtime.metrics, policy
+    )
+
+
 def build_runtime(settings: NotificationsSettings | None = None) -> NotificationsRuntime:
+    settings = settings or NotificationsSettings()
     return Runtime(
-        settings or NotificationsSettings(),
+        settings,
         migrations=MIGRATIONS,
         unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,
-        workers=[_delivery_worker],
+        workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
     )
 
 

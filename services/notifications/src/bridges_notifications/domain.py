@@ -109,6 +109,14 @@ class OfficerPreference:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Who may hear about an agency's referral event: its endpoints and email recipients."""
+
+    endpoints: list[Endpoint]
+    recipients: list[Recipient]
+
+
+@dataclass(frozen=True)
 class NewDelivery:
     """One message to send: an event to one endpoint or email address."""
 
@@ -155,6 +163,28 @@ class AttemptResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """A delivery attempt that has ended, waiting to be recorded."""
+
+    delivery: ClaimedDelivery
+    result: AttemptResult
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    delivery_id: UUID
+    error: str | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    delivery_id: UUID
+    succeeded: bool
+    error: str | None
 
 
 def plan_deliveries(

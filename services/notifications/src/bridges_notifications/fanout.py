@@ -18,10 +18,9 @@ async def _fan_out(
     event: CloudEvent[Any], uow: NotificationsUnitOfWork, *, agency_email: bool, officer: bool
 ) -> None:
     data = event.data
-    endpoints = await uow.endpoints.of_agency(data.agency_id)
-    recipients = await uow.recipients.of_agency(data.agency_id) if agency_email else []
+    audience = await uow.audiences.of_agency(data.agency_id, recipients=agency_email)
     preference = await uow.preferences.of_officer(data.officer_id) if officer else None
-    planned = plan_deliveries(event, endpoints, recipients, preference)
+    planned = plan_deliveries(event, audience.endpoints, audience.recipients, preference)
     if not planned:
         log.info("nobody_to_notify", agency_id=str(data.agency_id), event_type=event.type)
     await uow.deliveries.add(planned)

@@ -104,14 +104,7 @@ async def pin(url: str, allowed: Sequence[Network] = ()) -> Pinned:
     """Resolve the URL's host, refuse it if any address is off limits, pin the first one."""
     parts, host = _split(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise UnsafeUrl(f"{host} does not resolve: {exc}") from None
-    addresses = sorted(
-        {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos},
-        key=lambda a: (a.version, int(a)),  # IPv4 first, then a stable order
-    )
+    addresses = await _resolve(host, port)
     for address in addresses:
         reason = why_forbidden(address, allowed)
         if reason:
@@ -127,6 +120,23 @@ async def pin(url: str, allowed: Sequence[Network] = ()) -> Pinned:
     named = f"[{host}]" if ":" in host else host
     host_header = f"{named}:{parts.port}" if parts.port else named
     return Pinned(parts._replace(netloc=netloc).geturl(), host_header, host)
+
+
+async def _resolve(host: str, port: int) -> list[Address]:
+    """The host's addresses, IPv4 first then in a stable order; an IP literal is its own
+    answer (no lookup, no trip to the resolver's thread)."""
+    try:
+        return [ipaddress.ip_address(host.split("%")[0])]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeUrl(f"{host} does not resolve: {exc}") from None
+    return sorted(
+        {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos},
+        key=lambda a: (a.version, int(a)),  # IPv4 first, then a stable order
+    )
 
 
 def _split(url: str) -> tuple[SplitResult, str]:

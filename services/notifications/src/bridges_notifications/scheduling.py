@@ -1,11 +1,16 @@
 """The delivery worker: claims due deliveries (SKIP LOCKED leases, so replicas share the work),
-sends each through its channel's transport, and records the attempt (see `attempts`).
+sends each through its channel's transport, and records the attempt (see `attempts`; attempts
+that end together share a commit, see `recording`).
 
 - The schedule lives in the database (`next_attempt_at`), so it survives restarts. A worker that
   dies mid-delivery leaves a lease that expires; the delivery is then retried with the same
   `webhook-id`, which receivers use to drop duplicates.
 - Deliveries run as independent tasks: a slow or dead endpoint holds only its own slots (at
   most `per_endpoint` at once), never the others'.
+- At most `concurrency` deliveries are sending at once. A delivery gives back its sending slot
+  when its request ends, and its attempt is committed while the next one goes out (at most
+  `concurrency` of those wait at once); the delivery stays leased until its attempt is
+  committed. A failed attempt holds its endpoint's slot until then.
 - A failing endpoint rests (circuit breaker, `domain.BreakerPolicy`): its deliveries wait
   without spending attempts, and one delivery probes it when the rest is over.
 - Paused or disabled endpoints are skipped the same way until resumed.
@@ -23,7 +28,8 @@ import structlog
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts
-from bridges_notifications.domain import AttemptResult, ClaimedDelivery
+from bridges_notifications.domain import Attempted, AttemptResult, ClaimedDelivery
+from bridges_notifications.recording import AttemptRecorder
 from bridges_notifications.transports import Transport
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
@@ -53,8 +59,9 @@ class DeliveryWorker:
         self._transports = transports
         self._wakeup = wakeup
         self._policy = policy
+        self._recorder = AttemptRecorder(uow, policy.attempt, max_group=policy.concurrency)
         self._running: set[asyncio.Task[None]] = set()
-        self._in_flight: dict[UUID, int] = {}  # per endpoint
+        self._room_in_use = _Room(freed=self._wakeup.set)
         self._stopping = False
 
     def stop(self) -> None:
@@ -64,7 +71,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         try:
             while not self._stopping:
-                free = self._policy.concurrency - len(self._running)
+                free = self._room()
                 try:
                     claimed = await self.claim(free) if free > 0 else []
                 except OUTAGE_ERRORS as exc:  # PostgreSQL away: try again shortly
@@ -74,9 +81,8 @@ class DeliveryWorker:
                 for delivery in claimed:
                     self._start(delivery)
                 if claimed and len(claimed) == free:
-                    await self._wait_for_a_slot()
-                    continue
-                await self._wakeup.wait(self._policy.poll_s)
+                    continue  # there may be more due: claim again as soon as there is room
+                await self._wakeup.wait(self._policy.poll_s)  # a NOTIFY, room, or the poll
             if self._running:  # graceful stop: finish what is in flight
                 await asyncio.wait(self._running, timeout=self._policy.drain_s)
         finally:
@@ -85,42 +91,35 @@ class DeliveryWorker:
                 for transport in self._transports.values():
                     await transport.close()
 
+    def _room(self) -> int:
+        """How many more deliveries may start: `concurrency` sending at once, and as many again
+        sent and waiting for their attempt to be committed."""
+        p = self._policy
+        sending = self._room_in_use.sending
+        return min(p.concurrency - sending, 2 * p.concurrency - len(self._running))
+
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Lease up to `limit` due deliveries, respecting each endpoint's room."""
         p = self._policy
         async with self._uow() as uow:
             claimed = await uow.deliveries.claim(
-                limit, p.lease_s, dict(self._in_flight), p.per_endpoint, p.attempt.breaker.failures
+                limit,
+                p.lease_s,
+                dict(self._room_in_use.per_endpoint),
+                p.per_endpoint,
+                p.attempt.breaker.failures,
             )
             await uow.commit()
         return claimed
 
     def _start(self, delivery: ClaimedDelivery) -> None:
-        endpoint = delivery.endpoint_id
-        if endpoint is not None:
-            self._in_flight[endpoint] = self._in_flight.get(endpoint, 0) + 1
-        task = asyncio.create_task(self._deliver(delivery))
+        held = self._room_in_use.take(delivery.endpoint_id)
+        task = asyncio.create_task(self._deliver(delivery, held))
         self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        task.add_done_callback(lambda _: held.release())
 
-        def done(finished: asyncio.Task[None]) -> None:
-            self._running.discard(finished)
-            if endpoint is not None:
-                left = self._in_flight.get(endpoint, 1) - 1
-                if left:
-                    self._in_flight[endpoint] = left
-                else:
-                    self._in_flight.pop(endpoint, None)
-            self._wakeup.set()
-
-        task.add_done_callback(done)
-
-    async def _wait_for_a_slot(self) -> None:
-        if self._running:
-            await asyncio.wait(
-                self._running, timeout=self._policy.poll_s, return_when=asyncio.FIRST_COMPLETED
-            )
-
-    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+    async def _deliver(self, delivery: ClaimedDelivery, held: _Held) -> None:
         try:
             result = await self._transports[delivery.channel].send(delivery)
         except (
@@ -128,8 +127,12 @@ class DeliveryWorker:
         ) as exc:  # a fault of ours in sending: a failed attempt, retried on schedule
             log.exception("delivery_send_failed", delivery_id=str(delivery.id))
             result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
+        # The next delivery may go out while this attempt is committed. A failure keeps its
+        # endpoint's slot until then, so the breaker has counted it before the endpoint is
+        # sent more (a resting endpoint gets one probe, not one per slot).
+        held.sent(keep_endpoint=not result.ok)
         try:
-            await attempts.record_attempt(self._uow(), delivery, result, self._policy.attempt)
+            await self._recorder.record(Attempted(delivery, result))
         except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
             log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
         except Exception as exc:  # recording itself fails: park it for ops rather than loop
@@ -138,3 +141,50 @@ class DeliveryWorker:
                 await attempts.give_up(self._uow(), delivery, f"internal error: {describe(exc)}")
             except OUTAGE_ERRORS as outage:
                 log.warning("delivery_not_recorded", error=describe(outage))
+
+
+class _Room:
+    """The worker's room in use: deliveries sending, and per endpoint those sending or whose
+    failure is not recorded yet. `freed` is called whenever some is given back."""
+
+    def __init__(self, freed: Callable[[], None]) -> None:
+        self.sending = 0
+        self.per_endpoint: dict[UUID, int] = {}
+        self._freed = freed
+
+    def take(self, endpoint: UUID | None) -> _Held:
+        self.sending += 1
+        if endpoint is not None:
+            self.per_endpoint[endpoint] = self.per_endpoint.get(endpoint, 0) + 1
+        return _Held(self, endpoint)
+
+    def _give_back(self, sending: bool, endpoint: UUID | None) -> None:
+        if sending:
+            self.sending -= 1
+        if endpoint is not None:
+            left = self.per_endpoint.get(endpoint, 1) - 1
+            if left:
+                self.per_endpoint[endpoint] = left
+            else:
+                self.per_endpoint.pop(endpoint, None)
+        self._freed()
+
+
+class _Held:
+    """What one delivery holds of the room; each part is given back once."""
+
+    def __init__(self, room: _Room, endpoint: UUID | None) -> None:
+        self._room = room
+        self._sending = True
+        self._endpoint = endpoint
+
+    def sent(self, *, keep_endpoint: bool) -> None:
+        sending, self._sending = self._sending, False
+        endpoint = None if keep_endpoint else self._endpoint
+        if not keep_endpoint:
+            self._endpoint = None
+        if sending or endpoint is not None:
+            self._room._give_back(sending, endpoint)
+
+    def release(self) -> None:
+        self.sent(keep_endpoint=False)

@@ -12,12 +12,15 @@ import asyncpg
 
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications.domain import (
-    AttemptResult,
+    Attempted,
+    Audience,
     ClaimedDelivery,
     Endpoint,
+    Finished,
     NewDelivery,
     OfficerPreference,
     Recipient,
+    RetryLater,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import DeliveryChannel
@@ -172,6 +175,28 @@ class SqlRecipients(Repository):
         return [_recipient(r) for r in rows]
 
 
+class SqlAudiences(Repository):
+    async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
+        rows = await self._conn.fetch(
+            """SELECT 'endpoint' AS kind, id, agency_id, url, secret, enabled, event_types,
+                   description, created_at, updated_at, paused, previous_secret,
+                   previous_secret_until, consecutive_failures, circuit_open_until,
+                   NULL::text AS address, NULL::text AS language
+               FROM endpoint WHERE agency_id = $1
+               UNION ALL
+               SELECT 'recipient', id, agency_id, NULL, NULL, enabled, NULL, NULL, created_at,
+                   NULL, NULL, NULL, NULL, NULL, NULL, address, language
+               FROM email_recipient WHERE $2 AND agency_id = $1
+               ORDER BY kind, address, created_at, id""",
+            agency_id,
+            recipients,
+        )
+        return Audience(
+            endpoints=[_endpoint(r) for r in rows if r["kind"] == "endpoint"],
+            recipients=[_recipient(r) for r in rows if r["kind"] == "recipient"],
+        )
+
+
 class SqlPreferences(Repository):
     async def put(self, preference: OfficerPreference) -> OfficerPreference:
         row = await self._conn.fetchrow(
@@ -220,34 +245,41 @@ def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
     )
 
 
+def _delivery_row(d: NewDelivery) -> tuple[object, ...]:
+    return (
+        d.id,
+        d.event_id,
+        d.event_type,
+        d.referral_id,
+        d.agency_id,
+        d.endpoint_id,
+        d.channel.value,
+        d.target,
+        d.language,
+        d.audience,
+        d.payload,
+    )
+
+
 class SqlDeliveries(Repository):
     async def add(self, deliveries: Sequence[NewDelivery]) -> None:
-        """Queue deliveries, at most one per (event, channel, target), and wake the worker."""
+        """Queue deliveries, at most one per (event, channel, target), and wake the worker
+        (one round trip)."""
         if not deliveries:
             return
-        await self._conn.executemany(
-            """INSERT INTO delivery (id, event_id, event_type, referral_id, agency_id,
-                   endpoint_id, channel, target, language, audience, payload)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-               ON CONFLICT (event_id, channel, target) DO NOTHING""",
-            [
-                (
-                    d.id,
-                    d.event_id,
-                    d.event_type,
-                    d.referral_id,
-                    d.agency_id,
-                    d.endpoint_id,
-                    d.channel.value,
-                    d.target,
-                    d.language,
-                    d.audience,
-                    d.payload,
-                )
-                for d in deliveries
-            ],
+        columns = list(zip(*(_delivery_row(d) for d in deliveries), strict=True))
+        await self._conn.execute(
+            """WITH added AS (
+                   INSERT INTO delivery (id, event_id, event_type, referral_id, agency_id,
+                       endpoint_id, channel, target, language, audience, payload)
+                   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[],
+                       $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[],
+                       $11::bytea[])
+                   ON CONFLICT (event_id, channel, target) DO NOTHING)
+               SELECT pg_notify($12, '')""",
+            *columns,
+            WAKE_CHANNEL,
         )
-        await self.wake()
 
     async def claim(
         self,
@@ -305,34 +337,44 @@ class SqlDeliveries(Repository):
         )
         return [_claimed(r) for r in rows]
 
-    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None:
-        await self._conn.execute(
+    async def add_attempts(self, attempted: Sequence[Attempted]) -> None:
+        await self._conn.executemany(
             """INSERT INTO delivery_attempt (delivery_id, status_code, latency_ms, error)
                VALUES ($1, $2, $3, $4)""",
-            delivery_id,
-            result.status_code,
-            result.latency_ms,
-            result.error,
+            [
+                (a.delivery.id, a.result.status_code, a.result.latency_ms, a.result.error)
+                for a in attempted
+            ],
         )
 
-    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None:
+    async def retry_later(self, retries: Sequence[RetryLater]) -> None:
+        if not retries:
+            return
         await self._conn.execute(
-            """UPDATE delivery SET lease_until = NULL, last_error = $2,
-                   next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1""",
-            delivery_id,
-            error,
-            seconds,
+            """UPDATE delivery d SET lease_until = NULL, last_error = r.error,
+                   next_attempt_at = now() + make_interval(secs => r.seconds)
+               FROM unnest($1::uuid[], $2::text[], $3::float8[]) AS r(id, error, seconds)
+               WHERE d.id = r.id""",
+            [r.delivery_id for r in retries],
+            [r.error for r in retries],
+            [r.seconds for r in retries],
         )
 
-    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime:
-        finished: datetime = await self._conn.fetchval(
-            """UPDATE delivery SET status = $2, lease_until = NULL, last_error = $3,
-                   finished_at = now() WHERE id = $1 RETURNING finished_at""",
-            delivery_id,
-            "succeeded" if succeeded else "dead",
-            error,
+    async def finish(self, finished: Sequence[Finished]) -> dict[UUID, datetime]:
+        if not finished:
+            return {}
+        rows = await self._conn.fetch(
+            """UPDATE delivery d
+               SET status = CASE WHEN f.succeeded THEN 'succeeded' ELSE 'dead' END,
+                   lease_until = NULL, last_error = f.error, finished_at = now()
+               FROM unnest($1::uuid[], $2::bool[], $3::text[]) AS f(id, succeeded, error)
+               WHERE d.id = f.id
+               RETURNING d.id, d.finished_at""",
+            [f.delivery_id for f in finished],
+            [f.succeeded for f in finished],
+            [f.error for f in finished],
         )
-        return finished
+        return {r["id"]: r["finished_at"] for r in rows}
 
     async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
         """Queue again, now, one delivery (whatever its state) or an endpoint's dead ones."""
@@ -361,5 +403,6 @@ class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.endpoints = SqlEndpoints(conn)
         self.recipients = SqlRecipients(conn)
+        self.audiences = SqlAudiences(conn)
         self.preferences = SqlPreferences(conn)
         self.deliveries = SqlDeliveries(conn)

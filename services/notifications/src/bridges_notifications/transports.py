@@ -4,6 +4,7 @@ which the retry policy reads."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,10 +15,11 @@ import httpx
 
 from bridges_notifications import messages, netguard, retry
 from bridges_notifications.domain import AttemptResult, ClaimedDelivery
+from bridges_notifications.receiver_connections import ReceiverConnections
 from bridges_notifications.signing import signature_headers
 from bridges_schema import parse_event
 
-USER_AGENT = "Bridges-Webhooks/1.0"
+MAX_ANSWER_BYTES = 64 * 1024  # read to reuse the connection; receivers answer with little
 
 
 class Transport(Protocol):
@@ -32,25 +34,22 @@ def _ms(started: float) -> int:
 
 class WebhookTransport:
     """Standard Webhooks: the event as the body, signed with every secret in use; connects to the
-    address the SSRF guard checked; never follows redirects."""
+    address the SSRF guard checked; never follows redirects. Connections are kept alive between
+    deliveries (`receiver_connections`): a receiver's answer is read, up to `MAX_ANSWER_BYTES`,
+    so its connection can carry the next one."""
 
     def __init__(
         self,
         timeout_s: float,
         allowed_networks: tuple[netguard.Network, ...],
         max_connections: int,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._allowed = allowed_networks
-        self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=max_connections),
-        )
+        self._timeout_s = timeout_s
+        self._connections = ReceiverConnections(timeout_s, max_connections)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._connections.close()
 
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
         started = time.perf_counter()
@@ -62,21 +61,40 @@ class WebhookTransport:
             return AttemptResult(None, _ms(started), f"refused: {exc}"[:300])
         body = delivery.payload.decode()
         headers = signature_headers(delivery.event_id, datetime.now(UTC), body, delivery.secrets)
+        tls_name = target.server_name if target.url.startswith("https:") else None
         try:
-            async with self._client.stream(
-                "POST",
-                target.url,  # the checked address itself: no second DNS answer is used
-                content=body,
-                headers={**headers, "host": target.host_header},
-                extensions={"sni_hostname": target.server_name},
-            ) as response:
+            async with (
+                self._connections.client(tls_name) as client,
+                client.stream(
+                    "POST",
+                    target.url,  # the checked address itself: no second DNS answer is used
+                    content=body,
+                    headers={**headers, "host": target.host_header},
+                    extensions={"sni_hostname": target.server_name},
+                ) as response,
+            ):
                 status, retry_after = response.status_code, response.headers.get("retry-after")
+                await _read_answer(response, started + self._timeout_s)
         except httpx.TimeoutException:
             return AttemptResult(None, _ms(started), "timeout")
         except httpx.HTTPError as exc:
             return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return AttemptResult(status, _ms(started), error, retry.parse_retry_after(retry_after))
+
+
+async def _read_answer(response: httpx.Response, deadline: float) -> None:
+    """Read the (ignored) answer so the connection can be reused; an answer that is long, or
+    slow to come, is left unread: the connection is then closed, the status stands."""
+    read = 0
+    try:
+        async with asyncio.timeout(max(deadline - time.perf_counter(), 0.0)):
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read > MAX_ANSWER_BYTES:
+                    return
+    except (TimeoutError, httpx.HTTPError):
+        return
 
 
 @dataclass(frozen=True)

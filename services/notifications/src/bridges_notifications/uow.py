@@ -10,12 +10,15 @@ from uuid import UUID
 
 from bridges_kit.uow import UnitOfWork
 from bridges_notifications.domain import (
-    AttemptResult,
+    Attempted,
+    Audience,
     ClaimedDelivery,
     Endpoint,
+    Finished,
     NewDelivery,
     OfficerPreference,
     Recipient,
+    RetryLater,
 )
 
 
@@ -48,6 +51,12 @@ class Endpoints(Protocol):
     async def count_success(self, endpoint_id: UUID) -> None: ...
 
 
+class Audiences(Protocol):
+    async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
+        """The agency's endpoints and, if `recipients`, its email recipients (one read)."""
+        ...
+
+
 class Recipients(Protocol):
     async def put(self, recipient: Recipient) -> Recipient: ...
 
@@ -72,11 +81,13 @@ class Deliveries(Protocol):
         breaker_failures: int,
     ) -> list[ClaimedDelivery]: ...
 
-    async def add_attempt(self, delivery_id: UUID, result: AttemptResult) -> None: ...
+    async def add_attempts(self, attempted: Sequence[Attempted]) -> None: ...
 
-    async def retry_in(self, delivery_id: UUID, error: str | None, seconds: float) -> None: ...
+    async def retry_later(self, retries: Sequence[RetryLater]) -> None: ...
 
-    async def finish(self, delivery_id: UUID, succeeded: bool, error: str | None) -> datetime: ...
+    async def finish(self, finished: Sequence[Finished]) -> dict[UUID, datetime]:
+        """End these deliveries; returns when each ended."""
+        ...
 
     async def replay(
         self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None
@@ -88,5 +99,6 @@ class Deliveries(Protocol):
 class NotificationsUnitOfWork(UnitOfWork):
     endpoints: Endpoints
     recipients: Recipients
+    audiences: Audiences
     preferences: Preferences
     deliveries: Deliveries
