@@ -184,24 +184,45 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
 CANDIDATE_CAP = 1000
 
 
-def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+# What a result is served as (`item`, JSON text PostgreSQL writes; Python passes it through):
+# the HSDS document, or its minimal fields, with `x_bridges.distance_km` when near a place.
+MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")
+_MINIMAL = (
+    "(SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(s.document) AS e "
+    f"WHERE e.key IN ({', '.join(repr(f) for f in MINIMAL_FIELDS)}))"
+)
+_WITH_DISTANCE = """{doc} || jsonb_build_object('x_bridges',
+    coalesce(s.document -> 'x_bridges', '{{}}'::jsonb)
+    || jsonb_build_object('distance_km', round(m.distance::numeric, 3)))"""
+
+
+def _item(q: SearchQuery, minimal: bool) -> str:
+    doc = _MINIMAL if minimal else "s.document"
+    if q.lat is None or q.lon is None:
+        return f"({doc})::text AS item"
+    served = _WITH_DISTANCE.format(doc=doc)
+    return f"(CASE WHEN m.distance IS NULL THEN {doc} ELSE {served} END)::text AS item"
+
+
+def search_sql(q: SearchQuery, *, minimal: bool = False) -> tuple[str, list[Any]]:
     """The one search statement (also run raw by the benchmark); every filter can use an index.
 
     The inner queries rank narrow rows (id, name, rank, distance) and page them; documents are
-    read for the page's rows alone. Without any filter, the listing walks the name index."""
+    read (and written as JSON text) for the page's rows alone. Without any filter, the listing
+    walks the name index."""
     parts = _search_parts(q)
     keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
     p = parts.sql
     if q.is_listing:
         sql = (
-            "SELECT s.document, NULL::float8 AS distance, "
+            f"SELECT ({_MINIMAL if minimal else 's.document'})::text AS item, "
             "(SELECT count(*) FROM service) AS total FROM service s "
             f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         )
         return sql, p.values
     sql = (
         parts.with_ctes()
-        + "SELECT s.document, m.distance, m.total FROM ("
+        + f"SELECT {_item(q, minimal)}, m.total FROM ("
         + "SELECT id, name, rank, distance, count(*) OVER () AS total FROM ("
         + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance "
         + f"{parts.from_where()} LIMIT {CANDIDATE_CAP}) AS matches "
