@@ -15,7 +15,13 @@ import asyncpg
 from bridges_directory import hsds
 from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
 from bridges_directory.repository import SqlServices
-from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery, search_count_sql, search_sql
+from bridges_directory.search_sql import (
+    CANDIDATE_CAP,
+    SearchQuery,
+    open_probe,
+    search_count_sql,
+    search_sql,
+)
 
 
 async def list_taxonomies(
@@ -106,6 +112,9 @@ async def search_services(
     """The total and the page's results, each as the JSON text it is served as."""
     sql, params = search_sql(q, minimal=minimal)
     rows = await conn.fetch(sql, *params)
+    if open_probe(q) and (not rows or rows[0]["total"] < CANDIDATE_CAP):
+        sql, params = search_sql(q, minimal=minimal, probe=False)  # few open: look them up
+        rows = await conn.fetch(sql, *params)
     if rows:
         total = int(rows[0]["total"])
     elif q.offset:  # a page past the end still reports the true total

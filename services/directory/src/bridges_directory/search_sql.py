@@ -60,9 +60,13 @@ _OPEN_RANGES = """SELECT o.service_id FROM opening_hours o JOIN clock c
       AND (o.valid_from IS NULL OR c.day >= o.valid_from)
       AND (o.valid_to IS NULL OR c.day <= o.valid_to)"""
 # With another selective filter, check each candidate's own hours (OFFSET 0 keeps PostgreSQL
-# from turning this into a join driven by every open service); alone, look the open ones up.
+# from turning this into a join driven by every open service). Alone, looking every open service
+# up costs in proportion to how many are open (half a region by day); so first the services
+# are probed in turn, OPEN_PROBE_ROWS of them at most, which finds CANDIDATE_CAP open ones at
+# once by day; only when fewer are open (at night) are the open ones looked up (`probe=False`).
 _OPEN_PER_CANDIDATE = f"EXISTS ({_OPEN_RANGES} AND o.service_id = s.id OFFSET 0)"
 _OPEN_SET = f"s.id IN ({_OPEN_RANGES})"
+OPEN_PROBE_ROWS = 5000
 
 _ORDER = {
     "relevance": ("rank DESC", "name", "id"),
@@ -81,10 +85,11 @@ class _Search:
     where: list[str] = field(default_factory=list)
     rank: str = "0::real"
     distance: str = "NULL::float8"
+    source: str = "service s"
 
     def from_where(self) -> str:
         return (
-            "FROM service s "
+            f"FROM {self.source} "
             + " ".join(self.joins)
             + (f" WHERE {' AND '.join(self.where)}" if self.where else "")
         )
@@ -93,7 +98,28 @@ class _Search:
         return f"WITH {', '.join(self.ctes)} " if self.ctes else ""
 
 
-def _search_parts(q: SearchQuery) -> _Search:
+def open_probe(q: SearchQuery) -> bool:
+    """Whether the search is "open at" with no other selective filter (see OPEN_PROBE_ROWS)."""
+    return q.open_at is not None and not _selective(q)
+
+
+def _selective(q: SearchQuery) -> bool:
+    return any(
+        value is not None
+        for value in (
+            q.text,
+            q.organization_id,
+            q.taxonomy_term_id,
+            q.taxonomy_id,
+            q.language,
+            q.service_area,
+            q.radius_km,
+            q.modified_after,
+        )
+    )
+
+
+def _search_parts(q: SearchQuery, probe: bool = True) -> _Search:
     parts = _Search()
     p, where = parts.sql, parts.where
     if q.text:
@@ -134,20 +160,13 @@ def _search_parts(q: SearchQuery) -> _Search:
         where.append(f"s.accepting_referrals = {p(q.accepting)}")
     if q.open_at is not None:
         parts.ctes.append(_CLOCK.format(t=p(q.open_at)))
-        selective = any(
-            value is not None
-            for value in (
-                q.text,
-                q.organization_id,
-                q.taxonomy_term_id,
-                q.taxonomy_id,
-                q.language,
-                q.service_area,
-                q.radius_km,
-                q.modified_after,
-            )
-        )
-        where.append(_OPEN_PER_CANDIDATE if selective else _OPEN_SET)
+        if _selective(q):
+            where.append(_OPEN_PER_CANDIDATE)
+        elif probe:
+            parts.source = f"(SELECT * FROM service LIMIT {OPEN_PROBE_ROWS}) s"
+            where.append(_OPEN_PER_CANDIDATE)
+        else:
+            where.append(_OPEN_SET)
     if q.lat is not None and q.lon is not None:
         _distance(parts, q.lat, q.lon, q.radius_km)
     return parts
@@ -204,13 +223,16 @@ def _item(q: SearchQuery, minimal: bool) -> str:
     return f"(CASE WHEN m.distance IS NULL THEN {doc} ELSE {served} END)::text AS item"
 
 
-def search_sql(q: SearchQuery, *, minimal: bool = False) -> tuple[str, list[Any]]:
+def search_sql(
+    q: SearchQuery, *, minimal: bool = False, probe: bool = True
+) -> tuple[str, list[Any]]:
     """The one search statement (also run raw by the benchmark); every filter can use an index.
 
     The inner queries rank narrow rows (id, name, rank, distance) and page them; documents are
     read (and written as JSON text) for the page's rows alone. Without any filter, the listing
-    walks the name index."""
-    parts = _search_parts(q)
+    walks the name index. With `open_probe(q)`, a total under CANDIDATE_CAP means the probe saw
+    too few open services: search again with `probe=False`."""
+    parts = _search_parts(q, probe)
     keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
     p = parts.sql
     if q.is_listing:
@@ -234,7 +256,7 @@ def search_sql(q: SearchQuery, *, minimal: bool = False) -> tuple[str, list[Any]
 
 
 def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
-    parts = _search_parts(q)
+    parts = _search_parts(q, probe=False)
     cap = "" if q.is_listing else f" LIMIT {CANDIDATE_CAP}"
     sql = f"{parts.with_ctes()}SELECT count(*) FROM (SELECT 1 {parts.from_where()}{cap}) AS m"
     return sql, parts.sql.values
