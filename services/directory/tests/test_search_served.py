@@ -107,3 +107,45 @@ async def test_open_now_alone_under_the_cap_is_exact_and_a_page_past_the_end_cou
     assert {s["name"] for s in page["contents"]} == reference
     beyond = await _search(seeded, open_at=WEDNESDAY_MORNING, page=5)
     assert beyond["empty"] and beyond["total_items"] == len(reference)
+
+
+def _program(number: int, location: dict) -> dict:
+    return {
+        "id": f"7a1f8c55-3a57-4c39-9d8c-8f3a1c8e{number:04d}",
+        "name": f"Moved Site Program {number}",
+        "status": "active",
+        "organization": {"id": "7a1f8c55-3a57-4c39-9d8c-8f3a1c8e9999", "name": "Moving Org"},
+        "service_at_locations": [
+            {"id": f"7a1f8c55-3a57-4c39-9d8c-8f3a1c8f{number:04d}", "location": location}
+        ],
+    }
+
+
+async def test_a_location_moved_by_another_programs_write_moves_both_programs(seeded, infra):
+    from bridges_schema import Role
+
+    site = {"id": "7a1f8c55-3a57-4c39-9d8c-8f3a1c8e0100", "latitude": 10.0, "longitude": 20.0}
+    moved = {**site, "latitude": 10.5}  # about 55 km north
+    async with seeded.client(infra.token(Role.ADMIN)) as c:
+        assert (await c.post("/services", json=_program(1, site))).status_code == 201
+        assert (await c.post("/services", json=_program(2, moved))).status_code == 201
+    for lat, wanted in [(10.5, {"Moved Site Program 1", "Moved Site Program 2"}), (10.0, set())]:
+        page = await _search(seeded, lat=lat, lon=20.0, radius_km=1, sort="distance")
+        assert {s["name"] for s in page["contents"]} == wanted, lat
+    page = await _search(seeded, lat=10.5, lon=20.0, sort="distance", per_page=2)
+    assert [s["x_bridges"]["distance_km"] for s in page["contents"]] == [0, 0]
+
+
+async def test_the_radius_includes_its_boundary_and_not_beyond(seeded, infra):
+    from bridges_schema import Role
+
+    site = {"id": "7a1f8c55-3a57-4c39-9d8c-8f3a1c8e0200", "latitude": -30.0, "longitude": 40.0}
+    async with seeded.client(infra.token(Role.ADMIN)) as c:
+        assert (await c.post("/services", json=_program(3, site))).status_code == 201
+    # 0.1 degree of latitude north of the site: about 11.1 km away
+    page = await _search(seeded, lat=-29.9, lon=40.0, radius_km=12, sort="distance")
+    (found,) = page["contents"]
+    distance = found["x_bridges"]["distance_km"]
+    assert 11 < distance < 11.2
+    assert (await _search(seeded, lat=-29.9, lon=40.0, radius_km=distance + 0.001))["contents"]
+    assert not (await _search(seeded, lat=-29.9, lon=40.0, radius_km=distance - 0.01))["contents"]

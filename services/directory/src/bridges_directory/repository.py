@@ -219,11 +219,20 @@ class SqlServices(Repository):
             if sal.location
         }
         await self._conn.execute(
-            """INSERT INTO service_at_location (id, service_id, location_id)
-               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[])
+            """INSERT INTO service_at_location (id, service_id, location_id, earth)
+               SELECT u.id, u.service_id, u.location_id, l.earth
+               FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS u(id, service_id, location_id)
+               LEFT JOIN location l ON l.id = u.location_id
                ON CONFLICT (id) DO UPDATE SET service_id = EXCLUDED.service_id,
-                   location_id = EXCLUDED.location_id""",
+                   location_id = EXCLUDED.location_id, earth = EXCLUDED.earth""",
             *_columns(list(links.values()), 3),
+        )
+        # a location moved by this write moves every link to it (other services' too)
+        await self._conn.execute(
+            """UPDATE service_at_location sal SET earth = l.earth FROM location l
+               WHERE l.id = ANY($1::uuid[]) AND sal.location_id = l.id
+                 AND sal.earth IS DISTINCT FROM l.earth""",
+            list(locations),
         )
 
     async def get(self, service_id: UUID, *, for_update: bool = False) -> StoredService | None:

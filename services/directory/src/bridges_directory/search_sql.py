@@ -175,22 +175,22 @@ def _search_parts(q: SearchQuery, probe: bool = True) -> _Search:
 def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -> None:
     p = parts.sql
     origin = f"ll_to_earth({p(lat)}, {p(lon)})"
-    point = "l.earth"
+    point = "sal.earth"  # each link carries its location's point
     parts.distance = "near.meters"
     if radius_km is None:  # every match, with the distance of its nearest location
         parts.joins.append(
             f"""LEFT JOIN LATERAL (
                 SELECT min(earth_distance({origin}, {point})) AS meters
-                FROM service_at_location sal JOIN location l ON l.id = sal.location_id
-                WHERE sal.service_id = s.id AND l.earth IS NOT NULL) near ON true"""
+                FROM service_at_location sal
+                WHERE sal.service_id = s.id AND sal.earth IS NOT NULL) near ON true"""
         )
         return
     meters = p(radius_km * 1000)
     parts.ctes.append(
         f"""near AS (
             SELECT sal.service_id, min(earth_distance({origin}, {point})) AS meters
-            FROM location l JOIN service_at_location sal ON sal.location_id = l.id
-            WHERE l.earth IS NOT NULL
+            FROM service_at_location sal
+            WHERE sal.earth IS NOT NULL
               AND earth_box({origin}, {meters}) @> {point}
               AND earth_distance({origin}, {point}) <= {meters}
             GROUP BY sal.service_id)"""
