@@ -186,14 +186,17 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
         )
         return
     meters = p(radius_km * 1000)
+    # each site in the box, its distance computed once (OFFSET 0 keeps the filter and the
+    # minimum from computing it again), then the services with a site in the circle
     parts.ctes.append(
         f"""near AS (
-            SELECT sal.service_id, min(earth_distance({origin}, {point})) AS meters
-            FROM service_at_location sal
-            WHERE sal.earth IS NOT NULL
-              AND earth_box({origin}, {meters}) @> {point}
-              AND earth_distance({origin}, {point}) <= {meters}
-            GROUP BY sal.service_id)"""
+            SELECT d.service_id, min(d.meters) AS meters FROM (
+                SELECT sal.service_id, earth_distance({origin}, {point}) AS meters
+                FROM service_at_location sal
+                WHERE sal.earth IS NOT NULL AND earth_box({origin}, {meters}) @> {point}
+                OFFSET 0) AS d
+            WHERE d.meters <= {meters}
+            GROUP BY d.service_id)"""
     )
     parts.joins.append("JOIN near ON near.service_id = s.id")
 
