@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery, search_count_sql, search_sql
+from bridges_directory.search_sql import (
+    CANDIDATE_CAP,
+    OPEN_PROBE_ROWS,
+    SearchQuery,
+    open_probe,
+    search_count_sql,
+    search_sql,
+)
 
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 TERM = uuid.uuid4()
@@ -44,11 +51,22 @@ def test_each_filter_adds_its_condition_and_its_value(query, fragment, value):
     assert placeholders(sql) == set(range(1, len(params) + 1))  # numbered, none unused
 
 
-def test_open_now_alone_looks_the_open_services_up_and_with_a_filter_checks_each_candidate():
-    alone, _ = search_sql(SearchQuery(open_at=AT))
+def test_open_now_alone_probes_some_services_then_looks_the_open_ones_up():
+    probed, _ = search_sql(SearchQuery(open_at=AT))
+    looked_up, _ = search_sql(SearchQuery(open_at=AT), probe=False)
+    counted, _ = search_count_sql(SearchQuery(open_at=AT))
+    assert f"(SELECT * FROM service LIMIT {OPEN_PROBE_ROWS}) s" in probed
+    assert "EXISTS (SELECT o.service_id" in probed
+    for sql in (looked_up, counted):
+        assert "s.id IN (SELECT o.service_id" in sql and "EXISTS (" not in sql
+    assert open_probe(SearchQuery(open_at=AT, accepting=True, age=4))
+    assert not open_probe(SearchQuery(open_at=AT, text="shelter"))
+
+
+def test_open_now_with_a_selective_filter_checks_each_candidate():
     narrowed, _ = search_sql(SearchQuery(open_at=AT, text="shelter"))
-    assert "s.id IN (SELECT o.service_id" in alone and "EXISTS (" not in alone
     assert "EXISTS (SELECT o.service_id" in narrowed and "OFFSET 0" in narrowed
+    assert "LIMIT 5000" not in narrowed
 
 
 def test_a_search_ranks_at_most_the_candidate_cap_but_a_plain_listing_is_not_capped():

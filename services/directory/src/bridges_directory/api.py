@@ -57,10 +57,10 @@ async def api_info(request: Request) -> dict[str, str]:
     description="Filters combine with AND. A search ranks at most the first "
     f"{CANDIDATE_CAP} matches; when more match, total_items is {CANDIDATE_CAP} and the "
     "`Bridges-Results-Capped` header is set: add a place, a need or a word to narrow it.",
+    response_model=hsds.Page,
     responses=problem_responses(BadRequest),
 )
 async def list_services(
-    response: Response,
     pool: Pool,
     search: Annotated[str | None, Query(max_length=200, description="words, typos welcome")] = None,
     organization_id: UUID | None = None,
@@ -83,7 +83,7 @@ async def list_services(
     full: bool = True,
     page: PageNumber = 1,
     per_page: PerPage = 50,
-) -> hsds.Page:
+) -> Response:
     if (lat is None) != (lon is None):
         raise BadRequest("lat and lon go together")
     if (radius_km is not None or sort == "distance") and lat is None:
@@ -109,9 +109,11 @@ async def list_services(
         offset=(page - 1) * per_page,
     )
     result = await queries.search(pool, query, page=page, minimal=minimal or not full)
+    # served as PostgreSQL wrote the results: no decoding, validating and re-encoding per request
+    response = Response(result.page, media_type="application/json")
     if result.capped:
         response.headers["Bridges-Results-Capped"] = str(CANDIDATE_CAP)
-    return result.page
+    return response
 
 
 @routes.get(

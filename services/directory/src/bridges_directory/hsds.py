@@ -12,7 +12,9 @@ does not interpret are only there to keep a request's size in check.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -324,14 +326,24 @@ class Page(BaseModel):
 
     @classmethod
     def of(cls, contents: list[dict[str, Any]], total: int, page: int, per_page: int) -> Page:
-        pages = max((total + per_page - 1) // per_page, 1)
-        return cls(
-            total_items=total,
-            total_pages=pages,
-            page_number=page,
-            size=len(contents),
-            first_page=page == 1,
-            last_page=page >= pages,
-            empty=not contents,
-            contents=contents,
-        )
+        return cls(**page_envelope(len(contents), total, page, per_page), contents=contents)
+
+
+def page_envelope(size: int, total: int, page: int, per_page: int) -> dict[str, Any]:
+    """The paging fields of a page holding `size` of `total` items."""
+    pages = max((total + per_page - 1) // per_page, 1)
+    return {
+        "total_items": total,
+        "total_pages": pages,
+        "page_number": page,
+        "size": size,
+        "first_page": page == 1,
+        "last_page": page >= pages,
+        "empty": not size,
+    }
+
+
+def page_json(contents: Sequence[str], total: int, page: int, per_page: int) -> bytes:
+    """A `Page` as JSON whose contents are JSON texts already (written by PostgreSQL)."""
+    envelope = json.dumps(page_envelope(len(contents), total, page, per_page))
+    return f'{envelope[:-1]}, "contents": [{", ".join(contents)}]}}'.encode()

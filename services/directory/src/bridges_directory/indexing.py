@@ -23,8 +23,11 @@ from bridges_directory import hsds
 
 WORD = re.compile(r"\w+")
 # Longer "words" (codes, data run together) are not worth correcting towards, and one past
-# about 2,700 bytes cannot even be a btree index entry (search_word's primary key).
+# about 2,700 bytes cannot even be a btree index entry (search_word's primary key). Words with
+# digits are codes and numbers, not typos: the vocabulary leaves them out (search_query does
+# not correct them).
 VOCABULARY_WORD_MAX = 60
+DIGIT = re.compile(r"[0-9]")
 ISO_WEEKDAY = {code: number for number, code in enumerate(hsds.WEEKDAY_CODES, start=1)}
 END_OF_DAY = time(23, 59, 59, 999999)
 
@@ -132,7 +135,7 @@ def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -
             {
                 word
                 for word in query_words(f"{weight_a} {weight_b} {weight_c}", limit=None)
-                if len(word) <= VOCABULARY_WORD_MAX
+                if len(word) <= VOCABULARY_WORD_MAX and not DIGIT.search(word)
             }
         ),
         term_ids=term_ids,

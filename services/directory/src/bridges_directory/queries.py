@@ -15,7 +15,13 @@ import asyncpg
 from bridges_directory import hsds
 from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
 from bridges_directory.repository import SqlServices
-from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery, search_count_sql, search_sql
+from bridges_directory.search_sql import (
+    CANDIDATE_CAP,
+    SearchQuery,
+    open_probe,
+    search_count_sql,
+    search_sql,
+)
 
 
 async def list_taxonomies(
@@ -101,10 +107,14 @@ async def stream_services(conn: asyncpg.Connection) -> AsyncIterator[dict[str, A
 
 
 async def search_services(
-    conn: asyncpg.Connection, q: SearchQuery
-) -> tuple[int, list[tuple[dict[str, Any], float | None]]]:
-    sql, params = search_sql(q)
+    conn: asyncpg.Connection, q: SearchQuery, *, minimal: bool = False
+) -> tuple[int, list[str]]:
+    """The total and the page's results, each as the JSON text it is served as."""
+    sql, params = search_sql(q, minimal=minimal)
     rows = await conn.fetch(sql, *params)
+    if open_probe(q) and (not rows or rows[0]["total"] < CANDIDATE_CAP):
+        sql, params = search_sql(q, minimal=minimal, probe=False)  # few open: look them up
+        rows = await conn.fetch(sql, *params)
     if rows:
         total = int(rows[0]["total"])
     elif q.offset:  # a page past the end still reports the true total
@@ -112,7 +122,7 @@ async def search_services(
         total = int(await conn.fetchval(count_sql, *count_params))
     else:
         total = 0
-    return total, [(r["document"], r["distance"]) for r in rows]
+    return total, [r["item"] for r in rows]
 
 
 async def _paged_rows(
@@ -168,12 +178,9 @@ async def get_service(pool: asyncpg.Pool, service_id: UUID) -> StoredService:
     return stored
 
 
-MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")
-
-
 @dataclass(frozen=True)
 class SearchResult:
-    page: hsds.Page
+    page: bytes  # the HSDS page as JSON, its results written by PostgreSQL
     capped: bool  # more matched than a search ranks (CANDIDATE_CAP): narrow it
 
 
@@ -181,21 +188,9 @@ async def search(
     pool: asyncpg.Pool, query: SearchQuery, *, page: int, minimal: bool = False
 ) -> SearchResult:
     async with pool.acquire() as conn:
-        total, found = await search_services(conn, query)
-    contents = []
-    for document, distance_km in found:
-        item = {k: document[k] for k in MINIMAL_FIELDS if k in document} if minimal else document
-        if distance_km is not None:
-            item = {
-                **item,
-                "x_bridges": {
-                    **document.get("x_bridges", {}),
-                    "distance_km": round(distance_km, 3),
-                },
-            }
-        contents.append(item)
+        total, items = await search_services(conn, query, minimal=minimal)
     capped = total >= CANDIDATE_CAP and not query.is_listing
-    return SearchResult(hsds.Page.of(contents, total, page, query.limit), capped)
+    return SearchResult(hsds.page_json(items, total, page, query.limit), capped)
 
 
 async def organizations(

@@ -68,12 +68,21 @@ class SqlTaxonomy(Repository):
 
 class SqlOrganizations(Repository):
     async def upsert(self, organizations: Sequence[hsds.Organization]) -> None:
-        await self._conn.executemany(
-            """INSERT INTO organization (id, name, document) VALUES ($1, $2, $3)
+        # by id, the last one given wins (as row-by-row upserts did)
+        latest = {o.id: o for o in organizations}
+        await self._conn.execute(
+            """INSERT INTO organization (id, name, document)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
                ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, document = EXCLUDED.document,
                    last_modified = now()
                WHERE organization.document IS DISTINCT FROM EXCLUDED.document""",
-            [(o.id, o.name, o.model_dump(mode="json", exclude_none=True)) for o in organizations],
+            *_columns(
+                [
+                    (o.id, o.name, o.model_dump(mode="json", exclude_none=True))
+                    for o in latest.values()
+                ],
+                3,
+            ),
         )
 
 
@@ -137,9 +146,14 @@ class SqlServices(Repository):
         for table in ("service_at_location", "attribute", "opening_hours"):
             await self._conn.execute(f"DELETE FROM {table} WHERE service_id = ANY($1::uuid[])", ids)
         await self._write_locations(rows)
-        await self._conn.executemany(
-            "INSERT INTO attribute (id, service_id, taxonomy_term_id) VALUES ($1, $2, $3)",
-            [(a.id, r.service.id, a.taxonomy_term_id) for r in rows for a in r.service.attributes],
+        # one statement per table and batch (columns as arrays), not one per row
+        attributes = [
+            (a.id, r.service.id, a.taxonomy_term_id) for r in rows for a in r.service.attributes
+        ]
+        await self._conn.execute(
+            """INSERT INTO attribute (id, service_id, taxonomy_term_id)
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[])""",
+            *_columns(attributes, 3),
         )
         hours = [(r.service.id, h) for r in rows for h in indexing.weekly_hours(r.slots)]
         await self._conn.executemany(
@@ -147,13 +161,21 @@ class SqlServices(Repository):
                ON CONFLICT DO NOTHING""",
             sorted({(h.timezone, h.utc_offset_min) for _, h in hours}),
         )
-        await self._conn.executemany(
+        await self._conn.execute(
             """INSERT INTO opening_hours (service_id, timezone, utc_offset_min, week, valid_from,
-                   valid_to) VALUES ($1, $2, $3, $4::text::int4multirange, $5, $6)""",
-            [
-                (service_id, h.timezone, h.utc_offset_min, h.multirange(), h.valid_from, h.valid_to)
-                for service_id, h in hours
-            ],
+                   valid_to)
+               SELECT h.service_id, h.timezone, h.utc_offset_min, h.week::int4multirange,
+                   h.valid_from, h.valid_to
+               FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::date[],
+                   $6::date[]) AS h(service_id, timezone, utc_offset_min, week, valid_from,
+                   valid_to)""",
+            *_columns(
+                [
+                    (sid, h.timezone, h.utc_offset_min, h.multirange(), h.valid_from, h.valid_to)
+                    for sid, h in hours
+                ],
+                6,
+            ),
         )
         return {w["id"]: (w["version"], w["last_modified"]) for w in written}
 
@@ -164,35 +186,53 @@ class SqlServices(Repository):
             for sal in r.service.service_at_locations
             if sal.location  # one given by location_id alone stays in the document only
         }
-        await self._conn.executemany(
+        await self._conn.execute(
             """INSERT INTO location (id, name, latitude, longitude, document, earth)
-               VALUES ($1, $2, $3, $4, $5, ll_to_earth($3, $4))
+               SELECT l.id, l.name, l.latitude, l.longitude, l.document,
+                   ll_to_earth(l.latitude, l.longitude)
+               FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[])
+                   AS l(id, name, latitude, longitude, document)
                ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude,
                    longitude = EXCLUDED.longitude, document = EXCLUDED.document,
                    earth = EXCLUDED.earth,
                    last_modified = now()
                WHERE location.document IS DISTINCT FROM EXCLUDED.document""",
-            [
-                (
-                    loc.id,
-                    loc.name,
-                    loc.latitude,
-                    loc.longitude,
-                    loc.model_dump(mode="json", exclude_none=True),
-                )
-                for loc in locations.values()
-            ],
+            *_columns(
+                [
+                    (
+                        loc.id,
+                        loc.name,
+                        loc.latitude,
+                        loc.longitude,
+                        loc.model_dump(mode="json", exclude_none=True),
+                    )
+                    for loc in locations.values()
+                ],
+                5,
+            ),
         )
-        await self._conn.executemany(
-            """INSERT INTO service_at_location (id, service_id, location_id) VALUES ($1, $2, $3)
+        # by id, the last one given wins (as row-by-row upserts did)
+        links = {
+            sal.id: (sal.id, r.service.id, sal.location.id)
+            for r in rows
+            for sal in r.service.service_at_locations
+            if sal.location
+        }
+        await self._conn.execute(
+            """INSERT INTO service_at_location (id, service_id, location_id, earth)
+               SELECT u.id, u.service_id, u.location_id, l.earth
+               FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS u(id, service_id, location_id)
+               LEFT JOIN location l ON l.id = u.location_id
                ON CONFLICT (id) DO UPDATE SET service_id = EXCLUDED.service_id,
-                   location_id = EXCLUDED.location_id""",
-            [
-                (sal.id, r.service.id, sal.location.id)
-                for r in rows
-                for sal in r.service.service_at_locations
-                if sal.location
-            ],
+                   location_id = EXCLUDED.location_id, earth = EXCLUDED.earth""",
+            *_columns(list(links.values()), 3),
+        )
+        # a location moved by this write moves every link to it (other services' too)
+        await self._conn.execute(
+            """UPDATE service_at_location sal SET earth = l.earth FROM location l
+               WHERE l.id = ANY($1::uuid[]) AND sal.location_id = l.id
+                 AND sal.earth IS DISTINCT FROM l.earth""",
+            list(locations),
         )
 
     async def get(self, service_id: UUID, *, for_update: bool = False) -> StoredService | None:
@@ -235,6 +275,11 @@ class SqlServices(Repository):
         await self._conn.execute(
             "ANALYZE service, location, service_at_location, opening_hours, opening_zone, search_word"
         )
+
+
+def _columns(records: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as columns, for `unnest($1::type[], $2::type[], ...)`."""
+    return [[record[i] for record in records] for i in range(width)]
 
 
 def _service_record(row: ServiceRow) -> dict[str, Any]:

@@ -60,9 +60,13 @@ _OPEN_RANGES = """SELECT o.service_id FROM opening_hours o JOIN clock c
       AND (o.valid_from IS NULL OR c.day >= o.valid_from)
       AND (o.valid_to IS NULL OR c.day <= o.valid_to)"""
 # With another selective filter, check each candidate's own hours (OFFSET 0 keeps PostgreSQL
-# from turning this into a join driven by every open service); alone, look the open ones up.
+# from turning this into a join driven by every open service). Alone, looking every open service
+# up costs in proportion to how many are open (half a region by day); so first the services
+# are probed in turn, OPEN_PROBE_ROWS of them at most, which finds CANDIDATE_CAP open ones at
+# once by day; only when fewer are open (at night) are the open ones looked up (`probe=False`).
 _OPEN_PER_CANDIDATE = f"EXISTS ({_OPEN_RANGES} AND o.service_id = s.id OFFSET 0)"
 _OPEN_SET = f"s.id IN ({_OPEN_RANGES})"
+OPEN_PROBE_ROWS = 5000
 
 _ORDER = {
     "relevance": ("rank DESC", "name", "id"),
@@ -81,10 +85,11 @@ class _Search:
     where: list[str] = field(default_factory=list)
     rank: str = "0::real"
     distance: str = "NULL::float8"
+    source: str = "service s"
 
     def from_where(self) -> str:
         return (
-            "FROM service s "
+            f"FROM {self.source} "
             + " ".join(self.joins)
             + (f" WHERE {' AND '.join(self.where)}" if self.where else "")
         )
@@ -93,7 +98,28 @@ class _Search:
         return f"WITH {', '.join(self.ctes)} " if self.ctes else ""
 
 
-def _search_parts(q: SearchQuery) -> _Search:
+def open_probe(q: SearchQuery) -> bool:
+    """Whether the search is "open at" with no other selective filter (see OPEN_PROBE_ROWS)."""
+    return q.open_at is not None and not _selective(q)
+
+
+def _selective(q: SearchQuery) -> bool:
+    return any(
+        value is not None
+        for value in (
+            q.text,
+            q.organization_id,
+            q.taxonomy_term_id,
+            q.taxonomy_id,
+            q.language,
+            q.service_area,
+            q.radius_km,
+            q.modified_after,
+        )
+    )
+
+
+def _search_parts(q: SearchQuery, probe: bool = True) -> _Search:
     parts = _Search()
     p, where = parts.sql, parts.where
     if q.text:
@@ -134,20 +160,13 @@ def _search_parts(q: SearchQuery) -> _Search:
         where.append(f"s.accepting_referrals = {p(q.accepting)}")
     if q.open_at is not None:
         parts.ctes.append(_CLOCK.format(t=p(q.open_at)))
-        selective = any(
-            value is not None
-            for value in (
-                q.text,
-                q.organization_id,
-                q.taxonomy_term_id,
-                q.taxonomy_id,
-                q.language,
-                q.service_area,
-                q.radius_km,
-                q.modified_after,
-            )
-        )
-        where.append(_OPEN_PER_CANDIDATE if selective else _OPEN_SET)
+        if _selective(q):
+            where.append(_OPEN_PER_CANDIDATE)
+        elif probe:
+            parts.source = f"(SELECT * FROM service LIMIT {OPEN_PROBE_ROWS}) s"
+            where.append(_OPEN_PER_CANDIDATE)
+        else:
+            where.append(_OPEN_SET)
     if q.lat is not None and q.lon is not None:
         _distance(parts, q.lat, q.lon, q.radius_km)
     return parts
@@ -156,25 +175,28 @@ def _search_parts(q: SearchQuery) -> _Search:
 def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -> None:
     p = parts.sql
     origin = f"ll_to_earth({p(lat)}, {p(lon)})"
-    point = "l.earth"
+    point = "sal.earth"  # each link carries its location's point
     parts.distance = "near.meters"
     if radius_km is None:  # every match, with the distance of its nearest location
         parts.joins.append(
             f"""LEFT JOIN LATERAL (
                 SELECT min(earth_distance({origin}, {point})) AS meters
-                FROM service_at_location sal JOIN location l ON l.id = sal.location_id
-                WHERE sal.service_id = s.id AND l.earth IS NOT NULL) near ON true"""
+                FROM service_at_location sal
+                WHERE sal.service_id = s.id AND sal.earth IS NOT NULL) near ON true"""
         )
         return
     meters = p(radius_km * 1000)
+    # each site in the box, its distance computed once (OFFSET 0 keeps the filter and the
+    # minimum from computing it again), then the services with a site in the circle
     parts.ctes.append(
         f"""near AS (
-            SELECT sal.service_id, min(earth_distance({origin}, {point})) AS meters
-            FROM location l JOIN service_at_location sal ON sal.location_id = l.id
-            WHERE l.earth IS NOT NULL
-              AND earth_box({origin}, {meters}) @> {point}
-              AND earth_distance({origin}, {point}) <= {meters}
-            GROUP BY sal.service_id)"""
+            SELECT d.service_id, min(d.meters) AS meters FROM (
+                SELECT sal.service_id, earth_distance({origin}, {point}) AS meters
+                FROM service_at_location sal
+                WHERE sal.earth IS NOT NULL AND earth_box({origin}, {meters}) @> {point}
+                OFFSET 0) AS d
+            WHERE d.meters <= {meters}
+            GROUP BY d.service_id)"""
     )
     parts.joins.append("JOIN near ON near.service_id = s.id")
 
@@ -184,24 +206,48 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
 CANDIDATE_CAP = 1000
 
 
-def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+# What a result is served as (`item`, JSON text PostgreSQL writes; Python passes it through):
+# the HSDS document, or its minimal fields, with `x_bridges.distance_km` when near a place.
+MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")
+_MINIMAL = (
+    "(SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(s.document) AS e "
+    f"WHERE e.key IN ({', '.join(repr(f) for f in MINIMAL_FIELDS)}))"
+)
+_WITH_DISTANCE = """{doc} || jsonb_build_object('x_bridges',
+    coalesce(s.document -> 'x_bridges', '{{}}'::jsonb)
+    || jsonb_build_object('distance_km', round(m.distance::numeric, 3)))"""
+
+
+def _item(q: SearchQuery, minimal: bool) -> str:
+    doc = _MINIMAL if minimal else "s.document"
+    if q.lat is None or q.lon is None:
+        return f"({doc})::text AS item"
+    served = _WITH_DISTANCE.format(doc=doc)
+    return f"(CASE WHEN m.distance IS NULL THEN {doc} ELSE {served} END)::text AS item"
+
+
+def search_sql(
+    q: SearchQuery, *, minimal: bool = False, probe: bool = True
+) -> tuple[str, list[Any]]:
     """The one search statement (also run raw by the benchmark); every filter can use an index.
 
     The inner queries rank narrow rows (id, name, rank, distance) and page them; documents are
-    read for the page's rows alone. Without any filter, the listing walks the name index."""
-    parts = _search_parts(q)
+    read (and written as JSON text) for the page's rows alone. Without any filter, the listing
+    walks the name index. With `open_probe(q)`, a total under CANDIDATE_CAP means the probe saw
+    too few open services: search again with `probe=False`."""
+    parts = _search_parts(q, probe)
     keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
     p = parts.sql
     if q.is_listing:
         sql = (
-            "SELECT s.document, NULL::float8 AS distance, "
+            f"SELECT ({_MINIMAL if minimal else 's.document'})::text AS item, "
             "(SELECT count(*) FROM service) AS total FROM service s "
             f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         )
         return sql, p.values
     sql = (
         parts.with_ctes()
-        + "SELECT s.document, m.distance, m.total FROM ("
+        + f"SELECT {_item(q, minimal)}, m.total FROM ("
         + "SELECT id, name, rank, distance, count(*) OVER () AS total FROM ("
         + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance "
         + f"{parts.from_where()} LIMIT {CANDIDATE_CAP}) AS matches "
@@ -213,7 +259,7 @@ def search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
 
 
 def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
-    parts = _search_parts(q)
+    parts = _search_parts(q, probe=False)
     cap = "" if q.is_listing else f" LIMIT {CANDIDATE_CAP}"
     sql = f"{parts.with_ctes()}SELECT count(*) FROM (SELECT 1 {parts.from_where()}{cap}) AS m"
     return sql, parts.sql.values
