@@ -106,13 +106,13 @@ class Tablets:
         self.retries = 0
 
     async def file(self, index: int) -> None:
-        key = str(uuid.uuid4())
+        key, body = str(uuid.uuid4()), intake([self.program])  # a retry resends the same
         for attempt in range(600):
             url = self.urls[(index + attempt) % len(self.urls)]
             try:
                 answer = await self.http.post(
                     f"{url}/referrals",
-                    json=intake([self.program]),
+                    json=body,
                     headers={**self.headers, "Idempotency-Key": key},
                 )
             except httpx.TransportError:
