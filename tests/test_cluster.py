@@ -117,7 +117,7 @@ class Tablets:
                 )
             except httpx.TransportError:
                 answer = None
-            if answer is not None and answer.status_code == 201:
+            if answer is not None and answer.status_code in (200, 201):  # 200: a replay
                 self.filed[key] = answer.json()["referrals"][0]["id"]
                 return
             if answer is not None and answer.status_code < 500:
