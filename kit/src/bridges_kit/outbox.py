@@ -7,6 +7,7 @@ not yet marked) is dropped by JetStream's duplicate window; consumers are idempo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,14 +133,27 @@ class OutboxRelay:
                    FOR UPDATE SKIP LOCKED""",
                 self._batch,
             )
-            for row in rows:
-                headers = {"Nats-Msg-Id": row["event_id"], **row["headers"]}
-                try:
-                    await self._js.publish(
-                        row["subject"], bytes(row["payload"]), headers=headers, timeout=5
+            # pipelined: every row's PUB goes out in order at once, then the acks are awaited,
+            # instead of one round trip per row
+            acks = await asyncio.gather(
+                *(
+                    self._js.publish(
+                        row["subject"],
+                        bytes(row["payload"]),
+                        headers={"Nats-Msg-Id": row["event_id"], **row["headers"]},
+                        timeout=5,
                     )
-                except NATS_ERRORS as exc:  # mark what went out
-                    failure = exc
+                    for row in rows
+                ),
+                return_exceptions=True,
+            )
+            for row, ack in zip(rows, acks, strict=True):
+                if isinstance(ack, BaseException):
+                    if not isinstance(ack, NATS_ERRORS):
+                        raise ack
+                    # marked: the rows before it; the rest go again (a row JetStream did
+                    # store is recognised by its Nats-Msg-Id and not stored twice)
+                    failure = ack
                     break
                 published.append(row["id"])
             if published:
