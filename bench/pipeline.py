@@ -250,7 +250,9 @@ def main() -> None:
         "--think-ms", type=int, default=None, help="the paced phase's pause between filings"
     )
     parser.add_argument("--workers", type=int, default=8, help="agency accepts in flight")
-    parser.add_argument("--drain-timeout", type=float, default=90)
+    parser.add_argument(
+        "--drain-timeout", type=float, default=240
+    )  # a back-to-back backlog drains at the accept rate
     parser.add_argument("--figure", type=Path, default=FIGURE)
     args = parser.parse_args()
     with harness.infrastructure(nats_monitoring=True) as infra:
