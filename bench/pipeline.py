@@ -31,6 +31,7 @@ import asyncpg
 import httpx
 
 from bench import harness, load, pipeline_baselines, pipeline_plot, pipeline_summary
+from bench.intake import intake_body
 from bench.pipeline_probes import OUTBOX_LAG, Sampler, consumers
 from bench.pipeline_summary import Record, Run
 from bridges_devstack.servers import free_port
@@ -38,26 +39,6 @@ from bridges_schema import Role
 
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "img" / "pipeline.png"
 DELIVERY_CONCURRENCY = 16  # notifications' webhooks in flight (all to the one agency here)
-
-
-def intake_body(program_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Diallo",
-            "date_of_birth": "1988-04-02",
-            "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": False},
-        },
-        "needs": ["food.pantry"],
-        "urgency": "high",
-        "program_ids": [str(program_id)],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "needs"],
-        },
-    }
 
 
 async def prepare(
