@@ -33,6 +33,8 @@ import httpx
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from bridges_devstack.receiver import read_body
+
 REQUESTED = "org.bridges.referral.requested.v1"
 
 
@@ -77,14 +79,9 @@ class Agency:
             return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         arrived_at = time.time()  # before anything else: the arrival, not our handling of it
         if scope["method"] == "POST":
             if not self._signed(scope, body):

@@ -59,8 +59,13 @@ class Stack:
         return self.infra.token(role, **claims)
 
 
-@pytest.fixture
-async def stack(infra: Infra, services_factory: Callable[..., Awaitable[RunningService]]) -> Stack:
+async def start_stack(
+    infra: Infra,
+    services_factory: Callable[..., Awaitable[RunningService]],
+    **extra_env: dict[str, str],
+) -> Stack:
+    """The three services in a fresh namespace; `extra_env[name]` adds to one service's
+    settings (notifications always retries fast and may reach the local test receivers)."""
     namespace = fresh_name()
     started = {
         name: await services_factory(
@@ -68,11 +73,19 @@ async def stack(infra: Infra, services_factory: Callable[..., Awaitable[RunningS
             build,
             schema=namespace,
             namespace=namespace,
-            extra_env=FAST_RETRIES if name == "notifications" else None,
+            extra_env={
+                **(FAST_RETRIES if name == "notifications" else {}),
+                **extra_env.get(name, {}),
+            },
         )
         for name, build in BUILDERS.items()
     }
     return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+
+
+@pytest.fixture
+async def stack(infra: Infra, services_factory: Callable[..., Awaitable[RunningService]]) -> Stack:
+    return await start_stack(infra, services_factory)
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import asyncpg
 import httpx
 import pytest
 
-from bridges_devstack.testing import eventually, fresh_name
+from bridges_devstack.testing import eventually
 from bridges_schema import Role
-from tests.conftest import BUILDERS, FAST_RETRIES, Stack
+from tests.conftest import Stack, start_stack
 from tests.scenario import create_program, intake, register_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -122,19 +121,8 @@ async def test_a_postgresql_restart_is_a_503_meanwhile_and_loses_nothing(stack, 
 @pytest.fixture
 async def narrow_stack(infra, services_factory) -> Stack:
     """The stack with a referrals process of two pooled connections that waits 0.5 s for one."""
-    namespace = fresh_name()
     narrow = {"BRIDGES_DB_POOL_MAX": "2", "BRIDGES_DB_ACQUIRE_TIMEOUT_S": "0.5"}
-    started = {
-        name: await services_factory(
-            name,
-            build,
-            schema=namespace,
-            namespace=namespace,
-            extra_env={**FAST_RETRIES, **(narrow if name == "referrals" else {})},
-        )
-        for name, build in BUILDERS.items()
-    }
-    return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+    return await start_stack(infra, services_factory, referrals=narrow)
 
 
 async def test_a_saturated_database_is_a_503_with_retry_after_and_changes_nothing(narrow_stack):

@@ -32,6 +32,19 @@ class Received:
     at: float
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """A request's whole body, or None when its sender disconnected before sending all of it."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        body += chunk
+        if not message.get("more_body"):
+            return body
+
+
 @dataclass
 class WebhookReceiver:
     """Serve on 127.0.0.1:<free port>; `script` holds (status, delay_s) answers, then 200s."""
@@ -57,14 +70,9 @@ class WebhookReceiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the sender died mid-request: nothing was delivered, as at a real receiver
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return  # the sender died mid-request: nothing was delivered, as at a real receiver
         status, delay = self.script.popleft() if self.script else (200, 0.0)
         if delay:
             sender = tuple(scope["client"] or ("", 0))
