@@ -1,5 +1,8 @@
 // HTTP to the Bridges APIs: JSON in and out, RFC 9457 problems as errors, a deadline on every
 // call (a tablet on a weak signal must not hang), and "offline" told apart from "refused".
+// Every call tells connection.js whether the server answered.
+import * as connection from "./connection.js";
+
 const TIMEOUT_MS = 10_000;
 
 /** The server answered with an error status (its problem+json, when it sent one). */
@@ -36,12 +39,22 @@ export async function call(url, { method = "GET", token, body, headers = {}, tim
       credentials: "omit",
     });
   } catch (error) {
+    connection.unanswered();
     throw new Unreachable(error?.message || "unreachable");
   } finally {
     clearTimeout(timer);
   }
-  if (response.status === 304) return { status: 304, data: null, headers: response.headers };
+  if (response.status === 304) {
+    connection.answered();
+    return { status: 304, data: null, headers: response.headers };
+  }
   const type = response.headers.get("Content-Type") || "";
+  if (!type.includes("json") && response.status !== 204) {
+    // a captive portal's login page, a proxy's error page: not Bridges answering
+    connection.unanswered();
+    throw new Unreachable(`not the server (HTTP ${response.status}, ${type || "no type"})`);
+  }
+  connection.answered();
   const data = type.includes("json") ? await response.json().catch(() => null) : null;
   if (!response.ok) {
     throw new Problem(response.status, data, Number(response.headers.get("Retry-After")) || 0);

@@ -1,10 +1,17 @@
 // The app's top level: who is signed in (and unlocked), the outbox's triggers, and which
 // screen shows. Officers: search, program, refer, my referrals, storage. Agency staff: inbox.
+// An officer's work in progress lives in the store (store.js), sealed on the tablet as it
+// changes (drafts.js); locking or signing out takes it out of memory.
 import { useCallback, useEffect, useState } from "preact/hooks";
+import * as connection from "./connection.js";
+import * as drafts from "./drafts.js";
 import * as outbox from "./outbox.js";
+import * as personal from "./personal.js";
 import * as oidc from "./signin/oidc.js";
 import { useRoute } from "./router.js";
 import * as session from "./session.js";
+import * as store from "./store.js";
+import * as tracking from "./tracking.js";
 import { AppContext, LiveRegion, announce, html } from "./ui.js";
 import { useTokenRenewal } from "./renewal.js";
 import { requestBackgroundSync } from "./updates.js";
@@ -12,10 +19,11 @@ import * as vault from "./vault.js";
 import { t } from "./i18n.js";
 import { Shell, useLanguage } from "./views/shell.js";
 import { PinScreen, SignInScreen } from "./views/signin.js";
-import { SearchScreen, forgetSearch } from "./views/search.js";
+import { SearchScreen } from "./views/search.js";
 import { ProgramScreen } from "./views/program.js";
-import { ReferScreen, clearDraft, currentDraft, restoreDraft } from "./views/refer.js";
-import { MyReferralsScreen, ReferralScreen } from "./views/mine.js";
+import { ReferScreen } from "./views/refer.js";
+import { MyReferralsScreen } from "./views/mine.js";
+import { ReferralScreen } from "./views/referral.js";
 import { InboxScreen, InboxReferralScreen } from "./views/inbox.js";
 import { StorageScreen } from "./views/storage.js";
 
@@ -26,12 +34,13 @@ export function App({ config, storage }) {
   const [user, setUser] = useState(null);
   const [current, setCurrent] = useState(null); // { token, expiresAt, user }
   const [pending, setPending] = useState(null); // signed in, PIN still to come
-  const [cart, setCart] = useState([]); // programs chosen for the next referral (public data)
   const [sendState, setSendState] = useState("idle");
   const [signInError, setSignInError] = useState(null);
   const route = useRoute();
   const renewal = useTokenRenewal({ config, active: phase === "ready", current, setCurrent });
   useLanguage(); // every screen re-renders in the chosen language
+
+  useEffect(() => connection.watch(`${config.referrals_url}/healthz`), []);
 
   // signed out in another tab: this one forgets its key and screens too (they live per page)
   useEffect(() => {
@@ -42,12 +51,24 @@ export function App({ config, storage }) {
     return () => removeEventListener("storage", changed);
   }, []);
 
-  /** What one person left in memory must not reach the next one on a shared tablet. */
-  const forgetWork = () => {
-    clearDraft();
-    forgetSearch();
-    setCart([]);
+  /** What one person left in memory must not reach the next one on a shared tablet (their
+   *  sealed work stays, for their next unlock). */
+  const forgetWork = async () => {
+    await drafts.flushNow();
+    drafts.detach();
+    tracking.stop();
+    store.forgetAll();
   };
+
+  // an unlocked officer's work: sealed as it changes, and their referrals followed
+  useEffect(() => {
+    if (phase !== "ready" || !current || !session.isOfficer(current.user)) return;
+    drafts.attach(current.user.id);
+    tracking.start(config, current);
+  }, [phase, current?.user?.id]);
+  useEffect(() => {
+    if (current) tracking.renewed(current);
+  }, [current]);
 
   useEffect(() => {
     (async () => {
@@ -83,18 +104,9 @@ export function App({ config, storage }) {
     setPhase("ready");
   };
 
-  /** The work the officer parked before going to the provider's sign-in page comes back. */
-  const unparkWork = async (who) => {
-    const parked = await session.unpark(who);
-    if (!parked) return;
-    if (parked.draft) restoreDraft(parked.draft);
-    if (parked.cart) setCart(parked.cart);
-  };
-
   const unlocked = async () => {
     if (pending) {
       await session.keep(pending);
-      await unparkWork(pending.user);
       setCurrent(pending);
       setPending(null);
       return setPhase("ready");
@@ -107,17 +119,18 @@ export function App({ config, storage }) {
 
   const signInAgain = () => setPhase("signin"); // the vault, the draft and the cart stay
 
-  /** Off to the provider's page (this page goes): park the work, sealed, for the way back. */
+  /** Off to the provider's page (this page goes): the work is sealed on the tablet first. */
   const toProvider = async () => {
-    if (user) await session.park(user, { cart, draft: currentDraft() });
+    await drafts.flushNow();
     await oidc.begin(config);
   };
 
   const signOut = async () => {
     await renewal.settle(); // then the newest refresh token is the one revoked
     oidc.revoke(config, renewal.end()).catch(() => {}); // best effort: the tablet forgets anyway
+    await forgetWork();
+    if (user) await personal.forgetAllBut(user.id, ["draft"]); // the sealed draft stays, like unsent referrals
     await session.signOut(user);
-    forgetWork();
     setUser(null);
     setCurrent(null);
     setPending(null);
@@ -127,6 +140,7 @@ export function App({ config, storage }) {
 
   const lockNow = async () => {
     await renewal.settle(); // renewed tokens are sealed before the key goes
+    await forgetWork(); // sealed first, then out of memory
     vault.lock();
     setCurrent(null);
     setPhase("pin");
@@ -170,8 +184,6 @@ export function App({ config, storage }) {
     storage,
     user,
     session: current,
-    cart,
-    setCart,
     flush,
     sendState,
     signOut,

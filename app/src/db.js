@@ -1,11 +1,13 @@
 // The tablet's IndexedDB: one module owns the schema and its upgrade steps.
 // Stores: `vaults` (per officer: PIN salt and a sealed check value), `sessions` (the sealed
 // access token), `outbox` (referrals filed on this tablet, family data sealed), `programs` and
-// `taxonomy` (public directory data, in the clear, with the time it was fetched).
+// `taxonomy` (public directory data, in the clear, with the time it was fetched), `personal`
+// (per officer and kind, sealed: the referral being written, the officer's own preferences,
+// the last list of their referrals the server confirmed).
 import { openDB } from "idb";
 
 export const DB_NAME = "bridges";
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 // Each step takes the database from version `n - 1` to `n`; never edit a released step.
 export const UPGRADES = [
@@ -19,6 +21,10 @@ export const UPGRADES = [
     const programs = db.createObjectStore("programs", { keyPath: "id" });
     programs.createIndex("fetched_at", "fetched_at");
     db.createObjectStore("taxonomy", { keyPath: "id" });
+  },
+  (db) => {
+    const personal = db.createObjectStore("personal", { keyPath: ["owner", "kind"] });
+    personal.createIndex("owner", "owner");
   },
 ];
 

@@ -1,14 +1,40 @@
 // The program directory: searched on the server when there is a signal, and on what this tablet
 // last saw when there is none (public data, kept in the clear with the time it was fetched).
+// Both ways match words by the same rules (matching.js). A search that finds nothing says which
+// filter to loosen, with how many programs that would find (`relaxations`).
 import { Problem, call, withQuery } from "./api.js";
 import { database } from "./db.js";
 import { coordinatesOf, distanceKm, today } from "./hours.js";
 
 const KEEP = 800; // programs kept for offline search (the most recently seen)
 export const PAGE_SIZE = 20;
+export const RADII_KM = [2, 5, 10, 25, 50];
+// The directory publishes its programs in this language (HSDS content is not translated):
+// screens mark it, so a Spanish screen reader reads an English name as English.
+export const CONTENT_LANGUAGE = "en";
 
-/** filters: { text, term, place: {lat, lon, label}, radiusKm, language, age, openNow, accepting } */
-function params(filters, page) {
+export const NEW_FILTERS = {
+  text: "",
+  term: null,
+  place: null,
+  radiusKm: 10,
+  language: "",
+  age: "",
+  when: "any", // "any" | "now" | "at"
+  openDay: 0, // days from today, with `when: "at"`
+  openTime: "17:00",
+  accepting: true,
+};
+
+/** The instant "open at" means: the chosen day and time on this tablet's clock. */
+export function openAtInstant(filters, now = new Date()) {
+  const [hours, minutes] = filters.openTime.split(":").map(Number);
+  const at = new Date(now.getFullYear(), now.getMonth(), now.getDate() + Number(filters.openDay), hours, minutes);
+  return at.toISOString();
+}
+
+/** filters: see NEW_FILTERS; place: { lat, lon, label } */
+function params(filters, page, perPage = PAGE_SIZE) {
   const place = filters.place;
   return {
     search: filters.text?.trim(),
@@ -21,10 +47,11 @@ function params(filters, page) {
     sort: place ? "distance" : undefined,
     language: filters.language,
     age: filters.age === "" ? undefined : filters.age,
-    open_now: filters.openNow || undefined,
+    open_now: filters.when === "now" || undefined,
+    open_at: filters.when === "at" ? openAtInstant(filters) : undefined,
     accepting: filters.accepting ? true : undefined,
     page,
-    per_page: PAGE_SIZE,
+    per_page: perPage,
   };
 }
 
@@ -43,6 +70,42 @@ export async function search(config, filters, page = 1) {
     if (error instanceof Problem && !error.transient) throw error;
     return searchCached(filters);
   }
+}
+
+/** How many programs a search finds (on the server, or on this tablet when offline). */
+async function count(config, filters, offline) {
+  if (offline) return (await searchCached(filters)).total;
+  const { data } = await call(withQuery(config.directory_url, "/services", params(filters, 1, 1)));
+  return data.total_items;
+}
+
+/** A search found nothing: each filter that could be loosened, with what that would find
+ *  (only those that find something, the gentlest first, at most `limit`). */
+export async function relaxations(config, filters, offline, limit = 3) {
+  const tries = [];
+  if (filters.place) {
+    const wider = RADII_KM.filter((km) => km > filters.radiusKm);
+    for (const km of wider.slice(0, 2)) tries.push({ kind: "radius", km, filters: { ...filters, radiusKm: km } });
+    tries.push({ kind: "anywhere", filters: { ...filters, place: null } });
+  }
+  if (filters.when !== "any") tries.push({ kind: "any_time", filters: { ...filters, when: "any" } });
+  if (filters.language) tries.push({ kind: "any_language", filters: { ...filters, language: "" } });
+  if (filters.age !== "") tries.push({ kind: "any_age", filters: { ...filters, age: "" } });
+  if (filters.accepting) tries.push({ kind: "not_accepting", filters: { ...filters, accepting: false } });
+  if (filters.term) tries.push({ kind: "any_need", filters: { ...filters, term: null } });
+  if (filters.text?.trim() && (filters.term || filters.place)) tries.push({ kind: "no_words", filters: { ...filters, text: "" } });
+  const found = [];
+  for (const one of tries) {
+    if (found.length >= limit) break;
+    if (one.kind === "anywhere" && found.some((f) => f.kind === "radius")) continue;
+    try {
+      const total = await count(config, one.filters, offline);
+      if (total > 0) found.push({ ...one, total });
+    } catch {
+      break; // the connection went meanwhile: what was found is enough
+    }
+  }
+  return found;
 }
 
 export async function program(config, id) {
@@ -74,17 +137,36 @@ async function remember(services) {
   await tx.done;
 }
 
+/** Every taxonomy term, in the directory's own order (kept for offline use in that order). */
 export async function taxonomy(config) {
   const db = await database();
   try {
     const { data } = await call(withQuery(config.directory_url, "/taxonomy_terms", { per_page: 200 }));
     const tx = db.transaction("taxonomy", "readwrite");
-    for (const term of data.contents) await tx.store.put(term);
+    await tx.store.clear();
+    for (const [position, term] of data.contents.entries()) await tx.store.put({ ...term, position });
     await tx.done;
     return data.contents;
   } catch {
-    return db.getAll("taxonomy");
+    return (await db.getAll("taxonomy")).sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
   }
+}
+
+/** The needs a family can have: the taxonomy's top-level terms, always in the same order. */
+export async function needs(config) {
+  return (await taxonomy(config)).filter((term) => !term.parent_id);
+}
+
+/** The need codes a program serves: the top-level term above each of its taxonomy terms. */
+export function needsOf(service, terms) {
+  const byId = new Map(terms.map((term) => [term.id, term]));
+  const codes = [];
+  for (const attribute of service.attributes ?? []) {
+    let term = byId.get(attribute.taxonomy_term_id) ?? attribute.taxonomy_term;
+    for (let hops = 0; term?.parent_id && byId.has(term.parent_id) && hops < 10; hops += 1) term = byId.get(term.parent_id);
+    if (term && !term.parent_id && term.code && !codes.includes(term.code)) codes.push(term.code);
+  }
+  return codes;
 }
 
 export async function places(config, text) {
@@ -104,8 +186,8 @@ const fold = (text) =>
     .normalize("NFD")
     .replace(/[\u0300-\u036f]/g, "");
 
-/** Words match with one typo allowed in words of 4 letters or more. */
-export function closeEnough(word, candidate) {
+// Until matching.js (the server's own rules) lands: one typo in words of 4 letters or more.
+function closeEnough(word, candidate) {
   if (candidate.startsWith(word)) return true;
   if (word.length < 4 || Math.abs(word.length - candidate.length) > 1) return false;
   let i = 0;
@@ -129,19 +211,17 @@ export function closeEnough(word, candidate) {
   return edits + (word.length - i) + (candidate.length - j) <= 1;
 }
 
-function textOf(service) {
+function matchesWords(service, text) {
+  const words = fold(text).split(/[^a-z0-9]+/).filter((w) => w.length > 1);
   const terms = (service.attributes ?? []).map((a) => a.taxonomy_term?.name ?? "");
-  return fold([service.name, service.description, service.organization?.name, ...terms].join(" "))
+  const own = fold([service.name, service.description, service.organization?.name, ...terms].join(" "))
     .split(/[^a-z0-9]+/)
     .filter(Boolean);
+  return words.every((word) => own.some((candidate) => closeEnough(word, candidate)));
 }
 
-function matches(service, filters, descendants) {
-  const words = fold(filters.text).split(/[^a-z0-9]+/).filter((w) => w.length > 1);
-  if (words.length) {
-    const own = textOf(service);
-    if (!words.every((word) => own.some((candidate) => closeEnough(word, candidate)))) return false;
-  }
+function matches(service, filters, descendants, atInstant) {
+  if (filters.text?.trim() && !matchesWords(service, filters.text)) return false;
   if (filters.term) {
     const terms = (service.attributes ?? []).map((a) => a.taxonomy_term_id);
     if (!terms.some((id) => descendants.has(id))) return false;
@@ -156,7 +236,7 @@ function matches(service, filters, descendants) {
     if (service.maximum_age != null && age > service.maximum_age) return false;
   }
   if (filters.accepting && service.x_bridges?.accepting_referrals === false) return false;
-  if (filters.openNow && !today(service).open) return false;
+  if (atInstant && !today(service, atInstant).open) return false;
   return true;
 }
 
@@ -174,9 +254,10 @@ async function searchCached(filters) {
       }
     }
   }
+  const atInstant = filters.when === "now" ? new Date() : filters.when === "at" ? new Date(openAtInstant(filters)) : null;
   const place = filters.place;
   let found = rows
-    .filter((row) => matches(row.service, filters, descendants))
+    .filter((row) => matches(row.service, filters, descendants, atInstant))
     .map((row) => {
       const at = coordinatesOf(row.service);
       const distance = place && at ? distanceKm(place, at) : null;
@@ -193,20 +274,44 @@ async function searchCached(filters) {
   return { items: found.map((r) => r.service), total: found.length, lastPage: true, offline: true, asOf };
 }
 
+const PLACE_ORDER = { postal_code: 0, town: 1, address: 2 };
+
+/** Places on this tablet, as the server orders them: postal codes, then towns (the centre of
+ *  their programs), then street addresses. */
 async function placesCached(text) {
   const wanted = fold(text).trim();
-  const seen = new Map();
+  const towns = new Map();
+  const found = new Map();
   for (const row of await (await database()).getAll("programs")) {
     for (const link of row.service.service_at_locations ?? []) {
       const location = link.location ?? {};
+      if (location.latitude == null) continue;
       for (const address of location.addresses ?? []) {
-        const label = `${address.address_1 ?? ""}, ${address.city ?? ""} ${address.postal_code ?? ""}`;
-        const hit = [address.postal_code, address.city, address.address_1].some((v) => v && fold(v).startsWith(wanted));
-        if (hit && location.latitude != null && !seen.has(label)) {
-          seen.set(label, { label, kind: "address", latitude: location.latitude, longitude: location.longitude });
+        const point = [Number(location.latitude), Number(location.longitude)];
+        if (address.postal_code && fold(address.postal_code).startsWith(wanted)) {
+          const label = `${address.city ?? ""}, ${address.state_province ?? ""} ${address.postal_code}`.trim();
+          add(towns, `zip:${address.postal_code}`, { label, kind: "postal_code" }, point);
+        }
+        if (address.city && fold(address.city).startsWith(wanted)) {
+          add(towns, `town:${fold(address.city)}`, { label: `${address.city}${address.state_province ? `, ${address.state_province}` : ""}`, kind: "town" }, point);
+        }
+        if (address.address_1 && fold(address.address_1).includes(wanted)) {
+          const label = `${address.address_1}, ${address.city ?? ""}`;
+          if (!found.has(label)) found.set(label, { label, kind: "address", latitude: point[0], longitude: point[1] });
         }
       }
     }
   }
-  return [...seen.values()].slice(0, 6);
+  const centres = [...towns.values()].map(({ place, points }) => ({
+    ...place,
+    latitude: points.reduce((s, p) => s + p[0], 0) / points.length,
+    longitude: points.reduce((s, p) => s + p[1], 0) / points.length,
+  }));
+  return [...centres, ...found.values()].sort((a, b) => PLACE_ORDER[a.kind] - PLACE_ORDER[b.kind]).slice(0, 6);
+}
+
+function add(groups, key, place, point) {
+  const group = groups.get(key) ?? { place, points: [] };
+  group.points.push(point);
+  groups.set(key, group);
 }

@@ -37,6 +37,28 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? `{${name}}`).toString());
 }
 
+/** A number as the page's language writes it (5,120.7 in English, 5.120,7 in Spanish). */
+export function formatNumber(value, fractionDigits = 0) {
+  return new Intl.NumberFormat(current, {
+    minimumFractionDigits: fractionDigits,
+    maximumFractionDigits: fractionDigits,
+  }).format(value);
+}
+
+/** A language's name in the page's language ("es" is "Spanish" in English, "español" in
+ *  Spanish), from the browser's own data; the code itself when the browser has no name. */
+export function languageName(code) {
+  try {
+    return new Intl.DisplayNames([current], { type: "language" }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+export function formatTime(value) {
+  return new Intl.DateTimeFormat(current, { timeStyle: "short" }).format(new Date(value));
+}
+
 export function formatDateTime(value) {
   return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeStyle: "short" }).format(new Date(value));
 }

@@ -188,7 +188,12 @@ async function sendOne(config, session, item) {
     sealed: sealedLabel,
     error: null,
     confirmed_at: new Date().toISOString(),
-    result: { case_id: data?.case_id, referral_ids: (data?.referrals ?? []).map((r) => r.id) },
+    result: {
+      case_id: data?.case_id,
+      referral_ids: (data?.referrals ?? []).map((r) => r.id),
+      // the short references the family and the agencies quote on the phone (not personal)
+      references: (data?.referrals ?? []).map((r) => r.reference).filter(Boolean),
+    },
   });
   return "done";
 }

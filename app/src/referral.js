@@ -1,14 +1,21 @@
-// A referral as the form holds it, its checks (the server's own rules, told before sending),
-// and the body the referrals API takes. Pure: no DOM, no storage.
+// A referral as the form holds it, which fields apply to it, its checks (the server's own
+// rules, told before sending) and the body the referrals API takes. Pure: no DOM, no storage.
+// `applies` is the skip logic: a field the family's situation makes meaningless is neither
+// shown nor required nor sent. The server applies the same rules (services/referrals models.py,
+// Contact), and tests/test_form_rules_agree.py feeds both the same drafts.
 export const CHANNELS = ["phone", "sms", "email", "officer", "in-person"];
 export const URGENCIES = ["routine", "high", "emergency"];
 export const METHODS = ["verbal", "written", "signature"];
+export const RELATIONSHIPS = ["mother", "father", "partner", "child", "sibling", "grandparent", "guardian"];
+export const COMMON_LANGUAGES = ["en", "es"];
+export const OTHER_LANGUAGES = ["vi", "zh", "ru", "ar", "fr", "so", "uk", "tl", "ko", "fa"];
 const PHONE = /^[0-9+() .-]{3,30}$/;
 // the server's rules (pydantic EmailStr): no empty labels, no trailing dot
 const EMAIL = /^[^@\s]+@(?!.*\.\.)[^@\s.][^@\s]*\.[^@\s.]+$/;
 export const MAX_PROGRAMS = 10;
 export const LIMITS = { name: 100, relationship: 40, bestTime: 100, situation: 4000 };
 const wholeAge = (value) => value === "" || (/^\d{1,3}$/.test(String(value)) && Number(value) <= 130);
+const THROUGH_OFFICER = ["officer", "in-person"];
 
 export function emptyDraft(now = new Date()) {
   return {
@@ -28,10 +35,12 @@ export function emptyDraft(now = new Date()) {
     urgency: "",
     situation: "",
     consent: {
-      givenBy: "",
+      givenBy: "", // "client", "guardian"
+      guardianMember: null, // the household member (key) who consented as guardian, if one
       guardianName: "",
-      method: "",
+      method: "verbal",
       givenAt: localInputValue(now),
+      language: null, // the consent text's language; null: the family's language
       scopes: ["contact", "needs"],
       confirmed: false,
     },
@@ -43,23 +52,58 @@ export function localInputValue(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
+/** Which fields apply to this draft (shown, checked, sent): the form's skip logic. */
+export function applies(draft) {
+  const throughOfficer = THROUGH_OFFICER.includes(draft.channel);
+  return {
+    phone: !throughOfficer,
+    email: !throughOfficer,
+    safeToLeaveMessage: !throughOfficer,
+    bestTime: draft.channel === "phone" || draft.channel === "sms",
+    officerPhone: throughOfficer,
+    guardianName: draft.consent.givenBy === "guardian" && draft.consent.guardianMember === null,
+  };
+}
+
+/** The name of a household member as the consent records it (the family name when theirs is
+ *  not given). */
+export function memberName(member, draft) {
+  return [member.givenName.trim(), (member.familyName ?? "").trim() || draft.familyName.trim()].filter(Boolean).join(" ");
+}
+
+/** The guardian's name as it will be recorded. */
+export function guardianName(draft) {
+  const { consent } = draft;
+  if (consent.givenBy !== "guardian") return "";
+  if (consent.guardianMember === null) return consent.guardianName.trim();
+  const member = draft.household.find((m) => m.key === consent.guardianMember);
+  return member ? memberName(member, draft) : "";
+}
+
 /** Problems per field, as message keys ({} when the family part is complete). */
 export function familyProblems(draft) {
   const problems = {};
+  const shown = applies(draft);
   if (!draft.givenName.trim()) problems.givenName = "form.required";
   if (!draft.familyName.trim()) problems.familyName = "form.required";
   if (!wholeAge(draft.age)) problems.age = "form.age_whole";
   draft.household.forEach((member, index) => {
     if (!member.givenName.trim()) problems[`member-${index}-name`] = "form.required";
-    if (!member.relationship.trim()) problems[`member-${index}-relationship`] = "form.required";
+    if (!member.relationship.trim()) problems[`member-${index}-relationship`] = "form.choose_one";
     if (!wholeAge(member.age)) problems[`member-${index}-age`] = "form.age_whole";
   });
-  if ((draft.channel === "phone" || draft.channel === "sms") && !PHONE.test(draft.phone.trim())) problems.phone = "form.phone_invalid";
-  if (draft.phone.trim() && !PHONE.test(draft.phone.trim())) problems.phone = "form.phone_invalid";
-  if (draft.channel === "email" && !EMAIL.test(draft.email.trim())) problems.email = "form.email_invalid";
-  if (draft.email.trim() && !EMAIL.test(draft.email.trim())) problems.email = "form.email_invalid";
-  if (draft.safeToLeaveMessage === null) problems.safeToLeaveMessage = "form.choose_one";
-  if (draft.officerPhone.trim() && !PHONE.test(draft.officerPhone.trim())) problems.officerPhone = "form.phone_invalid";
+  if (shown.phone) {
+    const phone = draft.phone.trim();
+    if ((draft.channel === "phone" || draft.channel === "sms") && !PHONE.test(phone)) problems.phone = "form.phone_invalid";
+    if (phone && !PHONE.test(phone)) problems.phone = "form.phone_invalid";
+  }
+  if (shown.email) {
+    const email = draft.email.trim();
+    if (draft.channel === "email" && !EMAIL.test(email)) problems.email = "form.email_invalid";
+    if (email && !EMAIL.test(email)) problems.email = "form.email_invalid";
+  }
+  if (shown.safeToLeaveMessage && draft.safeToLeaveMessage === null) problems.safeToLeaveMessage = "form.choose_one";
+  if (shown.officerPhone && draft.officerPhone.trim() && !PHONE.test(draft.officerPhone.trim())) problems.officerPhone = "form.phone_invalid";
   if (!draft.needs.length) problems.needs = "form.need_one";
   if (!draft.urgency) problems.urgency = "form.choose_one";
   return problems;
@@ -69,17 +113,41 @@ export function programProblems(programs) {
   return programs.length > MAX_PROGRAMS ? { programs: "form.too_many_programs" } : {};
 }
 
-/** A refused referral's body, back into a draft the officer can correct and file again. */
+export function consentProblems(draft, now = new Date()) {
+  const consent = draft.consent;
+  const problems = {};
+  if (!consent.givenBy) problems.givenBy = "form.choose_one";
+  if (consent.givenBy === "guardian" && !guardianName(draft)) problems.guardianName = "form.required";
+  if (!consent.method) problems.method = "form.choose_one";
+  const at = Date.parse(consent.givenAt);
+  if (Number.isNaN(at)) problems.givenAt = "form.required";
+  else if (at > now.getTime() + 5 * 60_000) problems.givenAt = "form.not_future";
+  if (!consent.scopes.includes("contact")) problems.scopes = "form.contact_scope";
+  if (!consent.confirmed) problems.confirmed = "consent.must_confirm";
+  return problems;
+}
+
+/** A refused referral's body (or the family of an earlier referral), back into a draft. */
 export function draftFrom(sent, now = new Date()) {
   const client = sent.client ?? {};
   const contact = client.contact ?? {};
   const consent = sent.consent ?? {};
+  const household = (client.household ?? []).map((m) => ({
+    key: crypto.randomUUID(),
+    givenName: m.given_name ?? "",
+    familyName: m.family_name ?? "",
+    relationship: m.relationship ?? "",
+    age: m.age ?? "",
+  }));
+  const empty = emptyDraft(now);
+  const guardian = consent.given_by === "guardian" ? (consent.given_by_name ?? "") : "";
+  const asMember = household.find((m) => guardian && memberName(m, { familyName: client.family_name ?? "" }) === guardian);
   return {
-    ...emptyDraft(now),
+    ...empty,
     givenName: client.given_name ?? "",
     familyName: client.family_name ?? "",
     age: client.age ?? "",
-    household: (client.household ?? []).map((m) => ({ givenName: m.given_name ?? "", relationship: m.relationship ?? "", age: m.age ?? "" })),
+    household,
     channel: contact.preferred_channel ?? "phone",
     phone: contact.phone ?? "",
     email: contact.email ?? "",
@@ -92,9 +160,11 @@ export function draftFrom(sent, now = new Date()) {
     urgency: sent.urgency ?? "",
     situation: sent.situation ?? "",
     consent: {
+      ...empty.consent,
       givenBy: consent.given_by ?? "",
-      guardianName: consent.given_by_name ?? "",
-      method: consent.method ?? "",
+      guardianMember: asMember ? asMember.key : null,
+      guardianName: asMember ? "" : guardian,
+      method: consent.method ?? "verbal",
       givenAt: consent.given_at ? localInputValue(new Date(consent.given_at)) : localInputValue(now),
       scopes: consent.scopes ?? ["contact"],
       confirmed: false, // the officer confirms again what the family agreed to
@@ -102,41 +172,36 @@ export function draftFrom(sent, now = new Date()) {
   };
 }
 
-export function consentProblems(consent, now = new Date()) {
-  const problems = {};
-  if (!consent.givenBy) problems.givenBy = "form.choose_one";
-  if (consent.givenBy === "guardian" && !consent.guardianName.trim()) problems.guardianName = "form.required";
-  if (!consent.method) problems.method = "form.choose_one";
-  const at = Date.parse(consent.givenAt);
-  if (Number.isNaN(at)) problems.givenAt = "form.required";
-  else if (at > now.getTime() + 5 * 60_000) problems.givenAt = "form.not_future";
-  if (!consent.scopes.includes("contact")) problems.scopes = "form.contact_scope";
-  if (!consent.confirmed) problems.confirmed = "consent.must_confirm";
-  return problems;
-}
+/** A number the officer typed, as the API takes it (what is not a whole number goes as typed,
+ *  for the server to refuse: the form never sends what it would have refused itself). */
+const ageValue = (value) => (/^\d{1,3}$/.test(String(value)) ? Number(value) : value);
 
 export function body(draft, programs, textVersion) {
-  const phone = draft.phone.trim() || undefined;
-  const email = draft.email.trim() || undefined;
+  const shown = applies(draft);
+  const phone = shown.phone ? draft.phone.trim() || undefined : undefined;
+  const email = shown.email ? draft.email.trim() || undefined : undefined;
   const consent = draft.consent;
   return {
     client: {
       given_name: draft.givenName.trim(),
       family_name: draft.familyName.trim(),
-      ...(draft.age !== "" ? { age: Number(draft.age) } : {}),
+      ...(draft.age !== "" ? { age: ageValue(draft.age) } : {}),
       contact: {
         ...(phone ? { phone } : {}),
         ...(email ? { email } : {}),
         preferred_channel: draft.channel,
         preferred_language: draft.contactLanguage,
         interpreter_needed: draft.interpreter,
-        ...(draft.bestTime.trim() ? { best_time: draft.bestTime.trim() } : {}),
-        safe_to_leave_message: draft.safeToLeaveMessage === true,
+        ...(shown.bestTime && draft.bestTime.trim() ? { best_time: draft.bestTime.trim() } : {}),
+        ...(shown.safeToLeaveMessage && draft.safeToLeaveMessage !== null
+          ? { safe_to_leave_message: draft.safeToLeaveMessage }
+          : {}),
       },
       household: draft.household.map((m) => ({
         given_name: m.givenName.trim(),
+        ...((m.familyName ?? "").trim() ? { family_name: m.familyName.trim() } : {}),
         relationship: m.relationship.trim(),
-        ...(m.age !== "" ? { age: Number(m.age) } : {}),
+        ...(m.age !== "" ? { age: ageValue(m.age) } : {}),
       })),
     },
     needs: draft.needs,
@@ -145,12 +210,12 @@ export function body(draft, programs, textVersion) {
     program_ids: programs.map((p) => p.id),
     consent: {
       given_by: consent.givenBy,
-      ...(consent.givenBy === "guardian" ? { given_by_name: consent.guardianName.trim() } : {}),
+      ...(consent.givenBy === "guardian" ? { given_by_name: guardianName(draft) } : {}),
       method: consent.method,
-      given_at: new Date(consent.givenAt).toISOString(),
+      given_at: Number.isNaN(Date.parse(consent.givenAt)) ? consent.givenAt : new Date(consent.givenAt).toISOString(),
       scopes: consent.scopes,
       text_version: textVersion,
     },
-    ...(draft.officerPhone.trim() ? { officer_contact: { phone: draft.officerPhone.trim() } } : {}),
+    ...(shown.officerPhone && draft.officerPhone.trim() ? { officer_contact: { phone: draft.officerPhone.trim() } } : {}),
   };
 }

@@ -6,7 +6,6 @@ import * as vault from "./vault.js";
 
 const LAST_USER = "bridges.user";
 const STAFF_SESSION = "bridges.staff-session";
-const PARKED = "bridges.parked-work";
 
 export const isOfficer = (user) => user?.role === "officer";
 
@@ -49,25 +48,6 @@ export async function restore(user) {
   return { token, refreshToken, idToken, expiresAt, user };
 }
 
-/** Signing in leaves the page for the provider's: the work in progress waits in this tab,
- *  sealed (the vault's key is gone when the page goes, so it opens again with the PIN). */
-export async function park(user, work) {
-  if (!isOfficer(user) || !vault.unlockedFor(user.id)) return;
-  const { iv, ciphertext } = await vault.seal(work);
-  const bytes = (b) => Array.from(new Uint8Array(b));
-  sessionStorage.setItem(PARKED, JSON.stringify({ owner: user.id, iv: bytes(iv), ciphertext: bytes(ciphertext) }));
-}
-
-/** The parked work of `user` (the vault unlocked), once; null when there is none. */
-export async function unpark(user) {
-  const text = sessionStorage.getItem(PARKED);
-  sessionStorage.removeItem(PARKED);
-  const parked = text ? JSON.parse(text) : null;
-  if (!parked || parked.owner !== user.id) return null;
-  const sealed = { v: 1, iv: new Uint8Array(parked.iv), ciphertext: new Uint8Array(parked.ciphertext) };
-  return vault.open(sealed).catch(() => null);
-}
-
 /** Sign out: the token and the key go; unsent referrals stay, sealed, for the next unlock. */
 export async function signOut(user) {
   if (user) {
@@ -80,7 +60,6 @@ export async function signOut(user) {
     await tx.done;
   }
   sessionStorage.removeItem(STAFF_SESSION);
-  sessionStorage.removeItem(PARKED);
   localStorage.removeItem(LAST_USER);
   vault.lock();
 }

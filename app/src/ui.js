@@ -2,6 +2,7 @@
 import { cloneElement, createContext, h } from "preact";
 import { useContext, useEffect, useRef } from "preact/hooks";
 import htm from "htm";
+import { Problem, Unreachable } from "./api.js";
 import { t } from "./i18n.js";
 
 export const html = htm.bind(h);
@@ -26,10 +27,11 @@ export function LiveRegion() {
 }
 
 /** A heading that takes focus when its screen opens (screen readers start there). */
-export function ScreenTitle({ children }) {
+export function ScreenTitle({ children, focus = true }) {
   const ref = useRef(null);
   useEffect(() => {
-    ref.current?.focus();
+    // without scrolling: a screen that restores where its list was scrolled to stays there
+    if (focus) ref.current?.focus({ preventScroll: true });
   }, []);
   return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
 }
@@ -57,11 +59,18 @@ export function Notice({ kind = "info", children }) {
   return html`<div class=${`notice notice-${kind}`} role=${kind === "error" ? "alert" : null}>${children}</div>`;
 }
 
+/** What went wrong, in words a person can act on: the server's own explanation of a refusal,
+ *  or the app's words for no connection and for its own faults — never a browser's raw error
+ *  text ("Failed to fetch") or a stack trace. */
 export function problemText(error) {
   if (!error) return "";
-  const problem = error.problem ?? error;
+  if (error instanceof Unreachable) return t("problem.unreachable");
+  if (!(error instanceof Problem)) return t("problem.unexpected");
+  if (error.status === 429 || error.status >= 500) return t("problem.busy");
+  const problem = error.problem;
   const fields = (problem.errors ?? [])
     .map((e) => `${(e.location ?? []).filter((part) => part !== "body").join(".")}: ${e.message ?? ""}`)
     .join("; ");
-  return [problem.detail || problem.title || error.message, fields].filter(Boolean).join(" — ");
+  const said = [problem.detail || problem.title, fields].filter(Boolean).join(" — ");
+  return said || t("problem.refused", { status: error.status });
 }

@@ -11,6 +11,25 @@ const decoder = new TextDecoder();
 let unlocked = null; // { owner, key }
 
 export class WrongPin extends Error {}
+
+const COMMON_PINS = new Set(["123123", "112233", "121212", "159753", "147258", "696969", "111222", "101010", "131313", "123321"]);
+
+/** Why a new PIN is too easy to guess (a message key), or null. Six to twelve digits; not one
+ *  digit repeated, not a run up or down (123456, 987654), not a short pattern repeated (121212,
+ *  123123), not a common one, not the officer's badge number. */
+export function weakPin(pin, badge = "") {
+  if (!/^\d{6,12}$/.test(pin)) return "pin.rule";
+  const digits = [...pin].map(Number);
+  const steps = new Set(digits.slice(1).map((d, i) => d - digits[i]));
+  if (steps.size === 1 && [0, 1, -1].includes([...steps][0])) return "pin.too_simple";
+  for (let period = 1; period <= pin.length / 2; period += 1) {
+    if (pin.length % period === 0 && pin === pin.slice(0, period).repeat(pin.length / period)) return "pin.too_simple";
+  }
+  if (COMMON_PINS.has(pin)) return "pin.too_simple";
+  const badgeDigits = (badge.match(/\d+/g) ?? []).join("");
+  if (badgeDigits.length >= 4 && pin.includes(badgeDigits)) return "pin.badge";
+  return null;
+}
 export class Locked extends Error {}
 
 async function derive(pin, salt) {
@@ -99,11 +118,13 @@ export async function open(sealed) {
 /** Forgotten PIN: the only way out erases what it protected. */
 export async function destroyVault(owner) {
   const db = await database();
-  const tx = db.transaction(["vaults", "sessions", "outbox"], "readwrite");
+  const tx = db.transaction(["vaults", "sessions", "outbox", "personal"], "readwrite");
   await tx.objectStore("vaults").delete(owner);
   await tx.objectStore("sessions").delete(owner);
-  const outbox = tx.objectStore("outbox");
-  for (const key of await outbox.index("owner").getAllKeys(owner)) await outbox.delete(key);
+  for (const name of ["outbox", "personal"]) {
+    const store = tx.objectStore(name);
+    for (const key of await store.index("owner").getAllKeys(owner)) await store.delete(key);
+  }
   await tx.done;
   if (unlocked?.owner === owner) unlocked = null;
 }

@@ -1,6 +1,8 @@
-// How a program looks in a list: what an officer needs to decide in a doorway.
+// How a program looks in a list: what an officer needs to decide in a doorway. Directory
+// content is shown as published, marked with its language.
+import { CONTENT_LANGUAGE } from "../directory.js";
 import { today } from "../hours.js";
-import { t } from "../i18n.js";
+import { formatNumber, languageName, t } from "../i18n.js";
 import { href } from "../router.js";
 import { html } from "../ui.js";
 
@@ -18,10 +20,15 @@ export function eligibility(service) {
   if (min != null && max != null) parts.push(t("program.ages", { min, max }));
   else if (min != null) parts.push(t("program.age_min", { min }));
   else if (max != null) parts.push(t("program.age_max", { max }));
-  if (service.eligibility_description) parts.push(service.eligibility_description);
-  if (service.fees_description) parts.push(service.fees_description);
   return parts.join(" · ");
 }
+
+/** Eligibility and fees as the directory words them (its language, not the app's). */
+export function publishedEligibility(service) {
+  return [service.eligibility_description, service.fees_description].filter(Boolean).join(" · ");
+}
+
+export const languagesOf = (service) => (service.languages ?? []).map((l) => (l.code ? languageName(l.code) : l.name)).join(", ");
 
 export function Hours({ service }) {
   const hours = today(service);
@@ -32,23 +39,29 @@ export function Hours({ service }) {
   </span>`;
 }
 
+export const telHref = (number) => `tel:${number.replace(/[^0-9+]/g, "")}`;
+
 export function ProgramCard({ service, chosen, onToggle }) {
   const phone = service.phones?.[0]?.number;
   const distance = service.x_bridges?.distance_km;
   const state = accepting(service);
-  const languages = (service.languages ?? []).map((l) => l.name ?? l.code).join(", ");
-  return html`<li class="card">
+  const languages = languagesOf(service);
+  const ages = eligibility(service);
+  const published = publishedEligibility(service);
+  return html`<li class="card program-card">
     <div class="card-head">
-      <h3><a href=${href("program", service.id)}>${service.name}</a></h3>
-      ${distance != null ? html`<span class="distance">${t("program.km", { km: distance.toFixed(1) })}</span>` : null}
+      <h3><a href=${href("program", service.id)} lang=${CONTENT_LANGUAGE}>${service.name}</a></h3>
+      ${distance != null ? html`<span class="distance">${t("program.km", { km: formatNumber(distance, 1) })}</span>` : null}
     </div>
-    <p class="org">${service.organization?.name}</p>
-    <p class="description">${service.description}</p>
+    <p class="org" lang=${CONTENT_LANGUAGE}>${service.organization?.name}</p>
+    <p class="description" lang=${CONTENT_LANGUAGE}>${service.description}</p>
     <dl class="facts">
       <div><dt>${t("program.hours")}</dt><dd><${Hours} service=${service} /></dd></div>
-      ${phone ? html`<div><dt>${t("program.phone")}</dt><dd><a class="tel" href=${`tel:${phone.replace(/[^0-9+]/g, "")}`}>${phone}</a></dd></div>` : null}
+      ${phone ? html`<div><dt>${t("program.phone")}</dt><dd><a class="tel" href=${telHref(phone)}>${phone}</a></dd></div>` : null}
       ${languages ? html`<div><dt>${t("program.languages")}</dt><dd>${languages}</dd></div>` : null}
-      ${eligibility(service) ? html`<div><dt>${t("program.eligibility")}</dt><dd>${eligibility(service)}</dd></div>` : null}
+      ${ages || published
+        ? html`<div><dt>${t("program.eligibility")}</dt><dd>${ages}${ages && published ? " · " : ""}${published ? html`<span lang=${CONTENT_LANGUAGE}>${published}</span>` : null}</dd></div>`
+        : null}
     </dl>
     <div class="card-foot">
       <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.label}</span>

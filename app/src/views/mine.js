@@ -1,28 +1,86 @@
-// The officer's referrals: first what is still on this tablet (with its send state), then what
-// the server holds (status, response clock, flags), polled without a reload.
+// The officer's referrals: what was just filed, moving visibly from this tablet to the server
+// ("Sent to 2 programs · BR-7K3F9 · BR-Q2M4X"); what is still on this tablet; and what the
+// server holds, grouped by family, with what changed since the officer last looked marked.
+// Statuses the server confirmed stay readable offline (sealed on the tablet, with their date).
 import { useEffect, useState } from "preact/hooks";
-import { withQuery } from "../api.js";
-import { AWAITING_ANSWER, FINAL, moveReferral, openReferral, withdrawConsent } from "../casework.js";
+import { Problem } from "../api.js";
+import { AWAITING_ANSWER } from "../casework.js";
+import * as connection from "../connection.js";
 import { formatDateTime, formatDuration, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
-import { usePolledList } from "../poll.js";
 import { draftFrom } from "../referral.js";
 import { href, navigate } from "../router.js";
+import * as store from "../store.js";
+import { useTracking } from "../tracking.js";
+import * as tracking from "../tracking.js";
 import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp } from "../ui.js";
-import { History } from "./history.js";
-import { loadDraft } from "./refer.js";
 import { useOutbox } from "./shell.js";
 
-const OFFICER_CANCEL_REASONS = ["need-resolved", "client-declined", "filed-in-error", "duplicate", "other"];
+const STEPS = ["waiting", "sent", "confirmed"];
+export const URGENT_MS = 2 * 3600_000;
+
+export function useNow(everyMs = 30_000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+/** The response clock: time left (marked under 2 h, in words as well as colour) or overdue. */
+export function Clock({ referral, now }) {
+  if (!AWAITING_ANSWER.includes(referral.status)) return null;
+  const left = Date.parse(referral.respond_by) - now;
+  if (left < 0) return html`<span class="clock overdue"><span aria-hidden="true">⚠ </span>${t("clock.overdue", { time: formatDuration(left) })}</span>`;
+  if (left < URGENT_MS) return html`<span class="clock soon"><span aria-hidden="true">◷ </span>${t("clock.soon", { time: formatDuration(left) })}</span>`;
+  return html`<span class="clock">${t("clock.left", { time: formatDuration(left) })}</span>`;
+}
+
+function Steps({ state }) {
+  const at = STEPS.indexOf(state);
+  return html`<ol class="steps" aria-label=${t("send.progress")}>
+    ${STEPS.map(
+      (step, i) => html`<li class=${i < at ? "done" : i === at ? "current" : ""} aria-current=${i === at ? "step" : null}>
+        ${i < at ? html`<span aria-hidden="true">✓ </span>` : null}${t(`step.${step}`)}</li>`,
+    )}
+  </ol>`;
+}
+
+/** The referral just filed, followed until the server has it. */
+function FiledConfirmation({ items }) {
+  const lastFiled = store.useStore((s) => s.lastFiled);
+  const item = items.find((i) => i.id === lastFiled);
+  const [shown, setShown] = useState(null);
+  useEffect(() => {
+    if (item) outbox.reveal(item).then(setShown, () => setShown(null));
+  }, [item?.id, item?.state]);
+  useEffect(() => {
+    if (item?.state === "confirmed") announce(t("filed.sent", { count: item.result.referral_ids.length }));
+  }, [item?.state]);
+  if (!item) return null;
+  const count = item.result?.referral_ids.length ?? shown?.label.programs.length ?? 0;
+  let text;
+  if (item.state === "confirmed") {
+    const refs = item.result.references ?? [];
+    text = html`<strong>${t("filed.sent", { count })}</strong>${refs.map((r) => html` · <span class="reference">${r}</span>`)}`;
+  } else if (item.state === "refused") text = html`<strong>${t("filed.refused")}</strong>`;
+  else if (item.state === "sent") text = t("filed.sending", { count });
+  else text = connection.current() === "online" ? t("filed.sending", { count }) : t("filed.waiting");
+  return html`<div class=${`notice filed filed-${item.state}`} data-filed=${item.state}>
+    <p>${text}</p>
+    ${shown ? html`<p class="muted">${shown.label.family} · ${shown.label.programs.join(", ")}</p>` : null}
+    <${Steps} state=${item.state === "refused" ? "sent" : item.state} />
+    <button type="button" class="link" onClick=${() => store.filed(null)}>${t("common.dismiss")}</button>
+  </div>`;
+}
 
 function TabletItem({ item }) {
-  const { setCart } = useApp();
   const [shown, setShown] = useState(null);
   const [discarding, setDiscarding] = useState(false);
   const editCopy = () => {
-    const programs = shown.body.program_ids.map((id, i) => ({ id, name: shown.label.programs[i] ?? id }));
-    loadDraft(draftFrom(shown.body));
-    setCart(programs);
+    const programs = shown.body.program_ids.map((id, i) => ({ id, name: shown.label.programs[i] ?? id, phone: null, needs: [] }));
+    store.startDraft(draftFrom(shown.body), programs);
     navigate("refer");
   };
   useEffect(() => {
@@ -35,10 +93,11 @@ function TabletItem({ item }) {
       <span class=${`badge send-${state}`}>${t(`send.${state}`)}</span>
     </div>
     ${shown ? html`<p>${shown.label.programs.join(", ")}</p>` : null}
+    ${state !== "refused" ? html`<${Steps} state=${state} />` : null}
     <p class="muted">${t("outbox.filed_at", { at: formatDateTime(item.created_at) })}
       ${item.attempts ? ` · ${t("outbox.attempts", { count: item.attempts })}` : ""}</p>
     ${state === "refused"
-      ? html`<${Notice} kind="error"><strong>${t("outbox.refused")}</strong> ${problemText(item.error)}
+      ? html`<${Notice} kind="error"><strong>${t("outbox.refused")}</strong> ${problemText(new Problem(item.error.status, item.error))}
           <div class="row">
             ${shown ? html`<button onClick=${editCopy}>${t("outbox.edit_copy")}</button>` : null}
             ${discarding
@@ -49,26 +108,22 @@ function TabletItem({ item }) {
           </div>
         </${Notice}>`
       : null}
-    ${state === "confirmed" ? html`<p class="muted">${t("outbox.confirmed_note")}</p>` : null}
   </li>`;
 }
 
-function clock(referral, now) {
-  if (!AWAITING_ANSWER.includes(referral.status)) return null;
-  const left = Date.parse(referral.respond_by) - now;
-  return left >= 0
-    ? html`<span class="clock">${t("clock.left", { time: formatDuration(left) })}</span>`
-    : html`<span class="clock overdue">${t("clock.overdue", { time: formatDuration(left) })}</span>`;
-}
-
-export function ReferralRow({ referral, to, now, family }) {
-  return html`<li class="card referral-row" data-referral-id=${referral.id}>
+/** One referral in the officer's list: the whole card opens it. */
+function ReferralCard({ referral, now, changed }) {
+  const change = referral.last_change;
+  return html`<li class=${`card referral-row${changed ? " changed" : ""}`} data-referral-id=${referral.id}>
     <div class="card-head">
-      <h3><a href=${to}>${family || referral.program_name || t("referral.untitled")}</a></h3>
+      <h4><a class="stretch" href=${href("mine", referral.id)}>${referral.program_name || t("referral.untitled")}</a></h4>
       <${StatusBadge} status=${referral.status} />
     </div>
-    <p>${family ? `${referral.program_name} · ` : ""}${t(`urgency.${referral.urgency}`)}</p>
-    <p class="muted">${t("referral.filed", { at: formatDateTime(referral.created_at) })} ${clock(referral, now)}</p>
+    <p>${referral.reference ? html`<span class="reference">${referral.reference}</span> · ` : null}${t(`urgency.${referral.urgency}`)}
+      ${" "}<${Clock} referral=${referral} now=${now} /></p>
+    ${changed && change
+      ? html`<p class="change"><span class="badge badge-new">${t("mine.changed")}</span> ${t("mine.change", { status: t(`status.${change.to_status}`), at: formatDateTime(change.at) })}</p>`
+      : null}
     <p>
       ${referral.overdue ? html`<span class="badge badge-bad">${t("referral.overdue")}</span> ` : null}
       ${referral.agency_not_reached ? html`<span class="badge badge-bad">${t("referral.not_reached")}</span> ` : null}
@@ -77,147 +132,79 @@ export function ReferralRow({ referral, to, now, family }) {
   </li>`;
 }
 
-export function useNow(everyMs = 30_000) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, []);
-  return now;
+/** The server's list, one group per family (case), the most recently changed first. */
+function byFamily(items, names) {
+  const groups = new Map();
+  for (const r of items) {
+    const group = groups.get(r.case_id) ?? { caseId: r.case_id, family: r.family_label ?? names.get(r.id) ?? null, items: [] };
+    group.family ??= r.family_label ?? names.get(r.id) ?? null;
+    group.items.push(r);
+    groups.set(r.case_id, group);
+  }
+  return [...groups.values()];
 }
 
 export function MyReferralsScreen() {
-  const { config, session, flush, sendState } = useApp();
+  const { session, flush, sendState } = useApp();
   const items = useOutbox(session.user.id);
+  const tracked = useTracking();
   const now = useNow();
-  const list = usePolledList(
-    (cursor, limit) => withQuery(config.referrals_url, "/referrals", { mine: true, sort: "newest", limit, cursor }),
-    session.token,
-    [session.token],
-  );
   const [names, setNames] = useState(new Map());
   useEffect(() => {
     outbox.forgetOldConfirmed(session.user.id).then(() => outbox.familyNames(session.user.id)).then(setNames);
   }, [items]);
   const onTablet = items.filter((i) => i.state !== "confirmed");
   const unsent = items.filter((i) => i.state === "waiting" || i.state === "sent");
+  const list = tracked.items ?? [];
+  const changed = list.filter((r) => tracked.changed.has(r.id));
 
-  return html`<section>
+  return html`<section class="mine">
     <${ScreenTitle}>${t("mine.title")}</${ScreenTitle}>
-    <section aria-labelledby="on-tablet">
-      <div class="row between">
-        <h2 id="on-tablet">${t("mine.on_tablet")}</h2>
-        ${unsent.length ? html`<button onClick=${() => flush(true)}>${t("outbox.send_now")}</button>` : null}
-      </div>
-      ${sendState === "locked" ? html`<${Notice} kind="warn">${t("outbox.unlock_to_send")}</${Notice}>` : null}
-      ${sendState === "offline" && unsent.length ? html`<${Notice} kind="warn">${t("outbox.offline")}</${Notice}>` : null}
-      ${onTablet.length
-        ? html`<ul class="cards outbox">${onTablet.map((item) => html`<${TabletItem} key=${item.id} item=${item} />`)}</ul>`
-        : html`<p class="muted">${t("mine.nothing_on_tablet")}</p>`}
-    </section>
+    <${FiledConfirmation} items=${items} />
+    ${onTablet.length || sendState === "locked"
+      ? html`<section aria-labelledby="on-tablet">
+          <div class="row between">
+            <h2 id="on-tablet">${t("mine.on_tablet")}</h2>
+            ${unsent.length ? html`<button onClick=${() => flush(true)}>${t("outbox.send_now")}</button>` : null}
+          </div>
+          ${sendState === "locked" ? html`<${Notice} kind="warn">${t("outbox.unlock_to_send")}</${Notice}>` : null}
+          ${sendState === "offline" && unsent.length ? html`<${Notice} kind="warn">${t("outbox.offline")}</${Notice}>` : null}
+          <ul class="cards outbox">${onTablet.map((item) => html`<${TabletItem} key=${item.id} item=${item} />`)}</ul>
+        </section>`
+      : null}
     <section aria-labelledby="on-server">
-      <h2 id="on-server">${t("mine.on_server")}</h2>
-      ${list.error ? html`<${Notice} kind="warn">${t("mine.server_unreachable")}</${Notice}>` : null}
-      ${list.items === null && !list.error ? html`<p>${t("common.loading")}</p>` : null}
-      <ul class="cards">
-        ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("mine", r.id)} now=${now} family=${names.get(r.id)} />`)}
+      <div class="row between">
+        <h2 id="on-server">${t("mine.on_server")}</h2>
+        ${changed.length ? html`<button type="button" onClick=${() => tracking.markSeen(changed)}>${t("mine.mark_seen", { count: changed.length })}</button>` : null}
+      </div>
+      ${tracked.error && tracked.fetchedAt
+        ? html`<${Notice} kind="warn">${t("mine.as_of", { date: formatDateTime(tracked.fetchedAt) })}</${Notice}>`
+        : tracked.error
+          ? html`<${Notice} kind="warn">${problemText(tracked.error)}</${Notice}>`
+          : null}
+      ${tracked.items === null && !tracked.error ? html`<p>${t("common.loading")}</p>` : null}
+      ${tracked.items?.length === 0 ? html`<p class="muted">${t("mine.none_yet")}</p>` : null}
+      <ul class="families">
+        ${byFamily(list, names).map(
+          (group) => html`<li class="family" key=${group.caseId}>
+            <h3>${group.family ?? t("referral.family_unknown")}</h3>
+            <ul class="cards">${group.items.map(
+              (r) => html`<${ReferralCard} key=${r.id} referral=${r} now=${now} changed=${tracked.changed.has(r.id)} />`,
+            )}</ul>
+          </li>`,
+        )}
       </ul>
-      ${list.next ? html`<button onClick=${list.more} disabled=${list.loadingMore}>${t("common.load_more")}</button>` : null}
     </section>
   </section>`;
 }
 
-export function ReferralScreen({ id }) {
-  const { config, session } = useApp();
-  const [referral, setReferral] = useState(null);
-  const [error, setError] = useState(null);
-  const [reason, setReason] = useState("");
-  const [note, setNote] = useState("");
-  const [withdrawNote, setWithdrawNote] = useState("");
-  const [confirming, setConfirming] = useState(null); // "cancel" | "withdraw"
-  const [message, setMessage] = useState(null);
-
-  const load = () => openReferral(config, session.token, id).then(setReferral, setError);
-  useEffect(() => {
-    load();
-  }, [id]);
-
-  const cancel = async () => {
-    try {
-      await moveReferral(config, session.token, referral, "cancelled", { reason, note });
-      setMessage(t("referral.cancelled"));
-      announce(t("referral.cancelled"));
-      setConfirming(null);
-      load();
-    } catch (e) {
-      setMessage(problemText(e));
-      if (e.status === 412) load();
-    }
-  };
-  const withdraw = async () => {
-    try {
-      const cancelled = await withdrawConsent(config, session.token, referral.case_id, withdrawNote);
-      const text = t("referral.withdrawal_recorded", { count: cancelled.length });
-      setMessage(text);
-      announce(text);
-      setConfirming(null);
-      load();
-    } catch (e) {
-      setMessage(problemText(e));
-    }
-  };
-
-  if (error) return html`<${Notice} kind="error">${problemText(error)}</${Notice}>`;
-  if (!referral) return html`<p>${t("common.loading")}</p>`;
-  const open = !FINAL.includes(referral.status);
-  const client = referral.client ?? {};
-  return html`<article>
-    <p><a href=${href("mine")}>← ${t("mine.back")}</a></p>
-    <${ScreenTitle}>${client.given_name ? `${client.given_name} ${client.family_name ?? ""}` : referral.program_name}</${ScreenTitle}>
-    <p><${StatusBadge} status=${referral.status} /> ${referral.program_name} · ${t(`urgency.${referral.urgency}`)}
-      ${referral.overdue ? html` <span class="badge badge-bad">${t("referral.overdue")}</span>` : null}
-      ${referral.agency_not_reached ? html` <span class="badge badge-bad">${t("referral.not_reached")}</span>` : null}</p>
-    ${message ? html`<${Notice}>${message}</${Notice}>` : null}
-    <h2>${t("referral.history")}</h2>
-    <${History} entries=${referral.history} />
-    ${referral.consent
-      ? html`<h2>${t("referral.consent")}</h2>
-        <p>${referral.consent.scopes.map((s) => t(`scope.${s}`)).join(", ")} · ${formatDateTime(referral.consent.given_at)}
-          ${referral.consent.withdrawn_at ? html` · <strong>${t("referral.withdrawn")}</strong>` : null}</p>`
-      : null}
-    <div class="actions">
-      ${open ? html`<button class="danger" onClick=${() => setConfirming("cancel")}>${t("referral.cancel")}</button>` : null}
-      ${referral.consent && !referral.consent.withdrawn_at
-        ? html`<button onClick=${() => setConfirming("withdraw")}>${t("referral.withdraw")}</button>`
-        : null}
+/** A referral in the agency inbox's list (until the inbox has its own rows). */
+export function ReferralRow({ referral, to, now }) {
+  return html`<li class="card referral-row" data-referral-id=${referral.id}>
+    <div class="card-head">
+      <h3><a href=${to}>${referral.program_name || t("referral.untitled")}</a></h3>
+      <${StatusBadge} status=${referral.status} />
     </div>
-    ${confirming === "cancel"
-      ? html`<div class="confirm" role="group" aria-labelledby="cancel-title">
-          <h2 id="cancel-title">${t("referral.cancel")}</h2>
-          <label for="cancel-reason">${t("referral.reason")}</label>
-          <select id="cancel-reason" value=${reason} onChange=${(e) => setReason(e.currentTarget.value)}>
-            <option value="">${t("referral.pick_reason")}</option>
-            ${OFFICER_CANCEL_REASONS.map((r) => html`<option value=${r}>${t(`reason.${r}`)}</option>`)}
-          </select>
-          <label for="cancel-note">${t("referral.note")}</label>
-          <textarea id="cancel-note" rows="2" maxlength="2000" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea>
-          <div class="row">
-            <button class="danger" disabled=${!reason} onClick=${cancel}>${t("referral.confirm_cancel")}</button>
-            <button onClick=${() => setConfirming(null)}>${t("common.cancel")}</button>
-          </div>
-        </div>`
-      : null}
-    ${confirming === "withdraw"
-      ? html`<div class="confirm" role="group" aria-labelledby="withdraw-title">
-          <h2 id="withdraw-title">${t("referral.withdraw")}</h2>
-          <p>${t("referral.withdraw_explain")}</p>
-          <label for="withdraw-note">${t("referral.note")}</label>
-          <textarea id="withdraw-note" rows="2" maxlength="2000" value=${withdrawNote} onInput=${(e) => setWithdrawNote(e.currentTarget.value)}></textarea>
-          <div class="row">
-            <button class="danger" onClick=${withdraw}>${t("referral.confirm_withdraw")}</button>
-            <button onClick=${() => setConfirming(null)}>${t("common.cancel")}</button>
-          </div>
-        </div>`
-      : null}
-  </article>`;
+    <p>${t(`urgency.${referral.urgency}`)} <${Clock} referral=${referral} now=${now} /></p>
+  </li>`;
 }

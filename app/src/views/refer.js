@@ -1,48 +1,40 @@
 // Filing a referral: the chosen programs, the family, how to reach them, their needs, and the
-// family's consent (read aloud, recorded with its text version). Send stays disabled until the
-// consent is complete. Sending files it on this tablet first (sealed), then the outbox sends it.
+// family's consent (read aloud in their language, recorded with its text version). Fields
+// appear only when they apply (referral.js `applies`); what can be known is filled in (needs
+// from the programs, the officer's own phone, the guardian from the household). The form is
+// sealed on the tablet as it is typed (drafts.js). Send stays disabled until the consent is
+// complete; sending files it on this tablet first (sealed), then the outbox sends it.
 import { useEffect, useState } from "preact/hooks";
-import { consentText, consentTextVersion, SCOPES } from "../consent.js";
+import { CONSENT_LANGUAGES, SCOPES, consentLanguage, consentText, consentTextVersion, noTextInFamilyLanguage } from "../consent.js";
 import * as directory from "../directory.js";
-import { t, tOr } from "../i18n.js";
+import { languageName, t, tOr } from "../i18n.js";
 import * as outbox from "../outbox.js";
+import * as personal from "../personal.js";
 import {
   CHANNELS,
+  COMMON_LANGUAGES,
   LIMITS,
   METHODS,
+  OTHER_LANGUAGES,
+  RELATIONSHIPS,
   URGENCIES,
+  applies,
   body,
   consentProblems,
   emptyDraft,
   familyProblems,
   localInputValue,
+  memberName,
   programProblems,
 } from "../referral.js";
 import { href, navigate } from "../router.js";
+import * as store from "../store.js";
 import { Field, Notice, ScreenTitle, announce, html, useApp } from "../ui.js";
 
-// The form in progress lives in memory only (never stored unsealed) and is dropped at sign-out.
-let draft = emptyDraft();
-let consentTimeEdited = false;
-export function clearDraft() {
-  draft = emptyDraft();
-  consentTimeEdited = false;
-}
-/** The form in progress, to park while the officer signs in at the provider. */
-export const currentDraft = () => ({ draft, consentTimeEdited });
-export function restoreDraft(parked) {
-  draft = parked.draft;
-  consentTimeEdited = parked.consentTimeEdited;
-}
-/** Start from an earlier referral's content (a refused one, corrected and filed again). */
-export function loadDraft(earlier) {
-  draft = earlier;
-  consentTimeEdited = true; // the family agreed then, not now
-}
-
-function Choice({ name, legend, options, value, onChange, error, labelOf }) {
+function Choice({ name, legend, options, value, onChange, error, labelOf, hint }) {
   return html`<fieldset class=${`choice${error ? " has-error" : ""}`} aria-describedby=${error ? `${name}-error` : null}>
     <legend>${legend}</legend>
+    ${hint ? html`<p class="hint">${hint}</p>` : null}
     <div class="options">
       ${options.map(
         (option) => html`<label class="option">
@@ -56,52 +48,273 @@ function Choice({ name, legend, options, value, onChange, error, labelOf }) {
   </fieldset>`;
 }
 
-function Household({ members, onChange, problems, shown }) {
-  const set = (index, change) => onChange(members.map((m, i) => (i === index ? { ...m, ...change } : m)));
+const relationshipLabel = (code) => tOr(`relationship.${code}`, code);
+
+function Member({ member, index, set, remove, problems, shown }) {
+  const err = (key) => (shown && problems[`member-${index}-${key}`] ? t(problems[`member-${index}-${key}`]) : null);
+  const known = RELATIONSHIPS.includes(member.relationship);
+  const [other, setOther] = useState(!known && member.relationship !== "");
+  return html`<div class="member" role="group" aria-label=${t("form.member", { n: index + 1 })}>
+    <div class="row">
+      <${Field} id=${`member-${index}-name`} label=${t("form.given_name")} error=${err("name")}>
+        <input id=${`member-${index}-name`} maxlength=${LIMITS.name} value=${member.givenName} autocomplete="off"
+          onInput=${(e) => set({ givenName: e.currentTarget.value })} />
+      </${Field}>
+      <${Field} id=${`member-${index}-age`} label=${t("form.age_optional")} error=${err("age")}>
+        <input id=${`member-${index}-age`} class="narrow" inputmode="numeric" maxlength="3" value=${member.age}
+          onInput=${(e) => set({ age: e.currentTarget.value.trim() })} />
+      </${Field}>
+    </div>
+    <fieldset class=${`choice compact${err("relationship") ? " has-error" : ""}`}>
+      <legend>${t("form.relationship")}</legend>
+      <div class="options chips-inline">
+        ${RELATIONSHIPS.map(
+          (code) => html`<label class="option pill">
+            <input type="radio" name=${`member-${index}-relationship`} checked=${!other && member.relationship === code}
+              onChange=${() => { setOther(false); set({ relationship: code }); }} />
+            <span>${relationshipLabel(code)}</span></label>`,
+        )}
+        <label class="option pill">
+          <input type="radio" name=${`member-${index}-relationship`} checked=${other}
+            onChange=${() => { setOther(true); set({ relationship: "" }); }} />
+          <span>${t("form.relationship_other")}</span></label>
+      </div>
+      ${other
+        ? html`<${Field} id=${`member-${index}-relationship`} label=${t("form.relationship_say")}>
+            <input id=${`member-${index}-relationship`} maxlength=${LIMITS.relationship} value=${member.relationship}
+              onInput=${(e) => set({ relationship: e.currentTarget.value })} />
+          </${Field}>`
+        : null}
+      ${err("relationship") ? html`<p class="error">${err("relationship")}</p>` : null}
+    </fieldset>
+    <button type="button" class="link danger" onClick=${remove}>${t("form.remove_member", { n: index + 1 })}</button>
+  </div>`;
+}
+
+function Household({ draft, problems, shown }) {
+  const members = draft.household;
+  const change = (household) => {
+    // a guardian who is no longer a member is no longer the one who consented
+    const keys = new Set(household.map((m) => m.key));
+    const consent = draft.consent.guardianMember && !keys.has(draft.consent.guardianMember)
+      ? { ...draft.consent, givenBy: "", guardianMember: null }
+      : draft.consent;
+    store.editDraft({ household, consent });
+  };
   return html`<div class="household">
     <h3>${t("form.household")}</h3>
     ${members.map(
-      (member, index) => html`<div class="member" key=${member.key ?? index} role="group" aria-label=${t("form.member", { n: index + 1 })}>
-        <${Field} id=${`member-${index}-name`} label=${t("form.given_name")} error=${shown && problems[`member-${index}-name`] ? t(problems[`member-${index}-name`]) : null}>
-          <input id=${`member-${index}-name`} maxlength=${LIMITS.name} value=${member.givenName} onInput=${(e) => set(index, { givenName: e.currentTarget.value })} />
-        </${Field}>
-        <${Field} id=${`member-${index}-relationship`} label=${t("form.relationship")} error=${shown && problems[`member-${index}-relationship`] ? t(problems[`member-${index}-relationship`]) : null}>
-          <input id=${`member-${index}-relationship`} maxlength=${LIMITS.relationship} value=${member.relationship} onInput=${(e) => set(index, { relationship: e.currentTarget.value })} />
-        </${Field}>
-        <${Field} id=${`member-${index}-age`} label=${t("form.age")} error=${shown && problems[`member-${index}-age`] ? t(problems[`member-${index}-age`]) : null}>
-          <input id=${`member-${index}-age`} type="number" min="0" max="130" inputmode="numeric" value=${member.age}
-            onInput=${(e) => set(index, { age: e.currentTarget.value })} />
-        </${Field}>
-        <button type="button" class="link danger" onClick=${() => onChange(members.filter((_, i) => i !== index))}>
-          ${t("form.remove_member", { n: index + 1 })}</button>
-      </div>`,
+      (member, index) => html`<${Member} key=${member.key} member=${member} index=${index} problems=${problems} shown=${shown}
+        set=${(part) => change(members.map((m, i) => (i === index ? { ...m, ...part } : m)))}
+        remove=${() => change(members.filter((_, i) => i !== index))} />`,
     )}
     ${members.length < 20
-      ? html`<button type="button" onClick=${() => onChange([...members, { key: crypto.randomUUID(), givenName: "", relationship: "", age: "" }])}>${t("form.add_member")}</button>`
+      ? html`<button type="button" onClick=${() => change([...members, { key: crypto.randomUUID(), givenName: "", familyName: "", relationship: "", age: "" }])}>
+          ${t("form.add_member")}</button>`
       : null}
   </div>`;
 }
 
+function LanguageChoice({ draft }) {
+  const common = COMMON_LANGUAGES.includes(draft.contactLanguage);
+  const [other, setOther] = useState(!common);
+  const choose = (code) => store.editDraft({ contactLanguage: code });
+  return html`<fieldset class="choice">
+    <legend>${t("form.contact_language")}</legend>
+    <div class="options">
+      ${COMMON_LANGUAGES.map(
+        (code) => html`<label class="option">
+          <input type="radio" name="contact-language" checked=${!other && draft.contactLanguage === code}
+            onChange=${() => { setOther(false); choose(code); }} />
+          <span>${languageName(code)}</span></label>`,
+      )}
+      <label class="option">
+        <input type="radio" name="contact-language" checked=${other}
+          onChange=${() => { setOther(true); choose(OTHER_LANGUAGES[0]); }} />
+        <span>${t("form.language_other")}</span></label>
+      ${other
+        ? html`<label class="visually-hidden" for="contact-language-other">${t("form.language_other")}</label>
+          <select id="contact-language-other" class="auto" value=${draft.contactLanguage} onChange=${(e) => choose(e.currentTarget.value)}>
+            ${OTHER_LANGUAGES.map((code) => html`<option value=${code}>${languageName(code)}</option>`)}
+          </select>`
+        : null}
+    </div>
+    <label class="check"><input type="checkbox" checked=${draft.interpreter} onChange=${(e) => store.editDraft({ interpreter: e.currentTarget.checked })} /> ${t("form.interpreter")}</label>
+  </fieldset>`;
+}
+
+function ContactStep({ draft, problems, shown }) {
+  const show = applies(draft);
+  const err = (key) => (shown && problems[key] ? t(problems[key]) : null);
+  return html`<section aria-labelledby="step-contact">
+    <h2 id="step-contact">3. ${t("form.contact")}</h2>
+    <${Choice} name="channel" legend=${t("form.channel")} options=${CHANNELS} value=${draft.channel}
+      onChange=${(channel) => store.editDraft({ channel })} labelOf=${(c) => t(`channel.${c}`)} />
+    ${show.phone || show.email
+      ? html`<div class="row">
+          ${show.phone
+            ? html`<${Field} id="phone" label=${draft.channel === "email" ? t("form.phone_optional") : t("form.phone")} error=${err("phone")}>
+                <input id="phone" type="tel" autocomplete="off" value=${draft.phone} onInput=${(e) => store.editDraft({ phone: e.currentTarget.value })} />
+              </${Field}>`
+            : null}
+          ${show.email
+            ? html`<${Field} id="email" label=${draft.channel === "email" ? t("form.email") : t("form.email_optional")} error=${err("email")}>
+                <input id="email" type="email" autocomplete="off" value=${draft.email} onInput=${(e) => store.editDraft({ email: e.currentTarget.value })} />
+              </${Field}>`
+            : null}
+        </div>`
+      : null}
+    ${show.safeToLeaveMessage
+      ? html`<${Choice} name="safe-message" legend=${t("form.safe_message")} options=${[true, false]} value=${draft.safeToLeaveMessage}
+          onChange=${(safeToLeaveMessage) => store.editDraft({ safeToLeaveMessage })} labelOf=${(v) => (v ? t("common.yes") : t("common.no"))}
+          error=${err("safeToLeaveMessage") ? problems.safeToLeaveMessage : null} />`
+      : null}
+    ${show.bestTime
+      ? html`<${Field} id="best-time" label=${t("form.best_time")}>
+          <input id="best-time" maxlength=${LIMITS.bestTime} value=${draft.bestTime} onInput=${(e) => store.editDraft({ bestTime: e.currentTarget.value })} />
+        </${Field}>`
+      : null}
+    ${show.officerPhone
+      ? html`<${Field} id="officer-phone" label=${t("form.officer_phone")} hint=${t("form.officer_phone_hint")} error=${err("officerPhone")}>
+          <input id="officer-phone" type="tel" value=${draft.officerPhone} onInput=${(e) => store.editDraft({ officerPhone: e.currentTarget.value })} />
+        </${Field}>`
+      : null}
+    <${LanguageChoice} draft=${draft} />
+  </section>`;
+}
+
+function NeedsStep({ draft, needs, problems, shown }) {
+  const err = (key) => (shown && problems[key] ? t(problems[key]) : null);
+  return html`<section aria-labelledby="step-needs">
+    <h2 id="step-needs">4. ${t("form.needs")}</h2>
+    <fieldset class=${`needs${err("needs") ? " has-error" : ""}`}>
+      <legend>${t("form.needs_legend")}</legend>
+      <div class="options">
+        ${needs.map(
+          (term) => html`<label class="option"><input type="checkbox" checked=${draft.needs.includes(term.code)}
+            onChange=${(e) => store.editDraft({ needs: e.currentTarget.checked ? [...draft.needs, term.code] : draft.needs.filter((n) => n !== term.code) })} />
+            <span>${tOr(`need.${term.code}`, term.name)}</span></label>`,
+        )}
+      </div>
+      ${err("needs") ? html`<p class="error">${err("needs")}</p>` : null}
+    </fieldset>
+    <${Choice} name="urgency" legend=${t("form.urgency")} options=${URGENCIES} value=${draft.urgency}
+      onChange=${(urgency) => store.editDraft({ urgency })} labelOf=${(u) => t(`urgency.${u}`)} error=${shown ? problems.urgency : null} />
+    <${Field} id="situation" label=${t("form.situation")} hint=${t("form.situation_hint")}>
+      <textarea id="situation" rows="3" maxlength=${LIMITS.situation} value=${draft.situation}
+        onInput=${(e) => store.editDraft({ situation: e.currentTarget.value })}></textarea>
+    </${Field}>
+  </section>`;
+}
+
+/** Who consented: the person, a household member already entered (as guardian), or another
+ *  guardian named here. One choice, one tap. */
+function WhoConsented({ draft, error, nameError }) {
+  const consent = draft.consent;
+  const members = draft.household.filter((m) => m.givenName.trim());
+  const value = consent.givenBy === "client" ? "client" : consent.givenBy === "guardian" ? (consent.guardianMember ?? "other") : null;
+  const choose = (choice) => {
+    if (choice === "client") store.editConsent({ givenBy: "client", guardianMember: null });
+    else if (choice === "other") store.editConsent({ givenBy: "guardian", guardianMember: null });
+    else store.editConsent({ givenBy: "guardian", guardianMember: choice });
+  };
+  const you = [draft.givenName.trim(), draft.familyName.trim()].filter(Boolean).join(" ");
+  return html`<fieldset class=${`choice${error || nameError ? " has-error" : ""}`}>
+    <legend>${t("consent.given_by")}</legend>
+    <div class="options column">
+      <label class="option"><input type="radio" name="given-by" checked=${value === "client"} onChange=${() => choose("client")} />
+        <span>${you ? t("consent.by_client_named", { name: you }) : t("consent.by_client")}</span></label>
+      ${members.map(
+        (m) => html`<label class="option"><input type="radio" name="given-by" checked=${value === m.key} onChange=${() => choose(m.key)} />
+          <span>${t("consent.by_member", { name: memberName(m, draft), relationship: m.relationship ? relationshipLabel(m.relationship) : t("consent.guardian") })}</span></label>`,
+      )}
+      <label class="option"><input type="radio" name="given-by" checked=${value === "other"} onChange=${() => choose("other")} />
+        <span>${t("consent.by_other_guardian")}</span></label>
+    </div>
+    ${value === "other"
+      ? html`<${Field} id="guardian-name" label=${t("consent.guardian_name")} error=${nameError ? t(nameError) : null}>
+          <input id="guardian-name" maxlength=${LIMITS.name} value=${consent.guardianName} onInput=${(e) => store.editConsent({ guardianName: e.currentTarget.value })} />
+        </${Field}>`
+      : null}
+    ${error ? html`<p class="error">${t(error)}</p>` : null}
+  </fieldset>`;
+}
+
+function ConsentStep({ draft, issues, shown }) {
+  const consent = draft.consent;
+  const lang = consentLanguage(draft);
+  const cerr = (key) => (shown && issues[key] ? issues[key] : null);
+  return html`<section aria-labelledby="step-consent" class="consent">
+    <h2 id="step-consent">5. ${t("form.consent")}</h2>
+    <div class="row between">
+      <p class="hint">${t("consent.read_in", { language: languageName(lang) })}</p>
+      <label class="inline-select">${t("consent.language")}
+        <select class="auto" value=${lang} onChange=${(e) => store.editConsent({ language: e.currentTarget.value })}>
+          ${CONSENT_LANGUAGES.map((code) => html`<option value=${code}>${languageName(code)}</option>`)}
+        </select>
+      </label>
+    </div>
+    ${noTextInFamilyLanguage(draft) ? html`<${Notice} kind="warn">${t("consent.no_text", { language: languageName(draft.contactLanguage) })}</${Notice}>` : null}
+    <blockquote class="consent-text" lang=${lang}>${consentText(lang)}</blockquote>
+    <p class="hint">${t("consent.version", { version: consentTextVersion(lang) })}</p>
+    <${WhoConsented} draft=${draft} error=${cerr("givenBy")} nameError=${cerr("guardianName")} />
+    <${Choice} name="method" legend=${t("consent.method")} options=${METHODS} value=${consent.method}
+      onChange=${(method) => store.editConsent({ method })} labelOf=${(m) => t(`consent.method_${m}`)} error=${cerr("method")} />
+    <fieldset class="scopes">
+      <legend>${t("consent.scopes")}</legend>
+      ${SCOPES.map(
+        (scope) => html`<label class="option"><input type="checkbox" checked=${consent.scopes.includes(scope)}
+          disabled=${scope === "contact"}
+          onChange=${(e) => store.editConsent({ scopes: e.currentTarget.checked ? [...consent.scopes, scope] : consent.scopes.filter((s) => s !== scope) })} />
+          <span>${t(`scope.${scope}`)}</span></label>`,
+      )}
+    </fieldset>
+    <${Field} id="given-at" label=${t("consent.given_at")} error=${cerr("givenAt") ? t(cerr("givenAt")) : null}>
+      <input id="given-at" class="auto" type="datetime-local" value=${consent.givenAt}
+        onInput=${(e) => store.editConsent({ givenAt: e.currentTarget.value, timeEdited: true })} />
+    </${Field}>
+    <label class="check confirm-consent">
+      <input id="consent-confirmed" type="checkbox" checked=${consent.confirmed}
+        onChange=${(e) => {
+          const confirmed = e.currentTarget.checked;
+          // the family agrees now (unless the officer wrote down another time)
+          store.editConsent(confirmed && !consent.timeEdited ? { confirmed, givenAt: localInputValue(new Date()) } : { confirmed });
+        }} />
+      ${t("consent.confirm")}
+    </label>
+  </section>`;
+}
+
+/** The officer's own work phone, remembered (sealed) from the last referral that had it. */
+function useOfficerPhone(owner, draft) {
+  const wanted = applies(draft).officerPhone && !draft.officerPhone;
+  useEffect(() => {
+    if (!wanted) return;
+    personal.read(owner, "profile").then((kept) => {
+      const phone = kept?.value?.officerPhone;
+      if (phone && !store.getState().draft?.officerPhone) store.editDraft({ officerPhone: phone });
+    });
+  }, [wanted]);
+}
+
 export function ReferScreen() {
-  const { config, session, cart, setCart, flush, requestBackgroundSync } = useApp();
+  const { config, session, flush, requestBackgroundSync } = useApp();
+  const cart = store.useStore((s) => s.cart);
+  const draft = store.useStore((s) => s.draft) ?? emptyDraft();
   const [failure, setFailure] = useState(null);
-  const [form, setForm] = useState(draft);
   const [needs, setNeeds] = useState([]);
   const [shown, setShown] = useState(false);
   const [sending, setSending] = useState(false);
-  const update = (change) => setForm((old) => (draft = { ...old, ...change }));
-  const updateConsent = (change) => update({ consent: { ...form.consent, ...change } });
+  useOfficerPhone(session.user.id, draft);
 
   useEffect(() => {
-    directory.taxonomy(config).then((all) => setNeeds(all.filter((term) => !term.parent_id)));
+    directory.needs(config).then(setNeeds);
   }, []);
 
-  const problems = { ...familyProblems(form), ...programProblems(cart) };
-  const consentIssues = consentProblems(form.consent);
+  const problems = { ...familyProblems(draft), ...programProblems(cart) };
+  const consentIssues = consentProblems(draft);
   const consentDone = Object.keys(consentIssues).length === 0;
   const ready = consentDone && !Object.keys(problems).length && cart.length > 0;
-  const err = (key) => (shown && problems[key] ? t(problems[key]) : null);
-  const cerr = (key) => (shown && consentIssues[key] ? consentIssues[key] : null);
 
   const send = async (event) => {
     event.preventDefault();
@@ -114,24 +327,26 @@ export function ReferScreen() {
     }
     setSending(true);
     setFailure(null);
-    const label = { family: `${form.givenName.trim()} ${form.familyName.trim()}`, programs: cart.map((p) => p.name) };
+    const lang = consentLanguage(draft);
+    const label = { family: `${draft.givenName.trim()} ${draft.familyName.trim()}`, programs: cart.map((p) => p.name) };
+    let item;
     try {
-      await outbox.file(session.user.id, body(form, cart, consentTextVersion()), label);
-    } catch (error) {
-      setFailure(`${t("outbox.file_failed")} ${error?.message ?? error}`);
+      item = await outbox.file(session.user.id, body(draft, cart, consentTextVersion(lang)), label);
+    } catch {
+      setFailure(t("outbox.file_failed"));
       setSending(false);
       return;
     }
-    clearDraft();
-    setForm(draft);
-    setCart([]);
-    announce(t("form.filed"));
+    if (applies(draft).officerPhone && draft.officerPhone.trim()) {
+      personal.keep(session.user.id, "profile", { officerPhone: draft.officerPhone.trim() }).catch(() => {});
+    }
+    store.discardDraft();
+    store.filed(item.id);
     requestBackgroundSync();
     navigate("mine");
     flush(true);
   };
 
-  const through = form.channel === "officer" || form.channel === "in-person";
   return html`<form class="refer" onSubmit=${send} novalidate autocomplete="off">
     <${ScreenTitle}>${t("form.title")}</${ScreenTitle}>
     ${failure ? html`<${Notice} kind="error">${failure}</${Notice}>` : null}
@@ -139,9 +354,10 @@ export function ReferScreen() {
     <section aria-labelledby="step-programs">
       <h2 id="step-programs">1. ${t("form.programs")}</h2>
       ${cart.length
-        ? html`<ul class="plain">${cart.map(
-            (p) => html`<li key=${p.id}>${p.name} <button type="button" class="link danger"
-              onClick=${() => setCart(cart.filter((c) => c.id !== p.id))}>${t("form.remove_program", { name: p.name })}</button></li>`,
+        ? html`<ul class="plain chosen-programs">${cart.map(
+            (p) => html`<li key=${p.id}><span lang=${directory.CONTENT_LANGUAGE}>${p.name}</span>
+              ${p.phone ? html` <span class="muted">${p.phone}</span>` : null}
+              <button type="button" class="link danger" onClick=${() => store.dropProgram(p.id)}>${t("form.remove_program", { name: p.name })}</button></li>`,
           )}</ul>`
         : html`<${Notice} kind=${shown ? "error" : "info"}>${t("form.no_programs")}</${Notice}>`}
       ${shown && problems.programs ? html`<${Notice} kind="error">${t(problems.programs)}</${Notice}>` : null}
@@ -151,112 +367,22 @@ export function ReferScreen() {
     <section aria-labelledby="step-family">
       <h2 id="step-family">2. ${t("form.family")}</h2>
       <div class="row">
-        <${Field} id="given-name" label=${t("form.given_name")} error=${err("givenName")}>
-          <input id="given-name" autocomplete="off" maxlength=${LIMITS.name} value=${form.givenName} onInput=${(e) => update({ givenName: e.currentTarget.value })} />
+        <${Field} id="given-name" label=${t("form.given_name")} error=${shown && problems.givenName ? t(problems.givenName) : null}>
+          <input id="given-name" autocomplete="off" maxlength=${LIMITS.name} value=${draft.givenName} onInput=${(e) => store.editDraft({ givenName: e.currentTarget.value })} />
         </${Field}>
-        <${Field} id="family-name" label=${t("form.family_name")} error=${err("familyName")}>
-          <input id="family-name" autocomplete="off" maxlength=${LIMITS.name} value=${form.familyName} onInput=${(e) => update({ familyName: e.currentTarget.value })} />
+        <${Field} id="family-name" label=${t("form.family_name")} error=${shown && problems.familyName ? t(problems.familyName) : null}>
+          <input id="family-name" autocomplete="off" maxlength=${LIMITS.name} value=${draft.familyName} onInput=${(e) => store.editDraft({ familyName: e.currentTarget.value })} />
         </${Field}>
-        <${Field} id="client-age" label=${t("form.age")} error=${err("age")}>
-          <input id="client-age" type="number" min="0" max="130" inputmode="numeric" value=${form.age} onInput=${(e) => update({ age: e.currentTarget.value })} />
-        </${Field}>
-      </div>
-      <${Household} members=${form.household} onChange=${(household) => update({ household })} problems=${problems} shown=${shown} />
-    </section>
-
-    <section aria-labelledby="step-contact">
-      <h2 id="step-contact">3. ${t("form.contact")}</h2>
-      <${Choice} name="channel" legend=${t("form.channel")} options=${CHANNELS} value=${form.channel}
-        onChange=${(channel) => update({ channel })} labelOf=${(c) => t(`channel.${c}`)} />
-      <div class="row">
-        <${Field} id="phone" label=${t("form.phone")} error=${err("phone")}>
-          <input id="phone" type="tel" autocomplete="off" value=${form.phone} onInput=${(e) => update({ phone: e.currentTarget.value })} />
-        </${Field}>
-        <${Field} id="email" label=${t("form.email")} error=${err("email")}>
-          <input id="email" type="email" autocomplete="off" value=${form.email} onInput=${(e) => update({ email: e.currentTarget.value })} />
+        <${Field} id="client-age" label=${t("form.age_optional")} error=${shown && problems.age ? t(problems.age) : null}>
+          <input id="client-age" class="narrow" inputmode="numeric" maxlength="3" value=${draft.age} onInput=${(e) => store.editDraft({ age: e.currentTarget.value.trim() })} />
         </${Field}>
       </div>
-      <${Choice} name="safe-message" legend=${t("form.safe_message")} options=${[true, false]} value=${form.safeToLeaveMessage}
-        onChange=${(safeToLeaveMessage) => update({ safeToLeaveMessage })} labelOf=${(v) => (v ? t("common.yes") : t("common.no"))}
-        error=${err("safeToLeaveMessage") ? problems.safeToLeaveMessage : null} />
-      <div class="row">
-        <${Field} id="contact-language" label=${t("form.contact_language")}>
-          <select id="contact-language" value=${form.contactLanguage} onChange=${(e) => update({ contactLanguage: e.currentTarget.value })}>
-            ${["en", "es", "vi", "zh", "ru", "ar"].map((code) => html`<option value=${code}>${t(`lang.${code}`)}</option>`)}
-          </select>
-        </${Field}>
-        <label class="check"><input type="checkbox" checked=${form.interpreter} onChange=${(e) => update({ interpreter: e.currentTarget.checked })} /> ${t("form.interpreter")}</label>
-        <${Field} id="best-time" label=${t("form.best_time")}>
-          <input id="best-time" maxlength=${LIMITS.bestTime} value=${form.bestTime} onInput=${(e) => update({ bestTime: e.currentTarget.value })} />
-        </${Field}>
-      </div>
-      ${through
-        ? html`<${Field} id="officer-phone" label=${t("form.officer_phone")} hint=${t("form.officer_phone_hint")} error=${err("officerPhone")}>
-            <input id="officer-phone" type="tel" value=${form.officerPhone} aria-describedby="officer-phone-hint"
-              onInput=${(e) => update({ officerPhone: e.currentTarget.value })} />
-          </${Field}>`
-        : null}
+      <${Household} draft=${draft} problems=${problems} shown=${shown} />
     </section>
 
-    <section aria-labelledby="step-needs">
-      <h2 id="step-needs">4. ${t("form.needs")}</h2>
-      <fieldset class=${`needs${err("needs") ? " has-error" : ""}`}>
-        <legend>${t("form.needs_legend")}</legend>
-        <div class="options">
-          ${needs.map(
-            (term) => html`<label class="option"><input type="checkbox" checked=${form.needs.includes(term.code)}
-              onChange=${(e) => update({ needs: e.currentTarget.checked ? [...form.needs, term.code] : form.needs.filter((n) => n !== term.code) })} />
-              <span>${tOr(`need.${term.code}`, term.name)}</span></label>`,
-          )}
-        </div>
-        ${err("needs") ? html`<p class="error">${err("needs")}</p>` : null}
-      </fieldset>
-      <${Choice} name="urgency" legend=${t("form.urgency")} options=${URGENCIES} value=${form.urgency}
-        onChange=${(urgency) => update({ urgency })} labelOf=${(u) => t(`urgency.${u}`)} error=${shown ? problems.urgency : null} />
-      <${Field} id="situation" label=${t("form.situation")} hint=${t("form.situation_hint")}>
-        <textarea id="situation" rows="4" maxlength="4000" aria-describedby="situation-hint" value=${form.situation}
-          onInput=${(e) => update({ situation: e.currentTarget.value })}></textarea>
-      </${Field}>
-    </section>
-
-    <section aria-labelledby="step-consent" class="consent">
-      <h2 id="step-consent">5. ${t("form.consent")}</h2>
-      <blockquote class="consent-text" lang=${undefined}>${consentText()}</blockquote>
-      <p class="hint">${t("consent.version", { version: consentTextVersion() })}</p>
-      <${Choice} name="given-by" legend=${t("consent.given_by")} options=${["client", "guardian"]} value=${form.consent.givenBy}
-        onChange=${(givenBy) => updateConsent({ givenBy })} labelOf=${(v) => t(`consent.by_${v}`)} error=${cerr("givenBy")} />
-      ${form.consent.givenBy === "guardian"
-        ? html`<${Field} id="guardian-name" label=${t("consent.guardian_name")} error=${cerr("guardianName") ? t(cerr("guardianName")) : null}>
-            <input id="guardian-name" maxlength=${LIMITS.name} value=${form.consent.guardianName} onInput=${(e) => updateConsent({ guardianName: e.currentTarget.value })} />
-          </${Field}>`
-        : null}
-      <${Choice} name="method" legend=${t("consent.method")} options=${METHODS} value=${form.consent.method}
-        onChange=${(method) => updateConsent({ method })} labelOf=${(m) => t(`consent.method_${m}`)} error=${cerr("method")} />
-      <${Field} id="given-at" label=${t("consent.given_at")} error=${cerr("givenAt") ? t(cerr("givenAt")) : null}>
-        <input id="given-at" type="datetime-local" value=${form.consent.givenAt} onInput=${(e) => {
-          consentTimeEdited = true;
-          updateConsent({ givenAt: e.currentTarget.value });
-        }} />
-      </${Field}>
-      <fieldset class="scopes">
-        <legend>${t("consent.scopes")}</legend>
-        ${SCOPES.map(
-          (scope) => html`<label class="option"><input type="checkbox" checked=${form.consent.scopes.includes(scope)}
-            disabled=${scope === "contact"}
-            onChange=${(e) => updateConsent({ scopes: e.currentTarget.checked ? [...form.consent.scopes, scope] : form.consent.scopes.filter((s) => s !== scope) })} />
-            <span>${t(`scope.${scope}`)}</span></label>`,
-        )}
-      </fieldset>
-      <label class="check confirm-consent">
-        <input id="consent-confirmed" type="checkbox" checked=${form.consent.confirmed}
-          onChange=${(e) => {
-            const confirmed = e.currentTarget.checked;
-            // the family agrees now (unless the officer wrote down another time)
-            updateConsent(confirmed && !consentTimeEdited ? { confirmed, givenAt: localInputValue(new Date()) } : { confirmed });
-          }} />
-        ${t("consent.confirm")}
-      </label>
-    </section>
+    <${ContactStep} draft=${draft} problems=${problems} shown=${shown} />
+    <${NeedsStep} draft=${draft} needs=${needs} problems=${problems} shown=${shown} />
+    <${ConsentStep} draft=${draft} issues=${consentIssues} shown=${shown} />
 
     <div class="sendbar">
       <p id="send-state" aria-live="polite">${consentDone ? (ready ? t("form.ready") : t("form.incomplete")) : t("form.consent_first")}</p>
@@ -265,3 +391,4 @@ export function ReferScreen() {
     </div>
   </form>`;
 }
+

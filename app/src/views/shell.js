@@ -1,9 +1,13 @@
 // The frame around every screen: navigation, connection and send state, language, sign-out,
-// and the banners an officer must not miss (unsent referrals getting old, an app update).
+// and the banners an officer must not miss (unsent referrals getting old, a referral in
+// progress to resume, an app update). Small at 200 % zoom: one line of navigation.
 import { useEffect, useState } from "preact/hooks";
-import { LANGUAGES, language, onLanguage, setLanguage, t } from "../i18n.js";
+import * as connection from "../connection.js";
+import { LANGUAGES, formatDateTime, language, onLanguage, setLanguage, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
-import { href, useRoute } from "../router.js";
+import { href, navigate, useRoute } from "../router.js";
+import * as store from "../store.js";
+import { useTracking } from "../tracking.js";
 import { Notice, html, useApp } from "../ui.js";
 import { applyUpdate, onUpdates } from "../updates.js";
 
@@ -13,19 +17,11 @@ export function useLanguage() {
   return code;
 }
 
-export function useOnline() {
-  const [online, setOnline] = useState(navigator.onLine);
-  useEffect(() => {
-    const on = () => setOnline(true);
-    const off = () => setOnline(false);
-    addEventListener("online", on);
-    addEventListener("offline", off);
-    return () => {
-      removeEventListener("online", on);
-      removeEventListener("offline", off);
-    };
-  }, []);
-  return online;
+/** Whether Bridges answers, as requests tell (connection.js), not as the browser guesses. */
+export function useConnection() {
+  const [status, setStatus] = useState(connection.current());
+  useEffect(() => connection.onChange(setStatus), []);
+  return status;
 }
 
 /** The outbox of the signed-in officer, re-read whenever it changes. */
@@ -65,18 +61,37 @@ function UpdateBanner() {
   return null;
 }
 
+function ResumeBanner() {
+  const resumable = store.useStore((s) => s.resumable);
+  const draft = store.useStore((s) => s.draft);
+  const cart = store.useStore((s) => s.cart);
+  const [name] = useRoute();
+  if (!resumable || name === "refer") return null;
+  const family = [draft?.givenName, draft?.familyName].filter(Boolean).join(" ");
+  return html`<${Notice} kind="info">
+    <span>${t("draft.resume_text", { family: family || t("draft.no_name"), count: cart.length, at: formatDateTime(resumable.savedAt) })}</span>
+    <button class="primary" onClick=${() => { store.dismissResume(); navigate("refer"); }}>${t("draft.resume")}</button>
+    <button class="link" onClick=${() => store.dismissResume()}>${t("draft.later")}</button>
+  </${Notice}>`;
+}
+
+const NET_LABELS = { online: "net.online", offline: "net.offline", unreachable: "net.unreachable" };
+
 export function Shell({ children }) {
-  const { session, cart, signOut, signInAgain, lockNow, sendState, flush } = useApp();
+  const { session, signOut, signInAgain, lockNow, sendState, flush } = useApp();
   useLanguage();
-  const online = useOnline();
+  const net = useConnection();
   const [name] = useRoute();
   const officer = session.user.role === "officer";
+  const cart = store.useStore((s) => s.cart);
+  const tracked = useTracking();
   const items = useOutbox(officer ? session.user.id : null);
   const unsent = items.filter((i) => i.state === "waiting" || i.state === "sent");
   const oldest = unsent[0];
   const stale = oldest && Date.now() - Date.parse(oldest.created_at) > outbox.STALE_AFTER_MS;
   const link = (route, label, extra) =>
     html`<a href=${href(route)} aria-current=${name === route || (!name && route === "search") ? "page" : null}>${label}${extra}</a>`;
+  const changes = tracked.changed.size;
 
   return html`<div class="shell">
     <a class="skip" href="#main" onClick=${(e) => {
@@ -89,12 +104,16 @@ export function Shell({ children }) {
         ${officer
           ? html`${link("search", t("nav.search"))}
               ${link("refer", t("nav.refer"), cart.length ? html` <span class="count">${cart.length}</span>` : null)}
-              ${link("mine", t("nav.mine"), unsent.length ? html` <span class="count warn">${unsent.length}</span>` : null)}
+              ${link(
+                "mine",
+                t("nav.mine"),
+                html`${unsent.length ? html` <span class="count warn" title=${t("nav.unsent", { count: unsent.length })}>${unsent.length}<span class="visually-hidden"> ${t("nav.unsent", { count: unsent.length })}</span></span>` : null}${changes ? html` <span class="count new">${changes}<span class="visually-hidden"> ${t("nav.changed", { count: changes })}</span></span>` : null}`,
+              )}
               ${link("storage", t("nav.storage"))}`
           : link("inbox", t("nav.inbox"))}
       </nav>
       <div class="who">
-        <span class=${`net ${online ? "on" : "off"}`}>${online ? t("net.online") : t("net.offline")}</span>
+        <span class=${`net ${net}`} role="status">${t(NET_LABELS[net])}</span>
         <${LanguageSwitch} />
         <span class="user">${session.user.name}</span>
         ${officer ? html`<button class="link" onClick=${lockNow}>${t("nav.lock")}</button>` : null}
@@ -102,6 +121,7 @@ export function Shell({ children }) {
       </div>
     </header>
     <${UpdateBanner} />
+    ${officer ? html`<${ResumeBanner} />` : null}
     ${stale
       ? html`<${Notice} kind="warn">${t("outbox.stale", { count: unsent.length })}
           <button onClick=${() => flush(true)}>${t("outbox.send_now")}</button></${Notice}>`

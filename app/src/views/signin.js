@@ -1,6 +1,6 @@
 // Signing in with the organisation's OpenID provider (./signin/oidc.js: the page goes to the
 // provider and comes back) and the officer's PIN, which opens the sealed data on this tablet.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { database } from "../db.js";
 import { Problem } from "../api.js";
 import { isRefusal } from "../signin/oidc.js";
@@ -71,6 +71,7 @@ export function PinScreen({ user, onUnlocked, onCancel }) {
   const [pin, setPin] = useState("");
   const [repeat, setRepeat] = useState("");
   const [error, setError] = useState(null);
+  const [repeatError, setRepeatError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [waiting, setWaiting] = useState(0);
   const [forgetting, setForgetting] = useState(false);
@@ -80,11 +81,24 @@ export function PinScreen({ user, onUnlocked, onCancel }) {
     waitingByOwner().then((counts) => setWaiting(counts[user.id] ?? 0));
   }, [user.id]);
 
+  const pinField = useRef(null);
+  useEffect(() => {
+    if (hasVault !== null) pinField.current?.focus();
+  }, [hasVault]);
+
   const submit = async (event) => {
     event.preventDefault();
     setError(null);
+    setRepeatError(null);
     if (!/^\d{6,12}$/.test(pin)) return setError(t("pin.rule"));
-    if (!hasVault && pin !== repeat) return setError(t("pin.mismatch"));
+    if (!hasVault) {
+      const weak = vault.weakPin(pin, user.id);
+      if (weak) return setError(t(weak));
+      if (pin !== repeat) {
+        setRepeatError(t("pin.mismatch"));
+        return document.getElementById("pin-repeat")?.focus();
+      }
+    }
     setBusy(true);
     try {
       if (hasVault) await vault.unlock(user.id, pin);
@@ -112,20 +126,19 @@ export function PinScreen({ user, onUnlocked, onCancel }) {
   if (hasVault === null) return html`<main id="main"><p>${t("common.loading")}</p></main>`;
   return html`<main class="signin" id="main">
     <div class="signin-top"><span class="brand">Bridges</span><${LanguageSwitch} /></div>
-    <${ScreenTitle}>${hasVault ? t("pin.unlock_title") : t("pin.create_title")}</${ScreenTitle}>
+    <${ScreenTitle} focus=${false}>${hasVault ? t("pin.unlock_title") : t("pin.create_title")}</${ScreenTitle}>
     <p>${hasVault ? t("pin.unlock_intro", { name: user.name }) : t("pin.create_intro")}</p>
     ${waiting ? html`<${Notice} kind="warn">${t("pin.waiting", { count: waiting })}</${Notice}>` : null}
     <form onSubmit=${submit} class="pin-form" novalidate>
-      <${Field} id="pin" label=${t("pin.label")} hint=${t("pin.rule")} error=${error}>
-        <input id="pin" type="password" inputmode="numeric" autocomplete="off" value=${pin}
-          aria-describedby="pin-hint" aria-invalid=${error ? "true" : "false"}
-          onInput=${(e) => setPin(e.currentTarget.value.trim())} />
+      <${Field} id="pin" label=${t("pin.label")} hint=${hasVault ? null : t("pin.rule_new")} error=${error}>
+        <input id="pin" ref=${pinField} type="password" inputmode="numeric" pattern="[0-9]*" autocomplete="off" value=${pin}
+          maxlength="12" onInput=${(e) => setPin(e.currentTarget.value.trim())} />
       </${Field}>
       ${hasVault
         ? null
-        : html`<${Field} id="pin-repeat" label=${t("pin.repeat")}>
-            <input id="pin-repeat" type="password" inputmode="numeric" autocomplete="off" value=${repeat}
-              onInput=${(e) => setRepeat(e.currentTarget.value.trim())} />
+        : html`<${Field} id="pin-repeat" label=${t("pin.repeat")} error=${repeatError}>
+            <input id="pin-repeat" type="password" inputmode="numeric" pattern="[0-9]*" autocomplete="off" value=${repeat}
+              maxlength="12" onInput=${(e) => setRepeat(e.currentTarget.value.trim())} />
           </${Field}>`}
       <button class="primary" type="submit" disabled=${busy}>${busy ? t("pin.opening") : hasVault ? t("pin.unlock") : t("pin.create")}</button>
     </form>

@@ -39,15 +39,26 @@ class Contact(Strict):
     preferred_language: Annotated[str, Field(min_length=2, max_length=35)] = "en"
     interpreter_needed: bool = False
     best_time: Annotated[str, Field(max_length=100)] | None = None
-    safe_to_leave_message: bool
+    safe_to_leave_message: bool | None = Field(
+        default=None,
+        description="required when the family is phoned, texted or emailed; a family reached "
+        "only through the officer or in person is left no message",
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> Contact:
+        # The tablet's form applies the same rules (app/src/referral.js, `applies`); a test
+        # feeds both the same drafts (tests/test_form_rules_agree.py).
         channel = self.preferred_channel
         if channel in (ContactChannel.PHONE, ContactChannel.SMS) and self.phone is None:
             missing = "a phone number"
         elif channel is ContactChannel.EMAIL and self.email is None:
             missing = "an email address"
+        elif not self.through_officer and self.safe_to_leave_message is None:
+            raise ValueError(
+                f"safe_to_leave_message is required when the family is reached by "
+                f"{channel.value}: say whether a message may be left"
+            )
         else:
             return self
         raise ValueError(
