@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -67,6 +68,13 @@ def search(page: Page, words: str) -> None:
     page.get_by_role("button", name="Search", exact=True).click()
 
 
+def open_filters(page: Page) -> None:
+    """On a tablet held upright the filters fold into one line once a search ran: open them."""
+    change = page.get_by_role("button", name="Change filters")
+    if change.is_visible():
+        change.click()
+
+
 def choose_program(page: Page, words: str, program: str) -> None:
     page.get_by_role("link", name="Find a program").click()
     search(page, words)
@@ -86,7 +94,7 @@ def fill_family(page: Page, given: str, family: str, *, phone: str = "503-555-01
 
 
 def give_consent(page: Page) -> None:
-    page.locator("fieldset", has_text="Who consented").get_by_label("The person themselves").check()
+    page.locator("fieldset", has_text="Who consented").get_by_label(re.compile("themselves")).check()
     page.locator("fieldset", has_text="How").get_by_label("Said yes (verbal)").check()
     page.get_by_label("I read this text to the family").check()
 
@@ -104,11 +112,11 @@ def file_referral(page: Page, family: str, *, words: str = "food bank") -> None:
 
 
 def server_row(page: Page, family: str) -> Locator:
-    """The family's referral in the officer's list of what the server confirmed."""
-    section = page.locator(
-        "section", has=page.get_by_role("heading", name="Confirmed by the server")
-    )
-    return section.locator("li.referral-row", has_text=family)
+    """The family's referral(s) in the officer's list of what the server confirmed (grouped
+    by family: the family's name heads its group)."""
+    section = page.locator("section", has=page.get_by_role("heading", name="Sent referrals"))
+    group = section.locator("li.family", has=page.get_by_role("heading", name=family))
+    return group.locator("li.referral-row")
 
 
 def tablet_row(page: Page, family: str) -> Locator:

@@ -25,10 +25,11 @@ def test_officer_refers_a_family_and_the_agency_accepts_without_a_reload(
     screenshot(page, "officer-search")
 
     # near a postcode typed in: results carry their distance, nearest first
+    tablet.open_filters(page)
     page.get_by_label("Address, town or postcode").fill("97910")
     page.get_by_role("button", name="Find place").click()
     page.locator("ul.places button").first.click()
-    expect(page.locator(".chosen-place")).to_contain_text("Near Riverton, OR 97910")
+    expect(page.locator(".filter-summary")).to_contain_text("near Riverton, OR 97910 (10 km)")
     expect(tablet.card(page, RIVERTON_FOOD_BANK).locator(".distance")).to_have_text(
         re.compile(r"\d+\.\d km")
     )
@@ -36,13 +37,14 @@ def test_officer_refers_a_family_and_the_agency_accepts_without_a_reload(
     assert distances == sorted(distances), distances
 
     # open now: every program listed says it is open now
+    tablet.open_filters(page)
     with page.expect_response(lambda r: "open_now=true" in r.url and r.ok):
         page.get_by_label("Open now").check()
     expect(page.locator(".result-count")).not_to_have_text("Loading…")
     badges = page.locator("li.card .hours .badge").all_inner_texts()
     assert all(badge == "Open now" for badge in badges), badges
     with page.expect_response(lambda r: "/services?" in r.url and "open_now" not in r.url):
-        page.get_by_label("Open now").uncheck()
+        page.get_by_label("Any time").check()
 
     tablet.card(page, RIVERTON_FOOD_BANK).get_by_role("button", name="Add to referral").click()
     tablet.fill_family(page, "Maria", family)

@@ -110,7 +110,7 @@ export function ProgramScreen({ id }) {
       <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.label}</span>
       <${Hours} service=${service} />
       <button class=${chosen ? "chosen" : "primary"} aria-pressed=${chosen ? "true" : "false"}
-        disabled=${!state.ok && !chosen} onClick=${() => toggleInCart(service, terms)}>
+        disabled=${!state.ok && !chosen} onClick=${() => toggleInCart(config, service, terms)}>
         ${chosen ? t("program.chosen") : t("program.choose")}</button>
       <${Share} service=${service} />
     </div>

@@ -222,13 +222,13 @@ function WhoConsented({ draft, error, nameError }) {
   return html`<fieldset class=${`choice${error || nameError ? " has-error" : ""}`}>
     <legend>${t("consent.given_by")}</legend>
     <div class="options column">
-      <label class="option"><input type="radio" name="given-by" checked=${value === "client"} onChange=${() => choose("client")} />
+      <label class="option"><input type="radio" name="given-by" value="client" checked=${value === "client"} onChange=${() => choose("client")} />
         <span>${you ? t("consent.by_client_named", { name: you }) : t("consent.by_client")}</span></label>
       ${members.map(
-        (m) => html`<label class="option"><input type="radio" name="given-by" checked=${value === m.key} onChange=${() => choose(m.key)} />
+        (m) => html`<label class="option"><input type="radio" name="given-by" value=${m.key} checked=${value === m.key} onChange=${() => choose(m.key)} />
           <span>${t("consent.by_member", { name: memberName(m, draft), relationship: m.relationship ? relationshipLabel(m.relationship) : t("consent.guardian") })}</span></label>`,
       )}
-      <label class="option"><input type="radio" name="given-by" checked=${value === "other"} onChange=${() => choose("other")} />
+      <label class="option"><input type="radio" name="given-by" value="other" checked=${value === "other"} onChange=${() => choose("other")} />
         <span>${t("consent.by_other_guardian")}</span></label>
     </div>
     ${value === "other"

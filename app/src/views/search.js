@@ -16,9 +16,10 @@ const SEARCH_LANGUAGES = ["en", "es", "vi", "zh", "ru", "ar"];
 const REUSE_RESULTS_MS = 10 * 60_000; // coming back within this, the list is shown as it was
 
 /** Add or take out a program for the next referral (its needs are ticked on the form). */
-export function toggleInCart(service, terms) {
+export async function toggleInCart(config, service, terms) {
   const chosen = store.getState().cart.some((p) => p.id === service.id);
-  store.toggleProgram(store.cartEntry(service, (s) => directory.needsOf(s, terms)));
+  const known = terms.length ? terms : await directory.taxonomy(config); // chosen before they loaded
+  store.toggleProgram(store.cartEntry(service, (s) => directory.needsOf(s, known)));
   announce(chosen ? t("cart.removed", { name: service.name }) : t("cart.added", { name: service.name }));
 }
 
@@ -306,7 +307,7 @@ export function SearchScreen() {
         <ul class="cards">
           ${shownItems.map(
             (service) => html`<${ProgramCard} key=${service.id} service=${service} chosen=${chosen.has(service.id)}
-              onToggle=${(s) => toggleInCart(s, terms)} />`,
+              onToggle=${(s) => toggleInCart(config, s, terms)} />`,
           )}
         </ul>
         ${result && !result.lastPage ? html`<button onClick=${() => run(page + 1)} disabled=${busy}>${t("search.more_results")}</button>` : null}
