@@ -187,7 +187,7 @@ const fold = (text) =>
     .replace(/[\u0300-\u036f]/g, "");
 
 // Until matching.js (the server's own rules) lands: one typo in words of 4 letters or more.
-function closeEnough(word, candidate) {
+export function closeEnough(word, candidate) {
   if (candidate.startsWith(word)) return true;
   if (word.length < 4 || Math.abs(word.length - candidate.length) > 1) return false;
   let i = 0;

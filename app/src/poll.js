@@ -2,6 +2,7 @@
 // If-None-Match: an unchanged list costs the server a hash and the tablet nothing.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call } from "./api.js";
+import * as connection from "./connection.js";
 
 export const POLL_MS = 5_000;
 const PAGE = 25;
@@ -47,8 +48,11 @@ export function usePolledList(urlOf, token, deps) {
     setError(null);
     refresh();
     const timer = setInterval(() => document.visibilityState === "visible" && refresh(), POLL_MS);
+    // the server answers again: the list is refreshed at once, not at the next tick
+    const back = connection.onChange((status) => status === "online" && refresh());
     return () => {
       clearInterval(timer);
+      back();
       state.current.generation += 1; // answers still on their way are for a list gone
     };
   }, deps);

@@ -81,17 +81,31 @@ export function guardianName(draft) {
 }
 
 /** Problems per field, as message keys ({} when the family part is complete). */
+/** "form.required" when blank, "form.too_long" over `max` characters, else null. */
+function text(value, max, required = true) {
+  const trimmed = value.trim();
+  if (!trimmed) return required ? "form.required" : null;
+  return trimmed.length > max ? "form.too_long" : null;
+}
+
 export function familyProblems(draft) {
   const problems = {};
   const shown = applies(draft);
-  if (!draft.givenName.trim()) problems.givenName = "form.required";
-  if (!draft.familyName.trim()) problems.familyName = "form.required";
+  const note = (key, problem) => {
+    if (problem) problems[key] = problem;
+  };
+  note("givenName", text(draft.givenName, LIMITS.name));
+  note("familyName", text(draft.familyName, LIMITS.name));
   if (!wholeAge(draft.age)) problems.age = "form.age_whole";
   draft.household.forEach((member, index) => {
-    if (!member.givenName.trim()) problems[`member-${index}-name`] = "form.required";
-    if (!member.relationship.trim()) problems[`member-${index}-relationship`] = "form.choose_one";
+    note(`member-${index}-name`, text(member.givenName, LIMITS.name));
+    note(`member-${index}-family-name`, text(member.familyName ?? "", LIMITS.name, false));
+    const relationship = text(member.relationship, LIMITS.relationship);
+    note(`member-${index}-relationship`, relationship === "form.required" ? "form.choose_one" : relationship);
     if (!wholeAge(member.age)) problems[`member-${index}-age`] = "form.age_whole";
   });
+  if (shown.bestTime) note("bestTime", text(draft.bestTime, LIMITS.bestTime, false));
+  note("situation", text(draft.situation, LIMITS.situation, false));
   if (shown.phone) {
     const phone = draft.phone.trim();
     if ((draft.channel === "phone" || draft.channel === "sms") && !PHONE.test(phone)) problems.phone = "form.phone_invalid";
@@ -117,7 +131,11 @@ export function consentProblems(draft, now = new Date()) {
   const consent = draft.consent;
   const problems = {};
   if (!consent.givenBy) problems.givenBy = "form.choose_one";
-  if (consent.givenBy === "guardian" && !guardianName(draft)) problems.guardianName = "form.required";
+  if (consent.givenBy === "guardian") {
+    const name = guardianName(draft);
+    if (!name) problems.guardianName = "form.required";
+    else if (name.length > LIMITS.name) problems.guardianName = "form.too_long";
+  }
   if (!consent.method) problems.method = "form.choose_one";
   const at = Date.parse(consent.givenAt);
   if (Number.isNaN(at)) problems.givenAt = "form.required";

@@ -89,9 +89,12 @@ export function Shell({ children }) {
   const unsent = items.filter((i) => i.state === "waiting" || i.state === "sent");
   const oldest = unsent[0];
   const stale = oldest && Date.now() - Date.parse(oldest.created_at) > outbox.STALE_AFTER_MS;
+  // on a narrow screen a short word shows; the full name stays the link's name for everyone
   const link = (route, label, extra) =>
-    html`<a href=${href(route)} aria-current=${name === route || (!name && route === "search") ? "page" : null}>${label}${extra}</a>`;
+    html`<a href=${href(route)} aria-current=${name === route || (!name && route === "search") ? "page" : null}>
+      <span class="long">${t(`nav.${label}`)}</span><span class="short" aria-hidden="true">${t(`nav.${label}_short`)}</span>${extra}</a>`;
   const changes = tracked.changed.size;
+  const [menu, setMenu] = useState(false); // on a narrow screen, who is signed in folds away
 
   return html`<div class="shell">
     <a class="skip" href="#main" onClick=${(e) => {
@@ -100,20 +103,22 @@ export function Shell({ children }) {
     }}>${t("common.skip")}</a>
     <header class="top">
       <span class="brand">Bridges</span>
+      <span class=${`net ${net}`} role="status">${t(NET_LABELS[net])}</span>
+      <button type="button" class="menu-toggle" aria-expanded=${menu ? "true" : "false"} aria-controls="account"
+        onClick=${() => setMenu(!menu)}>${menu ? t("nav.menu_close") : t("nav.menu")}</button>
       <nav aria-label=${t("nav.label")}>
         ${officer
-          ? html`${link("search", t("nav.search"))}
-              ${link("refer", t("nav.refer"), cart.length ? html` <span class="count">${cart.length}</span>` : null)}
+          ? html`${link("search", "search")}
+              ${link("refer", "refer", cart.length ? html` <span class="count">${cart.length}</span>` : null)}
               ${link(
                 "mine",
-                t("nav.mine"),
+                "mine",
                 html`${unsent.length ? html` <span class="count warn" title=${t("nav.unsent", { count: unsent.length })}>${unsent.length}<span class="visually-hidden"> ${t("nav.unsent", { count: unsent.length })}</span></span>` : null}${changes ? html` <span class="count new">${changes}<span class="visually-hidden"> ${t("nav.changed", { count: changes })}</span></span>` : null}`,
               )}
-              ${link("storage", t("nav.storage"))}`
-          : link("inbox", t("nav.inbox"))}
+              ${link("storage", "storage")}`
+          : link("inbox", "inbox")}
       </nav>
-      <div class="who">
-        <span class=${`net ${net}`} role="status">${t(NET_LABELS[net])}</span>
+      <div class=${`who${menu ? " open" : ""}`} id="account">
         <${LanguageSwitch} />
         <span class="user">${session.user.name}</span>
         ${officer ? html`<button class="link" onClick=${lockNow}>${t("nav.lock")}</button>` : null}

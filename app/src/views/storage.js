@@ -1,11 +1,11 @@
 // What this tablet holds: whether the browser promised to keep it, how much space it uses, and
 // the oldest referral still waiting to be sent.
 import { useEffect, useState } from "preact/hooks";
-import { formatDateTime, t } from "../i18n.js";
+import { formatDateTime, formatNumber, t } from "../i18n.js";
 import { Notice, ScreenTitle, html, useApp } from "../ui.js";
 import { useOutbox } from "./shell.js";
 
-const megabytes = (bytes) => (bytes / 1_048_576).toFixed(1);
+const megabytes = (bytes) => formatNumber(bytes / 1_048_576, 1);
 
 export function StorageScreen() {
   const { session, storage } = useApp();
