@@ -137,6 +137,11 @@ async function remember(services) {
   await tx.done;
 }
 
+let termsKnown = null; // the last taxonomy read, so a screen drawn again has it at once
+
+/** The taxonomy as last read, or [] before the first read (a screen's first drawing). */
+export const knownTerms = () => termsKnown ?? [];
+
 /** Every taxonomy term, in the directory's own order (kept for offline use in that order). */
 export async function taxonomy(config) {
   const db = await database();
@@ -146,10 +151,11 @@ export async function taxonomy(config) {
     await tx.store.clear();
     for (const [position, term] of data.contents.entries()) await tx.store.put({ ...term, position });
     await tx.done;
-    return data.contents;
+    termsKnown = data.contents;
   } catch {
-    return (await db.getAll("taxonomy")).sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    termsKnown = (await db.getAll("taxonomy")).sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
   }
+  return termsKnown;
 }
 
 /** The needs a family can have: the taxonomy's top-level terms, always in the same order. */
@@ -274,7 +280,7 @@ async function searchCached(filters) {
   return { items: found.map((r) => r.service), total: found.length, lastPage: true, offline: true, asOf };
 }
 
-const PLACE_ORDER = { postal_code: 0, town: 1, address: 2 };
+const PLACE_ORDER = { postal_code: 0, city: 1, address: 2 };
 
 /** Places on this tablet, as the server orders them: postal codes, then towns (the centre of
  *  their programs), then street addresses. */
@@ -293,7 +299,7 @@ async function placesCached(text) {
           add(towns, `zip:${address.postal_code}`, { label, kind: "postal_code" }, point);
         }
         if (address.city && fold(address.city).startsWith(wanted)) {
-          add(towns, `town:${fold(address.city)}`, { label: `${address.city}${address.state_province ? `, ${address.state_province}` : ""}`, kind: "town" }, point);
+          add(towns, `city:${fold(address.city)}`, { label: `${address.city}${address.state_province ? `, ${address.state_province}` : ""}`, kind: "city" }, point);
         }
         if (address.address_1 && fold(address.address_1).includes(wanted)) {
           const label = `${address.address_1}, ${address.city ?? ""}`;

@@ -64,15 +64,20 @@ def card(page: Page, program: str) -> Locator:
 
 
 def search(page: Page, words: str) -> None:
+    """Search for `words`; returns once their results are drawn (not an earlier search's)."""
     page.get_by_label("What is needed?").fill(words)
-    page.get_by_role("button", name="Search", exact=True).click()
+    with page.expect_response(lambda r: "/services?" in r.url and "search=" in r.url):
+        page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator(".result-count")).not_to_have_text("Loading…")
 
 
 def open_filters(page: Page) -> None:
     """On a tablet held upright the filters fold into one line once a search ran: open them."""
-    change = page.get_by_role("button", name="Change filters")
-    if change.is_visible():
-        change.click()
+    panel = page.locator("#filter-panel")
+    expect(panel).to_be_attached()
+    if not panel.is_visible():
+        page.get_by_role("button", name="Change filters").click()
+        expect(panel).to_be_visible()
 
 
 def choose_program(page: Page, words: str, program: str) -> None:

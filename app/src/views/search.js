@@ -162,7 +162,7 @@ export function SearchScreen() {
   const reuse = kept?.result && Date.now() - kept.at < REUSE_RESULTS_MS;
   const [filters, setFilters] = useState(kept?.filters ?? directory.NEW_FILTERS);
   const [folded, setFolded] = useState(kept?.folded ?? true);
-  const [terms, setTerms] = useState([]);
+  const [terms, setTerms] = useState(directory.knownTerms);
   const [result, setResult] = useState(reuse ? kept.result : null);
   const [page, setPage] = useState(reuse ? kept.page : 1);
   const [error, setError] = useState(null);
