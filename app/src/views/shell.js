@@ -61,17 +61,28 @@ function UpdateBanner() {
   return null;
 }
 
+/** After unlocking, the referral that was being written is back: offered on any screen,
+ *  and said plainly on the form itself (with a way to start over instead). */
 function ResumeBanner() {
   const resumable = store.useStore((s) => s.resumable);
   const draft = store.useStore((s) => s.draft);
   const cart = store.useStore((s) => s.cart);
   const [name] = useRoute();
-  if (!resumable || name === "refer") return null;
+  const [discarding, setDiscarding] = useState(false);
+  if (!resumable) return null;
   const family = [draft?.givenName, draft?.familyName].filter(Boolean).join(" ");
+  const at = formatDateTime(resumable.savedAt);
+  const here = name === "refer";
   return html`<${Notice} kind="info">
-    <span>${t("draft.resume_text", { family: family || t("draft.no_name"), count: cart.length, at: formatDateTime(resumable.savedAt) })}</span>
-    <button class="primary" onClick=${() => { store.dismissResume(); navigate("refer"); }}>${t("draft.resume")}</button>
-    <button class="link" onClick=${() => store.dismissResume()}>${t("draft.later")}</button>
+    <span>${here ? t("draft.restored", { at }) : t("draft.resume_text", { family: family || t("draft.no_name"), count: cart.length, at })}</span>
+    ${here
+      ? html`<button class="primary" onClick=${() => store.dismissResume()}>${t("draft.keep_going")}</button>`
+      : html`<button class="primary" onClick=${() => { store.dismissResume(); navigate("refer"); }}>${t("draft.resume")}</button>`}
+    ${discarding
+      ? html`<span>${t("draft.really_discard")}</span>
+          <button class="danger" onClick=${() => { setDiscarding(false); store.discardDraft(); }}>${t("draft.discard")}</button>
+          <button onClick=${() => setDiscarding(false)}>${t("common.cancel")}</button>`
+      : html`<button class="link danger" onClick=${() => setDiscarding(true)}>${t("draft.discard")}</button>`}
   </${Notice}>`;
 }
 
