@@ -71,6 +71,12 @@ def search(page: Page, words: str) -> None:
     expect(page.locator(".result-count")).not_to_have_text("Loading…")
 
 
+def search_without_waiting(page: Page, words: str) -> None:
+    """Search when no answer may come (the connection is down)."""
+    page.get_by_label("What is needed?").fill(words)
+    page.get_by_role("button", name="Search", exact=True).click()
+
+
 def open_filters(page: Page) -> None:
     """On a tablet held upright the filters fold into one line once a search ran: open them."""
     panel = page.locator("#filter-panel")
@@ -232,7 +238,14 @@ def token_for(stack: AppStack, user_id: str) -> str:
     return str(answer.json()["access_token"])
 
 
-def file_by_api(stack: AppStack, family: str, program: str = RIVERTON_FOOD_BANK) -> str:
+def file_referral_by_api_as(stack: AppStack, officer_id: str, family: str) -> str:
+    """A referral filed through the API by `officer_id` (as their other tablet would)."""
+    return file_by_api(stack, family, token=token_for(stack, officer_id))
+
+
+def file_by_api(
+    stack: AppStack, family: str, program: str = RIVERTON_FOOD_BANK, *, token: str | None = None
+) -> str:
     """A referral filed through the API (as another officer's tablet would): its id."""
     services = httpx.get(
         f"{stack.urls['directory']}/services", params={"search": program}, timeout=10
@@ -257,7 +270,7 @@ def file_by_api(stack: AppStack, family: str, program: str = RIVERTON_FOOD_BANK)
             },
         },
         headers={
-            "Authorization": f"Bearer {stack.tokens['officer']}",
+            "Authorization": f"Bearer {token or stack.tokens['officer']}",
             "Idempotency-Key": f"test-{uuid.uuid4()}",
         },
         timeout=10,
