@@ -29,7 +29,7 @@ from bridges_notifications.models import (
     RecipientOut,
     Rotation,
 )
-from bridges_notifications.signing import new_secret
+from bridges_kit.signing import new_secret
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import REFERRAL_EVENTS
 

@@ -31,6 +31,8 @@ from bridges_referrals import (
     stats,
     upkeep,
 )
+from bridges_referrals.fhir import outcomes as fhir_outcomes
+from bridges_referrals.fhir import routes as fhir_routes
 from bridges_referrals.repository import ProgramMemory, SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
@@ -261,10 +263,12 @@ def build_app(runtime: AnyReferralsRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.routes, app_shell.routes(shell)],
-        error_map=ERRORS,
+        routers=[api.routes, fhir_routes.routes, app_shell.routes(shell)],
+        error_map={**ERRORS, **fhir_routes.ERRORS},
         access_table=access.TABLE,
     )
+    app.add_middleware(fhir_outcomes.OperationOutcomes)  # /fhir answers errors as FHIR does
+    fhir_outcomes.document(app)
     app.state.response_targets = runtime.settings.response_targets()
     app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)
     return app
