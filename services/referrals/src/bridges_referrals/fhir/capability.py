@@ -48,7 +48,9 @@ def capability_statement(base_url: str, software_version: str) -> dict[str, Any]
         'ETag W/"<version>", update with If-Match.',
         "interaction": [
             _interaction("read", "A referral the caller may see"),
-            _interaction("search-type", "Polling: owner=Organization/<id>&_lastUpdated=gt<instant>"),
+            _interaction(
+                "search-type", "Polling: owner=Organization/<id>&_lastUpdated=gt<instant>"
+            ),
             _interaction(
                 "update",
                 "By the Task's owner (agency staff): only status, statusReason and output "

@@ -13,7 +13,9 @@ IG = "http://hl7.org/fhir/us/sdoh-clinicalcare"
 TASK_PROFILE = f"{IG}/StructureDefinition/SDOHCC-TaskForReferralManagement"
 SERVICE_REQUEST_PROFILE = f"{IG}/StructureDefinition/SDOHCC-ServiceRequest"
 CONSENT_PROFILE = f"{IG}/StructureDefinition/SDOHCC-Consent"
-HEALTHCARE_SERVICE_PROFILE = f"{IG}/StructureDefinition/SDOHCC-HealthcareServiceForReferralManagement"
+HEALTHCARE_SERVICE_PROFILE = (
+    f"{IG}/StructureDefinition/SDOHCC-HealthcareServiceForReferralManagement"
+)
 CAPACITY_EXTENSION = f"{IG}/StructureDefinition/SDOHCC-ExtensionHealthcareServiceCapacityStatus"
 SDOHCC_CODES = f"{IG}/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
 RECIPIENT_CAPABILITY = f"{IG}/CapabilityStatement/SDOHCC-ReferralRecipient"

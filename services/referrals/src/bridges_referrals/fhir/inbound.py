@@ -184,7 +184,9 @@ def _consent(consent: Mapping[str, Any]) -> dict[str, Any]:
     issues = []
     if consent.get("status") != "active":
         issues.append(("Consent.status", "the family's consent must be active"))
-    categories = {c.get("code") for cat in consent.get("category", []) for c in cat.get("coding", [])}
+    categories = {
+        c.get("code") for cat in consent.get("category", []) for c in cat.get("coding", [])
+    }
     if "IDSCL" not in categories:
         issues.append(("Consent.category", "an information-disclosure consent (IDSCL) is needed"))
     if not consent.get("dateTime"):

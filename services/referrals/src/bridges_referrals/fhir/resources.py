@@ -112,7 +112,11 @@ def task(
         "priority": codes.PRIORITY[referral.urgency],
         "code": {
             "coding": [
-                {"system": codes.TASK_CODE, "code": "fulfill", "display": "Fulfill the focal request"}
+                {
+                    "system": codes.TASK_CODE,
+                    "code": "fulfill",
+                    "display": "Fulfill the focal request",
+                }
             ]
         },
         "focus": reference("ServiceRequest", referral.id),
@@ -366,4 +370,3 @@ def searchset(
             for r in resources
         ],
     }
-

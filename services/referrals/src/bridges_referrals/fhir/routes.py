@@ -151,7 +151,7 @@ async def read_task(referral_id: UUID, reader: Caller, uow: UoW) -> FhirResponse
 
 @routes.put(
     "/fhir/Task/{referral_id}",
-    summary="Its owner updates a Task's status, statusReason and output (If-Match: W/\"n\")",
+    summary='Its owner updates a Task\'s status, statusReason and output (If-Match: W/"n")',
     **_documented(
         "Task",
         problems=problem_responses(

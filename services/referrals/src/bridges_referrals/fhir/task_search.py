@@ -79,7 +79,9 @@ def _statuses(value: str) -> tuple[ReferralStatus, ...]:
 
 
 def encode_cursor(at: datetime, referral_id: UUID) -> str:
-    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), str(referral_id)]).encode()).decode()
+    return base64.urlsafe_b64encode(
+        json.dumps([at.isoformat(), str(referral_id)]).encode()
+    ).decode()
 
 
 def _cursor(value: str) -> tuple[datetime, UUID]:
