@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
+from bridges_devstack.testing import eventually
 from bridges_schema import Role
 from tests import fhir_profiles
 from tests.scenario import FAMILY_NAME, create_program, intake
@@ -399,3 +401,68 @@ async def test_polling_by_owner_and_last_updated_returns_what_changed_since(modu
     assert empty.get("entry", []) == []
     bad = await _get(stack, Role.AGENCY_STAFF, "/fhir/Task?_lastUpdated=yesterday")
     assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_a_rest_hook_subscription_is_told_id_only_and_signed_like_webhooks(
+    module_stack, module_receiver, program
+):
+    stack = module_stack
+    subscription = {
+        "resourceType": "Subscription",
+        "status": "requested",
+        "reason": "our agency's referrals",
+        "criteria": f"Task?owner=Organization/{stack.agency_id}",
+        "channel": {
+            "type": "rest-hook",
+            "endpoint": module_receiver.url,
+            "payload": FHIR_JSON,
+            "_payload": {
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content",
+                        "valueCode": "id-only",
+                    }
+                ]
+            },
+        },
+    }
+    async with stack.referrals.client(stack.token(Role.ADMIN)) as c:
+        created = await c.post("/fhir/Subscription", json=subscription)
+        assert created.status_code == 201, created.text
+        secret = created.json()["extension"][0]["valueString"]
+        shown = (await c.get(f"/fhir/Subscription/{created.json()['id']}")).json()
+        assert shown["status"] == "active" and "extension" not in shown  # the secret, once
+        full = dict(
+            subscription,
+            channel=dict(
+                subscription["channel"],
+                _payload={
+                    "extension": [
+                        {
+                            "url": subscription["channel"]["_payload"]["extension"][0]["url"],
+                            "valueCode": "full-resource",
+                        }
+                    ]
+                },
+            ),
+        )
+        assert (await c.post("/fhir/Subscription", json=full)).status_code == 422
+    seen = len(module_receiver.requests)
+    referral_id = (await _file(stack, program["id"]))["referrals"][0]["id"]
+
+    async def told() -> Any:
+        for hook in module_receiver.requests[seen:]:
+            if referral_id.encode() in hook.body:
+                return hook
+        return None
+
+    hook = await eventually(told)
+    bundle = Webhook(secret).verify(hook.body, hook.headers)
+    _valid(bundle)
+    assert bundle["type"] == "history"
+    assert bundle["entry"][1]["fullUrl"].endswith(f"/fhir/Task/{referral_id}")
+    assert "resource" not in bundle["entry"][1]  # id-only
+    assert FAMILY_NAME.encode() not in hook.body
+    async with stack.referrals.client(stack.token(Role.ADMIN)) as c:
+        off = await c.delete(f"/fhir/Subscription/{created.json()['id']}")
+        assert off.json()["status"] == "off"

@@ -62,6 +62,10 @@ TABLE: Table = {
     ),
     ("GET", "/fhir/Organization/{agency_id}"): allow(OFFICER, STAFF, ADMIN),
     ("GET", "/fhir/HealthcareService/{service_id}"): allow(OFFICER, STAFF, ADMIN),
+    # an endpoint Bridges will POST to: admins only, as agencies' webhook endpoints are
+    ("POST", "/fhir/Subscription"): allow(ADMIN),
+    ("GET", "/fhir/Subscription/{subscription_id}"): allow(ADMIN),
+    ("DELETE", "/fhir/Subscription/{subscription_id}"): allow(ADMIN),
     ("GET", "/app"): APP,
     ("GET", "/app/config.json"): APP,
     ("GET", "/app/{path:path}"): APP,

@@ -110,7 +110,7 @@ def _contained(task: Mapping[str, Any], ref: Mapping[str, Any] | None, kind: str
 
 def _program_id(service_request: Mapping[str, Any]) -> str:
     for performer in service_request.get("performer", []):
-        kind, _, program_id = performer.get("reference", "").rpartition("/")
+        kind, _, program_id = str(performer.get("reference", "")).rpartition("/")
         if kind.endswith("HealthcareService") and program_id:
             return program_id
     raise InvalidResource(

@@ -110,16 +110,16 @@ class OperationOutcomes:
                 if message.get("more_body"):
                     return
                 outcome = json.dumps(operation_outcome(json.loads(body))).encode()
-                headers = [
+                rewritten = [
                     (k, v)
                     for k, v in start.get("headers", [])
                     if k not in (b"content-type", b"content-length")
                 ]
-                headers += [
+                rewritten += [
                     (b"content-type", FHIR_JSON.encode()),
                     (b"content-length", str(len(outcome)).encode()),
                 ]
-                await send({**start, "headers": headers})
+                await send({**start, "headers": rewritten})
                 await send({"type": "http.response.body", "body": outcome})
                 return
             await send(message)

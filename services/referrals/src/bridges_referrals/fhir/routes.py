@@ -17,7 +17,16 @@ from bridges_kit.openapi import problem_responses
 from bridges_kit.problems import NotFound, PreconditionRequired
 from bridges_referrals import queries
 from bridges_referrals.domain import VersionCondition
-from bridges_referrals.fhir import capability, codes, inbound, resources, task_search, use_cases
+from bridges_referrals.fhir import (
+    capability,
+    codes,
+    inbound,
+    notifier,
+    resources,
+    subscriptions,
+    task_search,
+    use_cases,
+)
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
 
@@ -27,6 +36,7 @@ ERRORS: problems.ErrorMap = {
     use_cases.ResourceNotFound: problems.NotFound,
     inbound.InvalidResource: problems.Unprocessable,
     task_search.BadSearch: problems.BadRequest,
+    notifier.SubscriptionNotFound: problems.NotFound,
 }
 
 
@@ -225,3 +235,39 @@ async def read_organization(
 )
 async def read_healthcare_service(service_id: UUID, reader: Caller, uow: UoW) -> FhirResponse:
     return _answer(await use_cases.read_healthcare_service(uow, service_id))
+
+
+@routes.post(
+    "/fhir/Subscription",
+    summary="Subscribe an endpoint to an agency's Tasks (rest-hook, id-only, signed)",
+    **_documented("Subscription", status=201, problems=problem_responses(problems.Unprocessable)),
+)
+async def create_subscription(
+    request: Request, body: FhirBody, pool: Pool, admin: Caller
+) -> FhirResponse:
+    settings = get_runtime(request).settings
+    wanted = subscriptions.wanted(body, https_only=settings.environment.value == "production")
+    stored, secret = await notifier.create(pool, wanted, admin.sub)
+    return FhirResponse(
+        subscriptions.resource(stored, secret),
+        status_code=201,
+        headers={"Location": f"{base_url(request)}/Subscription/{stored.id}"},
+    )
+
+
+@routes.get(
+    "/fhir/Subscription/{subscription_id}",
+    summary="A Subscription and its status",
+    **_documented("Subscription"),
+)
+async def read_subscription(subscription_id: UUID, pool: Pool, admin: Caller) -> FhirResponse:
+    return FhirResponse(subscriptions.resource(await notifier.get(pool, subscription_id)))
+
+
+@routes.delete(
+    "/fhir/Subscription/{subscription_id}",
+    summary="Switch a Subscription off",
+    **_documented("Subscription"),
+)
+async def delete_subscription(subscription_id: UUID, pool: Pool, admin: Caller) -> FhirResponse:
+    return FhirResponse(subscriptions.resource(await notifier.switch_off(pool, subscription_id)))

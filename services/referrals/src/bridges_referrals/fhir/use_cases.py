@@ -151,7 +151,7 @@ def _move_of(current: ReferralStatus, sent: Mapping[str, Any]) -> Transition | N
             to = current  # reported as `requested`: sending it back changes nothing
     else:
         try:
-            to = ReferralStatus(status)
+            to = ReferralStatus(str(status))
         except ValueError:
             raise inbound.InvalidResource(
                 [("Task.status", f"Bridges cannot move a referral to {status!r}")]
