@@ -34,7 +34,11 @@ EXTENSION_RESOURCE: dict[str, Any] = {
     "description": "Bridges' own fields of a service or location (its x_bridges object)",
     "schema": {
         "fields": [
-            {"name": "entity", "type": "string", "constraints": {"required": True, "enum": ["service", "location"]}},
+            {
+                "name": "entity",
+                "type": "string",
+                "constraints": {"required": True, "enum": ["service", "location"]},
+            },
             {"name": "id", "type": "string", "format": "uuid", "constraints": {"required": True}},
             {"name": "x_bridges", "type": "object", "constraints": {"required": True}},
         ],
@@ -43,6 +47,7 @@ EXTENSION_RESOURCE: dict[str, Any] = {
 }
 RESOURCES = {r["name"]: r for r in [*DESCRIPTOR["resources"], EXTENSION_RESOURCE]}
 MAX_FILE_BYTES = 64 * 1024 * 1024
+ZIP = "application/zip"
 
 # Where each table's rows nest: (child table, its JSON key, the column naming its parent), by
 # parent; a row joins the most specific parent it names (a phone of a contact is not also the
@@ -90,9 +95,16 @@ SPECIFICITY = (
     "service_id",
     "organization_id",
 )
+PARENT_COLUMNS: dict[str, set[str]] = defaultdict(set)
+for _children in CHILDREN.values():
+    for _child, _key, _column in _children:
+        PARENT_COLUMNS[_child].add(_column)
 # objects embedded by an id column: (table, key in the parent, the parent's column)
 EMBEDDED = {
-    "service": [("organization", "organization", "organization_id"), ("program", "program", "program_id")],
+    "service": [
+        ("organization", "organization", "organization_id"),
+        ("program", "program", "program_id"),
+    ],
     "service_at_location": [("location", "location", "location_id")],
 }
 
@@ -182,7 +194,9 @@ class _Reader:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         unknown = [c for c in reader.fieldnames or [] if c not in specs]
         for column in unknown:
-            self.errors.append(DatasetError(f"{path} row 1 column {column}", "not a column of this table"))
+            self.errors.append(
+                DatasetError(f"{path} row 1 column {column}", "not a column of this table")
+            )
         for number, row in enumerate(reader, start=2):
             values: dict[str, Any] = {}
             for column, cell in row.items():
@@ -200,9 +214,10 @@ class _Reader:
             yield number, values
 
     def by_parent(self, table: str, column: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+        """The rows of `table` whose parent is named by `column`, by the parent's id."""
         grouped: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         for number, row in self.rows.get(table, []):
-            own = next((c for c in SPECIFICITY if row.get(c)), None)
+            own = next((c for c in SPECIFICITY if c in PARENT_COLUMNS[table] and row.get(c)), None)
             if own == column:
                 grouped[str(row[column])].append((number, row))
         return grouped
@@ -211,7 +226,11 @@ class _Reader:
         """The nested object of one row, its origins recorded under JSON path `at`."""
         path = RESOURCES[table]["path"]
         self.origins[at] = Cell(path, number)
-        item = dict(row)
+        # the columns that only say where a row nests are the nesting itself in JSON
+        nesting = PARENT_COLUMNS[table] | {c for _, _, c in EMBEDDED.get(table, [])}
+        if table == "attribute":
+            nesting |= {"link_id", "link_entity"}
+        item = {k: v for k, v in row.items() if k not in nesting}
         for column in row:
             self.origins[f"{at}.{column}"] = Cell(path, number, column)
         for child, key, column in CHILDREN.get(table, []):
@@ -222,7 +241,9 @@ class _Reader:
                 ]
         for embedded, key, column in EMBEDDED.get(table, []):
             target = row.get(column)
-            match = next(((n, r) for n, r in self.rows.get(embedded, []) if r.get("id") == target), None)
+            match = next(
+                ((n, r) for n, r in self.rows.get(embedded, []) if r.get("id") == target), None
+            )
             if target and match is not None:
                 item[key] = self.build(embedded, match[0], match[1], f"{at}.{key}")
         extension = self.extensions.get((table, str(row.get("id"))))
@@ -230,7 +251,9 @@ class _Reader:
             item["x_bridges"] = extension
         if table == "service":
             attributes = [
-                (n, r) for n, r in self.rows.get("attribute", []) if r.get("link_id") == row.get("id")
+                (n, r)
+                for n, r in self.rows.get("attribute", [])
+                if r.get("link_id") == row.get("id")
             ]
             if attributes:
                 item["attributes"] = [
@@ -349,4 +372,3 @@ def zipped(files: Mapping[str, bytes]) -> bytes:
         for name, data in sorted(files.items()):
             archive.writestr(name, data)
     return out.getvalue()
-
