@@ -4,10 +4,10 @@ and exported again the same; and an import's errors named by file, row and colum
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -45,14 +45,15 @@ async def test_tabular_round_trip_validates_and_imports_the_same_data(
         archive.extractall(tmp_path)
         names = set(archive.namelist())
     assert len(names) == 23  # the 21 HSDS resources, Bridges' x_bridges and datapackage.json
-    checked = subprocess.run(
-        [_frictionless(), "validate", "--json", str(tmp_path / "datapackage.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    validator = await asyncio.create_subprocess_exec(
+        _frictionless(),
+        "validate",
+        "--json",
+        str(tmp_path / "datapackage.json"),
+        stdout=asyncio.subprocess.PIPE,
     )
-    report = json.loads(checked.stdout)
+    stdout, _ = await asyncio.wait_for(validator.communicate(), timeout=300)
+    report = json.loads(stdout)
     assert report["valid"], json.dumps(report)[:3000]
 
     other = await make_directory("tabular")

@@ -125,7 +125,7 @@ class Package:
 
     def located(self, error: DatasetError) -> dict[str, Any]:
         """An error with the file, row and column of the value it is about."""
-        found = error.as_dict()
+        found: dict[str, Any] = dict(error.as_dict())
         path, column = error.path, None
         while path and path not in self.origins:
             head, _, tail = path.rpartition(".")
@@ -137,8 +137,9 @@ class Package:
         cell = self.origins.get(path)
         if cell is not None:
             found.update(file=cell.file, row=cell.row)
-            if cell.column or column:
-                found["column"] = cell.column or column
+            named = cell.column or column
+            if named:
+                found["column"] = named
         return found
 
 
