@@ -108,3 +108,19 @@ async def test_import_errors_name_file_row_and_column_and_nothing_is_written(dir
     assert ("services.csv", 4, "status") in located
     assert any(f == "organizations.csv" and r == 2 and c == "name" for f, r, c in located)
     assert await directory.runtime.pool.fetchval("SELECT count(*) FROM service") == 0
+
+
+async def test_public_reads_follow_the_oruk_rules_any_origin_and_no_nulls(seeded):
+    origin = {"Origin": "https://someones-site.example"}
+    async with seeded.client() as c:
+        root = await c.get("/", headers=origin)
+        page = await c.get("/services", params={"per_page": 5}, headers=origin)
+        one = await c.get(f"/services/{page.json()['contents'][0]['id']}", headers=origin)
+    for answer in (root, page, one):
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == "*"
+        assert "null" not in answer.text  # empty optional fields are omitted, not null
+    assert {"total_items", "total_pages", "page_number", "size", "contents"} <= set(page.json())
+    async with seeded.client() as c:
+        refused = await c.post("/import", content=b"{}")
+    assert refused.headers.get("access-control-allow-origin") != "*"  # writes are not open
