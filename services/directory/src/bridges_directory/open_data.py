@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
+
+from bridges_kit.body_rewrite import BodyRewrite
 
 ANY_ORIGIN = (b"access-control-allow-origin", b"*")
 STREAMED = frozenset({"/export"})
@@ -30,45 +32,29 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
 
 
-class OpenData:
+class OpenData(BodyRewrite):
     """ASGI middleware for the public read routes named by `templates` (path templates)."""
 
     def __init__(self, app: ASGIApp, templates: Iterable[str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.patterns = [(_pattern(t), t in STREAMED) for t in templates]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        matched = (
-            next((streamed for p, streamed in self.patterns if p.match(scope["path"])), None)
-            if scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
-            else None
-        )
-        if matched is None:
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        body = bytearray()
+    def _streamed(self, scope: Scope) -> bool | None:
+        """None when the request is not a public read; else whether its answer is streamed."""
+        if scope["method"] not in ("GET", "HEAD"):
+            return None
+        return next((streamed for p, streamed in self.patterns if p.match(scope["path"])), None)
 
-        async def rewrite(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0] != ANY_ORIGIN[0]]
-                message = {**message, "headers": [*headers, ANY_ORIGIN]}
-                content_type = dict(headers).get(b"content-type", b"")
-                if not matched and content_type == b"application/json":
-                    start = message  # held until the body is rewritten
-                    return
-            elif message["type"] == "http.response.body" and start is not None:
-                body.extend(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                answer = json.dumps(without_nulls(json.loads(body)), separators=(",", ":"))
-                encoded = answer.encode()
-                headers = [h for h in start["headers"] if h[0] != b"content-length"]
-                headers.append((b"content-length", str(len(encoded)).encode()))
-                await send({**start, "headers": headers})
-                await send({"type": "http.response.body", "body": encoded})
-                return
-            await send(message)
+    def matches(self, scope: Scope) -> bool:
+        return self._streamed(scope) is not None
 
-        await self.app(scope, receive, rewrite)
+    def extra_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        return [ANY_ORIGIN]
+
+    def holds(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
+        json_answer = headers.get(b"content-type", b"") == b"application/json"
+        return json_answer and not self._streamed(scope)
+
+    def rewrite(self, body: bytes) -> tuple[bytes, bytes]:
+        answer = json.dumps(without_nulls(json.loads(body)), separators=(",", ":"))
+        return answer.encode(), b"application/json"

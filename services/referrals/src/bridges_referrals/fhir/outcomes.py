@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
+from bridges_kit.body_rewrite import BodyRewrite
 from bridges_kit.problems import PROBLEM_BASE, PROBLEM_JSON
 from bridges_referrals.fhir.codes import FHIR_JSON
 
@@ -84,47 +85,19 @@ def operation_outcome(problem: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-class OperationOutcomes:
+class OperationOutcomes(BodyRewrite):
     """ASGI middleware: a problem+json answer to a request under `/fhir` becomes an
     OperationOutcome (other answers and other paths pass untouched, unbuffered)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def matches(self, scope: Scope) -> bool:
+        return bool(scope["path"].startswith(PREFIX))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        body = bytearray()
+    def holds(self, scope: Scope, headers: dict[bytes, bytes]) -> bool:
+        return headers.get(b"content-type", b"").startswith(PROBLEM_JSON.encode())
 
-        async def rewrite(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                headers = dict(message.get("headers", []))
-                if headers.get(b"content-type", b"").startswith(PROBLEM_JSON.encode()):
-                    start = message
-                    return
-            elif message["type"] == "http.response.body" and start is not None:
-                body.extend(message.get("body", b""))
-                if message.get("more_body"):
-                    return
-                outcome = json.dumps(operation_outcome(json.loads(body))).encode()
-                rewritten = [
-                    (k, v)
-                    for k, v in start.get("headers", [])
-                    if k not in (b"content-type", b"content-length")
-                ]
-                rewritten += [
-                    (b"content-type", FHIR_JSON.encode()),
-                    (b"content-length", str(len(outcome)).encode()),
-                ]
-                await send({**start, "headers": rewritten})
-                await send({"type": "http.response.body", "body": outcome})
-                return
-            await send(message)
-
-        await self.app(scope, receive, rewrite)
+    def rewrite(self, body: bytes) -> tuple[bytes, bytes]:
+        outcome = operation_outcome(json.loads(body))
+        return json.dumps(outcome).encode(), FHIR_JSON.encode()
 
 
 def document(app: FastAPI) -> None:
