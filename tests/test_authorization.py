@@ -28,7 +28,12 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/cases/{case_id}/consent/withdrawal"): {"json": {"note": "changed their mind"}},
     ("PATCH", "/services/{service_id}/capacity"): {"json": {"accepting_referrals": False}},
+    ("PUT", "/fhir/Task/{referral_id}"): {
+        "json": {"resourceType": "Task", "status": "accepted", "intent": "order"},
+        "headers": {"If-Match": 'W/"1"'},
+    },
 }
+FHIR_JSON = "application/fhir+json"
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str]]:
@@ -57,17 +62,24 @@ class Matrix:
             )
 
     def expect_problem(self, cell: str, response: Any, status: int, slug: str) -> None:
-        problem = response.headers.get("content-type") == PROBLEM_JSON
-        if (
-            response.status_code != status
-            or not problem
-            or response.json().get("type") != PROBLEM_BASE + slug
-        ):
+        if response.status_code != status or _problem_type(response) != PROBLEM_BASE + slug:
             self.wrong.append(f"{cell}: expected {status} {slug}, got {_said(response)}")
 
     def expect(self, cell: str, ok: bool, response: Any, wanted: str) -> None:
         if not ok:
             self.wrong.append(f"{cell}: expected {wanted}, got {_said(response)}")
+
+
+def _problem_type(response: Any) -> str | None:
+    """The problem type of a problem+json answer, or of an OperationOutcome (under /fhir: the
+    issue's details coding carries it)."""
+    content_type = response.headers.get("content-type")
+    if content_type == PROBLEM_JSON:
+        return str(response.json().get("type"))
+    if content_type == FHIR_JSON and response.json().get("resourceType") == "OperationOutcome":
+        coding = response.json()["issue"][0]["details"]["coding"][0]
+        return f"{coding['system']}{coding['code']}"
+    return None
 
 
 def _said(response: Any) -> str:

@@ -86,6 +86,7 @@ async def build(stack: Any, webhook_url: str) -> World:
             "referral_id": referral_id,
             "case_id": case_id,
             "delivery_id": delivery_id,
+            "subscription_id": str(uuid.uuid4()),  # admins' only: no owner to prove
             "letter_id": "1",  # none is parked: no dead-letter route has an owner to prove
             "path": "index.html",
         },

@@ -67,6 +67,7 @@ async def test_import_then_reimport_changes_nothing_and_emits_nothing(directory,
         "taxonomy_terms": len(data["taxonomy_terms"]),
         "warnings": [],
         "warning_count": 0,
+        "dry_run": False,
     }
     services, events = await _counts(directory)
     assert services == events == len(data["services"])

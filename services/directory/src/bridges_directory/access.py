@@ -33,3 +33,8 @@ TABLE: Table = {
         Role.AGENCY_STAFF, Role.ADMIN, owners=[RECEIVING_AGENCY]
     ),
 }
+
+
+def open_data_reads() -> list[str]:
+    """The public HSDS reads: any web page may read them (ORUK), see `open_data`."""
+    return [path for (method, path), entry in TABLE.items() if method == "GET" and entry is HSDS]

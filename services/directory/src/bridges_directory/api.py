@@ -4,6 +4,7 @@ the access table's (`bridges_directory.access`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -13,8 +14,8 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from bridges_directory import catalog, hsds, places, queries
-from bridges_directory.dataset import DatasetError
+from bridges_directory import catalog, hsds, places, queries, tabular
+from bridges_directory.dataset import DatasetError, InvalidDataset
 from bridges_directory.domain import IdMismatch
 from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
@@ -240,28 +241,57 @@ async def patch_capacity(
 @routes.post(
     "/import",
     tags=["admin"],
-    summary="Import an HSDS dataset, all or nothing",
+    summary="Import an HSDS dataset, all or nothing (JSON, or a tabular data package as a zip)",
     description="An array of full HSDS services, or "
     '`{"taxonomies": [...], "taxonomy_terms": [...], "services": [...]}` as `GET /export` '
-    "writes. Any invalid record: 422 listing every error with its JSON path; nothing changes. "
+    "writes; or (`Content-Type: application/zip`) the HSDS tabular data package: its CSV files "
+    "as the official `datapackage.json` names them. Any invalid record: 422 listing every error "
+    "with its JSON path (and, for CSV, its file, row and column); nothing changes. "
+    "`dry_run=true` checks and counts the same and writes nothing. "
     "A reference Bridges can do without (a parent term or a taxonomy it does not hold, a "
     "location given by id only) is kept as given and listed under `warnings`.",
     # the body is read and checked by the route itself (its size limit is the import's)
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": ["array", "object"]}}},
+            "content": {
+                "application/json": {"schema": {"type": ["array", "object"]}},
+                tabular.ZIP: {"schema": {"type": "string", "format": "binary"}},
+            },
         }
     },
     responses=problem_responses(Unprocessable),
 )
-async def import_dataset(request: Request, uow: UoW) -> dict[str, Any]:
-    report = await catalog.import_dataset(uow, parse_json(await request.body(), check_text=False))
-    return report.as_dict()
+async def import_dataset(request: Request, uow: UoW, dry_run: bool = False) -> dict[str, Any]:
+    body = await request.body()
+    if request.headers.get("content-type", "").split(";")[0].strip() == tabular.ZIP:
+        package = tabular.read_zip(body)
+        try:
+            report = await catalog.import_dataset(uow, package.raw, dry_run=dry_run)
+        except InvalidDataset as exc:
+            raise tabular.InvalidRows(package, exc.errors) from None
+        return {**report.as_dict(), "dry_run": dry_run}
+    report = await catalog.import_dataset(uow, parse_json(body, check_text=False), dry_run=dry_run)
+    return {**report.as_dict(), "dry_run": dry_run}
 
 
-@routes.get("/export", tags=["hsds"], summary="The whole directory as HSDS JSON (streamed)")
-async def export_dataset(pool: Pool) -> StreamingResponse:
+class ZipResponse(Response):
+    media_type = tabular.ZIP
+
+
+@routes.get(
+    "/export",
+    tags=["hsds"],
+    summary="The whole directory as HSDS JSON (streamed), or as a tabular data package (zip)",
+    responses={200: {"content": {tabular.ZIP: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def export_dataset(pool: Pool, format: Literal["json", "tabular"] = "json") -> Response:
+    if format == "tabular":
+        dataset = json.loads(b"".join([chunk async for chunk in queries.export_dataset(pool)]))
+        return ZipResponse(
+            tabular.zipped(tabular.write(dataset)),
+            headers={"Content-Disposition": 'attachment; filename="bridges-directory-hsds.zip"'},
+        )
     return StreamingResponse(
         queries.export_dataset(pool),
         media_type="application/json",

@@ -117,8 +117,11 @@ async def upsert_service(uow: DirectoryUnitOfWork, service: hsds.Service) -> Ups
     return UpsertResult(stored, bool(outcome.created), changed, references.warnings)
 
 
-async def import_dataset(uow: DirectoryUnitOfWork, raw: Any) -> ImportReport:
-    """All or nothing: every error is listed (with its JSON path) and nothing is written."""
+async def import_dataset(
+    uow: DirectoryUnitOfWork, raw: Any, *, dry_run: bool = False
+) -> ImportReport:
+    """All or nothing: every error is listed (with its JSON path) and nothing is written.
+    A dry run checks and counts everything as an import would, then writes nothing."""
     parsed = dataset.parse(raw)
     created = updated = 0
     async with uow:
@@ -131,8 +134,11 @@ async def import_dataset(uow: DirectoryUnitOfWork, raw: Any) -> ImportReport:
             outcome = await _write(uow, parsed.services[start : start + IMPORT_BATCH])
             created += len(outcome.created)
             updated += len(outcome.updated)
-        await uow.commit()
-    if created + updated >= ANALYZE_AFTER:  # fresh statistics keep the search plans right
+        if not dry_run:  # a dry run leaves the unit of work uncommitted: rolled back
+            await uow.commit()
+    if (
+        not dry_run and created + updated >= ANALYZE_AFTER
+    ):  # fresh statistics keep the search plans right
         async with uow:
             await uow.services.analyze()
             await uow.commit()

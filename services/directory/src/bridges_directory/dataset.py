@@ -329,7 +329,14 @@ def _loops(terms: list[Located], known: Known) -> list[DatasetError]:
 
 
 def read_path(path: Path) -> Any:
-    """A dataset file, or a folder holding the file set (services.json, taxonomies.json, ...)."""
+    """A dataset file, or a folder holding the file set (services.json, taxonomies.json, ...),
+    or an HSDS tabular data package (its `datapackage.json`, or the folder holding it)."""
+    package = path / "datapackage.json" if path.is_dir() else path
+    if package.name == "datapackage.json" and package.exists():
+        from bridges_directory import tabular  # the tabular reader is only needed here
+
+        folder = package.parent
+        return tabular.read({p.name: p.read_bytes() for p in folder.glob("*.csv")}).raw
     if path.is_dir():
         raw: dict[str, Any] = {}
         for name in ("taxonomies", "taxonomy_terms", "services"):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from bridges_kit.principal import Principal
+from bridges_kit.signing import new_secret
 from bridges_notifications import netguard
 from bridges_notifications.domain import (
     Endpoint,
@@ -29,7 +30,6 @@ from bridges_notifications.models import (
     RecipientOut,
     Rotation,
 )
-from bridges_notifications.signing import new_secret
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import REFERRAL_EVENTS
 

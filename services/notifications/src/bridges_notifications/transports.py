@@ -13,10 +13,10 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from bridges_kit.signing import signature_headers
 from bridges_notifications import messages, netguard, retry
 from bridges_notifications.domain import AttemptResult, ClaimedDelivery
 from bridges_notifications.receiver_connections import ReceiverConnections
-from bridges_notifications.signing import signature_headers
 from bridges_schema import parse_event
 
 MAX_ANSWER_BYTES = 64 * 1024  # read to reuse the connection; receivers answer with little

@@ -40,6 +40,32 @@ TABLE: Table = {
     ("GET", "/audit/verify"): allow(ADMIN),
     ("GET", "/stats"): Public("anyone: aggregated, small counts hidden"),
     ("GET", "/stats.csv"): Public("anyone: aggregated, small counts hidden"),
+    # the FHIR facade: the same owners as the routes above (a Task is a referral, a Patient and
+    # its Consent a case); metadata is public, as FHIR servers' capability statements are
+    ("GET", "/fhir/metadata"): Public("FHIR clients discovering what the server supports"),
+    ("GET", "/fhir/Task"): allow(OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]),
+    ("POST", "/fhir/Task"): allow(OFFICER),  # an EHR files as the officer its token names
+    ("GET", "/fhir/Task/{referral_id}"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("PUT", "/fhir/Task/{referral_id}"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("GET", "/fhir/ServiceRequest/{referral_id}"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("GET", "/fhir/Patient/{case_id}"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("GET", "/fhir/Consent/{case_id}"): allow(
+        OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
+    ),
+    ("GET", "/fhir/Organization/{agency_id}"): allow(OFFICER, STAFF, ADMIN),
+    ("GET", "/fhir/HealthcareService/{service_id}"): allow(OFFICER, STAFF, ADMIN),
+    # an endpoint Bridges will POST to: admins only, as agencies' webhook endpoints are
+    ("POST", "/fhir/Subscription"): allow(ADMIN),
+    ("GET", "/fhir/Subscription/{subscription_id}"): allow(ADMIN),
+    ("DELETE", "/fhir/Subscription/{subscription_id}"): allow(ADMIN),
     ("GET", "/app"): APP,
     ("GET", "/app/config.json"): APP,
     ("GET", "/app/{path:path}"): APP,

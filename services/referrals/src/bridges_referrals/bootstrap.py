@@ -31,6 +31,9 @@ from bridges_referrals import (
     stats,
     upkeep,
 )
+from bridges_referrals.fhir import notifier
+from bridges_referrals.fhir import outcomes as fhir_outcomes
+from bridges_referrals.fhir import routes as fhir_routes
 from bridges_referrals.repository import ProgramMemory, SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
@@ -96,6 +99,9 @@ class ReferralsSettings(ServiceSettings):
     retention_days: int = Field(default=365, ge=1, description="PII kept after a case closes")
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0)
     stats_cache_s: float = Field(default=60.0, ge=0, description="how fresh GET /stats is")
+    fhir_notify_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often FHIR Subscriptions are told of changes"
+    )
     app_dir: Path | None = Field(
         default=None, description="the tablet app's build (Vite's output, app/dist), at /app/"
     )
@@ -209,7 +215,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
             migrations=MIGRATIONS,
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
-            workers=[_sla_sweeper, _retention],
+            workers=[_sla_sweeper, _retention, _fhir_notifier],
         )
         self._key_ring: KeyRing | None = None
         self._programs_seen = ProgramMemory()  # one per process: see `intake`
@@ -249,6 +255,11 @@ def _retention(runtime: AnyReferralsRuntime) -> Worker:
     return upkeep.RetentionWorker(runtime.uow, s.retention(), s.retention_sweep_interval_s)
 
 
+def _fhir_notifier(runtime: AnyReferralsRuntime) -> Worker:
+    s = runtime.settings
+    return notifier.Notifier(lambda: runtime.pool, f"{s.base_url}/fhir", s.fhir_notify_interval_s)
+
+
 def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime:
     return ReferralsRuntime(settings or ReferralsSettings())
 
@@ -261,10 +272,12 @@ def build_app(runtime: AnyReferralsRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.routes, app_shell.routes(shell)],
-        error_map=ERRORS,
+        routers=[api.routes, fhir_routes.routes, app_shell.routes(shell)],
+        error_map={**ERRORS, **fhir_routes.ERRORS},
         access_table=access.TABLE,
     )
+    app.add_middleware(fhir_outcomes.OperationOutcomes)  # /fhir answers errors as FHIR does
+    fhir_outcomes.document(app)
     app.state.response_targets = runtime.settings.response_targets()
     app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)
     return app

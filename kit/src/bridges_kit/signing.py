@@ -1,4 +1,5 @@
-"""Standard Webhooks signatures: `webhook-id`, `webhook-timestamp`, `webhook-signature`."""
+"""Standard Webhooks signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`): the
+agencies' webhooks and the FHIR facade's rest-hook notifications are signed alike."""
 
 from __future__ import annotations
 
