@@ -36,7 +36,13 @@ from bridges_devstack.running import (
 
 # Measured on main 194c581 (the app's first version), 2026-12-07, with this task's flow for
 # that version's screens (recorded here: that version no longer exists to run against).
-BEFORE = {"taps": 26, "typed_fields": 8, "failed_sends": 1, "klm_seconds": 76.6, "scripted_seconds": 1.9}
+BEFORE = {
+    "taps": 26,
+    "typed_fields": 8,
+    "failed_sends": 1,
+    "klm_seconds": 76.6,
+    "scripted_seconds": 1.9,
+}
 GOAL_TAPS = 15
 PIN = "246810"
 FOOD_BANK = "Riverton Community Food Bank"
@@ -169,7 +175,9 @@ def main() -> None:
         f"  {'after':<14}{after['taps']:>6}{after['typed_fields']:>7}{after['failed_sends']:>14}"
         f"{after['klm_seconds']:>8}{after['scripted_seconds']:>10}"
     )
-    print(f"  goal: {GOAL_TAPS} taps or fewer -> {'met' if after['taps'] <= GOAL_TAPS else 'NOT met'}")
+    print(
+        f"  goal: {GOAL_TAPS} taps or fewer -> {'met' if after['taps'] <= GOAL_TAPS else 'NOT met'}"
+    )
     for step in after["steps"]:
         print(f"    {step}")
     RESULTS.mkdir(exist_ok=True)

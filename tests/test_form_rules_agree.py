@@ -28,7 +28,10 @@ DRAFTS = 3000
 # takes a refused value in a field now and then, so the drafts fall on both sides of the rules.
 NAMES = (["Maria", "Nguyễn Thị", "A" * 100], ["", "  ", "A" * 101])
 PHONES = (["503-555-0101", "+1 (503) 555 0102"], ["", "12", "call me", "5" * 31])
-EMAILS = (["maria@example.org", "maria.lopez@example.org"], ["", "a@b", "x@y.com.", "maria@gmail..com"])
+EMAILS = (
+    ["maria@example.org", "maria.lopez@example.org"],
+    ["", "a@b", "x@y.com.", "maria@gmail..com"],
+)
 AGES = (["", "0", "15", "130"], ["131", "2.5", "abc"])
 RELATIONSHIPS = (["mother", "child", "tía abuela", "x" * 40], ["", "x" * 41])
 SAFE = ([True, False], [None])
@@ -123,7 +126,9 @@ def _api_accepts(body: dict[str, Any]) -> tuple[bool, str]:
     try:
         FileReferral.model_validate(body)
     except ValidationError as error:
-        return False, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return False, "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+        )
     return True, ""
 
 

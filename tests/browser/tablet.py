@@ -105,7 +105,9 @@ def fill_family(page: Page, given: str, family: str, *, phone: str = "503-555-01
 
 
 def give_consent(page: Page) -> None:
-    page.locator("fieldset", has_text="Who consented").get_by_label(re.compile("themselves")).check()
+    page.locator("fieldset", has_text="Who consented").get_by_label(
+        re.compile("themselves")
+    ).check()
     page.locator("fieldset", has_text="How").get_by_label("Said yes (verbal)").check()
     page.get_by_label("I read this text to the family").check()
 

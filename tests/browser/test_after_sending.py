@@ -17,7 +17,9 @@ RAW_ERRORS = re.compile(r"Failed to fetch|NetworkError|TypeError|Load failed|HTT
 
 def _portal(route: Route) -> None:
     """A captive portal: every request answered with its own login page."""
-    route.fulfill(status=200, content_type="text/html", body="<html><body>Hotel Wi-Fi: log in</body></html>")
+    route.fulfill(
+        status=200, content_type="text/html", body="<html><body>Hotel Wi-Fi: log in</body></html>"
+    )
 
 
 def test_requests_failing_on_a_live_network_show_as_no_connection_and_lists_catch_up(
@@ -30,7 +32,9 @@ def test_requests_failing_on_a_live_network_show_as_no_connection_and_lists_catc
     badge = page.locator("header .net")
     expect(badge).to_have_text("Online")
 
-    api = re.compile(r"http://127\.0\.0\.1:\d+/(referrals|services|healthz|inbox|taxonomy_terms|places)")
+    api = re.compile(
+        r"http://127\.0\.0\.1:\d+/(referrals|services|healthz|inbox|taxonomy_terms|places)"
+    )
     context.route(api, _portal)  # the browser still says it is online
     page.get_by_role("link", name="Find a program").click()
     tablet.search_without_waiting(page, "food")
@@ -64,7 +68,9 @@ def test_statuses_the_server_confirmed_stay_readable_offline(
         page.get_by_role("link", name="My referrals").click()
         expect(page.get_by_text(re.compile(r"No connection: statuses as of"))).to_be_visible()
         expect(tablet.server_row(page, family).locator(".badge").first).to_have_text("Requested")
-        expect(page.locator("header .net")).to_have_text(re.compile("Offline|No connection to Bridges"))
+        expect(page.locator("header .net")).to_have_text(
+            re.compile("Offline|No connection to Bridges")
+        )
         assert family not in tablet.storage_dump(page)  # kept sealed, like the rest
     finally:
         context.set_offline(False)
@@ -81,12 +87,16 @@ def test_a_referral_filed_offline_is_seen_reaching_the_server(
     tablet.give_consent(page)
     tablet.send(page)
     filed = page.locator(".filed")
-    expect(filed).to_contain_text("Saved on this tablet. It is sent as soon as the connection returns.")
+    expect(filed).to_contain_text(
+        "Saved on this tablet. It is sent as soon as the connection returns."
+    )
     expect(filed.locator(".steps li[aria-current=step]")).to_have_text("On this tablet")
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     expect(filed).to_contain_text("Sent to 1 program(s)", timeout=20_000)
     expect(tablet.server_row(page, family)).to_be_visible()
     expect(page.locator("header .net")).to_have_text("Online")
-    expect(page.get_by_role("heading", name="On this tablet")).to_have_count(0)  # nothing left there
+    expect(page.get_by_role("heading", name="On this tablet")).to_have_count(
+        0
+    )  # nothing left there
     assert not RAW_ERRORS.search(page.locator("body").inner_text())

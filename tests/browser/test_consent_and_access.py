@@ -25,7 +25,9 @@ def test_the_send_button_stays_disabled_until_consent_is_recorded(
     tablet.fill_family(page, "Maria", tablet.family_name())
     send = page.get_by_role("button", name="Send referral")
     expect(send).to_be_disabled()
-    page.locator("fieldset", has_text="Who consented").get_by_label(re.compile("themselves")).check()
+    page.locator("fieldset", has_text="Who consented").get_by_label(
+        re.compile("themselves")
+    ).check()
     page.locator("fieldset", has_text="How").get_by_label("Said yes (verbal)").check()
     expect(send).to_be_disabled()  # the family's agreement itself is not yet confirmed
     expect(page.get_by_text("Record the family's consent to send.")).to_be_visible()

@@ -35,7 +35,9 @@ def _household_member(page: Page, name: str, relationship: str) -> None:
     member.get_by_role("radio", name=relationship).check()
 
 
-def test_a_half_filled_referral_survives_a_reload_and_a_lock(app_stack: AppStack, page: Page) -> None:
+def test_a_half_filled_referral_survives_a_reload_and_a_lock(
+    app_stack: AppStack, page: Page
+) -> None:
     family = tablet.family_name()
     tablet.sign_in(page, app_stack, "Dana Reyes")
     _choose_two_programs(page)
@@ -47,11 +49,17 @@ def test_a_half_filled_referral_survives_a_reload_and_a_lock(app_stack: AppStack
 
     page.reload()  # a crash, a flat battery, a swipe that closed the tab: the key is gone
     tablet.enter_pin(page)
-    expect(page.locator(".notice", has_text="The referral you were writing is back")).to_be_visible()
+    expect(
+        page.locator(".notice", has_text="The referral you were writing is back")
+    ).to_be_visible()
     assert family not in tablet.storage_dump(page)  # on the tablet only as ciphertext
     expect(page.get_by_label("Last name").first).to_have_value(family)
-    expect(page.get_by_role("group", name="Household member 1").get_by_label("First name")).to_have_value("Ana")
-    expect(page.get_by_role("textbox", name="Situation")).to_have_value("Their fridge broke last week.")
+    expect(
+        page.get_by_role("group", name="Household member 1").get_by_label("First name")
+    ).to_have_value("Ana")
+    expect(page.get_by_role("textbox", name="Situation")).to_have_value(
+        "Their fridge broke last week."
+    )
     expect(page.locator(".chosen-programs")).to_contain_text(RIVERTON_FOOD_BANK)
     expect(page.locator(".chosen-programs")).to_contain_text(MENTORING)
 
@@ -147,7 +155,9 @@ def test_the_consent_language_can_be_changed_whatever_the_app_speaks(
     tablet.choose_program(page, "food bank", RIVERTON_FOOD_BANK)
     page.get_by_role("link", name="New referral").click()
     page.locator(".language select").select_option("es")  # the officer prefers Spanish
-    expect(page.locator("blockquote.consent-text")).to_have_attribute("lang", "en")  # family: English
+    expect(page.locator("blockquote.consent-text")).to_have_attribute(
+        "lang", "en"
+    )  # family: English
     page.get_by_label("Leer en").select_option("es")
     expect(page.locator("blockquote.consent-text")).to_have_attribute("lang", "es")
     expect(page.get_by_text(re.compile(r"bridges-consent-2026-11/es"))).to_be_visible()

@@ -71,7 +71,9 @@ def test_a_decline_is_marked_and_the_family_is_referred_elsewhere(
     _decline(app_stack, referral_id)
     # no reload: the change arrives by itself and is marked where the officer will look
     mine = page.get_by_role("link", name=re.compile("My referrals"))
-    expect(mine).to_have_accessible_name(re.compile(r"1 changed since you last looked"), timeout=30_000)
+    expect(mine).to_have_accessible_name(
+        re.compile(r"1 changed since you last looked"), timeout=30_000
+    )
     mine.click()
     expect(row).to_have_class(re.compile(r"\bchanged\b"))
     expect(row).to_contain_text("Now Declined")
