@@ -36,8 +36,8 @@ function ProgramContact({ programId }) {
       : null}
     ${address ? html`<div><dt>${t("share.address")}</dt><dd lang=${directory.CONTENT_LANGUAGE}>${address}</dd></div>` : null}
     <div><dt>${t("program.hours")}</dt><dd><${Hours} service=${program} /></dd></div>
-    <div><dt></dt><dd><a href=${href("program", program.id)}>${t("referral.program_page")}</a></dd></div>
-  </dl>`;
+  </dl>
+  <p><a href=${href("program", program.id)}>${t("referral.program_page")}</a></p>`;
 }
 
 function ConsentRecord({ consent }) {
