@@ -29,8 +29,7 @@ def _choose_two_programs(page: Page) -> None:
 
 
 def _household_member(page: Page, name: str, relationship: str) -> None:
-    page.get_by_role("button", name="Add a household member").click()
-    member = page.get_by_role("group", name="Household member 1")
+    member = page.get_by_role("group", name="Household member 1")  # the blank row: type to add
     member.get_by_label("First name").fill(name)
     member.get_by_role("radio", name=relationship).check()
 

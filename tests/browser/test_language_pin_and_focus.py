@@ -89,7 +89,7 @@ def test_no_english_catalogue_text_on_any_spanish_screen(app_stack: AppStack, pa
     page.get_by_role("link", name="Nueva derivación").click()
     page.get_by_label("Nombre").first.fill("Lucía")
     page.get_by_label("Apellido").first.fill(family)
-    page.get_by_role("button", name="Añadir un miembro del hogar").click()
+    page.get_by_role("group", name="Miembro del hogar 1").get_by_label("Nombre").fill("Ana")
     _no_english(page, "referral", phrases, found)
     page.get_by_role("button", name=re.compile("Quitar miembro")).click()
     page.get_by_label("Teléfono", exact=True).fill("503-555-0101")

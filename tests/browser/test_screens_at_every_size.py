@@ -96,9 +96,9 @@ def test_the_officers_task_fits_every_screen(
         page.get_by_label(words["first"]).first.fill("Leo")
         page.get_by_label(words["last"]).first.fill(family)
         page.get_by_role("radio", name=words["officer"]).check()
-        page.locator("fieldset.choice", has=page.get_by_role("radio", name=words["high"])).get_by_role(
-            "radio", name=words["high"]
-        ).check()
+        page.locator(
+            "fieldset.choice", has=page.get_by_role("radio", name=words["high"])
+        ).get_by_role("radio", name=words["high"]).check()
         page.get_by_label(re.compile(words["themselves"])).check()
         page.get_by_label(re.compile(words["confirm"])).check()
         _fits(page, "officer-referral-form", size, language)
