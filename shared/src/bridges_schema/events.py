@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridges_schema.envelope import CloudEvent, EventSpec
 from bridges_schema.subjects import Domain
 from bridges_schema.values import (
+    REFERENCE_PATTERN,
     CapacityStatus,
     DeliveryChannel,
     ReasonCode,
@@ -37,6 +38,13 @@ class ReferralRequested(EventData):
     """An officer filed a referral to a program (one per program; an intake may file several)."""
 
     referral_id: UUID
+    reference: str | None = Field(
+        default=None,
+        pattern=REFERENCE_PATTERN,
+        description="the referral's short human reference, as staff and officers see it (not "
+        "personal data); absent in events from before references existed",
+        examples=["BR-7K3F9"],
+    )
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -53,6 +61,13 @@ class ReferralStatusChanged(EventData):
     """A referral moved from one lifecycle status to another."""
 
     referral_id: UUID
+    reference: str | None = Field(
+        default=None,
+        pattern=REFERENCE_PATTERN,
+        description="the referral's short human reference, as staff and officers see it (not "
+        "personal data); absent in events from before references existed",
+        examples=["BR-7K3F9"],
+    )
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -70,6 +85,13 @@ class ReferralOverdue(EventData):
     """A referral was not received within its urgency's response target."""
 
     referral_id: UUID
+    reference: str | None = Field(
+        default=None,
+        pattern=REFERENCE_PATTERN,
+        description="the referral's short human reference, as staff and officers see it (not "
+        "personal data); absent in events from before references existed",
+        examples=["BR-7K3F9"],
+    )
     case_id: UUID
     program_id: UUID
     agency_id: UUID
