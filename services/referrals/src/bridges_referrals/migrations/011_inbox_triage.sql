@@ -19,3 +19,6 @@ CREATE INDEX family_name_token_key ON family_name_token (key_id);
 -- Cases filed before the index: the service indexes them at start-up (their names are sealed).
 CREATE TABLE unindexed_case (case_id uuid PRIMARY KEY REFERENCES referral_case (id));
 INSERT INTO unindexed_case (case_id) SELECT id FROM referral_case WHERE client IS NOT NULL;
+
+-- A list that showed families' data is one audit entry naming its referrals: find them by referral.
+CREATE INDEX audit_log_listed ON audit_log USING gin ((detail -> 'referrals'));
