@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import httpx
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser import tablet
 from tests.browser.support import AppStack
@@ -110,7 +111,14 @@ def set_time_left(stack: AppStack, referral_id: str, interval: str) -> None:
         "asyncio.run(main())\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, stack.stack["databases"]["referrals"], referral_id, interval],
+        [
+            sys.executable,
+            "-c",
+            script,
+            stack.stack["databases"]["referrals"],
+            referral_id,
+            interval,
+        ],
         capture_output=True,
         text=True,
         timeout=30,
@@ -149,3 +157,39 @@ def morning(stack: AppStack) -> dict[str, dict[str, Any]]:
     set_time_left(stack, filed["Sofía"]["id"], "52 minutes")
     marker.write_text(json.dumps(filed))
     return filed
+
+
+SIGN_IN = {"en": "Sign in", "es": "Iniciar sesión"}
+INBOX = {"en": "Inbox", "es": "Bandeja"}
+
+
+def sign_in(page: Page, stack: AppStack, language: str = "en") -> None:
+    """Open the app in `language` and sign in as Harbor House's staff: the inbox shows."""
+    page.goto(stack.app_url)
+    page.locator(".language select").select_option(language)
+    page.get_by_role("button", name=SIGN_IN[language], exact=True).click()
+    tablet.choose_at_provider(page, stack, STAFF)
+    expect(page.get_by_role("heading", name=f"{INBOX[language]} · Harbor House")).to_be_visible()
+
+
+def row(page: Page, referral: dict[str, Any]) -> Locator:
+    """A referral's row in the inbox, a card or a table row."""
+    return page.locator(f"[data-referral-id='{referral['id']}']")
+
+
+def family_name() -> str:
+    """A family name no other test uses, pronounceable enough for a label ("Zqa…")."""
+    return tablet.family_name()
+
+
+def withdraw_consent(
+    stack: AppStack, referral: dict[str, Any], officer: str = "badge-1234"
+) -> None:
+    """The family withdrew its consent (recorded by its officer, through the API)."""
+    answer = httpx.post(
+        f"{stack.urls['referrals']}/cases/{referral['case_id']}/consent/withdrawal",
+        json={},
+        headers={"Authorization": f"Bearer {_token(stack, officer)}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
