@@ -281,10 +281,11 @@ async def _inbox_pages(url: str, headers: dict[str, str], pages: int = 30) -> li
 async def inbox_figures(url: str, token: str, label: str, duration_s: float) -> list[load.Figures]:
     headers = {"Authorization": f"Bearer {token}"}
     pages = await _inbox_pages(url, headers)
+    waiting = "/inbox?limit=25&status=requested&status=received&sort=due"  # what the app polls
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
-        reference = (await client.get("/inbox", params={"limit": 1})).json()["items"][0][
-            "reference"
-        ]
+        first = (await client.get("/inbox", params={"limit": 1})).json()["items"][0]
+        etag = (await client.get(waiting)).headers["etag"]
+    reference = first["reference"]
     rows = [
         load.wrk(
             f"inbox page, {label}",
