@@ -334,6 +334,7 @@ async def test_a_cursor_of_another_order_or_forged_is_refused(desk):
         ("amara smith", False),
         ("Tomas", False),  # a household member: not a search key
         ("ama", False),  # whole words only
+        ("-- !!", False),  # neither a reference nor a word: nothing, not everything
     ],
 )
 async def test_a_family_is_found_by_its_name_case_and_accents_forgiven(desk, typed, found):

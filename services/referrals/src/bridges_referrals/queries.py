@@ -73,7 +73,7 @@ class SqlListings(Repository):
             where.append(f"r.program_id = {p(filters.program_id)}")
         if filters.overdue is not None:
             where.append(_OVERDUE if filters.overdue else f"NOT {_OVERDUE}")
-        if request.search is not None and not request.search.empty:
+        if request.search is not None:
             where.append(self._searched(p, request.search, by_agency=owner.agency_id is not None))
         if request.cursor:
             values, after_id = listings.decode_cursor(request.order, request.cursor)
@@ -103,7 +103,7 @@ class SqlListings(Repository):
         return Listed(listed, cursor)
 
     def _searched(self, p: Params, search: listings.Search, *, by_agency: bool) -> str:
-        found = []
+        found = ["false"]  # what was typed is neither a reference nor a word: nothing matches
         if search.reference is not None:
             found.append(f"r.reference = {p(search.reference)}")
         if search.name_words:
