@@ -7,7 +7,7 @@ version (a new EventSpec with version + 1), which `docgen --check` enforces.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +25,17 @@ from bridges_schema.values import (
 )
 
 
+Reference = Annotated[
+    str | None,
+    Field(
+        pattern=REFERENCE_PATTERN,
+        description="the referral's short human reference, as staff and officers see it (not "
+        "personal data); absent in events from before references existed",
+        examples=["BR-7K3F9"],
+    ),
+]
+
+
 class EventData(BaseModel):
     """Base of all event payloads: immutable, tolerant of fields added by newer producers."""
 
@@ -38,13 +49,7 @@ class ReferralRequested(EventData):
     """An officer filed a referral to a program (one per program; an intake may file several)."""
 
     referral_id: UUID
-    reference: str | None = Field(
-        default=None,
-        pattern=REFERENCE_PATTERN,
-        description="the referral's short human reference, as staff and officers see it (not "
-        "personal data); absent in events from before references existed",
-        examples=["BR-7K3F9"],
-    )
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -61,13 +66,7 @@ class ReferralStatusChanged(EventData):
     """A referral moved from one lifecycle status to another."""
 
     referral_id: UUID
-    reference: str | None = Field(
-        default=None,
-        pattern=REFERENCE_PATTERN,
-        description="the referral's short human reference, as staff and officers see it (not "
-        "personal data); absent in events from before references existed",
-        examples=["BR-7K3F9"],
-    )
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -85,13 +84,7 @@ class ReferralOverdue(EventData):
     """A referral was not received within its urgency's response target."""
 
     referral_id: UUID
-    reference: str | None = Field(
-        default=None,
-        pattern=REFERENCE_PATTERN,
-        description="the referral's short human reference, as staff and officers see it (not "
-        "personal data); absent in events from before references existed",
-        examples=["BR-7K3F9"],
-    )
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID

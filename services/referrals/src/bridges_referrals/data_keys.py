@@ -20,7 +20,7 @@ from uuid import UUID
 import asyncpg
 
 from bridges_kit.sealing import DataKey, KeyRing, unsealed
-from bridges_referrals import name_index
+from bridges_referrals import case_queues, name_index
 from bridges_referrals.case_keys import (
     CLIENT,
     GIVEN_BY_NAME,
@@ -156,26 +156,12 @@ async def _rewrap_batch(pool: asyncpg.Pool, ring: KeyRing, key_id: str, batch: i
 
 async def seal_unsealed(pool: asyncpg.Pool, ring: KeyRing, batch: int = 200) -> int:
     """Seal the cases migration 005 queued (their values stored plain); returns how many."""
-    sealed = 0
-    while done := await _seal_batch(pool, ring, batch):
-        sealed += done
-    return sealed
 
-
-async def _seal_batch(pool: asyncpg.Pool, ring: KeyRing, batch: int) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        ids = [
-            row["case_id"]
-            for row in await conn.fetch(
-                """DELETE FROM unsealed_case WHERE case_id IN (
-                       SELECT case_id FROM unsealed_case LIMIT $1 FOR UPDATE SKIP LOCKED)
-                   RETURNING case_id""",
-                batch,
-            )
-        ]
+    async def seal(conn: asyncpg.Connection, ids: list[UUID]) -> None:
         for case_id in ids:
             await _seal_case(conn, ring, case_id)
-    return len(ids)
+
+    return await case_queues.drain(pool, "unsealed_case", seal, batch)
 
 
 def _seal(key: DataKey, name: str, legacy: bytes | None) -> bytes | None:

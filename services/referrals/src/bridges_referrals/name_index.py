@@ -18,7 +18,7 @@ import asyncpg
 from bridges_kit.blind_index import BlindIndex
 from bridges_kit.sealing import KeyRing
 from bridges_kit.sql import Params
-from bridges_referrals import family_names
+from bridges_referrals import case_queues, family_names
 from bridges_referrals.case_keys import CLIENT, opened_json
 
 PURPOSE = "family-name"
@@ -94,27 +94,17 @@ async def reindex(pool: asyncpg.Pool, ring: KeyRing, batch: int) -> int:
 
 async def index_unindexed(pool: asyncpg.Pool, ring: KeyRing, batch: int = 200) -> int:
     """Index the cases migration 011 queued (filed before the index); returns how many."""
-    index, done = of(ring), 0
-    while True:
-        async with pool.acquire() as conn, conn.transaction():
-            ids = [
-                row["case_id"]
-                for row in await conn.fetch(
-                    """DELETE FROM unindexed_case WHERE case_id IN (
-                           SELECT case_id FROM unindexed_case LIMIT $1 FOR UPDATE SKIP LOCKED)
-                       RETURNING case_id""",
-                    batch,
-                )
-            ]
-            rows = await conn.fetch(
-                """SELECT id, data_key, client FROM referral_case WHERE id = ANY($1::uuid[])
-                   FOR UPDATE""",
-                ids,
-            )
-            await _rebuild(conn, ring, index, rows)
-        done += len(ids)
-        if not ids:
-            return done
+    index = of(ring)
+
+    async def build(conn: asyncpg.Connection, ids: list[UUID]) -> None:
+        rows = await conn.fetch(
+            """SELECT id, data_key, client FROM referral_case WHERE id = ANY($1::uuid[])
+               FOR UPDATE""",
+            ids,
+        )
+        await _rebuild(conn, ring, index, rows)
+
+    return await case_queues.drain(pool, "unindexed_case", build, batch)
 
 
 async def usage(conn: asyncpg.Connection) -> dict[str, int]:
