@@ -24,7 +24,6 @@ from bridges_schema.values import (
     Urgency,
 )
 
-
 Reference = Annotated[
     str | None,
     Field(
