@@ -16,7 +16,8 @@ import { VIEWS, inbox, orderOf, useInboxState } from "./inbox-state.js";
 
 const STATUSES = { waiting: AWAITING_ANSWER, active: ACTIVE, closed: FINAL };
 const ALL_STATUSES = [...AWAITING_ANSWER, ...ACTIVE, ...FINAL];
-const ORDERS = { waiting: ["due", "urgency", "newest"], active: ["updated", "due", "urgency", "newest"] };
+// The orders offered: awaiting an answer, time left matters most; once answered, what changed.
+const ORDERS = { waiting: ["due", "urgency", "newest"], answered: ["updated", "due", "urgency", "newest"] };
 const URGENCIES = ["emergency", "high", "routine"];
 // What staff may do next, by status (the server's lifecycle decides; this only offers buttons).
 const MOVES = {
@@ -104,7 +105,7 @@ function Filters({ state, programs }) {
   const desk = useMedia(DESK);
   const any = [["", t("inbox.any")]];
   const statuses = state.query ? ALL_STATUSES : STATUSES[state.view];
-  const orders = state.query || state.view !== "waiting" ? ORDERS.active : ORDERS.waiting;
+  const orders = state.query || state.view !== "waiting" ? ORDERS.answered : ORDERS.waiting;
   const chosen = [
     state.filters.status && t(`status.${state.filters.status}`),
     state.filters.urgency && t(`urgency.${state.filters.urgency}`),
