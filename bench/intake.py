@@ -278,61 +278,46 @@ async def _inbox_pages(url: str, headers: dict[str, str], pages: int = 30) -> li
     return paths
 
 
-async def inbox_figures(url: str, token: str, label: str, duration_s: float) -> list[load.Figures]:
+async def inbox_figures(
+    url: str, token: str, label: str, duration_s: float
+) -> tuple[list[load.Figures], dict[str, float]]:
+    """Each inbox query under wrk, and the service's CPU per request for each (ms)."""
     headers = {"Authorization": f"Bearer {token}"}
     pages = await _inbox_pages(url, headers)
     waiting = "/inbox?limit=25&status=requested&status=received&sort=due"  # what the app polls
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
         first = (await client.get("/inbox", params={"limit": 1})).json()["items"][0]
         etag = (await client.get(waiting)).headers["etag"]
-    reference = first["reference"]
-    rows = [
-        load.wrk(
-            f"inbox page, {label}",
-            url + "/inbox",
-            paths=pages,
-            headers=headers,
-            duration_s=duration_s,
+    polled = {**headers, "If-None-Match": etag}
+    queries: list[tuple[str, str, list[str], dict[str, str]]] = [
+        ("inbox page", "/inbox", pages, headers),
+        ("inbox requested+due", "/inbox?limit=50&status=requested&sort=due", [], headers),
+        ("inbox poll, nothing new (304)", waiting, [], polled),
+        (
+            "inbox by urgency",
+            "/inbox?limit=50&status=requested&status=received&sort=urgency",
+            [],
+            headers,
         ),
-        load.wrk(
-            f"inbox requested+due, {label}",
-            url + "/inbox?limit=50&status=requested&sort=due",
-            headers=headers,
-            duration_s=duration_s,
-        ),
-        load.wrk(
-            f"inbox poll, nothing new (304), {label}",
-            url + waiting,
-            headers={**headers, "If-None-Match": etag},
-            duration_s=duration_s,
-        ),
-        load.wrk(
-            f"inbox by urgency, {label}",
-            url + "/inbox?limit=50&status=requested&status=received&sort=urgency",
-            headers=headers,
-            duration_s=duration_s,
-        ),
-        load.wrk(
-            f"inbox name search, {label}",
-            url + "/inbox?limit=50&q=bench7%20diallo&sort=due",
-            headers=headers,
-            duration_s=duration_s,
-        ),
-        load.wrk(
-            f"inbox reference search, {label}",
-            url + f"/inbox?limit=50&q={reference}",
-            headers=headers,
-            duration_s=duration_s,
-        ),
+        ("inbox name search", "/inbox?limit=50&q=bench7%20diallo&sort=due", [], headers),
+        ("inbox reference search", f"/inbox?limit=50&q={first['reference']}", [], headers),
     ]
-    for row in rows:
+    service = _service_pid("bridges_referrals")
+    rows, cpu_ms = [], {}
+    for name, path, paths, sent in queries:
+        before = _cpu_s(service)
+        row = load.wrk(
+            f"{name}, {label}", url + path, paths=paths, headers=sent, duration_s=duration_s
+        )
         assert row.errors == 0, f"{row.label}: {row.errors} errors"
-    return rows
+        cpu_ms[row.label] = round((_cpu_s(service) - before) * 1000 / row.requests, 2)
+        rows.append(row)
+    return rows, cpu_ms
 
 
 async def inbox_at_size(
     infra: harness.Infra, url: str, database_url: str, size: int, duration_s: float
-) -> tuple[list[load.Figures], float]:
+) -> tuple[list[load.Figures], dict[str, float], float]:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         agency = uuid.uuid4()
@@ -343,7 +328,8 @@ async def inbox_at_size(
         await pool.close()
     staff = infra.token(Role.AGENCY_STAFF, agency_id=agency)
     label = f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
-    return await inbox_figures(url, staff, f"{label} referrals", duration_s), seconds
+    rows, cpu_ms = await inbox_figures(url, staff, f"{label} referrals", duration_s)
+    return rows, cpu_ms, seconds
 
 
 def main() -> None:
@@ -374,11 +360,12 @@ def main() -> None:
                     rows += measured
                     extra["service_cpu_ms_per_intake"] = cpu_ms
                 if size:
-                    measured, seconds = asyncio.run(
+                    measured, cpu_ms, seconds = asyncio.run(
                         inbox_at_size(infra, url, database_url, size, args.duration)
                     )
                     rows += measured
                     extra[f"fill_{size}_s"] = round(seconds, 1)
+                    extra.setdefault("service_cpu_ms_per_request", {}).update(cpu_ms)
     intake, raw_engine, raw_python = rows[0], rows[1], rows[2]
     extra["intake_vs_raw_pgbench"] = round(intake.per_second / raw_engine.per_second, 3)
     extra["intake_vs_raw_asyncpg"] = round(intake.per_second / raw_python.per_second, 3)
