@@ -1,6 +1,6 @@
 // Small shared pieces of the interface: the html tag, the app context, the live region.
 import { cloneElement, createContext, h } from "preact";
-import { useContext, useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useContext, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { Problem, Unreachable } from "./api.js";
 import { t } from "./i18n.js";
@@ -24,6 +24,16 @@ export function LiveRegion() {
     announceTo = ref.current;
   }, []);
   return html`<div class="visually-hidden" role="status" aria-live="polite" ref=${ref}></div>`;
+}
+
+/** The time now, renewed every `everyMs` (for clocks counting down on screen). */
+export function useNow(everyMs = 30_000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
 }
 
 /** A heading that takes focus when its screen opens (screen readers start there), and the

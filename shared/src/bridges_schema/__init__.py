@@ -33,6 +33,10 @@ from bridges_schema.events import (
 from bridges_schema.subjects import DEFAULT_NAMESPACE, Stream, Streams
 from bridges_schema.values import (
     FINAL_STATUSES,
+    REFERENCE_ALPHABET,
+    REFERENCE_LENGTH,
+    REFERENCE_PATTERN,
+    REFERENCE_PREFIX,
     CapacityStatus,
     DeliveryChannel,
     ReasonCode,
@@ -48,6 +52,10 @@ __all__ = [
     "DELIVERY_SUCCEEDED",
     "DIRECTORY_EVENTS",
     "FINAL_STATUSES",
+    "REFERENCE_ALPHABET",
+    "REFERENCE_LENGTH",
+    "REFERENCE_PATTERN",
+    "REFERENCE_PREFIX",
     "REFERRAL_EVENTS",
     "REFERRAL_OVERDUE",
     "REFERRAL_REQUESTED",

@@ -7,7 +7,7 @@ version (a new EventSpec with version + 1), which `docgen --check` enforces.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridges_schema.envelope import CloudEvent, EventSpec
 from bridges_schema.subjects import Domain
 from bridges_schema.values import (
+    REFERENCE_PATTERN,
     CapacityStatus,
     DeliveryChannel,
     ReasonCode,
@@ -22,6 +23,16 @@ from bridges_schema.values import (
     Role,
     Urgency,
 )
+
+Reference = Annotated[
+    str | None,
+    Field(
+        pattern=REFERENCE_PATTERN,
+        description="the referral's short human reference, as staff and officers see it (not "
+        "personal data); absent in events from before references existed",
+        examples=["BR-7K3F9"],
+    ),
+]
 
 
 class EventData(BaseModel):
@@ -37,6 +48,7 @@ class ReferralRequested(EventData):
     """An officer filed a referral to a program (one per program; an intake may file several)."""
 
     referral_id: UUID
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -53,6 +65,7 @@ class ReferralStatusChanged(EventData):
     """A referral moved from one lifecycle status to another."""
 
     referral_id: UUID
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -70,6 +83,7 @@ class ReferralOverdue(EventData):
     """A referral was not received within its urgency's response target."""
 
     referral_id: UUID
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID

@@ -72,9 +72,11 @@ class Notice:
     html: str
 
 
-def reference(referral_id: UUID) -> str:
-    """The short reference staff see in notices (not secret: the link needs a sign-in)."""
-    return "R-" + referral_id.hex[:8].upper()
+def reference(data: ReferralRequested | ReferralOverdue | ReferralStatusChanged) -> str:
+    """The referral's short reference, as staff and officers see it in the app (BR-7K3F9; not
+    secret: the link needs a sign-in). Events from before references existed: R- and the id's
+    first 8 hex digits."""
+    return data.reference or "R-" + data.referral_id.hex[:8].upper()
 
 
 def referral_link(app_url: str, referral_id: UUID, audience: str) -> str:
@@ -100,7 +102,7 @@ def compose(
             raise TypeError(f"no notice for {type(data).__name__}")
     link = referral_link(app_url, data.referral_id, audience)
     values = {
-        "ref": reference(data.referral_id),
+        "ref": reference(data),
         "urgency": _URGENCY[lang][data.urgency.value],
         "status": _STATUS[lang][status.value],
         "link": link,

@@ -26,8 +26,9 @@ from bridges_referrals import (
     data_keys,
     domain,
     lifecycle,
+    listings,
+    name_index,
     programs,
-    queries,
     stats,
     upkeep,
 )
@@ -82,7 +83,8 @@ ERRORS: problems.ErrorMap = {
     domain.ReferralNotFound: problems.NotFound,
     domain.CaseNotFound: problems.NotFound,
     domain.StaleVersion: problems.PreconditionFailed,
-    queries.BadCursor: problems.BadRequest,
+    domain.ReferenceTaken: problems.ServiceUnavailable,  # drawn again a few times first
+    listings.BadCursor: problems.BadRequest,
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
@@ -238,11 +240,14 @@ class ReferralsRuntime(AnyReferralsRuntime):
             async with pool.acquire() as conn:
                 await data_keys.check_ring(conn, ring)
             sealed = await data_keys.seal_unsealed(pool, ring)
+            indexed = await name_index.index_unindexed(pool, ring)
         except BaseException:
             await self.stop()
             raise
         if sealed:
             log.info("unsealed_cases_sealed", cases=sealed)
+        if indexed:
+            log.info("family_names_indexed", cases=indexed)
         return pool
 
 

@@ -28,6 +28,7 @@ def _about(referral: Referral) -> dict[str, Any]:
     """What every referral event says about the referral it concerns."""
     return {
         "referral_id": referral.id,
+        "reference": referral.reference,
         "case_id": referral.case_id,
         "program_id": referral.program_id,
         "agency_id": referral.agency_id,

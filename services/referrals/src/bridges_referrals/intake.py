@@ -4,13 +4,16 @@ intake (same Idempotency-Key, same content) returns the first answer and does no
 
 A new intake for programs this process read lately is decided before anything is sent and
 written in one statement (one round trip), guarded by the key and the programs' versions; any
-other intake, or one whose guard fails, reads first and decides on what the database says."""
+other intake, or one whose guard fails, reads first and decides on what the database says.
+Either way each referral gets a fresh reference (`references`); one that another referral
+already has makes the database refuse the whole intake, which is then filed again with new
+references (a handful of times at most)."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +21,7 @@ from uuid import UUID
 
 from bridges_kit.principal import Principal
 from bridges_kit.uow import NothingWritten
-from bridges_referrals import events, sharing, views
+from bridges_referrals import events, references, sharing, views
 from bridges_referrals.domain import (
     Case,
     Clock,
@@ -30,6 +33,7 @@ from bridges_referrals.domain import (
     OfficerUnreachable,
     Program,
     ProgramNotAccepting,
+    ReferenceTaken,
     Referral,
     UnknownProgram,
     check_can_take_referral,
@@ -42,6 +46,11 @@ from bridges_schema import CloudEvent, ReferralStatus
 
 # What refuses an intake; decided on programs read lately, the database is asked before saying so
 _REFUSALS = (ConsentMissing, UnknownProgram, ProgramNotAccepting, OfficerUnreachable)
+# How often an intake is filed again when a reference it drew was taken (each time 1 in
+# millions while the database holds a few million referrals).
+REFERENCE_DRAWS = 5
+
+Draw = Callable[[], str]
 
 
 def fingerprint(request: FileReferral) -> str:
@@ -98,6 +107,7 @@ def _filing(
     request: FileReferral,
     programs: Mapping[UUID, Program],
     now: datetime,
+    draw: Draw,
 ) -> _Filing:
     """The case, one referral per chosen program with its first history entry and event, and
     the answer; a named refusal if the consent, a program or the officer's contact will not do."""
@@ -132,6 +142,7 @@ def _filing(
             respond_by=respond_by,
             created_at=now,
             updated_at=now,
+            reference=draw(),
             program_name=program.name,
         )
         referrals.append(referral)
@@ -158,6 +169,7 @@ async def file_referrals(
     request: FileReferral,
     idempotency_key: str,
     clock: Clock = utc_now,
+    draw: Draw = references.new_reference,
 ) -> tuple[IntakeResult, bool]:
     """File one referral per chosen program; returns (result, replayed).
 
@@ -165,14 +177,20 @@ async def file_referrals(
     statement, guarded by the key and the programs' versions. Any other (a retry, a refusal,
     a program not read lately or changed since) takes the path that reads first."""
     expected = fingerprint(request)
-    filed = await _file_in_one_statement(
-        uow, targets, officer, request, idempotency_key, expected, clock
-    )
-    if filed is not None:
-        return filed, False
-    return await _file_after_reading(
-        uow, targets, officer, request, idempotency_key, expected, clock
-    )
+    for attempt in range(1, REFERENCE_DRAWS + 1):
+        try:
+            filed = await _file_in_one_statement(
+                uow, targets, officer, request, idempotency_key, expected, clock, draw
+            )
+            if filed is not None:
+                return filed, False
+            return await _file_after_reading(
+                uow, targets, officer, request, idempotency_key, expected, clock, draw
+            )
+        except ReferenceTaken:
+            if attempt == REFERENCE_DRAWS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def _file_in_one_statement(
@@ -183,6 +201,7 @@ async def _file_in_one_statement(
     idempotency_key: str,
     expected: str,
     clock: Clock,
+    draw: Draw,
 ) -> IntakeResult | None:
     """The result, or None when nothing was written: the key was taken (a retry), or a program
     was not read lately, changed since or refuses (the database has the last word)."""
@@ -190,7 +209,7 @@ async def _file_in_one_statement(
         async with uow.in_one_statement():
             remembered = uow.programs.remembered(request.program_ids)
             try:
-                filing = _filing(targets, officer, request, remembered, clock())
+                filing = _filing(targets, officer, request, remembered, clock(), draw)
             except _REFUSALS:
                 return None  # nothing was sent
             await uow.intakes.add(
@@ -221,6 +240,7 @@ async def _file_after_reading(
     idempotency_key: str,
     expected: str,
     clock: Clock,
+    draw: Draw,
 ) -> tuple[IntakeResult, bool]:
     async with uow:
         earlier = await uow.intake_keys.claim(officer.sub, idempotency_key, expected)
@@ -229,9 +249,9 @@ async def _file_after_reading(
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was already used for a different referral"
                 )
-            return IntakeResult.model_validate(earlier.response), True
+            return await _first_answer(uow, earlier.response), True
         programs = await uow.programs.get_many(request.program_ids)
-        filing = _filing(targets, officer, request, programs, clock())
+        filing = _filing(targets, officer, request, programs, clock(), draw)
         await uow.cases.add(filing.case)
         for referral, entry in zip(filing.referrals, filing.first_entries, strict=True):
             await uow.referrals.add(referral)
@@ -243,3 +263,14 @@ async def _file_after_reading(
         )
         await uow.commit()
     return filing.result, False
+
+
+async def _first_answer(uow: ReferralsUnitOfWork, answer: Mapping[str, Any]) -> IntakeResult:
+    """The answer kept under the key; one kept before references existed gets them now."""
+    referrals = []
+    for item in answer["referrals"]:
+        if "reference" not in item:
+            stored = await uow.referrals.get(UUID(item["id"]))
+            item = {**item, "reference": stored.reference if stored else None}
+        referrals.append(item)
+    return IntakeResult.model_validate({**answer, "referrals": referrals})

@@ -8,7 +8,8 @@ what the family agreed to share, and nothing once consent is withdrawn or the da
 - `situation`: the officer's free-text account of the situation, and the notes officers and
   admins wrote in the referral's history (free text may say the same things).
 The officer's own work contact is always shown to the agency: it is how a family without a phone
-is reached. Every path to the agency (views, history, events, webhooks, email) goes through here.
+is reached. Lists show less of the same: under `contact` the family's label (given name and
+initial), language and interpreter; under `needs` the needs (see `views.listed`). Every path to the agency (views, history, events, webhooks, email) goes through here.
 """
 
 from __future__ import annotations
@@ -49,17 +50,34 @@ def shared_needs(consent: Consent, need_codes: Iterable[str]) -> tuple[str, ...]
     return tuple(need_codes) if ConsentScope.NEEDS in agency_scopes(consent) else ()
 
 
+def _sees_all(viewer: Principal, referral: Referral) -> bool:
+    return viewer.role is Role.ADMIN or (
+        viewer.role is Role.OFFICER and viewer.sub == referral.officer_id
+    )
+
+
+def _receiving(viewer: Principal, referral: Referral) -> bool:
+    return viewer.role is Role.AGENCY_STAFF and viewer.agency_id == referral.agency_id
+
+
+def shows_client(viewer: Principal, referral: Referral, case: Case) -> bool:
+    """Whether `viewer` may see the client's names and contact (so they are worth opening). A
+    name search by an agency (`queries`) applies the same rule in SQL: `contact` shared and
+    consent not withdrawn."""
+    if _sees_all(viewer, referral):
+        return True
+    return _receiving(viewer, referral) and ConsentScope.CONTACT in agency_scopes(case.consent)
+
+
 def shared_with(viewer: Principal, referral: Referral, case: Case) -> Shared:
     """What `viewer` (who may see `referral`, see `domain.may_see`) may see of its case."""
-    if viewer.role is Role.ADMIN or (
-        viewer.role is Role.OFFICER and viewer.sub == referral.officer_id
-    ):
+    if _sees_all(viewer, referral):
         return Shared(case.client, case.need_codes, case.situation, officer_notes=True)
-    if viewer.role is not Role.AGENCY_STAFF or viewer.agency_id != referral.agency_id:
+    if not _receiving(viewer, referral):
         return Shared()
     scopes = agency_scopes(case.consent)
     client: dict[str, Any] | None = None
-    if case.client is not None and ConsentScope.CONTACT in scopes:
+    if case.client is not None and shows_client(viewer, referral, case):
         client = {k: v for k, v in case.client.items() if k != "household"}
         if ConsentScope.HOUSEHOLD in scopes:
             client["household"] = list(case.client.get("household", []))
