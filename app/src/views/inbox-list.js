@@ -3,27 +3,13 @@
 // out the rest), the reference to match a phone call, and the clock. Urgency and a clock under
 // 2 h stand out by colour and by a shape and words too (never colour alone).
 import { useEffect, useState } from "preact/hooks";
-import { AWAITING_ANSWER } from "../casework.js";
 import * as directory from "../directory.js";
-import { formatDateTime, formatDuration, language as pageLanguage, t, tOr } from "../i18n.js";
+import { languageName, t, tOr } from "../i18n.js";
+import { Clock, Urgency } from "./clock.js";
 import { href, navigate } from "../router.js";
 import { StatusBadge, html, useApp } from "../ui.js";
 
 export const DESK = "(min-width: 1200px)";
-const SOON_MS = 2 * 60 * 60 * 1000;
-const URGENCY_MARK = { emergency: "▲", high: "◆", routine: "" };
-const names = {};
-
-/** A language's name in the page's language ("fr" → "French", "francés"). */
-export function languageName(code) {
-  const page = pageLanguage();
-  try {
-    names[page] ??= new Intl.DisplayNames([page], { type: "language" });
-    return names[page].of(code) ?? code;
-  } catch {
-    return tOr(`lang.${code}`, code); // a code Intl does not know
-  }
-}
 
 /** Whether the screen matches a media query, following it as the window changes. */
 export function useMedia(query) {
@@ -46,30 +32,6 @@ export function useNeedName() {
     directory.taxonomy(config).then((all) => setTerms(Object.fromEntries(all.map((term) => [term.code, term.name]))));
   }, []);
   return (code) => tOr(`need.${code}`, terms[code] ?? code);
-}
-
-export function Urgency({ urgency }) {
-  const mark = URGENCY_MARK[urgency];
-  return html`<span class=${`urgency urgency-${urgency}`}>
-    ${mark ? html`<span aria-hidden="true">${mark}</span> ` : null}${t(`urgency.${urgency}`)}
-  </span>`;
-}
-
-/** Time left to answer: overdue and under 2 h stand out (fill, a mark and words); a long
- *  wait stays quiet. Nothing once the referral was answered. */
-export function Clock({ referral, now }) {
-  if (!AWAITING_ANSWER.includes(referral.status)) return null;
-  const left = Date.parse(referral.respond_by) - now;
-  const due = formatDateTime(referral.respond_by);
-  if (left < 0) {
-    return html`<span class="clock overdue inbox-clock clock-overdue" title=${due}>
-      <span aria-hidden="true">⚠</span>${" "}${t("inbox.clock_overdue", { time: formatDuration(left) })}</span>`;
-  }
-  if (left < SOON_MS) {
-    return html`<span class="clock inbox-clock clock-soon" title=${due}>
-      <span aria-hidden="true">◔</span>${" "}<span class="visually-hidden">${t("inbox.clock_soon")} </span>${t("inbox.clock_left", { time: formatDuration(left) })}</span>`;
-  }
-  return html`<span class="clock inbox-clock" title=${due}>${t("inbox.clock_left", { time: formatDuration(left) })}</span>`;
 }
 
 function Family({ referral }) {

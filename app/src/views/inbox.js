@@ -6,12 +6,13 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { ACTIVE, AWAITING_ANSWER, FINAL, markReceived, moveReferral, openReferral } from "../casework.js";
-import { formatDateTime, t } from "../i18n.js";
+import { formatDateTime, languageName, t } from "../i18n.js";
 import { usePolledList } from "../poll.js";
 import { href } from "../router.js";
 import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp, useNow } from "../ui.js";
 import { History } from "./history.js";
-import { Clock, DESK, InboxRows, Urgency, languageName, useMedia, useNeedName } from "./inbox-list.js";
+import { Clock, Urgency } from "./clock.js";
+import { DESK, InboxRows, useMedia, useNeedName } from "./inbox-list.js";
 import { VIEWS, inbox, orderOf, useInboxState } from "./inbox-state.js";
 
 const STATUSES = { waiting: AWAITING_ANSWER, active: ACTIVE, closed: FINAL };
@@ -204,7 +205,9 @@ function Shared({ referral }) {
           <div><dt>${t("form.channel")}</dt><dd>${t(`channel.${contact.preferred_channel}`)}</dd></div>
           ${contact.phone ? html`<div><dt>${t("form.phone")}</dt><dd><a class="tel" href=${`tel:${contact.phone.replace(/[^0-9+]/g, "")}`}>${contact.phone}</a></dd></div>` : null}
           ${contact.email ? html`<div><dt>${t("form.email")}</dt><dd>${contact.email}</dd></div>` : null}
-          <div><dt>${t("form.safe_message")}</dt><dd><strong>${contact.safe_to_leave_message ? t("common.yes") : t("common.no")}</strong></dd></div>
+          ${contact.safe_to_leave_message == null
+            ? null // reached only through the officer or in person: no message is ever left
+            : html`<div><dt>${t("form.safe_message")}</dt><dd><strong>${contact.safe_to_leave_message ? t("common.yes") : t("common.no")}</strong></dd></div>`}
           ${contact.preferred_language ? html`<div><dt>${t("form.contact_language")}</dt><dd>${languageName(contact.preferred_language)}${contact.interpreter_needed ? ` · ${t("form.interpreter")}` : ""}</dd></div>` : null}
           ${contact.best_time ? html`<div><dt>${t("form.best_time")}</dt><dd>${contact.best_time}</dd></div>` : null}
           ${client.household?.length ? html`<div><dt>${t("form.household")}</dt><dd>${client.household.map((m) => `${m.given_name} (${m.relationship}${m.age != null ? `, ${m.age}` : ""})`).join("; ")}</dd></div>` : null}
