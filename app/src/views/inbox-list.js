@@ -52,7 +52,7 @@ function NewMark({ arrived }) {
 
 function Card({ referral, now, needName, arrived }) {
   const facts = [
-    referral.program_name,
+    referral.program_name ? html`<span lang=${directory.CONTENT_LANGUAGE}>${referral.program_name}</span>` : null,
     referral.needs.map(needName).join(", "),
     spoken(referral),
     referral.officer_name ? t("inbox.from_officer", { name: referral.officer_name }) : null,
@@ -74,7 +74,7 @@ function Card({ referral, now, needName, arrived }) {
 
 const CELLS = {
   family: (r) => html`<td><${Family} referral=${r} /></td>`,
-  program: (r) => html`<td>${r.program_name ?? ""}</td>`,
+  program: (r) => html`<td lang=${directory.CONTENT_LANGUAGE}>${r.program_name ?? ""}</td>`,
   needs: (r, { needName }) =>
     html`<td class="needs">${r.needs.length ? r.needs.map(needName).join(", ") : html`<span class="muted">—</span>`}</td>`,
   language: (r) => html`<td>${spoken(r) ?? html`<span class="muted">—</span>`}</td>`,

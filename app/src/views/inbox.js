@@ -11,6 +11,7 @@ import { usePolledList } from "../poll.js";
 import { href } from "../router.js";
 import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp, useNow } from "../ui.js";
 import { History } from "./history.js";
+import { CONTENT_LANGUAGE } from "../directory.js";
 import { Clock, Urgency } from "./clock.js";
 import { DESK, InboxRows, useMedia, useNeedName } from "./inbox-list.js";
 import { VIEWS, inbox, orderOf, useInboxState } from "./inbox-state.js";
@@ -280,7 +281,7 @@ export function InboxReferralScreen({ id }) {
     <${ScreenTitle}>${t("inbox.referral")} <span class="reference inbox-title-ref">${referral.reference}</span></${ScreenTitle}>
     <p class="inbox-who">
       ${referral.family_label ?? html`<span class="muted">${t("inbox.name_not_shared")}</span>`}
-      <span class="muted"> · </span>${referral.program_name}
+      <span class="muted"> · </span><span lang=${CONTENT_LANGUAGE}>${referral.program_name}</span>
     </p>
     <p class="row">
       <${StatusBadge} status=${referral.status} />

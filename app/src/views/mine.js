@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { Problem } from "../api.js";
 import * as connection from "../connection.js";
+import { CONTENT_LANGUAGE } from "../directory.js";
 import { formatDateTime, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
 import { draftFrom } from "../referral.js";
@@ -50,7 +51,7 @@ function FiledConfirmation({ items }) {
   else text = connection.current() === "online" ? t("filed.sending", { count }) : t("filed.waiting");
   return html`<div class=${`notice filed filed-${item.state}`} data-filed=${item.state}>
     <p>${text}</p>
-    ${shown ? html`<p class="muted">${shown.label.family} · ${shown.label.programs.join(", ")}</p>` : null}
+    ${shown ? html`<p class="muted">${shown.label.family} · <span lang=${CONTENT_LANGUAGE}>${shown.label.programs.join(", ")}</span></p>` : null}
     <${Steps} state=${item.state === "refused" ? "sent" : item.state} />
     <button type="button" class="link" onClick=${() => store.filed(null)}>${t("common.dismiss")}</button>
   </div>`;
@@ -73,7 +74,7 @@ function TabletItem({ item }) {
       <h3>${shown ? shown.label.family : t("outbox.locked_item")}</h3>
       <span class=${`badge send-${state}`}>${t(`send.${state}`)}</span>
     </div>
-    ${shown ? html`<p>${shown.label.programs.join(", ")}</p>` : null}
+    ${shown ? html`<p lang=${CONTENT_LANGUAGE}>${shown.label.programs.join(", ")}</p>` : null}
     ${state !== "refused" ? html`<${Steps} state=${state} />` : null}
     <p class="muted">${t("outbox.filed_at", { at: formatDateTime(item.created_at) })}
       ${item.attempts ? ` · ${t("outbox.attempts", { count: item.attempts })}` : ""}</p>
@@ -97,7 +98,7 @@ function ReferralCard({ referral, now, changed }) {
   const change = referral.last_change;
   return html`<li class=${`card referral-row${changed ? " changed" : ""}`} data-referral-id=${referral.id}>
     <div class="card-head">
-      <h4><a class="stretch" href=${href("mine", referral.id)}>${referral.program_name || t("referral.untitled")}</a></h4>
+      <h4><a class="stretch" href=${href("mine", referral.id)} lang=${referral.program_name ? CONTENT_LANGUAGE : null}>${referral.program_name || t("referral.untitled")}</a></h4>
       <${StatusBadge} status=${referral.status} />
     </div>
     <p class="inbox-card-line">${referral.reference ? html`<span class="reference">${referral.reference}</span>` : null}
