@@ -27,7 +27,13 @@ class FakeTaxonomy:
 
     async def terms(self) -> Terms:
         return Terms.build(
-            (t.id, t.name, t.parent_id, t.code or t.name) for t in self.terms_by_id.values()
+            (
+                t.id,
+                [t.name, *(t.x_bridges.names.values() if t.x_bridges else ())],
+                t.parent_id,
+                t.code or t.name,
+            )
+            for t in self.terms_by_id.values()
         )
 
     async def known_references(self) -> dataset.Known:

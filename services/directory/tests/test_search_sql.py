@@ -31,7 +31,6 @@ def placeholders(sql: str) -> set[int]:
 @pytest.mark.parametrize(
     ("query", "fragment", "value"),
     [
-        (SearchQuery(text="food bank"), "search_query(", ["food", "bank"]),
         (SearchQuery(organization_id=TERM), "s.organization_id =", TERM),
         (SearchQuery(taxonomy_term_id=TERM), "WITH RECURSIVE d", TERM),
         (SearchQuery(taxonomy_id=TERM), "taxonomy_id =", TERM),
@@ -49,6 +48,22 @@ def test_each_filter_adds_its_condition_and_its_value(query, fragment, value):
     assert fragment in sql
     assert value in params
     assert placeholders(sql) == set(range(1, len(params) + 1))  # numbered, none unused
+
+
+def test_words_take_candidates_tier_by_tier_and_rank_each_word_by_where_it_is():
+    sql, params = search_sql(SearchQuery(text="food bank for a family"))
+    # food, bank, family: all three, then two of them, then any
+    assert sql.count("UNION ALL") == 2 and sql.count(f"LIMIT {CANDIDATE_CAP}") == 1
+    tiers = [p for p in params if isinstance(p, str) and p.count("'food'") and p.count("'bank'")]
+    assert tiers[0].count("&") == 2 and "&" not in tiers[-1]
+    assert "'comida'" in tiers[0]  # a synonym counts as the word
+    assert sql.count("CASE WHEN NOT s.search_vector @@") == 3 * 3  # a score per word and tier
+    assert placeholders(sql) == set(range(1, len(params) + 1))
+
+
+def test_a_query_of_stop_words_only_matches_nothing():
+    sql, _ = search_sql(SearchQuery(text="of the and"))
+    assert "WHERE false" in sql
 
 
 def test_open_now_alone_probes_some_services_then_looks_the_open_ones_up():

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from bridges_directory import access, api, dataset, domain
+from bridges_directory.corrections import Corrections
+from bridges_directory.lexicon import LEXICON
 from bridges_directory.repository import SqlUnitOfWork
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
@@ -47,7 +49,7 @@ def build_runtime(settings: DirectorySettings | None = None) -> DirectoryRuntime
 
 def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
-    return create_app(
+    app = create_app(
         runtime,
         title="Bridges directory",
         description="Human-service programs as Open Referral HSDS 3.0, with search.",
@@ -56,3 +58,5 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         access_table=access.TABLE,
         body_limits={"/import": runtime.settings.import_max_bytes},
     )
+    app.state.corrections = Corrections(LEXICON)  # typo decisions, kept by this process
+    return app

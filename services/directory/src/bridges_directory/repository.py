@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import dataset, hsds, indexing
+from bridges_directory import dataset, hsds, indexing, matching
 from bridges_directory.domain import ServiceRow, StoredService, Terms
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
@@ -49,9 +49,13 @@ class SqlTaxonomy(Repository):
 
     async def terms(self) -> Terms:
         rows = await self._conn.fetch(
-            "SELECT id, name, parent_id, coalesce(code, name) AS code FROM taxonomy_term"
+            """SELECT id, parent_id, coalesce(code, name) AS code, name || ARRAY(
+                   SELECT value FROM jsonb_each_text(
+                       coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb))
+                   ORDER BY key) AS names
+               FROM taxonomy_term"""
         )
-        return Terms.build((r["id"], r["name"], r["parent_id"], r["code"]) for r in rows)
+        return Terms.build((r["id"], r["names"], r["parent_id"], r["code"]) for r in rows)
 
     async def known_references(self) -> dataset.Known:
         """What references in a dataset may point at: the terms and taxonomies held."""
@@ -139,10 +143,7 @@ class SqlServices(Repository):
             [_service_record(row) for row in rows],
         )
         ids = [row.service.id for row in rows]
-        await self._conn.execute(
-            "INSERT INTO search_word (word) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            sorted({word for row in rows for word in row.fields.words}),
-        )
+        await self._add_to_vocabulary({word for row in rows for word in row.fields.words})
         for table in ("service_at_location", "attribute", "opening_hours"):
             await self._conn.execute(f"DELETE FROM {table} WHERE service_id = ANY($1::uuid[])", ids)
         await self._write_locations(rows)
@@ -178,6 +179,22 @@ class SqlServices(Repository):
             ),
         )
         return {w["id"]: (w["version"], w["last_modified"]) for w in written}
+
+    async def _add_to_vocabulary(self, stems: set[str]) -> None:
+        """New stems, with their deletions (`matching.deletions`) for typo correction."""
+        new = await self._conn.fetch(
+            """INSERT INTO search_stem (stem) SELECT unnest($1::text[])
+               ON CONFLICT DO NOTHING RETURNING stem""",
+            sorted(stems),
+        )
+        variants = sorted(
+            (variant, r["stem"]) for r in new for variant in matching.deletions(r["stem"])
+        )
+        await self._conn.execute(
+            """INSERT INTO search_stem_variant (variant, stem)
+               SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING""",
+            *_columns(variants, 2),
+        )
 
     async def _write_locations(self, rows: Sequence[ServiceRow]) -> None:
         locations = {
@@ -273,7 +290,8 @@ class SqlServices(Repository):
 
     async def analyze(self) -> None:
         await self._conn.execute(
-            "ANALYZE service, location, service_at_location, opening_hours, opening_zone, search_word"
+            "ANALYZE service, location, service_at_location, opening_hours, opening_zone, "
+            "search_stem, search_stem_variant"
         )
 
 
