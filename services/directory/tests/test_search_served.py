@@ -10,8 +10,8 @@ import pytest
 
 from bridges_directory import indexing, matching, queries, search_sql
 from bridges_directory.corrections import Corrections
-from bridges_directory.lexicon import LEXICON
 from bridges_directory.hsds import Service
+from bridges_directory.lexicon import LEXICON
 from bridges_directory.search_sql import MINIMAL_FIELDS
 from bridges_directory.seed import demo_county
 
