@@ -3,7 +3,8 @@ tablet's offline search apply (`app/src/matching.js` restates it; `tests/data/ma
 proves they agree).
 
 - Text is folded (lower case, accents removed) and split into words (runs of letters and digits).
-- A word is compared by its stem (Snowball 2 English, "families" → "famili"); a program's fields
+- A word is compared by its stem (Snowball 2 English, "families" → "famili"; a word with a digit
+  is a code and stays as it is); a program's fields
   keep their stems in four weights (A names, B organization and needs, C description and
   eligibility, D languages, audiences, places), A and B also with adjacent words run together
   ("foodbank").
@@ -62,7 +63,10 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """The stem of a folded word (the vocabulary is small: nearly every call is a cache hit)."""
+    """The stem of a folded word; a word with a digit is a code, kept as it is (the vocabulary
+    is small: nearly every call is a cache hit)."""
+    if DIGIT.search(word):
+        return word
     stemmed: str = _stemmer.stemWord(word)
     return stemmed
 
