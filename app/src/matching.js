@@ -6,10 +6,11 @@
 //   const found = searchPrograms(services, "comida para niños", lexicon); // [{ service, rank }]
 //
 // Text is folded (lower case, accents removed) and split into words; words are compared by
-// their Snowball 2 English stems (a word with a digit is a code, not stemmed). A query keeps its meaningful words (stop words dropped, at most
-// rules.max_concepts), each a concept: its stem and its synonyms'. A concept whose stem no
-// program (and no synonym group) holds also matches stems within 1 edit from 5 letters, 2 from
-// 9 (optimal string alignment). A program matches any concept; its rank adds, per concept
+// their Snowball 2 English stems (a word with a digit is a code, not stemmed). A query keeps its
+// meaningful words (stop words dropped, at most rules.max_concepts), each a concept: its stem
+// and its synonyms'. A concept whose stem no program (and no synonym group) holds also matches
+// the stems of the programs' words (and the groups') within 1 edit of the word as typed from 5
+// letters, 2 from 9 (optimal string alignment). A program matches any concept; its rank adds, per concept
 // matched, rules.coverage and the best score of where it matched (rules.field_score).
 import stemWord from "wink-porter2-stemmer";
 
@@ -87,6 +88,7 @@ export function prepareLexicon(document) {
     stopWords: new Set(Object.values(document.stop_words).flat()),
     queryStopWords: new Set(Object.values(document.query_stop_words).flat()),
     synonyms,
+    synonymWords: new Set(document.synonyms.flat().flatMap((w) => words(w))),
     terms: new Map(document.terms.map((t) => [t.id, t])),
     languages: document.languages,
     audiences: document.audiences,
@@ -169,8 +171,7 @@ export function programFields(service, lexicon) {
   const vocabulary = new Set(
     Object.values(texts)
       .flatMap((text) => words(text))
-      .filter((w) => !lexicon.stopWords.has(w) && !DIGIT.test(w) && letters(w) <= lexicon.rules.vocabulary_word_max)
-      .map(stem),
+      .filter((w) => !lexicon.stopWords.has(w) && !DIGIT.test(w) && letters(w) <= lexicon.rules.vocabulary_word_max),
   );
   return { fields, vocabulary };
 }
@@ -186,18 +187,19 @@ export function meaningfulWords(text, lexicon) {
   return kept.filter((t) => !seen.has(stem(t)) && seen.add(stem(t))).slice(0, lexicon.rules.max_concepts);
 }
 
-/** The query's concepts, typos corrected against `vocabulary` (a Set of stems). */
+/** The query's concepts, typos corrected against `vocabulary` (a Set of the programs' words). */
 export function concepts(text, lexicon, vocabulary) {
+  const known = new Set([...vocabulary].map(stem));
   return meaningfulWords(text, lexicon).map((word) => {
     const own = stem(word);
     const synonyms = new Set(synonymsOf(lexicon, own));
     synonyms.delete(own);
     const typos = new Set();
     const allowed = maxTypos(word, lexicon.rules);
-    if (allowed > 0 && !vocabulary.has(own) && !lexicon.synonyms.has(own)) {
-      for (const candidate of [...vocabulary, ...lexicon.synonyms.keys()]) {
-        if (!withinTypos(own, candidate, allowed)) continue;
-        for (const s of synonymsOf(lexicon, candidate)) if (s !== own && !synonyms.has(s)) typos.add(s);
+    if (allowed > 0 && !known.has(own) && !lexicon.synonyms.has(own)) {
+      for (const candidate of new Set([...vocabulary, ...lexicon.synonymWords])) {
+        if (!withinTypos(word, candidate, allowed)) continue;
+        for (const s of synonymsOf(lexicon, stem(candidate))) if (s !== own && !synonyms.has(s)) typos.add(s);
       }
     }
     return { word, stem: own, byKind: { word: new Set([own]), synonym: synonyms, typo: typos } };

@@ -45,12 +45,12 @@ test("typos allowed grow with the word, never for codes", () => {
   assert.deepEqual(["food", "shelt", "shelters", "counselling", "97910x"].map((w) => maxTypos(w, rules)), [0, 1, 1, 2, 0]);
   assert.equal(editDistance("sheltre", "shelter"), 1); // a swap is one edit
   assert.equal(editDistance("councel", "counsel"), 1);
-  assert.ok(withinTypos("consel", "counsel", 1));
+  assert.ok(withinTypos("conseling", "counseling", 1));
   assert.ok(!withinTypos("housing", "hospital", 2));
 });
 
 test("a known word is not corrected; an unknown one is, to the stems a typo away", () => {
-  const vocabulary = new Set(["counsel", "shelter", "council"]);
+  const vocabulary = new Set(["counseling", "shelter", "council"]);
   const [known] = concepts("shelter", LEXICON, vocabulary);
   assert.equal(known.byKind.typo.size, 0);
   const [typo] = concepts("conseling", LEXICON, vocabulary);

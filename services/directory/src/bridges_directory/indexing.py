@@ -68,7 +68,7 @@ class SearchFields:
     weight_b: str
     weight_c: str
     weight_d: str
-    words: list[str]  # the vocabulary typo correction draws on: stems of single words
+    words: list[str]  # the vocabulary typo correction draws on: single words, folded
     term_ids: list[UUID]
     languages: list[str]
     service_areas: list[str]
@@ -150,7 +150,7 @@ def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -
         ),
         weight_c=stems(matching.field_stems(texts["C"], stop)),
         weight_d=stems(matching.field_stems(texts["D"], stop)),
-        words=sorted(matching.vocabulary_stems(texts.values(), stop)),
+        words=sorted(matching.vocabulary_words(texts.values(), stop)),
         term_ids=sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id}),
         languages=language_values(service.languages),
         service_areas=areas,

@@ -184,7 +184,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("spanish", "espanol", "latino", "latina", "hispanic", "hispano"),
     ("diaper", "diapers", "panal", "panales"),
     ("mentor", "mentoring", "mentoria", "tutor"),
-    ("school", "escuela", "homework", "tarea"),
+    ("school", "escuela", "homework", "tarea", "tareas"),
 )
 
 # Not stop words whatever Snowball's Spanish list says: English content words.

@@ -12,10 +12,10 @@ proves they agree).
   words that say nothing about a program ("need", "help"), unless nothing else is left; at most
   MAX_CONCEPTS of them. Each becomes a concept: its stem and the stems of its synonyms (the
   lexicon's groups: "rehab" → addiction, "comida" → food).
-- Typos: a concept whose stem is in neither the vocabulary (every program's words) nor the
-  lexicon also matches the vocabulary's stems within `max_typos` edits (optimal string
-  alignment: a swap of two letters is one edit) of it: 1 from 5 letters, 2 from 9, none for
-  shorter words or words with digits.
+- Typos: a concept whose stem neither the vocabulary (every program's words) nor the lexicon
+  holds also matches the stems of their words within `max_typos` edits of the word as typed
+  (optimal string alignment: a swap of two letters is one edit): 1 from 5 letters, 2 from 9,
+  none for shorter words or words with digits.
 - A program matches when it matches any concept. Rank: each concept matched counts
   COVERAGE, plus the best (kind, field) it matched in, from FIELD_SCORE (the word itself, a
   synonym, a typo; in names, then organization and needs, description, the rest); ties by
@@ -78,14 +78,14 @@ def max_typos(word: str) -> int:
     return 1 if len(word) < 9 else 2
 
 
-def within_typos(query_stem: str, stem_: str, typos: int) -> bool:
-    return typos > 0 and OSA.distance(query_stem, stem_, score_cutoff=typos) <= typos
+def within_typos(word: str, candidate: str, typos: int) -> bool:
+    return typos > 0 and OSA.distance(word, candidate, score_cutoff=typos) <= typos
 
 
-def deletions(stem_: str, depth: int = 2) -> set[str]:
-    """The stem with up to `depth` letters deleted: two words within `depth` edits share one of
+def deletions(word: str, depth: int = 2) -> set[str]:
+    """The word with up to `depth` letters deleted: two words within `depth` edits share one of
     these (how the vocabulary's index finds typo candidates without scanning it)."""
-    found, frontier = {stem_}, {stem_}
+    found, frontier = {word}, {word}
     for _ in range(depth):
         frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))} - found
         found |= frontier
@@ -105,10 +105,10 @@ def field_stems(text: str, stop_words: Collection[str], *, compounds: bool = Fal
     return stems
 
 
-def vocabulary_stems(fields: Iterable[str], stop_words: Collection[str]) -> set[str]:
-    """The stems typo correction may lead to: single words, none with digits."""
+def vocabulary_words(fields: Iterable[str], stop_words: Collection[str]) -> set[str]:
+    """The words typo correction may lead to (to their stems): single words, none with digits."""
     return {
-        stem(t)
+        t
         for text in fields
         for t in words(text)
         if t not in stop_words and not DIGIT.search(t) and len(t) <= VOCABULARY_WORD_MAX
@@ -142,18 +142,23 @@ class Concept:
 
 @dataclass(frozen=True)
 class Synonyms:
-    """The lexicon's synonym groups by stem: each stem → the stems of every group holding it."""
+    """The lexicon's synonym groups by stem: each stem → the stems of every group holding it;
+    and the groups' words (a typo may lead to one)."""
 
     groups: Mapping[str, frozenset[str]]
+    words: frozenset[str]
 
     @classmethod
     def of(cls, groups: Iterable[Iterable[str]]) -> Synonyms:
         by_stem: dict[str, set[str]] = {}
+        all_words: set[str] = set()
         for group in groups:
-            stems = {stem(w) for word in group for w in words(word)}
+            group_words = {w for word in group for w in words(word)}
+            all_words |= group_words
+            stems = {stem(w) for w in group_words}
             for s in stems:
                 by_stem.setdefault(s, set()).update(stems)
-        return cls({s: frozenset(g) for s, g in by_stem.items()})
+        return cls({s: frozenset(g) for s, g in by_stem.items()}, frozenset(all_words))
 
     def of_stem(self, stem_: str) -> frozenset[str]:
         return self.groups.get(stem_, frozenset({stem_}))
@@ -191,9 +196,9 @@ def concepts(
 
 
 def with_typos(concept: Concept, candidates: Iterable[str], synonyms: Synonyms) -> Concept:
-    """`concept` with the `candidates` (vocabulary or lexicon stems) a typo away, and their
-    synonyms; none when its own stem is known."""
-    near = {c for c in candidates if within_typos(concept.stem, c, concept.max_typos)}
+    """`concept` with the stems of the `candidates` (vocabulary or lexicon words) a typo away
+    from its word, and their synonyms."""
+    near = {stem(c) for c in candidates if within_typos(concept.word, c, concept.max_typos)}
     typos = {s for c in near for s in synonyms.of_stem(c)} - concept.synonyms - {concept.stem}
     return Concept(concept.word, concept.stem, concept.synonyms, frozenset(typos))
 

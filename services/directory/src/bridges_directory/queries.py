@@ -114,18 +114,20 @@ TYPO_CANDIDATES_MAX = 2000
 
 def vocabulary_lookup(conn: asyncpg.Connection) -> Any:
     """`corrections.Lookup` on this connection: which stems are known, and the vocabulary's
-    stems sharing a deletion with them (both by index, whatever the directory's size)."""
+    words sharing a deletion with the query's words (both by index, whatever the size)."""
 
     async def lookup(stems: list[str], variants: list[str]) -> tuple[set[str], set[str]]:
         rows = await conn.fetch(
-            f"""SELECT stem, true AS known FROM search_stem WHERE stem = ANY($1::text[])
+            f"""SELECT DISTINCT stem AS value, true AS known FROM search_word
+                WHERE stem = ANY($1::text[])
                 UNION ALL
-                (SELECT DISTINCT stem, false FROM search_stem_variant
+                (SELECT DISTINCT word, false FROM search_word_variant
                  WHERE variant = ANY($2::text[]) LIMIT {TYPO_CANDIDATES_MAX})""",
             stems,
             variants,
         )
-        return {r["stem"] for r in rows if r["known"]}, {r["stem"] for r in rows}
+        known = {r["value"] for r in rows if r["known"]}
+        return known, {r["value"] for r in rows if not r["known"]}
 
     return lookup
 

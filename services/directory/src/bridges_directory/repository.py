@@ -180,18 +180,22 @@ class SqlServices(Repository):
         )
         return {w["id"]: (w["version"], w["last_modified"]) for w in written}
 
-    async def _add_to_vocabulary(self, stems: set[str]) -> None:
-        """New stems, with their deletions (`matching.deletions`) for typo correction."""
+    async def _add_to_vocabulary(self, words: set[str]) -> None:
+        """New words with their stems, and their deletions (`matching.deletions`) for typo
+        correction."""
+        ordered = sorted(words)
         new = await self._conn.fetch(
-            """INSERT INTO search_stem (stem) SELECT unnest($1::text[])
-               ON CONFLICT DO NOTHING RETURNING stem""",
-            sorted(stems),
+            """INSERT INTO search_word (word, stem)
+               SELECT * FROM unnest($1::text[], $2::text[])
+               ON CONFLICT DO NOTHING RETURNING word""",
+            ordered,
+            [matching.stem(w) for w in ordered],
         )
         variants = sorted(
-            (variant, r["stem"]) for r in new for variant in matching.deletions(r["stem"])
+            (variant, r["word"]) for r in new for variant in matching.deletions(r["word"])
         )
         await self._conn.execute(
-            """INSERT INTO search_stem_variant (variant, stem)
+            """INSERT INTO search_word_variant (variant, word)
                SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING""",
             *_columns(variants, 2),
         )
@@ -291,7 +295,7 @@ class SqlServices(Repository):
     async def analyze(self) -> None:
         await self._conn.execute(
             "ANALYZE service, location, service_at_location, opening_hours, opening_zone, "
-            "search_stem, search_stem_variant"
+            "search_word, search_word_variant"
         )
 
 

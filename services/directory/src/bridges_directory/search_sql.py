@@ -6,7 +6,7 @@ at most `CANDIDATE_CAP` candidates, so a search costs the same in a small and a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -133,7 +133,7 @@ def _selective(q: SearchQuery) -> bool:
     )
 
 
-def _tsquery(stems: Sequence[str], weights: str = "") -> str:
+def _tsquery(stems: Collection[str], weights: str = "") -> str:
     suffix = f":{weights}" if weights else ""
     return " | ".join(
         "'" + s.replace("\\", "\\\\").replace("'", "''") + "'" + suffix for s in sorted(stems)
