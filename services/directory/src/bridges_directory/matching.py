@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations, pairwise
+from itertools import pairwise
 
 import snowballstemmer
 from rapidfuzz.distance import OSA
@@ -222,15 +222,3 @@ def concept_score(concept: Concept, fields: Mapping[str, Collection[str]]) -> in
 
 def rank(query: Iterable[Concept], fields: Mapping[str, Collection[str]]) -> int:
     return sum(concept_score(c, fields) for c in query)
-
-
-def tiers(count: int) -> list[int]:
-    """How many concepts the candidates of each tier match at least: all of them first, then
-    half, then any (a search takes candidates tier by tier until it has enough)."""
-    levels = [count, (count + 1) // 2, 1] if count >= 3 else [count, 1]
-    return sorted({level for level in levels if level >= 1}, reverse=True)
-
-
-def at_least(count: int, total: int) -> list[tuple[int, ...]]:
-    """The combinations of `count` of `total` concepts (a tier's condition)."""
-    return list(combinations(range(total), count))

@@ -80,7 +80,7 @@ _ORDER = {
 @dataclass
 class _Search:
     """The parts of one search: CTEs, joins, conditions, and the rank and distance columns;
-    with words, the tiers of candidates (`matching.tiers`), each a condition of its own."""
+    with words, the tiers of candidates (see `_words`), each a condition of its own."""
 
     sql: Params = field(default_factory=Params)
     ctes: list[str] = field(default_factory=list)
@@ -162,15 +162,26 @@ def _any(concept: matching.Concept) -> str:
 
 
 def _words(parts: _Search, concepts: Sequence[matching.Concept]) -> None:
-    """Programs matching any concept, in tiers of how many they match."""
+    """Programs matching any concept, in two tiers: those matching all of them first, then
+    those matching any. ("At least half" would rank long sentences better past the cap, but
+    PostgreSQL's GIN index evaluates such a query, every combination, for every program that
+    matches any word: 40 ms at 20k programs.)"""
     if not concepts:
         parts.where.append("false")  # nothing but stop words
         return
     anys = [_any(c) for c in concepts]
-    for level in matching.tiers(len(concepts)):
-        combos = matching.at_least(level, len(concepts))
-        tsq = " | ".join("(" + " & ".join(anys[i] for i in combo) + ")" for combo in combos)
-        parts.tiers.append(f"s.search_vector @@ {parts.sql(tsq)}::tsquery")
+    # All: from a materialized row, PostgreSQL cannot tell how many programs hold all the words,
+    # so it reads the GIN index (which skips what the rarest word lacks) instead of testing
+    # programs one by one until it has enough (it underestimates what that costs).
+    parts.ctes.append(
+        f"words AS MATERIALIZED (SELECT {parts.sql(' & '.join(anys))}::tsquery AS every)"
+    )
+    parts.joins.insert(0, "CROSS JOIN words")
+    parts.tiers.append("s.search_vector @@ words.every")
+    if len(concepts) > 1:
+        # Any: seen by the planner. When most programs hold one of the words, testing them in
+        # turn finds enough at once; when few do, it reads the index.
+        parts.tiers.append(f"s.search_vector @@ {parts.sql(' | '.join(anys))}::tsquery")
 
 
 def _rank(parts: _Search, concepts: Sequence[matching.Concept]) -> None:
