@@ -17,7 +17,7 @@ from bridges_directory import catalog, hsds, places, queries
 from bridges_directory.corrections import Corrections
 from bridges_directory.dataset import DatasetError
 from bridges_directory.domain import IdMismatch
-from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
+from bridges_directory.search_sql import CANDIDATE_CAP, RANKED_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.access import Caller
 from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, etag_of, none_match
@@ -64,8 +64,9 @@ async def api_info(request: Request) -> dict[str, str]:
     tags=["hsds"],
     summary="Search and list services",
     description="Filters combine with AND. A search ranks at most the first "
-    f"{CANDIDATE_CAP} matches; when more match, total_items is {CANDIDATE_CAP} and the "
-    "`Bridges-Results-Capped` header is set: add a place, a need or a word to narrow it.",
+    f"{CANDIDATE_CAP} matches ({RANKED_CAP} when ranking words by relevance, those matching "
+    "every word first); when more match, total_items is that cap and the "
+    "`Bridges-Results-Capped` header says it: add a place, a need or a word to narrow it.",
     response_model=hsds.Page,
     responses=problem_responses(BadRequest),
 )
@@ -129,7 +130,7 @@ async def list_services(
     # served as PostgreSQL wrote the results: no decoding, validating and re-encoding per request
     response = Response(result.page, media_type="application/json")
     if result.capped:
-        response.headers["Bridges-Results-Capped"] = str(CANDIDATE_CAP)
+        response.headers["Bridges-Results-Capped"] = str(result.capped)
     return response
 
 

@@ -19,6 +19,7 @@ from bridges_directory.repository import SqlServices
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
     SearchQuery,
+    candidate_cap,
     open_probe,
     search_count_sql,
     search_sql,
@@ -237,7 +238,7 @@ async def get_service(pool: asyncpg.Pool, service_id: UUID) -> StoredService:
 @dataclass(frozen=True)
 class SearchResult:
     page: bytes  # the HSDS page as JSON, its results written by PostgreSQL
-    capped: bool  # more matched than a search ranks (CANDIDATE_CAP): narrow it
+    capped: int | None  # more matched than a search ranks (this many): narrow it
 
 
 async def search(
@@ -251,7 +252,8 @@ async def search(
     async with pool.acquire() as conn:
         concepts = await resolve_words(conn, corrections, query.text) if query.text else None
         total, items = await search_services(conn, query, concepts, minimal=minimal)
-    capped = total >= CANDIDATE_CAP and not query.is_listing
+    cap = candidate_cap(query)
+    capped = cap if total >= cap and not query.is_listing else None
     return SearchResult(hsds.page_json(items, total, page, query.limit), capped)
 
 

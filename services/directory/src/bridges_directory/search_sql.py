@@ -261,7 +261,7 @@ def _search_parts(
             where.append(_OPEN_SET)
     if q.lat is not None and q.lon is not None:
         _distance(parts, q.lat, q.lon, q.radius_km)
-    if ranked and q.text and concepts:
+    if ranked and q.text and q.sort == "relevance" and concepts:
         _rank(parts, concepts)
     return parts
 
@@ -296,8 +296,15 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
 
 
 # A search ranks, sorts and counts at most this many matches, so its cost stays flat as the
-# directory grows; beyond it `total_items` says CANDIDATE_CAP and the response is marked capped.
+# directory grows; beyond it `total_items` says the cap and the response is marked capped.
 CANDIDATE_CAP = 1000
+# Ranking by words costs a few tests of each candidate's words per query word (about 10 µs a
+# candidate for a sentence): words sorted by relevance rank this many, the best tier first.
+RANKED_CAP = 300
+
+
+def candidate_cap(q: SearchQuery) -> int:
+    return RANKED_CAP if q.text and q.sort == "relevance" else CANDIDATE_CAP
 
 
 # What a result is served as (`item`, JSON text PostgreSQL writes; Python passes it through):
@@ -331,7 +338,7 @@ def search_sql(
 
     `concepts`: the words of `q.text` with their typos corrected (`queries.resolve_words`);
     without them, the words are taken as they are. The inner queries take at most
-    CANDIDATE_CAP candidates, tier by tier (all the words, half of them, any), and rank narrow
+    `candidate_cap(q)` candidates, tier by tier (all the words, then any), and rank narrow
     rows (id, name, rank, distance) and page them; documents are read (and written as JSON text)
     for the page's rows alone. Without any filter, the listing walks the name index. With
     `open_probe(q)`, a total under CANDIDATE_CAP means the probe saw too few open services:
@@ -355,7 +362,7 @@ def search_sql(
         parts.with_ctes()
         + f"SELECT {_item(q, minimal)}, m.total FROM ("
         + "SELECT id, name, rank, distance, count(*) OVER () AS total FROM ("
-        + f"{candidates} LIMIT {CANDIDATE_CAP}) AS matches "
+        + f"{candidates} LIMIT {candidate_cap(q)}) AS matches "
         + f"ORDER BY {', '.join(keys)} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         + ") m JOIN service s ON s.id = m.id ORDER BY "
         + ", ".join(f"m.{key}" for key in keys)
@@ -367,7 +374,7 @@ def search_count_sql(
     q: SearchQuery, concepts: Sequence[matching.Concept] | None = None
 ) -> tuple[str, list[Any]]:
     parts = _search_parts(q, concepts, probe=False, ranked=False)
-    cap = "" if q.is_listing else f" LIMIT {CANDIDATE_CAP}"
+    cap = "" if q.is_listing else f" LIMIT {candidate_cap(q)}"
     branches = " UNION ALL ".join(f"(SELECT 1 {branch})" for branch in parts.branches())
     sql = f"{parts.with_ctes()}SELECT count(*) FROM ({branches}{cap}) AS m"
     return sql, parts.sql.values
