@@ -54,7 +54,7 @@ service services near nearby around close today tonight asap urgently thanks tha
 ive id one two three four five six seven eight nine ten"""
 _QUERY_ES = """necesito necesita necesitan necesitamos ayuda ayudar ayudame busco buscar buscando
 quiero quiere queremos encontrar cerca hoy ahora favor gracias alguien algun alguna lugar programa
-programas servicio servicios dos tres cuatro cinco seis siete ocho nueve diez"""
+programas servicio servicios aqui alli ahi dos tres cuatro cinco seis siete ocho nueve diez"""
 
 # Each group: words that find what any of them finds (single words; "foodbank" is the run-together
 # form names are indexed with). Spanish without accents (queries are folded).

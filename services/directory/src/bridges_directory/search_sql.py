@@ -170,18 +170,21 @@ def _words(parts: _Search, concepts: Sequence[matching.Concept]) -> None:
         parts.where.append("false")  # nothing but stop words
         return
     anys = [_any(c) for c in concepts]
-    # All: from a materialized row, PostgreSQL cannot tell how many programs hold all the words,
-    # so it reads the GIN index (which skips what the rarest word lacks) instead of testing
-    # programs one by one until it has enough (it underestimates what that costs).
-    parts.ctes.append(
-        f"words AS MATERIALIZED (SELECT {parts.sql(' & '.join(anys))}::tsquery AS every)"
-    )
+    if len(concepts) == 1:
+        # Seen by the planner: a common word is found by testing programs in turn (enough hold
+        # it among the first few thousand), a rare one by reading the GIN index.
+        parts.tiers.append(f"s.search_vector @@ {parts.sql(anys[0])}::tsquery")
+        return
+    # All of them: from a materialized row, so PostgreSQL cannot guess how many programs hold
+    # them all and reads the GIN index (bounded by the words' postings). Seen, it multiplies
+    # the words' shares, expects thousands and tests every program in turn until it has
+    # enough: 170 ms at 120k programs when none holds them all ("comida y violencia").
+    every = parts.sql(" & ".join(anys))
+    parts.ctes.append(f"words AS MATERIALIZED (SELECT {every}::tsquery AS every)")
     parts.joins.insert(0, "CROSS JOIN words")
     parts.tiers.append("s.search_vector @@ words.every")
-    if len(concepts) > 1:
-        # Any: seen by the planner. When most programs hold one of the words, testing them in
-        # turn finds enough at once; when few do, it reads the index.
-        parts.tiers.append(f"s.search_vector @@ {parts.sql(' | '.join(anys))}::tsquery")
+    # Any of them: seen by the planner, as one word is.
+    parts.tiers.append(f"s.search_vector @@ {parts.sql(' | '.join(anys))}::tsquery")
 
 
 def _rank(parts: _Search, concepts: Sequence[matching.Concept]) -> None:
