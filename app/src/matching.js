@@ -44,7 +44,7 @@ const letters = (word) => Array.from(word).length;
 /** Edits forgiven in a folded query word: none under 5 letters or with a digit. */
 export function maxTypos(word, rules) {
   const n = letters(word);
-  if (DIGIT.test(word) || n < rules.typos.one_from_letters) return 0;
+  if (DIGIT.test(word) || n < rules.typos.one_from_letters || n > rules.vocabulary_word_max + 2) return 0;
   return n < rules.typos.two_from_letters ? 1 : 2;
 }
 

@@ -72,8 +72,9 @@ def stem(word: str) -> str:
 
 
 def max_typos(word: str) -> int:
-    """Edits forgiven in a folded query word: none under 5 letters or with a digit."""
-    if DIGIT.search(word) or len(word) < 5:
+    """Edits forgiven in a folded query word: none under 5 letters or with a digit, nor past
+    the longest word the vocabulary keeps (no word could be a typo away)."""
+    if DIGIT.search(word) or not 5 <= len(word) <= VOCABULARY_WORD_MAX + 2:
         return 0
     return 1 if len(word) < 9 else 2
 
