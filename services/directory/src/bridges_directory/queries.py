@@ -15,7 +15,7 @@ import asyncpg
 from bridges_directory import hsds, indexing, lexicon, matching
 from bridges_directory.corrections import Corrections
 from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
-from bridges_directory.repository import SqlServices
+from bridges_directory.repository import TERM_NAMES, SqlServices
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
     SearchQuery,
@@ -141,17 +141,13 @@ async def resolve_words(
 
 
 async def lexicon_document(conn: asyncpg.Connection) -> bytes:
-    rows = await conn.fetch(
-        """SELECT id, code, parent_id, name,
-                  coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb) AS names
-           FROM taxonomy_term"""
-    )
+    rows = await conn.fetch(f"SELECT id, code, parent_id, {TERM_NAMES} AS names FROM taxonomy_term")
     terms = [
         lexicon.Term(
             str(r["id"]),
             r["code"],
             str(r["parent_id"]) if r["parent_id"] else None,
-            {"en": r["name"], **r["names"]},
+            r["names"],
         )
         for r in rows
     ]

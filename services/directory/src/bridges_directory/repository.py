@@ -16,6 +16,11 @@ from bridges_directory.domain import ServiceRow, StoredService, Terms
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 
+# A term's names by language: its own (in its `language`, English by default), then those of
+# `x_bridges.names`, which win for the same language (what search indexes and the lexicon serves).
+TERM_NAMES = """(jsonb_build_object(coalesce(document ->> 'language', 'en'), name)
+    || coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb))"""
+
 
 class SqlTaxonomy(Repository):
     async def upsert_taxonomies(self, taxonomies: Sequence[hsds.Taxonomy]) -> None:
@@ -49,10 +54,8 @@ class SqlTaxonomy(Repository):
 
     async def terms(self) -> Terms:
         rows = await self._conn.fetch(
-            """SELECT id, parent_id, coalesce(code, name) AS code, name || ARRAY(
-                   SELECT value FROM jsonb_each_text(
-                       coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb))
-                   ORDER BY key) AS names
+            f"""SELECT id, parent_id, coalesce(code, name) AS code, ARRAY(
+                   SELECT value FROM jsonb_each_text({TERM_NAMES}) ORDER BY key) AS names
                FROM taxonomy_term"""
         )
         return Terms.build((r["id"], r["names"], r["parent_id"], r["code"]) for r in rows)
