@@ -1,5 +1,6 @@
 """Directory search at region and state scale (issue 22): a directory of ~20k services (the
-demo county and a generated region) and one of ~120k (and a second, bigger region); wrk drives
+demo county and a generated region) and one of ~120k (the demo county and a state-sized region,
+as dense around any one place as the smaller one: `seed.generator`); wrk drives
 `GET /services` one query shape at a time at concurrency 4, in rounds (every shape once per
 round, so a noisy moment hits one round of each, not all of one), then the whole mix at
 concurrency 8. Misspellings and sentences come from generated lists (English and Spanish,
@@ -47,7 +48,7 @@ GENERATED = 300  # misspellings and sentences each
 PGBENCH_STATEMENTS = 20  # of a shape's queries, run by pgbench
 MIX_PER_SHAPE = 10  # of a shape's queries, in the mix (each shape weighs the same)
 # (size label, [(generated services, random seed)]): each directory also holds the demo county
-SIZES = {"20k": [(20_000, 7)], "120k": [(20_000, 7), (100_000, 8)]}
+SIZES = {"20k": [(20_000, 7)], "120k": [(120_000, 7)]}
 
 
 class ShapeFailed(RuntimeError):
