@@ -228,9 +228,19 @@ export function rank(query, fields, rules) {
 
 const byCodePoint = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
+// A service object's fields, kept while it lives (the tablet searches the same objects again).
+const indexedFields = new WeakMap();
+function cachedFields(service, lexicon) {
+  const kept = indexedFields.get(service);
+  if (kept?.version === lexicon.version) return kept.found;
+  const found = programFields(service, lexicon);
+  indexedFields.set(service, { version: lexicon.version, found });
+  return found;
+}
+
 /** Services (HSDS, as GET /services returns them) matching `text`, best first: [{service, rank}]. */
 export function searchPrograms(services, text, lexicon) {
-  const indexed = services.map((service) => ({ service, ...programFields(service, lexicon) }));
+  const indexed = services.map((service) => ({ service, ...cachedFields(service, lexicon) }));
   const vocabulary = new Set(indexed.flatMap((entry) => [...entry.vocabulary]));
   const query = concepts(text, lexicon, vocabulary);
   return indexed

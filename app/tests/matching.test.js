@@ -64,3 +64,18 @@ test("a program's fields hold its names run together and its needs in Spanish", 
   assert.ok(fields.A.has("foodbank") && fields.B.has("despensa") && fields.D.has("spanish"));
   assert.ok(!vocabulary.has("foodbank")); // run-together words are not typo targets
 });
+
+test("a service's fields are kept between searches, and computed again for another lexicon", () => {
+  const services = structuredClone(CASES.services);
+  const names = (found) => found.map((f) => f.service.name);
+  const first = names(searchPrograms(services, "ambulatorio", LEXICON)); // the term's Spanish name
+  assert.deepEqual(first, ["New Paths Outpatient"]);
+  assert.deepEqual(names(searchPrograms(services, "ambulatorio", LEXICON)), first);
+  const document = data("matching_lexicon.json");
+  const englishOnly = prepareLexicon({
+    ...document,
+    version: "another",
+    terms: document.terms.map((t) => ({ ...t, names: { en: t.names.en } })),
+  });
+  assert.deepEqual(searchPrograms(services, "ambulatorio", englishOnly), []);
+});
