@@ -1,8 +1,15 @@
-"""Directory search on a generated region (20k, then 100k services): wrk drives `GET /services`
-one query shape at a time (so the slow one shows), then the whole tablet mix; beside them, in
-the same run, pgbench runs each shape's own SQL and wrk a trivial endpoint (`/healthz`).
+"""Directory search at region and state scale (issue 22): a directory of ~20k services (the
+demo county and a generated region) and one of ~120k (the demo county and a state-sized region,
+as dense around any one place as the smaller one: `seed.generator`); wrk drives
+`GET /services` one query shape at a time at concurrency 4, in rounds (every shape once per
+round, so a noisy moment hits one round of each, not all of one), then the whole mix at
+concurrency 8. Misspellings and sentences come from generated lists (English and Spanish,
+`bridges_directory.seed.queries`), each request the next of the list. Beside each shape, pgbench
+runs the same search statements (typos already corrected, as the service caches them) with no
+HTTP at all; and wrk a trivial endpoint (`/healthz`). A shape whose requests fail (any non-2xx,
+timeout or socket error that wrk counts) is refused: the run stops.
 
-    .venv/bin/python -m bench.directory_search [--sizes 20000,100000] [--seconds 3]
+    .venv/bin/python -m bench.directory_search [--seconds 5] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -10,9 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,54 +29,66 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from bench import harness
-from bench.load import CONCURRENCY, Figures, pgbench, wrk
+from bench.load import Figures, pgbench, wrk
 from bridges_devstack.servers import free_port
+from bridges_directory import queries as directory_queries
+from bridges_directory.corrections import Corrections
+from bridges_directory.lexicon import LEXICON
+from bridges_directory.matching import Concept
 from bridges_directory.search_sql import SearchQuery, search_sql
 from bridges_directory.seed import demo_county
+from bridges_directory.seed import queries as generated
 from bridges_kit import db
 
 TERMS = {t["code"]: UUID(t["id"]) for t in demo_county.build()["taxonomy_terms"]}
 AT = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # a Wednesday, noon in the region
-RANDOM_SEED = 7
+SHAPE_CONCURRENCY = 4
+MIX_CONCURRENCY = 8
+GENERATED = 300  # misspellings and sentences each
+PGBENCH_STATEMENTS = 20  # of a shape's queries, run by pgbench
+MIX_PER_SHAPE = 10  # of a shape's queries, in the mix (each shape weighs the same)
+# (size label, [(generated services, random seed)]): each directory also holds the demo county
+SIZES = {"20k": [(20_000, 7)], "120k": [(120_000, 7)]}
+
+
+class ShapeFailed(RuntimeError):
+    """A shape's requests failed: its latency would not mean anything."""
 
 
 @dataclass(frozen=True)
 class Shape:
     label: str
-    query: SearchQuery
+    queries: list[SearchQuery]
 
 
-def shapes(lat: float, lon: float) -> list[Shape]:
-    """A tablet's mix, near (lat, lon): plain words, typos, a sentence, filters alone and
-    combined, near me."""
-    return [
-        Shape(label, replace(query, limit=20))
-        for label, query in [
-            ("words", SearchQuery(text="food bank")),
-            ("run-together words", SearchQuery(text="foodbank")),
-            ("typo", SearchQuery(text="conseling")),
-            ("sentence", SearchQuery(text="food bank for a family with a toddler spanish")),
-            ("taxonomy", SearchQuery(taxonomy_term_id=TERMS["food"])),
-            (
-                "near me 10 km by distance",
-                SearchQuery(lat=lat, lon=lon, radius_km=10, sort="distance"),
-            ),
-            ("language + age", SearchQuery(language="es", age=4)),
-            ("open now", SearchQuery(open_at=AT)),
-            ("accepting", SearchQuery(accepting=True)),
-            ("words + open now", SearchQuery(text="shelter", open_at=AT)),
-            (
-                "words + near 25 km + accepting",
-                SearchQuery(text="counseling", lat=lat, lon=lon, radius_km=25, accepting=True),
-            ),
-            (
-                "taxonomy + open now + language",
-                SearchQuery(taxonomy_term_id=TERMS["housing"], open_at=AT, language="vi"),
-            ),
-            ("words + accepting + age", SearchQuery(text="pantry", accepting=True, age=30)),
-            ("listing by name, page 3", SearchQuery(sort="name", offset=40)),
-        ]
+def shapes(lat: float, lon: float, known: set[str]) -> list[Shape]:
+    """The query shapes of issue 22, near (lat, lon)."""
+    near = {"lat": lat, "lon": lon}
+    misspelled = [SearchQuery(text=q.text) for q in generated.misspellings(GENERATED, known)]
+    sentences = [
+        SearchQuery(text=q.text) for q in generated.sentences(GENERATED) if len(q.text.split()) >= 4
     ]
+    rows = [
+        ("two words", [SearchQuery(text=t) for t in ("food bank", "family shelter", "legal aid")]),
+        ("two words run together", [SearchQuery(text=t) for t in ("foodbank", "crisisline")]),
+        ("one misspelled word", misspelled),
+        ("a plain sentence", sentences),
+        ("a word near a point, 10 km", [SearchQuery(text="pantry", radius_km=10, **near)]),
+        (
+            "near a point, 5 km, by distance",
+            [SearchQuery(radius_km=5, sort="distance", **near)],
+        ),
+        ("language + age", [SearchQuery(language="es", age=4)]),
+        ("open now near a point, 15 km", [SearchQuery(open_at=AT, radius_km=15, **near)]),
+        ("accepting + a word", [SearchQuery(text="shelter", accepting=True)]),
+        ("a word + language + open now", [SearchQuery(text="food", language="es", open_at=AT)]),
+        (
+            "two words, by relevance",
+            [SearchQuery(text=t) for t in ("rent assistance", "family counseling")],
+        ),
+        ("a word near a point, 25 km", [SearchQuery(text="counseling", radius_km=25, **near)]),
+    ]
+    return [Shape(label, [replace(q, limit=20) for q in qs]) for label, qs in rows]
 
 
 def http_path(q: SearchQuery) -> str:
@@ -99,56 +120,70 @@ def sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def inline_sql(q: SearchQuery) -> str:
-    sql, params = search_sql(q)
+def inline_sql(q: SearchQuery, concepts: Sequence[Concept] | None) -> str:
+    sql, params = search_sql(q, concepts=concepts)
     for number in range(len(params), 0, -1):  # $12 before $1
         sql = sql.replace(f"${number}", sql_literal(params[number - 1]))
     return sql + ";\n"
 
 
-def seed(infra: harness.Infra, database_url: str, size: int) -> float:
+def seed(infra: harness.Infra, database_url: str, regions: list[tuple[int, int]]) -> float:
     started = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bridges_directory",
-            "seed",
-            "--generate",
-            str(size),
-            "--random-seed",
-            str(RANDOM_SEED),
-        ],
-        env=infra.service_env(database_url, 0),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    env = infra.service_env(database_url, 0)
+    commands = [["seed"]] + [
+        ["seed", "--generate", str(n), "--random-seed", str(s)] for n, s in regions
+    ]
+    for command in commands:
+        subprocess.run(
+            [sys.executable, "-m", "bridges_directory", *command],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return time.perf_counter() - started
 
 
-def near_me(database_url: str) -> tuple[float, float]:
-    """Where an officer stands: the first program's first site, in a town (a region of any size
-    has the same density of towns, so "near me" finds as much at 20k as at 100k)."""
+async def _prepare(database_url: str, mix: list[Shape]) -> dict[str, list[str]]:
+    """Each shape's statements for pgbench, typos corrected as the service does."""
+    conn = await db.connect(database_url)
+    try:
+        corrections = Corrections(LEXICON)
+        statements = {}
+        for shape in mix:
+            statements[shape.label] = [
+                inline_sql(
+                    q,
+                    await directory_queries.resolve_words(conn, corrections, q.text)
+                    if q.text
+                    else None,
+                )
+                for q in shape.queries[:PGBENCH_STATEMENTS]
+            ]
+        return statements
+    finally:
+        await conn.close()
 
-    async def run() -> tuple[float, float]:
-        conn = await db.connect(database_url)
-        try:
-            row = await conn.fetchrow(
-                """SELECT l.latitude, l.longitude FROM service s
-                   JOIN service_at_location sal ON sal.service_id = s.id
-                   JOIN location l ON l.id = sal.location_id
-                   WHERE l.earth IS NOT NULL ORDER BY s.id, sal.id LIMIT 1"""
-            )
-            return float(row["latitude"]), float(row["longitude"])
-        finally:
-            await conn.close()
 
-    return asyncio.run(run())
+async def _place_and_vocabulary(database_url: str) -> tuple[float, float, set[str]]:
+    """Where an officer stands (the first program's first site, in a town: a region of any
+    size has the same density of towns), and the stems the directory knows."""
+    conn = await db.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT l.latitude, l.longitude FROM service s
+               JOIN service_at_location sal ON sal.service_id = s.id
+               JOIN location l ON l.id = sal.location_id
+               WHERE l.earth IS NOT NULL ORDER BY s.id, sal.id LIMIT 1"""
+        )
+        known = {r["stem"] for r in await conn.fetch("SELECT DISTINCT stem FROM search_word")}
+        return float(row["latitude"]), float(row["longitude"]), known | LEXICON.stems
+    finally:
+        await conn.close()
 
 
 def settle(database_url: str) -> int:
-    """Mark the seeding's events published: the relay would otherwise publish them (100k of
-    them at 100k services) while search is timed. Fresh statistics, as after any big import."""
+    """Mark the seeding's events published: the relay would otherwise publish them (120k of
+    them) while search is timed. Fresh statistics, as after any big import."""
 
     async def run() -> int:
         conn = await db.connect(database_url)
@@ -164,78 +199,154 @@ def settle(database_url: str) -> int:
     return asyncio.run(run())
 
 
-def measure(url: str, database_url: str, size: int, seconds: float) -> list[Figures]:
-    tag = f"{size // 1000}k"
-    mix = shapes(*near_me(database_url))
-    paths = [http_path(s.query) for s in mix]
-    # warm caches and plans; and refuse to time a shape that does not answer 200
-    wrk(f"{tag} warm-up", url, paths=paths, duration_s=2)
-    rows = [wrk(f"{tag} /healthz", url + "/healthz", duration_s=seconds)]
-    for shape, path in zip(mix, paths, strict=True):
-        rows.append(wrk(f"{tag} {shape.label}", url, paths=[path], duration_s=seconds))
-        rows.append(
-            pgbench(f"{tag}   raw SQL", database_url, inline_sql(shape.query), duration_s=seconds)
+def _checked(figures: Figures) -> Figures:
+    if figures.errors:
+        raise ShapeFailed(f"{figures.label}: {figures.errors} failed requests; not timed")
+    return figures
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One shape (or the mix) over the rounds: each round's wrk figures, and pgbench's."""
+
+    label: str
+    rounds: list[Figures]
+    raw: Figures | None = None
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(r.p50_ms for r in self.rounds)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(r.p99_ms for r in self.rounds)
+
+    @property
+    def p99_spread(self) -> tuple[float, float]:
+        return min(r.p99_ms for r in self.rounds), max(r.p99_ms for r in self.rounds)
+
+    @property
+    def per_second(self) -> float:
+        return statistics.median(r.per_second for r in self.rounds)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "p99_min_ms": round(self.p99_spread[0], 2),
+            "p99_max_ms": round(self.p99_spread[1], 2),
+            "per_second": round(self.per_second, 1),
+            "rounds": [r.as_dict() for r in self.rounds],
+            "raw_sql": self.raw.as_dict() if self.raw else None,
+        }
+
+
+def measure(url: str, database_url: str, tag: str, seconds: float, rounds: int) -> list[Measured]:
+    lat, lon, known = asyncio.run(_place_and_vocabulary(database_url))
+    mix = shapes(lat, lon, known)
+    paths = {s.label: [http_path(q) for q in s.queries] for s in mix}
+    statements = asyncio.run(_prepare(database_url, mix))
+    every = [p for s in mix for p in paths[s.label]]
+    _checked(wrk(f"{tag} warm-up", url, paths=every, duration_s=max(2, len(every) / 100)))
+    by_shape: dict[str, list[Figures]] = {s.label: [] for s in mix}
+    health, mixed = [], []
+    for number in range(rounds):
+        health.append(_checked(wrk(f"{tag} /healthz", url + "/healthz", duration_s=seconds)))
+        for shape in mix:
+            label = f"{tag} {shape.label} (round {number + 1})"
+            by_shape[shape.label].append(
+                _checked(
+                    wrk(
+                        label,
+                        url,
+                        paths=paths[shape.label],
+                        concurrency=SHAPE_CONCURRENCY,
+                        duration_s=seconds,
+                    )
+                )
+            )
+        weighted = [
+            paths[s.label][i % len(paths[s.label])] for s in mix for i in range(MIX_PER_SHAPE)
+        ]
+        mixed.append(
+            _checked(
+                wrk(
+                    f"{tag} whole mix (round {number + 1})",
+                    url,
+                    paths=weighted,
+                    concurrency=MIX_CONCURRENCY,
+                    duration_s=seconds * 2,
+                )
+            )
         )
-    rows.append(wrk(f"{tag} whole mix", url, paths=paths, duration_s=seconds * 2))
-    return rows
+    measured = [Measured("/healthz", health)]
+    for shape in mix:
+        raw = pgbench(
+            f"{tag} {shape.label} raw SQL",
+            database_url,
+            statements[shape.label],
+            concurrency=SHAPE_CONCURRENCY,
+            duration_s=seconds,
+        )
+        measured.append(Measured(shape.label, by_shape[shape.label], raw))
+    measured.append(Measured("whole mix", mixed))
+    return measured
 
 
-def print_table(title: str, rows: list[Figures]) -> None:
+def print_table(title: str, results: dict[str, list[Measured]]) -> None:
     print(f"\n{title}")
-    header = f"{'':<42}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    tags = list(results)
+    header = f"{'':<34}" + "".join(
+        f"{tag + ' p50':>10}{tag + ' p99':>10}{'spread':>14}{'raw p99':>9}" for tag in tags
+    )
     print(header)
     print("-" * len(header))
-    for row in rows:
-        print(
-            f"{row.label:<42}{row.per_second:>9.0f}{row.p50_ms:>9.1f}{row.p90_ms:>9.1f}"
-            f"{row.p99_ms:>9.1f}{row.errors:>8}"
-        )
+    for index, row in enumerate(results[tags[0]]):
+        line = f"{row.label:<34}"
+        for tag in tags:
+            m = results[tag][index]
+            low, high = m.p99_spread
+            raw = f"{m.raw.p99_ms:.1f}" if m.raw else ""
+            line += f"{m.p50_ms:>10.1f}{m.p99_ms:>10.1f}{f'{low:.0f}-{high:.0f}':>14}{raw:>9}"
+        print(line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="20000,100000")
-    parser.add_argument("--seconds", type=float, default=3, help="per shape")
+    parser.add_argument("--seconds", type=float, default=5, help="per shape and round")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    rows: dict[int, list[Figures]] = {}
-    seeded: dict[int, float] = {}
+    results: dict[str, list[Measured]] = {}
+    seeded: dict[str, float] = {}
     with harness.infrastructure() as infra:
-        for size in sizes:
-            database_url = infra.database(f"bench_directory_{size}")
-            seeded[size] = seed(infra, database_url, size)
-            print(f"seeded {size} services in {seeded[size]:.0f}s ({size / seeded[size]:.0f}/s)")
-            print(f"marked {settle(database_url)} seeding events published")
+        for tag, regions in SIZES.items():
+            database_url = infra.database(f"bench_directory_{tag}")
+            seeded[tag] = seed(infra, database_url, regions)
+            print(f"seeded {tag} in {seeded[tag]:.0f}s", flush=True)
+            print(f"marked {settle(database_url)} seeding events published", flush=True)
             port = free_port()
             env = infra.service_env(database_url, port)
             with harness.service(infra, "bridges_directory", env, port) as url:
-                rows[size] = measure(url, database_url, size, args.seconds)
-    title = f"Directory search: each query shape, then the mix; wrk, concurrency {CONCURRENCY}"
-    print_table(title, [r for size in sizes for r in rows[size]])
-    result: dict[str, Any] = {
+                results[tag] = measure(url, database_url, tag, args.seconds, args.rounds)
+    title = (
+        f"Directory search: each shape at concurrency {SHAPE_CONCURRENCY}, the mix at "
+        f"{MIX_CONCURRENCY}; median of {args.rounds} rounds of {args.seconds:g} s (p99 spread)"
+    )
+    print_table(title, results)
+    small, large = results["20k"], results["120k"]
+    ratios = {a.label: round(b.p99_ms / a.p99_ms, 2) for a, b in zip(small, large, strict=True)}
+    print("\np99 120k / 20k: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
+    harness.RESULTS.mkdir(exist_ok=True)
+    result = {
         "title": title,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "concurrency": CONCURRENCY,
-        "seconds_per_shape": args.seconds,
-        "seed_services_per_s": {str(k): round(k / v) for k, v in seeded.items()},
-        "rows": [r.as_dict() for size in sizes for r in rows[size]],
+        "seconds_per_round": args.seconds,
+        "rounds": args.rounds,
+        "seeded_seconds": {k: round(v) for k, v in seeded.items()},
+        "results": {tag: [m.as_dict() for m in rows] for tag, rows in results.items()},
+        "p99_ratio_120k_vs_20k": ratios,
     }
-    if len(sizes) == 2:
-        small, large = (rows[s] for s in sizes)
-        ratios = {
-            a.label.split(" ", 1)[1]: round(b.p99_ms / a.p99_ms, 2)
-            for a, b in zip(small, large, strict=True)
-            if "raw SQL" not in a.label
-        }
-        result["p99_ratio_large_vs_small"] = ratios
-        print(f"\np99 ratio {sizes[1] // 1000}k / {sizes[0] // 1000}k:")
-        for label, ratio in ratios.items():
-            print(f"  {label:<40}{ratio:>6}")
-    print(
-        "seeding: "
-        + ", ".join(f"{k}: {v} services/s" for k, v in result["seed_services_per_s"].items())
-    )
-    harness.RESULTS.mkdir(exist_ok=True)
     (harness.RESULTS / "directory_search.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

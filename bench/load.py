@@ -192,16 +192,21 @@ def wrk(
 def pgbench(
     label: str,
     dsn: str,
-    statements: str,
+    statements: str | Sequence[str],
     *,
     concurrency: int = CONCURRENCY,
     duration_s: float = DURATION_S,
 ) -> Figures:
-    """`statements` (one pgbench transaction, `:client_id`/random variables allowed) run by
-    `concurrency` clients for `duration_s`, each transaction timed (pgbench --log)."""
+    """`statements` (one pgbench transaction, `:client_id`/random variables allowed; or several,
+    each transaction one of them at random) run by `concurrency` clients for `duration_s`, each
+    transaction timed (pgbench --log)."""
+    scripts = [statements] if isinstance(statements, str) else list(statements)
     with tempfile.TemporaryDirectory(prefix="bridges-pgbench-") as tmp:
-        script = Path(tmp) / "transaction.sql"
-        script.write_text(statements)
+        files = []
+        for number, text in enumerate(scripts):
+            script = Path(tmp) / f"transaction-{number}.sql"
+            script.write_text(text)
+            files.append(f"--file={script}@1")
         done = subprocess.run(
             [
                 str(pg_bin() / "pgbench"),
@@ -209,7 +214,7 @@ def pgbench(
                 f"--client={concurrency}",
                 f"--jobs={min(THREADS, concurrency)}",
                 f"--time={max(1, round(duration_s))}",
-                f"--file={script}",
+                *files,
                 "--log",
                 f"--log-prefix={tmp}/latency",
                 dsn,

@@ -27,7 +27,8 @@ class FakeTaxonomy:
 
     async def terms(self) -> Terms:
         return Terms.build(
-            (t.id, t.name, t.parent_id, t.code or t.name) for t in self.terms_by_id.values()
+            (t.id, list(_names(t).values()), t.parent_id, t.code or t.name)
+            for t in self.terms_by_id.values()
         )
 
     async def known_references(self) -> dataset.Known:
@@ -119,3 +120,9 @@ class FakeUnitOfWork(InMemoryUnitOfWork, DirectoryUnitOfWork):
 
     def repositories(self) -> Iterable[object]:
         return (self.taxonomy, self.organizations, self.services)
+
+
+def _names(term: hsds.TaxonomyTerm) -> dict[str, str]:
+    """As repository.TERM_NAMES: its own name in its language, then x_bridges.names."""
+    own = {term.language or "en": term.name}
+    return {**own, **(term.x_bridges.names if term.x_bridges else {})}

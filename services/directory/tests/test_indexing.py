@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridges_directory import indexing
+from bridges_directory import indexing, lexicon, matching
 from bridges_directory.hsds import Schedule
 
 
@@ -17,10 +17,13 @@ def test_fold_removes_accents_and_case():
     assert indexing.fold("Tiếng Việt") == "tieng viet"
 
 
-def test_compounds_join_adjacent_words():
-    assert indexing.with_compounds("food bank riverton") == (
-        "food bank riverton foodbank bankriverton"
-    )
+def test_names_hold_their_stems_and_adjacent_words_run_together():
+    stems = matching.field_stems("Riverton Food Banks", lexicon.LEXICON.stop_words, compounds=True)
+    assert stems == ["riverton", "food", "bank", "rivertonfood", "foodbank"]
+    assert matching.field_stems("Help for the Families", lexicon.LEXICON.stop_words) == [
+        "help",
+        "famili",
+    ]
 
 
 def test_audience_words_follow_age_bands():

@@ -8,8 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from bridges_directory import indexing, queries, search_sql
+from bridges_directory import indexing, matching, queries, search_sql
+from bridges_directory.corrections import Corrections
 from bridges_directory.hsds import Service
+from bridges_directory.lexicon import LEXICON
 from bridges_directory.search_sql import MINIMAL_FIELDS
 from bridges_directory.seed import demo_county
 
@@ -54,18 +56,22 @@ async def test_minimal_results_keep_the_minimal_fields_and_gain_the_distance(see
     )
 
 
-async def _search_query(directory, *words: str) -> str | None:
+async def _concepts(directory, text: str) -> list[matching.Concept]:
+    corrections = Corrections(LEXICON)
     async with directory.runtime.pool.acquire() as conn:
-        result = await conn.fetchval("SELECT search_query($1::text[])::text", list(words))
-    return None if result is None else str(result)
+        return await queries.resolve_words(conn, corrections, text)
 
 
 async def test_stop_words_and_codes_are_not_corrected_into_other_words(seeded):
     # "with" is not in the vocabulary, "withdrawal" is (Withdrawal Management Unit)
-    assert await _search_query(seeded, "with") is None
-    assert "withdraw" not in (await _search_query(seeded, "food", "with", "family") or "")
-    assert await _search_query(seeded, "97123") == "'97123'"
-    assert "counsel" in (await _search_query(seeded, "conseling") or "")  # typos still are
+    assert await _concepts(seeded, "with") == []
+    found = await _concepts(seeded, "food with family")
+    assert [c.word for c in found] == ["food", "family"]
+    assert not any("withdraw" in c.stems for c in found)
+    (code,) = await _concepts(seeded, "97123")
+    assert code.stems == {"97123"}
+    (typo,) = await _concepts(seeded, "conseling")
+    assert "counsel" in typo.typos  # typos still are
 
 
 def test_the_vocabulary_leaves_out_words_with_digits():

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
     OPEN_PROBE_ROWS,
+    RANKED_CAP,
     SearchQuery,
     open_probe,
     search_count_sql,
@@ -31,7 +32,6 @@ def placeholders(sql: str) -> set[int]:
 @pytest.mark.parametrize(
     ("query", "fragment", "value"),
     [
-        (SearchQuery(text="food bank"), "search_query(", ["food", "bank"]),
         (SearchQuery(organization_id=TERM), "s.organization_id =", TERM),
         (SearchQuery(taxonomy_term_id=TERM), "WITH RECURSIVE d", TERM),
         (SearchQuery(taxonomy_id=TERM), "taxonomy_id =", TERM),
@@ -49,6 +49,22 @@ def test_each_filter_adds_its_condition_and_its_value(query, fragment, value):
     assert fragment in sql
     assert value in params
     assert placeholders(sql) == set(range(1, len(params) + 1))  # numbered, none unused
+
+
+def test_words_take_candidates_tier_by_tier_and_rank_each_word_by_where_it_is():
+    sql, params = search_sql(SearchQuery(text="food bank for a family"))
+    # food, bank, family: all three, then any
+    assert sql.count("UNION ALL") == 1 and sql.count(f"LIMIT {RANKED_CAP}") == 1
+    tiers = [p for p in params if isinstance(p, str) and p.count("'food'") and p.count("'bank'")]
+    assert tiers[0].count("&") == 2 and "&" not in tiers[-1]
+    assert "'comida'" in tiers[0]  # a synonym counts as the word
+    assert sql.count("CASE WHEN NOT s.search_vector @@") == 3 * 2  # a score per word and tier
+    assert placeholders(sql) == set(range(1, len(params) + 1))
+
+
+def test_a_query_of_stop_words_only_matches_nothing():
+    sql, _ = search_sql(SearchQuery(text="of the and"))
+    assert "WHERE false" in sql
 
 
 def test_open_now_alone_probes_some_services_then_looks_the_open_ones_up():
@@ -72,7 +88,8 @@ def test_open_now_with_a_selective_filter_checks_each_candidate():
 def test_a_search_ranks_at_most_the_candidate_cap_but_a_plain_listing_is_not_capped():
     searched, _ = search_sql(SearchQuery(text="food"))
     listing, _ = search_sql(SearchQuery(sort="name", offset=40))
-    assert f"LIMIT {CANDIDATE_CAP}" in searched
+    assert f"LIMIT {RANKED_CAP}" in searched
+    assert f"LIMIT {CANDIDATE_CAP}" in search_sql(SearchQuery(text="food", sort="name"))[0]
     assert str(CANDIDATE_CAP) not in listing and "ORDER BY s.name, s.id" in listing
     assert SearchQuery(sort="name", offset=40).is_listing
     assert not SearchQuery(accepting=False).is_listing

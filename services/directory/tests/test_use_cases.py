@@ -101,9 +101,9 @@ async def test_a_term_whose_parent_is_unknown_is_kept_as_given_with_a_warning(uo
 
 def test_a_terms_lineage_names_its_ancestors_and_survives_a_cycle():
     a, b = uuid.uuid4(), uuid.uuid4()
-    terms = Terms.build([(a, "Food", b, "food"), (b, "Pantry", a, "pantry")])
-    assert terms.lineage[a][:3] == ["Food", "Pantry", "Food"]
-    assert len(terms.lineage[a]) == Terms.MAX_DEPTH
+    terms = Terms.build([(a, ["Food", "Comida"], b, "food"), (b, ["Pantry"], a, "pantry")])
+    assert terms.lineage[a][:4] == ["Food", "Comida", "Pantry", "Food"]
+    assert len(terms.lineage[a]) == Terms.MAX_DEPTH * 3 // 2
 
 
 async def test_an_import_is_all_or_nothing(uow):

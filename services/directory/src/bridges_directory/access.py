@@ -19,6 +19,7 @@ TABLE: Table = {
     ("GET", "/services"): HSDS,
     ("GET", "/services/{service_id}"): HSDS,
     ("GET", "/places"): HSDS,
+    ("GET", "/search/lexicon"): HSDS,
     ("GET", "/export"): HSDS,
     ("GET", "/organizations"): HSDS,
     ("GET", "/organizations/{organization_id}"): HSDS,

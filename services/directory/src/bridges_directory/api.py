@@ -15,12 +15,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from bridges_directory import catalog, hsds, places, queries, tabular
+from bridges_directory.corrections import Corrections
 from bridges_directory.dataset import DatasetError, InvalidDataset
 from bridges_directory.domain import IdMismatch
-from bridges_directory.search_sql import CANDIDATE_CAP, SearchQuery
+from bridges_directory.search_sql import CANDIDATE_CAP, RANKED_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.access import Caller
-from bridges_kit.conditional import NOT_MODIFIED
+from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, etag_of, none_match
 from bridges_kit.edge import parse_json
 from bridges_kit.fields import Instant
 from bridges_kit.http import Pool, get_runtime, router, unit_of_work
@@ -33,6 +34,14 @@ WARNING_HEADER = "Bridges-Warning"
 
 
 UoW = Annotated[DirectoryUnitOfWork, Depends(unit_of_work)]
+
+
+async def _corrections(request: Request) -> Corrections:
+    corrections: Corrections = request.app.state.corrections
+    return corrections
+
+
+TypoCorrections = Annotated[Corrections, Depends(_corrections)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PerPage = Annotated[int, Query(ge=1, le=200)]
 ModifiedAfter = Annotated[
@@ -56,14 +65,23 @@ async def api_info(request: Request) -> dict[str, str]:
     tags=["hsds"],
     summary="Search and list services",
     description="Filters combine with AND. A search ranks at most the first "
-    f"{CANDIDATE_CAP} matches; when more match, total_items is {CANDIDATE_CAP} and the "
-    "`Bridges-Results-Capped` header is set: add a place, a need or a word to narrow it.",
+    f"{CANDIDATE_CAP} matches ({RANKED_CAP} when ranking words by relevance, those matching "
+    "every word first); when more match, total_items is that cap and the "
+    "`Bridges-Results-Capped` header says it: add a place, a need or a word to narrow it.",
     response_model=hsds.Page,
     responses=problem_responses(BadRequest),
 )
 async def list_services(
     pool: Pool,
-    search: Annotated[str | None, Query(max_length=200, description="words, typos welcome")] = None,
+    corrections: TypoCorrections,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="words or a sentence, in English or Spanish, typos welcome (the rules: "
+            "`GET /search/lexicon`)",
+        ),
+    ] = None,
     organization_id: UUID | None = None,
     taxonomy_term_id: Annotated[
         UUID | None, Query(description="this term or any of its descendants")
@@ -109,12 +127,72 @@ async def list_services(
         limit=per_page,
         offset=(page - 1) * per_page,
     )
-    result = await queries.search(pool, query, page=page, minimal=minimal or not full)
+    result = await queries.search(pool, corrections, query, page=page, minimal=minimal or not full)
     # served as PostgreSQL wrote the results: no decoding, validating and re-encoding per request
     response = Response(result.page, media_type="application/json")
     if result.capped:
-        response.headers["Bridges-Results-Capped"] = str(CANDIDATE_CAP)
+        response.headers["Bridges-Results-Capped"] = str(result.capped)
     return response
+
+
+class LexiconRules(BaseModel):
+    max_concepts: int
+    typos: dict[str, int]
+    vocabulary_word_max: int
+    coverage: int
+    field_score: dict[str, dict[str, int]]
+
+
+class LexiconTerm(BaseModel):
+    id: UUID
+    code: str | None
+    parent_id: UUID | None
+    names: dict[str, str]
+
+
+class LexiconAudience(BaseModel):
+    minimum_age: float
+    maximum_age: float
+    words: list[str]
+
+
+class Lexicon(BaseModel):
+    """What `GET /services?search=` matches words with, besides the programs' own words."""
+
+    version: str
+    stemmer: str
+    rules: LexiconRules
+    stop_words: dict[str, list[str]]
+    query_stop_words: dict[str, list[str]]
+    synonyms: list[list[str]]
+    terms: list[LexiconTerm]
+    languages: dict[str, list[str]]
+    audiences: list[LexiconAudience]
+
+
+LEXICON_CACHE = "public, max-age=300"
+
+
+@routes.get(
+    "/search/lexicon",
+    tags=["search"],
+    summary="The words and rules search matches with (for matching offline the same way)",
+    description="One public document: stop words dropped from queries (`stop_words` also from "
+    "programs' text; `query_stop_words` from queries only), synonym groups (English and "
+    "Spanish), every taxonomy term with its names by language and its parent, language names "
+    "and audience words (what a program's languages and ages are searched by), and the rules' "
+    "constants (typos allowed, how a match is scored). `version` (and the `ETag`) change with "
+    "any of it; send `If-None-Match` for a 304. The tablet's `app/src/matching.js` applies it "
+    "as `bridges_directory.matching` does on the server.",
+    response_model=Lexicon,
+    responses=NOT_MODIFIED,
+)
+async def search_lexicon(pool: Pool, if_none_match: IfNoneMatch = None) -> Response:
+    body = await queries.search_lexicon(pool)
+    headers = {"ETag": etag_of(body), "Cache-Control": LEXICON_CACHE}
+    if none_match(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @routes.get(

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from bridges_directory import access, api, dataset, domain, open_data
+from bridges_directory.corrections import Corrections
+from bridges_directory.lexicon import LEXICON
 from bridges_directory.repository import SqlUnitOfWork
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
@@ -57,4 +59,5 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         body_limits={"/import": runtime.settings.import_max_bytes},
     )
     app.add_middleware(open_data.OpenData, templates=access.open_data_reads())
+    app.state.corrections = Corrections(LEXICON)  # typo decisions, kept by this process
     return app

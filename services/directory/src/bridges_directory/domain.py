@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,21 +57,23 @@ class StoredService:
 class Terms:
     """The whole taxonomy as writes need it (it is small): read once per batch."""
 
-    lineage: dict[UUID, list[str]]  # term id -> its name and its ancestors' names
+    lineage: dict[UUID, list[str]]  # term id -> its names and its ancestors' (every language)
     codes: dict[UUID, str]  # term id -> its code (or name), as events carry it
 
     MAX_DEPTH = 20
 
     @classmethod
-    def build(cls, terms: Iterable[tuple[UUID, str, UUID | None, str]]) -> Terms:
-        """From (id, name, parent id, code) of every term; a cycle stops at MAX_DEPTH."""
-        by_id = {term_id: (name, parent, code) for term_id, name, parent, code in terms}
+    def build(cls, terms: Iterable[tuple[UUID, Sequence[str], UUID | None, str]]) -> Terms:
+        """From (id, names, parent id, code) of every term; a cycle stops at MAX_DEPTH terms."""
+        by_id = {term_id: (names, parent, code) for term_id, names, parent, code in terms}
         lineage: dict[UUID, list[str]] = {}
         for term_id in by_id:
             names: list[str] = []
             current: UUID | None = term_id
-            while current is not None and current in by_id and len(names) < cls.MAX_DEPTH:
-                names.append(by_id[current][0])
+            for _ in range(cls.MAX_DEPTH):
+                if current is None or current not in by_id:
+                    break
+                names.extend(by_id[current][0])
                 current = by_id[current][1]
             lineage[term_id] = names
         return cls(lineage, {term_id: entry[2] for term_id, entry in by_id.items()})

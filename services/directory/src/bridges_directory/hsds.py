@@ -33,6 +33,17 @@ class HsdsObject(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
 
 
+class TermExtension(BaseModel):
+    """Bridges' fields on a taxonomy term: its name in other languages (`{"es": "Comida"}`),
+    shown to officers in their language and searched with the programs it classifies."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    names: dict[Annotated[str, Field(pattern="^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")], Text] = Field(
+        default_factory=dict, max_length=20
+    )
+
+
 class TaxonomyTerm(HsdsObject):
     id: UUID
     code: Text | None = None
@@ -43,6 +54,7 @@ class TaxonomyTerm(HsdsObject):
     taxonomy_id: UUID | None = None
     language: Text | None = None
     term_uri: Text | None = None
+    x_bridges: TermExtension | None = None
 
 
 class Taxonomy(HsdsObject):

@@ -1,8 +1,8 @@
 """What the directory derives from an HSDS service to find it fast (pure functions, no I/O).
 
-- Search text in four weights (A: names, B: organization and needs, C: description and
-  eligibility, D: languages, audiences, places), folded (accents removed, case folded) so that
-  "clínica" finds "Clinica" and the other way round.
+- Search text in four weights (A: names, B: organization and needs in every language, C:
+  description and eligibility, D: languages, audiences, places), kept as the stems `matching`
+  compares ("Clínica" and "clinica" alike), and the vocabulary typo correction draws on.
 - Filter values: taxonomy term ids, language codes and names, service-area names, ages.
 - Opening hours as weekly slots, each with the time zone it is kept in; `is_open` is the
   reference meaning of "open at", which the SQL in `repository` implements for the index.
@@ -10,24 +10,16 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from bridges_directory import hsds
+from bridges_directory import hsds, matching
+from bridges_directory.lexicon import LEXICON
 
-WORD = re.compile(r"\w+")
-# Longer "words" (codes, data run together) are not worth correcting towards, and one past
-# about 2,700 bytes cannot even be a btree index entry (search_word's primary key). Words with
-# digits are codes and numbers, not typos: the vocabulary leaves them out (search_query does
-# not correct them).
-VOCABULARY_WORD_MAX = 60
-DIGIT = re.compile(r"[0-9]")
 ISO_WEEKDAY = {code: number for number, code in enumerate(hsds.WEEKDAY_CODES, start=1)}
 END_OF_DAY = time(23, 59, 59, 999999)
 
@@ -64,28 +56,33 @@ AGE_BANDS: tuple[tuple[float, float, str], ...] = (
 
 
 def fold(text: str) -> str:
-    """Lower-case, accents removed, whitespace collapsed: the form both sides of search use."""
+    """Lower-case, accents removed, whitespace collapsed: how filter values are compared."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())
 
 
-def with_compounds(text: str) -> str:
-    """The text plus each pair of adjacent words run together, so "foodbank" finds "food bank"."""
-    words = text.split()
-    return " ".join([*words, *(a + b for a, b in pairwise(words))])
-
-
 @dataclass(frozen=True)
 class SearchFields:
-    weight_a: str
+    weight_a: str  # stems, space-separated (PostgreSQL indexes them as they are)
     weight_b: str
     weight_c: str
     weight_d: str
-    words: list[str]  # the vocabulary typo correction draws on
+    words: list[str]  # the vocabulary typo correction draws on: single words, folded
     term_ids: list[UUID]
     languages: list[str]
     service_areas: list[str]
+
+    def stems(self) -> dict[str, set[str]]:
+        """The stems of each weight (what `matching.rank` takes)."""
+        return {
+            weight: set(text.split())
+            for weight, text in zip(
+                matching.WEIGHTS,
+                (self.weight_a, self.weight_b, self.weight_c, self.weight_d),
+                strict=True,
+            )
+        }
 
 
 def audience_words(minimum: float | None, maximum: float | None) -> str:
@@ -108,11 +105,11 @@ def language_values(languages: Iterable[hsds.Language]) -> list[str]:
     return sorted(values)
 
 
-def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -> SearchFields:
-    """`term_names` maps a term id to its name and its ancestors' names (for "food" → pantry)."""
+def search_texts(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -> dict[str, str]:
+    """The text of each weight. `term_names` maps a term id to its names and its ancestors'
+    names, in every language (so "food" and "comida" find a pantry)."""
     term_ids = sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id})
     needs = " ".join(name for term in term_ids for name in term_names.get(term, ()))
-    names = " ".join(filter(None, [service.name, service.alternate_name]))
     places = [
         address.city
         for sal in service.service_at_locations
@@ -120,34 +117,44 @@ def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -
         for address in sal.location.addresses
         if address.city
     ]
-    areas = sorted({fold(area.name) for area in service.service_areas if area.name})
-    languages = language_values(service.languages)
-    weight_a = with_compounds(fold(names))
-    weight_b = f"{with_compounds(fold(service.organization.name))} {fold(needs)}"
-    weight_c = fold(" ".join(filter(None, [service.description, service.eligibility_description])))
-    audience = audience_words(service.minimum_age, service.maximum_age)
-    return SearchFields(
-        weight_a=weight_a,
-        weight_b=weight_b,
-        weight_c=weight_c,
-        weight_d=fold(" ".join([*languages, audience, *areas, *places])),
-        words=sorted(
-            {
-                word
-                for word in query_words(f"{weight_a} {weight_b} {weight_c}", limit=None)
-                if len(word) <= VOCABULARY_WORD_MAX and not DIGIT.search(word)
-            }
+    areas = [area.name for area in service.service_areas if area.name]
+    return {
+        "A": " ".join(filter(None, [service.name, service.alternate_name])),
+        "B": service.organization.name,
+        "B needs": needs,
+        "C": " ".join(filter(None, [service.description, service.eligibility_description])),
+        "D": " ".join(
+            [
+                *language_values(service.languages),
+                audience_words(service.minimum_age, service.maximum_age),
+                *areas,
+                *places,
+            ]
         ),
-        term_ids=term_ids,
-        languages=languages,
+    }
+
+
+def search_fields(service: hsds.Service, term_names: Mapping[UUID, list[str]]) -> SearchFields:
+    texts = search_texts(service, term_names)
+    stop = LEXICON.stop_words
+
+    def stems(*parts: list[str]) -> str:
+        return " ".join(dict.fromkeys(s for part in parts for s in part))
+
+    areas = sorted({fold(area.name) for area in service.service_areas if area.name})
+    return SearchFields(
+        weight_a=stems(matching.field_stems(texts["A"], stop, compounds=True)),
+        weight_b=stems(
+            matching.field_stems(texts["B"], stop, compounds=True),
+            matching.field_stems(texts["B needs"], stop),
+        ),
+        weight_c=stems(matching.field_stems(texts["C"], stop)),
+        weight_d=stems(matching.field_stems(texts["D"], stop)),
+        words=sorted(matching.vocabulary_words(texts.values(), stop)),
+        term_ids=sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id}),
+        languages=language_values(service.languages),
         service_areas=areas,
     )
-
-
-def query_words(text: str, limit: int | None = 8) -> list[str]:
-    """The words of a (folded) text, as the vocabulary stores them and queries look them up."""
-    words = WORD.findall(fold(text))
-    return words if limit is None else words[:limit]
 
 
 # -- opening hours -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ stream. Reads only, on the pool."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,12 +12,14 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import hsds
+from bridges_directory import hsds, indexing, lexicon, matching
+from bridges_directory.corrections import Corrections
 from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
-from bridges_directory.repository import SqlServices
+from bridges_directory.repository import TERM_NAMES, SqlServices
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
     SearchQuery,
+    candidate_cap,
     open_probe,
     search_count_sql,
     search_sql,
@@ -106,19 +108,70 @@ async def stream_services(conn: asyncpg.Connection) -> AsyncIterator[dict[str, A
         yield row["document"]
 
 
+# A short word's deletions can be shared by many stems: the exact check keeps the few that are
+# a typo away, and this bounds what it reads.
+TYPO_CANDIDATES_MAX = 2000
+
+
+def vocabulary_lookup(conn: asyncpg.Connection) -> Any:
+    """`corrections.Lookup` on this connection: which stems are known, and the vocabulary's
+    words sharing a deletion with the query's words (both by index, whatever the size)."""
+
+    async def lookup(stems: list[str], variants: list[str]) -> tuple[set[str], set[str]]:
+        rows = await conn.fetch(
+            f"""SELECT DISTINCT stem AS value, true AS known FROM search_word
+                WHERE stem = ANY($1::text[])
+                UNION ALL
+                (SELECT DISTINCT word, false FROM search_word_variant
+                 WHERE variant = ANY($2::text[]) LIMIT {TYPO_CANDIDATES_MAX})""",
+            stems,
+            variants,
+        )
+        known = {r["value"] for r in rows if r["known"]}
+        return known, {r["value"] for r in rows if not r["known"]}
+
+    return lookup
+
+
+async def resolve_words(
+    conn: asyncpg.Connection, corrections: Corrections, text: str
+) -> list[matching.Concept]:
+    """The concepts of a query's text, typos corrected against the vocabulary."""
+    return await corrections.correct(corrections.lexicon.concepts(text), vocabulary_lookup(conn))
+
+
+async def lexicon_document(conn: asyncpg.Connection) -> bytes:
+    rows = await conn.fetch(f"SELECT id, code, parent_id, {TERM_NAMES} AS names FROM taxonomy_term")
+    terms = [
+        lexicon.Term(
+            str(r["id"]),
+            r["code"],
+            str(r["parent_id"]) if r["parent_id"] else None,
+            r["names"],
+        )
+        for r in rows
+    ]
+    return lexicon.document(terms, indexing.LANGUAGE_NAMES, indexing.AGE_BANDS)
+
+
 async def search_services(
-    conn: asyncpg.Connection, q: SearchQuery, *, minimal: bool = False
+    conn: asyncpg.Connection,
+    q: SearchQuery,
+    concepts: Sequence[matching.Concept] | None = None,
+    *,
+    minimal: bool = False,
 ) -> tuple[int, list[str]]:
     """The total and the page's results, each as the JSON text it is served as."""
-    sql, params = search_sql(q, minimal=minimal)
+    sql, params = search_sql(q, concepts=concepts, minimal=minimal)
     rows = await conn.fetch(sql, *params)
     if open_probe(q) and (not rows or rows[0]["total"] < CANDIDATE_CAP):
-        sql, params = search_sql(q, minimal=minimal, probe=False)  # few open: look them up
+        # few open: look them up
+        sql, params = search_sql(q, concepts=concepts, minimal=minimal, probe=False)
         rows = await conn.fetch(sql, *params)
     if rows:
         total = int(rows[0]["total"])
     elif q.offset:  # a page past the end still reports the true total
-        count_sql, count_params = search_count_sql(q)
+        count_sql, count_params = search_count_sql(q, concepts)
         total = int(await conn.fetchval(count_sql, *count_params))
     else:
         total = 0
@@ -181,16 +234,28 @@ async def get_service(pool: asyncpg.Pool, service_id: UUID) -> StoredService:
 @dataclass(frozen=True)
 class SearchResult:
     page: bytes  # the HSDS page as JSON, its results written by PostgreSQL
-    capped: bool  # more matched than a search ranks (CANDIDATE_CAP): narrow it
+    capped: int | None  # more matched than a search ranks (this many): narrow it
 
 
 async def search(
-    pool: asyncpg.Pool, query: SearchQuery, *, page: int, minimal: bool = False
+    pool: asyncpg.Pool,
+    corrections: Corrections,
+    query: SearchQuery,
+    *,
+    page: int,
+    minimal: bool = False,
 ) -> SearchResult:
     async with pool.acquire() as conn:
-        total, items = await search_services(conn, query, minimal=minimal)
-    capped = total >= CANDIDATE_CAP and not query.is_listing
+        concepts = await resolve_words(conn, corrections, query.text) if query.text else None
+        total, items = await search_services(conn, query, concepts, minimal=minimal)
+    cap = candidate_cap(query)
+    capped = cap if total >= cap and not query.is_listing else None
     return SearchResult(hsds.page_json(items, total, page, query.limit), capped)
+
+
+async def search_lexicon(pool: asyncpg.Pool) -> bytes:
+    async with pool.acquire() as conn:
+        return await lexicon_document(conn)
 
 
 async def organizations(

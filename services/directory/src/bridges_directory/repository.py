@@ -11,10 +11,15 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_directory import dataset, hsds, indexing
+from bridges_directory import dataset, hsds, indexing, matching
 from bridges_directory.domain import ServiceRow, StoredService, Terms
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
+
+# A term's names by language: its own (in its `language`, English by default), then those of
+# `x_bridges.names`, which win for the same language (what search indexes and the lexicon serves).
+TERM_NAMES = """(jsonb_build_object(coalesce(document ->> 'language', 'en'), name)
+    || coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb))"""
 
 
 class SqlTaxonomy(Repository):
@@ -49,9 +54,11 @@ class SqlTaxonomy(Repository):
 
     async def terms(self) -> Terms:
         rows = await self._conn.fetch(
-            "SELECT id, name, parent_id, coalesce(code, name) AS code FROM taxonomy_term"
+            f"""SELECT id, parent_id, coalesce(code, name) AS code, ARRAY(
+                   SELECT value FROM jsonb_each_text({TERM_NAMES}) ORDER BY key) AS names
+               FROM taxonomy_term"""
         )
-        return Terms.build((r["id"], r["name"], r["parent_id"], r["code"]) for r in rows)
+        return Terms.build((r["id"], r["names"], r["parent_id"], r["code"]) for r in rows)
 
     async def known_references(self) -> dataset.Known:
         """What references in a dataset may point at: the terms and taxonomies held."""
@@ -139,10 +146,7 @@ class SqlServices(Repository):
             [_service_record(row) for row in rows],
         )
         ids = [row.service.id for row in rows]
-        await self._conn.execute(
-            "INSERT INTO search_word (word) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
-            sorted({word for row in rows for word in row.fields.words}),
-        )
+        await self._add_to_vocabulary({word for row in rows for word in row.fields.words})
         for table in ("service_at_location", "attribute", "opening_hours"):
             await self._conn.execute(f"DELETE FROM {table} WHERE service_id = ANY($1::uuid[])", ids)
         await self._write_locations(rows)
@@ -178,6 +182,26 @@ class SqlServices(Repository):
             ),
         )
         return {w["id"]: (w["version"], w["last_modified"]) for w in written}
+
+    async def _add_to_vocabulary(self, words: set[str]) -> None:
+        """New words with their stems, and their deletions (`matching.deletions`) for typo
+        correction."""
+        ordered = sorted(words)
+        new = await self._conn.fetch(
+            """INSERT INTO search_word (word, stem)
+               SELECT * FROM unnest($1::text[], $2::text[])
+               ON CONFLICT DO NOTHING RETURNING word""",
+            ordered,
+            [matching.stem(w) for w in ordered],
+        )
+        variants = sorted(
+            (variant, r["word"]) for r in new for variant in matching.deletions(r["word"])
+        )
+        await self._conn.execute(
+            """INSERT INTO search_word_variant (variant, word)
+               SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING""",
+            *_columns(variants, 2),
+        )
 
     async def _write_locations(self, rows: Sequence[ServiceRow]) -> None:
         locations = {
@@ -273,7 +297,8 @@ class SqlServices(Repository):
 
     async def analyze(self) -> None:
         await self._conn.execute(
-            "ANALYZE service, location, service_at_location, opening_hours, opening_zone, search_word"
+            "ANALYZE service, location, service_at_location, opening_hours, opening_zone, "
+            "search_word, search_word_variant"
         )
 
 

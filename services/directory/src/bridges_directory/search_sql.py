@@ -6,12 +6,14 @@ at most `CANDIDATE_CAP` candidates, so a search costs the same in a small and a 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from bridges_directory import indexing
+from bridges_directory import indexing, matching
+from bridges_directory.lexicon import LEXICON
 from bridges_kit.sql import Params
 
 Sort = Literal["relevance", "distance", "name"]
@@ -77,22 +79,34 @@ _ORDER = {
 
 @dataclass
 class _Search:
-    """The parts of one search: CTEs, joins, conditions, and the rank and distance columns."""
+    """The parts of one search: CTEs, joins, conditions, and the rank and distance columns;
+    with words, the tiers of candidates (see `_words`), each a condition of its own."""
 
     sql: Params = field(default_factory=Params)
     ctes: list[str] = field(default_factory=list)
     joins: list[str] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
-    rank: str = "0::real"
+    tiers: list[str] = field(default_factory=list)
+    rank: str = "0"
     distance: str = "NULL::float8"
     source: str = "service s"
 
-    def from_where(self) -> str:
+    def from_where(self, *extra: str) -> str:
+        where = [*self.where, *extra]
         return (
             f"FROM {self.source} "
             + " ".join(self.joins)
-            + (f" WHERE {' AND '.join(self.where)}" if self.where else "")
+            + (f" WHERE {' AND '.join(where)}" if where else "")
         )
+
+    def branches(self) -> list[str]:
+        """The FROM and WHERE of each tier: its condition and not the tier before's."""
+        if not self.tiers:
+            return [self.from_where()]
+        return [
+            self.from_where(tier, *([f"NOT {self.tiers[i - 1]}"] if i else []))
+            for i, tier in enumerate(self.tiers)
+        ]
 
     def with_ctes(self) -> str:
         return f"WITH {', '.join(self.ctes)} " if self.ctes else ""
@@ -119,16 +133,97 @@ def _selective(q: SearchQuery) -> bool:
     )
 
 
-def _search_parts(q: SearchQuery, probe: bool = True) -> _Search:
+def _tsquery(stems: Collection[str], weights: str = "") -> str:
+    suffix = f":{weights}" if weights else ""
+    return " | ".join(
+        "'" + s.replace("\\", "\\\\").replace("'", "''") + "'" + suffix for s in sorted(stems)
+    )
+
+
+# Each concept's part of the rank (`matching.concept_score`): the (kind, weight) pairs by what
+# they add, best first; pairs adding the same go in one arm.
+_VALUES = {v for scores in matching.FIELD_SCORE.values() for v in scores.values()}
+_ARMS = [
+    (
+        value,
+        [
+            (k, w)
+            for k, scores in matching.FIELD_SCORE.items()
+            for w in scores
+            if scores[w] == value
+        ],
+    )
+    for value in sorted(_VALUES, reverse=True)
+]
+
+
+def _any(concept: matching.Concept) -> str:
+    return f"({_tsquery(sorted(concept.stems))})"
+
+
+def _words(parts: _Search, concepts: Sequence[matching.Concept]) -> None:
+    """Programs matching any concept, in two tiers: those matching all of them first, then
+    those matching any. ("At least half" would rank long sentences better past the cap, but
+    PostgreSQL's GIN index evaluates such a query, every combination, for every program that
+    matches any word: 40 ms at 20k programs.)"""
+    if not concepts:
+        parts.where.append("false")  # nothing but stop words
+        return
+    anys = [_any(c) for c in concepts]
+    if len(concepts) == 1:
+        # Seen by the planner: a common word is found by testing programs in turn (enough hold
+        # it among the first few thousand), a rare one by reading the GIN index.
+        parts.tiers.append(f"s.search_vector @@ {parts.sql(anys[0])}::tsquery")
+        return
+    # All of them: from a materialized row, so PostgreSQL cannot guess how many programs hold
+    # them all and reads the GIN index (bounded by the words' postings). Seen, it multiplies
+    # the words' shares, expects thousands and tests every program in turn until it has
+    # enough: 170 ms at 120k programs when none holds them all ("comida y violencia").
+    every = parts.sql(" & ".join(anys))
+    parts.ctes.append(f"words AS MATERIALIZED (SELECT {every}::tsquery AS every)")
+    parts.joins.insert(0, "CROSS JOIN words")
+    parts.tiers.append("s.search_vector @@ words.every")
+    # Any of them: seen by the planner, as one word is.
+    parts.tiers.append(f"s.search_vector @@ {parts.sql(' | '.join(anys))}::tsquery")
+
+
+def _rank(parts: _Search, concepts: Sequence[matching.Concept]) -> None:
+    """The rank `matching.rank` gives, from the stems each weight of a program holds."""
+    p = parts.sql
+    scores = []
+    for concept in concepts:
+        stems = concept.by_kind()
+        arms = []
+        for value, pairs in _ARMS:
+            tsq = " | ".join(
+                f"({_tsquery(stems[kind], weight)})" for kind, weight in pairs if stems[kind]
+            )
+            if tsq:
+                arms.append((value, tsq))
+        whens = " ".join(
+            f"WHEN s.search_vector @@ {p(tsq)}::tsquery THEN {matching.COVERAGE + value}"
+            for value, tsq in arms[:-1]
+        )
+        last = matching.COVERAGE + arms[-1][0]
+        scores.append(
+            f"(CASE WHEN NOT s.search_vector @@ {p(_any(concept))}::tsquery THEN 0 {whens} "
+            f"ELSE {last} END)"
+        )
+    parts.rank = " + ".join(scores) or "0"
+
+
+def _search_parts(
+    q: SearchQuery,
+    concepts: Sequence[matching.Concept] | None = None,
+    probe: bool = True,
+    ranked: bool = True,
+) -> _Search:
     parts = _Search()
     p, where = parts.sql, parts.where
-    if q.text:
-        # enough of the words, typos corrected against the vocabulary; ranked by where they are
-        words = p(indexing.query_words(q.text))
-        parts.ctes.append(f"query AS MATERIALIZED (SELECT search_query({words}::text[]) AS tsq)")
-        parts.joins.append("CROSS JOIN query")
-        where.append("s.search_vector @@ query.tsq")
-        parts.rank = "ts_rank('{0.1, 0.3, 0.6, 1.0}', s.search_vector, query.tsq)"
+    if q.text and concepts is None:
+        concepts = LEXICON.concepts(q.text)
+    if q.text and concepts is not None:
+        _words(parts, concepts)
     if q.organization_id is not None:
         where.append(f"s.organization_id = {p(q.organization_id)}")
     if q.taxonomy_term_id is not None:
@@ -169,6 +264,8 @@ def _search_parts(q: SearchQuery, probe: bool = True) -> _Search:
             where.append(_OPEN_SET)
     if q.lat is not None and q.lon is not None:
         _distance(parts, q.lat, q.lon, q.radius_km)
+    if ranked and q.text and q.sort == "relevance" and concepts:
+        _rank(parts, concepts)
     return parts
 
 
@@ -202,8 +299,15 @@ def _distance(parts: _Search, lat: float, lon: float, radius_km: float | None) -
 
 
 # A search ranks, sorts and counts at most this many matches, so its cost stays flat as the
-# directory grows; beyond it `total_items` says CANDIDATE_CAP and the response is marked capped.
+# directory grows; beyond it `total_items` says the cap and the response is marked capped.
 CANDIDATE_CAP = 1000
+# Ranking by words costs a few tests of each candidate's words per query word (about 10 µs a
+# candidate for a sentence): words sorted by relevance rank this many, the best tier first.
+RANKED_CAP = 300
+
+
+def candidate_cap(q: SearchQuery) -> int:
+    return RANKED_CAP if q.text and q.sort == "relevance" else CANDIDATE_CAP
 
 
 # What a result is served as (`item`, JSON text PostgreSQL writes; Python passes it through):
@@ -227,15 +331,22 @@ def _item(q: SearchQuery, minimal: bool) -> str:
 
 
 def search_sql(
-    q: SearchQuery, *, minimal: bool = False, probe: bool = True
+    q: SearchQuery,
+    *,
+    concepts: Sequence[matching.Concept] | None = None,
+    minimal: bool = False,
+    probe: bool = True,
 ) -> tuple[str, list[Any]]:
     """The one search statement (also run raw by the benchmark); every filter can use an index.
 
-    The inner queries rank narrow rows (id, name, rank, distance) and page them; documents are
-    read (and written as JSON text) for the page's rows alone. Without any filter, the listing
-    walks the name index. With `open_probe(q)`, a total under CANDIDATE_CAP means the probe saw
-    too few open services: search again with `probe=False`."""
-    parts = _search_parts(q, probe)
+    `concepts`: the words of `q.text` with their typos corrected (`queries.resolve_words`);
+    without them, the words are taken as they are. The inner queries take at most
+    `candidate_cap(q)` candidates, tier by tier (all the words, then any), and rank narrow
+    rows (id, name, rank, distance) and page them; documents are read (and written as JSON text)
+    for the page's rows alone. Without any filter, the listing walks the name index. With
+    `open_probe(q)`, a total under CANDIDATE_CAP means the probe saw too few open services:
+    search again with `probe=False`."""
+    parts = _search_parts(q, concepts, probe)
     keys = _ORDER[q.sort if q.sort != "relevance" or q.text else "name"]
     p = parts.sql
     if q.is_listing:
@@ -245,12 +356,16 @@ def search_sql(
             f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         )
         return sql, p.values
+    candidates = " UNION ALL ".join(
+        f"(SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance "
+        f"{branch})"
+        for branch in parts.branches()
+    )
     sql = (
         parts.with_ctes()
         + f"SELECT {_item(q, minimal)}, m.total FROM ("
         + "SELECT id, name, rank, distance, count(*) OVER () AS total FROM ("
-        + f"SELECT s.id, s.name, {parts.rank} AS rank, {parts.distance} / 1000.0 AS distance "
-        + f"{parts.from_where()} LIMIT {CANDIDATE_CAP}) AS matches "
+        + f"{candidates} LIMIT {candidate_cap(q)}) AS matches "
         + f"ORDER BY {', '.join(keys)} LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         + ") m JOIN service s ON s.id = m.id ORDER BY "
         + ", ".join(f"m.{key}" for key in keys)
@@ -258,8 +373,11 @@ def search_sql(
     return sql, p.values
 
 
-def search_count_sql(q: SearchQuery) -> tuple[str, list[Any]]:
-    parts = _search_parts(q, probe=False)
-    cap = "" if q.is_listing else f" LIMIT {CANDIDATE_CAP}"
-    sql = f"{parts.with_ctes()}SELECT count(*) FROM (SELECT 1 {parts.from_where()}{cap}) AS m"
+def search_count_sql(
+    q: SearchQuery, concepts: Sequence[matching.Concept] | None = None
+) -> tuple[str, list[Any]]:
+    parts = _search_parts(q, concepts, probe=False, ranked=False)
+    cap = "" if q.is_listing else f" LIMIT {candidate_cap(q)}"
+    branches = " UNION ALL ".join(f"(SELECT 1 {branch})" for branch in parts.branches())
+    sql = f"{parts.with_ctes()}SELECT count(*) FROM ({branches}{cap}) AS m"
     return sql, parts.sql.values

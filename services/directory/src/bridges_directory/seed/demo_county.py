@@ -35,39 +35,118 @@ TOWNS = {
     "pine-hollow": Town("Pine Hollow", "97932", 44.8797, -122.9903),
 }
 
-# Bridges' taxonomy: (code, name, parent code, description).
-TERMS: list[tuple[str, str, str | None, str]] = [
-    ("food", "Food", None, "Help getting enough to eat."),
-    ("food.pantry", "Food Pantry", "food", "Groceries to take home."),
-    ("food.meals", "Hot Meals", "food", "Free cooked meals served on site."),
-    ("food.infant", "Infant and Maternal Nutrition", "food", "Formula, baby food and WIC."),
-    ("housing", "Housing", None, "Shelter and help keeping a home."),
-    ("housing.shelter", "Emergency Shelter", "housing", "A bed tonight."),
-    ("housing.rent", "Rent and Utility Assistance", "housing", "Help with rent or bills."),
-    ("housing.transitional", "Transitional Housing", "housing", "Housing for up to two years."),
-    ("mental-health", "Mental Health", None, "Emotional and psychological care."),
-    ("mental-health.counselling", "Counselling", "mental-health", "Talk therapy."),
-    ("mental-health.crisis", "Crisis Support", "mental-health", "Help in a crisis, day or night."),
-    ("youth", "Youth", None, "Programs for children and teenagers."),
-    ("youth.after-school", "After-School Programs", "youth", "Care and activities after school."),
-    ("youth.mentoring", "Mentoring", "youth", "A trusted adult for a young person."),
-    ("youth.shelter", "Runaway and Homeless Youth", "youth", "Shelter for young people."),
-    ("addiction", "Addiction", None, "Treatment and recovery from substance use."),
+# Bridges' taxonomy: (code, name, Spanish name, parent code, description).
+TERMS: list[tuple[str, str, str, str | None, str]] = [
+    ("food", "Food", "Comida", None, "Help getting enough to eat."),
+    ("food.pantry", "Food Pantry", "Despensa de alimentos", "food", "Groceries to take home."),
+    ("food.meals", "Hot Meals", "Comidas calientes", "food", "Free cooked meals served on site."),
+    (
+        "food.infant",
+        "Infant and Maternal Nutrition",
+        "Nutrición infantil y materna",
+        "food",
+        "Formula, baby food and WIC.",
+    ),
+    ("housing", "Housing", "Vivienda", None, "Shelter and help keeping a home."),
+    ("housing.shelter", "Emergency Shelter", "Refugio de emergencia", "housing", "A bed tonight."),
+    (
+        "housing.rent",
+        "Rent and Utility Assistance",
+        "Ayuda con la renta y los servicios",
+        "housing",
+        "Help with rent or bills.",
+    ),
+    (
+        "housing.transitional",
+        "Transitional Housing",
+        "Vivienda de transición",
+        "housing",
+        "Housing for up to two years.",
+    ),
+    ("mental-health", "Mental Health", "Salud mental", None, "Emotional and psychological care."),
+    ("mental-health.counselling", "Counselling", "Consejería", "mental-health", "Talk therapy."),
+    (
+        "mental-health.crisis",
+        "Crisis Support",
+        "Apoyo en crisis",
+        "mental-health",
+        "Help in a crisis, day or night.",
+    ),
+    ("youth", "Youth", "Jóvenes", None, "Programs for children and teenagers."),
+    (
+        "youth.after-school",
+        "After-School Programs",
+        "Programas después de la escuela",
+        "youth",
+        "Care and activities after school.",
+    ),
+    ("youth.mentoring", "Mentoring", "Mentoría", "youth", "A trusted adult for a young person."),
+    (
+        "youth.shelter",
+        "Runaway and Homeless Youth",
+        "Jóvenes fugados y sin hogar",
+        "youth",
+        "Shelter for young people.",
+    ),
+    ("addiction", "Addiction", "Adicciones", None, "Treatment and recovery from substance use."),
     (
         "addiction.outpatient",
         "Outpatient Treatment",
+        "Tratamiento ambulatorio",
         "addiction",
         "Treatment while living at home.",
     ),
-    ("addiction.detox", "Withdrawal Management", "addiction", "Supervised detox."),
-    ("addiction.recovery", "Recovery Support", "addiction", "Peer support and meetings."),
-    ("family-violence", "Family Violence", None, "Safety for people harmed at home."),
-    ("family-violence.shelter", "Safe Shelter", "family-violence", "Confidential shelter."),
-    ("family-violence.advocacy", "Advocacy", "family-violence", "Safety plans, court support."),
-    ("legal", "Legal Aid", None, "Free or low-cost legal help."),
-    ("legal.tenant", "Tenant Rights", "legal", "Eviction defence and repairs."),
-    ("legal.immigration", "Immigration", "legal", "Status, DACA, asylum."),
-    ("legal.family", "Family Law", "legal", "Custody, protective orders, divorce."),
+    (
+        "addiction.detox",
+        "Withdrawal Management",
+        "Desintoxicación",
+        "addiction",
+        "Supervised detox.",
+    ),
+    (
+        "addiction.recovery",
+        "Recovery Support",
+        "Apoyo en la recuperación",
+        "addiction",
+        "Peer support and meetings.",
+    ),
+    (
+        "family-violence",
+        "Family Violence",
+        "Violencia familiar",
+        None,
+        "Safety for people harmed at home.",
+    ),
+    (
+        "family-violence.shelter",
+        "Safe Shelter",
+        "Refugio seguro",
+        "family-violence",
+        "Confidential shelter.",
+    ),
+    (
+        "family-violence.advocacy",
+        "Advocacy",
+        "Defensa y acompañamiento",
+        "family-violence",
+        "Safety plans, court support.",
+    ),
+    ("legal", "Legal Aid", "Ayuda legal", None, "Free or low-cost legal help."),
+    (
+        "legal.tenant",
+        "Tenant Rights",
+        "Derechos de inquilinos",
+        "legal",
+        "Eviction defence and repairs.",
+    ),
+    ("legal.immigration", "Immigration", "Inmigración", "legal", "Status, DACA, asylum."),
+    (
+        "legal.family",
+        "Family Law",
+        "Derecho familiar",
+        "legal",
+        "Custody, protective orders, divorce.",
+    ),
 ]
 
 WEEKDAYS = "MO,TU,WE,TH,FR"
@@ -502,8 +581,9 @@ def _taxonomy() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "taxonomy": "Bridges Needs",
             "taxonomy_id": taxonomy_id,
             "language": "en",
+            "x_bridges": {"names": {"es": spanish}},
         }
-        for code, name, parent, description in TERMS
+        for code, name, spanish, parent, description in TERMS
     ]
     return taxonomy, terms
 
