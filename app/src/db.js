@@ -3,11 +3,12 @@
 // access token), `outbox` (referrals filed on this tablet, family data sealed), `programs` and
 // `taxonomy` (public directory data, in the clear, with the time it was fetched), `personal`
 // (per officer and kind, sealed: the referral being written, the officer's own preferences,
-// the last list of their referrals the server confirmed).
+// the last list of their referrals the server confirmed), `public` (public documents by name:
+// the directory's lexicon, so offline search matches words as the server does).
 import { openDB } from "idb";
 
 export const DB_NAME = "bridges";
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 // Each step takes the database from version `n - 1` to `n`; never edit a released step.
 export const UPGRADES = [
@@ -25,6 +26,9 @@ export const UPGRADES = [
   (db) => {
     const personal = db.createObjectStore("personal", { keyPath: ["owner", "kind"] });
     personal.createIndex("owner", "owner");
+  },
+  (db) => {
+    db.createObjectStore("public", { keyPath: "name" });
   },
 ];
 

@@ -5,6 +5,7 @@
 import { Problem, call, withQuery } from "./api.js";
 import { database } from "./db.js";
 import { coordinatesOf, distanceKm, today } from "./hours.js";
+import { fold, prepareLexicon, searchPrograms } from "./matching.js";
 
 const KEEP = 800; // programs kept for offline search (the most recently seen)
 export const PAGE_SIZE = 20;
@@ -137,6 +138,27 @@ async function remember(services) {
   await tx.done;
 }
 
+/** The directory's lexicon (stop words, synonyms, names in each language, the typo rule),
+ *  revalidated when online and kept on the tablet, so offline search matches words exactly as
+ *  the server does (matching.js). Public data. Null until first fetched. */
+let lexiconPrepared = null;
+export async function lexicon(config) {
+  const db = await database();
+  const kept = await db.get("public", "lexicon");
+  try {
+    const headers = kept?.etag ? { "If-None-Match": kept.etag } : {};
+    const answer = await call(`${config.directory_url}/search/lexicon`, { headers });
+    if (answer.status !== 304) {
+      await db.put("public", { name: "lexicon", etag: answer.headers.get("ETag"), document: answer.data });
+      lexiconPrepared = prepareLexicon(answer.data);
+    }
+  } catch {
+    // offline: the copy kept on the tablet
+  }
+  if (!lexiconPrepared && kept) lexiconPrepared = prepareLexicon(kept.document);
+  return lexiconPrepared;
+}
+
 let termsKnown = null; // the last taxonomy read, so a screen drawn again has it at once
 
 /** The taxonomy as last read, or [] before the first read (a screen's first drawing). */
@@ -186,48 +208,9 @@ export async function places(config, text) {
 
 // -- offline ------------------------------------------------------------------------------
 
-const fold = (text) =>
-  (text ?? "")
-    .toLowerCase()
-    .normalize("NFD")
-    .replace(/[\u0300-\u036f]/g, "");
 
-// Until matching.js (the server's own rules) lands: one typo in words of 4 letters or more.
-export function closeEnough(word, candidate) {
-  if (candidate.startsWith(word)) return true;
-  if (word.length < 4 || Math.abs(word.length - candidate.length) > 1) return false;
-  let i = 0;
-  let j = 0;
-  let edits = 0;
-  while (i < word.length && j < candidate.length) {
-    if (word[i] === candidate[j]) {
-      i += 1;
-      j += 1;
-      continue;
-    }
-    edits += 1;
-    if (edits > 1) return false;
-    if (word.length > candidate.length) i += 1;
-    else if (word.length < candidate.length) j += 1;
-    else {
-      i += 1;
-      j += 1;
-    }
-  }
-  return edits + (word.length - i) + (candidate.length - j) <= 1;
-}
-
-function matchesWords(service, text) {
-  const words = fold(text).split(/[^a-z0-9]+/).filter((w) => w.length > 1);
-  const terms = (service.attributes ?? []).map((a) => a.taxonomy_term?.name ?? "");
-  const own = fold([service.name, service.description, service.organization?.name, ...terms].join(" "))
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
-  return words.every((word) => own.some((candidate) => closeEnough(word, candidate)));
-}
-
+/** Every filter but the words (those rank, in searchCached). */
 function matches(service, filters, descendants, atInstant) {
-  if (filters.text?.trim() && !matchesWords(service, filters.text)) return false;
   if (filters.term) {
     const terms = (service.attributes ?? []).map((a) => a.taxonomy_term_id);
     if (!terms.some((id) => descendants.has(id))) return false;
@@ -262,22 +245,38 @@ async function searchCached(filters) {
   }
   const atInstant = filters.when === "now" ? new Date() : filters.when === "at" ? new Date(openAtInstant(filters)) : null;
   const place = filters.place;
-  let found = rows
-    .filter((row) => matches(row.service, filters, descendants, atInstant))
-    .map((row) => {
-      const at = coordinatesOf(row.service);
-      const distance = place && at ? distanceKm(place, at) : null;
-      const service = { ...row.service, x_bridges: { ...row.service.x_bridges, distance_km: distance } };
-      return { service, fetched_at: row.fetched_at, distance };
-    });
+  let kept = rows.filter((row) => matches(row.service, filters, descendants, atInstant));
+  const text = filters.text?.trim();
+  const ranks = new Map();
+  if (text) {
+    // the words match as on the server, by the directory's own lexicon
+    const known = lexiconPrepared ?? (await lexiconKept());
+    const ranked = known ? searchPrograms(kept.map((row) => row.service), text, known) : [];
+    for (const { service, rank } of ranked) ranks.set(service.id, rank);
+    kept = kept.filter((row) => ranks.has(row.service.id));
+  }
+  let found = kept.map((row) => {
+    const at = coordinatesOf(row.service);
+    const distance = place && at ? distanceKm(place, at) : null;
+    const service = { ...row.service, x_bridges: { ...row.service.x_bridges, distance_km: distance } };
+    return { service, fetched_at: row.fetched_at, distance, rank: ranks.get(row.service.id) ?? 0 };
+  });
   if (place) {
     found = found.filter((r) => r.distance !== null && (!filters.radiusKm || r.distance <= filters.radiusKm));
     found.sort((a, b) => a.distance - b.distance);
+  } else if (text) {
+    found.sort((a, b) => b.rank - a.rank || a.service.name.localeCompare(b.service.name));
   } else {
     found.sort((a, b) => a.service.name.localeCompare(b.service.name));
   }
   const asOf = found.reduce((oldest, r) => (oldest && oldest < r.fetched_at ? oldest : r.fetched_at), null);
   return { items: found.map((r) => r.service), total: found.length, lastPage: true, offline: true, asOf };
+}
+
+async function lexiconKept() {
+  const kept = await (await database()).get("public", "lexicon");
+  lexiconPrepared = kept ? prepareLexicon(kept.document) : null;
+  return lexiconPrepared;
 }
 
 const PLACE_ORDER = { postal_code: 0, city: 1, address: 2 };

@@ -1,7 +1,6 @@
-// Opening hours in the program's own time zone, and offline word matching.
+// Opening hours in the program's own time zone, and distances.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { closeEnough } from "../src/directory.js";
 import { distanceKm, today } from "../src/hours.js";
 
 const foodBank = {
@@ -21,15 +20,6 @@ test("closed in the evening, and closed all Saturday", () => {
 
 test("no schedule means unknown, not closed", () => {
   assert.equal(today({ schedules: [] }).known, false);
-});
-
-test("one typo is forgiven in words of four letters or more", () => {
-  assert.ok(closeEnough("fod", "food") === false); // too short to guess
-  assert.ok(closeEnough("shelter", "shelter"));
-  assert.ok(closeEnough("sheltr", "shelter"));
-  assert.ok(closeEnough("foood", "food"));
-  assert.ok(!closeEnough("housing", "hospital"));
-  assert.ok(closeEnough("ban", "bank")); // a prefix
 });
 
 test("distances are great-circle kilometres", () => {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
@@ -189,3 +190,40 @@ def test_a_program_is_shared_with_the_family_as_plain_text(app_stack: AppStack, 
     page.get_by_role("button", name="Copy text").click()
     assert page.evaluate("() => navigator.clipboard.readText()") == text
     screenshot(page, "officer-share-program")
+
+
+def test_words_people_use_find_programs_online_and_offline_alike(
+    app_stack: AppStack, page: Page
+) -> None:
+    tablet.sign_in(page, app_stack, "Dana Reyes")
+    tablet.wait_for_service_worker(page)
+    found: dict[str, list[str]] = {}
+    for words in ("comida", "rehab", "mother two kids food this evening spanish", "food bnak"):
+        tablet.search(page, words)
+        names = page.locator("li.card h3 a").all_inner_texts()
+        assert names, f"{words!r} found nothing"
+        found[words] = names
+    assert RIVERTON_FOOD_BANK in found["comida"]  # Spanish: comida is food
+    assert RIVERTON_FOOD_BANK in found["mother two kids food this evening spanish"]
+    assert RIVERTON_FOOD_BANK in found["food bnak"]
+    assert any("Treatment" in n or "Recovery" in n or "Detox" in n for n in found["rehab"])
+
+    page.context.set_offline(True)  # what was seen is searched on the tablet, by the same rules
+    try:
+        for words in ("comida", "food bnak", "mother two kids food this evening spanish"):
+            tablet.search(page, words)
+            expect(
+                page.get_by_text("Offline: these are programs saved on this tablet")
+            ).to_be_visible()
+            offline = page.locator("li.card h3 a").all_inner_texts()
+            assert RIVERTON_FOOD_BANK in offline, (words, offline)
+            online = httpx.get(
+                f"{app_stack.urls['directory']}/services",
+                params={"search": words, "per_page": 200, "accepting": "true"},
+                timeout=10,
+            ).json()["contents"]
+            assert set(offline) <= {s["name"] for s in online}, (
+                words
+            )  # nothing the server would not
+    finally:
+        page.context.set_offline(False)

@@ -177,6 +177,7 @@ export function SearchScreen() {
 
   useEffect(() => {
     directory.taxonomy(config).then(setTerms);
+    directory.lexicon(config); // kept for searching offline by the server's own rules
   }, []);
 
   // back from a program: the same list, scrolled where it was
