@@ -2,6 +2,7 @@
 #   make up    build the tablet app, run the whole system on embedded PostgreSQL + NATS (Ctrl-C stops it)
 #   make test  install everything needed (Debian's chromium too) and run the test suite
 #   make bench install the load generator (Debian's wrk) and run every benchmark (bench/results/)
+#   make compose-test  docker-compose.yml run for real on a local Docker engine (images built here)
 PYTHON ?= python3
 NPM    ?= npm
 TOOLS  := .tools
@@ -13,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: up up-cluster test lint fmt docs sync app browser bench clean audit
+.PHONY: up up-cluster test lint fmt docs sync app browser bench clean audit compose-test
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -106,6 +107,12 @@ $(WRK):
 
 bench: sync app browser $(WRK)
 	$(VENV)/bin/python -m bench.run_all
+
+# The compose deploy for real: installs docker.io and docker-compose when missing, starts dockerd
+# when none runs, builds every image here from Debian packages (no registry is needed) and runs
+# tests/compose/ (the stack, then the cluster overlay). Docker is used by this target only.
+compose-test: sync app browser
+	deploy/compose-test/run.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache app/node_modules app/dist

@@ -4,6 +4,7 @@ stopped in order. A service's bootstrap module builds one and hands it to `creat
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -101,11 +102,29 @@ class Runtime(Generic[SettingsT, UowT]):
         if self._pool is None:
             s = self.settings
             dsn = s.database_url.get_secret_value()
+            await self._wait_for_database(dsn)
             await db.migrate(dsn, s.db_schema, db.load_migrations(self._migrations))
             self._pool = await db.create_pool(
                 dsn, s.db_schema, s.db_pool_min, s.db_pool_max, s.db_acquire_timeout_s
             )
         return self._pool
+
+    async def _wait_for_database(self, dsn: str) -> None:
+        """PostgreSQL may be starting with us (a host reboot, a compose stack coming up): retry
+        connecting for `db_connect_timeout_s` rather than exit at once."""
+        deadline = time.monotonic() + self.settings.db_connect_timeout_s
+        delay = 0.2
+        while True:
+            try:
+                conn = await db.connect(dsn, self.settings.db_schema)
+                await conn.close()
+                return
+            except OUTAGE_ERRORS as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database_waiting", error=describe(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def wakeup(self, channel: str) -> Wakeup:
         """A NOTIFY listener on its own connection (see `bridges_kit.wakeup`)."""
