@@ -67,7 +67,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject
     try:
         project.run("up", "-d", "--no-build")
         wait_until(lambda: _healthy(project, LONG_RUNNING), "every container healthy", 300)
-        project.run("--profile", "demo", "run", "--rm", "directory-seed")
+        seeded = project.run("--profile", "demo", "run", "--rm", "directory-seed")
+        assert "seeded" in seeded, seeded
         yield project
     finally:
         for service in (*SERVICES, "caddy"):
@@ -140,7 +141,7 @@ def test_an_officer_files_a_referral_in_chromium_and_the_agency_accepts_it(
     endpoint = origin.call(
         "POST",
         f"/api/notifications/agencies/{agency}/endpoints",
-        "admin",
+        "admin-dev",
         json={"url": "http://receiver:9000/hooks/bridges"},
     )
     assert endpoint.status_code == 201, endpoint.text

@@ -4,6 +4,7 @@ stopped in order. A service's bootstrap module builds one and hands it to `creat
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -15,7 +16,7 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from bridges_kit import bus, db
+from bridges_kit import bus, db, tracing
 from bridges_kit.auth import TokenVerifier
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription
 from bridges_kit.faults import OUTAGE_ERRORS, describe
@@ -66,6 +67,14 @@ class Runtime(Generic[SettingsT, UowT]):
         self._js: JetStreamContext | None = None
         self._workers: list[Worker] = []
         self._tasks: list[asyncio.Task[None]] = []
+        # traces: off unless the process's OTEL_* variables name an endpoint (bridges_kit.tracing)
+        self.tracer_provider = tracing.provider_from_env(settings.service_name, os.environ)
+        self.tracer = (
+            self.tracer_provider.get_tracer("bridges")
+            if self.tracer_provider is not None
+            else tracing.NO_TRACER
+        )
+        self._traces_process = False
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -134,6 +143,9 @@ class Runtime(Generic[SettingsT, UowT]):
     async def start(self) -> None:
         s = self.settings
         configure_logging(s.service_name, s.log_level, s.log_format)
+        if self.tracer_provider is not None:
+            self._traces_process = tracing.install_process_wide(self.tracer_provider)
+        tracing.bind(self.tracer)  # the workers' tasks, started below, inherit it
         pool = await self.open_database()
         self._nc = await bus.connect(s.nats_url, s.service_name, s.nats_connect_timeout_s)
         self._js = self._nc.jetstream(timeout=5)
@@ -206,6 +218,10 @@ class Runtime(Generic[SettingsT, UowT]):
         if self._pool is not None:
             await self._pool.close()
         self._nc = self._js = self._pool = None
+        if self.tracer_provider is not None:
+            if self._traces_process:
+                tracing.uninstall_process_wide()
+            self.tracer_provider.force_flush(timeout_millis=5000)
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, bool]:

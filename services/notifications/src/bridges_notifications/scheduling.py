@@ -19,12 +19,16 @@ that end together share a commit, see `recording`).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import structlog
+from opentelemetry.trace import SpanKind
 
+from bridges_kit import tracing
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts
@@ -120,13 +124,15 @@ class DeliveryWorker:
         task.add_done_callback(lambda _: held.release())
 
     async def _deliver(self, delivery: ClaimedDelivery, held: _Held) -> None:
-        try:
-            result = await self._transports[delivery.channel].send(delivery)
-        except (
-            Exception
-        ) as exc:  # a fault of ours in sending: a failed attempt, retried on schedule
-            log.exception("delivery_send_failed", delivery_id=str(delivery.id))
-            result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
+        with _delivery_span(delivery) as span:
+            try:
+                result = await self._transports[delivery.channel].send(delivery)
+            except Exception as exc:  # a fault of ours in sending: a failed attempt, retried
+                log.exception("delivery_send_failed", delivery_id=str(delivery.id))
+                result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
+            span.set_attribute("bridges.delivery.ok", result.ok)
+            if result.status_code is not None:
+                span.set_attribute("http.response.status_code", result.status_code)
         # The next delivery may go out while this attempt is committed. A failure keeps its
         # endpoint's slot until then, so the breaker has counted it before the endpoint is
         # sent more (a resting endpoint gets one probe, not one per slot).
@@ -141,6 +147,26 @@ class DeliveryWorker:
                 await attempts.give_up(self._uow(), delivery, f"internal error: {describe(exc)}")
             except OUTAGE_ERRORS as outage:
                 log.warning("delivery_not_recorded", error=describe(outage))
+
+
+def _delivery_span(delivery: ClaimedDelivery) -> Any:
+    """The delivery's span, in the trace its event began in (the CloudEvent's traceparent,
+    stored with the delivery): one referral stays one trace, however late the attempt."""
+    try:
+        traceparent = json.loads(delivery.payload).get("traceparent")
+    except ValueError:
+        traceparent = None
+    return tracing.span(
+        f"deliver {delivery.channel.value}",
+        kind=SpanKind.CLIENT,
+        parent=tracing.extract(traceparent),
+        attributes={
+            "bridges.delivery.id": str(delivery.id),
+            "bridges.delivery.channel": delivery.channel.value,
+            "bridges.event.type": delivery.event_type,
+            "bridges.delivery.attempt": delivery.attempts,
+        },
+    )
 
 
 class _Room:
