@@ -4,16 +4,23 @@ say, read through `docker inspect` and `docker-compose logs`."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bridges_devstack.demo import demo_users, write_demo_users
+from bridges_devstack.identity import access_token
 from bridges_devstack.servers import free_port
 from bridges_kit.auth import DEV_KEY_NAME, ensure_dev_keypair
 from bridges_kit.sealing import new_key_ring, write_key_file
@@ -130,6 +137,36 @@ class ComposeProject:
                      *[arg for f in filters for arg in ("--filter", f)]).split()
         return json.loads(docker("inspect", *ids)) if ids else []
 
+    def healthy(self, services: dict[str, int]) -> bool:
+        """Every service has its number of containers running, healthy where checked."""
+        for service, count in services.items():
+            containers = self.containers(service)
+            if len(containers) != count:
+                return False
+            for c in containers:
+                health = c["State"].get("Health", {}).get("Status")
+                if c["State"]["Status"] != "running" or health not in (None, "healthy"):
+                    return False
+        return True
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """What the receiver container got, from its log (one JSON line a request), each with
+        its body decoded."""
+        lines = [line for line in self.logs("receiver").splitlines() if line.startswith("{")]
+        return [{**hook, "body": base64.b64decode(hook["body_base64"])} for hook in map(json.loads, lines)]
+
+    def webhook_for(self, referral_id: str, event_type: str) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            for hook in self.webhooks():
+                event = json.loads(hook["body"])
+                if event["type"] == event_type and event["data"]["referral_id"] == referral_id:
+                    return hook
+            return None
+
+        hook: dict[str, Any] = wait_until(found, f"a {event_type} webhook for {referral_id}", 120)
+        print(f"receiver got {event_type} for referral {referral_id} (webhook-id {hook['headers']['webhook-id']})")
+        return hook
+
     def leftovers(self) -> dict[str, list[str]]:
         """What of this project is still on the engine: containers, volumes, networks."""
         label = f"label=com.docker.compose.project={self.name}"
@@ -158,3 +195,70 @@ def wait_until(probe: Any, what: str, timeout_s: float = 180, interval_s: float 
             return last
         time.sleep(interval_s)
     raise AssertionError(f"{what}: not after {timeout_s:.0f} s (last: {last!r})")
+
+
+@contextlib.contextmanager
+def running(project: ComposeProject, services: dict[str, int]) -> Iterator[ComposeProject]:
+    """The project up, `services` healthy, the demo directory seeded; down -v afterwards."""
+    try:
+        project.run("up", "-d", "--no-build")
+        wait_until(lambda: project.healthy(services), f"healthy: {services}", 300)
+        seeded = project.run("--profile", "demo", "run", "--rm", "directory-seed")
+        assert "seeded" in seeded, seeded
+        print(seeded.strip())
+        yield project
+    finally:
+        for service in ("directory", "referrals", "notifications", "caddy"):
+            tail = "\n".join(project.logs(service).splitlines()[-10:])
+            print(f"--- {service} log (tail)\n{tail}")
+        project.run("down", "-v", "--remove-orphans", "--timeout", "20", check=False)
+
+
+class Origin:
+    """The stack as the world sees it: https://localhost:<port>, Caddy's certificate checked
+    against the root of its internal CA (read from its volume); tokens as the provider signs."""
+
+    def __init__(self, project: ComposeProject) -> None:
+        root = project.run("exec", "-T", "caddy", "cat", "/data/caddy/pki/authorities/local/root.crt")
+        self.project = project
+        tls = ssl.create_default_context(cadata=root)
+        self.http = httpx.Client(base_url=project.origin, verify=tls, timeout=15)
+        self.users = {u.id: u for u in demo_users()}
+        wait_until(lambda: self.http.get("/app/").status_code == 200, "the app through Caddy", 60)
+
+    def token(self, user_id: str) -> str:
+        return access_token(self.project.issuer, self.project.signing_key, self.users[user_id], 3600)
+
+    def call(self, method: str, path: str, user_id: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token(user_id)}", **kwargs.pop("headers", {})}
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def register_receiver(self, agency_id: str) -> str:
+        """The receiver container as the agency's webhook endpoint; its signing secret."""
+        endpoint = self.call(
+            "POST",
+            f"/api/notifications/agencies/{agency_id}/endpoints",
+            "admin-dev",
+            json={"url": "http://receiver:9000/hooks/bridges"},
+        )
+        assert endpoint.status_code == 201, endpoint.text
+        secret: str = endpoint.json()["secret"]
+        return secret
+
+    def file_by_api(self, program_name: str) -> str:
+        """An officer's intake through Caddy for the program so named; the referral's id."""
+        from tests.scenario import intake
+
+        programs = self.http.get("/api/directory/services", params={"search": program_name})
+        program = next(p for p in programs.json()["contents"] if p["name"] == program_name)
+        filed = self.call(
+            "POST",
+            "/api/referrals/referrals",
+            "badge-1234",
+            json=intake([program["id"]]),
+            headers={"Idempotency-Key": f"compose-{os.urandom(8).hex()}"},
+        )
+        assert filed.status_code == 201, filed.text
+        referral_id: str = filed.json()["referrals"][0]["id"]
+        print(f"filed referral {referral_id} through {self.project.origin}")
+        return referral_id
