@@ -21,7 +21,6 @@ from bridges_notifications import bootstrap as notifications_bootstrap
 from bridges_referrals import bootstrap as referrals_bootstrap
 from bridges_schema import Role
 
-
 # tests/compose/ runs docker-compose.yml on a Docker engine: `make compose-test` only
 collect_ignore = [] if os.environ.get("BRIDGES_COMPOSE_TEST") else ["compose"]
 

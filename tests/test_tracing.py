@@ -95,17 +95,14 @@ async def otlp() -> AsyncIterator[OtlpReceiver]:
     )
     server = InProcessServer(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    await eventually(_async(lambda: server.started), timeout_s=10, interval_s=0.01)
     yield receiver
     server.should_exit = True
     await task
 
 
 @pytest.fixture
-async def traced_stack(
-    infra: Infra, services_factory: Any, otlp: OtlpReceiver
-) -> AsyncIterator[Stack]:
+async def traced_stack(infra: Infra, services_factory: Any, otlp: OtlpReceiver) -> Stack:
     """The three services built while the process's OTEL_* variables point at the receiver
     (each runtime reads them when it is built), exporting every 100 ms."""
     with pytest.MonkeyPatch.context() as env:
@@ -114,8 +111,7 @@ async def traced_stack(
         env.setenv("OTEL_TRACES_SAMPLER", "always_on")
         env.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
         env.delenv("OTEL_SERVICE_NAME", raising=False)
-        stack = await start_stack(infra, services_factory)
-    yield stack
+        return await start_stack(infra, services_factory)
 
 
 async def test_one_referral_is_one_trace_across_the_three_services(
@@ -142,9 +138,7 @@ async def test_one_referral_is_one_trace_across_the_three_services(
 
     def complete() -> bool:
         names = {s.name for s in otlp.trace(trace_id)}
-        return {"fan-out", "deliver webhook"} <= names and any(
-            n.startswith("POST") for n in names
-        )
+        return {"fan-out", "deliver webhook"} <= names and any(n.startswith("POST") for n in names)
 
     await eventually(_async(complete), timeout_s=20)
     spans = otlp.trace(trace_id)

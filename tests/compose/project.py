@@ -58,8 +58,13 @@ class ComposeProject:
     def __post_init__(self) -> None:
         self.secrets = self.workdir / "secrets"
         self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name in ("postgres_password", "directory_db_password", "referrals_db_password",
-                     "notifications_db_password", "grafana_admin_password"):
+        for name in (
+            "postgres_password",
+            "directory_db_password",
+            "referrals_db_password",
+            "notifications_db_password",
+            "grafana_admin_password",
+        ):
             _secret_file(self.secrets / name, secrets.token_urlsafe(24))
         _secret_file(self.secrets / "metrics_token", secrets.token_hex(24))
         keys = self.secrets / "data-keys.json"
@@ -111,30 +116,57 @@ class ComposeProject:
     # -- the compose client --------------------------------------------------------------
 
     def command(self, *args: str) -> list[str]:
-        files = [arg for f in (ROOT / "docker-compose.yml", *self.overlays) for arg in ("-f", str(f))]
-        return [COMPOSE, "--project-name", self.name, "--env-file", str(self.env_file),
-                "--project-directory", str(ROOT), *files, *args]
+        files = [
+            arg for f in (ROOT / "docker-compose.yml", *self.overlays) for arg in ("-f", str(f))
+        ]
+        return [
+            COMPOSE,
+            "--project-name",
+            self.name,
+            "--env-file",
+            str(self.env_file),
+            "--project-directory",
+            str(ROOT),
+            *files,
+            *args,
+        ]
 
     def run(self, *args: str, timeout_s: float = 600, check: bool = True) -> str:
         started = time.monotonic()
-        done = subprocess.run(self.command(*args), capture_output=True, text=True,
-                              timeout=timeout_s, cwd=ROOT, check=False)
+        done = subprocess.run(
+            self.command(*args),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            cwd=ROOT,
+            check=False,
+        )
         took = time.monotonic() - started
-        print(f"$ docker-compose {' '.join(args)}  ({took:.1f} s, exit {done.returncode})", flush=True)
+        print(
+            f"$ docker-compose {' '.join(args)}  ({took:.1f} s, exit {done.returncode})", flush=True
+        )
         if check and done.returncode != 0:
-            raise AssertionError(f"docker-compose {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+            raise AssertionError(
+                f"docker-compose {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+            )
         return done.stdout
 
     def logs(self, service: str) -> str:
         return self.run("logs", "--no-color", "--no-log-prefix", service, check=False)
 
-    def containers(self, service: str | None = None, *, every: bool = False) -> list[dict[str, Any]]:
+    def containers(
+        self, service: str | None = None, *, every: bool = False
+    ) -> list[dict[str, Any]]:
         """`docker inspect` of the project's containers (of one service)."""
         filters = [f"label=com.docker.compose.project={self.name}"]
         if service:
             filters.append(f"label=com.docker.compose.service={service}")
-        ids = docker("ps", "-q", *(["-a"] if every else []),
-                     *[arg for f in filters for arg in ("--filter", f)]).split()
+        ids = docker(
+            "ps",
+            "-q",
+            *(["-a"] if every else []),
+            *[arg for f in filters for arg in ("--filter", f)],
+        ).split()
         return json.loads(docker("inspect", *ids)) if ids else []
 
     def healthy(self, services: dict[str, int]) -> bool:
@@ -153,7 +185,10 @@ class ComposeProject:
         """What the receiver container got, from its log (one JSON line a request), each with
         its body decoded."""
         lines = [line for line in self.logs("receiver").splitlines() if line.startswith("{")]
-        return [{**hook, "body": base64.b64decode(hook["body_base64"])} for hook in map(json.loads, lines)]
+        return [
+            {**hook, "body": base64.b64decode(hook["body_base64"])}
+            for hook in map(json.loads, lines)
+        ]
 
     def webhook_for(self, referral_id: str, event_type: str) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
@@ -164,7 +199,9 @@ class ComposeProject:
             return None
 
         hook: dict[str, Any] = wait_until(found, f"a {event_type} webhook for {referral_id}", 120)
-        print(f"receiver got {event_type} for referral {referral_id} (webhook-id {hook['headers']['webhook-id']})")
+        print(
+            f"receiver got {event_type} for referral {referral_id} (webhook-id {hook['headers']['webhook-id']})"
+        )
         return hook
 
     def leftovers(self) -> dict[str, list[str]]:
@@ -178,8 +215,9 @@ class ComposeProject:
 
 
 def docker(*args: str) -> str:
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=True,
-                          timeout=120).stdout
+    return subprocess.run(
+        [DOCKER, *args], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
 
 
 def wait_until(probe: Any, what: str, timeout_s: float = 180, interval_s: float = 1.0) -> Any:
@@ -219,7 +257,9 @@ class Origin:
     against the root of its internal CA (read from its volume); tokens as the provider signs."""
 
     def __init__(self, project: ComposeProject) -> None:
-        root = project.run("exec", "-T", "caddy", "cat", "/data/caddy/pki/authorities/local/root.crt")
+        root = project.run(
+            "exec", "-T", "caddy", "cat", "/data/caddy/pki/authorities/local/root.crt"
+        )
         self.project = project
         tls = ssl.create_default_context(cadata=root)
         self.http = httpx.Client(base_url=project.origin, verify=tls, timeout=15)
@@ -227,7 +267,9 @@ class Origin:
         wait_until(lambda: self.http.get("/app/").status_code == 200, "the app through Caddy", 60)
 
     def token(self, user_id: str) -> str:
-        return access_token(self.project.issuer, self.project.signing_key, self.users[user_id], 3600)
+        return access_token(
+            self.project.issuer, self.project.signing_key, self.users[user_id], 3600
+        )
 
     def call(self, method: str, path: str, user_id: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token(user_id)}", **kwargs.pop("headers", {})}

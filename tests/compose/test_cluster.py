@@ -16,8 +16,17 @@ from bridges_devstack.demo import DEMO_AGENCY_NAME, demo_agency_id
 from tests.compose.project import CLUSTER_OVERLAY, TEST_OVERLAY, ComposeProject, Origin, running
 
 CLUSTER = {
-    "nats": 1, "nats-2": 1, "nats-3": 1, "postgres": 1, "mailpit": 1, "caddy": 1, "idp": 1,
-    "receiver": 1, "directory": 2, "referrals": 2, "notifications": 2,
+    "nats": 1,
+    "nats-2": 1,
+    "nats-3": 1,
+    "postgres": 1,
+    "mailpit": 1,
+    "caddy": 1,
+    "idp": 1,
+    "receiver": 1,
+    "directory": 2,
+    "referrals": 2,
+    "notifications": 2,
 }
 
 
@@ -33,7 +42,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject
 
 
 def test_streams_have_three_copies_and_each_service_two_containers(project: ComposeProject):
-    jsz = json.loads(project.run("exec", "-T", "nats", "wget", "-qO-", "http://127.0.0.1:8222/jsz?streams=true&config=true"))
+    jsz = json.loads(
+        project.run(
+            "exec",
+            "-T",
+            "nats",
+            "wget",
+            "-qO-",
+            "http://127.0.0.1:8222/jsz?streams=true&config=true",
+        )
+    )
     streams = [s for account in jsz["account_details"] for s in account["stream_detail"]]
     assert streams and all(s["config"]["num_replicas"] == 3 for s in streams), streams
     for service in ("directory", "referrals", "notifications"):

@@ -58,7 +58,9 @@ def test_every_container_is_hardened_and_the_migrations_ran_once(project: Compos
         if any((c["NetworkSettings"]["Ports"] or {}).values())
     }
     assert published == {"caddy", "idp"}  # idp: the test's stand-in provider, on 127.0.0.1
-    print(f"hardened: {', '.join(SERVICES)} as 10001, read-only, limited, healthy; migrations exited 0")
+    print(
+        f"hardened: {', '.join(SERVICES)} as 10001, read-only, limited, healthy; migrations exited 0"
+    )
 
 
 def test_an_officer_files_a_referral_in_chromium_and_the_agency_accepts_it(
@@ -133,7 +135,9 @@ def test_a_killed_service_comes_back_by_its_restart_policy_with_nothing_lost(
 
     wait_until(restarted, "notifications restarted by Docker and healthy", 180)
     (after,) = project.containers("notifications")
-    print(f"restart policy brought notifications back (restarts {before['RestartCount']} -> {after['RestartCount']}), healthy")
+    print(
+        f"restart policy brought notifications back (restarts {before['RestartCount']} -> {after['RestartCount']}), healthy"
+    )
     # filed while notifications was down: its event waited in JetStream and is delivered now
     project.webhook_for(referral_id, "org.bridges.referral.requested.v1")
     ids = [h["headers"]["webhook-id"] for h in project.webhooks()]

@@ -397,7 +397,7 @@ class Consumer(Generic[UowT]):
         self._count("dead_letter")
 
     def _count(self, outcome: str) -> None:
-        self._metrics.consumer_messages(consumer=self.name, outcome=outcome).inc()
+        self._metrics.consumer_messages(consumer=self.durable, outcome=outcome).inc()
 
 
 def unparseable(exc: Exception) -> str:

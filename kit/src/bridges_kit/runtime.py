@@ -24,6 +24,7 @@ from bridges_kit.logs import configure_logging
 from bridges_kit.metrics import Metrics
 from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay
 from bridges_kit.pruning import Pruner
+from bridges_kit.sampling import MetricsSampler, Sampler
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.uow import UnitOfWork
 from bridges_kit.wakeup import Wakeup
@@ -53,6 +54,7 @@ class Runtime(Generic[SettingsT, UowT]):
         subscriptions: Sequence[Subscription[UowT]] = (),
         workers: Sequence[Callable[[Runtime[SettingsT, UowT]], Worker]] = (),
         verifier: TokenVerifier | None = None,
+        samplers: Sequence[Sampler] = (),
     ) -> None:
         self.settings = settings
         self.streams = Streams(settings.nats_namespace)
@@ -62,6 +64,7 @@ class Runtime(Generic[SettingsT, UowT]):
         self._unit_of_work = unit_of_work
         self._worker_factories = workers
         self._verifier = verifier
+        self._samplers = samplers
         self._pool: asyncpg.Pool | None = None
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
@@ -176,6 +179,21 @@ class Runtime(Generic[SettingsT, UowT]):
                 for d in self.dispatchers
             ),
             *(factory(self) for factory in self._worker_factories),
+            MetricsSampler(
+                pool,
+                self._js,
+                self.metrics,
+                [
+                    (
+                        d.durable,
+                        self.streams.stream(d.subscription.domain).name,
+                        f"{self.streams.namespace}-{d.durable}",
+                    )
+                    for d in self.dispatchers
+                ],
+                self._samplers,
+                s.metrics_sample_s,
+            ),
         ]
         self._tasks = [asyncio.create_task(self._supervise(w)) for w in self._workers]
         log.info("service_started", port=s.http_port, namespace=s.nats_namespace)

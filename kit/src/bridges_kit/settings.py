@@ -135,6 +135,11 @@ class ServiceSettings(BaseSettings):
     processed_events_keep_days: float = Field(default=14.0, ge=1, description="then pruned")
     prune_interval_s: float = Field(default=3600.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
+    metrics_sample_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often the gauges of state are sampled (bridges_kit.sampling)",
+    )
 
     @model_validator(mode="before")
     @classmethod

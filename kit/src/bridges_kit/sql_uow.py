@@ -6,6 +6,7 @@ commit sends with the outbox rows (see `bridges_kit.one_statement`)."""
 from __future__ import annotations
 
 import abc
+from contextvars import Token
 from typing import Any
 
 import asyncpg
@@ -43,7 +44,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self._tx: Any = None
         self._statement: OneStatement | None = None
         self._span: trace.Span | None = None
-        self._span_token: object | None = None
+        self._span_token: Token[otel_context.Context] | None = None
 
     @property
     def connection(self) -> asyncpg.Connection:

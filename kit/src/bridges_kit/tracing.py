@@ -24,14 +24,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+__all__ = ["SpanKind", "current_traceparent", "extract", "inject", "span", "start_span"]
 
 NO_TRACER: Tracer = trace.NoOpTracer()
 _tracer: ContextVar[Tracer] = ContextVar("bridges_tracer", default=NO_TRACER)
@@ -192,7 +195,8 @@ def install_process_wide(provider: TracerProvider) -> bool:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
     _process_provider = provider
-    AsyncPGInstrumentor(capture_parameters=False).instrument(tracer_provider=provider)
+    instrumentor: Any = AsyncPGInstrumentor  # untyped
+    instrumentor(capture_parameters=False).instrument(tracer_provider=provider)
     return True
 
 
@@ -202,11 +206,15 @@ def uninstall_process_wide() -> None:
         return
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    AsyncPGInstrumentor().uninstrument()
+    instrumentor: Any = AsyncPGInstrumentor  # untyped
+    instrumentor().uninstrument()
     _process_provider = None
 
 
-def instrument_http_client(client: Any) -> Any:
+ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
+
+
+def instrument_http_client(client: ClientT) -> ClientT:
     """Trace `client`'s requests (an httpx.AsyncClient) when this process traces; the trace
     context goes out in `traceparent`, a query string never into a span."""
     if _process_provider is not None:

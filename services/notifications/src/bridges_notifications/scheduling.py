@@ -26,12 +26,12 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from opentelemetry.trace import SpanKind
 
 from bridges_kit import tracing
 from bridges_kit.faults import OUTAGE_ERRORS, describe
+from bridges_kit.metrics import Metrics
 from bridges_kit.wakeup import Wakeup
-from bridges_notifications import attempts
+from bridges_notifications import attempts, retry
 from bridges_notifications.domain import Attempted, AttemptResult, ClaimedDelivery
 from bridges_notifications.recording import AttemptRecorder
 from bridges_notifications.transports import Transport
@@ -58,8 +58,10 @@ class DeliveryWorker:
         transports: Mapping[DeliveryChannel, Transport],
         wakeup: Wakeup,
         policy: SchedulingPolicy,
+        metrics: Metrics | None = None,
     ) -> None:
         self._uow = uow
+        self._metrics = metrics
         self._transports = transports
         self._wakeup = wakeup
         self._policy = policy
@@ -138,7 +140,11 @@ class DeliveryWorker:
         # sent more (a resting endpoint gets one probe, not one per slot).
         held.sent(keep_endpoint=not result.ok)
         try:
-            await self._recorder.record(Attempted(delivery, result))
+            outcome = await self._recorder.record(Attempted(delivery, result))
+            if self._metrics is not None:
+                self._metrics.deliveries(
+                    channel=delivery.channel.value, outcome=_outcome_label(outcome)
+                ).inc()
         except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
             log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
         except Exception as exc:  # recording itself fails: park it for ops rather than loop
@@ -147,6 +153,12 @@ class DeliveryWorker:
                 await attempts.give_up(self._uow(), delivery, f"internal error: {describe(exc)}")
             except OUTAGE_ERRORS as outage:
                 log.warning("delivery_not_recorded", error=describe(outage))
+
+
+def _outcome_label(outcome: retry.Outcome) -> str:
+    if isinstance(outcome, retry.Delivered):
+        return "succeeded"
+    return "failed" if isinstance(outcome, retry.RetryIn) else "dead"
 
 
 def _delivery_span(delivery: ClaimedDelivery) -> Any:
@@ -158,7 +170,7 @@ def _delivery_span(delivery: ClaimedDelivery) -> Any:
         traceparent = None
     return tracing.span(
         f"deliver {delivery.channel.value}",
-        kind=SpanKind.CLIENT,
+        kind=tracing.SpanKind.CLIENT,
         parent=tracing.extract(traceparent),
         attributes={
             "bridges.delivery.id": str(delivery.id),

@@ -210,6 +210,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
             workers=[_sla_sweeper, _retention],
+            samplers=[queries.sample_statuses],
         )
         self._key_ring: KeyRing | None = None
         self._programs_seen = ProgramMemory()  # one per process: see `intake`

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from bridges_kit.metrics import Metrics
 from bridges_kit.sql import Params
 from bridges_referrals import views
 from bridges_referrals.domain import utc_now
@@ -171,3 +172,15 @@ async def agency_name(pool: asyncpg.Pool, agency_id: UUID) -> str | None:
         agency_id,
     )
     return name
+
+
+async def sample_statuses(pool: asyncpg.Pool, metrics: Metrics) -> None:
+    """The bridges_referrals gauge (by status) and bridges_referrals_overdue."""
+    rows = await pool.fetch(
+        f"""SELECT r.status, count(*) AS n, count(*) FILTER (WHERE {_OVERDUE}) AS overdue
+            FROM referral r GROUP BY r.status"""
+    )
+    counts = {row["status"]: row["n"] for row in rows}
+    for status in ReferralStatus:
+        metrics.referrals(status=status.value).set(counts.get(status.value, 0))
+    metrics.referrals_overdue.set(sum(row["overdue"] for row in rows))
