@@ -297,6 +297,8 @@ class Consumer(Generic[UowT]):
                 "messaging.message.id": event.id,
                 "bridges.event.type": event.type,
                 "bridges.deliveries": deliveries,
+                # ids only (a referral's id names no one): find a referral's trace by it
+                **_ids_of(event),
             },
         )
 
@@ -398,6 +400,11 @@ class Consumer(Generic[UowT]):
 
     def _count(self, outcome: str) -> None:
         self._metrics.consumer_messages(consumer=self.durable, outcome=outcome).inc()
+
+
+def _ids_of(event: CloudEvent[Any]) -> dict[str, str]:
+    referral_id = getattr(event.data, "referral_id", None)
+    return {"bridges.referral.id": str(referral_id)} if referral_id is not None else {}
 
 
 def unparseable(exc: Exception) -> str:

@@ -136,12 +136,24 @@ async def restore(target: Target, folder: Path, key_file: Path, step: Step) -> d
         step(f"database {service}")
     republished = await _republish(target, folder / manifest["streams"]["file"])
     step("streams")
-    if target.data_key_file is not None and (
-        not target.data_key_file.exists() or fingerprint(target.data_key_file) != given
-    ):
-        sealing.write_key_file(target.data_key_file, sealing.read_key_file(key_file))
+    ring_note = _put_ring_back(target, key_file, given)
     step("key ring")
-    return {"restored": str(folder), "events_republished": republished, **manifest}
+    return {**manifest, "restored": str(folder), "events_republished": republished, "key_ring": ring_note}
+
+
+def _put_ring_back(target: Target, key_file: Path, given: str) -> str:
+    """The referrals service's ring must be the backup's: written there when it can be (make
+    up); a read-only secret (compose) is left for ops to replace, and said so."""
+    where = target.data_key_file
+    if where is None:
+        return f"name the ring the referrals service reads (BRIDGES_DATA_KEY_FILE): {key_file}"
+    if where.exists() and fingerprint(where) == given:
+        return f"{where} is already this backup's ring"
+    try:
+        sealing.write_key_file(where, sealing.read_key_file(key_file))
+    except OSError as exc:
+        return f"could not write {where} ({exc.strerror}): put {key_file} there before starting referrals"
+    return f"{where} replaced by the backup's ring"
 
 
 async def _run(args: list[str], what: str) -> None:

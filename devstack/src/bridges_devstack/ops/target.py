@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridges_kit.sealing import DEV_KEY_FILE_NAME
+from bridges_kit.settings import with_password
 from bridges_schema import DEFAULT_NAMESPACE
 
 SERVICES = ("directory", "referrals", "notifications")
@@ -17,6 +18,15 @@ SERVICES = ("directory", "referrals", "notifications")
 
 class NoTarget(ValueError):
     """Nothing says where the databases are."""
+
+
+def _with_password_file(env: Mapping[str, str], service: str) -> str:
+    """The service's URL, its password from BRIDGES_<SERVICE>_DATABASE_PASSWORD_FILE if set."""
+    url = env[f"BRIDGES_{service.upper()}_DATABASE_URL"]
+    password_file = env.get(f"BRIDGES_{service.upper()}_DATABASE_PASSWORD_FILE")
+    if not password_file:
+        return url
+    return with_password(url, Path(password_file).read_text(encoding="utf-8").strip())
 
 
 @dataclass(frozen=True)
@@ -35,11 +45,11 @@ class Target:
 
     @classmethod
     def resolve(cls, env: Mapping[str, str], run_dir: Path) -> Target:
-        """BRIDGES_<SERVICE>_DATABASE_URL (and _DB_SCHEMA), BRIDGES_NATS_URL,
+        """BRIDGES_<SERVICE>_DATABASE_URL (and _DATABASE_PASSWORD_FILE, _DB_SCHEMA), BRIDGES_NATS_URL,
         BRIDGES_NATS_NAMESPACE, BRIDGES_DATA_KEY_FILE, BRIDGES_JWT_ISSUER; else run_dir's
         stack.json (`make up`)."""
         databases = {
-            s: env[f"BRIDGES_{s.upper()}_DATABASE_URL"]
+            s: _with_password_file(env, s)
             for s in SERVICES
             if env.get(f"BRIDGES_{s.upper()}_DATABASE_URL")
         }
