@@ -65,7 +65,19 @@ up: sync app
 up-cluster: sync app
 	$(VENV)/bin/bridges up --nats-cluster 3 --replicas 2
 
-test: sync app browser
+# promtool checks the alert rules in the suite (Debian's prometheus package; never run as a daemon)
+PROMTOOL := /usr/bin/promtool
+
+$(PROMTOOL):
+	@command -v apt-get >/dev/null 2>&1 || { \
+		echo "make: $(PROMTOOL) is missing and there is no apt-get to install it:" >&2; \
+		echo "      install Prometheus's promtool so that $(PROMTOOL) runs it, then run make again." >&2; \
+		exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	set -x; $$sudo apt-get install -y --no-install-recommends prometheus \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends prometheus; }
+
+test: sync app browser $(PROMTOOL)
 	$(VENV)/bin/pytest
 
 PACKAGES := shared kit devstack services/directory services/referrals services/notifications

@@ -25,7 +25,12 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     if not Path(PROMTOOL).exists():
         pytest.fail("promtool is missing: `make test` installs Debian's prometheus package")
     return subprocess.run(
-        [PROMTOOL, *args], cwd=OBSERVABILITY, capture_output=True, text=True, timeout=60, check=False
+        [PROMTOOL, *args],
+        cwd=OBSERVABILITY,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -100,5 +105,7 @@ def test_the_collector_sends_what_it_receives_to_the_trace_viewer():
     assert set(pipeline["processors"]) <= set(config["processors"])
     assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    profile = {n for n, s in compose["services"].items() if "observability" in s.get("profiles", [])}
+    profile = {
+        n for n, s in compose["services"].items() if "observability" in s.get("profiles", [])
+    }
     assert profile == {"otel-collector", "jaeger", "prometheus", "grafana"}

@@ -78,6 +78,7 @@ build_images() {
         BRIDGES_SECRETS_DIR="$RUN" BRIDGES_PUBLISH_HTTPS_PORT=443 BRIDGES_TEST_IDP_PORT=8104)
   env "${env[@]}" "${compose[@]}" build idp  # the mail stand-in is built on it
   env "${env[@]}" "${compose[@]}" build directory-migrate referrals-migrate notifications-migrate caddy mailpit
+  env "${env[@]}" "${compose[@]}" --profile ops build ops
 }
 
 step "tools (apt-get when missing)" install_tools

@@ -138,7 +138,12 @@ async def restore(target: Target, folder: Path, key_file: Path, step: Step) -> d
     step("streams")
     ring_note = _put_ring_back(target, key_file, given)
     step("key ring")
-    return {**manifest, "restored": str(folder), "events_republished": republished, "key_ring": ring_note}
+    return {
+        **manifest,
+        "restored": str(folder),
+        "events_republished": republished,
+        "key_ring": ring_note,
+    }
 
 
 def _put_ring_back(target: Target, key_file: Path, given: str) -> str:
