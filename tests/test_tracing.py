@@ -5,112 +5,33 @@ fan-out and the webhook delivery. No family data is in any span."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from starlette.types import Receive, Scope, Send
 
-from bridges_devstack.receiver import InProcessServer, WebhookReceiver, read_body
-from bridges_devstack.servers import free_port
+from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.testing import Infra, eventually
 from bridges_schema import Role
 from tests.conftest import Stack, start_stack
+from tests.otlp import OtlpReceiver, exporting_to, polled, serving
 from tests.scenario import FAMILY_NAME, PHONE, create_program, intake, register_endpoint
 
 pytestmark = pytest.mark.e2e
 
 
-@dataclass(frozen=True)
-class ReceivedSpan:
-    service: str
-    trace_id: str
-    span_id: str
-    parent_id: str
-    name: str
-    attributes: dict[str, Any]
-
-
-@dataclass
-class OtlpReceiver:
-    """An OTLP/HTTP trace receiver on 127.0.0.1: POST /v1/traces, protobuf, as a collector."""
-
-    port: int = field(default_factory=free_port)
-    spans: list[ReceivedSpan] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        body = await read_body(receive) or b""
-        status = 404
-        if scope["path"] == "/v1/traces" and scope["method"] == "POST":
-            self.raw.append(body)
-            self._decode(body)
-            status = 200
-        answer = ExportTraceServiceResponse().SerializeToString() if status == 200 else b""
-        headers = [(b"content-type", b"application/x-protobuf")]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": answer})
-
-    def _decode(self, body: bytes) -> None:
-        request = ExportTraceServiceRequest.FromString(body)
-        for resource_spans in request.resource_spans:
-            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    self.spans.append(
-                        ReceivedSpan(
-                            service=resource.get("service.name", ""),
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_id=span.parent_span_id.hex(),
-                            name=span.name,
-                            attributes={a.key: _value(a.value) for a in span.attributes},
-                        )
-                    )
-
-    def trace(self, trace_id: str) -> list[ReceivedSpan]:
-        return [s for s in self.spans if s.trace_id == trace_id]
-
-
-def _value(value: Any) -> Any:
-    kind = value.WhichOneof("value")
-    return getattr(value, kind) if kind else None
-
-
 @pytest.fixture(scope="module")
 async def otlp() -> AsyncIterator[OtlpReceiver]:
-    receiver = OtlpReceiver()
-    config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=receiver.port, log_config=None, lifespan="off"
-    )
-    server = InProcessServer(config)
-    task = asyncio.create_task(server.serve())
-    await eventually(_async(lambda: server.started), timeout_s=10, interval_s=0.01)
-    yield receiver
-    server.should_exit = True
-    await task
+    async with serving() as receiver:
+        yield receiver
 
 
 @pytest.fixture
 async def traced_stack(infra: Infra, services_factory: Any, otlp: OtlpReceiver) -> Stack:
     """The three services built while the process's OTEL_* variables point at the receiver
-    (each runtime reads them when it is built), exporting every 100 ms."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{otlp.port}")
-        env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        env.setenv("OTEL_TRACES_SAMPLER", "always_on")
-        env.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
-        env.delenv("OTEL_SERVICE_NAME", raising=False)
+    (each runtime reads them when it is built)."""
+    with exporting_to(otlp):
         return await start_stack(infra, services_factory)
 
 
@@ -140,7 +61,7 @@ async def test_one_referral_is_one_trace_across_the_three_services(
         names = {s.name for s in otlp.trace(trace_id)}
         return {"fan-out", "deliver webhook"} <= names and any(n.startswith("POST") for n in names)
 
-    await eventually(_async(complete), timeout_s=20)
+    await eventually(polled(complete), timeout_s=20)
     spans = otlp.trace(trace_id)
     services = {s.service for s in spans}
     assert services >= {"bridges-referrals", "bridges-notifications"}, services
@@ -173,7 +94,7 @@ async def test_the_directory_traces_too_and_no_span_holds_family_data(
     def directory_traced() -> bool:
         return any(s.service == "bridges-directory" for s in otlp.spans)
 
-    await eventually(_async(directory_traced), timeout_s=20)
+    await eventually(polled(directory_traced), timeout_s=20)
     exported = b"".join(otlp.raw)
     for marker in (FAMILY_NAME, PHONE, "Quintanilla"):
         assert marker.encode() not in exported, f"{marker!r} was exported in a span"
@@ -181,10 +102,3 @@ async def test_the_directory_traces_too_and_no_span_holds_family_data(
 
 async def _arrived(receiver: WebhookReceiver, n: int) -> bool:
     return len(receiver.requests) >= n
-
-
-def _async(probe: Any) -> Any:
-    async def run() -> Any:
-        return probe()
-
-    return run
