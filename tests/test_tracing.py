@@ -102,3 +102,35 @@ async def test_the_directory_traces_too_and_no_span_holds_family_data(
 
 async def _arrived(receiver: WebhookReceiver, n: int) -> bool:
     return len(receiver.requests) >= n
+
+
+def test_tracing_is_off_unless_an_endpoint_is_set():
+    from bridges_kit import tracing
+
+    assert tracing.provider_from_env("referrals", {}) is None
+    assert tracing.provider_from_env("referrals", {"OTEL_EXPORTER_OTLP_ENDPOINT": ""}) is None
+    disabled = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}
+    assert tracing.provider_from_env("referrals", disabled) is None
+    on = tracing.provider_from_env(
+        "referrals", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    )
+    assert on is not None and on.resource.attributes["service.name"] == "bridges-referrals"
+    on.shutdown()
+    with pytest.raises(ValueError, match="http/protobuf or grpc"):
+        tracing.provider_from_env(
+            "referrals",
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+            },
+        )
+
+
+def test_bridges_up_passes_the_otel_variables_to_its_services(tmp_path, monkeypatch):
+    from bridges_devstack.stack import Stack as DevStack
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    env = DevStack(tmp_path).service_env("notifications")
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
+    assert env["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
