@@ -26,6 +26,17 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproj
 
 sync: $(VENV)/.synced
 
+# $(call apt-install,BINARY,PACKAGE): Debian's PACKAGE, which provides BINARY (as root or sudo)
+define apt-install
+	@command -v apt-get >/dev/null 2>&1 || { \
+		echo "make: $(1) is missing and there is no apt-get to install it:" >&2; \
+		echo "      install $(2) so that $(1) runs, then run make again." >&2; \
+		exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	set -x; $$sudo apt-get install -y $(2) \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y $(2); }
+endef
+
 # The tablet app (app/dist, served at /app/), rebuilt when any of its sources is newer.
 APP_SOURCES := app/index.html app/vite.config.js app/package.json app/package-lock.json \
 	$(shell find app/src app/public -type f 2>/dev/null)
@@ -50,13 +61,7 @@ app/dist/index.html: $(APP_SOURCES) app/node_modules/.package-lock.json
 browser: $(CHROMIUM)
 
 $(CHROMIUM):
-	@command -v apt-get >/dev/null 2>&1 || { \
-		echo "make: $(CHROMIUM) is missing and there is no apt-get to install it:" >&2; \
-		echo "      install Chromium so that $(CHROMIUM) runs it, then run make again." >&2; \
-		exit 1; }
-	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	set -x; $$sudo apt-get install -y chromium \
-		|| { $$sudo apt-get update && $$sudo apt-get install -y chromium; }
+	$(call apt-install,$(CHROMIUM),chromium)
 
 up: sync app
 	$(VENV)/bin/bridges up
@@ -69,13 +74,7 @@ up-cluster: sync app
 PROMTOOL := /usr/bin/promtool
 
 $(PROMTOOL):
-	@command -v apt-get >/dev/null 2>&1 || { \
-		echo "make: $(PROMTOOL) is missing and there is no apt-get to install it:" >&2; \
-		echo "      install Prometheus's promtool so that $(PROMTOOL) runs it, then run make again." >&2; \
-		exit 1; }
-	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	set -x; $$sudo apt-get install -y --no-install-recommends prometheus \
-		|| { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends prometheus; }
+	$(call apt-install,$(PROMTOOL),prometheus)
 
 test: sync app browser $(PROMTOOL)
 	$(VENV)/bin/pytest
@@ -109,13 +108,7 @@ audit: sync
 WRK := /usr/bin/wrk
 
 $(WRK):
-	@command -v apt-get >/dev/null 2>&1 || { \
-		echo "make: $(WRK) is missing and there is no apt-get to install it:" >&2; \
-		echo "      install wrk so that $(WRK) runs it, then run make again." >&2; \
-		exit 1; }
-	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	set -x; $$sudo apt-get install -y wrk \
-		|| { $$sudo apt-get update && $$sudo apt-get install -y wrk; }
+	$(call apt-install,$(WRK),wrk)
 
 bench: sync app browser $(WRK)
 	$(VENV)/bin/python -m bench.run_all
