@@ -24,9 +24,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -211,10 +210,7 @@ def uninstall_process_wide() -> None:
     _process_provider = None
 
 
-ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
-
-
-def instrument_http_client(client: ClientT) -> ClientT:
+def instrument_http_client(client: Any) -> None:
     """Trace `client`'s requests (an httpx.AsyncClient) when this process traces; the trace
     context goes out in `traceparent`, a query string never into a span."""
     if _process_provider is not None:
@@ -223,7 +219,6 @@ def instrument_http_client(client: ClientT) -> ClientT:
         HTTPXClientInstrumentor.instrument_client(
             client, tracer_provider=_process_provider, request_hook=_scrub_client_request
         )
-    return client
 
 
 class BindTracer:

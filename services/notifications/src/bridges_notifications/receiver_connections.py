@@ -55,7 +55,8 @@ class ReceiverConnections:
             limits=self._limits,
             verify=self._ssl,
         )
-        return tracing.instrument_http_client(client)
+        tracing.instrument_http_client(client)
+        return client
 
     @contextlib.asynccontextmanager
     async def client(self, tls_name: str | None) -> AsyncIterator[httpx.AsyncClient]:
