@@ -237,20 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); nothing depends on it.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     try:
-        # not standalone: an Exit's code comes back as the result
-        result = app(args=argv, prog_name="bridges", standalone_mode=False)
-    except typer.Exit as done:
-        return done.exit_code
+        app(args=argv, prog_name="bridges")  # usage errors are said and exit 2, as click does
     except SystemExit as done:
-        return done.code if isinstance(done.code, int) else 1
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return result if isinstance(result, int) else 0
+        if isinstance(done.code, str):  # a refusal in words (`token` without `make up`)
+            kit_cli.errors.print(done.code, markup=False, highlight=False)
+            return 1
+        return done.code or 0
+    return 0
 
 
 if __name__ == "__main__":
