@@ -14,8 +14,11 @@ for package in directory referrals notifications devstack; do
     --format requirements-txt --quiet --output-file "$OUT/requirements-$package.txt"
   "$UV" export --frozen --no-dev --no-editable --package "bridges-$package" --no-hashes \
     --format requirements-txt --quiet | grep -E '^\./' >"$OUT/workspace-$package.txt"
-  $PIP download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-    --dest "$OUT" --requirement "$OUT/requirements-$package.txt"
+  # what is already here is enough most times: only a new lock goes to the index
+  download=($PIP download --quiet --disable-pip-version-check --no-deps --only-binary=:all:
+            --dest "$OUT" --requirement "$OUT/requirements-$package.txt")
+  "${download[@]}" --no-index --find-links "$OUT" 2>/dev/null || "${download[@]}"
 done
-$PIP download --quiet --disable-pip-version-check --only-binary=:all: --dest "$OUT" hatchling
+ls "$OUT"/hatchling-*.whl >/dev/null 2>&1 \
+  || $PIP download --quiet --disable-pip-version-check --only-binary=:all: --dest "$OUT" hatchling
 echo "wheels: $(ls "$OUT"/*.whl | wc -l) in deploy/wheels ($((SECONDS - started)) s)"
