@@ -56,6 +56,10 @@ ENV PATH=/app/.venv/bin:$PATH \
     BRIDGES_ENVIRONMENT=production
 WORKDIR /app
 USER 10001:10001
+# the service answers for itself (/readyz: PostgreSQL and NATS reachable), under any
+# orchestrator or none; docker-compose.yml says the same
+HEALTHCHECK --interval=10s --timeout=4s --start-period=30s --retries=6 \
+    CMD ["python", "-m", "bridges_kit.healthcheck"]
 # `docker compose run <service> migrate|token|seed ...` reaches the same CLI.
 ENTRYPOINT ["/bin/sh", "-c", "exec python -m \"$BRIDGES_SERVICE_MODULE\" \"$@\"", "--"]
 CMD ["serve"]

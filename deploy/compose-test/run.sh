@@ -66,6 +66,7 @@ finish() {
   exit $status
 }
 trap finish EXIT
+trap 'exit 143' TERM INT  # so that finish runs (and a dockerd started here stops) when killed
 
 build_images() {
   # the build-time environment of the test's env file (the same the test brings up)

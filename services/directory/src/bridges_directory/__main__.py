@@ -39,7 +39,10 @@ def seed_command(
     async def load(_: asyncpg.Pool) -> dict[str, int]:
         uow = current.runtime.uow
         if generate is None:
-            total, changed = await seed.load(uow(), file)
+            with progress(not current.json) as bar:
+                task = bar.add_task(f"importing {file or 'the demo county'}", total=1)
+                total, changed = await seed.load(uow(), file)
+                bar.update(task, completed=1)
             return {"services": total, "created_or_changed": changed}
         total = changed = 0
         with progress(not current.json) as bar:
