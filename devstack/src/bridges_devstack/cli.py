@@ -107,7 +107,7 @@ def up(
     from bridges_devstack.stack import up as run_up
 
     values = locals()
-    ports = Ports(**{name: values[name] for name in asdict(Ports())})
+    ports = Ports(**{name: values[f"{name}_port"] for name in asdict(Ports())})
     raise typer.Exit(run_up(run_dir, ports, nats_cluster=nats_cluster, replicas=replicas))
 
 
