@@ -87,4 +87,4 @@ step "engine" start_engine
 step "base images (mmdebstrap)" deploy/compose-test/images.sh
 step "wheels" deploy/compose-test/wheels.sh
 step "images (docker-compose build)" build_images
-step "the stack, then the cluster" env BRIDGES_COMPOSE_TEST=1 .venv/bin/pytest tests/compose -p no:cacheprovider -x -s -v --timeout 1500
+step "the stack, then the cluster" env BRIDGES_COMPOSE_TEST=1 .venv/bin/pytest tests/compose/test_stack.py tests/compose/test_cluster.py -p no:cacheprovider -x -s -v --timeout 1500
