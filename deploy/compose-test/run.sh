@@ -68,6 +68,21 @@ finish() {
 trap finish EXIT
 trap 'exit 143' TERM INT  # so that finish runs (and a dockerd started here stops) when killed
 
+clear_leftovers() {
+  # an interrupted run's projects (bridges-ct-*) would hold the test network's subnet
+  local projects
+  projects=$( { docker ps -a --format '{{.Label "com.docker.compose.project"}}'
+                docker network ls --format '{{.Label "com.docker.compose.project"}}'
+                docker volume ls --format '{{.Label "com.docker.compose.project"}}'; } \
+              | grep '^bridges-ct' | sort -u || true)
+  for project in $projects; do
+    echo "removing $project, left by an interrupted run"
+    docker ps -aq --filter "label=com.docker.compose.project=$project" | xargs -r docker rm -f >/dev/null
+    docker network ls -q --filter "label=com.docker.compose.project=$project" | xargs -r docker network rm >/dev/null
+    docker volume ls -q --filter "label=com.docker.compose.project=$project" | xargs -r docker volume rm >/dev/null
+  done
+}
+
 build_images() {
   # the build-time environment of the test's env file (the same the test brings up)
   local env=(BRIDGES_PYTHON_IMAGE=bridges-local/python:bookworm BRIDGES_CADDY_IMAGE=bridges-local/caddy:bookworm
@@ -84,6 +99,7 @@ build_images() {
 
 step "tools (apt-get when missing)" install_tools
 step "engine" start_engine
+step "leftovers of an interrupted run" clear_leftovers
 step "base images (mmdebstrap)" deploy/compose-test/images.sh
 step "wheels" deploy/compose-test/wheels.sh
 step "images (docker-compose build)" build_images
