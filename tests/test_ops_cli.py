@@ -50,8 +50,8 @@ def bridges(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_doctor_finds_a_healthy_deployment_healthy(infra: Infra, stack: Stack):
-    done = bridges(deployment(infra, stack), "--json", "doctor")
+def test_doctor_finds_a_healthy_deployment_healthy(infra: Infra, module_stack: Stack):
+    done = bridges(deployment(infra, module_stack), "--json", "doctor")
     findings = json.loads(done.stdout)
     by_area = {f["area"]: f for f in findings}
     assert done.returncode == 0, done.stdout + done.stderr
@@ -66,12 +66,12 @@ def test_doctor_finds_a_healthy_deployment_healthy(infra: Infra, stack: Stack):
 
 
 def test_doctor_names_a_stopped_nats_and_how_to_start_it(
-    infra: Infra, stack: Stack, tmp_path: Path
+    infra: Infra, module_stack: Stack, tmp_path: Path
 ):
     stopped = EmbeddedNats(tmp_path / "nats", free_port())
     stopped.start()
     stopped.stop()
-    env = deployment(infra, stack, BRIDGES_NATS_URL=stopped.url)
+    env = deployment(infra, module_stack, BRIDGES_NATS_URL=stopped.url)
     done = bridges(env, "doctor")
     assert done.returncode == 1, done.stdout
     assert any("NATS" in line and "✘ fail" in line for line in done.stdout.splitlines())
@@ -83,9 +83,9 @@ def test_doctor_names_a_stopped_nats_and_how_to_start_it(
     assert findings["PostgreSQL (referrals)"]["status"] == "ok"  # only what is wrong is named
 
 
-def test_doctor_names_a_database_left_unmigrated(infra: Infra, stack: Stack):
+def test_doctor_names_a_database_left_unmigrated(infra: Infra, module_stack: Stack):
     fresh = f"t{uuid.uuid4().hex[:10]}"  # a schema no service has migrated
-    env = deployment(infra, stack, BRIDGES_DIRECTORY_DB_SCHEMA=fresh)
+    env = deployment(infra, module_stack, BRIDGES_DIRECTORY_DB_SCHEMA=fresh)
     findings = {f["area"]: f for f in json.loads(bridges(env, "--json", "doctor").stdout)}
     assert findings["migrations (directory)"]["status"] == "fail"
     assert "bridges directory migrate" in findings["migrations (directory)"]["fix"]
