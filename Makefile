@@ -2,6 +2,7 @@
 #   make up    build the tablet app, run the whole system on embedded PostgreSQL + NATS (Ctrl-C stops it)
 #   make test  install everything needed (Debian's chromium too) and run the test suite
 #   make bench install the load generator (Debian's wrk) and run every benchmark (bench/results/)
+#   make compose-test  docker-compose.yml run for real on a local Docker engine (images built here)
 PYTHON ?= python3
 NPM    ?= npm
 TOOLS  := .tools
@@ -13,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: up up-cluster test lint fmt docs sync app browser bench clean audit
+.PHONY: up up-cluster test lint fmt docs sync app browser bench clean audit compose-test
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +25,17 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproj
 	@touch $@
 
 sync: $(VENV)/.synced
+
+# $(call apt-install,BINARY,PACKAGE): Debian's PACKAGE, which provides BINARY (as root or sudo)
+define apt-install
+	@command -v apt-get >/dev/null 2>&1 || { \
+		echo "make: $(1) is missing and there is no apt-get to install it:" >&2; \
+		echo "      install $(2) so that $(1) runs, then run make again." >&2; \
+		exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	set -x; $$sudo apt-get install -y $(2) \
+		|| { $$sudo apt-get update && $$sudo apt-get install -y $(2); }
+endef
 
 # The tablet app (app/dist, served at /app/), rebuilt when any of its sources is newer.
 APP_SOURCES := app/index.html app/vite.config.js app/package.json app/package-lock.json \
@@ -49,13 +61,7 @@ app/dist/index.html: $(APP_SOURCES) app/node_modules/.package-lock.json
 browser: $(CHROMIUM)
 
 $(CHROMIUM):
-	@command -v apt-get >/dev/null 2>&1 || { \
-		echo "make: $(CHROMIUM) is missing and there is no apt-get to install it:" >&2; \
-		echo "      install Chromium so that $(CHROMIUM) runs it, then run make again." >&2; \
-		exit 1; }
-	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	set -x; $$sudo apt-get install -y chromium \
-		|| { $$sudo apt-get update && $$sudo apt-get install -y chromium; }
+	$(call apt-install,$(CHROMIUM),chromium)
 
 up: sync app
 	$(VENV)/bin/bridges up
@@ -64,7 +70,13 @@ up: sync app
 up-cluster: sync app
 	$(VENV)/bin/bridges up --nats-cluster 3 --replicas 2
 
-test: sync app browser
+# promtool checks the alert rules in the suite (Debian's prometheus package; never run as a daemon)
+PROMTOOL := /usr/bin/promtool
+
+$(PROMTOOL):
+	$(call apt-install,$(PROMTOOL),prometheus)
+
+test: sync app browser $(PROMTOOL)
 	$(VENV)/bin/pytest
 
 PACKAGES := shared kit devstack services/directory services/referrals services/notifications
@@ -96,16 +108,16 @@ audit: sync
 WRK := /usr/bin/wrk
 
 $(WRK):
-	@command -v apt-get >/dev/null 2>&1 || { \
-		echo "make: $(WRK) is missing and there is no apt-get to install it:" >&2; \
-		echo "      install wrk so that $(WRK) runs it, then run make again." >&2; \
-		exit 1; }
-	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	set -x; $$sudo apt-get install -y wrk \
-		|| { $$sudo apt-get update && $$sudo apt-get install -y wrk; }
+	$(call apt-install,$(WRK),wrk)
 
 bench: sync app browser $(WRK)
 	$(VENV)/bin/python -m bench.run_all
+
+# The compose deploy for real: installs docker.io and docker-compose when missing, starts dockerd
+# when none runs, builds every image here from Debian packages (no registry is needed) and runs
+# tests/compose/ (the stack, then the cluster overlay). Docker is used by this target only.
+compose-test: sync app browser
+	deploy/compose-test/run.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache app/node_modules app/dist

@@ -4,6 +4,7 @@ namespace and each with its own fresh schema, plus a real webhook receiver."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from bridges_kit.runtime import Runtime
 from bridges_notifications import bootstrap as notifications_bootstrap
 from bridges_referrals import bootstrap as referrals_bootstrap
 from bridges_schema import Role
+
+# tests/compose/ runs docker-compose.yml on a Docker engine: `make compose-test` only
+collect_ignore = [] if os.environ.get("BRIDGES_COMPOSE_TEST") else ["compose"]
 
 
 def _builder(module: Any, settings_cls: Any) -> Callable[[dict[str, str]], tuple[FastAPI, Runtime]]:

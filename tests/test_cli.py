@@ -11,11 +11,13 @@ import uuid
 LOCAL_HOOKS = {"BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]'}
 
 
-def _run(infra, isolation, service: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    infra, isolation, service: str, *args: str, as_json: bool = True
+) -> subprocess.CompletedProcess[str]:
     schema, namespace = isolation
     env = {**os.environ, **infra.env(service, schema, namespace), **LOCAL_HOOKS}
     return subprocess.run(
-        [sys.executable, "-m", f"bridges_{service}", *args],
+        [sys.executable, "-m", f"bridges_{service}", *(["--json"] if as_json else []), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -25,11 +27,28 @@ def _run(infra, isolation, service: str, *args: str) -> subprocess.CompletedProc
 
 
 def test_referrals_upkeep_commands(infra, isolation):
-    purge = _run(infra, isolation, "referrals", "purge")
-    verify = _run(infra, isolation, "referrals", "audit-verify")
+    purge = _run(infra, isolation, "referrals", "purge", as_json=False)
+    verify = _run(infra, isolation, "referrals", "audit-verify", as_json=False)
     assert purge.returncode == 0, purge.stderr
     assert "purged client data of 0 case(s)" in purge.stdout
     assert verify.returncode == 0 and "audit log intact: 0 entries" in verify.stdout
+    as_json = _run(infra, isolation, "referrals", "audit-verify")
+    assert json.loads(as_json.stdout) == {"ok": True, "entries": 0, "first_bad_id": None}
+
+
+def test_lists_are_tables_for_people_and_json_for_scripts(infra, isolation):
+    agency = str(uuid.uuid4())
+    args = ("notifications", "endpoints", "add", "--agency", agency, "--url")
+    _run(infra, isolation, *args, "http://127.0.0.1:9/hooks")
+    table = _run(
+        infra, isolation, "notifications", "endpoints", "list", "--agency", agency, as_json=False
+    )
+    assert table.returncode == 0, table.stderr
+    assert "http://127.0.0.1:9/hooks" in table.stdout and "│" in table.stdout  # rich tables
+    missing = _run(
+        infra, isolation, "notifications", "deliveries", "show", "--id", str(uuid.uuid4())
+    )
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ")
 
 
 def test_notifications_endpoint_and_delivery_commands(infra, isolation):

@@ -69,21 +69,29 @@ def test_every_variable_is_documented_in_the_env_example():
             assert match["name"] in env, f"{match['name']} missing from deploy/env.example"
 
 
+def _settings(name: str, environment: dict, secrets: Path) -> ServiceSettings:
+    """The settings a service's container would read: its environment as compose interpolates
+    it from deploy/env.example, its /run/secrets files stood in for by files under `secrets`."""
+    env = {key: _interpolate(str(value), _env_example()) for key, value in environment.items()}
+    for key, value in env.items():
+        if value.startswith("/run/secrets/"):
+            stand_in = secrets / value.removeprefix("/run/secrets/")
+            stand_in.write_text("x" * 40)
+            env[key] = str(stand_in)
+    return SETTINGS[name].from_env(env)
+
+
 @pytest.mark.parametrize("name", sorted(SETTINGS))
-def test_service_environment_is_read_by_its_settings_model(compose, name):
+def test_service_environment_is_read_by_its_settings_model(compose, name, tmp_path):
     settings_model = SETTINGS[name]
     service = compose["services"][name]
-    env = {
-        key: _interpolate(str(value), _env_example())
-        for key, value in service["environment"].items()
-    }
     unknown = {
         key
-        for key in env
+        for key in service["environment"]
         if key.startswith("BRIDGES_") and key[8:].lower() not in settings_model.model_fields
     } - CONTRACTED.get(name, set())
     assert not unknown, f"{name}: settings model has no field for {unknown}"
-    settings = settings_model.from_env(env)
+    settings = _settings(name, service["environment"], tmp_path)
     assert settings.environment is Environment.PRODUCTION
     assert settings.jwt_jwks_url and settings.jwt_jwks_url.startswith("https://")
     assert settings.claim_mapping().role_values  # the provider's role names are mapped
@@ -92,20 +100,28 @@ def test_service_environment_is_read_by_its_settings_model(compose, name):
         "postgres",
         f"/bridges_{settings_model().service_name}",
     )
+    assert database.password == "x" * 40  # from its secret file
     assert urlsplit(settings.nats_url).hostname == "nats"
+    assert settings.metrics_token is not None  # Prometheus scrapes with the secret's token
 
 
 @pytest.mark.parametrize("name", ["directory", "referrals", "notifications"])
-def test_services_wait_for_healthy_dependencies_and_report_their_own_health(compose, name):
+def test_services_start_after_their_migrations_and_report_their_own_health(compose, name):
     services = compose["services"]
     service = services[name]
+    migrate = services[f"{name}-migrate"]
     for dependency, condition in service["depends_on"].items():
-        assert condition == {"condition": "service_healthy"}
-        assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
-    port = service["environment"]["BRIDGES_HTTP_PORT"]
-    assert f"127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
-    assert service["build"]["args"]["SERVICE"] == name
-    assert service.get("user", "") not in {"root", "0"}
+        expected = "completed_successfully" if dependency == f"{name}-migrate" else "healthy"
+        assert condition == {"condition": f"service_{expected}"}, dependency
+        if expected == "healthy":
+            assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
+    assert service["healthcheck"]["test"] == ["CMD", "python", "-m", "bridges_kit.healthcheck"]
+    assert service["restart"] == "unless-stopped" and migrate["restart"] == "no"
+    assert migrate["command"] == ["migrate"] and migrate["image"] == service["image"]
+    assert migrate["build"]["args"]["SERVICE"] == name
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert service["user"] == migrate["user"] == "10001:10001"
+    assert service["read_only"] and service["mem_limit"] and service["cpus"]
 
 
 def test_image_runs_as_a_non_root_user_and_databases_match_the_init_script(compose):
@@ -144,11 +160,20 @@ def _upstream(compose: dict, name: str) -> str:
     return f"{name}:{compose['services'][name]['environment']['BRIDGES_HTTP_PORT']}"
 
 
-def test_caddy_is_the_only_service_with_published_ports(compose):
+def test_caddy_is_the_only_service_with_ports_published_beyond_this_host(compose):
     published = {name for name, service in compose["services"].items() if service.get("ports")}
-    assert published == {"caddy"}
-    ports = {str(port).split("/")[0] for port in compose["services"]["caddy"]["ports"]}
-    assert ports == {"80:80", "443:443"}
+    local_only = {  # the observability profile's UIs: reached through an SSH tunnel
+        name
+        for name in published
+        if all(str(port).startswith("127.0.0.1:") for port in compose["services"][name]["ports"])
+    }
+    assert published - local_only == {"caddy"}
+    assert all("observability" in compose["services"][n]["profiles"] for n in local_only)
+    env = {"BRIDGES_PUBLISH_ADDRESS": "0.0.0.0"}
+    ports = {
+        _interpolate(str(port), env).split("/")[0] for port in compose["services"]["caddy"]["ports"]
+    }
+    assert ports == {"0.0.0.0:80:80", "0.0.0.0:443:443"}
 
 
 def test_every_api_is_proxied_under_its_path_to_the_port_it_listens_on(compose, caddyfile):
@@ -173,17 +198,18 @@ def test_the_app_is_served_by_caddy_and_its_config_by_referrals(compose, caddyfi
     assert re.search(r"^\s*root \* /srv$", app, re.M)
     assert re.search(r"^\s*file_server$", app, re.M)
     dockerfile = (CADDY / "Dockerfile").read_text()
-    assert re.search(r"^FROM \$\{NODE_IMAGE\} AS app$", dockerfile, re.M)
+    assert re.search(r"^FROM \$\{NODE_IMAGE\} AS app-build$", dockerfile, re.M)
     assert re.search(r"^ARG NODE_IMAGE=node:20[-\w.]*$", dockerfile, re.M)
     assert re.search(r"^ARG CADDY_IMAGE=caddy:2\.\d+\.\d+[-\w]*$", dockerfile, re.M)  # pinned
     assert "RUN npm ci --no-audit --no-fund" in dockerfile
-    assert "RUN npm run build" in dockerfile
+    assert "RUN rm -rf dist && npm run build" in dockerfile
     assert "COPY --from=app /src/app/dist /srv/app" in dockerfile
     assert "COPY deploy/caddy/Caddyfile /etc/caddy/Caddyfile" in dockerfile
     build = compose["services"]["caddy"]["build"]
     assert (build["context"], build["dockerfile"]) == (".", "deploy/caddy/Dockerfile")
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {"app/node_modules", "app/dist"} <= set(ignored)  # built inside the image only
+    assert "app/node_modules" in ignored  # installed inside the image only
+    assert build["args"]["APP_SOURCE"] == "${BRIDGES_APP_SOURCE:-build}"  # dist: prebuilt
     # the browser finds the directory where Caddy proxies it
     directory_url = compose["services"]["referrals"]["environment"]["BRIDGES_APP_DIRECTORY_URL"]
     assert f"{directory_url}/*" in _blocks(caddyfile, "handle_path")
@@ -226,13 +252,10 @@ def test_tls_is_internal_by_default_and_the_domain_comes_from_the_env(compose, c
     assert "healthcheck" in caddy
 
 
-def test_services_believe_x_forwarded_for_from_the_compose_network_only(compose):
+def test_services_believe_x_forwarded_for_from_the_compose_network_only(compose, tmp_path):
     subnet = _interpolate(compose["networks"]["default"]["ipam"]["config"][0]["subnet"], {})
     for name in APIS:
-        environment = compose["services"][name]["environment"]
-        settings = SETTINGS[name].from_env(
-            {k: _interpolate(str(v), _env_example()) for k, v in environment.items()}
-        )
+        settings = _settings(name, compose["services"][name]["environment"], tmp_path)
         assert [str(n) for n in settings.trusted_proxies] == [subnet]
         assert settings.rate_limits and settings.ops_only
 
@@ -251,7 +274,7 @@ def _overlaid(base: dict, overlay: dict) -> dict:
     return merged
 
 
-def test_the_cluster_overlay_makes_three_nats_nodes_and_two_of_each_service(compose):
+def test_the_cluster_overlay_makes_three_nats_nodes_and_two_of_each_service(compose, tmp_path):
     schema = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
     overlay = yaml.safe_load(CLUSTER.read_text())
     jsonschema.Draft7Validator(schema).validate(overlay)
@@ -268,8 +291,7 @@ def test_the_cluster_overlay_makes_three_nats_nodes_and_two_of_each_service(comp
     for name in APIS:
         service = merged["services"][name]
         assert service["deploy"]["replicas"] == 2
-        env = {k: _interpolate(str(v), _env_example()) for k, v in service["environment"].items()}
-        settings = SETTINGS[name].from_env(env)
+        settings = _settings(name, service["environment"], tmp_path)
         assert [urlsplit(u).hostname for u in settings.nats_url.split(",")] == routes
         assert settings.nats_replicas == 3
         assert "ports" not in service  # replicas sit behind Caddy

@@ -6,6 +6,7 @@ an SMTP server take what Bridges sends. Then these are searched:
 - every log line;
 - every message of every JetStream stream of the test's namespace;
 - every webhook (body and headers) and every email;
+- every trace span the services export (OTLP, as a collector receives them);
 - every row of the directory's and notifications' tables;
 - every row of the referrals tables, and the PostgreSQL server's own files (heap and WAL) after
   a checkpoint.
@@ -19,7 +20,7 @@ import logging
 import secrets
 import string
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -39,6 +40,7 @@ from bridges_devstack.testing import Infra, eventually, fresh_name
 from bridges_referrals import privacy
 from bridges_schema import Role, Streams
 from tests.conftest import BUILDERS, FAST_RETRIES, Stack
+from tests.otlp import OtlpReceiver, exporting_to, polled, serving
 from tests.scenario import create_program, register_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -107,8 +109,16 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-async def leaky_stack(infra: Infra, services_factory: Any, mailbox: Mailbox) -> Stack:
-    """The three services logging at debug level, and real mail."""
+async def traces() -> AsyncIterator[OtlpReceiver]:
+    async with serving() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+async def leaky_stack(
+    infra: Infra, services_factory: Any, mailbox: Mailbox, traces: OtlpReceiver
+) -> Stack:
+    """The three services logging at debug level, tracing every request, and real mail."""
     namespace = fresh_name()
     verbose = {"BRIDGES_LOG_LEVEL": "debug"}
     extra = {
@@ -122,12 +132,13 @@ async def leaky_stack(infra: Infra, services_factory: Any, mailbox: Mailbox) -> 
             "BRIDGES_REFERRAL_LINK_BASE": "https://bridges.test/app/",
         },
     }
-    started = {
-        name: await services_factory(
-            name, build, schema=namespace, namespace=namespace, extra_env=extra[name]
-        )
-        for name, build in BUILDERS.items()
-    }
+    with exporting_to(traces):
+        started = {
+            name: await services_factory(
+                name, build, schema=namespace, namespace=namespace, extra_env=extra[name]
+            )
+            for name, build in BUILDERS.items()
+        }
     return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
 
 
@@ -316,6 +327,7 @@ async def test_no_marker_of_the_family_is_found_anywhere_but_as_ciphertext(
     leaky_stack: Stack,
     receiver: WebhookReceiver,
     mailbox: Mailbox,
+    traces: OtlpReceiver,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stack, marks = leaky_stack, Markers()
@@ -340,6 +352,9 @@ async def test_no_marker_of_the_family_is_found_anywhere_but_as_ciphertext(
         check(f"email to {mail['To']}", raw)
     for message in await _stream_messages(stack):
         check("JetStream", message)
+    await eventually(polled(lambda: len(traces.spans) > 20), timeout_s=20)
+    assert {s.service for s in traces.spans} >= {"bridges-referrals", "bridges-notifications"}
+    check("trace spans", b"".join(traces.raw))
     for service in ("directory", "notifications", "referrals"):
         url = stack.infra.postgres_url(service)
         for row in await _rows(url, stack.namespace):

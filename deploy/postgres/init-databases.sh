@@ -1,11 +1,11 @@
 #!/bin/sh
-# First start of the PostgreSQL container: one database and one login role per service.
+# First start of the PostgreSQL container: one database and one login role per service, each
+# role's password read from its secret file (/run/secrets/<service>_db_password).
 # Each service can reach only its own database (no cross-service joins, by construction).
 set -eu
 
 for service in directory referrals notifications; do
-  password_var="$(echo "${service}" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
-  password="$(printenv "${password_var}")"
+  password="$(cat "/run/secrets/${service}_db_password")"
   psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER}" --dbname postgres \
        -v role="bridges_${service}" -v db="bridges_${service}" -v password="${password}" <<'SQL'
 CREATE ROLE :"role" LOGIN PASSWORD :'password';

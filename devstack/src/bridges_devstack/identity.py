@@ -522,6 +522,7 @@ def _refused(error: OAuth2Error) -> Response:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     parser.add_argument("--issuer", required=True)
     parser.add_argument("--users", type=Path, required=True, help="demo-users.json")
     parser.add_argument("--key", type=Path, required=True, help="the ES256 private key (PEM)")
@@ -537,7 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         access_token_s=args.access_token_s,
         refresh_token_s=args.refresh_token_s,
     )
-    server = make_server("127.0.0.1", args.port, provider.app, threaded=True)
+    server = make_server(args.host, args.port, provider.app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"development OpenID provider at {provider.issuer}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,13 +1,21 @@
 """A real HTTP webhook receiver for tests and benchmarks: records every request and answers with a
-programmable sequence of statuses (and optional delays)."""
+programmable sequence of statuses (and optional delays).
+
+`python -m bridges_devstack.receiver --host 0.0.0.0 --port 9000` runs one on its own (the
+compose test's receiver container): each request is printed as one JSON line (path, headers,
+body), so the container's log is the record."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import base64
 import contextlib
+import json
+import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -54,12 +62,15 @@ class WebhookReceiver:
     # the senders' (host, port) of requests being answered slowly right now: a delivery in flight
     holding: set[tuple[str, int]] = field(default_factory=set)
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
+    # called with each request as it is recorded (the standalone receiver prints it)
+    on_request: Callable[[Received], None] | None = None
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/bridges"
+        return f"http://{self.host}:{self.port}/hooks/bridges"
 
     def answer(self, *statuses: int, delay_s: float = 0.0) -> None:
         self.script.extend((s, delay_s) for s in statuses)
@@ -83,21 +94,22 @@ class WebhookReceiver:
                         return
             finally:
                 self.holding.discard(sender)
-        self.requests.append(
-            Received(
-                scope["path"],
-                {k.decode(): v.decode() for k, v in scope["headers"]},
-                body,
-                time.monotonic(),
-            )
+        received = Received(
+            scope["path"],
+            {k.decode(): v.decode() for k, v in scope["headers"]},
+            body,
+            time.monotonic(),
         )
+        self.requests.append(received)
+        if self.on_request is not None:
+            self.on_request(received)
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     async def start(self) -> WebhookReceiver:
         config = uvicorn.Config(
             self,
-            host="127.0.0.1",
+            host=self.host,
             port=self.port,
             log_config=None,
             access_log=False,
@@ -115,3 +127,33 @@ class WebhookReceiver:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task
+
+
+def _print_request(received: Received) -> None:
+    line = {
+        "path": received.path,
+        "headers": received.headers,
+        "body_base64": base64.b64encode(received.body).decode(),
+    }
+    print(json.dumps(line), flush=True)
+
+
+async def _serve(host: str, port: int) -> None:
+    receiver = WebhookReceiver(port=port, host=host, on_request=_print_request)
+    server = uvicorn.Server(
+        uvicorn.Config(receiver, host=host, port=port, log_config=None, lifespan="off")
+    )
+    print(f"webhook receiver on {host}:{port}", file=sys.stderr, flush=True)
+    await server.serve()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="a webhook receiver printing what it gets")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+    args = parser.parse_args(argv)
+    asyncio.run(_serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

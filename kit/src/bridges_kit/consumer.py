@@ -37,9 +37,10 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
-from bridges_kit import dead_letters, text
+from bridges_kit import dead_letters, text, tracing
 from bridges_kit.faults import NATS_ERRORS, OUTAGE_ERRORS, describe
 from bridges_kit.logs import bind_correlation_id, reset_correlation_id
 from bridges_kit.metrics import Metrics
@@ -259,7 +260,8 @@ class Consumer(Generic[UowT]):
             return
         token = bind_correlation_id(event.correlationid)
         try:
-            await self._apply_through_outages(msg, event)
+            with self._span(msg, event, deliveries):
+                await self._apply_through_outages(msg, event)
         except _Interrupted:
             await _settle(msg.nak())
             return
@@ -278,6 +280,27 @@ class Consumer(Generic[UowT]):
             reset_correlation_id(token)
         await _settle(msg.ack())
         self._count("ok")
+
+    def _span(self, msg: Msg, event: CloudEvent[Any], deliveries: int) -> Any:
+        """The CONSUMER span, a child of the publish span whose context came in the message's
+        `traceparent` header (or of the trace the event began in, its CloudEvent's)."""
+        parent = tracing.extract_headers(msg.headers) or tracing.extract(event.traceparent)
+        return tracing.span(
+            f"consume {msg.subject}",
+            kind=SpanKind.CONSUMER,
+            parent=parent,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.name,
+                "messaging.message.id": event.id,
+                "bridges.event.type": event.type,
+                "bridges.deliveries": deliveries,
+                # ids only (a referral's id names no one): find a referral's trace by it
+                **_ids_of(event),
+            },
+        )
 
     def _refusal(self, msg: Msg, event: CloudEvent[Any]) -> str | None:
         """Why a well-formed event must still not be applied, or None."""
@@ -376,7 +399,12 @@ class Consumer(Generic[UowT]):
         self._count("dead_letter")
 
     def _count(self, outcome: str) -> None:
-        self._metrics.consumer_messages(consumer=self.name, outcome=outcome).inc()
+        self._metrics.consumer_messages(consumer=self.durable, outcome=outcome).inc()
+
+
+def _ids_of(event: CloudEvent[Any]) -> dict[str, str]:
+    referral_id = getattr(event.data, "referral_id", None)
+    return {"bridges.referral.id": str(referral_id)} if referral_id is not None else {}
 
 
 def unparseable(exc: Exception) -> str:

@@ -52,9 +52,17 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no types
     def __init__(self, *args: Any, acquire_timeout_s: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.acquire_timeout_s = acquire_timeout_s
+        self.waiting = 0  # acquisitions under way (the bridges_db_pool_waiting gauge)
 
     def acquire(self, *, timeout: float | None = None) -> Any:
         return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
+
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 (asyncpg's own)
+        self.waiting += 1
+        try:
+            return await super()._acquire(timeout)
+        finally:
+            self.waiting -= 1
 
 
 async def create_pool(

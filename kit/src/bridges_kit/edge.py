@@ -25,6 +25,7 @@ from bridges_kit.logs import (
     correlation_id,
     reset_correlation_id,
 )
+from bridges_kit.metrics import method_label
 from bridges_kit.problems import PROBLEM_JSON, Problem
 
 if TYPE_CHECKING:
@@ -229,8 +230,9 @@ class EdgeMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
-            self.metrics.http_requests(method=scope["method"], route=path, status=str(status)).inc()
-            self.metrics.http_latency(method=scope["method"], route=path).observe(elapsed)
+            method = method_label(scope["method"])
+            self.metrics.http_requests(method=method, route=path, status=str(status)).inc()
+            self.metrics.http_latency(method=method, route=path).observe(elapsed)
             reset_correlation_id(token)
 
 

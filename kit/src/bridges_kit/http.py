@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bridges_kit import access, cors, dead_letters, openapi, ops_endpoints, throttling
+from bridges_kit import access, cors, dead_letters, openapi, ops_endpoints, throttling, tracing
 from bridges_kit.edge import EdgeMiddleware, EdgeRoute
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.fields import BigintId
@@ -285,4 +285,22 @@ def create_app(
     )
     # outermost, so the edge's own refusals (413, 400) reach the browser app readable too
     cors.allow_origins(app, runtime.settings.cors_allow_origins)
+    _trace(app, runtime)
     return app
+
+
+def _trace(app: FastAPI, runtime: Runtime[Any, Any]) -> None:
+    """A span per request (route templates as names, no query strings, health and metrics
+    left out) when the service traces; its spans record with the service's tracer."""
+    app.add_middleware(tracing.BindTracer, tracer=runtime.tracer)
+    if runtime.tracer_provider is None:
+        return
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=runtime.tracer_provider,
+        server_request_hook=tracing.scrub_http_span,
+        excluded_urls="healthz,readyz,metrics",
+        exclude_spans=["receive", "send"],
+    )

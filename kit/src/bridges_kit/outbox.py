@@ -8,13 +8,16 @@ not yet marked) is dropped by JetStream's duplicate window; consumers are idempo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import asyncpg
 import structlog
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 
+from bridges_kit import tracing
 from bridges_kit.faults import NATS_ERRORS, describe
 from bridges_kit.logs import NATS_CORRELATION_HEADER, correlation_id
 from bridges_kit.metrics import Metrics
@@ -29,9 +32,19 @@ NOTIFY_CHANNEL = "bridges_outbox"
 
 def _outbox_row(event: CloudEvent[Any], streams: Streams) -> tuple[Any, ...]:
     cid = event.correlationid or correlation_id()
-    if cid and event.correlationid is None:
-        event = event.model_copy(update={"correlationid": cid})
+    # the CloudEvent's traceparent keeps the trace the event began in (the request that wrote
+    # it), wherever it travels; the row's header is that context for the relay's publish span
+    traceparent = event.traceparent or tracing.current_traceparent()
+    updates = {
+        key: value
+        for key, value in (("correlationid", cid), ("traceparent", traceparent))
+        if value and getattr(event, key) is None
+    }
+    if updates:
+        event = event.model_copy(update=updates)
     headers = {NATS_CORRELATION_HEADER: cid} if cid else {}
+    if traceparent:
+        headers[tracing.TRACEPARENT] = traceparent
     return (
         event.id,
         event_spec(event).subject(streams.namespace),
@@ -135,18 +148,19 @@ class OutboxRelay:
             )
             # pipelined: every row's PUB goes out in order at once, then the acks are awaited,
             # instead of one round trip per row
-            acks = await asyncio.gather(
-                *(
-                    self._js.publish(
-                        row["subject"],
-                        bytes(row["payload"]),
-                        headers={"Nats-Msg-Id": row["event_id"], **row["headers"]},
-                        timeout=5,
-                    )
-                    for row in rows
-                ),
-                return_exceptions=True,
-            )
+            with _publish_spans(rows) as headers:
+                acks = await asyncio.gather(
+                    *(
+                        self._js.publish(
+                            row["subject"],
+                            bytes(row["payload"]),
+                            headers={"Nats-Msg-Id": row["event_id"], **row_headers},
+                            timeout=5,
+                        )
+                        for row, row_headers in zip(rows, headers, strict=True)
+                    ),
+                    return_exceptions=True,
+                )
             for row, ack in zip(rows, acks, strict=True):
                 if isinstance(ack, BaseException):
                     if not isinstance(ack, NATS_ERRORS):
@@ -165,3 +179,28 @@ class OutboxRelay:
         if failure is not None:
             raise failure
         return len(published)
+
+
+@contextlib.contextmanager
+def _publish_spans(rows: Sequence[Any]) -> Iterator[list[dict[str, str]]]:
+    """A PRODUCER span per row, the child of the trace its row was written in, ended once its
+    ack is in; each row's headers carry its span on (`traceparent`) to the consumers."""
+    spans = [
+        tracing.start_span(
+            f"publish {row['subject']}",
+            kind=SpanKind.PRODUCER,
+            parent=tracing.extract_headers(row["headers"]),
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "publish",
+                "messaging.destination.name": row["subject"],
+                "messaging.message.id": row["event_id"],
+            },
+        )
+        for row in rows
+    ]
+    try:
+        yield [tracing.inject(row["headers"], span) for row, span in zip(rows, spans, strict=True)]
+    finally:
+        for span in spans:
+            span.end()

@@ -4,6 +4,8 @@ stopped in order. A service's bootstrap module builds one and hands it to `creat
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +16,7 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from bridges_kit import bus, db
+from bridges_kit import bus, db, tracing
 from bridges_kit.auth import TokenVerifier
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription
 from bridges_kit.faults import OUTAGE_ERRORS, describe
@@ -22,6 +24,7 @@ from bridges_kit.logs import configure_logging
 from bridges_kit.metrics import Metrics
 from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay
 from bridges_kit.pruning import Pruner
+from bridges_kit.sampling import MetricsSampler, Sampler
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.uow import UnitOfWork
 from bridges_kit.wakeup import Wakeup
@@ -51,6 +54,7 @@ class Runtime(Generic[SettingsT, UowT]):
         subscriptions: Sequence[Subscription[UowT]] = (),
         workers: Sequence[Callable[[Runtime[SettingsT, UowT]], Worker]] = (),
         verifier: TokenVerifier | None = None,
+        samplers: Sequence[Sampler] = (),
     ) -> None:
         self.settings = settings
         self.streams = Streams(settings.nats_namespace)
@@ -60,11 +64,20 @@ class Runtime(Generic[SettingsT, UowT]):
         self._unit_of_work = unit_of_work
         self._worker_factories = workers
         self._verifier = verifier
+        self._samplers = samplers
         self._pool: asyncpg.Pool | None = None
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._workers: list[Worker] = []
         self._tasks: list[asyncio.Task[None]] = []
+        # traces: off unless the process's OTEL_* variables name an endpoint (bridges_kit.tracing)
+        self.tracer_provider = tracing.provider_from_env(settings.service_name, os.environ)
+        self.tracer = (
+            self.tracer_provider.get_tracer("bridges")
+            if self.tracer_provider is not None
+            else tracing.NO_TRACER
+        )
+        self._traces_process = False
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -101,11 +114,29 @@ class Runtime(Generic[SettingsT, UowT]):
         if self._pool is None:
             s = self.settings
             dsn = s.database_url.get_secret_value()
+            await self._wait_for_database(dsn)
             await db.migrate(dsn, s.db_schema, db.load_migrations(self._migrations))
             self._pool = await db.create_pool(
                 dsn, s.db_schema, s.db_pool_min, s.db_pool_max, s.db_acquire_timeout_s
             )
         return self._pool
+
+    async def _wait_for_database(self, dsn: str) -> None:
+        """PostgreSQL may be starting with us (a host reboot, a compose stack coming up): retry
+        connecting for `db_connect_timeout_s` rather than exit at once."""
+        deadline = time.monotonic() + self.settings.db_connect_timeout_s
+        delay = 0.2
+        while True:
+            try:
+                conn = await db.connect(dsn, self.settings.db_schema)
+                await conn.close()
+                return
+            except OUTAGE_ERRORS as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("database_waiting", error=describe(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def wakeup(self, channel: str) -> Wakeup:
         """A NOTIFY listener on its own connection (see `bridges_kit.wakeup`)."""
@@ -115,6 +146,9 @@ class Runtime(Generic[SettingsT, UowT]):
     async def start(self) -> None:
         s = self.settings
         configure_logging(s.service_name, s.log_level, s.log_format)
+        if self.tracer_provider is not None:
+            self._traces_process = tracing.install_process_wide(self.tracer_provider)
+        tracing.bind(self.tracer)  # the workers' tasks, started below, inherit it
         pool = await self.open_database()
         self._nc = await bus.connect(s.nats_url, s.service_name, s.nats_connect_timeout_s)
         self._js = self._nc.jetstream(timeout=5)
@@ -145,6 +179,21 @@ class Runtime(Generic[SettingsT, UowT]):
                 for d in self.dispatchers
             ),
             *(factory(self) for factory in self._worker_factories),
+            MetricsSampler(
+                pool,
+                self._js,
+                self.metrics,
+                [
+                    (
+                        d.durable,
+                        self.streams.stream(d.subscription.domain).name,
+                        f"{self.streams.namespace}-{d.durable}",
+                    )
+                    for d in self.dispatchers
+                ],
+                self._samplers,
+                s.metrics_sample_s,
+            ),
         ]
         self._tasks = [asyncio.create_task(self._supervise(w)) for w in self._workers]
         log.info("service_started", port=s.http_port, namespace=s.nats_namespace)
@@ -187,6 +236,10 @@ class Runtime(Generic[SettingsT, UowT]):
         if self._pool is not None:
             await self._pool.close()
         self._nc = self._js = self._pool = None
+        if self.tracer_provider is not None:
+            if self._traces_process:
+                tracing.uninstall_process_wide()
+            self.tracer_provider.force_flush(timeout_millis=5000)
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, bool]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,16 @@ class ServiceSettings(BaseSettings):
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/bridges")
+    database_password_file: Path | None = Field(
+        default=None,
+        description="a file holding the database password (a compose secret), put into "
+        "database_url so the password never sits in the environment",
+    )
+    db_connect_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="at start, how long PostgreSQL is waited for (it may be starting too)",
+    )
     db_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     db_pool_min: int = Field(default=1, ge=0, le=100)
     db_pool_max: int = Field(default=10, ge=1, le=200)
@@ -108,6 +118,9 @@ class ServiceSettings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="a bearer token Prometheus may scrape /metrics with (32+ chars)"
     )
+    metrics_token_file: Path | None = Field(
+        default=None, description="a file holding metrics_token (a compose secret)"
+    )
     consumer_max_attempts: int = Field(
         default=5, ge=1, le=100, description="deliveries failing in the handler, then parked"
     )
@@ -122,6 +135,30 @@ class ServiceSettings(BaseSettings):
     processed_events_keep_days: float = Field(default=14.0, ge=1, description="then pruned")
     prune_interval_s: float = Field(default=3600.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
+    metrics_sample_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often the gauges of state are sampled (bridges_kit.sampling)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """BRIDGES_DATABASE_PASSWORD_FILE and BRIDGES_METRICS_TOKEN_FILE: the secrets are read
+        from the files (mounted by the orchestrator), never taken from the environment."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        password_file = data.get("database_password_file")
+        if password_file:
+            password = _read_secret(Path(password_file))
+            url = data.get("database_url", cls.model_fields["database_url"].default)
+            raw = url.get_secret_value() if isinstance(url, SecretStr) else str(url)
+            data["database_url"] = with_password(raw, password)
+        token_file = data.get("metrics_token_file")
+        if token_file:
+            data["metrics_token"] = _read_secret(Path(token_file))
+        return data
 
     @field_validator("cors_allow_origins")
     @classmethod
@@ -197,6 +234,24 @@ class ServiceSettings(BaseSettings):
         if self.jwt_public_key_file is not None:
             return self.jwt_public_key_file.read_text(encoding="utf-8")
         return None
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read the secret file {path}: {exc.strerror}") from None
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` (postgresql://user@host/db) with `password` put in, quoted for a URL."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        raise ValueError("a database password file needs a user in the database URL")
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[1]
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _origin(value: str) -> str:

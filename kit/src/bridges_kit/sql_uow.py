@@ -6,11 +6,15 @@ commit sends with the outbox rows (see `bridges_kit.one_statement`)."""
 from __future__ import annotations
 
 import abc
+from contextvars import Token
 from typing import Any
 
 import asyncpg
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
+from bridges_kit import tracing
 from bridges_kit.faults import OUTAGE_ERRORS
 from bridges_kit.one_statement import OneStatement
 from bridges_kit.outbox import enqueue_in, enqueue_many
@@ -39,6 +43,8 @@ class PostgresUnitOfWork(UnitOfWork):
         self._conn: asyncpg.Connection | None = None
         self._tx: Any = None
         self._statement: OneStatement | None = None
+        self._span: trace.Span | None = None
+        self._span_token: Token[otel_context.Context] | None = None
 
     @property
     def connection(self) -> asyncpg.Connection:
@@ -58,6 +64,30 @@ class PostgresUnitOfWork(UnitOfWork):
         """Create the service's repositories on `conn`."""
 
     async def _begin(self) -> None:
+        # the unit of work's span: from BEGIN (or the statement's assembly) to its end
+        self._span = tracing.start_span(
+            "unit of work",
+            parent=otel_context.get_current(),
+            attributes={"bridges.uow.one_statement": self._one_statement},
+        )
+        self._span_token = otel_context.attach(trace.set_span_in_context(self._span))
+        try:
+            await self._open_transaction()
+        except BaseException:
+            self._end_span(failed=True)
+            raise
+
+    def _end_span(self, *, failed: bool) -> None:
+        if self._span_token is not None:
+            otel_context.detach(self._span_token)
+            self._span_token = None
+        if self._span is not None:
+            if failed:
+                self._span.set_status(trace.Status(trace.StatusCode.ERROR))
+            self._span.end()
+            self._span = None
+
+    async def _open_transaction(self) -> None:
         if self._one_statement:
             self._statement = OneStatement()
             self._conn = await self._pool.acquire()
@@ -113,6 +143,12 @@ class PostgresUnitOfWork(UnitOfWork):
             raise NothingWritten("the statement's gate was closed: nothing was written")
 
     async def _end(self, *, failed: bool) -> None:
+        try:
+            await self._close_transaction(failed=failed)
+        finally:
+            self._end_span(failed=failed)
+
+    async def _close_transaction(self, *, failed: bool) -> None:
         self._statement = None
         conn, tx = self._conn, self._tx
         self._conn = self._tx = None

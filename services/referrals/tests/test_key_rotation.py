@@ -206,7 +206,7 @@ async def test_ops_add_a_key_rotate_and_see_when_the_old_one_may_go(
     assert _row(status.stdout, "2026-01") == ["3", "3", "in", "use:", "run", "`keys", "rotate`"]
     assert _row(status.stdout, "2026-07") == ["0", "0", "active"]
     assert rotated.returncode == 0, rotated.stderr
-    assert "2026-01: 2 of 3 case key(s) re-wrapped" in rotated.stdout
+    assert "2026-01 -> 2026-07" in rotated.stderr and "3/3" in rotated.stderr  # its progress
     assert "re-wrapped 3 case key(s) under '2026-07'" in rotated.stdout
     assert "re-indexed 3 family name(s) under '2026-07'" in rotated.stdout
     assert _row(rotated.stdout, "2026-01") == ["0", "0", "unused:", "may", "be", "removed"]

@@ -13,7 +13,16 @@ from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.workers import Worker
-from bridges_notifications import access, api, attempts, domain, fanout, netguard, retry
+from bridges_notifications import (
+    access,
+    api,
+    attempts,
+    delivery_log,
+    domain,
+    fanout,
+    netguard,
+    retry,
+)
 from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
 from bridges_notifications.store import WAKE_CHANNEL, SqlUnitOfWork
 from bridges_notifications.transports import (
@@ -171,7 +180,9 @@ def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
         ),
         DeliveryChannel.EMAIL: EmailTransport(s.mail(), s.referral_link_base),
     }
-    return DeliveryWorker(runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling())
+    return DeliveryWorker(
+        runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling(), runtime.metrics
+    )
 
 
 def _consumer_lane(runtime: NotificationsRuntime) -> Worker:
@@ -198,6 +209,7 @@ def build_runtime(settings: NotificationsSettings | None = None) -> Notification
         unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,
         workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
+        samplers=[delivery_log.sample_waiting],
     )
 
 

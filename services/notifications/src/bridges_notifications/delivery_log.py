@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from bridges_kit.metrics import Metrics
 from bridges_kit.sql import Params
 from bridges_notifications.domain import DeliveryNotFound
 from bridges_notifications.uow import NotificationsUnitOfWork
@@ -101,3 +102,14 @@ async def replay_dead(uow: NotificationsUnitOfWork, endpoint_id: UUID) -> int:
         count = await uow.deliveries.replay(endpoint_id=endpoint_id)
         await uow.commit()
     return count
+
+
+async def sample_waiting(pool: asyncpg.Pool, metrics: Metrics) -> None:
+    """The bridges_deliveries_waiting gauge: deliveries still to be attempted, and dead ones."""
+    rows = await pool.fetch(
+        """SELECT status, count(*) AS n FROM delivery
+           WHERE status IN ('pending', 'dead') GROUP BY status"""
+    )
+    counts = {row["status"]: row["n"] for row in rows}
+    for status in ("pending", "dead"):
+        metrics.deliveries_waiting(status=status).set(counts.get(status, 0))

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from bridges_kit import tracing
 from bridges_notifications.domain import plan_deliveries
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import CloudEvent, ReferralOverdue, ReferralRequested, ReferralStatusChanged
@@ -20,10 +21,12 @@ async def _fan_out(
     data = event.data
     audience = await uow.audiences.of_agency(data.agency_id, recipients=agency_email)
     preference = await uow.preferences.of_officer(data.officer_id) if officer else None
-    planned = plan_deliveries(event, audience.endpoints, audience.recipients, preference)
-    if not planned:
-        log.info("nobody_to_notify", agency_id=str(data.agency_id), event_type=event.type)
-    await uow.deliveries.add(planned)
+    with tracing.span("fan-out", attributes={"bridges.event.type": event.type}) as span:
+        planned = plan_deliveries(event, audience.endpoints, audience.recipients, preference)
+        span.set_attribute("bridges.deliveries.planned", len(planned))
+        if not planned:
+            log.info("nobody_to_notify", agency_id=str(data.agency_id), event_type=event.type)
+        await uow.deliveries.add(planned)
 
 
 async def on_referral_requested(

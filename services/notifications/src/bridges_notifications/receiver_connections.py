@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from bridges_kit import tracing
+
 USER_AGENT = "Bridges-Webhooks/1.0"
 KEEPALIVE_EXPIRY_S = 30.0  # receivers commonly close idle connections after 60 s or more
 MAX_CLIENTS = 256  # distinct TLS host names with a pool at once; the least recently used go
@@ -46,13 +48,15 @@ class ReceiverConnections:
         self._entries: OrderedDict[str, _Entry] = OrderedDict({"": _Entry(self._new_client())})
 
     def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+        client = httpx.AsyncClient(
             timeout=self._timeout,
             follow_redirects=False,
             headers={"user-agent": USER_AGENT},
             limits=self._limits,
             verify=self._ssl,
         )
+        tracing.instrument_http_client(client)
+        return client
 
     @contextlib.asynccontextmanager
     async def client(self, tls_name: str | None) -> AsyncIterator[httpx.AsyncClient]:

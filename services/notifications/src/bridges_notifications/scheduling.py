@@ -19,15 +19,19 @@ that end together share a commit, see `recording`).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import structlog
 
+from bridges_kit import tracing
 from bridges_kit.faults import OUTAGE_ERRORS, describe
+from bridges_kit.metrics import Metrics
 from bridges_kit.wakeup import Wakeup
-from bridges_notifications import attempts
+from bridges_notifications import attempts, retry
 from bridges_notifications.domain import Attempted, AttemptResult, ClaimedDelivery
 from bridges_notifications.recording import AttemptRecorder
 from bridges_notifications.transports import Transport
@@ -54,8 +58,10 @@ class DeliveryWorker:
         transports: Mapping[DeliveryChannel, Transport],
         wakeup: Wakeup,
         policy: SchedulingPolicy,
+        metrics: Metrics | None = None,
     ) -> None:
         self._uow = uow
+        self._metrics = metrics
         self._transports = transports
         self._wakeup = wakeup
         self._policy = policy
@@ -120,19 +126,25 @@ class DeliveryWorker:
         task.add_done_callback(lambda _: held.release())
 
     async def _deliver(self, delivery: ClaimedDelivery, held: _Held) -> None:
-        try:
-            result = await self._transports[delivery.channel].send(delivery)
-        except (
-            Exception
-        ) as exc:  # a fault of ours in sending: a failed attempt, retried on schedule
-            log.exception("delivery_send_failed", delivery_id=str(delivery.id))
-            result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
+        with _delivery_span(delivery) as span:
+            try:
+                result = await self._transports[delivery.channel].send(delivery)
+            except Exception as exc:  # a fault of ours in sending: a failed attempt, retried
+                log.exception("delivery_send_failed", delivery_id=str(delivery.id))
+                result = AttemptResult(None, 0, f"internal error: {describe(exc)}"[:300])
+            span.set_attribute("bridges.delivery.ok", result.ok)
+            if result.status_code is not None:
+                span.set_attribute("http.response.status_code", result.status_code)
         # The next delivery may go out while this attempt is committed. A failure keeps its
         # endpoint's slot until then, so the breaker has counted it before the endpoint is
         # sent more (a resting endpoint gets one probe, not one per slot).
         held.sent(keep_endpoint=not result.ok)
         try:
-            await self._recorder.record(Attempted(delivery, result))
+            outcome = await self._recorder.record(Attempted(delivery, result))
+            if self._metrics is not None:
+                self._metrics.deliveries(
+                    channel=delivery.channel.value, outcome=_outcome_label(outcome)
+                ).inc()
         except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
             log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
         except Exception as exc:  # recording itself fails: park it for ops rather than loop
@@ -141,6 +153,32 @@ class DeliveryWorker:
                 await attempts.give_up(self._uow(), delivery, f"internal error: {describe(exc)}")
             except OUTAGE_ERRORS as outage:
                 log.warning("delivery_not_recorded", error=describe(outage))
+
+
+def _outcome_label(outcome: retry.Outcome) -> str:
+    if isinstance(outcome, retry.Delivered):
+        return "succeeded"
+    return "failed" if isinstance(outcome, retry.RetryIn) else "dead"
+
+
+def _delivery_span(delivery: ClaimedDelivery) -> Any:
+    """The delivery's span, in the trace its event began in (the CloudEvent's traceparent,
+    stored with the delivery): one referral stays one trace, however late the attempt."""
+    try:
+        traceparent = json.loads(delivery.payload).get("traceparent")
+    except ValueError:
+        traceparent = None
+    return tracing.span(
+        f"deliver {delivery.channel.value}",
+        kind=tracing.SpanKind.CLIENT,
+        parent=tracing.extract(traceparent),
+        attributes={
+            "bridges.delivery.id": str(delivery.id),
+            "bridges.delivery.channel": delivery.channel.value,
+            "bridges.event.type": delivery.event_type,
+            "bridges.delivery.attempt": delivery.attempts,
+        },
+    )
 
 
 class _Room:

@@ -29,6 +29,7 @@ from bridges_referrals import (
     listings,
     name_index,
     programs,
+    queries,
     stats,
     upkeep,
 )
@@ -218,6 +219,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
             workers=[_sla_sweeper, _retention, _fhir_notifier],
+            samplers=[queries.sample_statuses],
         )
         self._key_ring: KeyRing | None = None
         self._programs_seen = ProgramMemory()  # one per process: see `intake`

@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from bridges_kit.blind_index import BlindIndex
+from bridges_kit.metrics import Metrics
 from bridges_kit.sql import Params
 from bridges_kit.sql_uow import Repository
 from bridges_referrals import listings, name_index
@@ -20,6 +21,7 @@ from bridges_referrals.domain import Case, Referral
 from bridges_referrals.listings import Listed, ListedRow, ListingRequest
 from bridges_referrals.models import ProgramOption
 from bridges_referrals.records import case_columns, case_of, history_entry_of, referral_of
+from bridges_schema import ReferralStatus
 
 _OVERDUE = "(r.status IN ('requested', 'received') AND r.respond_by < now())"
 
@@ -139,3 +141,15 @@ async def agency_name(pool: asyncpg.Pool, agency_id: UUID) -> str | None:
         agency_id,
     )
     return name
+
+
+async def sample_statuses(pool: asyncpg.Pool, metrics: Metrics) -> None:
+    """The bridges_referrals gauge (by status) and bridges_referrals_overdue."""
+    rows = await pool.fetch(
+        f"""SELECT r.status, count(*) AS n, count(*) FILTER (WHERE {_OVERDUE}) AS overdue
+            FROM referral r GROUP BY r.status"""
+    )
+    counts = {row["status"]: row["n"] for row in rows}
+    for status in ReferralStatus:
+        metrics.referrals(status=status.value).set(counts.get(status.value, 0))
+    metrics.referrals_overdue.set(sum(row["overdue"] for row in rows))
