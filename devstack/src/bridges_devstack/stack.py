@@ -336,6 +336,8 @@ def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str,
     return {
         "urls": {
             "app": stack.app_url,
+            # the transparency page: anyone, no sign-in (referrals redirects it into the app)
+            "public": f"http://127.0.0.1:{stack.ports.referrals}/public",
             **{name: f"http://127.0.0.1:{stack.ports.service(name)}" for name in SERVICES},
         },
         "identity": {
@@ -363,6 +365,7 @@ def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str,
 def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_file: Path) -> None:
     print(f"\nBridges is up in {time.monotonic() - started:.1f}s.\n")
     print(f"Open the app: {info['urls']['app']}", flush=True)
+    print(f"The public page (results, no sign-in): {info['urls']['public']}")
     if app_missing_warning(stack.app_dir):
         print("  (not built yet: run `make app` in another terminal, then reload the page)")
     print(f"Sign in through the development OpenID provider ({info['identity']['issuer']}) as:")
@@ -371,7 +374,7 @@ def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_fil
         print(f"  {user['name']:<14} {user['role']:<13} {user['id']:<25} {agency}".rstrip())
     print("\nAPIs:")
     for name, url in info["urls"].items():
-        if name != "app":
+        if name not in ("app", "public"):
             print(f"  {name:<14} {url}   (API docs: {url}/docs)")
     print(f"  {'PostgreSQL':<14} {stack.postgres_url}\n  {'NATS':<14} {stack.nats_url}")
     print(f"\nDev tokens (also in {stack_file}):")

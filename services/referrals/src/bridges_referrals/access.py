@@ -71,4 +71,5 @@ TABLE: Table = {
     ("GET", "/app"): APP,
     ("GET", "/app/config.json"): APP,
     ("GET", "/app/{path:path}"): APP,
+    ("GET", "/public"): Public("anyone: the transparency page (the app's, no sign-in)"),
 }

@@ -304,7 +304,8 @@ async def audit_verify(pool: Pool) -> dict[str, Any]:
 @routes.get(
     "/stats", tags=["public"], summary="Aggregated, anonymous outcomes (small counts hidden)"
 )
-async def public_stats(cached: Stats) -> dict[str, Any]:
+async def public_stats(response: Response, cached: Stats) -> dict[str, Any]:
+    response.headers["Cache-Control"] = f"public, max-age={cached.ttl_s:.0f}"
     return await cached.get()
 
 
