@@ -85,7 +85,11 @@ function Choice({ id, label, value, onChange, options }) {
 
 function SearchForm({ query }) {
   const [typed, setTyped] = useState(query);
-  useEffect(() => setTyped(query), [query]);
+  // cleared elsewhere ("Clear search"): the box empties too. A search this form made already
+  // shows what was typed, and what is being typed now is never overwritten by it.
+  useEffect(() => {
+    if (!query) setTyped("");
+  }, [query]);
   const submit = (event) => {
     event.preventDefault();
     inbox.search(typed);

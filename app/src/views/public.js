@@ -16,8 +16,9 @@ const monthName = (month) =>
   new Intl.DateTimeFormat(language(), { month: "short", year: "numeric" }).format(new Date(`${month}-15T12:00:00Z`));
 
 function Headline({ label, value, note }) {
+  const words = !/\d/.test(value); // "too few to show": said, not shouted
   return html`<div class="headline">
-    <p class="headline-value">${value}</p>
+    <p class=${`headline-value${words ? " words" : ""}`}>${value}</p>
     <p class="headline-label">${label}</p>
     ${note ? html`<p class="hint">${note}</p>` : null}
   </div>`;
