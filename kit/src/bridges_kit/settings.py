@@ -105,6 +105,11 @@ class ServiceSettings(BaseSettings):
         description="/metrics, /docs, /redoc and /openapi.json for ops and admins only "
         "(default: true in production)",
     )
+    service_key: SecretStr | None = Field(
+        default=None,
+        description="a secret the Bridges services share (32+ chars): one presents it to "
+        "another's internal routes (notifications fetching a family's message from referrals)",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="a bearer token Prometheus may scrape /metrics with (32+ chars)"
     )
@@ -127,6 +132,16 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _origins(cls, origins: list[str]) -> list[str]:
         return [_origin(o) for o in origins]
+
+    @field_validator("service_key", mode="before")
+    @classmethod
+    def _service_key(cls, value: Any) -> Any:
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if secret in (None, ""):  # compose passes an unset variable as ""
+            return None
+        if not isinstance(secret, str) or len(secret) < 32:
+            raise ValueError("BRIDGES_SERVICE_KEY must be at least 32 characters")
+        return value
 
     @field_validator("metrics_token", mode="before")
     @classmethod

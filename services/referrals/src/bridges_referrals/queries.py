@@ -15,9 +15,10 @@ import asyncpg
 from bridges_kit.sql import Params
 from bridges_referrals import views
 from bridges_referrals.domain import utc_now
+from bridges_referrals.follow_up import AnswerChannel, FamilyFeedback
 from bridges_referrals.models import ReferralPage
 from bridges_referrals.repository import history_entry_of, referral_of
-from bridges_schema import ReferralStatus, Urgency
+from bridges_schema import FamilyAnswer, ReferralStatus, Urgency
 
 
 class ListingOrder(StrEnum):
@@ -45,6 +46,7 @@ class Filters:
     urgency: Urgency | None = None
     program_id: UUID | None = None
     overdue: bool | None = None
+    ask_family: bool | None = None  # officers: the family is to be asked "did you get help?"
 
 
 def _encode_cursor(order: ListingOrder, key: datetime, referral_id: UUID) -> str:
@@ -63,6 +65,12 @@ def _decode_cursor(order: ListingOrder, cursor: str) -> tuple[datetime, UUID]:
 
 
 _OVERDUE = "(r.status IN ('requested', 'received') AND r.respond_by < now())"
+# `follow_up.FollowUp.officer_asks`, unless the family answered already
+_ASK_FAMILY = """coalesce(b.answer IS NULL AND (f.status = 'undeliverable'
+    OR (f.channel = 'officer' AND f.status = 'scheduled' AND f.due_at <= now())), false)"""
+# The officer's list: the family's follow-up and answer (no comment: a list shows no family data)
+_FAMILY = """ LEFT JOIN follow_up f ON f.case_id = r.case_id
+    LEFT JOIN family_feedback b ON b.case_id = r.case_id"""
 
 
 async def _page(
@@ -87,14 +95,18 @@ async def _page(
         where.append(f"r.program_id = {p(filters.program_id)}")
     if filters.overdue is not None:
         where.append(_OVERDUE if filters.overdue else f"NOT {_OVERDUE}")
+    if filters.ask_family is not None and with_last_change:
+        where.append(_ASK_FAMILY if filters.ask_family else f"NOT {_ASK_FAMILY}")
     if cursor:
         key, after_id = _decode_cursor(order, cursor)
         op = "<" if direction == "DESC" else ">"
         where.append(f"(r.{column}, r.id) {op} ({p(key)}, {p(after_id)})")
     last_change = (
-        f""", {_LAST_CHANGE_COLUMNS} FROM referral r
+        f""", {_LAST_CHANGE_COLUMNS}, b.answer AS family_answer, b.at AS family_answered_at,
+               b.via AS family_answered_via, {_ASK_FAMILY} AS ask_family
+           FROM referral r
            CROSS JOIN LATERAL (SELECT * FROM referral_history
-               WHERE referral_id = r.id ORDER BY version DESC LIMIT 1) h"""
+               WHERE referral_id = r.id ORDER BY version DESC LIMIT 1) h{_FAMILY}"""
         if with_last_change
         else " FROM referral r"
     )
@@ -112,12 +124,25 @@ async def _page(
             referral_of(row),
             now,
             history_entry_of(row, prefix="last_") if with_last_change else None,
+            _feedback(row) if with_last_change else None,
+            bool(row["ask_family"]) if with_last_change else False,
         )
         for row in rows[:limit]
     ]
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = _encode_cursor(order, last[column], last["id"]) if last is not None else None
     return ReferralPage(items=items, next_cursor=next_cursor)
+
+
+def _feedback(row: asyncpg.Record) -> FamilyFeedback | None:
+    if row["family_answer"] is None:
+        return None
+    return FamilyFeedback(
+        case_id=row["case_id"],
+        answer=FamilyAnswer(row["family_answer"]),
+        at=row["family_answered_at"],
+        via=AnswerChannel(row["family_answered_via"]),
+    )
 
 
 # The last change without its note: a note may speak of the family (it is sealed), and a list

@@ -36,6 +36,7 @@ from bridges_referrals.domain import (
     Program,
     Referral,
 )
+from bridges_referrals.family_repository import SqlFamilyFeedbacks, SqlFollowUps
 from bridges_referrals.intake_rows import (
     SqlIntakes,
     case_rows,
@@ -151,7 +152,7 @@ class SqlPrograms(Repository):
 # -- cases and consent (the family's data sealed under the case's key: see `case_keys`) ----
 
 _CASE_COLUMNS = """c.id, c.officer_id, c.need_codes, c.urgency, c.created_at, c.officer_contact,
-    c.purged_at, k.given_by, k.method, k.given_at, k.scopes, k.recorded_by, k.text_version,
+    c.purged_at, c.safety_concerns, k.given_by, k.method, k.given_at, k.scopes, k.recorded_by, k.text_version,
     k.withdrawn_at"""
 _SEALED_CASE_COLUMNS = """c.data_key, c.client, c.situation, k.given_by_name,
     k.withdrawal_note"""
@@ -175,6 +176,7 @@ def _case(row: asyncpg.Record, key: DataKey | None, personal: bool) -> Case:
         ),
         officer_contact=row["officer_contact"],
         purged_at=row["purged_at"],
+        safety_concerns=row["safety_concerns"],
     )
     if not personal:
         return case
@@ -233,7 +235,7 @@ class SqlCases(Repository):
                 consent_withdrawn AS (
                     UPDATE consent SET withdrawn_at = $2, withdrawal_note = $3,
                         given_by_name = NULL
-                    WHERE case_id = $1 AND withdrawn_at IS NULL)
+                    WHERE case_id = $1 AND withdrawn_at IS NULL),
                 {_ERASE_NOTES}""",
             case_id,
             at,
@@ -263,15 +265,24 @@ class SqlCases(Repository):
                     WHERE id = $1),
                 consent_erased AS (
                     UPDATE consent SET given_by_name = NULL, withdrawal_note = NULL
-                    WHERE case_id = $1)
+                    WHERE case_id = $1),
                 {_ERASE_NOTES}""",
             case_id,
             at,
         )
 
 
-# The notes of a case's referrals (sealed under the key being destroyed): cleared too.
-_ERASE_NOTES = """UPDATE referral_history SET note = NULL
+# What else is sealed under the key being destroyed is cleared too: the notes of the case's
+# referrals, its follow-up's safe hours and link (a follow-up still to come is cancelled: the
+# link stops working, the message is never sent), the family's comment.
+_ERASE_NOTES = """follow_up_erased AS (
+        UPDATE follow_up SET safe_window = NULL, token = NULL, token_hash = NULL,
+            status = CASE WHEN status IN ('scheduled', 'sent', 'delivered', 'undeliverable')
+                          THEN 'cancelled' ELSE status END
+        WHERE case_id = $1),
+    comment_erased AS (
+        UPDATE family_feedback SET comment = NULL WHERE case_id = $1 AND comment IS NOT NULL)
+    UPDATE referral_history SET note = NULL
     WHERE referral_id IN (SELECT id FROM referral WHERE case_id = $1) AND note IS NOT NULL"""
 
 
@@ -471,4 +482,6 @@ class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
         self.history = SqlHistory(conn, keys)
         self.intake_keys = SqlIntakeKeys(conn)
         self.intakes = SqlIntakes(lambda: self.statement, keys)
+        self.follow_ups = SqlFollowUps(conn, keys)
+        self.feedback = SqlFamilyFeedbacks(conn, keys)
         self.audit = SqlAuditTrail(conn)

@@ -4,6 +4,8 @@ learns from the notifications service.
 - `SlaSweeper`: referrals past their response target get `referral.overdue`, exactly once
   (claimed with FOR UPDATE SKIP LOCKED and flagged in the same unit of work as the event).
 - `RetentionWorker`: purges client PII of cases closed longer than the retention period.
+- `FollowUpSender`: families' follow-up messages that are due get their link and their event
+  (see `family.send_due`), each once.
 - `on_delivery_dead_lettered` / `on_delivery_succeeded`: whether the agency could be reached.
 """
 
@@ -16,7 +18,7 @@ from uuid import UUID
 import structlog
 
 from bridges_kit.workers import Periodic
-from bridges_referrals import events, privacy
+from bridges_referrals import events, family, privacy
 from bridges_referrals.domain import Clock, ReferralNotFound, utc_now
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import CloudEvent, DeliveryDeadLettered, DeliverySucceeded
@@ -66,6 +68,25 @@ class RetentionWorker(Periodic):
         if purged:
             log.info("pii_purged", cases=purged)
         return purged
+
+
+class FollowUpSender(Periodic):
+    def __init__(
+        self, uow: UnitsOfWork, lifetime: timedelta, interval_s: float = 15.0, batch: int = 100
+    ) -> None:
+        super().__init__(interval_s)
+        self._uow, self._lifetime, self._batch = uow, lifetime, batch
+
+    async def tick(self) -> int:
+        sent = 0
+        while True:
+            due = await family.send_due(self._uow(), self._lifetime, self._batch)
+            sent += due
+            if due < self._batch:
+                break
+        if sent:
+            log.info("follow_ups_due", count=sent)
+        return sent
 
 
 async def on_delivery_dead_lettered(
