@@ -206,18 +206,21 @@ def routes(page: FamilyPage) -> APIRouter:
         if not _TOKEN.fullmatch(token):
             return page.invalid(request)
         fields = await _form_fields(request) or {}
-        language = _language(request, fields.get("lang", ""))
         chosen = fields.get("answer", "")
         if chosen not in {a.value for a in FamilyAnswer}:
+            language = _language(request, fields.get("lang", ""))
             problem = family_text.text(language, "page.choose")
             return page.render(language, _form(language, problem), 400)
         comment = fields.get("comment", "").strip()[:MAX_COMMENT] or None
         try:
-            await family.answer_by_link(uow, token, FamilyAnswer(chosen), comment)
-        except FeedbackAlreadyGiven:
+            state = await family.answer_by_link(uow, token, FamilyAnswer(chosen), comment)
+        except (FeedbackAlreadyGiven, FollowUpLinkNotValid):
+            state = await family.open_link(uow, token)  # its language, for a polite answer
+            if not state.answered:
+                return page.invalid(request, fields.get("lang") or state.language)
+            language = _language(request, fields.get("lang") or state.language)
             return page.render(language, _message(language, "page.already"), 409)
-        except FollowUpLinkNotValid:
-            return page.invalid(request, language)
+        language = _language(request, fields.get("lang") or state.language)
         return page.render(language, _message(language, "page.thanks", "page.close"))
 
     return family_page
