@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
 from bridges_devstack.receiver import WebhookReceiver
+from bridges_devstack.servers import free_port
 from bridges_devstack.testing import Infra, RunningService, fresh_name, start_service
 from bridges_directory import bootstrap as directory_bootstrap
 from bridges_kit.runtime import Runtime
@@ -115,3 +117,24 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
     running = await WebhookReceiver().start()
     yield running
     await running.stop()
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server (aiosmtpd) keeping the raw messages it receives."""
+
+    port: int
+    messages: list[bytes]
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox(free_port(), [])
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()

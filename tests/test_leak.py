@@ -30,14 +30,12 @@ import asyncpg
 import nats
 import pytest
 import structlog
-from aiosmtpd.controller import Controller
 
 from bridges_devstack.receiver import WebhookReceiver
-from bridges_devstack.servers import free_port
 from bridges_devstack.testing import Infra, eventually, fresh_name
 from bridges_referrals import privacy
 from bridges_schema import Role, Streams
-from tests.conftest import BUILDERS, FAST_RETRIES, Stack
+from tests.conftest import BUILDERS, FAST_RETRIES, Mailbox, Stack
 from tests.scenario import create_program, register_endpoint
 
 pytestmark = pytest.mark.e2e
@@ -82,27 +80,6 @@ class Markers:
         data = text.encode() if isinstance(text, str) else text
         lowered = data.lower()
         return [m for m in self.all() if m.lower().encode() in lowered]
-
-
-@dataclass
-class Mailbox:
-    """A real SMTP server (aiosmtpd) keeping the raw messages it receives."""
-
-    port: int
-    messages: list[bytes]
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(free_port(), [])
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
 
 
 @pytest.fixture
