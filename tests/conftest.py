@@ -61,27 +61,38 @@ class Stack:
         return self.infra.token(role, **claims)
 
 
+# What families' follow-up messages need: the services' shared key (notifications fetches a
+# message from referrals, whose address it learns when referrals has started) and, in tests
+# that send them, no wait and no hours.
+SERVICE_KEY = "test-services-key-" + "k" * 24
+FOLLOW_UPS_AT_ONCE = {
+    "BRIDGES_FOLLOWUP_DELAY_S": "0",
+    "BRIDGES_FOLLOWUP_SWEEP_INTERVAL_S": "0.2",
+    "BRIDGES_FOLLOWUP_HOURS": "00:00-00:00",
+}
+
+
 async def start_stack(
     infra: Infra,
     services_factory: Callable[..., Awaitable[RunningService]],
     **extra_env: dict[str, str],
 ) -> Stack:
     """The three services in a fresh namespace; `extra_env[name]` adds to one service's
-    settings (notifications always retries fast and may reach the local test receivers)."""
+    settings (notifications always retries fast, may reach the local test receivers and
+    fetches families' messages from this referrals service)."""
     namespace = fresh_name()
-    started = {
-        name: await services_factory(
+    started: dict[str, RunningService] = {}
+    for name, build in BUILDERS.items():
+        own = {"BRIDGES_SERVICE_KEY": SERVICE_KEY} if name != "directory" else {}
+        if name == "notifications":
+            own |= {**FAST_RETRIES, "BRIDGES_REFERRALS_URL": started["referrals"].url}
+        started[name] = await services_factory(
             name,
             build,
             schema=namespace,
             namespace=namespace,
-            extra_env={
-                **(FAST_RETRIES if name == "notifications" else {}),
-                **extra_env.get(name, {}),
-            },
+            extra_env={**own, **extra_env.get(name, {})},
         )
-        for name, build in BUILDERS.items()
-    }
     return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
 
 

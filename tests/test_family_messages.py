@@ -16,39 +16,21 @@ from typing import Any
 import pytest
 
 from bridges_devstack.receiver import WebhookReceiver
-from bridges_devstack.testing import eventually, fresh_name
+from bridges_devstack.testing import eventually
 from bridges_schema import Role
-from tests.conftest import BUILDERS, FAST_RETRIES, Mailbox, Stack
+from tests.conftest import FOLLOW_UPS_AT_ONCE, Mailbox, Stack, start_stack
 from tests.scenario import create_program, intake
 
 pytestmark = pytest.mark.e2e
 
-SERVICE_KEY = "family-messages-" + "s" * 32
 PROVIDER_KEY = "provider-key-123"
 
 
 async def _stack(infra: Any, services_factory: Any, notifications: dict[str, str]) -> Stack:
-    """The three services, referrals sending follow-ups at once and notifications fetching
-    their messages from it (so it starts once referrals' address is known)."""
-    namespace = fresh_name()
-    env = {
-        "referrals": {
-            "BRIDGES_SERVICE_KEY": SERVICE_KEY,
-            "BRIDGES_FOLLOWUP_DELAY_S": "0",
-            "BRIDGES_FOLLOWUP_SWEEP_INTERVAL_S": "0.2",
-            "BRIDGES_FOLLOWUP_HOURS": "00:00-00:00",
-        },
-        "notifications": {**FAST_RETRIES, "BRIDGES_SERVICE_KEY": SERVICE_KEY, **notifications},
-    }
-    started: dict[str, Any] = {}
-    for name, build in BUILDERS.items():
-        extra = env.get(name, {})
-        if name == "notifications":
-            extra["BRIDGES_REFERRALS_URL"] = started["referrals"].url
-        started[name] = await services_factory(
-            name, build, schema=namespace, namespace=namespace, extra_env=extra
-        )
-    return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+    """The three services, referrals sending follow-ups at once."""
+    return await start_stack(
+        infra, services_factory, referrals=FOLLOW_UPS_AT_ONCE, notifications=notifications
+    )
 
 
 def _provider_env(provider: WebhookReceiver, **more: str) -> dict[str, str]:
