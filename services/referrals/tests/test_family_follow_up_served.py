@@ -126,7 +126,10 @@ async def test_the_family_answers_once_by_its_link_and_the_officer_sees_it(desk,
     assert view["family_feedback"]["comment"] == "Muy amables"
     assert view["family_feedback"]["via"] == "link" and view["follow_up"]["status"] == "answered"
     mine = next(item for item in listed if item["id"] == referral_id)
-    assert mine["family_feedback"]["answer"] == "got-help" and mine["family_feedback"]["comment"] is None
+    assert (
+        mine["family_feedback"]["answer"] == "got-help"
+        and mine["family_feedback"]["comment"] is None
+    )
     # the link's secret is in the database only as its hash and sealed
     row = await served.runtime.pool.fetchrow(
         "SELECT token, token_hash, safe_window FROM follow_up WHERE id = $1", follow_up_id
@@ -158,7 +161,12 @@ async def test_withdrawal_cancels_the_follow_up_and_erases_its_link_and_hours(de
     row = await served.runtime.pool.fetchrow(
         "SELECT status, token, token_hash, safe_window FROM follow_up WHERE id = $1", follow_up_id
     )
-    assert dict(row) == {"status": "cancelled", "token": None, "token_hash": None, "safe_window": None}
+    assert dict(row) == {
+        "status": "cancelled",
+        "token": None,
+        "token_hash": None,
+        "safe_window": None,
+    }
     assert (await _message(served, follow_up_id)).status_code == 410
     async with served.client() as family:
         gone = await family.get(f"/family/{token}")
@@ -178,13 +186,17 @@ async def test_through_the_officer_the_list_asks_and_the_officer_records(desk, s
         )
         assert recorded.status_code == 200, recorded.text
         assert recorded.json()["family_feedback"]["via"] == "officer"
-        again = await c.post(f"/referrals/{referral_id}/family-feedback", json={"answer": "not-yet"})
+        again = await c.post(
+            f"/referrals/{referral_id}/family-feedback", json={"answer": "not-yet"}
+        )
         assert again.status_code == 409
         assert (await c.get("/referrals", params={"ask_family": "true"})).json()["items"] == []
         bad = await c.post(f"/referrals/{referral_id}/family-feedback", json={"answer": "maybe"})
         assert bad.status_code == 422
     async with served.client(desk.token(Role.OFFICER, sub="another-officer")) as c:
-        other = await c.post(f"/referrals/{referral_id}/family-feedback", json={"answer": "not-yet"})
+        other = await c.post(
+            f"/referrals/{referral_id}/family-feedback", json={"answer": "not-yet"}
+        )
         assert other.status_code == 404
     event = await served.runtime.pool.fetchval(
         "SELECT convert_from(payload, 'UTF8') FROM outbox WHERE subject LIKE '%family_feedback_received'"
@@ -278,3 +290,34 @@ async def test_the_page_is_limited_per_link_and_per_address(desk, start_referral
         refused = await family.get(f"/family/{'D' * 24}")
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
         assert "Demasiados intentos" in refused.text
+
+
+async def test_public_statistics_count_what_families_say_and_hide_small_counts(desk, served):
+    async def told(answer: str) -> None:
+        filed = await _file(desk, served, _intake(desk, {"channel": "officer"}))
+        async with served.client(desk.token(Role.OFFICER)) as c:
+            recorded = await c.post(
+                f"/referrals/{filed['referrals'][0]['id']}/family-feedback",
+                json={"answer": answer, "comment": "Lk-not-public"},
+            )
+            assert recorded.status_code == 200, recorded.text
+
+    async def reported() -> Any:
+        async with served.client() as public:
+            return (await public.get("/stats")).json()["family_reported"]
+
+    for _ in range(5):
+        await told("got-help")
+    counts = await reported()
+    assert counts["families"] == 5
+    assert {r["answer"]: r["families"] for r in counts["by_answer"]} == {
+        "got-help": 5,
+        "not-yet": 0,
+        "could-not-reach": 0,
+        "no-longer-needed": 0,
+    }
+    await told("not-yet")  # 6 - 5 would give the one family back: the rows are withheld
+    assert await reported() == {"families": 6, "by_answer": []}
+    async with served.client() as public:
+        exported = (await public.get("/stats.csv")).text
+    assert "family_reported,all,,,,,,6" in exported and "Lk-not-public" not in exported

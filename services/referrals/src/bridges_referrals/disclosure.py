@@ -18,7 +18,8 @@ RULES = (
     f"applies to completed counts; a row whose referrals are hidden shows its completed count "
     f"as {SUPPRESSED!r} and no share or medians. A completed share is shown only if the "
     f"completed, the otherwise closed and the still open referrals each number 0 or at least "
-    f"{THRESHOLD}; a median only if taken over at least {THRESHOLD} referrals."
+    f"{THRESHOLD}; a median only if taken over at least {THRESHOLD} referrals. Families' "
+    f"answers to their follow-up are counted one per family, and hidden by the same rules."
 )
 
 Count: TypeAlias = int | str
@@ -117,6 +118,25 @@ def publish_breakdown(
         else:
             rows[key] = _shown(cell, completed=cell.completed)
     return rows
+
+
+def publish_counts(counts: Mapping[str, int]) -> tuple[Count, dict[str, Count]]:
+    """A count and its split by key (families by their answer: each in one), protected as a
+    breakdown of referrals is: the total, and the rows ({} when they cannot be published)."""
+
+    def alone(n: int) -> Cell:
+        return Cell(
+            n,
+            completed=0,
+            closed=0,
+            responded=0,
+            median_hours_to_first_response=None,
+            median_hours_to_outcome=None,
+        )
+
+    total = alone(sum(counts.values()))
+    rows = publish_breakdown({k: alone(n) for k, n in counts.items()}, total, partition=True)
+    return publish(total)["referrals"], {key: row["referrals"] for key, row in rows.items()}
 
 
 _PRIMARY = Bound(1, THRESHOLD - 1)

@@ -2,7 +2,8 @@
 
 Which figures are published, and how, is `disclosure`'s business: small counts are hidden, and
 so are the figures they could be worked out from. Only anonymous columns are read (needs,
-program type, month, statuses, times).
+program type, month, statuses, times, and the families' answers to "did you get help?" — never
+their comments).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from bridges_referrals import disclosure
+from bridges_schema import FamilyAnswer
 
 # One row per referral.
 _REFERRALS = """
@@ -56,6 +58,11 @@ _AGGREGATES = """count(DISTINCT id) AS referrals,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY hours_to_outcome) AS median_outcome"""
 
 
+# One row per family that answered (its case): the agencies' "completed" is not the family's
+# experience, so what families say is published beside it.
+_FAMILY_ANSWERS = "SELECT answer, count(*) AS families FROM family_feedback GROUP BY answer"
+
+
 def _cell(row: asyncpg.Record) -> disclosure.Cell:
     return disclosure.Cell(
         referrals=row["referrals"],
@@ -85,6 +92,14 @@ async def compute(conn: asyncpg.Connection) -> dict[str, Any]:
             {row["key"]: _cell(row) for row in rows}, overall, partition=partition
         )
         result[f"by_{name}"] = [{name: key, **figures} for key, figures in published.items()]
+    answers = {row["answer"]: row["families"] for row in await conn.fetch(_FAMILY_ANSWERS)}
+    families, by_answer = disclosure.publish_counts(
+        {answer.value: answers.get(answer.value, 0) for answer in FamilyAnswer}
+    )
+    result["family_reported"] = {
+        "families": families,
+        "by_answer": [{"answer": a, "families": n} for a, n in by_answer.items()],
+    }
     return result
 
 
@@ -98,11 +113,16 @@ def as_csv(stats: dict[str, Any]) -> str:
         "median_hours_to_first_response",
         "median_hours_to_outcome",
     ]
-    writer.writerow(["dimension", "key", *columns])
+    writer.writerow(["dimension", "key", *columns, "families"])
     writer.writerow(["overall", "all", *(stats["overall"][c] for c in columns)])
     for name in _GROUPS:
         for row in stats[f"by_{name}"]:
             writer.writerow([name, row[name], *(row[c] for c in columns)])
+    empty = [""] * len(columns)
+    reported = stats["family_reported"]
+    writer.writerow(["family_reported", "all", *empty, reported["families"]])
+    for row in reported["by_answer"]:
+        writer.writerow(["family_reported", row["answer"], *empty, row["families"]])
     return out.getvalue()
 
 
