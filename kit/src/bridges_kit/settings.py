@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridges_kit.claim_mapping import ClaimMapping
@@ -133,24 +140,16 @@ class ServiceSettings(BaseSettings):
     def _origins(cls, origins: list[str]) -> list[str]:
         return [_origin(o) for o in origins]
 
-    @field_validator("service_key", mode="before")
+    @field_validator("service_key", "metrics_token", mode="before")
     @classmethod
-    def _service_key(cls, value: Any) -> Any:
+    def _long_secret(cls, value: Any, info: ValidationInfo) -> Any:
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
         if secret in (None, ""):  # compose passes an unset variable as ""
             return None
         if not isinstance(secret, str) or len(secret) < 32:
-            raise ValueError("BRIDGES_SERVICE_KEY must be at least 32 characters")
-        return value
-
-    @field_validator("metrics_token", mode="before")
-    @classmethod
-    def _scrape_token(cls, value: Any) -> Any:
-        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if secret in (None, ""):  # compose passes an unset variable as ""
-            return None
-        if not isinstance(secret, str) or len(secret) < 32:
-            raise ValueError("BRIDGES_METRICS_TOKEN must be at least 32 characters")
+            raise ValueError(
+                f"BRIDGES_{str(info.field_name).upper()} must be at least 32 characters"
+            )
         return value
 
     @property

@@ -5,9 +5,10 @@ recorded together (see `recording`), as if one after another."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -135,15 +136,27 @@ async def _count_for_breakers(
             continue
         healthy.discard(endpoint_id)
         failures = await uow.endpoints.count_failure(endpoint_id)
-        rest = breaker.rest_after(failures)
-        if rest is not None:
-            await uow.endpoints.rest_until(endpoint_id, datetime.now(UTC) + rest)
-            log.warning(
-                "endpoint_resting",
-                endpoint_id=str(endpoint_id),
-                failures=failures,
-                probe_in_s=rest.total_seconds(),
-            )
+        await _rest_if_due(
+            breaker,
+            failures,
+            partial(uow.endpoints.rest_until, endpoint_id),
+            "endpoint_resting",
+            endpoint_id=str(endpoint_id),
+        )
+
+
+async def _rest_if_due(
+    breaker: BreakerPolicy,
+    failures: int,
+    rest_until: Callable[[datetime], Awaitable[None]],
+    said: str,
+    **about: str,
+) -> None:
+    """Rest the receiver when its failures in a row call for it (and say so)."""
+    rest = breaker.rest_after(failures)
+    if rest is not None:
+        await rest_until(datetime.now(UTC) + rest)
+        log.warning(said, failures=failures, probe_in_s=rest.total_seconds(), **about)
 
 
 async def _count_for_channel(
@@ -156,15 +169,13 @@ async def _count_for_channel(
     if not result.receivers_fault:  # e.g. the family's message could not be fetched
         return
     failures = await uow.channels.count_failure(channel)
-    rest = breaker.rest_after(failures)
-    if rest is not None:
-        await uow.channels.rest_until(channel, datetime.now(UTC) + rest)
-        log.warning(
-            "channel_resting",
-            channel=channel.value,
-            failures=failures,
-            probe_in_s=rest.total_seconds(),
-        )
+    await _rest_if_due(
+        breaker,
+        failures,
+        partial(uow.channels.rest_until, channel),
+        "channel_resting",
+        channel=channel.value,
+    )
 
 
 def outcome_event(

@@ -104,6 +104,13 @@ class FamilyPage:
             return self.render(language, content, 429, **{"Retry-After": wait})
         return None
 
+    def screened(self, request: Request, token: str) -> Response | None:
+        """The page to answer at once: too many requests, or not a token this page makes."""
+        refused = self.refused(request, token)
+        if refused is None and not _TOKEN.fullmatch(token):
+            return self.invalid(request)
+        return refused
+
     def invalid(self, request: Request, language: str = "") -> Response:
         language = _language(request, language)
         return self.render(language, _message(language, "page.invalid"), 404)
@@ -185,11 +192,9 @@ def routes(page: FamilyPage) -> APIRouter:
 
     @family_page.get(PREFIX + "/{token}")
     async def question(request: Request, token: str, uow: UoW) -> Response:
-        refused = page.refused(request, token)
-        if refused is not None:
-            return refused
-        if not _TOKEN.fullmatch(token):
-            return page.invalid(request)
+        screened = page.screened(request, token)
+        if screened is not None:
+            return screened
         state = await family.open_link(uow, token)
         language = _language(request, state.language)
         if state.answered:
@@ -200,11 +205,9 @@ def routes(page: FamilyPage) -> APIRouter:
 
     @family_page.post(PREFIX + "/{token}")
     async def answer(request: Request, token: str, uow: UoW) -> Response:
-        refused = page.refused(request, token)
-        if refused is not None:
-            return refused
-        if not _TOKEN.fullmatch(token):
-            return page.invalid(request)
+        screened = page.screened(request, token)
+        if screened is not None:
+            return screened
         fields = await _form_fields(request) or {}
         chosen = fields.get("answer", "")
         if chosen not in {a.value for a in FamilyAnswer}:

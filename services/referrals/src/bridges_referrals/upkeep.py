@@ -11,7 +11,7 @@ learns from the notifications service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID
 
@@ -39,18 +39,23 @@ async def flag_overdue(uow: ReferralsUnitOfWork, batch: int, clock: Clock = utc_
     return len(due)
 
 
+async def _in_batches(one_batch: Callable[[], Awaitable[int]], batch: int) -> int:
+    """Run batches (each its own unit of work) until one is not full; how many in all."""
+    done = 0
+    while True:
+        handled = await one_batch()
+        done += handled
+        if handled < batch:
+            return done
+
+
 class SlaSweeper(Periodic):
     def __init__(self, uow: UnitsOfWork, interval_s: float = 30.0, batch: int = 200) -> None:
         super().__init__(interval_s)
         self._uow, self._batch = uow, batch
 
     async def tick(self) -> int:
-        flagged = 0
-        while True:
-            claimed = await flag_overdue(self._uow(), self._batch)
-            flagged += claimed
-            if claimed < self._batch:
-                break
+        flagged = await _in_batches(lambda: flag_overdue(self._uow(), self._batch), self._batch)
         if flagged:
             log.info("referrals_overdue", count=flagged)
         return flagged
@@ -78,12 +83,9 @@ class FollowUpSender(Periodic):
         self._uow, self._lifetime, self._batch = uow, lifetime, batch
 
     async def tick(self) -> int:
-        sent = 0
-        while True:
-            due = await family.send_due(self._uow(), self._lifetime, self._batch)
-            sent += due
-            if due < self._batch:
-                break
+        sent = await _in_batches(
+            lambda: family.send_due(self._uow(), self._lifetime, self._batch), self._batch
+        )
         if sent:
             log.info("follow_ups_due", count=sent)
         return sent
