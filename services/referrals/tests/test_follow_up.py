@@ -439,6 +439,10 @@ async def test_an_undeliverable_message_asks_the_officer_instead(fam: Family):
         await fam.uow.commit()
     view = await casework.open_referral(fam.uow, fam.officer, filed.referrals[0].id, fam.clock)
     assert view.ask_family and view.follow_up.status == "undeliverable"
+    # it may have arrived all the same: its link still works, and answering ends the asking
+    await family.answer_by_link(fam.uow, fam.sent_token(), FamilyAnswer.GOT_HELP, None, fam.clock)
+    view = await casework.open_referral(fam.uow, fam.officer, filed.referrals[0].id, fam.clock)
+    assert not view.ask_family and view.family_feedback.answer is FamilyAnswer.GOT_HELP
 
 
 async def test_the_intake_refuses_an_unsafe_follow_up_and_writes_nothing(fam: Family):

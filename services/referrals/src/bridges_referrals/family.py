@@ -18,6 +18,7 @@ from bridges_kit.principal import Principal
 from bridges_referrals import audit, events, family_text
 from bridges_referrals.domain import Case, Clock, ReferralNotFound, utc_now
 from bridges_referrals.follow_up import (
+    SENT_STATUSES,
     AnswerChannel,
     FamilyFeedback,
     FeedbackAlreadyGiven,
@@ -249,6 +250,7 @@ async def _message_ended(
     follow_up = await uow.follow_ups.by_id(follow_up_id)
     if follow_up is None:  # a message of a follow-up never made: its sender's error, parked
         raise FollowUpGone(f"no follow-up {follow_up_id}")
-    # answered or cancelled meanwhile: that stands (an undeliverable message asks the officer)
-    if follow_up.status in (FollowUpStatus.SENT, FollowUpStatus.DELIVERED):
+    # answered or cancelled meanwhile: that stands (an undeliverable message asks the officer;
+    # sent again by ops and delivered, it no longer does)
+    if follow_up.status in SENT_STATUSES:
         await uow.follow_ups.set_status(follow_up_id, status)

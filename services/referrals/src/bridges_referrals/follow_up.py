@@ -58,6 +58,11 @@ class FollowUpStatus(StrEnum):
     OFF = "off"  # channel none: nothing is ever sent
 
 
+SENT_STATUSES = frozenset(
+    {FollowUpStatus.SENT, FollowUpStatus.DELIVERED, FollowUpStatus.UNDELIVERABLE}
+)
+
+
 class AnswerChannel(StrEnum):
     LINK = "link"
     OFFICER = "officer"
@@ -191,10 +196,10 @@ class FollowUp:
         )
 
     def link_works(self, now: datetime) -> bool:
+        """Sent and not expired (a message reported undeliverable may still have arrived: its
+        link works, and sending it again after a fix sends the same link)."""
         return (
-            self.status in (FollowUpStatus.SENT, FollowUpStatus.DELIVERED)
-            and self.expires_at is not None
-            and now < self.expires_at
+            self.status in SENT_STATUSES and self.expires_at is not None and now < self.expires_at
         )
 
 
