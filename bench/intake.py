@@ -2,7 +2,10 @@
 one transaction) beside two raw baselines in the same run and at the same concurrency: one
 INSERT per transaction from pgbench (the engine's pace) and from asyncpg in a Python process
 (the best a Python service can do); then agency inbox page latency with 10k and with 1M
-referrals in the database (keyset paging). wrk and pgbench drive the load (`bench.load`).
+referrals in the database (keyset paging): newest first, least time left, by urgency, and a
+search by name (its blind index) and by reference. Each row shows the family's label, opened
+from its sealed case, and a page showing any is one audit entry. wrk and pgbench drive the load
+(`bench.load`).
 
     .venv/bin/python -m bench.intake [--duration 10] [--sizes 10000,1000000]
                                      [--profile intake.speedscope.json]
@@ -30,6 +33,7 @@ import httpx
 
 from bench import harness, load
 from bridges_devstack.servers import free_port
+from bridges_referrals import references
 from bridges_schema import Role
 
 CONCURRENCY = load.CONCURRENCY
@@ -200,34 +204,63 @@ async def intake_figures(
     return [intake, raw_engine, raw_python], round(cpu_ms_per_intake, 2)
 
 
-async def fill(pool: asyncpg.Pool, total: int, agency: uuid.UUID, program: uuid.UUID) -> float:
-    """`total` referrals over AGENCIES agencies (one in AGENCIES is `agency`'s), in bulk."""
+# Random references collide in bulk (birthdays: ~2 in 10k, ~20k in 1M), which the service
+# draws again one intake at a time; the fill gives row g the g-th of a permutation of all of
+# them instead (7919 is coprime to 30^5), skipping the few the real intakes drew.
+_DISTINCT_REFERENCE = "'BR-' || " + " || ".join(
+    f"substr('{references.ALPHABET}', 1 + ((g::bigint * 7919) / {30**k} % 30)::int, 1)"
+    for k in range(5)
+)
+
+CASES = 200  # real intakes (sealed client, consent) the filled referrals belong to
+
+
+async def _real_cases(url: str, officer: str, program: uuid.UUID) -> list[str]:
+    """CASES cases filed through the API: their families sealed, with a consent to share."""
+    headers = {"Authorization": f"Bearer {officer}"}
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+
+        async def one(n: int) -> str:
+            body = intake_body(program)
+            body["client"] = {**body["client"], "given_name": f"Bench{n}"}
+            answer = await client.post(
+                "/referrals", json=body, headers={"Idempotency-Key": f"fill-{uuid.uuid4()}"}
+            )
+            answer.raise_for_status()
+            return str(answer.json()["case_id"])
+
+        found: list[str] = []
+        for start in range(0, CASES, CONCURRENCY):
+            batch = range(start, min(CASES, start + CONCURRENCY))
+            found += await asyncio.gather(*(one(n) for n in batch))
+        return found
+
+
+async def fill(
+    pool: asyncpg.Pool, total: int, agency: uuid.UUID, program: uuid.UUID, cases: list[str]
+) -> float:
+    """`total` referrals over AGENCIES agencies (one in AGENCIES is `agency`'s), in bulk, each
+    of one of `cases` (real, sealed families), so an inbox page opens each row's family."""
     started = time.perf_counter()
     async with pool.acquire() as conn:
         await conn.execute(
-            """INSERT INTO referral_case (id, officer_id, need_codes, urgency, created_at)
-               SELECT gen_random_uuid(), 'bench-officer', '{food.pantry}', 'high',
-                      now() - make_interval(mins => g)
-               FROM generate_series(1, $1) AS g""",
-            max(total // 10, 1),
-        )
-        await conn.execute(
-            """INSERT INTO referral (id, case_id, program_id, agency_id, officer_id, status,
-                   urgency, respond_by, created_at, updated_at)
-               SELECT gen_random_uuid(), cases.ids[1 + g % cardinality(cases.ids)], $2,
+            f"""INSERT INTO referral (id, case_id, program_id, agency_id, officer_id, status,
+                   urgency, respond_by, created_at, updated_at, reference)
+               SELECT gen_random_uuid(), ($5::uuid[])[1 + g % cardinality($5::uuid[])], $2,
                       CASE WHEN g % $4 = 0 THEN $3 ELSE gen_random_uuid() END, 'bench-officer',
                       (ARRAY['requested','received','accepted','in-progress','completed'])[1 + g % 5],
                       (ARRAY['emergency','high','routine'])[1 + g % 3],
                       now() + make_interval(hours => g % 72), now() - make_interval(secs => g),
-                      now() - make_interval(secs => g)
-               FROM generate_series(1, $1) AS g,
-                    (SELECT array_agg(id) AS ids FROM referral_case) AS cases""",
+                      now() - make_interval(secs => g), ({_DISTINCT_REFERENCE})
+               FROM generate_series(1, $1) AS g
+               ON CONFLICT (reference) DO NOTHING""",
             total,
             program,
             agency,
             AGENCIES,
+            cases,
         )
-        await conn.execute("ANALYZE referral, referral_case")
+        await conn.execute("ANALYZE referral, referral_case, family_name_token")
     return time.perf_counter() - started
 
 
@@ -245,42 +278,58 @@ async def _inbox_pages(url: str, headers: dict[str, str], pages: int = 30) -> li
     return paths
 
 
-async def inbox_figures(url: str, token: str, label: str, duration_s: float) -> list[load.Figures]:
+async def inbox_figures(
+    url: str, token: str, label: str, duration_s: float
+) -> tuple[list[load.Figures], dict[str, float]]:
+    """Each inbox query under wrk, and the service's CPU per request for each (ms)."""
     headers = {"Authorization": f"Bearer {token}"}
     pages = await _inbox_pages(url, headers)
-    rows = [
-        load.wrk(
-            f"inbox page, {label}",
-            url + "/inbox",
-            paths=pages,
-            headers=headers,
-            duration_s=duration_s,
+    waiting = "/inbox?limit=25&status=requested&status=received&sort=due"  # what the app polls
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+        first = (await client.get("/inbox", params={"limit": 1})).json()["items"][0]
+        etag = (await client.get(waiting)).headers["etag"]
+    polled = {**headers, "If-None-Match": etag}
+    queries: list[tuple[str, str, list[str], dict[str, str]]] = [
+        ("inbox page", "/inbox", pages, headers),
+        ("inbox requested+due", "/inbox?limit=50&status=requested&sort=due", [], headers),
+        ("inbox poll, nothing new (304)", waiting, [], polled),
+        (
+            "inbox by urgency",
+            "/inbox?limit=50&status=requested&status=received&sort=urgency",
+            [],
+            headers,
         ),
-        load.wrk(
-            f"inbox requested+due, {label}",
-            url + "/inbox?limit=50&status=requested&sort=due",
-            headers=headers,
-            duration_s=duration_s,
-        ),
+        ("inbox name search", "/inbox?limit=50&q=bench7%20diallo&sort=due", [], headers),
+        ("inbox reference search", f"/inbox?limit=50&q={first['reference']}", [], headers),
     ]
-    for row in rows:
+    service = _service_pid("bridges_referrals")
+    rows, cpu_ms = [], {}
+    for name, path, paths, sent in queries:
+        before = _cpu_s(service)
+        row = load.wrk(
+            f"{name}, {label}", url + path, paths=paths, headers=sent, duration_s=duration_s
+        )
         assert row.errors == 0, f"{row.label}: {row.errors} errors"
-    return rows
+        cpu_ms[row.label] = round((_cpu_s(service) - before) * 1000 / row.requests, 2)
+        rows.append(row)
+    return rows, cpu_ms
 
 
 async def inbox_at_size(
     infra: harness.Infra, url: str, database_url: str, size: int, duration_s: float
-) -> tuple[list[load.Figures], float]:
+) -> tuple[list[load.Figures], dict[str, float], float]:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         agency = uuid.uuid4()
         program = await _add_program(pool, agency)
-        seconds = await fill(pool, size, agency, program)
+        cases = await _real_cases(url, infra.token(Role.OFFICER), program)
+        seconds = await fill(pool, size, agency, program, cases)
     finally:
         await pool.close()
     staff = infra.token(Role.AGENCY_STAFF, agency_id=agency)
     label = f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
-    return await inbox_figures(url, staff, f"{label} referrals", duration_s), seconds
+    rows, cpu_ms = await inbox_figures(url, staff, f"{label} referrals", duration_s)
+    return rows, cpu_ms, seconds
 
 
 def main() -> None:
@@ -311,11 +360,12 @@ def main() -> None:
                     rows += measured
                     extra["service_cpu_ms_per_intake"] = cpu_ms
                 if size:
-                    measured, seconds = asyncio.run(
+                    measured, cpu_ms, seconds = asyncio.run(
                         inbox_at_size(infra, url, database_url, size, args.duration)
                     )
                     rows += measured
                     extra[f"fill_{size}_s"] = round(seconds, 1)
+                    extra.setdefault("service_cpu_ms_per_request", {}).update(cpu_ms)
     intake, raw_engine, raw_python = rows[0], rows[1], rows[2]
     extra["intake_vs_raw_pgbench"] = round(intake.per_second / raw_engine.per_second, 3)
     extra["intake_vs_raw_asyncpg"] = round(intake.per_second / raw_python.per_second, 3)

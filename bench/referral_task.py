@@ -125,10 +125,10 @@ def referral_task(hands: Counted) -> None:
     hands.tap(page.get_by_role("radio", name="Only through me"), "reached through the officer")
     hands.tap(page.get_by_role("radio", name="Spanish", exact=True), "language: Spanish")
     hands.tap(page.get_by_role("radio", name="High"), "urgency: high")
-    hands.tap(page.get_by_role("radio", name="Ana (Mother)", exact=False), "consent: Ana, guardian")
+    hands.tap(page.get_by_role("radio", name="Ana Lopez (Mother)"), "consent: Ana, as guardian")
     hands.tap(page.get_by_label("I read this text to the family"), "consent confirmed")
     hands.tap(page.get_by_role("button", name="Send referral"), "send")
-    expect(page.get_by_text("Sent to 2 programs")).to_be_visible(timeout=30_000)
+    expect(page.locator(".filed")).to_contain_text("Sent to 2 program(s)", timeout=30_000)
 
 
 def run(app_url: str, issuer: str, officer: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ BENCHES = [
     "bench.notify",
     "bench.pipeline",
     "bench.app",
+    "bench.referral_task",
 ]
 
 

@@ -17,6 +17,8 @@ from bridges_schema import Role
 from tests import fhir_profiles
 from tests.scenario import FAMILY_NAME, create_program, intake
 
+FHIR_BASE = "https://bridges.example.org/fhir"  # the systems Bridges names its codes and ids in
+
 pytestmark = pytest.mark.e2e
 
 FHIR_JSON = "application/fhir+json"
@@ -80,6 +82,11 @@ async def test_a_referral_filed_in_the_app_is_a_conformant_task_its_agency_moves
     assert task["owner"]["reference"] == f"Organization/{stack.agency_id}"
     assert task["focus"]["reference"] == f"ServiceRequest/{referral_id}"
     assert task["for"]["reference"] == f"Patient/{case_id}"
+    # the short reference the family and the officer quote on the phone, as a usual identifier
+    reference = filed["referrals"][0]["reference"]
+    assert {"use": "usual", "system": f"{FHIR_BASE}/reference", "value": reference} in task[
+        "identifier"
+    ]
     service_request = _valid(
         (await _get(stack, Role.AGENCY_STAFF, f"/fhir/ServiceRequest/{referral_id}")).json()
     )

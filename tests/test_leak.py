@@ -2,8 +2,9 @@
 through the whole lifecycle: families are followed up by email and by text and answer on their
 page with a comment, an officer records what another family told them, an agency accepts and
 completes one referral and declines another with a reason, a family withdraws consent, and the
-retention purge runs. A webhook receiver, an SMTP server and the SMS sink take what Bridges
-sends. Then these are searched:
+retention purge runs; then the agency and the officer search by the family's name (its blind
+index) and list with the family's label. A webhook receiver, an SMTP server and the SMS sink
+take what Bridges sends. Then these are searched:
 - every log line;
 - every message of every JetStream stream of the test's namespace;
 - every webhook (body and headers), every email and every text message (a message to the
@@ -255,6 +256,7 @@ async def _live_the_whole_lifecycle(
     runtime = stack.referrals.runtime
     purged = await privacy.purge_all(runtime.uow, timedelta(0))
     assert purged >= 1  # the closed case's family data is gone, not merely hidden
+    await _search_and_list(stack, marks, officer, still_open.json()["referrals"][0])
     return 4  # a webhook per referral filed, at least
 
 
@@ -291,6 +293,28 @@ def _link(text: str) -> str:
 
 def _texts(sink: Path) -> list[str]:
     return [path.read_text() for path in sorted(sink.glob("*.txt"))]
+
+
+async def _search_and_list(
+    stack: Stack, marks: Markers, officer: str, kept: dict[str, Any]
+) -> None:
+    """The agency and the officer search by name (its blind index) and by reference, and list
+    with the family's label: only the case whose data remains is found, by either."""
+    name = f"{marks.given.upper()} {marks.family}"
+    async with stack.referrals.client(stack.token(Role.AGENCY_STAFF)) as c:
+        by_name = (await c.get("/inbox", params={"q": name})).json()["items"]
+        by_reference = (await c.get("/inbox", params={"q": kept["reference"]})).json()["items"]
+        listed = (await c.get("/inbox", params={"sort": "due"})).json()["items"]
+    async with stack.referrals.client(officer) as c:
+        mine = (await c.get("/referrals", params={"q": marks.family})).json()["items"]
+    assert [r["id"] for r in by_name] == [r["id"] for r in by_reference] == [kept["id"]]
+    assert [r["id"] for r in mine] == [kept["id"]]
+    label = f"{marks.given} {marks.family[0].upper()}."
+    assert {r["family_label"] for r in listed} == {label, None}  # erased for the others
+    tokens = await stack.referrals.runtime.pool.fetchval(
+        "SELECT count(*) FROM family_name_token WHERE case_id = $1", uuid.UUID(kept["case_id"])
+    )
+    assert tokens >= 2  # the index is stored (as keyed hashes): the scan below covers it
 
 
 async def _stream_messages(stack: Stack) -> list[bytes]:
@@ -401,12 +425,21 @@ async def test_no_marker_of_the_family_is_found_anywhere_but_as_ciphertext(
             control += b"Riverton Test Food Pantry" in content
         assert control, "the program's public name is not in the server's files: wrong directory?"
 
-    # the test's own SMTP server ("mail.log") logs the recipients it gets, as any mail server
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "mail.log")
-    logs = "\n".join(repr(entry) for entry in entries) + ours
+    logs = "\n".join(repr(entry) for entry in entries) + "\n".join(
+        caplog.handler.format(r) for r in caplog.records if not _tests_own(r)
+    )
     assert len(entries) > 5, f"too few log lines captured: {entries}"
     check("logs", logs)
     assert not leaks, "\n".join(f"{where}: {sorted(set(found))}" for where, found in leaks.items())
+
+
+def _tests_own(record: logging.LogRecord) -> bool:
+    """This test's own HTTP client logs each URL it asks for, searches by name included (no
+    Bridges service asks the referrals API for a list); its own SMTP server ("mail.log") logs
+    the recipients it gets, the family's address included, as any mail server does."""
+    message = record.getMessage()
+    searched = record.name == "httpx" and ("/inbox?" in message or "/referrals?" in message)
+    return searched or record.name == "mail.log"
 
 
 async def _quiet(stack: Stack) -> None:

@@ -19,13 +19,7 @@ import * as vault from "./vault.js";
 import { t } from "./i18n.js";
 import { Shell, useLanguage } from "./views/shell.js";
 import { PinScreen, SignInScreen } from "./views/signin.js";
-import { SearchScreen } from "./views/search.js";
-import { ProgramScreen } from "./views/program.js";
-import { ReferScreen } from "./views/refer.js";
-import { MyReferralsScreen } from "./views/mine.js";
-import { ReferralScreen } from "./views/referral.js";
-import { InboxScreen, InboxReferralScreen } from "./views/inbox.js";
-import { StorageScreen } from "./views/storage.js";
+import { menuOf, screenFor, supported } from "./roles.js";
 
 const FLUSH_EVERY_MS = 30_000;
 
@@ -197,21 +191,11 @@ export function App({ config, storage }) {
       onBack=${current ? () => setPhase("ready") : null} />`;
   else if (phase === "pin")
     screen = html`<${PinScreen} user=${pending?.user ?? user} onUnlocked=${unlocked} onCancel=${signOut} />`;
-  else screen = html`<${Shell}>${pick(route, current.user)}</${Shell}>`;
+  else screen = html`<${Shell} menu=${menuOf(current.user.role)}>${pick(route, current.user)}</${Shell}>`;
   return html`<${AppContext.Provider} value=${context}><${LiveRegion} />${screen}</${AppContext.Provider}>`;
 }
 
 function pick(route, user) {
-  const [name, id] = route;
-  if (user.role === "agency_staff") {
-    if (name === "inbox" && id) return html`<${InboxReferralScreen} id=${id} />`;
-    return html`<${InboxScreen} />`;
-  }
-  if (user.role !== "officer") return html`<p class="panel">${t("signin.role_not_supported")}</p>`;
-  if (name === "program" && id) return html`<${ProgramScreen} id=${id} />`;
-  if (name === "refer") return html`<${ReferScreen} />`;
-  if (name === "mine" && id) return html`<${ReferralScreen} id=${id} />`;
-  if (name === "mine") return html`<${MyReferralsScreen} />`;
-  if (name === "storage") return html`<${StorageScreen} />`;
-  return html`<${SearchScreen} />`;
+  if (!supported(user.role)) return html`<p class="panel">${t("signin.role_not_supported")}</p>`;
+  return screenFor(user.role, route);
 }

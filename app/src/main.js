@@ -10,6 +10,9 @@ import "./styles.css";
 
 async function start() {
   initLanguage();
+  // screens put back their own scroll position (search: where its list was); the browser's
+  // own restoring on Back would move the page before a screen could note where it was
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
   const [config, storage] = await Promise.all([
     loadConfig(),
     checkWritable().then(

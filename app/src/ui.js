@@ -1,6 +1,6 @@
 // Small shared pieces of the interface: the html tag, the app context, the live region.
 import { cloneElement, createContext, h } from "preact";
-import { useContext, useEffect, useRef } from "preact/hooks";
+import { useContext, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
 import { Problem, Unreachable } from "./api.js";
 import { t } from "./i18n.js";
@@ -26,11 +26,24 @@ export function LiveRegion() {
   return html`<div class="visually-hidden" role="status" aria-live="polite" ref=${ref}></div>`;
 }
 
-/** A heading that takes focus when its screen opens (screen readers start there). */
-export function ScreenTitle({ children, focus = true }) {
-  const ref = useRef(null);
+/** The time now, renewed every `everyMs` (for clocks counting down on screen). */
+export function useNow(everyMs = 30_000) {
+  const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    // without scrolling: a screen that restores where its list was scrolled to stays there
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+/** A heading that takes focus when its screen opens (screen readers start there), and the
+ *  screen starts at its top — unless it puts back where it was scrolled to (`keepScroll`). */
+export function ScreenTitle({ children, focus = true, keepScroll = false }) {
+  const ref = useRef(null);
+  useLayoutEffect(() => {
+    if (!keepScroll) window.scrollTo(0, 0);
+  }, []);
+  useEffect(() => {
     if (focus) ref.current?.focus({ preventScroll: true });
   }, []);
   return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from bridges_kit.conditional import conditional_json, etag_of, none_match
+from bridges_kit.conditional import Conditional, conditional_json, etag_of, none_match
 
 
 class Page(BaseModel):
@@ -40,3 +40,13 @@ def test_a_match_is_a_304_without_a_body():
     assert same.status_code == 304 and same.body == b""
     assert same.headers["etag"] == fresh.headers["etag"]
     assert same.headers["cache-control"] == "no-store, private"
+
+
+def test_held_tells_before_answering_whether_the_client_has_the_body():
+    first = Conditional(None)
+    page = Page(items=[3])
+    assert first.held(page) is False
+    answer = first.response(page)
+    again = Conditional(answer.headers["etag"])
+    assert again.held(page) is True and again.response(page).status_code == 304
+    assert again.held(Page(items=[4])) is False  # another body: not held

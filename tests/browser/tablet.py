@@ -64,11 +64,12 @@ def card(page: Page, program: str) -> Locator:
 
 
 def search(page: Page, words: str) -> None:
-    """Search for `words`; returns once their results are drawn (not an earlier search's)."""
+    """Search for `words`; returns once their results are drawn (not an earlier search's),
+    online or offline (then from what the tablet saved)."""
     page.get_by_label("What is needed?").fill(words)
-    with page.expect_response(lambda r: "/services?" in r.url and "search=" in r.url):
+    with page.expect_request(lambda r: "/services?" in r.url and "search=" in r.url):
         page.get_by_role("button", name="Search", exact=True).click()
-    expect(page.locator(".result-count")).not_to_have_text("Loading…")
+    expect(page.locator("#results")).to_have_attribute("aria-busy", "false")
 
 
 def search_without_waiting(page: Page, words: str) -> None:

@@ -45,10 +45,12 @@ def test_requests_failing_on_a_live_network_show_as_no_connection_and_lists_catc
     assert not RAW_ERRORS.search(page.locator("body").inner_text())
 
     # meanwhile a referral arrives by another path; the connection returns by itself
-    tablet.file_referral_by_api_as(app_stack, "badge-5678", meanwhile)
+    arrived = tablet.file_referral_by_api_as(app_stack, "badge-5678", meanwhile)
     context.unroute(api)
     expect(badge).to_have_text("Online", timeout=20_000)  # probed, not waited for a click
-    expect(tablet.server_row(page, meanwhile)).to_be_visible(timeout=10_000)
+    expect(page.locator(f"li.referral-row[data-referral-id='{arrived}']")).to_be_visible(
+        timeout=10_000
+    )
 
 
 def test_statuses_the_server_confirmed_stay_readable_offline(

@@ -70,9 +70,12 @@ SCREENS = [
     "sign-in",
     "pin",
     "search",
+    "search-filters",
+    "search-nothing",
     "program",
     "referral",
     "mine",
+    "officer-referral",
     "storage",
     "inbox",
     "inbox-referral",
@@ -113,8 +116,20 @@ def _check_every_screen(app_stack: AppStack, browser: Browser, page: Page, langu
     page.press("#search-text", "Enter")
     expect(page.locator("li.card").first).to_be_visible()
     check("search")
+    page.locator(".filter-summary button").click()
+    expect(page.locator("#filter-panel")).to_be_visible()
+    check("search-filters")
+    page.fill("#search-text", "zzqqxxnothing")
+    page.press("#search-text", "Enter")
+    expect(page.locator(".relax")).to_be_visible()
+    check("search-nothing")
+    page.fill("#search-text", "food")
+    page.press("#search-text", "Enter")
+    expect(page.locator("li.card").first).to_be_visible()
     page.locator("li.card h3 a").first.click()
     expect(page.locator("article.program")).to_be_visible()
+    page.locator(".share > button").click()
+    expect(page.locator(".share-summary")).to_be_visible()
     check("program")
     page.get_by_role("button", name=ADD[language]).click()
     page.locator("nav a[href='#/refer']").click()
@@ -123,6 +138,9 @@ def _check_every_screen(app_stack: AppStack, browser: Browser, page: Page, langu
     page.locator("nav a[href='#/mine']").click()
     expect(page.locator("#on-server")).to_be_visible()
     check("mine")
+    page.locator("li.referral-row a").first.click()
+    expect(page.locator("article.referral")).to_be_visible()
+    check("officer-referral")
     page.locator("nav a[href='#/storage']").click()
     expect(page.locator("#storage-panel")).to_be_visible()
     check("storage")

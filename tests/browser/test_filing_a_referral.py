@@ -29,8 +29,7 @@ def _choose_two_programs(page: Page) -> None:
 
 
 def _household_member(page: Page, name: str, relationship: str) -> None:
-    page.get_by_role("button", name="Add a household member").click()
-    member = page.get_by_role("group", name="Household member 1")
+    member = page.get_by_role("group", name="Household member 1")  # the blank row: type to add
     member.get_by_label("First name").fill(name)
     member.get_by_role("radio", name=relationship).check()
 
@@ -128,6 +127,7 @@ def test_needs_and_the_guardian_come_filled_in_and_the_consent_is_in_the_familys
 
     filed = page.locator(".filed")
     expect(filed).to_contain_text("Sent to 2 program(s)", timeout=20_000)
+    expect(filed.locator(".reference")).to_have_text([re.compile(r"^BR-[2-9A-Z]{5}$")] * 2)
     expect(filed.locator(".steps li[aria-current=step]")).to_have_text("Confirmed by the server")
     screenshot(page, "officer-sent")
     rows = tablet.server_row(page, family)

@@ -47,7 +47,10 @@ def test_the_referral_page_shows_the_programs_contact_the_clock_and_the_consent(
     contact = page.locator("dl.program-contact")
     expect(contact.locator("a.tel").first).to_have_attribute("href", re.compile(r"^tel:\d+"))
     expect(contact).to_contain_text("214 Mill Street, Riverton")
-    expect(page.locator(".referral-head .clock")).to_have_text(re.compile(r"left to respond"))
+    expect(page.locator(".referral-head .clock")).to_have_text(re.compile(r" left$"))
+    expect(page.locator(".referral-head .reference")).to_have_text(
+        re.compile(r"Reference BR-[2-9A-Z]{5}")
+    )
     consent = page.locator("dl.consent-record")
     expect(consent).to_contain_text("What was shared")
     expect(consent).to_contain_text("Contact details, Needs")

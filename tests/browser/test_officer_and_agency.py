@@ -66,7 +66,7 @@ def test_officer_refers_a_family_and_the_agency_accepts_without_a_reload(
         tablet.sign_in(staff, app_stack, "Lee Chen")
         incoming = staff.locator(f"li[data-referral-id='{referral_id}']")
         expect(incoming).to_be_visible(timeout=20_000)
-        expect(incoming.locator(".clock")).to_have_text(re.compile(r"left to respond"))
+        expect(incoming.locator(".clock")).to_have_text(re.compile(r"\d+ (d|h) \d+ (h|min) left"))
         screenshot(staff, "agency-inbox")
         incoming.get_by_role("link").click()
         shared = staff.locator("section.shared")

@@ -1,26 +1,25 @@
-// The agency inbox: referrals waiting for an answer first (the response clock soonest first),
-// then the active and the closed ones; new referrals appear without a reload. Opening one marks
-// it received (an explicit command) and shows only what the family consented to share.
+// The agency inbox: triage at a glance. "Waiting for an answer" first, the least time left on
+// top (the overdue above all); "Active" and "Closed" after. A search by reference or name, filters
+// and a choice of order; new referrals appear without a reload and are marked, counted in the
+// tab's title and announced once. Opening one marks it received (an explicit command) and shows
+// only what the family consented to share, with its reference large enough to read out.
 import { useEffect, useState } from "preact/hooks";
-import { withQuery } from "../api.js";
+import { call, withQuery } from "../api.js";
 import { ACTIVE, AWAITING_ANSWER, FINAL, markReceived, moveReferral, openReferral } from "../casework.js";
-import * as directory from "../directory.js";
-import { formatDateTime, t, tOr } from "../i18n.js";
+import { formatDateTime, languageName, t } from "../i18n.js";
 import { usePolledList } from "../poll.js";
 import { href } from "../router.js";
-import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp } from "../ui.js";
+import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp, useNow } from "../ui.js";
 import { History } from "./history.js";
-import { ReferralRow, useNow } from "./mine.js";
+import { Clock, Urgency } from "./clock.js";
+import { DESK, InboxRows, useMedia, useNeedName } from "./inbox-list.js";
+import { VIEWS, inbox, orderOf, useInboxState } from "./inbox-state.js";
 
-// Each tab is one or more polled lists; "waiting" puts the overdue first, then the newest.
-const TABS = {
-  waiting: [
-    { name: "overdue", query: { status: AWAITING_ANSWER, overdue: true, sort: "due" } },
-    { name: "new", query: { status: AWAITING_ANSWER, overdue: false, sort: "newest" } },
-  ],
-  active: [{ name: "active", query: { status: ACTIVE, sort: "updated" } }],
-  closed: [{ name: "closed", query: { status: FINAL, sort: "updated" } }],
-};
+const STATUSES = { waiting: AWAITING_ANSWER, active: ACTIVE, closed: FINAL };
+const ALL_STATUSES = [...AWAITING_ANSWER, ...ACTIVE, ...FINAL];
+// The orders offered: awaiting an answer, time left matters most; once answered, what changed.
+const ORDERS = { waiting: ["due", "urgency", "newest"], answered: ["updated", "due", "urgency", "newest"] };
+const URGENCIES = ["emergency", "high", "routine"];
 // What staff may do next, by status (the server's lifecycle decides; this only offers buttons).
 const MOVES = {
   requested: ["accepted", "rejected", "failed"],
@@ -33,19 +32,125 @@ const NEEDS_REASON = new Set(["rejected", "failed"]);
 const DECLINE_REASONS = ["not-eligible", "at-capacity", "service-not-offered", "out-of-area", "duplicate", "other"];
 const FAIL_REASONS = ["client-unreachable", "client-declined", "client-no-show", "at-capacity", "other"];
 
-let remembered = "waiting";
+/** The query of the list shown: the view's statuses (any status while searching), the filters,
+ *  the search and the order. */
+function listQuery(state) {
+  const { filters, query } = state;
+  const statuses = filters.status ? [filters.status] : query ? [] : STATUSES[state.view];
+  return { status: statuses, urgency: filters.urgency, program_id: filters.program_id, q: query, sort: orderOf(state) };
+}
 
-function InboxList({ part, tab, heading }) {
+/** Referrals not yet opened, newest first, whatever list is shown: what arrives is marked,
+ *  counted in the title and announced once (one polite announcement per poll that brings any). */
+function useArrivals() {
+  const { config, session } = useApp();
+  const watched = usePolledList(
+    (cursor, limit) => withQuery(config.referrals_url, "/inbox", { status: "requested", sort: "newest", limit, cursor }),
+    session.token,
+    [session.token],
+  );
+  useEffect(() => {
+    if (!watched.items) return;
+    const arrivals = inbox.saw(watched.items);
+    if (arrivals.length === 1) {
+      const [one] = arrivals;
+      announce(t("inbox.arrived_one", { reference: one.reference, urgency: t(`urgency.${one.urgency}`) }));
+    } else if (arrivals.length > 1) {
+      announce(t("inbox.arrived_many", { count: arrivals.length }));
+    }
+  }, [watched.items]);
+}
+
+function useAgencyPrograms() {
+  const { config, session } = useApp();
+  const [programs, setPrograms] = useState([]);
+  useEffect(() => {
+    call(`${config.referrals_url}/inbox/programs`, { token: session.token }).then(
+      ({ data }) => setPrograms(data),
+      () => setPrograms([]), // the filter offers "All" only; the list says why it cannot load
+    );
+  }, [session.token]);
+  return programs;
+}
+
+function Choice({ id, label, value, onChange, options }) {
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    <select id=${id} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
+      ${options.map(([v, text]) => html`<option value=${v}>${text}</option>`)}
+    </select>
+  </div>`;
+}
+
+function SearchForm({ query }) {
+  const [typed, setTyped] = useState(query);
+  useEffect(() => setTyped(query), [query]);
+  const submit = (event) => {
+    event.preventDefault();
+    inbox.search(typed);
+  };
+  return html`<form class="inbox-search" role="search" onSubmit=${submit}>
+    <label for="inbox-q">${t("inbox.search_label")}</label>
+    <div class="row">
+      <input id="inbox-q" type="search" autocomplete="off" spellcheck="false" maxlength="100"
+        placeholder=${t("inbox.search_placeholder")} value=${typed} onInput=${(e) => setTyped(e.currentTarget.value)} />
+      <button class="primary" type="submit">${t("inbox.search")}</button>
+      ${query ? html`<button type="button" onClick=${inbox.clearSearch}>${t("inbox.clear_search")}</button>` : null}
+    </div>
+  </form>`;
+}
+
+/** Filters and order: in one row at a desk; folded into one line on a tablet or phone, which
+ *  says what is chosen (tap to change), so the first referrals show without scrolling. */
+function Filters({ state, programs }) {
+  const desk = useMedia(DESK);
+  const any = [["", t("inbox.any")]];
+  const statuses = state.query ? ALL_STATUSES : STATUSES[state.view];
+  const orders = state.query || state.view !== "waiting" ? ORDERS.answered : ORDERS.waiting;
+  const chosen = [
+    state.filters.status && t(`status.${state.filters.status}`),
+    state.filters.urgency && t(`urgency.${state.filters.urgency}`),
+    state.filters.program_id && programs.find((p) => p.id === state.filters.program_id)?.name,
+    t(`inbox.sort_${orderOf(state)}`),
+  ].filter(Boolean);
+  const controls = html`<div class="inbox-filters">
+    <${Choice} id="inbox-status" label=${t("inbox.filter_status")} value=${state.filters.status}
+      onChange=${(v) => inbox.filter("status", v)} options=${[...any, ...statuses.map((s) => [s, t(`status.${s}`)])]} />
+    <${Choice} id="inbox-urgency" label=${t("inbox.filter_urgency")} value=${state.filters.urgency}
+      onChange=${(v) => inbox.filter("urgency", v)} options=${[...any, ...URGENCIES.map((u) => [u, t(`urgency.${u}`)])]} />
+    <${Choice} id="inbox-program" label=${t("inbox.filter_program")} value=${state.filters.program_id}
+      onChange=${(v) => inbox.filter("program_id", v)} options=${[...any, ...programs.map((p) => [p.id, p.name])]} />
+    <${Choice} id="inbox-sort" label=${t("inbox.sort")} value=${orderOf(state)}
+      onChange=${inbox.sortBy} options=${orders.map((o) => [o, t(`inbox.sort_${o}`)])} />
+  </div>`;
+  if (desk) return controls;
+  return html`<details class="inbox-more">
+    <summary>${t("inbox.filters")}: ${chosen.join(" · ")}</summary>
+    ${controls}
+  </details>`;
+}
+
+/** The columns a view leaves out (the table fits a desk screen without them): the status
+ *  while awaiting an answer (requested or received, the filter tells them apart), the clock
+ *  once answered (none runs). */
+function withoutColumns(state) {
+  if (state.query) return [];
+  return state.view === "waiting" ? ["status"] : ["clock"];
+}
+
+function InboxList({ state }) {
   const { config, session, signInAgain } = useApp();
   const now = useNow();
+  const query = listQuery(state);
   const list = usePolledList(
-    (cursor, limit) => withQuery(config.referrals_url, "/inbox", { ...part.query, limit, cursor }),
+    (cursor, limit) => withQuery(config.referrals_url, "/inbox", { ...query, limit, cursor }),
     session.token,
-    [tab, part.name, session.token],
+    [JSON.stringify(query), session.token],
   );
-  if (heading && list.items?.length === 0) return null; // no empty "Overdue" section
-  return html`<section aria-labelledby=${heading ? `inbox-${part.name}` : null}>
-    ${heading ? html`<h2 id=${`inbox-${part.name}`}>${t(`inbox.part_${part.name}`)}</h2>` : null}
+  const filtered = Boolean(state.query || state.filters.status || state.filters.urgency || state.filters.program_id);
+  return html`<section class="inbox-list" aria-labelledby="inbox-list-title">
+    <h2 id="inbox-list-title" class=${state.query ? null : "visually-hidden"}>
+      ${state.query ? t("inbox.results_for", { query: state.query }) : t(`inbox.${state.view}`)}</h2>
     ${list.error?.status === 401
       ? html`<${Notice} kind="warn">${t("signin.ended")}
           <button onClick=${signInAgain}>${t("signin.again_button")}</button></${Notice}>`
@@ -53,38 +158,40 @@ function InboxList({ part, tab, heading }) {
         ? html`<${Notice} kind="warn">${t("inbox.unreachable")} ${problemText(list.error)}</${Notice}>`
         : null}
     ${list.items === null && !list.error ? html`<p>${t("common.loading")}</p>` : null}
-    ${list.items?.length === 0 ? html`<p class="muted">${t("inbox.empty")}</p>` : null}
-    <ul class="cards inbox">
-      ${(list.items ?? []).map((r) => html`<${ReferralRow} key=${r.id} referral=${r} to=${href("inbox", r.id)} now=${now} />`)}
-    </ul>
+    ${list.items?.length === 0 ? html`<p class="muted">${filtered ? t("inbox.no_match") : t("inbox.empty")}</p>` : null}
+    ${list.items?.length
+      ? html`<${InboxRows} items=${list.items} now=${now} arrived=${state.arrived} without=${withoutColumns(state)}
+          caption=${t("inbox.caption", { order: t(`inbox.sort_${query.sort}`) })} />`
+      : null}
     ${list.next ? html`<button onClick=${list.more} disabled=${list.loadingMore}>${t("common.load_more")}</button>` : null}
   </section>`;
 }
 
 export function InboxScreen() {
   const { session } = useApp();
-  const [tab, setTab] = useState(remembered);
-  const choose = (name) => setTab((remembered = name));
-  const parts = TABS[tab];
-  return html`<section>
+  const state = useInboxState(session.user.id);
+  const programs = useAgencyPrograms();
+  useArrivals();
+  return html`<section class="inbox-screen">
     <${ScreenTitle}>${t("inbox.title", { agency: session.user.agency_name ?? "" })}</${ScreenTitle}>
-    <div class="tabs" role="group" aria-label=${t("inbox.views")}>
-      ${Object.keys(TABS).map(
-        (name) => html`<button aria-pressed=${tab === name ? "true" : "false"} onClick=${() => choose(name)}>
-          ${t(`inbox.${name}`)}</button>`,
-      )}
+    <div class="inbox-tools">
+      <${SearchForm} query=${state.query} />
+      ${state.query
+        ? null
+        : html`<div class="tabs" role="group" aria-label=${t("inbox.views")}>
+            ${VIEWS.map(
+              (name) => html`<button aria-pressed=${state.view === name ? "true" : "false"} onClick=${() => inbox.chooseView(name)}>
+                ${t(`inbox.${name}`)}${state.arrived.size && name === "waiting" ? html` <span class="count warn">${state.arrived.size}</span>` : null}</button>`,
+            )}
+          </div>`}
+      <${Filters} state=${state} programs=${programs} />
     </div>
-    ${parts.map((part) => html`<${InboxList} key=${`${tab}-${part.name}`} part=${part} tab=${tab} heading=${parts.length > 1} />`)}
+    <${InboxList} state=${state} />
   </section>`;
 }
 
 function Shared({ referral }) {
-  const { config } = useApp();
-  const [terms, setTerms] = useState({});
-  useEffect(() => {
-    directory.taxonomy(config).then((all) => setTerms(Object.fromEntries(all.map((term) => [term.code, term.name]))));
-  }, []);
-  const needName = (code) => tOr(`need.${code}`, terms[code] ?? code);
+  const needName = useNeedName();
   const client = referral.client;
   const contact = client?.contact ?? {};
   const scopes = referral.consent?.scopes ?? [];
@@ -98,8 +205,10 @@ function Shared({ referral }) {
           <div><dt>${t("form.channel")}</dt><dd>${t(`channel.${contact.preferred_channel}`)}</dd></div>
           ${contact.phone ? html`<div><dt>${t("form.phone")}</dt><dd><a class="tel" href=${`tel:${contact.phone.replace(/[^0-9+]/g, "")}`}>${contact.phone}</a></dd></div>` : null}
           ${contact.email ? html`<div><dt>${t("form.email")}</dt><dd>${contact.email}</dd></div>` : null}
-          <div><dt>${t("form.safe_message")}</dt><dd><strong>${contact.safe_to_leave_message ? t("common.yes") : t("common.no")}</strong></dd></div>
-          ${contact.preferred_language ? html`<div><dt>${t("form.contact_language")}</dt><dd>${tOr(`lang.${contact.preferred_language}`, contact.preferred_language)}${contact.interpreter_needed ? ` · ${t("form.interpreter")}` : ""}</dd></div>` : null}
+          ${contact.safe_to_leave_message == null
+            ? null // reached only through the officer or in person: no message is ever left
+            : html`<div><dt>${t("form.safe_message")}</dt><dd><strong>${contact.safe_to_leave_message ? t("common.yes") : t("common.no")}</strong></dd></div>`}
+          ${contact.preferred_language ? html`<div><dt>${t("form.contact_language")}</dt><dd>${languageName(contact.preferred_language)}${contact.interpreter_needed ? ` · ${t("form.interpreter")}` : ""}</dd></div>` : null}
           ${contact.best_time ? html`<div><dt>${t("form.best_time")}</dt><dd>${contact.best_time}</dd></div>` : null}
           ${client.household?.length ? html`<div><dt>${t("form.household")}</dt><dd>${client.household.map((m) => `${m.given_name} (${m.relationship}${m.age != null ? `, ${m.age}` : ""})`).join("; ")}</dd></div>` : null}
         </dl>`
@@ -114,6 +223,8 @@ function Shared({ referral }) {
 
 export function InboxReferralScreen({ id }) {
   const { config, session } = useApp();
+  useInboxState(session.user.id); // the tab's title keeps counting the other arrivals
+  const now = useNow();
   const [referral, setReferral] = useState(null);
   const [error, setError] = useState(null);
   const [move, setMove] = useState(null);
@@ -130,6 +241,7 @@ export function InboxReferralScreen({ id }) {
         opened = await openReferral(config, session.token, id);
       }
       setReferral(opened);
+      inbox.opened(id);
     } catch (e) {
       setError(e);
     }
@@ -163,17 +275,21 @@ export function InboxReferralScreen({ id }) {
   if (!referral) return html`<p>${t("common.loading")}</p>`;
   const moves = MOVES[referral.status] ?? [];
   const reasons = move === "rejected" ? DECLINE_REASONS : FAIL_REASONS;
-  const left = Date.parse(referral.respond_by) - Date.now();
-  return html`<article>
+  return html`<article class="inbox-referral">
     <p><a href=${href("inbox")}>← ${t("inbox.back")}</a></p>
-    <${ScreenTitle}>${referral.program_name}</${ScreenTitle}>
+    <${ScreenTitle}>${t("inbox.referral")} <span class="reference inbox-title-ref">${referral.reference}</span></${ScreenTitle}>
+    <p class="inbox-who">
+      ${referral.family_label ?? html`<span class="muted">${t("inbox.name_not_shared")}</span>`}
+      <span class="muted"> · </span>${referral.program_name}
+    </p>
     <p class="row">
       <${StatusBadge} status=${referral.status} />
-      <span>${t(`urgency.${referral.urgency}`)}</span>
-      <span>${t("referral.filed", { at: formatDateTime(referral.created_at) })}</span>
+      <${Urgency} urgency=${referral.urgency} />
+      <${Clock} referral=${referral} now=${now} />
       ${AWAITING_ANSWER.includes(referral.status)
-        ? html`<span class=${`clock${left < 0 ? " overdue" : ""}`}>${t("inbox.respond_by", { at: formatDateTime(referral.respond_by) })}</span>`
+        ? html`<span>${t("inbox.respond_by", { at: formatDateTime(referral.respond_by) })}</span>`
         : null}
+      <span class="muted">${t("referral.filed", { at: formatDateTime(referral.created_at) })}</span>
     </p>
     ${message ? html`<${Notice} kind=${message.kind}>${message.text}</${Notice}>` : null}
     <${Shared} referral=${referral} />

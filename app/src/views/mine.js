@@ -4,38 +4,19 @@
 // Statuses the server confirmed stay readable offline (sealed on the tablet, with their date).
 import { useEffect, useState } from "preact/hooks";
 import { Problem } from "../api.js";
-import { AWAITING_ANSWER } from "../casework.js";
 import * as connection from "../connection.js";
-import { formatDateTime, formatDuration, t } from "../i18n.js";
+import { formatDateTime, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
 import { draftFrom } from "../referral.js";
 import { href, navigate } from "../router.js";
 import * as store from "../store.js";
 import { useTracking } from "../tracking.js";
 import * as tracking from "../tracking.js";
-import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp } from "../ui.js";
+import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp, useNow } from "../ui.js";
+import { Clock, Urgency } from "./clock.js";
 import { useOutbox } from "./shell.js";
 
 const STEPS = ["waiting", "sent", "confirmed"];
-export const URGENT_MS = 2 * 3600_000;
-
-export function useNow(everyMs = 30_000) {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, []);
-  return now;
-}
-
-/** The response clock: time left (marked under 2 h, in words as well as colour) or overdue. */
-export function Clock({ referral, now }) {
-  if (!AWAITING_ANSWER.includes(referral.status)) return null;
-  const left = Date.parse(referral.respond_by) - now;
-  if (left < 0) return html`<span class="clock overdue"><span aria-hidden="true">⚠ </span>${t("clock.overdue", { time: formatDuration(left) })}</span>`;
-  if (left < URGENT_MS) return html`<span class="clock soon"><span aria-hidden="true">◷ </span>${t("clock.soon", { time: formatDuration(left) })}</span>`;
-  return html`<span class="clock">${t("clock.left", { time: formatDuration(left) })}</span>`;
-}
 
 function Steps({ state }) {
   const at = STEPS.indexOf(state);
@@ -119,8 +100,8 @@ function ReferralCard({ referral, now, changed }) {
       <h4><a class="stretch" href=${href("mine", referral.id)}>${referral.program_name || t("referral.untitled")}</a></h4>
       <${StatusBadge} status=${referral.status} />
     </div>
-    <p>${referral.reference ? html`<span class="reference">${referral.reference}</span> · ` : null}${t(`urgency.${referral.urgency}`)}
-      ${" "}<${Clock} referral=${referral} now=${now} /></p>
+    <p class="inbox-card-line">${referral.reference ? html`<span class="reference">${referral.reference}</span>` : null}
+      <${Urgency} urgency=${referral.urgency} /> <${Clock} referral=${referral} now=${now} /></p>
     ${changed && change
       ? html`<p class="change"><span class="badge badge-new">${t("mine.changed")}</span> ${t("mine.change", { status: t(`status.${change.to_status}`), at: formatDateTime(change.at) })}</p>`
       : null}
@@ -136,8 +117,10 @@ function ReferralCard({ referral, now, changed }) {
 function byFamily(items, names) {
   const groups = new Map();
   for (const r of items) {
-    const group = groups.get(r.case_id) ?? { caseId: r.case_id, family: r.family_label ?? names.get(r.id) ?? null, items: [] };
-    group.family ??= r.family_label ?? names.get(r.id) ?? null;
+    // the name sealed on this tablet when it was filed here, else the server's short label
+    const family = names.get(r.id) ?? r.family_label ?? null;
+    const group = groups.get(r.case_id) ?? { caseId: r.case_id, family, items: [] };
+    group.family ??= family;
     group.items.push(r);
     groups.set(r.case_id, group);
   }
@@ -198,13 +181,3 @@ export function MyReferralsScreen() {
   </section>`;
 }
 
-/** A referral in the agency inbox's list (until the inbox has its own rows). */
-export function ReferralRow({ referral, to, now }) {
-  return html`<li class="card referral-row" data-referral-id=${referral.id}>
-    <div class="card-head">
-      <h3><a href=${to}>${referral.program_name || t("referral.untitled")}</a></h3>
-      <${StatusBadge} status=${referral.status} />
-    </div>
-    <p>${t(`urgency.${referral.urgency}`)} <${Clock} referral=${referral} now=${now} /></p>
-  </li>`;
-}

@@ -50,49 +50,61 @@ function Choice({ name, legend, options, value, onChange, error, labelOf, hint }
 
 const relationshipLabel = (code) => tOr(`relationship.${code}`, code);
 
-function Member({ member, index, set, remove, problems, shown }) {
+/** One household member. The last one shown is always blank: typing a name there adds the
+ *  member (its relationship and age appear), so adding someone costs no extra tap. */
+function Member({ member, index, blank, set, remove, problems, shown }) {
   const err = (key) => (shown && problems[`member-${index}-${key}`] ? t(problems[`member-${index}-${key}`]) : null);
   const known = RELATIONSHIPS.includes(member.relationship);
   const [other, setOther] = useState(!known && member.relationship !== "");
-  return html`<div class="member" role="group" aria-label=${t("form.member", { n: index + 1 })}>
+  return html`<div class=${`member${blank ? " blank" : ""}`} role="group" aria-label=${t("form.member", { n: index + 1 })}>
     <div class="row">
-      <${Field} id=${`member-${index}-name`} label=${t("form.given_name")} error=${err("name")}>
+      <${Field} id=${`member-${index}-name`} label=${t("form.given_name")} error=${err("name")}
+        hint=${blank && index === 0 ? t("form.member_hint") : null}>
         <input id=${`member-${index}-name`} maxlength=${LIMITS.name} value=${member.givenName} autocomplete="off"
           onInput=${(e) => set({ givenName: e.currentTarget.value })} />
       </${Field}>
-      <${Field} id=${`member-${index}-age`} label=${t("form.age_optional")} error=${err("age")}>
-        <input id=${`member-${index}-age`} class="narrow" inputmode="numeric" maxlength="3" value=${member.age}
-          onInput=${(e) => set({ age: e.currentTarget.value.trim() })} />
-      </${Field}>
+      ${blank
+        ? null
+        : html`<${Field} id=${`member-${index}-age`} label=${t("form.age_optional")} error=${err("age")}>
+            <input id=${`member-${index}-age`} class="narrow" inputmode="numeric" maxlength="3" value=${member.age}
+              onInput=${(e) => set({ age: e.currentTarget.value.trim() })} />
+          </${Field}>`}
     </div>
-    <fieldset class=${`choice compact${err("relationship") ? " has-error" : ""}`}>
-      <legend>${t("form.relationship")}</legend>
-      <div class="options chips-inline">
-        ${RELATIONSHIPS.map(
-          (code) => html`<label class="option pill">
-            <input type="radio" name=${`member-${index}-relationship`} checked=${!other && member.relationship === code}
-              onChange=${() => { setOther(false); set({ relationship: code }); }} />
-            <span>${relationshipLabel(code)}</span></label>`,
-        )}
-        <label class="option pill">
-          <input type="radio" name=${`member-${index}-relationship`} checked=${other}
-            onChange=${() => { setOther(true); set({ relationship: "" }); }} />
-          <span>${t("form.relationship_other")}</span></label>
-      </div>
-      ${other
-        ? html`<${Field} id=${`member-${index}-relationship`} label=${t("form.relationship_say")}>
-            <input id=${`member-${index}-relationship`} maxlength=${LIMITS.relationship} value=${member.relationship}
-              onInput=${(e) => set({ relationship: e.currentTarget.value })} />
-          </${Field}>`
-        : null}
-      ${err("relationship") ? html`<p class="error">${err("relationship")}</p>` : null}
-    </fieldset>
-    <button type="button" class="link danger" onClick=${remove}>${t("form.remove_member", { n: index + 1 })}</button>
+    ${blank
+      ? null
+      : html`<fieldset class=${`choice compact${err("relationship") ? " has-error" : ""}`}>
+          <legend>${t("form.relationship")}</legend>
+          <div class="options chips-inline">
+            ${RELATIONSHIPS.map(
+              (code) => html`<label class="option pill">
+                <input type="radio" name=${`member-${index}-relationship`} checked=${!other && member.relationship === code}
+                  onChange=${() => { setOther(false); set({ relationship: code }); }} />
+                <span>${relationshipLabel(code)}</span></label>`,
+            )}
+            <label class="option pill">
+              <input type="radio" name=${`member-${index}-relationship`} checked=${other}
+                onChange=${() => { setOther(true); set({ relationship: "" }); }} />
+              <span>${t("form.relationship_other")}</span></label>
+          </div>
+          ${other
+            ? html`<${Field} id=${`member-${index}-relationship`} label=${t("form.relationship_say")}>
+                <input id=${`member-${index}-relationship`} maxlength=${LIMITS.relationship} value=${member.relationship}
+                  onInput=${(e) => set({ relationship: e.currentTarget.value })} />
+              </${Field}>`
+            : null}
+          ${err("relationship") ? html`<p class="error">${err("relationship")}</p>` : null}
+        </fieldset>
+        <button type="button" class="link danger" onClick=${remove}>${t("form.remove_member", { n: index + 1 })}</button>`}
   </div>`;
 }
 
+const blankMember = () => ({ key: crypto.randomUUID(), givenName: "", familyName: "", relationship: "", age: "" });
+const isBlank = (m) => !m.givenName.trim() && !m.relationship && !String(m.age).trim();
+
 function Household({ draft, problems, shown }) {
   const members = draft.household;
+  // the blank row's key becomes the new member's: the same row stays, focus and all
+  const [next, setNext] = useState(blankMember);
   const change = (household) => {
     // a guardian who is no longer a member is no longer the one who consented
     const keys = new Set(household.map((m) => m.key));
@@ -101,17 +113,28 @@ function Household({ draft, problems, shown }) {
       : draft.consent;
     store.editDraft({ household, consent });
   };
+  const rows = members.length < 20 ? [...members, next] : members;
   return html`<div class="household">
     <h3>${t("form.household")}</h3>
-    ${members.map(
-      (member, index) => html`<${Member} key=${member.key} member=${member} index=${index} problems=${problems} shown=${shown}
-        set=${(part) => change(members.map((m, i) => (i === index ? { ...m, ...part } : m)))}
-        remove=${() => change(members.filter((_, i) => i !== index))} />`,
-    )}
-    ${members.length < 20
-      ? html`<button type="button" onClick=${() => change([...members, { key: crypto.randomUUID(), givenName: "", familyName: "", relationship: "", age: "" }])}>
-          ${t("form.add_member")}</button>`
-      : null}
+    ${rows.map((member, index) => {
+      const blank = member === next;
+      const set = (part) => {
+        const edited = { ...member, ...part };
+        if (blank) {
+          if (isBlank(edited)) return;
+          setNext(blankMember());
+          return change([...members, edited]);
+        }
+        if (isBlank(edited) && index === members.length - 1) {
+          // the last one emptied again becomes the blank row (the same row: focus stays)
+          setNext(edited);
+          return change(members.slice(0, -1));
+        }
+        return change(members.map((m) => (m.key === member.key ? edited : m)));
+      };
+      return html`<${Member} key=${member.key} member=${member} index=${index} blank=${blank} problems=${problems} shown=${shown}
+        set=${set} remove=${() => change(members.filter((m) => m.key !== member.key))} />`;
+    })}
   </div>`;
 }
 

@@ -12,10 +12,10 @@ import { draftFrom, emptyDraft, localInputValue } from "../referral.js";
 import { href, navigate } from "../router.js";
 import * as store from "../store.js";
 import * as tracking from "../tracking.js";
-import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp } from "../ui.js";
+import { Notice, ScreenTitle, StatusBadge, announce, html, problemText, useApp, useNow } from "../ui.js";
 import { Hours, telHref } from "./cards.js";
 import { History } from "./history.js";
-import { Clock, useNow } from "./mine.js";
+import { Clock, Urgency } from "./clock.js";
 
 const OFFICER_CANCEL_REASONS = ["need-resolved", "client-declined", "filed-in-error", "duplicate", "other"];
 const REFER_AGAIN = ["rejected", "failed"];
@@ -36,8 +36,8 @@ function ProgramContact({ programId }) {
       : null}
     ${address ? html`<div><dt>${t("share.address")}</dt><dd lang=${directory.CONTENT_LANGUAGE}>${address}</dd></div>` : null}
     <div><dt>${t("program.hours")}</dt><dd><${Hours} service=${program} /></dd></div>
-    <div><dt></dt><dd><a href=${href("program", program.id)}>${t("referral.program_page")}</a></dd></div>
-  </dl>`;
+  </dl>
+  <p><a href=${href("program", program.id)}>${t("referral.program_page")}</a></p>`;
 }
 
 function ConsentRecord({ consent }) {
@@ -138,7 +138,7 @@ export function ReferralScreen({ id }) {
     <${ScreenTitle}>${client.given_name ? `${client.given_name} ${client.family_name ?? ""}` : referral.family_label ?? referral.program_name}</${ScreenTitle}>
     <div class="referral-head">
       ${referral.reference ? html`<p class="reference big">${t("referral.reference")} <strong>${referral.reference}</strong></p>` : null}
-      <p><${StatusBadge} status=${referral.status} /> ${t(`urgency.${referral.urgency}`)} · ${t("referral.filed", { at: formatDateTime(referral.created_at) })}
+      <p class="inbox-card-line"><${StatusBadge} status=${referral.status} /> <${Urgency} urgency=${referral.urgency} /> ${t("referral.filed", { at: formatDateTime(referral.created_at) })}
         ${" "}<${Clock} referral=${referral} now=${now} />
         ${referral.overdue ? html` <span class="badge badge-bad">${t("referral.overdue")}</span>` : null}
         ${referral.agency_not_reached ? html` <span class="badge badge-bad">${t("referral.not_reached")}</span>` : null}</p>

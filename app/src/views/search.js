@@ -181,16 +181,8 @@ export function SearchScreen() {
 
   // back from a program: the same list, scrolled where it was
   useLayoutEffect(() => {
-    if (reuse) window.scrollTo(0, kept.scrollY ?? 0);
-    let y = window.scrollY;
-    const scrolled = () => {
-      y = window.scrollY;
-    };
-    addEventListener("scroll", scrolled, { passive: true });
-    return () => {
-      removeEventListener("scroll", scrolled);
-      store.rememberSearch({ scrollY: y });
-    };
+    window.scrollTo(0, reuse ? (kept.scrollY ?? 0) : 0);
+    return () => store.rememberSearch({ scrollY: window.scrollY }); // before the next screen draws
   }, []);
   useEffect(() => {
     store.rememberSearch({ filters, folded, result, page, at: Date.now() });
@@ -236,7 +228,7 @@ export function SearchScreen() {
 
   return html`<section class=${`search${folded ? " folded" : ""}`}>
     <div class="search-head">
-      <${ScreenTitle}>${t("search.title")}</${ScreenTitle}>
+      <${ScreenTitle} keepScroll>${t("search.title")}</${ScreenTitle}>
       <form onSubmit=${submit} role="search" class="searchbar">
         <label for="search-text" class="visually-hidden">${t("search.label")}</label>
         <input id="search-text" type="search" value=${text} placeholder=${t("search.placeholder")}
@@ -287,7 +279,7 @@ export function SearchScreen() {
           }}>${result ? t("summary.show", { count: formatNumber(result.total) }) : t("summary.done")}</button>
         </div>
       </div>
-      <div class="results" id="results" tabindex="-1" aria-labelledby="result-count">
+      <div class="results" id="results" tabindex="-1" aria-labelledby="result-count" aria-busy=${busy ? "true" : "false"}>
         ${elsewhere
           ? html`<${Notice}>${t("search.elsewhere", { family: elsewhere.family, program: elsewhere.notName ?? "" })}
               <button type="button" class="link" onClick=${() => store.rememberSearch({ elsewhere: null })}>${t("common.dismiss")}</button></${Notice}>`

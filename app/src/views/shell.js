@@ -88,7 +88,7 @@ function ResumeBanner() {
 
 const NET_LABELS = { online: "net.online", offline: "net.offline", unreachable: "net.unreachable" };
 
-export function Shell({ children }) {
+export function Shell({ menu, children }) {
   const { session, signOut, signInAgain, lockNow, sendState, flush } = useApp();
   useLanguage();
   const net = useConnection();
@@ -100,12 +100,17 @@ export function Shell({ children }) {
   const unsent = items.filter((i) => i.state === "waiting" || i.state === "sent");
   const oldest = unsent[0];
   const stale = oldest && Date.now() - Date.parse(oldest.created_at) > outbox.STALE_AFTER_MS;
+  const changes = tracked.changed.size;
+  // what waits behind a menu item, said in the item (and read out with it)
+  const counts = {
+    refer: cart.length ? html` <span class="count">${cart.length}</span>` : null,
+    mine: html`${unsent.length ? html` <span class="count warn" title=${t("nav.unsent", { count: unsent.length })}>${unsent.length}<span class="visually-hidden"> ${t("nav.unsent", { count: unsent.length })}</span></span>` : null}${changes ? html` <span class="count new">${changes}<span class="visually-hidden"> ${t("nav.changed", { count: changes })}</span></span>` : null}`,
+  };
   // on a narrow screen a short word shows; the full name stays the link's name for everyone
   const link = (route, label, extra) =>
-    html`<a href=${href(route)} aria-current=${name === route || (!name && route === "search") ? "page" : null}>
+    html`<a href=${href(route)} aria-current=${name === route || (!name && route === menu[0]) ? "page" : null}>
       <span class="long">${t(`nav.${label}`)}</span><span class="short" aria-hidden="true">${t(`nav.${label}_short`)}</span>${extra}</a>`;
-  const changes = tracked.changed.size;
-  const [menu, setMenu] = useState(false); // on a narrow screen, who is signed in folds away
+  const [account, setAccount] = useState(false); // on a narrow screen, who is signed in folds away
 
   return html`<div class="shell">
     <a class="skip" href="#main" onClick=${(e) => {
@@ -115,21 +120,10 @@ export function Shell({ children }) {
     <header class="top">
       <span class="brand">Bridges</span>
       <span class=${`net ${net}`} role="status">${t(NET_LABELS[net])}</span>
-      <button type="button" class="menu-toggle" aria-expanded=${menu ? "true" : "false"} aria-controls="account"
-        onClick=${() => setMenu(!menu)}>${menu ? t("nav.menu_close") : t("nav.menu")}</button>
-      <nav aria-label=${t("nav.label")}>
-        ${officer
-          ? html`${link("search", "search")}
-              ${link("refer", "refer", cart.length ? html` <span class="count">${cart.length}</span>` : null)}
-              ${link(
-                "mine",
-                "mine",
-                html`${unsent.length ? html` <span class="count warn" title=${t("nav.unsent", { count: unsent.length })}>${unsent.length}<span class="visually-hidden"> ${t("nav.unsent", { count: unsent.length })}</span></span>` : null}${changes ? html` <span class="count new">${changes}<span class="visually-hidden"> ${t("nav.changed", { count: changes })}</span></span>` : null}`,
-              )}
-              ${link("storage", "storage")}`
-          : link("inbox", "inbox")}
-      </nav>
-      <div class=${`who${menu ? " open" : ""}`} id="account">
+      <button type="button" class="menu-toggle" aria-expanded=${account ? "true" : "false"} aria-controls="account"
+        onClick=${() => setAccount(!account)}>${account ? t("nav.menu_close") : t("nav.menu")}</button>
+      <nav aria-label=${t("nav.label")}>${menu.map((route) => link(route, route, counts[route] ?? null))}</nav>
+      <div class=${`who${account ? " open" : ""}`} id="account">
         <${LanguageSwitch} />
         <span class="user">${session.user.name}</span>
         ${officer ? html`<button class="link" onClick=${lockNow}>${t("nav.lock")}</button>` : null}

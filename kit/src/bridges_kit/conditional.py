@@ -37,10 +37,32 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+class Conditional:
+    """A conditional GET in two steps, for an answer whose making records something (e.g. an
+    audit entry) only when the client does not hold it yet: `held(model)`, then `response`."""
+
+    def __init__(self, if_none_match: str | None) -> None:
+        self._if_none_match = if_none_match
+        self._model: BaseModel | None = None
+        self._body = b""
+        self._etag = ""
+
+    def held(self, model: BaseModel) -> bool:
+        """Whether the client already holds `model` (its If-None-Match names its ETag)."""
+        if model is not self._model:
+            self._model, self._body = model, model.model_dump_json(by_alias=True).encode()
+            self._etag = etag_of(self._body)
+        return none_match(self._if_none_match, self._etag)
+
+    def response(self, model: BaseModel) -> Response:
+        """`model` as JSON with its ETag, or 304 when the client holds it."""
+        held = self.held(model)
+        headers = {"ETag": self._etag, "Cache-Control": CACHE_CONTROL}
+        if held:
+            return Response(status_code=304, headers=headers)
+        return Response(self._body, media_type="application/json", headers=headers)
+
+
 def conditional_json(model: BaseModel, if_none_match: str | None) -> Response:
     """`model` as JSON with its ETag, or 304 when `if_none_match` names that ETag."""
-    body = model.model_dump_json(by_alias=True).encode()
-    headers = {"ETag": etag_of(body), "Cache-Control": CACHE_CONTROL}
-    if none_match(if_none_match, headers["ETag"]):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Conditional(if_none_match).response(model)

@@ -57,6 +57,9 @@ def _add_correlation_id(
 
 
 def configure_logging(service: str, level: str = "info", fmt: str = "json") -> None:
+    # No access log, whoever attaches a handler: a URL's query may hold what a person typed (a
+    # search for a family's name), and uvicorn logs every request once its logger has a handler.
+    logging.getLogger("uvicorn.access").disabled = True
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

@@ -107,7 +107,7 @@ def test_the_alert_names_the_referral_and_the_answer_in_the_officers_language():
     referral_id = event.data.open_referral_ids[0]
     notice = messages.compose(event, "es", "https://bridges.test/app/", audience="officer")
     assert notice.subject == (
-        f"Derivación {messages.reference(referral_id)}: la familia no pudo comunicarse con el "
+        f"Derivación {messages.reference(referral_id, None)}: la familia no pudo comunicarse con el "
         "programa"
     )
     assert f"#/mine/{referral_id}" in notice.text

@@ -52,6 +52,7 @@ S = ReferralStatus
 def _ids() -> dict[str, Any]:
     return {
         "referral_id": uuid.uuid4(),
+        "reference": "BR-7K3F9",
         "case_id": uuid.uuid4(),
         "program_id": uuid.uuid4(),
         "agency_id": AGENCY,
@@ -158,9 +159,9 @@ async def test_an_event_arriving_twice_queues_its_deliveries_once():
 @pytest.mark.parametrize(
     ("event", "language", "subject"),
     [
-        (requested(), "en", "New referral R-"),
-        (requested(), "es", "Nueva derivación R-"),
-        (overdue(), "en", "is waiting for an answer"),
+        (requested(), "en", "New referral BR-7K3F9"),
+        (requested(), "es", "Nueva derivación BR-7K3F9"),
+        (overdue(), "en", "Referral BR-7K3F9 is waiting for an answer"),
         (status_changed(S.REJECTED), "es", "está ahora rechazada"),
         (status_changed(S.ACCEPTED), "xx", "is now accepted"),  # unknown language: English
     ],
@@ -169,6 +170,15 @@ def test_each_event_has_its_notice_in_the_recipients_language(event, language, s
     notice = messages.compose(event, language, "https://bridges.test")
     assert subject in notice.subject
     assert f"https://bridges.test/#/inbox/{event.data.referral_id}" in notice.text
+
+
+def test_a_notice_names_the_referral_by_the_reference_staff_and_officers_see():
+    event = status_changed(S.ACCEPTED)
+    notice = messages.compose(event, "en", "https://bridges.test")
+    before = event.model_copy(update={"data": event.data.model_copy(update={"reference": None})})
+    older = messages.compose(before, "en", "https://bridges.test")
+    assert "BR-7K3F9" in notice.subject and "BR-7K3F9" in notice.text
+    assert f"R-{event.data.referral_id.hex[:8].upper()}" in older.subject  # events from before
 
 
 def test_a_notice_links_to_the_screen_its_reader_uses_in_the_app():

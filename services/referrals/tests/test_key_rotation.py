@@ -1,5 +1,6 @@
 """Rotating the key-encryption keys that wrap each case's data key, while the service runs: every
-case moves to the new key, everything still reads, and an old key can go only once unused."""
+case moves to the new key, everything still reads, families' names are still found (their blind
+index is rewritten under the new key), and an old key can go only once unused."""
 
 from __future__ import annotations
 
@@ -113,23 +114,29 @@ async def test_rotation_while_intake_runs_moves_every_case_to_the_new_key(
         await _read_all(service, token, filed)
         return during
 
-    rewrapped, during = await asyncio.gather(
+    rotation, during = await asyncio.gather(
         data_keys.rotate(
             service.runtime.pool, new_ring, batch=5, progress=lambda *p: progress.append(p)
         ),
         casework_meanwhile(),
     )
-    assert rewrapped == 12 and progress[-1] == ("old", 12, 12) and len(progress) >= 3
+    assert rotation.rewrapped == 12 and progress[-1] == ("old", 12, 12) and len(progress) >= 3
+    assert rotation.reindexed == 12
     async with service.runtime.pool.acquire() as conn:
         usage = await data_keys.usage(conn)
     assert usage.by_key == {"new": 24} and usage.erased == 0
-    assert await data_keys.rotate(service.runtime.pool, new_ring) == 0  # again: nothing to do
+    assert usage.names_by_key == {"new": 24}
+    again = await data_keys.rotate(service.runtime.pool, new_ring)
+    assert (again.rewrapped, again.reindexed) == (0, 0)  # nothing left to do
 
     # the old key is no longer needed: a service without it reads every case
     only_new = tmp_path / "only-new.json"
     write_key_file(only_new, KeyRing({"new": new_ring.keys["new"]}, "new"))
     after = await start_referrals({"BRIDGES_DATA_KEY_FILE": str(only_new)})
     await _read_all(after, token, {**filed, **during})
+    async with after.client(token) as c:
+        found = (await c.get("/referrals", params={"q": "before3 rotation"})).json()["items"]
+    assert [r["id"] for r in found] == [filed["Before3"]]  # indexed under the old key at first
 
 
 async def test_a_key_still_needed_cannot_be_removed_from_the_ring(
@@ -195,13 +202,15 @@ async def test_ops_add_a_key_rotate_and_see_when_the_old_one_may_go(
         "2026-07",
     }
     assert status.returncode == 0, status.stderr
-    assert _row(status.stdout, "2026-01") == ["3", "in", "use:", "run", "`keys", "rotate`"]
-    assert _row(status.stdout, "2026-07") == ["0", "active"]
+    # cases, then names indexed, under each key
+    assert _row(status.stdout, "2026-01") == ["3", "3", "in", "use:", "run", "`keys", "rotate`"]
+    assert _row(status.stdout, "2026-07") == ["0", "0", "active"]
     assert rotated.returncode == 0, rotated.stderr
     assert "2026-01: 2 of 3 case key(s) re-wrapped" in rotated.stdout
     assert "re-wrapped 3 case key(s) under '2026-07'" in rotated.stdout
-    assert _row(rotated.stdout, "2026-01") == ["0", "unused:", "may", "be", "removed"]
-    assert _row(rotated.stdout, "2026-07") == ["3", "active"]
+    assert "re-indexed 3 family name(s) under '2026-07'" in rotated.stdout
+    assert _row(rotated.stdout, "2026-01") == ["0", "0", "unused:", "may", "be", "removed"]
+    assert _row(rotated.stdout, "2026-07") == ["3", "3", "active"]
     assert missing.returncode == 2 and "cannot read the key file" in missing.stderr
 
 

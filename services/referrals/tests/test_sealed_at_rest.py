@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import shutil
 import uuid
 from datetime import timedelta
@@ -20,7 +21,7 @@ from bridges_kit import db
 from bridges_kit.sealing import KeyRingInvalid, NotAuthentic, new_key_ring, read_key_file
 from bridges_referrals import bootstrap, data_keys, privacy
 from bridges_referrals.bootstrap import ReferralsSettings
-from bridges_schema import Role
+from bridges_schema import REFERENCE_PATTERN, Role
 
 Desk = Any  # the `desk` fixture (conftest): a referrals service with two agencies' programs
 
@@ -286,7 +287,8 @@ async def test_data_stored_before_sealing_is_sealed_when_the_service_starts(
     infra, isolation, start_referrals, tmp_path
 ):
     """A database of the version before (migrations 001-004) with a family in plain text: the
-    upgraded service seals it at start-up, and it reads the same."""
+    upgraded service seals it at start-up, and it reads the same; the referral got a reference
+    and the family's name its blind index (made at start-up, after sealing)."""
     schema, _ = isolation
     old = tmp_path / "migrations"
     old.mkdir()
@@ -348,6 +350,11 @@ async def test_data_stored_before_sealing_is_sealed_when_the_service_starts(
     assert view["situation"] == m["situation"]
     assert view["consent"]["given_by_name"] == m["guardian"]
     assert view["history"][0]["note"] == m["agency_note"]
+    assert re.fullmatch(REFERENCE_PATTERN, view["reference"])
+    assert await pool.fetchval("SELECT count(*) FROM unindexed_case") == 0
+    async with service.client(officer) as c:
+        found = (await c.get("/referrals", params={"q": m["family_name"]})).json()["items"]
+    assert [r["id"] for r in found] == [str(referral_id)]
 
 
 # -- the key ring in the settings ----------------------------------------------------------------

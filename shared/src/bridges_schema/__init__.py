@@ -42,6 +42,10 @@ from bridges_schema.events import (
 from bridges_schema.subjects import DEFAULT_NAMESPACE, Stream, Streams
 from bridges_schema.values import (
     FINAL_STATUSES,
+    REFERENCE_ALPHABET,
+    REFERENCE_LENGTH,
+    REFERENCE_PATTERN,
+    REFERENCE_PREFIX,
     CapacityStatus,
     DeliveryChannel,
     FamilyAnswer,
@@ -64,6 +68,10 @@ __all__ = [
     "FAMILY_MESSAGE_UNDELIVERABLE",
     "FINAL_STATUSES",
     "FOLLOW_UP_DUE",
+    "REFERENCE_ALPHABET",
+    "REFERENCE_LENGTH",
+    "REFERENCE_PATTERN",
+    "REFERENCE_PREFIX",
     "REFERRAL_EVENTS",
     "REFERRAL_OVERDUE",
     "REFERRAL_REQUESTED",

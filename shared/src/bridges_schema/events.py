@@ -7,7 +7,7 @@ version (a new EventSpec with version + 1), which `docgen --check` enforces.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridges_schema.envelope import CloudEvent, EventSpec
 from bridges_schema.subjects import Domain
 from bridges_schema.values import (
+    REFERENCE_PATTERN,
     CapacityStatus,
     DeliveryChannel,
     FamilyAnswer,
@@ -24,6 +25,16 @@ from bridges_schema.values import (
     Role,
     Urgency,
 )
+
+Reference = Annotated[
+    str | None,
+    Field(
+        pattern=REFERENCE_PATTERN,
+        description="the referral's short human reference, as staff and officers see it (not "
+        "personal data); absent in events from before references existed",
+        examples=["BR-7K3F9"],
+    ),
+]
 
 
 class EventData(BaseModel):
@@ -39,6 +50,7 @@ class ReferralRequested(EventData):
     """An officer filed a referral to a program (one per program; an intake may file several)."""
 
     referral_id: UUID
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -55,6 +67,7 @@ class ReferralStatusChanged(EventData):
     """A referral moved from one lifecycle status to another."""
 
     referral_id: UUID
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -72,6 +85,7 @@ class ReferralOverdue(EventData):
     """A referral was not received within its urgency's response target."""
 
     referral_id: UUID
+    reference: Reference = None
     case_id: UUID
     program_id: UUID
     agency_id: UUID
@@ -107,6 +121,9 @@ class FamilyFeedbackReceived(EventData):
     referral_ids: tuple[UUID, ...] = Field(max_length=10, description="the case's referrals")
     open_referral_ids: tuple[UUID, ...] = Field(
         max_length=10, description="those not closed when the family answered"
+    )
+    open_reference: Reference = Field(
+        default=None, description="the short reference of the first of them (its officer's alert)"
     )
     answered_at: datetime
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# A referral's short human reference ("BR-7K3F9"): the prefix and 5 characters from an alphabet
+# without look-alikes (no 0/O, 1/I/L, U). Not personal data.
+REFERENCE_PREFIX = "BR-"
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 5
+REFERENCE_PATTERN = rf"^{REFERENCE_PREFIX}[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
+
 
 class ReferralStatus(StrEnum):
     """FHIR R4 Task status codes used for the referral lifecycle."""

@@ -92,9 +92,11 @@ class Notice:
     html: str
 
 
-def reference(referral_id: UUID) -> str:
-    """The short reference staff see in notices (not secret: the link needs a sign-in)."""
-    return "R-" + referral_id.hex[:8].upper()
+def reference(referral_id: UUID, given: str | None) -> str:
+    """The referral's short reference, as staff and officers see it in the app (BR-7K3F9; not
+    secret: the link needs a sign-in). Events from before references existed: R- and the id's
+    first 8 hex digits."""
+    return given or "R-" + referral_id.hex[:8].upper()
 
 
 def referral_link(app_url: str, referral_id: UUID, audience: str) -> str:
@@ -111,11 +113,11 @@ def compose(
     words, data = _TEXT[lang], event.data
     match data:
         case FamilyFeedbackReceived():
-            referral_id = data.open_referral_ids[0]
+            referral_id, given = data.open_referral_ids[0], data.open_reference
             key = "feedback"
             values = {"answer": _ANSWER[lang].get(data.answer.value, data.answer.value)}
         case ReferralRequested() | ReferralOverdue() | ReferralStatusChanged():
-            referral_id = data.referral_id
+            referral_id, given = data.referral_id, data.reference
             key = {ReferralRequested: "new", ReferralOverdue: "overdue"}.get(type(data), "status")
             values = {
                 "urgency": _URGENCY[lang][data.urgency.value],
@@ -124,7 +126,7 @@ def compose(
         case _:
             raise TypeError(f"no notice for {type(data).__name__}")
     link = referral_link(app_url, referral_id, audience)
-    values |= {"ref": reference(referral_id), "link": link}
+    values |= {"ref": reference(referral_id, given), "link": link}
     subject = words[f"{key}_subject"].format(**values)
     lines = [
         words[f"{key}_body"].format(**values),

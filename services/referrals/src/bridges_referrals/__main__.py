@@ -55,8 +55,9 @@ def _keys(runtime: bootstrap.AnyReferralsRuntime, args: argparse.Namespace) -> N
 
         async def work(pool: asyncpg.Pool) -> data_keys.Usage:
             if args.action == "rotate":
-                moved = await data_keys.rotate(pool, ring, args.batch, _progress)
-                print(f"re-wrapped {moved} case key(s) under {ring.active!r}")
+                done = await data_keys.rotate(pool, ring, args.batch, _progress)
+                print(f"re-wrapped {done.rewrapped} case key(s) under {ring.active!r}")
+                print(f"re-indexed {done.reindexed} family name(s) under {ring.active!r}")
             async with pool.acquire() as conn:
                 return await data_keys.usage(conn)
 

@@ -25,6 +25,8 @@ TABLE: Table = {
     ("POST", "/referrals"): allow(OFFICER),
     ("GET", "/referrals"): allow(OFFICER, owners=[FILING_OFFICER]),
     ("GET", "/inbox"): allow(STAFF, owners=[RECEIVING_AGENCY]),
+    # the agency's own programs: directory data, public anyway
+    ("GET", "/inbox/programs"): allow(STAFF),
     ("GET", "/referrals/{referral_id}"): allow(
         OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
     ),

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request, Response
 
 from bridges_kit.access import Caller
-from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, conditional_json
+from bridges_kit.conditional import NOT_MODIFIED, Conditional, IfNoneMatch
 from bridges_kit.fields import BigintId
 from bridges_kit.http import Pool, router, unit_of_work
 from bridges_kit.openapi import problem_responses
@@ -22,14 +22,16 @@ from bridges_kit.problems import (
     PreconditionRequired,
     Unprocessable,
 )
-from bridges_referrals import audit, audit_log, casework, intake, queries, stats
+from bridges_referrals import audit, audit_log, casework, intake, lists, queries, stats
 from bridges_referrals.domain import VersionCondition
 from bridges_referrals.follow_up import FollowUpPolicy
+from bridges_referrals.listings import Filters, ListingOrder, ListingRequest, Owner, Search
 from bridges_referrals.models import (
     ConsentWithdrawal,
     FileReferral,
     HistoryEntryView,
     IntakeResult,
+    ProgramOption,
     ReferralPage,
     ReferralView,
     SignedInUser,
@@ -71,6 +73,17 @@ IfMatch = Annotated[
 Cursor = Annotated[str | None, Query(max_length=300, description="`next_cursor` of a page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Statuses = Annotated[list[ReferralStatus] | None, Query(description="one or more")]
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="a reference (BR-7K3F9; case, spaces and the BR- are forgiven) or words of "
+        "the family's name (case and accents forgiven; every word must match). A name is found "
+        "only where the reader may see it: agency staff need the `contact` scope, consent "
+        "not withdrawn",
+    ),
+]
 
 
 def _version_condition(if_match: str | None) -> VersionCondition:
@@ -168,16 +181,40 @@ async def post_transition(
     return _with_etag(response, view)
 
 
+_POLLED = (
+    "Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing changed. "
+    "Each row shows what the family agreed to share: `family_label`, `language` and "
+    "`interpreter_needed` with the `contact` scope, `needs` with `needs`; a 200 that shows any "
+    "family's data is written to the audit log once (`pii.listed`)."
+)
+
+
+async def _listed(
+    uow: ReferralsUnitOfWork,
+    reader: Caller,
+    owner: Owner,
+    filters: Filters,
+    sort: ListingOrder,
+    cursor: str | None,
+    limit: int,
+    q: str | None,
+    if_none_match: str | None,
+) -> Response:
+    request = ListingRequest(owner, filters, sort, cursor, limit, Search.of(q) if q else None)
+    conditional = Conditional(if_none_match)
+    page = await lists.listed(uow, reader, request, conditional.held)
+    return conditional.response(page)
+
+
 @routes.get(
     "/referrals",
     summary="The caller's own referrals (officers), keyset-paged",
-    description="Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing "
-    "changed.",
+    description=_POLLED,
     response_model=ReferralPage,
     responses={**NOT_MODIFIED, **problem_responses(BadRequest)},
 )
 async def list_referrals(
-    pool: Pool,
+    uow: UoW,
     officer: Caller,
     mine: bool = True,
     status: Statuses = None,
@@ -187,43 +224,56 @@ async def list_referrals(
         bool | None,
         Query(description='true: those whose family is to be asked "did you get help?"'),
     ] = None,
-    sort: queries.ListingOrder = queries.ListingOrder.UPDATED,
+    q: SearchText = None,
+    sort: ListingOrder = ListingOrder.UPDATED,
     cursor: Cursor = None,
     limit: Limit = 50,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     if not mine:
         raise BadRequest("only mine=true is supported: officers list their own referrals")
-    filters = queries.Filters(tuple(status or ()), urgency, None, overdue, ask_family)
-    page = await queries.officers_referrals(pool, officer.sub, filters, sort, cursor, limit)
-    return conditional_json(page, if_none_match)
+    filters = Filters(tuple(status or ()), urgency, None, overdue, ask_family)
+    owner = lists.filed_by(officer)
+    return await _listed(uow, officer, owner, filters, sort, cursor, limit, q, if_none_match)
 
 
 @routes.get(
     "/inbox",
     summary="Referrals sent to the caller's agency (keyset-paged)",
-    description="Polled by the tablet: send the last ETag in If-None-Match to get 304 if nothing "
-    "changed.",
+    description=_POLLED
+    + " `sort=due` puts the least time left first (the overdue on top), `sort=urgency` "
+    "emergency, high, routine and then the least time left.",
     response_model=ReferralPage,
     responses={**NOT_MODIFIED, **problem_responses(BadRequest)},
 )
 async def inbox(
-    pool: Pool,
+    uow: UoW,
     staff: Caller,
     status: Statuses = None,
     urgency: Urgency | None = None,
     program_id: UUID | None = None,
     overdue: bool | None = None,
-    sort: queries.ListingOrder = queries.ListingOrder.NEWEST,
+    q: SearchText = None,
+    sort: ListingOrder = ListingOrder.NEWEST,
     cursor: Cursor = None,
     limit: Limit = 50,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     if staff.agency_id is None:
         raise Forbidden("this token names no agency")
-    filters = queries.Filters(tuple(status or ()), urgency, program_id, overdue)
-    page = await queries.agency_inbox(pool, staff.agency_id, filters, sort, cursor, limit)
-    return conditional_json(page, if_none_match)
+    filters = Filters(tuple(status or ()), urgency, program_id, overdue)
+    owner = lists.inbox_of(staff)
+    return await _listed(uow, staff, owner, filters, sort, cursor, limit, q, if_none_match)
+
+
+@routes.get(
+    "/inbox/programs",
+    summary="The programs of the caller's agency (to filter the inbox by)",
+)
+async def inbox_programs(pool: Pool, staff: Caller) -> list[ProgramOption]:
+    if staff.agency_id is None:
+        raise Forbidden("this token names no agency")
+    return await queries.agency_programs(pool, staff.agency_id)
 
 
 @routes.post(

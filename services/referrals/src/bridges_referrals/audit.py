@@ -18,6 +18,7 @@ GENESIS = "0" * 64
 
 class Action(StrEnum):
     PII_READ = "pii.read"
+    PII_LISTED = "pii.listed"  # a list showed families' data: the referrals in its detail
     STATUS_CHANGED = "referral.status_changed"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     PII_PURGED = "pii.purged"

@@ -83,11 +83,13 @@ async def entries(
     before_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Newest first, keyset-paged by id."""
+    """Newest first, keyset-paged by id. A referral's entries include the lists that showed it
+    (`pii.listed` names its referrals in its detail)."""
     p = Params()
     where = ["true"]
     if referral_id is not None:
-        where.append(f"referral_id = {p(referral_id)}")
+        rid = p(referral_id)
+        where.append(f"(referral_id = {rid} OR detail -> 'referrals' ? {rid}::text)")
     if actor_id is not None:
         where.append(f"actor_id = {p(actor_id)}")
     if action is not None:

@@ -32,8 +32,9 @@ from bridges_referrals import (
     family_page,
     follow_up,
     lifecycle,
+    listings,
+    name_index,
     programs,
-    queries,
     stats,
     upkeep,
 )
@@ -93,7 +94,8 @@ ERRORS: problems.ErrorMap = {
     domain.ReferralNotFound: problems.NotFound,
     domain.CaseNotFound: problems.NotFound,
     domain.StaleVersion: problems.PreconditionFailed,
-    queries.BadCursor: problems.BadRequest,
+    domain.ReferenceTaken: problems.ServiceUnavailable,  # drawn again a few times first
+    listings.BadCursor: problems.BadRequest,
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
@@ -332,11 +334,14 @@ class ReferralsRuntime(AnyReferralsRuntime):
             async with pool.acquire() as conn:
                 await data_keys.check_ring(conn, ring)
             sealed = await data_keys.seal_unsealed(pool, ring)
+            indexed = await name_index.index_unindexed(pool, ring)
         except BaseException:
             await self.stop()
             raise
         if sealed:
             log.info("unsealed_cases_sealed", cases=sealed)
+        if indexed:
+            log.info("family_names_indexed", cases=indexed)
         return pool
 
 

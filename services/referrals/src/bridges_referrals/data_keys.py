@@ -1,8 +1,11 @@
 """Ops over the cases' data keys, safe while the service runs: which key-encryption keys are in
 use (and refusing to start without one of them), rotation (re-wrapping each case's data key
-under the active key, in batches), and sealing what was stored before sealing existed.
+under the active key, in batches, and rewriting the blind index of families' names under it),
+and sealing what was stored before sealing existed.
 
-Rotation touches one small column per case: the fields stay sealed under the same data key.
+Rotation touches one small column per case: the fields stay sealed under the same data key. The
+name index (`name_index`) is derived from the key ring too: its tokens are made again from each
+case's name, opened with the case's data key.
 Each batch is its own transaction and takes its cases with FOR UPDATE SKIP LOCKED, so intake and
 casework go on meanwhile; a case busy at that moment is taken by a later batch or run. Running
 it again is harmless: it only takes cases still under another key.
@@ -11,12 +14,13 @@ it again is harmless: it only takes cases still under another key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
 
 from bridges_kit.sealing import DataKey, KeyRing, unsealed
+from bridges_referrals import case_queues, name_index
 from bridges_referrals.case_keys import (
     CLIENT,
     GIVEN_BY_NAME,
@@ -34,28 +38,37 @@ class DataKeysMissing(RuntimeError):
 
 @dataclass(frozen=True)
 class Usage:
-    """How many cases' data keys each key-encryption key wraps."""
+    """How many cases' data keys each key-encryption key wraps, and under which key how many
+    cases' names are indexed."""
 
     by_key: dict[str, int]
     erased: int  # cases without a key: their family's data was erased
     unsealed: int  # cases holding data from before sealing (sealed at start-up)
+    names_by_key: dict[str, int] = field(default_factory=dict)
+
+    def needed(self) -> dict[str, int]:
+        """Cases that need each key (their data key, or their name's index)."""
+        ids = set(self.by_key) | set(self.names_by_key)
+        return {k: max(self.by_key.get(k, 0), self.names_by_key.get(k, 0)) for k in ids}
 
     def missing(self, ring: KeyRing) -> dict[str, int]:
-        return {key_id: n for key_id, n in self.by_key.items() if key_id not in ring.keys}
+        return {key_id: n for key_id, n in self.needed().items() if key_id not in ring.keys}
 
     def describe(self, ring: KeyRing) -> str:
-        lines = [f"{'key':<24}{'cases':>10}"]
-        for key_id in sorted(set(ring.keys) | set(self.by_key)):
+        lines = [f"{'key':<24}{'cases':>10}{'names':>10}"]
+        needed = self.needed()
+        for key_id in sorted(set(ring.keys) | set(needed)):
             state = (
                 "active"
                 if key_id == ring.active
                 else "MISSING from the ring"
                 if key_id not in ring.keys
                 else "unused: may be removed"
-                if not self.by_key.get(key_id)
+                if not needed.get(key_id)
                 else "in use: run `keys rotate`"
             )
-            lines.append(f"{key_id:<24}{self.by_key.get(key_id, 0):>10}  {state}")
+            counts = f"{self.by_key.get(key_id, 0):>10}{self.names_by_key.get(key_id, 0):>10}"
+            lines.append(f"{key_id:<24}{counts}  {state}")
         lines.append(f"{'(erased: no key)':<24}{self.erased:>10}")
         if self.unsealed:
             lines.append(f"{'(not sealed yet)':<24}{self.unsealed:>10}  sealed at start-up")
@@ -69,7 +82,8 @@ async def usage(conn: asyncpg.Connection) -> Usage:
     counts = {row["data_key_id"]: row["cases"] for row in rows}
     erased = counts.pop(None, 0)
     unsealed_cases = await conn.fetchval("SELECT count(*) FROM unsealed_case")
-    return Usage(counts, erased - unsealed_cases, unsealed_cases)
+    names = await name_index.usage(conn)
+    return Usage(counts, erased - unsealed_cases, unsealed_cases, names)
 
 
 async def check_ring(conn: asyncpg.Connection, ring: KeyRing) -> Usage:
@@ -89,10 +103,21 @@ async def check_ring(conn: asyncpg.Connection, ring: KeyRing) -> Usage:
 Progress = Callable[[str, int, int], None]  # key id, re-wrapped so far, how many were under it
 
 
+@dataclass(frozen=True)
+class Rotation:
+    rewrapped: int  # cases' data keys
+    reindexed: int  # cases' names
+
+
 async def rotate(
     pool: asyncpg.Pool, ring: KeyRing, batch: int = BATCH, progress: Progress | None = None
-) -> int:
-    """Re-wrap every case's data key under the active key; returns how many were re-wrapped."""
+) -> Rotation:
+    """Re-wrap every case's data key, and rewrite every name's index, under the active key."""
+    rewrapped = await _rewrap(pool, ring, batch, progress)
+    return Rotation(rewrapped, await name_index.reindex(pool, ring, batch))
+
+
+async def _rewrap(pool: asyncpg.Pool, ring: KeyRing, batch: int, progress: Progress | None) -> int:
     async with pool.acquire() as conn:
         found = await check_ring(conn, ring)
     rewrapped = 0
@@ -131,26 +156,12 @@ async def _rewrap_batch(pool: asyncpg.Pool, ring: KeyRing, key_id: str, batch: i
 
 async def seal_unsealed(pool: asyncpg.Pool, ring: KeyRing, batch: int = 200) -> int:
     """Seal the cases migration 005 queued (their values stored plain); returns how many."""
-    sealed = 0
-    while done := await _seal_batch(pool, ring, batch):
-        sealed += done
-    return sealed
 
-
-async def _seal_batch(pool: asyncpg.Pool, ring: KeyRing, batch: int) -> int:
-    async with pool.acquire() as conn, conn.transaction():
-        ids = [
-            row["case_id"]
-            for row in await conn.fetch(
-                """DELETE FROM unsealed_case WHERE case_id IN (
-                       SELECT case_id FROM unsealed_case LIMIT $1 FOR UPDATE SKIP LOCKED)
-                   RETURNING case_id""",
-                batch,
-            )
-        ]
+    async def seal(conn: asyncpg.Connection, ids: list[UUID]) -> None:
         for case_id in ids:
             await _seal_case(conn, ring, case_id)
-    return len(ids)
+
+    return await case_queues.drain(pool, "unsealed_case", seal, batch)
 
 
 def _seal(key: DataKey, name: str, legacy: bytes | None) -> bytes | None:

@@ -106,6 +106,7 @@ class Referral:
     respond_by: datetime
     created_at: datetime
     updated_at: datetime
+    reference: str  # the short human reference, e.g. BR-7K3F9 (see `references`)
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
     agency_not_reached: bool = False
@@ -176,6 +177,10 @@ class OfficerUnreachable(ValueError):
 
 class IdempotencyKeyReused(ValueError):
     """The Idempotency-Key was already used for a different request."""
+
+
+class ReferenceTaken(Exception):
+    """A new referral drew a reference another referral already has (drawn again)."""
 
 
 class ReferralNotFound(LookupError):

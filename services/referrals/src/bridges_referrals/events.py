@@ -35,6 +35,7 @@ def _about(referral: Referral) -> dict[str, Any]:
     """What every referral event says about the referral it concerns."""
     return {
         "referral_id": referral.id,
+        "reference": referral.reference,
         "case_id": referral.case_id,
         "program_id": referral.program_id,
         "agency_id": referral.agency_id,
@@ -109,6 +110,7 @@ def feedback_received(
     feedback: FamilyFeedback, officer_id: str, referrals: Sequence[Referral]
 ) -> CloudEvent[FamilyFeedbackReceived]:
     """The answer's code and the case's referrals (no comment: it stays sealed here)."""
+    still_open = [r for r in referrals if r.status not in FINAL_STATUSES]
     return new_event(
         FAMILY_FEEDBACK_RECEIVED,
         FamilyFeedbackReceived(
@@ -117,7 +119,8 @@ def feedback_received(
             answer=feedback.answer,
             via=feedback.via.value,
             referral_ids=tuple(r.id for r in referrals),
-            open_referral_ids=tuple(r.id for r in referrals if r.status not in FINAL_STATUSES),
+            open_referral_ids=tuple(r.id for r in still_open),
+            open_reference=still_open[0].reference if still_open else None,
             answered_at=feedback.at,
         ),
         source=SOURCE,

@@ -4,13 +4,16 @@ intake (same Idempotency-Key, same content) returns the first answer and does no
 
 A new intake for programs this process read lately is decided before anything is sent and
 written in one statement (one round trip), guarded by the key and the programs' versions; any
-other intake, or one whose guard fails, reads first and decides on what the database says."""
+other intake, or one whose guard fails, reads first and decides on what the database says.
+Either way each referral gets a fresh reference (`references`); one that another referral
+already has makes the database refuse the whole intake, which is then filed again with new
+references (a handful of times at most)."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +21,7 @@ from uuid import UUID
 
 from bridges_kit.principal import Principal
 from bridges_kit.uow import NothingWritten
-from bridges_referrals import events, follow_up, sharing, views
+from bridges_referrals import events, follow_up, references, sharing, views
 from bridges_referrals.domain import (
     Case,
     Clock,
@@ -30,6 +33,7 @@ from bridges_referrals.domain import (
     OfficerUnreachable,
     Program,
     ProgramNotAccepting,
+    ReferenceTaken,
     Referral,
     UnknownProgram,
     check_can_take_referral,
@@ -50,6 +54,11 @@ _REFUSALS = (
     follow_up.FollowUpUnreachable,
     follow_up.FollowUpNotReconfirmed,
 )
+# How often an intake is filed again when a reference it drew was taken (each time 1 in
+# millions while the database holds a few million referrals).
+REFERENCE_DRAWS = 5
+
+Draw = Callable[[], str]
 
 
 def fingerprint(request: FileReferral) -> str:
@@ -132,6 +141,7 @@ def _filing(
     request: FileReferral,
     programs: Mapping[UUID, Program],
     now: datetime,
+    draw: Draw,
     follow_ups: FollowUpPolicy,
 ) -> _Filing:
     """The case, one referral per chosen program with its first history entry and event, and
@@ -171,6 +181,7 @@ def _filing(
             respond_by=respond_by,
             created_at=now,
             updated_at=now,
+            reference=draw(),
             program_name=program.name,
         )
         referrals.append(referral)
@@ -197,23 +208,29 @@ async def file_referrals(
     request: FileReferral,
     idempotency_key: str,
     clock: Clock = utc_now,
+    draw: Draw = references.new_reference,
     follow_ups: FollowUpPolicy = FollowUpPolicy(),  # noqa: B008 (frozen: shared safely)
 ) -> tuple[IntakeResult, bool]:
-    """File one referral per chosen program, with the family's follow-up; returns (result,
-    replayed).
+    """File one referral per chosen program; returns (result, replayed).
 
     Most intakes are new, for programs this process read lately: those are written in one
     statement, guarded by the key and the programs' versions. Any other (a retry, a refusal,
     a program not read lately or changed since) takes the path that reads first."""
     expected = fingerprint(request)
-    filed = await _file_in_one_statement(
-        uow, targets, officer, request, idempotency_key, expected, clock, follow_ups
-    )
-    if filed is not None:
-        return filed, False
-    return await _file_after_reading(
-        uow, targets, officer, request, idempotency_key, expected, clock, follow_ups
-    )
+    for attempt in range(1, REFERENCE_DRAWS + 1):
+        try:
+            filed = await _file_in_one_statement(
+                uow, targets, officer, request, idempotency_key, expected, clock, draw, follow_ups
+            )
+            if filed is not None:
+                return filed, False
+            return await _file_after_reading(
+                uow, targets, officer, request, idempotency_key, expected, clock, draw, follow_ups
+            )
+        except ReferenceTaken:
+            if attempt == REFERENCE_DRAWS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def _file_in_one_statement(
@@ -224,6 +241,7 @@ async def _file_in_one_statement(
     idempotency_key: str,
     expected: str,
     clock: Clock,
+    draw: Draw,
     follow_ups: FollowUpPolicy,
 ) -> IntakeResult | None:
     """The result, or None when nothing was written: the key was taken (a retry), or a program
@@ -232,7 +250,7 @@ async def _file_in_one_statement(
         async with uow.in_one_statement():
             remembered = uow.programs.remembered(request.program_ids)
             try:
-                filing = _filing(targets, officer, request, remembered, clock(), follow_ups)
+                filing = _filing(targets, officer, request, remembered, clock(), draw, follow_ups)
             except _REFUSALS:
                 return None  # nothing was sent
             await uow.intakes.add(
@@ -263,6 +281,7 @@ async def _file_after_reading(
     idempotency_key: str,
     expected: str,
     clock: Clock,
+    draw: Draw,
     follow_ups: FollowUpPolicy,
 ) -> tuple[IntakeResult, bool]:
     async with uow:
@@ -272,9 +291,9 @@ async def _file_after_reading(
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was already used for a different referral"
                 )
-            return IntakeResult.model_validate(earlier.response), True
+            return await _first_answer(uow, earlier.response), True
         programs = await uow.programs.get_many(request.program_ids)
-        filing = _filing(targets, officer, request, programs, clock(), follow_ups)
+        filing = _filing(targets, officer, request, programs, clock(), draw, follow_ups)
         await uow.cases.add(filing.case)
         for referral, entry in zip(filing.referrals, filing.first_entries, strict=True):
             await uow.referrals.add(referral)
@@ -286,3 +305,14 @@ async def _file_after_reading(
         )
         await uow.commit()
     return filing.result, False
+
+
+async def _first_answer(uow: ReferralsUnitOfWork, answer: Mapping[str, Any]) -> IntakeResult:
+    """The answer kept under the key; one kept before references existed gets them now."""
+    referrals = []
+    for item in answer["referrals"]:
+        if "reference" not in item:
+            stored = await uow.referrals.get(UUID(item["id"]))
+            item = {**item, "reference": stored.reference if stored else None}
+        referrals.append(item)
+    return IntakeResult.model_validate({**answer, "referrals": referrals})

@@ -1,5 +1,6 @@
 """A new intake's rows — the case and its consent (the family's data sealed under the case's
-new key), the referrals, their first history entries — and `SqlIntakes`, which writes them all
+new key), the referrals, their first history entries, the blind index of the family's name —
+and `SqlIntakes`, which writes them all
 with the Idempotency-Key's answer as one statement, gated on the key being free and the
 programs unchanged since they were read."""
 
@@ -8,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bridges_kit.blind_index import BlindIndex
 from bridges_kit.one_statement import OneStatement
 from bridges_kit.sealing import DataKey
+from bridges_referrals import name_index
 from bridges_referrals.case_keys import (
     CLIENT,
     FOLLOW_UP_WINDOW,
@@ -31,7 +34,7 @@ COLUMNS = {
     "follow_up": """id, case_id, channel, chosen, status, reconfirmed, due_at, safe_window,
         created_at""",
     "referral": """id, case_id, program_id, agency_id, officer_id, status, urgency, version,
-        respond_by, created_at, updated_at""",
+        respond_by, created_at, updated_at, reference""",
     "referral_history": """referral_id, from_status, to_status, version, actor_id, actor_role,
         reason_code, note, at""",
 }
@@ -116,6 +119,7 @@ def referral_row(referral: Referral) -> tuple[Any, ...]:
         referral.respond_by,
         referral.created_at,
         referral.updated_at,
+        referral.reference,
     )
 
 
@@ -136,9 +140,11 @@ def history_row(entry: HistoryEntry, sealed_note: bytes | None) -> tuple[Any, ..
 class SqlIntakes:
     """Adds a whole intake to the unit of work's one statement (`in_one_statement`)."""
 
-    def __init__(self, statement: Callable[[], OneStatement], keys: CaseKeys) -> None:
+    def __init__(
+        self, statement: Callable[[], OneStatement], keys: CaseKeys, names: BlindIndex
+    ) -> None:
         self._statement = statement
-        self._keys = keys
+        self._keys, self._names = keys, names
 
     async def add(self, intake: NewIntake) -> None:
         statement = self._statement()
@@ -166,6 +172,13 @@ class SqlIntakes:
             statement.write(
                 f"INSERT INTO {table} ({COLUMNS[table]}) "
                 f"SELECT {', '.join(p(v) for v in values)} FROM gate"
+            )
+        tokens = name_index.tokens(self._names, intake.case.client)
+        if tokens:
+            statement.write(
+                f"""INSERT INTO family_name_token (case_id, key_id, token)
+                    SELECT {p(intake.case.id)}, {p(self._names.active)}, t
+                    FROM gate, unnest({p(tokens)}::bytea[]) AS t"""
             )
 
 

@@ -296,6 +296,11 @@ class FamilyFeedbackIn(Strict):
 
 class ReferralView(BaseModel):
     id: UUID
+    reference: str = Field(
+        description="the short human reference (BR- and 5 characters), the same for the officer "
+        "and the agency; search it with `q`",
+        examples=["BR-7K3F9"],
+    )
     case_id: UUID
     program_id: UUID
     program_name: str | None
@@ -310,8 +315,18 @@ class ReferralView(BaseModel):
     consent_withdrawn: bool = False
     created_at: datetime
     updated_at: datetime
+    family_label: str | None = Field(
+        default=None,
+        description="the family's given name and family initial ('Amara D.'): to the agency only "
+        "with the `contact` scope while consent holds; to the filing officer while the data exists",
+    )
+    language: str | None = Field(
+        default=None, description="the language to speak to the family (with `contact`)"
+    )
+    interpreter_needed: bool | None = Field(default=None, description="with `contact`")
+    officer_name: str | None = Field(default=None, description="the referring officer")
     client: dict[str, Any] | None = None
-    needs: list[str] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list, description="with the `needs` scope")
     situation: str | None = None
     officer_contact: dict[str, str] | None = None
     consent: ConsentView | None = None
@@ -329,6 +344,13 @@ class ReferralView(BaseModel):
     )
     safety_concerns: bool | None = Field(default=None, description="officers and admins only")
     follow_up: FollowUpView | None = Field(default=None, description="officers and admins only")
+
+
+class ProgramOption(BaseModel):
+    """One of the agency's programs, to filter its inbox by."""
+
+    id: UUID
+    name: str
 
 
 class ReferralPage(BaseModel):

@@ -1,39 +1,32 @@
 """The referrals service's PostgreSQL repositories: programs (the read-model), cases with their
-consent, referrals, their history and intake idempotency keys. They take and return domain
-objects; each works on the connection of the unit of work that made it. The family's data is
-sealed here on the way in and opened on the way out (`case_keys`)."""
+consent (and the blind index of the family's name), referrals, their history and intake
+idempotency keys; and the unit of work binding them (with the list queries, `queries`). They
+take and return domain objects (`records`); each works on the connection of the unit of work
+that made it. The family's data is sealed here on the way in and opened on the way out
+(`case_keys`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from bridges_kit.sealing import DataKey, KeyRing
+from bridges_kit.blind_index import BlindIndex
+from bridges_kit.sealing import KeyRing
 from bridges_kit.sql import Params
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
+from bridges_referrals import name_index
 from bridges_referrals.audit_log import SqlAuditTrail
-from bridges_referrals.case_keys import (
-    CLIENT,
-    GIVEN_BY_NAME,
-    SITUATION,
-    WITHDRAWAL_NOTE,
-    CaseKeys,
-    history_note,
-    opened_json,
-    opened_text,
-)
+from bridges_referrals.case_keys import WITHDRAWAL_NOTE, CaseKeys, history_note, opened_text
 from bridges_referrals.domain import (
     Case,
-    Consent,
-    ConsentScope,
     HistoryEntry,
     IdempotentIntake,
     Program,
+    ReferenceTaken,
     Referral,
 )
 from bridges_referrals.family_repository import SqlFamilyFeedbacks, SqlFollowUps
@@ -44,8 +37,17 @@ from bridges_referrals.intake_rows import (
     insert_sql,
     referral_row,
 )
+from bridges_referrals.queries import SqlListings
+from bridges_referrals.records import (
+    REFERENCE_INDEX,
+    REFERRAL_COLUMNS,
+    case_columns,
+    case_of,
+    history_entry_of,
+    referral_of,
+)
 from bridges_referrals.uow import ReferralsUnitOfWork
-from bridges_schema import ReasonCode, ReferralStatus, Streams, Urgency
+from bridges_schema import CloudEvent, Streams
 
 # -- programs (read-model) -----------------------------------------------------------------
 
@@ -151,72 +153,32 @@ class SqlPrograms(Repository):
 
 # -- cases and consent (the family's data sealed under the case's key: see `case_keys`) ----
 
-_CASE_COLUMNS = """c.id, c.officer_id, c.need_codes, c.urgency, c.created_at, c.officer_contact,
-    c.purged_at, c.safety_concerns, k.given_by, k.method, k.given_at, k.scopes, k.recorded_by, k.text_version,
-    k.withdrawn_at"""
-_SEALED_CASE_COLUMNS = """c.data_key, c.client, c.situation, k.given_by_name,
-    k.withdrawal_note"""
-
-
-def _case(row: asyncpg.Record, key: DataKey | None, personal: bool) -> Case:
-    case = Case(
-        id=row["id"],
-        officer_id=row["officer_id"],
-        need_codes=tuple(row["need_codes"]),
-        urgency=Urgency(row["urgency"]),
-        created_at=row["created_at"],
-        consent=Consent(
-            given_by=row["given_by"],
-            method=row["method"],
-            given_at=row["given_at"],
-            scopes=frozenset(ConsentScope(s) for s in row["scopes"]),
-            recorded_by=row["recorded_by"],
-            text_version=row["text_version"],
-            withdrawn_at=row["withdrawn_at"],
-        ),
-        officer_contact=row["officer_contact"],
-        purged_at=row["purged_at"],
-        safety_concerns=row["safety_concerns"],
-    )
-    if not personal:
-        return case
-    consent = replace(
-        case.consent,
-        given_by_name=opened_text(key, GIVEN_BY_NAME, row["given_by_name"]),
-        withdrawal_note=opened_text(key, WITHDRAWAL_NOTE, row["withdrawal_note"]),
-    )
-    return replace(
-        case,
-        consent=consent,
-        client=opened_json(key, CLIENT, row["client"]),
-        situation=opened_text(key, SITUATION, row["situation"]),
-    )
-
 
 class SqlCases(Repository):
-    def __init__(self, conn: asyncpg.Connection, keys: CaseKeys) -> None:
+    def __init__(self, conn: asyncpg.Connection, keys: CaseKeys, names: BlindIndex) -> None:
         super().__init__(conn)
-        self._keys = keys
+        self._keys, self._names = keys, names
 
     async def add(self, case: Case) -> None:
         key, wrapped = self._keys.new(case.id)
         for table, values in case_rows(case, key, wrapped, self._keys.active_id):
             await self._conn.execute(insert_sql(table, len(values)), *values)
+        await name_index.write(self._conn, self._names, case.id, case.client)
 
     async def get(
         self, case_id: UUID, *, for_update: bool = False, personal: bool = True
     ) -> Case | None:
         lock = " FOR UPDATE OF c" if for_update else ""
-        columns = f"{_CASE_COLUMNS}, {_SEALED_CASE_COLUMNS}" if personal else _CASE_COLUMNS
         row = await self._conn.fetchrow(
-            f"""SELECT {columns} FROM referral_case c JOIN consent k ON k.case_id = c.id
+            f"""SELECT {case_columns(sealed=personal)}
+                FROM referral_case c JOIN consent k ON k.case_id = c.id
                 WHERE c.id = $1 ORDER BY k.recorded_at DESC LIMIT 1{lock}""",
             case_id,
         )
         if row is None:
             return None
         key = self._keys.of_row(case_id, row["data_key"]) if personal else None
-        return _case(row, key, personal)
+        return case_of(row, key, personal=personal)
 
     async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
         # The case's key is destroyed with everything sealed under it; the officer's note, the
@@ -236,6 +198,8 @@ class SqlCases(Repository):
                     UPDATE consent SET withdrawn_at = $2, withdrawal_note = $3,
                         given_by_name = NULL
                     WHERE case_id = $1 AND withdrawn_at IS NULL),
+                {_ERASE_NAME_TOKENS},
+                {_ERASE_FOLLOW_UP}
                 {_ERASE_NOTES}""",
             case_id,
             at,
@@ -266,63 +230,52 @@ class SqlCases(Repository):
                 consent_erased AS (
                     UPDATE consent SET given_by_name = NULL, withdrawal_note = NULL
                     WHERE case_id = $1),
+                {_ERASE_NAME_TOKENS},
+                {_ERASE_FOLLOW_UP}
                 {_ERASE_NOTES}""",
             case_id,
             at,
         )
 
 
-# What else is sealed under the key being destroyed is cleared too: the notes of the case's
-# referrals, its follow-up's safe hours and link (a follow-up still to come is cancelled: the
-# link stops working, the message is never sent), the family's comment.
-_ERASE_NOTES = """follow_up_erased AS (
+# The name's blind index goes with the name: nothing left to find the family by.
+_ERASE_NAME_TOKENS = f"name_tokens_erased AS ({name_index.ERASE})"
+# What else the key being destroyed sealed is cleared too: the case's follow-up's safe hours and
+# link (a follow-up still to come is cancelled: the link stops working, the message is never
+# sent) and the family's comment...
+_ERASE_FOLLOW_UP = """follow_up_erased AS (
         UPDATE follow_up SET safe_window = NULL, token = NULL, token_hash = NULL,
             status = CASE WHEN status IN ('scheduled', 'sent', 'delivered', 'undeliverable')
                           THEN 'cancelled' ELSE status END
         WHERE case_id = $1),
     comment_erased AS (
-        UPDATE family_feedback SET comment = NULL WHERE case_id = $1 AND comment IS NOT NULL)
-    UPDATE referral_history SET note = NULL
+        UPDATE family_feedback SET comment = NULL WHERE case_id = $1 AND comment IS NOT NULL)"""
+# ...and the notes of the case's referrals.
+_ERASE_NOTES = """UPDATE referral_history SET note = NULL
     WHERE referral_id IN (SELECT id FROM referral WHERE case_id = $1) AND note IS NOT NULL"""
 
 
 # -- referrals and their history -----------------------------------------------------------
 
-_REFERRAL_COLUMNS = """r.id, r.case_id, r.program_id, r.agency_id, r.officer_id, r.status,
-    r.urgency, r.version, r.respond_by, r.created_at, r.updated_at, r.first_response_at,
-    r.closed_at, (r.agency_not_reached_at IS NOT NULL) AS agency_not_reached,
-    p.name AS program_name"""
 
-
-def referral_of(row: asyncpg.Record) -> Referral:
-    return Referral(
-        id=row["id"],
-        case_id=row["case_id"],
-        program_id=row["program_id"],
-        agency_id=row["agency_id"],
-        officer_id=row["officer_id"],
-        status=ReferralStatus(row["status"]),
-        urgency=Urgency(row["urgency"]),
-        version=row["version"],
-        respond_by=row["respond_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        first_response_at=row["first_response_at"],
-        closed_at=row["closed_at"],
-        agency_not_reached=row["agency_not_reached"],
-        program_name=row["program_name"],
-    )
+def reference_taken(error: asyncpg.UniqueViolationError) -> bool:
+    return bool(error.constraint_name == REFERENCE_INDEX)
 
 
 class SqlReferrals(Repository):
     async def add(self, referral: Referral) -> None:
         values = referral_row(referral)
-        await self._conn.execute(insert_sql("referral", len(values)), *values)
+        try:
+            await self._conn.execute(insert_sql("referral", len(values)), *values)
+        except asyncpg.UniqueViolationError as error:
+            if reference_taken(error):
+                raise ReferenceTaken(referral.reference) from None
+            raise
 
     async def get(self, referral_id: UUID, *, for_update: bool = False) -> Referral | None:
         lock = " FOR UPDATE OF r" if for_update else ""
         row = await self._conn.fetchrow(
-            f"""SELECT {_REFERRAL_COLUMNS} FROM referral r
+            f"""SELECT {REFERRAL_COLUMNS} FROM referral r
                 LEFT JOIN program p ON p.service_id = r.program_id WHERE r.id = $1{lock}""",
             referral_id,
         )
@@ -331,7 +284,7 @@ class SqlReferrals(Repository):
     async def of_case(self, case_id: UUID, *, for_update: bool = False) -> list[Referral]:
         lock = " FOR UPDATE OF r" if for_update else ""
         rows = await self._conn.fetch(
-            f"""SELECT {_REFERRAL_COLUMNS} FROM referral r
+            f"""SELECT {REFERRAL_COLUMNS} FROM referral r
                 LEFT JOIN program p ON p.service_id = r.program_id
                 WHERE r.case_id = $1 ORDER BY r.created_at, r.id{lock}""",
             case_id,
@@ -359,7 +312,7 @@ class SqlReferrals(Repository):
                                    AND respond_by < $1
                                  ORDER BY respond_by LIMIT $2 FOR UPDATE SKIP LOCKED)
                     RETURNING *)
-                SELECT {_REFERRAL_COLUMNS} FROM due r
+                SELECT {REFERRAL_COLUMNS} FROM due r
                 LEFT JOIN program p ON p.service_id = r.program_id ORDER BY r.respond_by""",
             now,
             limit,
@@ -375,25 +328,6 @@ class SqlReferrals(Repository):
             reached,
         )
         return status != "UPDATE 0"
-
-
-def history_entry_of(
-    row: asyncpg.Record, prefix: str = "", note: str | None = None
-) -> HistoryEntry:
-    """A history entry from a row (its columns named with `prefix` when joined to others); its
-    note, opened, if the reader needs it."""
-    from_status, reason = row[f"{prefix}from_status"], row[f"{prefix}reason_code"]
-    return HistoryEntry(
-        referral_id=row[f"{prefix}referral_id"],
-        from_status=ReferralStatus(from_status) if from_status else None,
-        to_status=ReferralStatus(row[f"{prefix}to_status"]),
-        version=row[f"{prefix}version"],
-        actor_id=row[f"{prefix}actor_id"],
-        actor_role=row[f"{prefix}actor_role"],
-        at=row[f"{prefix}at"],
-        reason_code=ReasonCode(reason) if reason else None,
-        note=note,
-    )
 
 
 class SqlHistory(Repository):
@@ -472,16 +406,26 @@ class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
     ) -> None:
         super().__init__(pool, streams)
         self._ring = ring
+        self._names = name_index.of(ring)
         self._programs_seen = programs_seen or ProgramMemory()
 
     def _bind(self, conn: asyncpg.Connection) -> None:
         keys = CaseKeys(conn, self._ring)
         self.programs = SqlPrograms(conn, self._programs_seen)
-        self.cases = SqlCases(conn, keys)
+        self.cases = SqlCases(conn, keys, self._names)
         self.referrals = SqlReferrals(conn)
         self.history = SqlHistory(conn, keys)
         self.intake_keys = SqlIntakeKeys(conn)
-        self.intakes = SqlIntakes(lambda: self.statement, keys)
+        self.intakes = SqlIntakes(lambda: self.statement, keys, self._names)
+        self.listings = SqlListings(conn, keys, self._names)
         self.follow_ups = SqlFollowUps(conn, keys)
         self.feedback = SqlFamilyFeedbacks(conn, keys)
         self.audit = SqlAuditTrail(conn)
+
+    async def _commit(self, events: list[CloudEvent[Any]]) -> None:
+        try:
+            await super()._commit(events)
+        except asyncpg.UniqueViolationError as error:  # an intake in one statement
+            if reference_taken(error):
+                raise ReferenceTaken("a new referral's reference") from None
+            raise

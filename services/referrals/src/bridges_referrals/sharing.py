@@ -10,7 +10,8 @@ what the family agreed to share, and nothing once consent is withdrawn or the da
   answer to its follow-up ("did you get help?"), what the family says of its situation now. Its
   comment, the family's own words to Bridges, is never the agency's.
 The officer's own work contact is always shown to the agency: it is how a family without a phone
-is reached. Every path to the agency (views, history, events, webhooks, email) goes through here.
+is reached. Lists show less of the same: under `contact` the family's label (given name and
+initial), language and interpreter; under `needs` the needs (see `views.listed`). Every path to the agency (views, history, events, webhooks, email) goes through here.
 """
 
 from __future__ import annotations
@@ -59,15 +60,28 @@ def whole_case(viewer: Principal, referral: Referral) -> bool:
     )
 
 
+def _receiving(viewer: Principal, referral: Referral) -> bool:
+    return viewer.role is Role.AGENCY_STAFF and viewer.agency_id == referral.agency_id
+
+
+def shows_client(viewer: Principal, referral: Referral, case: Case) -> bool:
+    """Whether `viewer` may see the client's names and contact (so they are worth opening). A
+    name search by an agency (`queries`) applies the same rule in SQL: `contact` shared and
+    consent not withdrawn."""
+    if whole_case(viewer, referral):
+        return True
+    return _receiving(viewer, referral) and ConsentScope.CONTACT in agency_scopes(case.consent)
+
+
 def shared_with(viewer: Principal, referral: Referral, case: Case) -> Shared:
     """What `viewer` (who may see `referral`, see `domain.may_see`) may see of its case."""
     if whole_case(viewer, referral):
         return Shared(case.client, case.need_codes, case.situation, officer_notes=True)
-    if viewer.role is not Role.AGENCY_STAFF or viewer.agency_id != referral.agency_id:
+    if not _receiving(viewer, referral):
         return Shared()
     scopes = agency_scopes(case.consent)
     client: dict[str, Any] | None = None
-    if case.client is not None and ConsentScope.CONTACT in scopes:
+    if case.client is not None and shows_client(viewer, referral, case):
         client = {k: v for k, v in case.client.items() if k != "household"}
         if ConsentScope.HOUSEHOLD in scopes:
             client["household"] = list(case.client.get("household", []))
@@ -99,8 +113,8 @@ def shared_feedback(
         return None
     if whole_case(viewer, referral):
         return feedback
-    if viewer.role is not Role.AGENCY_STAFF or viewer.agency_id != referral.agency_id:
-        return None
-    if ConsentScope.SITUATION not in agency_scopes(case.consent):
+    if not _receiving(viewer, referral) or ConsentScope.SITUATION not in agency_scopes(
+        case.consent
+    ):
         return None
     return replace(feedback, comment=None, recorded_by=None)

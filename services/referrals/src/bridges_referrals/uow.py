@@ -1,13 +1,13 @@
 """The referrals unit of work: the repositories use cases and event handlers work through.
 
 `ReferralsUnitOfWork` names them (protocols); `SqlUnitOfWork` binds the PostgreSQL ones
-(`repository`, `intake_rows`, `audit_log`) to one transaction. The unit tests' fake keeps them
+(`repository`, `intake_rows`, `queries`, `audit_log`) to one transaction. The unit tests' fake keeps them
 in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -23,6 +23,7 @@ from bridges_referrals.domain import (
     Referral,
 )
 from bridges_referrals.follow_up import FamilyFeedback, FollowUp, FollowUpStatus
+from bridges_referrals.listings import Listed, ListingRequest
 
 
 class Programs(Protocol):
@@ -68,7 +69,9 @@ class Cases(Protocol):
 
 
 class Referrals(Protocol):
-    async def add(self, referral: Referral) -> None: ...
+    async def add(self, referral: Referral) -> None:
+        """Raises `ReferenceTaken` when another referral has its reference."""
+        ...
 
     async def get(self, referral_id: UUID, *, for_update: bool = False) -> Referral | None: ...
 
@@ -150,6 +153,14 @@ class FamilyFeedbacks(Protocol):
 
     async def of_case(self, case_id: UUID, *, comment: bool = False) -> FamilyFeedback | None:
         """The family's answer; its comment opened only if `comment`."""
+
+
+class Listings(Protocol):
+    async def page(
+        self, request: ListingRequest, reveal: Callable[[Referral, Case], bool]
+    ) -> Listed:
+        """One page of an agency's or an officer's referrals, each with its case; the client
+        opened only where `reveal` says the reader may see it."""
         ...
 
 
@@ -174,4 +185,5 @@ class ReferralsUnitOfWork(UnitOfWork):
     intakes: Intakes
     follow_ups: FollowUps
     feedback: FamilyFeedbacks
+    listings: Listings
     audit: AuditTrail

@@ -1,5 +1,6 @@
-"""What the referrals API shows of a referral, built from domain objects (pure): a summary for
-lists, and the full view with what the reader may see of the family (see `sharing`)."""
+"""What the referrals API shows of a referral, built from domain objects (pure): a summary with no
+family data (the intake's answer), a list row with what the reader may see at a glance, and the
+full view with what the reader may see of the family (see `sharing`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bridges_kit.principal import Principal
-from bridges_referrals import sharing
+from bridges_referrals import family_names, sharing
 from bridges_referrals.domain import Case, HistoryEntry, Referral
 from bridges_referrals.follow_up import FamilyFeedback, FollowUp, family_language
 from bridges_referrals.models import (
@@ -20,16 +21,12 @@ from bridges_referrals.models import (
 
 
 def summary(
-    referral: Referral,
-    now: datetime,
-    last_change: HistoryEntry | None = None,
-    feedback: FamilyFeedback | None = None,
-    ask_family: bool = False,
+    referral: Referral, now: datetime, last_change: HistoryEntry | None = None
 ) -> ReferralView:
-    """A referral as every list shows it (no personal data; the family's answer without its
-    comment, in the officer's list)."""
+    """A referral without any of the family's data."""
     return ReferralView(
         id=referral.id,
+        reference=referral.reference,
         case_id=referral.case_id,
         program_id=referral.program_id,
         program_name=referral.program_name,
@@ -44,8 +41,42 @@ def summary(
         created_at=referral.created_at,
         updated_at=referral.updated_at,
         last_change=history_entry(last_change) if last_change else None,
-        family_feedback=family_feedback(feedback, with_comment=False) if feedback else None,
-        ask_family=ask_family,
+    )
+
+
+# The fields of a list row that come from the family's data (reading them is audited).
+LISTED_FAMILY_FIELDS = ("family_label", "language", "interpreter_needed")
+
+
+def _at_a_glance(case: Case, shared: sharing.Shared) -> dict[str, object]:
+    contact = (shared.client or {}).get("contact") or {}
+    officer = case.officer_contact or {}
+    return {
+        "family_label": family_names.label(shared.client),
+        "language": contact.get("preferred_language") if shared.client else None,
+        "interpreter_needed": bool(contact.get("interpreter_needed")) if shared.client else None,
+        "officer_name": officer.get("name"),
+        "needs": list(shared.needs),
+    }
+
+
+def listed(
+    referral: Referral,
+    case: Case,
+    shared: sharing.Shared,
+    now: datetime,
+    last_change: HistoryEntry | None = None,
+    feedback: FamilyFeedback | None = None,
+    ask_family: bool = False,
+) -> ReferralView:
+    """A list row: the summary and, as `shared` allows, who the family is at a glance; in the
+    officer's list, the family's answer (without its comment) and whether to ask it."""
+    return summary(referral, now, last_change).model_copy(
+        update={
+            **_at_a_glance(case, shared),
+            "family_feedback": family_feedback(feedback, with_comment=False) if feedback else None,
+            "ask_family": ask_family,
+        }
     )
 
 
@@ -126,13 +157,13 @@ def detail(
     asked = full and feedback is None and planned is not None and planned.officer_asks(now)
     return summary(referral, now).model_copy(
         update={
+            **_at_a_glance(case, shared),
             "family_feedback": family_feedback(feedback, with_comment=True) if feedback else None,
             "ask_family": asked,
             "safety_concerns": case.safety_concerns if full else None,
             "follow_up": follow_up(planned, case) if planned is not None else None,
             "consent_withdrawn": not case.consent.active,
             "client": dict(shared.client) if shared.client else None,
-            "needs": list(shared.needs),
             "situation": shared.situation,
             "officer_contact": dict(case.officer_contact) if case.officer_contact else None,
             "consent": consent(viewer, referral, case),

@@ -37,6 +37,8 @@ CONSENT_SCOPE_SYSTEM = f"{BRIDGES}/CodeSystem/consent-scope"
 CONSENT_METHOD_EXTENSION = f"{BRIDGES}/StructureDefinition/consent-method"
 OFFICER_SYSTEM = f"{BRIDGES}/officer"
 REFERRAL_SYSTEM = f"{BRIDGES}/referral"
+# the short human reference (BR-7K3F9) the family, the officer and the agency quote on the phone
+REFERENCE_SYSTEM = f"{BRIDGES}/reference"
 # The Organization that is Bridges itself: the coordination platform keeping the consents.
 PLATFORM_ORGANIZATION = "bridges"
 

@@ -100,9 +100,10 @@ def task(
         "resourceType": "Task",
         "id": str(referral.id),
         "meta": _meta(referral.version, referral.updated_at, codes.TASK_PROFILE),
-        "identifier": [{"system": codes.REFERRAL_SYSTEM, "value": str(referral.id)}],
-        # TODO(reference): when referrals carry their short human reference (`BR-7K3F9`), add it
-        # here as a second identifier (system f"{codes.BRIDGES}/reference").
+        "identifier": [
+            {"system": codes.REFERRAL_SYSTEM, "value": str(referral.id)},
+            {"use": "usual", "system": codes.REFERENCE_SYSTEM, "value": referral.reference},
+        ],
         "status": codes.TASK_STATUS[referral.status],
         "businessStatus": {
             "coding": [{"system": codes.STATUS_SYSTEM, "code": referral.status.value}],

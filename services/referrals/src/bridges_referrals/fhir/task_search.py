@@ -17,7 +17,7 @@ from bridges_kit.principal import Principal
 from bridges_kit.sql import Params
 from bridges_referrals.domain import HistoryEntry, Referral
 from bridges_referrals.fhir import codes, resources
-from bridges_referrals.repository import referral_of
+from bridges_referrals.records import referral_of
 from bridges_schema import ReasonCode, ReferralStatus, Role
 
 
