@@ -119,19 +119,17 @@ async def test_a_refused_text_is_dead_lettered_at_once_and_the_officer_is_asked_
 async def test_a_failing_sms_provider_rests_and_one_text_probes_it(
     infra, services_factory, receiver
 ):
-    receiver.answer(*[503] * 2)
+    receiver.answer(503, 503)  # two failures in a row: the provider rests
     env = _provider_env(
         receiver,
         BRIDGES_BREAKER_FAILURES="2",
-        BRIDGES_BREAKER_FIRST_REST_S="2",
+        BRIDGES_BREAKER_FIRST_REST_S="3",
         BRIDGES_WEBHOOK_RETRY_SCHEDULE_S="[0.2, 0.2, 0.2, 0.2, 0.2, 0.2]",
     )
     stack = await _stack(infra, services_factory, env)
     program = await create_program(stack)
-    families = [
-        await _file_texted(stack, program["id"], phone=f"+1 503 555 01{n:02d}") for n in range(3)
-    ]
     pool = stack.notifications.runtime.pool
+    first = await _file_texted(stack, program["id"])  # its text fails, is retried, fails
 
     async def resting() -> Any:
         return await pool.fetchrow(
@@ -140,16 +138,28 @@ async def test_a_failing_sms_provider_rests_and_one_text_probes_it(
         )
 
     rest = await eventually(resting, timeout_s=20)
-    assert rest["consecutive_failures"] == 2
-    assert len(receiver.requests) == 2  # nothing more is sent while it rests
+    assert rest["consecutive_failures"] == 2 and len(receiver.requests) == 2
+    others = [
+        await _file_texted(stack, program["id"], phone=f"+1 503 555 01{n:02d}") for n in range(2)
+    ]
+
+    async def due_and_waiting() -> bool:  # the others' texts are queued, and not sent
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM delivery WHERE channel = 'sms' AND status = 'pending'"
+        )
+        return waiting == 3
+
+    await eventually(due_and_waiting, timeout_s=20)
+    assert len(receiver.requests) == 2 and await resting()  # nothing goes out while it rests
 
     async def all_delivered() -> bool:
-        statuses = [await _follow_up_status(stack, f["case_id"]) for f in families]
+        statuses = [await _follow_up_status(stack, f["case_id"]) for f in (first, *others)]
         return statuses == ["delivered"] * 3
 
     await eventually(all_delivered, timeout_s=30)
-    after_rest = [r for r in receiver.requests[2:]]
-    assert len(after_rest) == 3 and after_rest[0].at - receiver.requests[1].at >= 1.5
+    probe, *rest_of_them = receiver.requests[2:]
+    assert len(rest_of_them) == 2 and probe.at - receiver.requests[1].at >= 2.5
+    assert all(r.at >= probe.at for r in rest_of_them)  # the probe went alone, first
     assert not await pool.fetchval(
         "SELECT consecutive_failures FROM channel_circuit WHERE channel = 'sms'"
     )
