@@ -141,7 +141,7 @@ def test_a_spanish_email_follow_up_is_answered_on_the_familys_page_once(
         expect(english.locator("html")).to_have_attribute("lang", "en")
         expect(english.get_by_role("heading", name="Did you get help?")).to_be_visible()
         _no_serious_violations(english)
-        screenshot(english, "family-page-en", full_page=True)
+        screenshot(english, "family-page-en")
         _quick_exit_leaves_no_way_back(english)
 
         page = context.new_page()
@@ -151,7 +151,7 @@ def test_a_spanish_email_follow_up_is_answered_on_the_familys_page_once(
         assert "Ines" not in page.content() and "Riverton" not in page.content()
         _no_serious_violations(page)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
-        screenshot(page, "family-page-es", full_page=True)
+        screenshot(page, "family-page-es")
         entries = page.evaluate("() => history.length")
         page.get_by_role("button", name="Enviar mi respuesta").click()  # nothing chosen yet
         expect(page.get_by_role("alert")).to_have_text("Elija una respuesta.")
