@@ -20,7 +20,8 @@ RULES = (
     f"completed, the otherwise closed and the still open referrals each number 0 or at least "
     f"{THRESHOLD}; a median only if taken over at least {THRESHOLD} referrals. The same holds "
     f"for the closed-loop share (referrals that reached an outcome) and the share answered in "
-    f"time (of the referrals due an answer): each part 0 or at least {THRESHOLD}."
+    f"time (of the referrals due an answer): each part 0 or at least {THRESHOLD}. Families' "
+    f"answers to their follow-up are counted one per family, and hidden by the same rules."
 )
 
 Count: TypeAlias = int | str
@@ -123,6 +124,25 @@ def publish_breakdown(
         else:
             rows[key] = _shown(cell, completed=cell.completed)
     return rows
+
+
+def publish_counts(counts: Mapping[str, int]) -> tuple[Count, dict[str, Count]]:
+    """A count and its split by key (families by their answer: each in one), protected as a
+    breakdown of referrals is: the total, and the rows ({} when they cannot be published)."""
+
+    def alone(n: int) -> Cell:
+        return Cell(
+            n,
+            completed=0,
+            closed=0,
+            responded=0,
+            median_hours_to_first_response=None,
+            median_hours_to_outcome=None,
+        )
+
+    total = alone(sum(counts.values()))
+    rows = publish_breakdown({k: alone(n) for k, n in counts.items()}, total, partition=True)
+    return publish(total)["referrals"], {key: row["referrals"] for key, row in rows.items()}
 
 
 _PRIMARY = Bound(1, THRESHOLD - 1)

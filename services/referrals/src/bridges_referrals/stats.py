@@ -2,7 +2,8 @@
 
 Which figures are published, and how, is `disclosure`'s business: small counts are hidden, and
 so are the figures they could be worked out from. Only anonymous columns are read (needs,
-program type, month, statuses, times).
+program type, month, statuses, times, and the families' answers to "did you get help?" — never
+their comments).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from bridges_referrals import disclosure
+from bridges_schema import FamilyAnswer
 
 # One row per referral. An agency is named as the directory names it (an organization is public).
 # "Due" is a referral answered, or whose time to answer ran out; "in time" answered by then.
@@ -74,6 +76,11 @@ _AGGREGATES = """count(DISTINCT id) AS referrals,
     count(DISTINCT id) FILTER (WHERE in_time) AS in_time"""
 
 
+# One row per family that answered (its case): the agencies' "completed" is not the family's
+# experience, so what families say is published beside it.
+_FAMILY_ANSWERS = "SELECT answer, count(*) AS families FROM family_feedback GROUP BY answer"
+
+
 def _cell(row: asyncpg.Record) -> disclosure.Cell:
     return disclosure.Cell(
         referrals=row["referrals"],
@@ -97,7 +104,7 @@ async def _outcomes(conn: asyncpg.Connection, overall: disclosure.Cell) -> dict[
     up to the declined count, so they are published only when that count is (exactly)."""
     statuses = {row["key"]: _counted(row["n"]) for row in await conn.fetch(_BY_STATUS)}
     by_status = disclosure.publish_breakdown(statuses, overall, partition=True)
-    declined = by_status.get("rejected", {}).get("referrals")
+    declined = by_status["rejected"]["referrals"] if "rejected" in by_status else None
     reasons: dict[str, disclosure.Figures] = {}
     if isinstance(declined, int) and declined:
         rows = await conn.fetch(_DECLINED_BY_REASON)
@@ -131,6 +138,14 @@ async def compute(conn: asyncpg.Connection) -> dict[str, Any]:
         )
         result[f"by_{name}"] = [{name: key, **figures} for key, figures in published.items()]
     result["outcomes"] = await _outcomes(conn, overall)
+    answers = {row["answer"]: row["families"] for row in await conn.fetch(_FAMILY_ANSWERS)}
+    families, by_answer = disclosure.publish_counts(
+        {answer.value: answers.get(answer.value, 0) for answer in FamilyAnswer}
+    )
+    result["family_reported"] = {
+        "families": families,
+        "by_answer": [{"answer": a, "families": n} for a, n in by_answer.items()],
+    }
     return result
 
 
@@ -146,7 +161,7 @@ def as_csv(stats: dict[str, Any]) -> str:
         "closed_loop_share",
         "answered_in_time_share",
     ]
-    writer.writerow(["dimension", "key", *columns])
+    writer.writerow(["dimension", "key", *columns, "families"])
     writer.writerow(["overall", "all", *(stats["overall"][c] for c in columns)])
     for name in _GROUPS:
         for row in stats[f"by_{name}"]:
@@ -156,6 +171,11 @@ def as_csv(stats: dict[str, Any]) -> str:
         writer.writerow(["status", row["status"], row["referrals"], *blank])
     for row in stats["outcomes"]["declined_by_reason"]:
         writer.writerow(["declined_reason", row["reason"], row["referrals"], *blank])
+    empty = [""] * len(columns)
+    reported = stats["family_reported"]
+    writer.writerow(["family_reported", "all", *empty, reported["families"]])
+    for row in reported["by_answer"]:
+        writer.writerow(["family_reported", row["answer"], *empty, row["families"]])
     return out.getvalue()
 
 
