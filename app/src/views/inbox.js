@@ -298,6 +298,10 @@ export function InboxReferralScreen({ id }) {
     </p>
     ${message ? html`<${Notice} kind=${message.kind}>${message.text}</${Notice}>` : null}
     <${Shared} referral=${referral} />
+    ${referral.family_feedback
+      ? html`<${Notice}><strong>${t("family.feedback", { answer: t(`family.answer.${referral.family_feedback.answer}`) })}</strong>
+          · ${formatDateTime(referral.family_feedback.at)}</${Notice}>`
+      : null}
     ${moves.length
       ? html`<form class="moves" onSubmit=${submit}>
           <fieldset>

@@ -88,6 +88,16 @@ export function PublicScreen() {
                 : null}
             </div>
           </section>
+          ${stats.family_reported
+            ? html`<section aria-labelledby="families-said">
+                <h2 id="families-said">${t("public.families_said")}</h2>
+                <p class="hint">${t("public.families_said_note", { families: figure(stats.family_reported.families) })}</p>
+                <div class="charts">
+                  <${BarChart} id="family-answers" title=${t("public.family_answers")} columnLabel=${[t("public.answer"), t("public.families")]}
+                    rows=${stats.family_reported.by_answer.map((r) => ({ label: t(`family.answer.${r.answer}`), value: r.families }))} />
+                </div>
+              </section>`
+            : null}
           <section aria-labelledby="about" class="about">
             <h2 id="about">${t("public.about")}</h2>
             <p>${t("public.about_what")}</p>

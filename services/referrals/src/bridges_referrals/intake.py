@@ -74,9 +74,10 @@ def fingerprint(request: FileReferral) -> str:
     return hashlib.sha256(dumped.encode()).hexdigest()
 
 
-def _follow_up(
+def plan_follow_up(
     request: FileReferral, policy: FollowUpPolicy, case_id: UUID, now: datetime
 ) -> follow_up.FollowUp:
+    """The new case's follow-up as its intake asks (or the refusal `follow_up.plan` names)."""
     contact = request.client.contact
     return follow_up.plan(
         request.follow_up.request() if request.follow_up else None,
@@ -161,7 +162,7 @@ def _filing(
         situation=request.situation,
         officer_contact=_officer_contact(officer, request),
         safety_concerns=request.safety_concerns,
-        follow_up=_follow_up(request, follow_ups, case_id, now),
+        follow_up=plan_follow_up(request, follow_ups, case_id, now),
     )
     respond_by = targets.respond_by(request.urgency, now)
     referrals: list[Referral] = []
