@@ -14,7 +14,7 @@ from tests.browser.support import AppStack, screenshot
 
 # what a published figure may read as: a count of 5 or more, a share, hours, or words
 ALLOWED = re.compile(
-    r"^(\d{2,}|[5-9]|\d+\s?%|\d+([.,]\d)? h|—|fewer than 5|hidden|menos de 5|oculto"
+    r"^(0|\d{2,}|[5-9]|\d+\s?%|\d+([.,]\d)? h|—|fewer than 5|hidden|menos de 5|oculto"
     r"|Too few to show|Muy pocas para mostrar)$"
 )
 
