@@ -66,11 +66,21 @@ async def test_unstorable_text_in_an_intake_is_refused_and_writes_nothing(stack,
     assert await _count(pool, "referral") == 0 and await _count(pool, "outbox") == 0
 
 
-async def test_a_consent_time_outside_the_storable_range_is_refused(stack, program):
+@pytest.mark.parametrize(
+    "given_at",
+    [
+        "0001-01-01T00:00:00+14:00",  # no such instant in UTC
+        "0001-01-01T00:00:00Z",  # the driver's -infinity: it read back without an offset
+        "0001-01-01T00:00:01Z",  # a consent no referral could rest on
+        "2026-11-02T08:55:00",  # no offset: which instant is it?
+    ],
+    ids=["before-year-1", "minus-infinity", "year-1", "naive"],
+)
+async def test_a_consent_time_that_names_no_sensible_instant_is_refused(stack, program, given_at):
     consent = {
         "given_by": "client",
         "method": "verbal",
-        "given_at": "0001-01-01T00:00:00+14:00",
+        "given_at": given_at,
         "scopes": ["contact"],
     }
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
@@ -92,6 +102,8 @@ async def test_a_consent_time_outside_the_storable_range_is_refused(stack, progr
         {"search": f"food{NUL}bank"},
         {"modified_after": "0001-01-01T00:00:00+14:00"},
         {"open_at": "0001-01-01T00:00:00+14:00"},
+        {"open_at": "2026-11-25T11:00:00"},  # no offset: the schema's date-time needs one
+        {"modified_after": "2026-11-25T11:00:00"},
     ],
 )
 async def test_hostile_search_filters_are_refused(stack, params):

@@ -237,3 +237,45 @@ async def test_a_request_over_the_in_flight_limit_is_a_503_at_once_and_probes_st
         app.state.held.set()
         assert (await first).status_code == 200
         assert (await c.get("/search")).status_code == 200  # room again
+
+
+async def test_a_client_that_leaves_mid_body_is_a_499_not_a_server_error(caplog):
+    app = _app()
+    parts = [
+        {"type": "http.request", "body": b'{"text": "half', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return parts.pop(0) if parts else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/notes",
+        "raw_path": b"/notes",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"400")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("edge", 80),
+    }
+    await app(scope, receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [499]
+    assert app.state.seen == []
+    registry = app.state.runtime.metrics.registry
+    count = registry.get_sample_value(
+        "bridges_http_requests_total", {"method": "POST", "route": "/notes", "status": "499"}
+    )
+    assert count == 1
+    errors = registry.get_sample_value(
+        "bridges_http_requests_total", {"method": "POST", "route": "/notes", "status": "500"}
+    )
+    assert errors is None

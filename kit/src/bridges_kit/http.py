@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from bridges_kit import access, cors, dead_letters, openapi, ops_endpoints, throttling, tracing
 from bridges_kit.edge import EdgeMiddleware, EdgeRoute
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_S = "2"
+CLIENT_CLOSED_REQUEST = 499
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -140,6 +142,14 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
 
     for outage in OUTAGE_ERRORS:
         app.add_exception_handler(outage, _unavailable)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client left before its body arrived: nothing was done and nobody reads an answer.
+        # Counted as 499 (nginx's "client closed request"), never as a server error.
+        route = getattr(request.scope.get("route"), "path", "unmatched")  # never the URL itself
+        log.info("client_disconnected", method=request.method, route=route)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -64,6 +64,9 @@ DELIBERATE: list[tuple[str, str, str]] = [
     (r".*\.schedules\[\]\.timezone", "(greater|less) than", "HSDS: a UTC offset, -12 to 14"),
     (r".*\.schedules\[\]", "valid_from is after valid_to", "a schedule valid on no day"),
     (r".*\.(latitude|longitude)", "(greater|less) than", "WGS84 degrees"),
+    # shown in the app and exported, where a number becomes a tel: link (web_values)
+    (r".*\.phones\[\]\.number", "not a phone number", "digits and how numbers are written"),
+    (r".*\.organization\.logo", "addresses are accepted|web address", "HSDS: a URL of an image"),
     # references (dataset.check_references); those kept as given are warnings instead
     (r".*\.taxonomy_term_id", "unknown taxonomy term", "a term nobody can read or search by"),
     (r".*\.taxonomy_term_id", "differs from taxonomy_term.id", "contradicts the embedded term"),
@@ -114,6 +117,8 @@ TIDY: dict[str, st.SearchStrategy[Any]] = {
     "latitude": st.floats(-90, 90),
     "longitude": st.floats(-180, 180),
     "code": st.uuids().map(lambda u: u.hex[:8]),
+    "logo": st.from_regex(r"\Ahttps://[a-z]{1,10}\.example/[a-z]{1,8}\.png\Z"),
+    "number": st.from_regex(r"\A\+?[0-9]{3}[0-9 ().-]{0,12}\Z"),
     "parent_id": st.uuids().map(str),
 }
 TIDY_REQUIRED = {"organization"}

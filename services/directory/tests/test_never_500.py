@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,3 +75,23 @@ async def test_place_parameters(seeded, params):
     assert response.status_code < 500, (params, response.text)
     if response.status_code >= 400:
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lat": "45.5", "lon": "-122.6", "radius_km": "1e-320"},
+        {"lat": "1e-320", "lon": "5e-324", "radius_km": "5"},
+        {"lat": "1e-320", "lon": "5e-324", "sort": "distance"},
+        {"age": "1e-320"},
+        {"lat": "45.5", "lon": "-122.6", "radius_km": "2.2250738585072014e-308"},
+    ],
+    ids=["radius", "origin", "origin-sorted", "age", "smallest-normal"],
+)
+async def test_numbers_too_small_to_compute_with_are_refused_or_answered(seeded, params):
+    async with seeded.client() as c:
+        response = await c.get("/services", params=params)
+    assert response.status_code in (200, 422), (params, response.text)
+    if response.status_code == 422:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert any(e["location"][-1] in params for e in response.json()["errors"])

@@ -5,12 +5,13 @@ and exported again the same; and an import's errors named by file, row and colum
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import json
 import sys
 import zipfile
 from pathlib import Path
+
+from tabular_files import rewrite_csv
 
 from bridges_directory import tabular
 from bridges_directory.seed import demo_county
@@ -78,21 +79,11 @@ def _files(archive: bytes) -> dict[str, bytes]:
         return {name: opened.read(name) for name in opened.namelist()}
 
 
-def _rewrite(files: dict[str, bytes], name: str, row: int, column: str, value: str) -> None:
-    rows = list(csv.DictReader(io.StringIO(files[name].decode())))
-    rows[row - 2][column] = value  # the header is row 1
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    files[name] = out.getvalue().encode()
-
-
 async def test_import_errors_name_file_row_and_column_and_nothing_is_written(directory, infra):
     files = tabular.write(demo_county.build())
-    _rewrite(files, "services.csv", 4, "status", "open")
-    _rewrite(files, "services.csv", 6, "minimum_age", "three")
-    _rewrite(files, "organizations.csv", 2, "name", "")
+    rewrite_csv(files, "services.csv", 4, "status", "open")
+    rewrite_csv(files, "services.csv", 6, "minimum_age", "three")
+    rewrite_csv(files, "organizations.csv", 2, "name", "")
     response = await _post(directory, infra, tabular.zipped(files))
     assert response.status_code == 422
     assert response.json()["errors"] == [
@@ -101,7 +92,7 @@ async def test_import_errors_name_file_row_and_column_and_nothing_is_written(dir
             "message": "not a number: 'three'",
         }
     ]
-    _rewrite(files, "services.csv", 6, "minimum_age", "3")
+    rewrite_csv(files, "services.csv", 6, "minimum_age", "3")
     response = await _post(directory, infra, tabular.zipped(files), dry_run=True)
     assert response.status_code == 422
     located = {(e.get("file"), e.get("row"), e.get("column")) for e in response.json()["errors"]}

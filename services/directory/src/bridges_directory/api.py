@@ -23,7 +23,7 @@ from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.access import Caller
 from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, etag_of, none_match
 from bridges_kit.edge import parse_json
-from bridges_kit.fields import Instant
+from bridges_kit.fields import Instant, InstantOrDay
 from bridges_kit.http import Pool, get_runtime, router, unit_of_work
 from bridges_kit.openapi import problem_responses
 from bridges_kit.problems import BadRequest, Unprocessable
@@ -43,9 +43,16 @@ async def _corrections(request: Request) -> Corrections:
 
 TypoCorrections = Annotated[Corrections, Depends(_corrections)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+# A radius so small that PostgreSQL's float arithmetic underflows on it (1e-320) is refused;
+# coordinates are rounded (`hsds.Degrees`).
+MIN_RADIUS_KM = 0.01
 PerPage = Annotated[int, Query(ge=1, le=200)]
 ModifiedAfter = Annotated[
-    Instant | None, Query(description="only objects changed after this time (ISO 8601)")
+    InstantOrDay | None,
+    Query(
+        description="only objects changed after this time (ISO 8601, with its offset; a date "
+        "alone: that day from midnight UTC)"
+    ),
 ]
 
 
@@ -88,9 +95,11 @@ async def list_services(
     ] = None,
     taxonomy_id: UUID | None = None,
     modified_after: ModifiedAfter = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    radius_km: Annotated[float | None, Query(gt=0, le=500)] = None,
+    lat: Annotated[hsds.Degrees | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[hsds.Degrees | None, Query(ge=-180, le=180)] = None,
+    radius_km: Annotated[
+        float | None, Query(ge=MIN_RADIUS_KM, le=500, description="at least 10 m")
+    ] = None,
     language: Annotated[str | None, Query(max_length=40, description="code or name")] = None,
     age: Annotated[float | None, Query(ge=0, le=130)] = None,
     open_now: bool = False,

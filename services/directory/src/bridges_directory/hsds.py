@@ -6,7 +6,8 @@ in the namespaced `x_bridges` object.
 
 The models accept what the official HSDS 3.0 schema accepts, except where Bridges needs more
 (see `tests/test_hsds_conformance.py` for that list, e.g. a service's organization, a name
-that is not blank, dates and times in the formats HSDS documents). Bounds on fields Bridges
+that is not blank, dates and times in the formats HSDS documents, web addresses that are http(s),
+emails that are emails and phone numbers without markup: `web_values`). Bounds on fields Bridges
 does not interpret are only there to keep a request's size in check.
 """
 
@@ -20,12 +21,16 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bridges_directory.web_values import EmailAddress, PhoneNumber, WebAddress
 from bridges_schema import CapacityStatus
 
 Text = Annotated[str, Field(max_length=300)]
 LongText = Annotated[str, Field(max_length=10_000)]
+# WGS84 degrees rounded to 7 decimals (about 1 cm): a subnormal such as 1e-320 would make
+# PostgreSQL's distance arithmetic underflow
+Degrees = Annotated[float, AfterValidator(lambda degrees: round(degrees, 7))]
 
 
 class HsdsObject(BaseModel):
@@ -53,7 +58,7 @@ class TaxonomyTerm(HsdsObject):
     taxonomy: Text | None = None
     taxonomy_id: UUID | None = None
     language: Text | None = None
-    term_uri: Text | None = None
+    term_uri: WebAddress | None = None
     x_bridges: TermExtension | None = None
 
 
@@ -61,7 +66,7 @@ class Taxonomy(HsdsObject):
     id: UUID
     name: Text
     description: LongText = ""
-    uri: Text | None = None
+    uri: WebAddress | None = None
     version: Text | None = None
 
 
@@ -89,10 +94,15 @@ class Organization(HsdsObject):
     name: Text = Field(min_length=1)
     alternate_name: Text | None = None
     description: LongText = ""
-    email: Text | None = None
-    website: Text | None = None
+    email: EmailAddress | None = None
+    website: WebAddress | None = None
+    logo: WebAddress | None = None
+    uri: WebAddress | None = None
     legal_status: Text | None = None
     year_incorporated: int | float | None = None  # HSDS: a number; Bridges only keeps it
+    phones: list[Phone] = Field(default_factory=list, max_length=50)
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
+    locations: list[Location] = Field(default_factory=list, max_length=200)
 
 
 class Address(HsdsObject):
@@ -131,9 +141,13 @@ class Location(HsdsObject):
     name: Text | None = None
     description: LongText | None = None
     # one coordinate without the other is valid HSDS: kept, but it places the location nowhere
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: Degrees | None = Field(default=None, ge=-90, le=90)
+    longitude: Degrees | None = Field(default=None, ge=-180, le=180)
+    url: WebAddress | None = None
     addresses: list[Address] = Field(default_factory=list, max_length=10)
+    phones: list[Phone] = Field(default_factory=list, max_length=50)
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
+    accessibility: list[Accessibility] = Field(default_factory=list, max_length=50)
     x_bridges: LocationExtension = Field(default_factory=LocationExtension)
 
 
@@ -159,6 +173,7 @@ class Schedule(HsdsObject):
     location_id: UUID | None = None
     service_at_location_id: UUID | None = None
     description: LongText | None = None
+    schedule_link: WebAddress | None = None
 
     @field_validator("byday")
     @classmethod
@@ -196,7 +211,7 @@ class ServiceArea(HsdsObject):
 
 class Phone(HsdsObject):
     id: UUID
-    number: Text
+    number: PhoneNumber
     extension: float | None = None
     type: Text | None = None
     description: LongText | None = None
@@ -215,7 +230,7 @@ class CostOption(HsdsObject):
 class RequiredDocument(HsdsObject):
     id: UUID
     document: Text | None = None
-    uri: Text | None = None
+    uri: WebAddress | None = None
 
 
 class Contact(HsdsObject):
@@ -223,7 +238,7 @@ class Contact(HsdsObject):
     name: Text | None = None
     title: Text | None = None
     department: Text | None = None
-    email: Text | None = None
+    email: EmailAddress | None = None
     phones: list[Phone] = Field(default_factory=list, max_length=20)
 
 
@@ -236,7 +251,7 @@ class Accessibility(HsdsObject):
     id: UUID
     description: LongText | None = None
     details: LongText | None = None
-    url: Text | None = None
+    url: WebAddress | None = None
 
 
 class ServiceAtLocation(HsdsObject):
@@ -249,6 +264,8 @@ class ServiceAtLocation(HsdsObject):
     description: LongText | None = None
     location: Location | None = None
     schedules: list[Schedule] = Field(default_factory=list, max_length=50)
+    phones: list[Phone] = Field(default_factory=list, max_length=50)
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _location_id_matches(self) -> ServiceAtLocation:
@@ -280,8 +297,9 @@ class Service(HsdsObject):
     name: Text = Field(min_length=1)
     alternate_name: Text | None = None
     description: LongText = ""
-    url: Text | None = None
-    email: Text | None = None
+    url: WebAddress | None = None
+    email: EmailAddress | None = None
+    assurer_email: EmailAddress | None = None
     status: Annotated[str, Field(pattern="^(active|inactive|defunct|temporarily closed)$")]
     interpretation_services: LongText | None = None
     application_process: LongText | None = None

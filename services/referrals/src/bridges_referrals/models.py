@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from bridges_kit.fields import Instant
 from bridges_referrals.domain import ConsentScope
@@ -25,6 +33,7 @@ from bridges_schema import FamilyAnswer, ReasonCode, ReferralStatus, Role, Urgen
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Phone = Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[0-9+() .\-]+$")]
 _CLOCK_SKEW = timedelta(minutes=5)
+_EARLIEST_CONSENT = datetime(1970, 1, 1, tzinfo=UTC)
 NeedCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 TextVersion = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
@@ -124,12 +133,17 @@ class Consent(Strict):
         default=None, description="the version of the consent text read to the family"
     )
 
+    @field_validator("given_at")
+    @classmethod
+    def _when(cls, given_at: datetime) -> datetime:
+        if given_at < _EARLIEST_CONSENT:
+            raise ValueError("given_at is before 1970: not a consent this referral could rest on")
+        if given_at > datetime.now(UTC).replace(microsecond=0) + _CLOCK_SKEW:
+            raise ValueError("given_at is in the future")
+        return given_at
+
     @model_validator(mode="after")
     def _sensible(self) -> Consent:
-        if self.given_at.tzinfo is None:
-            raise ValueError("given_at needs a time zone offset")
-        if self.given_at > datetime.now(UTC).replace(microsecond=0) + _CLOCK_SKEW:
-            raise ValueError("given_at is in the future")
         if ConsentScope.CONTACT not in self.scopes:
             raise ValueError("consent must at least cover sharing contact details")
         if self.given_by is ConsentGiver.GUARDIAN and not self.given_by_name:
