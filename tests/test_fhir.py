@@ -210,6 +210,42 @@ async def test_a_declined_task_carries_its_reason_as_status_reason_text(module_s
     assert inbox["history"][-1]["reason_code"] == "at-capacity"
 
 
+async def test_fhir_reads_that_show_a_note_or_the_guardians_name_are_audited(
+    module_stack, program
+):
+    stack = module_stack
+    consent = {
+        "given_by": "guardian",
+        "given_by_name": "Mariam Quintanilla",
+        "method": "verbal",
+        "given_at": datetime.now(UTC).isoformat(),
+        "scopes": ["contact", "needs"],
+    }
+    filed = await _file(stack, program["id"], consent=consent)
+    referral_id, case_id = filed["referrals"][0]["id"], filed["case_id"]
+    async with stack.referrals.client(stack.token(Role.AGENCY_STAFF)) as c:
+        accepted = await c.post(
+            f"/referrals/{referral_id}/transitions",
+            json={"to": "accepted", "note": "Spoke to the guardian."},
+            headers={"If-Match": '"1"'},
+        )
+        assert accepted.status_code == 200, accepted.text
+        task = await c.get(f"/fhir/Task/{referral_id}")
+        agency_consent = await c.get(f"/fhir/Consent/{case_id}")
+    officer_consent = await _get(stack, Role.OFFICER, f"/fhir/Consent/{case_id}")
+    assert task.status_code == agency_consent.status_code == officer_consent.status_code == 200
+    assert "Mariam" not in agency_consent.text and "Mariam" in officer_consent.text
+    reads = await stack.referrals.runtime.pool.fetch(
+        """SELECT actor_role, detail FROM audit_log
+           WHERE case_id = $1 AND action = 'pii.read' AND detail->>'via' = 'fhir' ORDER BY id""",
+        uuid.UUID(case_id),
+    )
+    details = [(r["actor_role"], r["detail"]) for r in reads]
+    assert ("agency_staff", {"notes": 1, "via": "fhir"}) in details  # the Task with its note
+    assert ("officer", {"guardian_name": True, "via": "fhir"}) in details
+    assert len(details) == 2  # the agency's Consent shows no name: nothing to record
+
+
 async def test_another_agency_sees_no_task_and_cannot_move_one(module_stack, program):
     stack = module_stack
     filed = await _file(stack, program["id"])

@@ -52,6 +52,35 @@ async def test_reads_and_changes_are_audited_with_the_request_id(desk):
     assert refused.status_code == 403
 
 
+async def test_reading_a_history_that_shows_notes_is_audited(desk):
+    referral = (await desk.file())["referrals"][0]
+    history = f"/referrals/{referral['id']}/history"
+    async with desk.client(Role.OFFICER) as c:
+        quiet = await c.get(history)  # no note yet: nothing of the family is shown
+    async with desk.client(Role.AGENCY_STAFF) as c:
+        accepted = await c.post(
+            f"/referrals/{referral['id']}/transitions",
+            json={"to": "accepted", "note": "Called the mother; intake on Tuesday."},
+            headers={"If-Match": '"1"'},
+        )
+        assert accepted.status_code == 200, accepted.text
+        staff_read = await c.get(history, headers={"X-Correlation-Id": READ_ID})
+    async with desk.client(Role.OFFICER) as c:
+        officer_read = await c.get(history)
+    assert quiet.status_code == staff_read.status_code == officer_read.status_code == 200
+    assert [h["note"] for h in staff_read.json()] == [None, "Called the mother; intake on Tuesday."]
+    reads = await desk.pool.fetch(
+        """SELECT actor_id, request_id, detail FROM audit_log
+           WHERE referral_id = $1 AND action = 'pii.read' ORDER BY id""",
+        uuid.UUID(referral["id"]),
+    )
+    by_staff = [r for r in reads if r["request_id"] == READ_ID]
+    assert len(by_staff) == 1 and by_staff[0]["detail"]["notes"] == 1
+    assert reads[-1]["actor_id"] == desk.officer and reads[-1]["detail"]["notes"] == 1
+    # the quiet read, the view after the move and the two history reads: only the last three
+    assert len(reads) == 3
+
+
 async def test_the_audit_log_refuses_changes_and_shows_tampering(desk, infra):
     referral = (await desk.file())["referrals"][0]
     for _ in range(3):

@@ -7,7 +7,9 @@ audit entry together, or nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from bridges_kit.principal import Principal
@@ -78,25 +80,58 @@ async def _apply_move(
     return after
 
 
+async def record_reading(
+    uow: ReferralsUnitOfWork,
+    viewer: Principal,
+    case_id: UUID,
+    referral_id: UUID | None,
+    *,
+    shared: sharing.Shared | None = None,
+    entries: Iterable[HistoryEntry] = (),
+    guardian_name: bool = False,
+    via: str | None = None,
+) -> None:
+    """Every read that shows the family's data (`shared`, the guardian's name) or notes
+    (`entries` as shown) is written to the audit log, with what it showed; one that shows
+    neither writes nothing."""
+    detail: dict[str, Any] = {}
+    if shared is not None and shared.personal:
+        detail["fields"] = sorted(shared.client or ())
+        detail["situation"] = shared.situation is not None
+    notes = sum(1 for entry in entries if entry.note is not None)
+    if notes:
+        detail["notes"] = notes
+    if guardian_name:
+        detail["guardian_name"] = True
+    if not detail:
+        return
+    if via is not None:
+        detail["via"] = via
+    await uow.audit.record(
+        audit.Actor.of(viewer),
+        audit.Action.PII_READ,
+        referral_id=referral_id,
+        case_id=case_id,
+        detail=detail,
+    )
+
+
 async def _shown(
     uow: ReferralsUnitOfWork, viewer: Principal, referral: Referral, now: datetime
 ) -> ReferralView:
-    """The full view; showing personal data is recorded in the audit log."""
+    """The full view; showing personal data or notes is recorded in the audit log."""
     case = await uow.cases.get(referral.case_id)
     assert case is not None  # a referral always belongs to a case
     shared = sharing.shared_with(viewer, referral, case)
-    if shared.personal:
-        await uow.audit.record(
-            audit.Actor.of(viewer),
-            audit.Action.PII_READ,
-            referral_id=referral.id,
-            case_id=case.id,
-            detail={
-                "fields": sorted(shared.client or ()),
-                "situation": shared.situation is not None,
-            },
-        )
     entries = await uow.history.of(referral.id)
+    await record_reading(
+        uow,
+        viewer,
+        case.id,
+        referral.id,
+        shared=shared,
+        entries=sharing.visible_history(entries, shared),
+    )
     whole = sharing.whole_case(viewer, referral)
     answer = await uow.feedback.of_case(case.id, comment=whole)
     feedback = sharing.shared_feedback(viewer, referral, case, answer)
@@ -119,13 +154,17 @@ async def open_referral(
 async def referral_history(
     uow: ReferralsUnitOfWork, viewer: Principal, referral_id: UUID
 ) -> list[HistoryEntryView]:
-    """The moves of a referral (notes as the viewer may see them). A pure read."""
+    """The moves of a referral (notes as the viewer may see them). Changes nothing but the
+    audit log, when a note is shown."""
     async with uow:
         referral = await _visible(uow, viewer, referral_id)
         case = await uow.cases.get(referral.case_id)
         assert case is not None
         shared = sharing.shared_with(viewer, referral, case)
-        return views.history(await uow.history.of(referral.id), shared)
+        shown = sharing.visible_history(await uow.history.of(referral.id), shared)
+        await record_reading(uow, viewer, case.id, referral.id, entries=shown)
+        await uow.commit()
+    return [views.history_entry(entry) for entry in shown]
 
 
 async def mark_received(

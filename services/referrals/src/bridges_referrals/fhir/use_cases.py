@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from bridges_kit.principal import Principal
-from bridges_referrals import audit, casework, intake, sharing
+from bridges_referrals import casework, intake, sharing
 from bridges_referrals.domain import (
     Case,
     ReferralNotFound,
@@ -38,27 +38,6 @@ class Versioned:
     version: int | None = None
 
 
-async def _audit_read(
-    uow: ReferralsUnitOfWork,
-    viewer: Principal,
-    case: Case,
-    shared: sharing.Shared,
-    referral_id: UUID | None,
-) -> None:
-    if shared.personal:
-        await uow.audit.record(
-            audit.Actor.of(viewer),
-            audit.Action.PII_READ,
-            referral_id=referral_id,
-            case_id=case.id,
-            detail={
-                "fields": sorted(shared.client or ()),
-                "situation": shared.situation is not None,
-                "via": "fhir",
-            },
-        )
-
-
 async def _agency_name(uow: ReferralsUnitOfWork, program_id: UUID) -> str | None:
     program = (await uow.programs.get_many([program_id])).get(program_id)
     return program.organization_name if program else None
@@ -79,8 +58,9 @@ async def read_task(uow: ReferralsUnitOfWork, viewer: Principal, referral_id: UU
             resources.officer_name(case),
             await _agency_name(uow, referral.program_id),
         )
-        if any(e.note for e in entries):
-            await _audit_read(uow, viewer, case, shared, referral.id)
+        await casework.record_reading(
+            uow, viewer, case.id, referral.id, entries=entries, via="fhir"
+        )
         await uow.commit()
     return Versioned(task, referral.version)
 
@@ -95,7 +75,7 @@ async def read_service_request(
         case = await uow.cases.get(referral.case_id)
         assert case is not None
         shared = sharing.shared_with(viewer, referral, case)
-        await _audit_read(uow, viewer, case, shared, referral.id)
+        await casework.record_reading(uow, viewer, case.id, referral.id, shared=shared, via="fhir")
         await uow.commit()
     return Versioned(resources.service_request(referral, case, shared), referral.version)
 
@@ -114,7 +94,7 @@ async def _case_seen_by(
 async def read_patient(uow: ReferralsUnitOfWork, viewer: Principal, case_id: UUID) -> Versioned:
     async with uow:
         case, shared = await _case_seen_by(uow, viewer, case_id)
-        await _audit_read(uow, viewer, case, shared, None)
+        await casework.record_reading(uow, viewer, case.id, None, shared=shared, via="fhir")
         await uow.commit()
     full = viewer.role is Role.ADMIN or viewer.sub == case.officer_id
     return Versioned(resources.patient(case, shared, redacted=not full))
@@ -123,7 +103,11 @@ async def read_patient(uow: ReferralsUnitOfWork, viewer: Principal, case_id: UUI
 async def read_consent(uow: ReferralsUnitOfWork, viewer: Principal, case_id: UUID) -> Versioned:
     async with uow:
         case, _ = await _case_seen_by(uow, viewer, case_id)
-    full = viewer.role is Role.ADMIN or viewer.sub == case.officer_id
+        full = viewer.role is Role.ADMIN or viewer.sub == case.officer_id
+        given = case.consent
+        named = full and given.given_by != "client" and given.given_by_name is not None
+        await casework.record_reading(uow, viewer, case.id, None, guardian_name=named, via="fhir")
+        await uow.commit()
     return Versioned(resources.consent(case, full=full))
 
 
