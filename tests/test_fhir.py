@@ -210,9 +210,7 @@ async def test_a_declined_task_carries_its_reason_as_status_reason_text(module_s
     assert inbox["history"][-1]["reason_code"] == "at-capacity"
 
 
-async def test_fhir_reads_that_show_a_note_or_the_guardians_name_are_audited(
-    module_stack, program
-):
+async def test_fhir_reads_that_show_a_note_or_the_guardians_name_are_audited(module_stack, program):
     stack = module_stack
     consent = {
         "given_by": "guardian",
