@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from bridges_kit.versions import VersionCondition
 from bridges_kit.principal import Principal
 from bridges_referrals import lifecycle
 from bridges_schema import FINAL_STATUSES, ReasonCode, ReferralStatus, Role, Urgency
@@ -251,24 +252,6 @@ def moved(referral: Referral, to: ReferralStatus, at: datetime) -> Referral:
         first_response_at=referral.first_response_at or (at if answered else None),
         closed_at=at if to in FINAL_STATUSES else referral.closed_at,
     )
-
-
-@dataclass(frozen=True)
-class VersionCondition:
-    """An If-Match header: the entity tags the caller last read ("*" matches any version)."""
-
-    tags: frozenset[str]
-    any_version: bool = False
-
-    @classmethod
-    def parse(cls, header: str) -> VersionCondition:
-        tags = {t.strip() for t in header.split(",") if t.strip()}
-        if "*" in tags:
-            return cls(frozenset(), any_version=True)
-        return cls(frozenset(t.removeprefix("W/").strip('"') for t in tags))
-
-    def matches(self, version: int) -> bool:
-        return self.any_version or str(version) in self.tags
 
 
 def check_version(referral: Referral, condition: VersionCondition) -> None:
