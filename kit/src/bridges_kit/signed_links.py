@@ -5,11 +5,23 @@ the id is kept (e.g. a row with an expiry and a time of use). Pure."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 MIN_KEY_LENGTH = 32
+
+
+def checked_key(value: Any, setting: str) -> Any:
+    """A settings validator's body for a link key: unset (None, or "" as compose passes an
+    unset variable) is None; a key shorter than `MIN_KEY_LENGTH` is refused, naming `setting`."""
+    secret = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    if secret in (None, ""):
+        return None
+    if not isinstance(secret, str) or len(secret) < MIN_KEY_LENGTH:
+        raise ValueError(f"{setting} needs at least {MIN_KEY_LENGTH} characters")
+    return value
 
 
 class LinkSigner:

@@ -5,8 +5,10 @@ worker: `reviews.ListingUpkeep` (monthly "still correct?" requests, intakes reop
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
@@ -21,7 +23,7 @@ from bridges_kit import problems
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
-from bridges_kit.signed_links import MIN_KEY_LENGTH, LinkSigner
+from bridges_kit.signed_links import MIN_KEY_LENGTH, LinkSigner, checked_key
 from bridges_kit.workers import Worker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,6 +53,13 @@ class DirectorySettings(ServiceSettings):
         description="the key the notifications service signs listing-review links with (the "
         f"same secret there, {MIN_KEY_LENGTH}+ characters); unset: emailed links confirm nothing",
     )
+    listing_link_key_file: Path | None = Field(
+        default=None, description="the same key read from a file (a compose secret)"
+    )
+    secret_files: ClassVar[Mapping[str, str]] = {
+        **ServiceSettings.secret_files,
+        "listing_link_key_file": "listing_link_key",
+    }
     listing_reviews: bool = Field(
         default=True, description="ask agencies monthly to confirm their listing"
     )
@@ -66,12 +75,7 @@ class DirectorySettings(ServiceSettings):
     @field_validator("listing_link_key", mode="before")
     @classmethod
     def _link_key(cls, value: object) -> object:
-        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if secret in (None, ""):  # compose passes an unset variable as ""
-            return None
-        if not isinstance(secret, str) or len(secret) < MIN_KEY_LENGTH:
-            raise ValueError(f"BRIDGES_LISTING_LINK_KEY needs {MIN_KEY_LENGTH}+ characters")
-        return value
+        return checked_key(value, "BRIDGES_LISTING_LINK_KEY")
 
     def review_policy(self) -> ReviewPolicy:
         return ReviewPolicy(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
@@ -12,6 +14,7 @@ from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
+from bridges_kit.signed_links import LinkSigner, checked_key
 from bridges_kit.workers import Worker
 from bridges_notifications import (
     access,
@@ -20,6 +23,7 @@ from bridges_notifications import (
     delivery_log,
     domain,
     fanout,
+    listing_reviews,
     netguard,
     retry,
 )
@@ -34,6 +38,7 @@ from bridges_notifications.transports import (
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     DeliveryChannel,
+    ListingReviewRequested,
     ReferralOverdue,
     ReferralRequested,
     ReferralStatusChanged,
@@ -45,7 +50,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # worker's claim and its attempt commits, the outbox relay, an API request.
 CONNECTIONS_BESIDES_LANES = 4
 
-# What reacts to which event: every referral event may interest the receiving agency.
+# What reacts to which event: every referral event may interest the receiving agency; the
+# directory's "please confirm your listing" is emailed to the agency.
 SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
     Subscription(
         "notifications-referrals",
@@ -55,6 +61,11 @@ SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
             on(ReferralStatusChanged, fanout.on_referral_status_changed),
             on(ReferralOverdue, fanout.on_referral_overdue),
         ),
+    ),
+    Subscription(
+        "notifications-directory",
+        Domain.DIRECTORY,
+        (on(ListingReviewRequested, listing_reviews.on_listing_review_requested),),
     ),
 ]
 
@@ -126,6 +137,27 @@ class NotificationsSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = "Bridges <no-reply@bridges.example.org>"
+    listing_link_key: SecretStr | None = Field(
+        default=None,
+        description="signs the one-tap link of the directory's listing reviews (the same secret "
+        "as the directory's, 32+ characters); unset: the email asks staff to sign in instead",
+    )
+    listing_link_key_file: Path | None = Field(
+        default=None, description="the same key read from a file (a compose secret)"
+    )
+    secret_files: ClassVar[Mapping[str, str]] = {
+        **ServiceSettings.secret_files,
+        "listing_link_key_file": "listing_link_key",
+    }
+
+    @field_validator("listing_link_key", mode="before")
+    @classmethod
+    def _link_key(cls, value: object) -> object:
+        return checked_key(value, "BRIDGES_LISTING_LINK_KEY")
+
+    def listing_links(self) -> LinkSigner | None:
+        key = self.listing_link_key
+        return LinkSigner(key.get_secret_value(), listing_reviews.PURPOSE) if key else None
 
     @field_validator("webhook_allowed_networks")
     @classmethod
@@ -178,7 +210,7 @@ def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
         DeliveryChannel.WEBHOOK: WebhookTransport(
             s.webhook_timeout_s, s.allowed_networks(), max_connections=s.delivery_concurrency
         ),
-        DeliveryChannel.EMAIL: EmailTransport(s.mail(), s.referral_link_base),
+        DeliveryChannel.EMAIL: EmailTransport(s.mail(), s.referral_link_base, s.listing_links()),
     }
     return DeliveryWorker(
         runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling(), runtime.metrics

@@ -123,7 +123,7 @@ class NewDelivery:
     id: UUID
     event_id: str
     event_type: str
-    referral_id: UUID
+    referral_id: UUID | None  # None: not about a referral (an agency's listing review)
     agency_id: UUID
     channel: DeliveryChannel
     target: str  # the endpoint's id, or the email address

@@ -13,11 +13,12 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from bridges_kit.signed_links import LinkSigner
 from bridges_kit.signing import signature_headers
-from bridges_notifications import messages, netguard, retry
+from bridges_notifications import listing_reviews, messages, netguard, retry
 from bridges_notifications.domain import AttemptResult, ClaimedDelivery
 from bridges_notifications.receiver_connections import ReceiverConnections
-from bridges_schema import parse_event
+from bridges_schema import ListingReviewRequested, parse_event
 
 MAX_ANSWER_BYTES = 64 * 1024  # read to reuse the connection; receivers answer with little
 
@@ -110,11 +111,15 @@ class MailSettings:
 
 
 class EmailTransport:
-    """A short notice with a link, in the recipient's language (see `messages`)."""
+    """A short notice with a link, in the recipient's language (see `messages`; an agency's
+    listing review: `listing_reviews`, its link signed with `listing_links`)."""
 
-    def __init__(self, mail: MailSettings, link_base: str) -> None:
+    def __init__(
+        self, mail: MailSettings, link_base: str, listing_links: LinkSigner | None = None
+    ) -> None:
         self._mail = mail
         self._link_base = link_base
+        self._listing_links = listing_links
 
     async def close(self) -> None:
         return None
@@ -122,12 +127,11 @@ class EmailTransport:
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
         started = time.perf_counter()
         mail = self._mail
-        notice = messages.compose(
-            parse_event(delivery.payload),
-            delivery.language or "en",
-            self._link_base,
-            delivery.audience,
-        )
+        event, language = parse_event(delivery.payload), delivery.language or "en"
+        if isinstance(event.data, ListingReviewRequested):
+            notice = listing_reviews.compose(event, language, self._link_base, self._listing_links)
+        else:
+            notice = messages.compose(event, language, self._link_base, delivery.audience)
         message = messages.message(notice, mail.sender, delivery.target, str(delivery.id))
         try:
             await aiosmtplib.send(
