@@ -21,7 +21,14 @@ from bridges_kit.fields import BigintId
 from bridges_kit.http import Pool, router, unit_of_work
 from bridges_kit.openapi import problem_responses
 from bridges_kit.principal import Principal
-from bridges_kit.problems import BadRequest, PreconditionFailed, PreconditionRequired, Unprocessable
+from bridges_kit.problems import (
+    BadRequest,
+    Gone,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
 from bridges_kit.signed_links import LinkSigner
 from bridges_kit.versions import VersionCondition
 from bridges_schema import CapacityStatus, Role
@@ -203,6 +210,8 @@ def _signer(request: Request) -> LinkSigner | None:
     tags=["admin"],
     status_code=201,
     summary="Ask an agency now to confirm its listing (the monthly email, sent at once)",
+    description="404 when no program in the directory has this agency.",
+    responses=problem_responses(NotFound),
 )
 async def request_review(
     request: Request, body: ReviewRequest, actor: Caller, uow: UoW
@@ -235,6 +244,7 @@ class Confirmed(BaseModel):
     summary='"Still correct" from the emailed link: every program of the agency checked today',
     description="The token from the link (`#/confirm/<token>` in the app). It works once and "
     "until its request expires: used or expired, 410; not a link Bridges made, 404.",
+    responses=problem_responses(NotFound, Gone),
 )
 async def confirm_by_link(request: Request, body: LinkConfirmation, uow: UoW) -> Confirmed:
     review, programs = await reviews.confirm_by_link(uow, _signer(request), body.token)
