@@ -154,7 +154,9 @@ async def test_the_monthly_email_confirms_the_listing_once(infra, services_facto
         assert shown["last_verified"] in {str(today), str(today - timedelta(days=1))}
         again = await c.post("/listing-reviews/confirmation", json={"token": token[1]})
         assert again.status_code == 410 and "used" in again.json()["detail"]
-        forged = await c.post("/listing-reviews/confirmation", json={"token": token[1][:-3] + "abc"})
+        forged = await c.post(
+            "/listing-reviews/confirmation", json={"token": token[1][:-3] + "abc"}
+        )
         assert forged.status_code == 404
         served = (await c.get(f"/services/{program['id']}")).json()
         assert served["x_bridges"]["last_verified"] == shown["last_verified"]

@@ -91,8 +91,15 @@ async def _stored(uow: FakeUnitOfWork, **fields: Any) -> hsds.Service:
 
 async def test_staff_change_their_programs_hours_phone_and_eligibility(uow):
     service = await _stored(uow)
-    hours = [{"id": str(uuid.uuid4()), "freq": "WEEKLY", "byday": "MO,WE", "opens_at": "09:00",
-              "closes_at": "13:00"}]  # fmt: skip
+    hours = [
+        {
+            "id": str(uuid.uuid4()),
+            "freq": "WEEKLY",
+            "byday": "MO,WE",
+            "opens_at": "09:00",
+            "closes_at": "13:00",
+        }
+    ]
     changed = await listing.edit_service(
         uow,
         STAFF,

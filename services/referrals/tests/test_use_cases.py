@@ -14,6 +14,7 @@ from referrals_fakes import Clock, FakeUnitOfWork, admin, officer, program, staf
 
 from bridges_devstack.samples import service_upserted
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import audit, casework, intake, privacy, programs, upkeep
 from bridges_referrals.domain import (
     CaseNotFound,
@@ -23,7 +24,6 @@ from bridges_referrals.domain import (
     ProgramNotAccepting,
     ReferralNotFound,
     StaleVersion,
-    VersionCondition,
 )
 from bridges_referrals.lifecycle import IllegalTransition, ReasonRequired
 from bridges_referrals.models import FileReferral, Transition
