@@ -3,17 +3,20 @@ screens' words, not CSS internals, wherever a person would go by the words)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
 import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
@@ -301,6 +304,23 @@ def referrals_filed_since(stack: AppStack, token: str, since: datetime) -> list[
         cursor = page["next_cursor"]
         if not cursor or len(fresh) < len(page["items"]):
             return found
+
+
+def program_accepts(stack: AppStack, name: str) -> bool:
+    """What the referrals service believes (its read model of the directory)."""
+
+    async def read() -> bool:
+        conn = await asyncpg.connect(stack.stack["databases"]["referrals"])
+        try:
+            return bool(
+                await conn.fetchval("SELECT accepting_referrals FROM program WHERE name = $1", name)
+            )
+        finally:
+            await conn.close()
+
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, read()).result()
 
 
 def now() -> datetime:

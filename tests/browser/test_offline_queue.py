@@ -4,10 +4,6 @@ stays visible with the server's reason; after sign-out nothing readable of the f
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
-import asyncpg
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -18,23 +14,6 @@ from tests.browser.tablet import RIVERTON_FOOD_BANK
 MOBILE_PANTRY = "Mobile Pantry"
 OFFICER = "Sam Okafor"
 OFFICER_ID = "badge-5678"
-
-
-def _program_accepts(stack: AppStack, name: str) -> bool:
-    """What the referrals service believes (its read model of the directory)."""
-
-    async def read() -> bool:
-        conn = await asyncpg.connect(stack.stack["databases"]["referrals"])
-        try:
-            return bool(
-                await conn.fetchval("SELECT accepting_referrals FROM program WHERE name = $1", name)
-            )
-        finally:
-            await conn.close()
-
-    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, read()).result()
 
 
 def _set_accepting(stack: AppStack, name: str, accepting: bool) -> None:
@@ -50,7 +29,7 @@ def _set_accepting(stack: AppStack, name: str, accepting: bool) -> None:
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
-    tablet.eventually(lambda: _program_accepts(stack, name) is accepting)
+    tablet.eventually(lambda: tablet.program_accepts(stack, name) is accepting)
 
 
 def test_offline_referrals_are_sent_exactly_once_when_the_network_returns(

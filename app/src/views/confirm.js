@@ -13,8 +13,8 @@ import { LanguageSwitch, useLanguage } from "./shell.js";
 
 function Refusal({ error }) {
   if (error instanceof Problem && error.status === 404) return html`<${Notice} kind="error">${t("confirm.invalid")}</${Notice}>`;
-  // used or expired: the server says which, and when
-  return html`<${Notice} kind="warn">${problemText(error)}</${Notice}>`;
+  if (error instanceof Problem && error.status === 410) return html`<${Notice} kind="warn">${t("confirm.spent")}</${Notice}>`;
+  return html`<${Notice} kind="error">${problemText(error)}</${Notice}>`;
 }
 
 export function ListingConfirmScreen({ id: token }) {
@@ -45,8 +45,9 @@ export function ListingConfirmScreen({ id: token }) {
             (p) => html`<li><span lang=${CONTENT_LANGUAGE}>${p.name}</span> · ${t("confirm.checked_on", { date: formatDate(p.last_verified) })}</li>`,
           )}</ul>`
       : html`<p>${t("confirm.intro")}</p>
-          ${error ? html`<${Refusal} error=${error} />` : null}
-          <button type="button" class="primary big" disabled=${busy || Boolean(error)} onClick=${confirm}>${t("confirm.button")}</button>`}
+          ${error
+            ? html`<${Refusal} error=${error} />`
+            : html`<button type="button" class="primary big" disabled=${busy} onClick=${confirm}>${t("confirm.button")}</button>`}`}
     <p>${t("confirm.change")} <a href=${href("programs")}>${t("confirm.sign_in")}</a></p>
   </main>`;
 }

@@ -116,6 +116,7 @@ function Editor({ program, onSaved, reload }) {
 
   const ids = new Set([...COMMON_LANGUAGES, ...form.languages]);
   return html`<form class="program-edit" onSubmit=${save} novalidate>
+    <p class="hint">${t("edit.save_hint")}</p>
     ${outcome === "saved" ? html`<${Notice}>${t("edit.saved")}</${Notice}>` : null}
     ${outcome === "stale"
       ? html`<${Notice} kind="warn">${t("edit.stale")} <button type="button" onClick=${reload}>${t("edit.reload")}</button></${Notice}>`
@@ -168,7 +169,6 @@ function Editor({ program, onSaved, reload }) {
     <${ListEditor} legend=${t("edit.documents")} items=${form.documents} field="document" errorKey="required_documents" errors=${errors}
       label=${(i) => t("edit.document", { n: i + 1 })} add=${t("edit.add_document")} onChange=${(documents) => set({ documents })} />
     <div class="sendbar">
-      <p>${t("edit.save_hint")}</p>
       <button type="submit" class="primary" disabled=${busy}>${t("edit.save")}</button>
     </div>
   </form>`;
