@@ -323,6 +323,26 @@ def program_accepts(stack: AppStack, name: str) -> bool:
         return thread.submit(asyncio.run, read()).result()
 
 
+def service_named(stack: AppStack, name: str) -> dict[str, Any]:
+    """A demo program as the directory serves it, found by its name."""
+    found = httpx.get(f"{stack.urls['directory']}/services", params={"search": name}, timeout=10)
+    return next(s for s in found.json()["contents"] if s["name"] == name)
+
+
+def set_intake(stack: AppStack, name: str, intake: dict[str, Any]) -> None:
+    """Change a program's intake as an admin (`PATCH .../capacity`), and wait until the
+    referrals service knows whether it accepts referrals."""
+    answer = httpx.patch(
+        f"{stack.urls['directory']}/services/{service_named(stack, name)['id']}/capacity",
+        json=intake,
+        headers={"Authorization": f"Bearer {stack.tokens['admin']}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    accepting = answer.json()["x_bridges"]["accepting_referrals"]
+    eventually(lambda: program_accepts(stack, name) is accepting)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

@@ -35,20 +35,8 @@ PROGRAMS = {"en": "Our programs", "es": "Nuestros programas"}
 SEARCH_DEADLINE_S = 5.0
 
 
-def _service(stack: AppStack, name: str) -> dict[str, Any]:
-    found = httpx.get(f"{stack.urls['directory']}/services", params={"search": name}, timeout=10)
-    return next(s for s in found.json()["contents"] if s["name"] == name)
-
-
 def _reopen(stack: AppStack, name: str) -> None:
-    answer = httpx.patch(
-        f"{stack.urls['directory']}/services/{_service(stack, name)['id']}/capacity",
-        json={"accepting_referrals": True, "capacity_status": "available"},
-        headers={"Authorization": f"Bearer {stack.tokens['admin']}"},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    tablet.eventually(lambda: tablet.program_accepts(stack, name))
+    tablet.set_intake(stack, name, {"accepting_referrals": True, "capacity_status": "available"})
 
 
 def _staff_signs_in(page: Page, stack: AppStack, language: str = "en") -> None:
@@ -197,7 +185,7 @@ def _edit(app_stack: AppStack, page: Page) -> None:
     page.get_by_label("Reason (officers read it)").fill("Inventory")
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".notice").first).to_contain_text("Saved")
-    saved = _service(app_stack, DIAPERS)
+    saved = tablet.service_named(app_stack, DIAPERS)
     closures = [s for s in saved["schedules"] if s.get("x_bridges", {}).get("closed")]
     assert [(c["valid_from"], c["description"]) for c in closures] == [
         (first.isoformat(), "Inventory")
@@ -218,7 +206,7 @@ def _edit(app_stack: AppStack, page: Page) -> None:
     _speak(page, "en")
 
     # another agency's program: no screen opens it, and the API answers as if it did not exist
-    shelter = _service(app_stack, "Harbor House Family Shelter")
+    shelter = tablet.service_named(app_stack, "Harbor House Family Shelter")
     page.goto(f"{app_stack.app_url}#/programs/{shelter['id']}")
     expect(page.get_by_role("heading", name="Program not found")).to_be_visible()
     expect(page.locator("form.program-edit")).to_have_count(0)
@@ -300,5 +288,5 @@ def _confirm_by_link(app_stack: AppStack, page: Page) -> None:
     screenshot(page, "agency-listing-confirm-used-768x1024-es")
     today = datetime.now(UTC).date()
     for name in (DIAPERS, "Mobile Pantry", tablet.RIVERTON_FOOD_BANK):
-        checked = _service(app_stack, name)["x_bridges"]["last_verified"]
+        checked = tablet.service_named(app_stack, name)["x_bridges"]["last_verified"]
         assert checked in {str(today), str(today - timedelta(days=1))}, (name, checked)

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from listing_samples import agency_program
 
 from bridges_directory import listing, reviews
 from bridges_directory.freshness import ReviewPolicy
@@ -20,51 +21,8 @@ from bridges_schema import Role
 AGENCY = uuid.uuid4()
 
 
-def _program(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "name": "Riverton Diaper Bank",
-        "description": "Diapers and wipes for families",
-        "status": "active",
-        "organization": {"id": str(uuid.uuid4()), "name": "Riverton Food Bank"},
-        "service_at_locations": [
-            {
-                "id": str(uuid.uuid4()),
-                "location": {
-                    "id": str(uuid.uuid4()),
-                    "latitude": 45.0085,
-                    "longitude": -123.0345,
-                    "x_bridges": {"timezone": "America/Los_Angeles"},
-                    "addresses": [
-                        {
-                            "id": str(uuid.uuid4()),
-                            "address_1": "214 Mill Street",
-                            "city": "Riverton",
-                            "state_province": "OR",
-                            "postal_code": "97910",
-                            "country": "US",
-                        }
-                    ],
-                },
-            }
-        ],
-        "schedules": [
-            {
-                "id": str(uuid.uuid4()),
-                "freq": "WEEKLY",
-                "byday": "MO,TU,WE,TH,FR",
-                "opens_at": "10:00",
-                "closes_at": "18:00",
-            }
-        ],
-        "x_bridges": {"agency_id": str(AGENCY), "last_verified": "2026-01-05"},
-    }
-    body.update(overrides)
-    return body
-
-
 async def _created(directory, infra, **overrides: Any) -> dict[str, Any]:
-    body = _program(**overrides)
+    body = agency_program(AGENCY, **overrides)
     async with directory.client(infra.token(Role.ADMIN)) as c:
         assert (await c.post("/services", json=body)).status_code == 201
     return body

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from directory_fakes import FakeUnitOfWork
+from listing_samples import agency_program
 
 from bridges_directory import catalog, hsds, listing, reviews
 from bridges_directory.domain import (
@@ -44,37 +45,7 @@ KEY = "k" * 40
 
 
 def program(**fields: Any) -> hsds.Service:
-    body: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "name": "Riverton Pantry",
-        "status": "active",
-        "organization": {"id": str(uuid.uuid4()), "name": "Riverton Org"},
-        "service_at_locations": [
-            {
-                "id": str(uuid.uuid4()),
-                "location": {
-                    "id": str(uuid.uuid4()),
-                    "latitude": 45.0,
-                    "longitude": -123.0,
-                    "x_bridges": {"timezone": "America/Los_Angeles"},
-                    "addresses": [
-                        {
-                            "id": str(uuid.uuid4()),
-                            "address_1": "214 Mill Street",
-                            "city": "Riverton",
-                            "state_province": "OR",
-                            "postal_code": "97910",
-                            "country": "US",
-                        }
-                    ],
-                },
-            }
-        ],
-        "phones": [{"id": str(uuid.uuid4()), "number": "503-555-0100"}],
-        "x_bridges": {"agency_id": str(AGENCY), "last_verified": "2026-01-02"},
-        **fields,
-    }
-    return hsds.Service.model_validate(body)
+    return hsds.Service.model_validate(agency_program(AGENCY, **fields))
 
 
 @pytest.fixture
@@ -182,7 +153,7 @@ async def test_admins_may_change_more_but_never_the_id(uow):
     service = await _stored(uow)
     changed = await listing.edit_service(uow, ADMIN, service.id, {"status": "inactive"}, ANY)
     assert changed.document["status"] == "inactive"
-    assert changed.document["x_bridges"]["last_verified"] == "2026-01-02"  # not the agency's check
+    assert changed.document["x_bridges"]["last_verified"] == "2026-01-05"  # not the agency's check
     with pytest.raises(ChangesNotAllowed):
         await listing.edit_service(uow, ADMIN, service.id, {"id": str(uuid.uuid4())}, ANY)
 
