@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import audit, events, lifecycle, sharing, views
 from bridges_referrals.domain import (
     CaseNotFound,
@@ -20,7 +21,6 @@ from bridges_referrals.domain import (
     HistoryEntry,
     Referral,
     ReferralNotFound,
-    VersionCondition,
     actor_of,
     check_version,
     may_manage_case,
