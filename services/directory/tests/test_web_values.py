@@ -1,6 +1,7 @@
 """Web addresses, emails and phone numbers in the directory's data: what would run in someone
 else's page (`javascript:` links, markup) is refused on every write path — a service written,
-a JSON import, a tabular package — with the value's place named, also in a dry run."""
+a JSON import, a tabular package, an agency's own edit (`PATCH /services/{id}`) — with the
+value's place named, also in a dry run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+from listing_samples import agency_program
 from tabular_files import rewrite_csv
 
 from bridges_directory import tabular, web_values
@@ -116,6 +118,37 @@ async def test_a_hostile_value_is_refused_on_write_and_on_import_and_named_in_th
     pool = directory.runtime.pool
     assert await pool.fetchval("SELECT count(*) FROM service") == 0
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+AGENCY_EDITS = {
+    "url": {"url": "javascript:alert(1)"},
+    "email": {"email": "<b>x</b>@x.org"},
+    "phone": {"phones": [{"id": str(uuid.uuid4()), "number": "<img src=x onerror=alert(1)>"}]},
+    "schedule link": {"schedules": [{"id": str(uuid.uuid4()), "schedule_link": "data:,x"}]},
+}
+EDIT_PLACE = {
+    "url": ["body", "url"],
+    "email": ["body", "email"],
+    "phone": ["body", "phones", 0, "number"],
+    "schedule link": ["body", "schedules", 0, "schedule_link"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(AGENCY_EDITS))
+async def test_an_agencys_own_edit_of_its_listing_refuses_a_hostile_value(directory, infra, kind):
+    agency = uuid.uuid4()
+    body = agency_program(agency)
+    staff = infra.token(Role.AGENCY_STAFF, sub="staff-lee", agency_id=agency, name="Lee Chen")
+    async with directory.client(infra.token(Role.ADMIN)) as c:
+        assert (await c.post("/services", json=body)).status_code == 201
+    async with directory.client(staff) as c:
+        refused = await c.patch(
+            f"/services/{body['id']}", json=AGENCY_EDITS[kind], headers={"If-Match": '"1"'}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert EDIT_PLACE[kind] in [e["location"] for e in refused.json()["errors"]]
+        assert (await c.get(f"/services/{body['id']}")).headers["ETag"] == '"1"'
 
 
 async def test_a_tabular_package_names_the_file_row_and_column_of_each_hostile_value(
