@@ -11,6 +11,7 @@ from uuid import UUID
 
 from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_kit.principal import Principal
+from bridges_kit.sealing import new_key_ring
 from bridges_kit.uow import NothingWritten
 from bridges_referrals import audit, lifecycle
 from bridges_referrals.domain import (
@@ -27,6 +28,7 @@ from bridges_referrals.follow_up import (
     FollowUpStatus,
     token_hash,
 )
+from bridges_referrals.intake_fingerprints import IntakeFingerprints
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import Role
 
@@ -351,6 +353,7 @@ class FakeUnitOfWork(InMemoryUnitOfWork, ReferralsUnitOfWork):
             self.intake_keys, self.programs, self.cases, self.referrals, self.history
         )
         self.audit = FakeAudit()
+        self.fingerprints = IntakeFingerprints(new_key_ring())
 
     def repositories(self) -> Iterable[object]:
         return (

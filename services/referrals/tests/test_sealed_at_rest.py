@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import re
 import shutil
@@ -14,13 +15,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from pydantic import ValidationError
 
 from bridges_kit import db
 from bridges_kit.sealing import KeyRingInvalid, NotAuthentic, new_key_ring, read_key_file
-from bridges_referrals import bootstrap, data_keys, privacy
+from bridges_referrals import bootstrap, data_keys, intake_fingerprints, privacy
 from bridges_referrals.bootstrap import ReferralsSettings
+from bridges_referrals.models import FileReferral
 from bridges_schema import REFERENCE_PATTERN, Role
 
 Desk = Any  # the `desk` fixture (conftest): a referrals service with two agencies' programs
@@ -256,6 +259,66 @@ async def test_retention_destroys_the_case_key(desk):
     assert view["status"] == "completed" and view["consent"]["withdrawal_note"] is None
     async with desk.pool.acquire() as conn:
         assert (await data_keys.usage(conn)).erased == 1
+
+
+async def _fingerprint(desk: Desk, key: str) -> asyncpg.Record:
+    row: asyncpg.Record = await desk.pool.fetchrow(
+        "SELECT request_hash, case_id FROM idempotency_key WHERE key = $1", key
+    )
+    return row
+
+
+async def test_an_intakes_fingerprint_is_keyed_and_erased_when_consent_is_withdrawn(desk):
+    m = _markers()
+    ring = read_key_file(desk.infra.data_key_file)
+    keys = {"read first": f"fp-{uuid.uuid4().hex}", "one statement": f"fp-{uuid.uuid4().hex}"}
+    bodies = {path: _intake(desk, [desk.program_a], m) for path in keys}
+    # the program changed since this process read it (as on another replica): the first intake
+    # reads first; the second, for the program just read, is written in one statement
+    await desk.pool.execute(
+        "UPDATE program SET version = version + 1 WHERE service_id = $1", desk.program_a
+    )
+    async with desk.client(Role.OFFICER) as c:
+        filed = {
+            path: await c.post("/referrals", json=bodies[path], headers={"Idempotency-Key": key})
+            for path, key in keys.items()
+        }
+    for path, key in keys.items():
+        assert filed[path].status_code == 201, filed[path].text
+        stored = await _fingerprint(desk, key)
+        request = FileReferral.model_validate(bodies[path])
+        # a dump holding the family's details cannot confirm them without the key ring
+        unkeyed = hashlib.sha256(intake_fingerprints.canonical(request).encode()).hexdigest()
+        assert stored["request_hash"] != unkeyed
+        assert stored["request_hash"].startswith(f"{ring.active}:")
+        assert intake_fingerprints.IntakeFingerprints(ring).matches(stored["request_hash"], request)
+        assert str(stored["case_id"]) == filed[path].json()["case_id"]
+    key, body = keys["one statement"], bodies["one statement"]
+    case_id = filed["one statement"].json()["case_id"]
+    async with desk.client(Role.OFFICER) as c:
+        retried = await c.post("/referrals", json=body, headers={"Idempotency-Key": key})
+        assert retried.status_code == 200 and retried.json()["case_id"] == case_id
+        assert (await c.post(f"/cases/{case_id}/consent/withdrawal", json={})).status_code == 200
+        assert (await _fingerprint(desk, key))["request_hash"] is None
+        assert (await _fingerprint(desk, keys["read first"]))["request_hash"] is not None
+        cases = await desk.pool.fetchval("SELECT count(*) FROM referral_case")
+        # the tablet retrying the withdrawn intake files nothing again
+        again = await c.post("/referrals", json=body, headers={"Idempotency-Key": key})
+        assert again.status_code == 422, again.text
+        assert await desk.pool.fetchval("SELECT count(*) FROM referral_case") == cases
+
+
+async def test_an_intakes_fingerprint_is_erased_at_the_end_of_retention(desk):
+    key = f"fp-{uuid.uuid4().hex}"
+    async with desk.client(Role.OFFICER) as c:
+        filed = await c.post(
+            "/referrals", json=desk.intake([desk.program_a]), headers={"Idempotency-Key": key}
+        )
+        assert filed.status_code == 201, filed.text
+    assert (await _fingerprint(desk, key))["request_hash"] is not None
+    await desk.pool.execute("UPDATE referral SET closed_at = now() - interval '400 days'")
+    assert await privacy.purge_all(desk.service.runtime.uow, timedelta(days=365)) >= 1
+    assert (await _fingerprint(desk, key))["request_hash"] is None
 
 
 async def test_a_note_moved_to_another_entry_does_not_open(desk):

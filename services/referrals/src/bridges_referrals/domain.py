@@ -136,9 +136,10 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class IdempotentIntake:
-    """An earlier intake under the same Idempotency-Key: its request's fingerprint and answer."""
+    """An earlier intake under the same Idempotency-Key: its request's fingerprint (None once
+    erased with the family's data) and answer."""
 
-    fingerprint: str
+    fingerprint: str | None
     response: Mapping[str, Any] | None
 
 

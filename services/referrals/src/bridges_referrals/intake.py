@@ -11,7 +11,6 @@ references (a handful of times at most)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,19 +58,6 @@ _REFUSALS = (
 REFERENCE_DRAWS = 5
 
 Draw = Callable[[], str]
-
-
-def fingerprint(request: FileReferral) -> str:
-    # a field added since is left out while unset: a retry from before an upgrade still matches
-    exclude: dict[str, Any] = {}
-    if request.consent is not None and request.consent.text_version is None:
-        exclude["consent"] = {"text_version"}
-    if request.follow_up is None:
-        exclude["follow_up"] = True
-    if not request.safety_concerns:
-        exclude["safety_concerns"] = True
-    dumped = request.model_dump_json(exclude=exclude or None)
-    return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 def plan_follow_up(
@@ -217,7 +203,7 @@ async def file_referrals(
     Most intakes are new, for programs this process read lately: those are written in one
     statement, guarded by the key and the programs' versions. Any other (a retry, a refusal,
     a program not read lately or changed since) takes the path that reads first."""
-    expected = fingerprint(request)
+    expected = uow.fingerprints.of(request)
     for attempt in range(1, REFERENCE_DRAWS + 1):
         try:
             filed = await _file_in_one_statement(
@@ -288,7 +274,10 @@ async def _file_after_reading(
     async with uow:
         earlier = await uow.intake_keys.claim(officer.sub, idempotency_key, expected)
         if earlier is not None:
-            if earlier.fingerprint != expected or earlier.response is None:
+            if (
+                not uow.fingerprints.matches(earlier.fingerprint, request)
+                or earlier.response is None
+            ):
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was already used for a different referral"
                 )

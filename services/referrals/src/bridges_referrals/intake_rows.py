@@ -153,9 +153,9 @@ class SqlIntakes:
         # The gate: the key's row with its answer, if the key is free (a concurrent intake
         # under it is waited for) and every program is still at the version read.
         statement.gate(
-            f"""INSERT INTO idempotency_key (officer_id, key, request_hash, response)
+            f"""INSERT INTO idempotency_key (officer_id, key, request_hash, response, case_id)
                 SELECT {p(intake.officer_id)}, {p(intake.idempotency_key)},
-                       {p(intake.fingerprint)}, {p(dict(intake.answer))}
+                       {p(intake.fingerprint)}, {p(dict(intake.answer))}, {p(intake.case.id)}
                 WHERE (SELECT count(*) FROM program
                        JOIN unnest({p(ids)}::uuid[], {p(versions)}::bigint[]) AS read (id, version)
                          ON program.service_id = read.id AND program.version = read.version)

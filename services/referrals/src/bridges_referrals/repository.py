@@ -30,6 +30,7 @@ from bridges_referrals.domain import (
     Referral,
 )
 from bridges_referrals.family_repository import SqlFamilyFeedbacks, SqlFollowUps
+from bridges_referrals.intake_fingerprints import IntakeFingerprints
 from bridges_referrals.intake_rows import (
     SqlIntakes,
     case_rows,
@@ -207,6 +208,7 @@ class SqlCases(Repository):
                         given_by_name = NULL
                     WHERE case_id = $1 AND withdrawn_at IS NULL),
                 {_ERASE_NAME_TOKENS},
+                {_ERASE_FINGERPRINT},
                 {_ERASE_FOLLOW_UP}
                 {_ERASE_NOTES}""",
             case_id,
@@ -239,6 +241,7 @@ class SqlCases(Repository):
                     UPDATE consent SET given_by_name = NULL, withdrawal_note = NULL
                     WHERE case_id = $1),
                 {_ERASE_NAME_TOKENS},
+                {_ERASE_FINGERPRINT},
                 {_ERASE_FOLLOW_UP}
                 {_ERASE_NOTES}""",
             case_id,
@@ -248,6 +251,11 @@ class SqlCases(Repository):
 
 # The name's blind index goes with the name: nothing left to find the family by.
 _ERASE_NAME_TOKENS = f"name_tokens_erased AS ({name_index.ERASE})"
+# ...and so does the intake's fingerprint: no guessed record can be confirmed against it, and a
+# retry of the withdrawn intake is refused (the key stays taken), never filed again.
+_ERASE_FINGERPRINT = """fingerprint_erased AS (
+        UPDATE idempotency_key SET request_hash = NULL
+        WHERE case_id = $1 AND request_hash IS NOT NULL)"""
 # What else the key being destroyed sealed is cleared too: the case's follow-up's safe hours and
 # link (a follow-up still to come is cancelled: the link stops working, the message is never
 # sent) and the family's comment...
@@ -395,7 +403,9 @@ class SqlIntakeKeys(Repository):
 
     async def answer(self, officer_id: str, key: str, response: Mapping[str, Any]) -> None:
         await self._conn.execute(
-            "UPDATE idempotency_key SET response = $3 WHERE officer_id = $1 AND key = $2",
+            # the case named in the answer: the fingerprint is erased with its family's data
+            """UPDATE idempotency_key SET response = $3, case_id = ($3::jsonb ->> 'case_id')::uuid
+               WHERE officer_id = $1 AND key = $2""",
             officer_id,
             key,
             dict(response),
@@ -415,6 +425,7 @@ class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
         super().__init__(pool, streams)
         self._ring = ring
         self._names = name_index.of(ring)
+        self.fingerprints = IntakeFingerprints(ring)
         self._programs_seen = programs_seen or ProgramMemory()
 
     def _bind(self, conn: asyncpg.Connection) -> None:

@@ -23,6 +23,7 @@ from bridges_referrals.domain import (
     Referral,
 )
 from bridges_referrals.follow_up import FamilyFeedback, FollowUp, FollowUpStatus
+from bridges_referrals.intake_fingerprints import IntakeFingerprints
 from bridges_referrals.listings import Listed, ListingRequest
 
 
@@ -54,8 +55,8 @@ class Cases(Protocol):
 
     async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
         """Record the withdrawal and erase the family's data (client, situation, names, notes,
-        its follow-up's safe hours and link, its comment); the follow-up still to come is
-        cancelled. The officer's `note` on the withdrawal is kept until the case is purged."""
+        its follow-up's safe hours and link, its comment, its intake's fingerprint); the
+        follow-up still to come is cancelled. The officer's `note` on the withdrawal is kept until the case is purged."""
         ...
 
     async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
@@ -64,7 +65,7 @@ class Cases(Protocol):
 
     async def purge(self, case_id: UUID, at: datetime) -> None:
         """Erase the case's personal data (client, situation, names, notes, the follow-up's
-        link and safe hours, the family's comment), for good."""
+        link and safe hours, the family's comment, its intake's fingerprint), for good."""
         ...
 
 
@@ -102,7 +103,10 @@ class IntakeKeys(Protocol):
         """Claim the key (None), or the earlier intake that holds it (waits for it to commit)."""
         ...
 
-    async def answer(self, officer_id: str, key: str, response: Mapping[str, Any]) -> None: ...
+    async def answer(self, officer_id: str, key: str, response: Mapping[str, Any]) -> None:
+        """Keep the intake's answer under the key (with its case, whose erasure erases the
+        fingerprint)."""
+        ...
 
 
 class Intakes(Protocol):
@@ -183,6 +187,7 @@ class ReferralsUnitOfWork(UnitOfWork):
     history: History
     intake_keys: IntakeKeys
     intakes: Intakes
+    fingerprints: IntakeFingerprints  # no I/O: what intakes are remembered by under their key
     follow_ups: FollowUps
     feedback: FamilyFeedbacks
     listings: Listings
