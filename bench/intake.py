@@ -33,8 +33,11 @@ import httpx
 
 from bench import harness, load
 from bridges_devstack.servers import free_port
-from bridges_referrals import references
+from bridges_referrals import need_codes, references
+from bridges_referrals.repository import know_need_codes
 from bridges_schema import Role
+
+NEED = "food.pantry"
 
 CONCURRENCY = load.CONCURRENCY
 AGENCIES = 20
@@ -51,7 +54,7 @@ def intake_body(program_id: uuid.UUID) -> dict[str, Any]:
             "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": False},
             "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
         },
-        "needs": ["food.pantry"],
+        "needs": [NEED],
         "situation": "Lost job last month.",
         "urgency": "high",
         "program_ids": [str(program_id)],
@@ -70,10 +73,13 @@ async def _add_program(pool: asyncpg.Pool, agency: uuid.UUID) -> uuid.UUID:
         """INSERT INTO program (service_id, version, name, organization_name, agency_id, status,
                accepting_referrals, capacity_status, taxonomy_codes)
            VALUES ($1, 1, 'Bench Pantry', 'Bench Org', $2, 'active', true, 'available',
-                   '{food.pantry}')""",
+                   ARRAY[$3])""",
         program_id,
         agency,
+        NEED,
     )
+    async with pool.acquire() as conn:  # its event would make its needs known
+        await know_need_codes(conn, need_codes.known_from([NEED]))
     return program_id
 
 

@@ -31,10 +31,12 @@ import asyncpg
 import httpx
 
 from bench import harness, load, pipeline_baselines, pipeline_plot, pipeline_summary
-from bench.intake import intake_body
+from bench.intake import NEED, intake_body
 from bench.pipeline_probes import OUTBOX_LAG, Sampler, consumers
 from bench.pipeline_summary import Record, Run
 from bridges_devstack.servers import free_port
+from bridges_referrals import need_codes
+from bridges_referrals.repository import know_need_codes
 from bridges_schema import Role
 
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "img" / "pipeline.png"
@@ -52,10 +54,12 @@ async def prepare(
             """INSERT INTO program (service_id, version, name, organization_name, agency_id,
                    status, accepting_referrals, capacity_status, taxonomy_codes)
                VALUES ($1, 1, 'Bench Pantry', 'Bench Org', $2, 'active', true, 'available',
-                       '{food.pantry}')""",
+                       ARRAY[$3])""",
             program_id,
             agency,
+            NEED,
         )
+        await know_need_codes(conn, need_codes.known_from([NEED]))  # as its event would
     finally:
         await conn.close()
     async with httpx.AsyncClient(base_url=notifications_url, timeout=10) as client:

@@ -10,6 +10,12 @@ from bridges_devstack.testing import eventually
 from bridges_schema import Role
 
 FAMILY_NAME = "Quintanilla-Okafor"
+NEED = "food.pantry"
+PANTRY = {
+    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"bridges-test/term/{NEED}")),
+    "code": NEED,
+    "name": "Food Pantry",
+}
 PHONE = "+1 503 555 0142"
 
 
@@ -32,6 +38,14 @@ def program(agency_id: uuid.UUID, *, accepting: bool = True) -> dict[str, Any]:
                 },
             }
         ],
+        # the need intakes name: the directory's taxonomy is what makes a need code known
+        "attributes": [
+            {
+                "id": str(uuid.uuid4()),
+                "taxonomy_term_id": str(PANTRY["id"]),
+                "taxonomy_term": PANTRY,
+            }
+        ],
         "x_bridges": {"agency_id": str(agency_id), "accepting_referrals": accepting},
     }
 
@@ -45,7 +59,7 @@ def intake(program_ids: list[str], **overrides: Any) -> dict[str, Any]:
             "contact": {"phone": PHONE, "preferred_language": "es", "safe_to_leave_message": False},
             "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
         },
-        "needs": ["food-pantry"],
+        "needs": [NEED],
         "situation": "Lost job last month; toddler at home.",
         "urgency": "high",
         "program_ids": program_ids,

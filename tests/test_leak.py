@@ -44,7 +44,7 @@ from bridges_referrals import privacy
 from bridges_schema import Role, Streams
 from tests.conftest import FOLLOW_UPS_AT_ONCE, Mailbox, Stack, start_stack
 from tests.otlp import OtlpReceiver, exporting_to, polled, serving
-from tests.scenario import create_program, register_endpoint
+from tests.scenario import NEED, create_program, register_endpoint
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +166,7 @@ def _intake(
                 }
             ],
         },
-        "needs": ["food-pantry"],
+        "needs": [NEED],
         "situation": f"Lost job last month; {marks.situation} at home.",
         "urgency": "high",
         "program_ids": program_ids,

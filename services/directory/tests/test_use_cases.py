@@ -79,6 +79,16 @@ async def test_embedded_terms_come_along_and_events_carry_their_codes(uow):
     assert uow.services.indexed[program.id].fields.term_ids  # indexed for the taxonomy filter
 
 
+async def test_events_carry_the_codes_of_the_terms_above_a_programs_own(uow):
+    # the needs other services know a program by ("food" above "food.pantry"), whatever the
+    # codes look like
+    top = {**FOOD, "id": str(uuid.uuid4()), "code": "BD"}
+    below = {**PANTRY, "id": str(uuid.uuid4()), "code": "BD-1800", "parent_id": top["id"]}
+    await catalog.upsert_service(uow, service(attributes=[attribute(top, embed=True)]))
+    await catalog.upsert_service(uow, service(attributes=[attribute(below, embed=True)]))
+    assert uow.events_of(ServiceUpserted)[-1].taxonomy_term_codes == ("BD", "BD-1800")
+
+
 async def test_a_program_naming_an_unknown_term_is_refused_and_nothing_is_written(uow):
     with pytest.raises(dataset.InvalidDataset) as refused:
         await catalog.upsert_service(uow, service(attributes=[attribute(PANTRY)]))

@@ -13,7 +13,7 @@ from bridges_kit.fakes import InMemoryUnitOfWork
 from bridges_kit.principal import Principal
 from bridges_kit.sealing import new_key_ring
 from bridges_kit.uow import NothingWritten
-from bridges_referrals import audit, lifecycle
+from bridges_referrals import audit, lifecycle, need_codes
 from bridges_referrals.domain import (
     Case,
     HistoryEntry,
@@ -66,6 +66,10 @@ class FakePrograms:
             return False
         self.rows[service_id] = replace(known, version=version, **fields)
         return True
+
+    async def unknown_needs(self, codes: Sequence[str]) -> set[str]:
+        known = need_codes.known_from(c for p in self.rows.values() for c in p.taxonomy_codes)
+        return set(codes) - known
 
 
 class FakeReferrals:
@@ -302,6 +306,8 @@ class FakeIntakes:
             for pid, version in intake.program_versions.items()
         ):
             raise NothingWritten("a program changed since it was read")
+        if await self._programs.unknown_needs(intake.case.need_codes):
+            raise NothingWritten("a need is not known")
         self._keys.rows[(intake.officer_id, intake.idempotency_key)] = IdempotentIntake(
             intake.fingerprint, intake.answer
         )
@@ -391,7 +397,7 @@ def program(agency_id: UUID | None = None, **fields: Any) -> Program:
         status=fields.pop("status", "active"),
         accepting_referrals=fields.pop("accepting_referrals", True),
         capacity_status="available",
-        taxonomy_codes=("food.pantry",),
+        taxonomy_codes=fields.pop("taxonomy_codes", ("food.pantry",)),
         **fields,
     )
 

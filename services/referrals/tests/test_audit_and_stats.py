@@ -117,6 +117,7 @@ async def test_concurrent_appends_keep_one_chain(desk):
 
 
 async def test_statistics_are_public_and_suppress_small_counts(desk):
+    await desk.add_program(desk.agency_b, "legal.tenant")  # the taxonomy holds legal needs
     for _ in range(6):
         await desk.file([desk.program_a], needs=["food.pantry"])
     for _ in range(2):

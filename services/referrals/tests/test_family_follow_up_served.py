@@ -207,6 +207,7 @@ async def test_through_the_officer_the_list_asks_and_the_officer_records(desk, s
 
 
 async def test_a_family_violence_need_gets_no_follow_up_unless_reconfirmed(desk, served):
+    await desk.add_program(desk.agency_b, "family-violence.shelter")  # the need is known
     violence = {"needs": ["family-violence.shelter"]}
     refused_body = _intake(desk, EMAIL, **violence)
     async with served.client(desk.token(Role.OFFICER)) as c:

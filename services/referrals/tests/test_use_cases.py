@@ -85,7 +85,9 @@ class Desk:
         self.clock = Clock()
         self.agency_a, self.agency_b = uuid.uuid4(), uuid.uuid4()
         self.program_a = program(self.agency_a)
-        self.program_b = program(self.agency_b, name="Riverton Housing Help")
+        self.program_b = program(
+            self.agency_b, name="Riverton Housing Help", taxonomy_codes=("housing.rent",)
+        )
         for p in (self.program_a, self.program_b):
             self.uow.programs.rows[p.service_id] = p
         self.officer = officer()

@@ -101,7 +101,9 @@ class Terms:
     """The whole taxonomy as writes need it (it is small): read once per batch."""
 
     lineage: dict[UUID, list[str]]  # term id -> its names and its ancestors' (every language)
-    codes: dict[UUID, str]  # term id -> its code (or name), as events carry it
+    # term id -> its code (or name) and its ancestors', as events carry them: what a program
+    # serves is known to other services with the needs above it ("food" above "food.pantry")
+    codes: dict[UUID, tuple[str, ...]]
 
     MAX_DEPTH = 20
 
@@ -110,16 +112,20 @@ class Terms:
         """From (id, names, parent id, code) of every term; a cycle stops at MAX_DEPTH terms."""
         by_id = {term_id: (names, parent, code) for term_id, names, parent, code in terms}
         lineage: dict[UUID, list[str]] = {}
+        codes: dict[UUID, tuple[str, ...]] = {}
         for term_id in by_id:
             names: list[str] = []
+            above: list[str] = []
             current: UUID | None = term_id
             for _ in range(cls.MAX_DEPTH):
                 if current is None or current not in by_id:
                     break
                 names.extend(by_id[current][0])
+                above.append(by_id[current][2])
                 current = by_id[current][1]
             lineage[term_id] = names
-        return cls(lineage, {term_id: entry[2] for term_id, entry in by_id.items()})
+            codes[term_id] = tuple(above)
+        return cls(lineage, codes)
 
 
 @dataclass(frozen=True)

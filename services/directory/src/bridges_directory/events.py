@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -27,9 +27,10 @@ MAX_TERM_CODES = 50
 
 
 def upserted(
-    service: hsds.Service, version: int, modified: datetime, codes: Mapping[UUID, str]
+    service: hsds.Service, version: int, modified: datetime, codes: Mapping[UUID, Sequence[str]]
 ) -> CloudEvent[ServiceUpserted]:
-    """`codes` maps taxonomy term ids to the codes events carry."""
+    """`codes` maps taxonomy term ids to the codes events carry: the term's and those of the
+    terms above it (`Terms.codes`)."""
     ext = service.x_bridges
     term_ids = sorted({a.taxonomy_term_id for a in service.attributes if a.taxonomy_term_id})
     return new_event(
@@ -44,7 +45,7 @@ def upserted(
             status=service.status,
             accepting_referrals=ext.accepting_referrals,
             capacity_status=ext.capacity_status,
-            taxonomy_term_codes=tuple(sorted(codes[t] for t in term_ids if t in codes))[
+            taxonomy_term_codes=tuple(sorted({c for t in term_ids for c in codes.get(t, ())}))[
                 :MAX_TERM_CODES
             ],
             last_verified=ext.last_verified,

@@ -42,7 +42,8 @@ from bridges_referrals import (
 from bridges_referrals.fhir import notifier
 from bridges_referrals.fhir import outcomes as fhir_outcomes
 from bridges_referrals.fhir import routes as fhir_routes
-from bridges_referrals.repository import ProgramMemory, SqlUnitOfWork
+from bridges_referrals.fhir.codes import SDOH_CATEGORIES
+from bridges_referrals.repository import ProgramMemory, SqlUnitOfWork, know_need_codes
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import (
@@ -89,6 +90,7 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
 ERRORS: problems.ErrorMap = {
     domain.ConsentMissing: problems.Unprocessable,
     domain.UnknownProgram: problems.Unprocessable,
+    domain.UnknownNeed: problems.Unprocessable,
     domain.ProgramNotAccepting: problems.Unprocessable,
     domain.OfficerUnreachable: problems.Unprocessable,
     domain.IdempotencyKeyReused: problems.Unprocessable,
@@ -337,6 +339,8 @@ class ReferralsRuntime(AnyReferralsRuntime):
                 await data_keys.check_ring(conn, ring)
             sealed = await data_keys.seal_unsealed(pool, ring)
             indexed = await name_index.index_unindexed(pool, ring)
+            async with pool.acquire() as conn:
+                await know_need_codes(conn, SDOH_CATEGORIES)
         except BaseException:
             await self.stop()
             raise

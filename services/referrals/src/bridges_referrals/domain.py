@@ -7,7 +7,7 @@ Rules for who may see what of a family live in `sharing`, and the referral state
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -169,6 +169,27 @@ class ConsentMissing(ValueError):
 
 class UnknownProgram(ValueError):
     """The chosen program is not in the directory (as this service knows it)."""
+
+
+class UnknownNeed(ValueError):
+    """Needs the directory's taxonomy does not hold (as this service knows it), each named by
+    its place in the request (the code itself is not echoed: free text may be personal)."""
+
+    def __init__(self, needs: Sequence[str], unknown: Collection[str]) -> None:
+        places = [i for i, code in enumerate(needs) if code in unknown]
+        super().__init__(
+            f"{len(places)} need(s) not in the directory's taxonomy; nothing was filed"
+        )
+        self.problem_extensions = {
+            "errors": [
+                {
+                    "location": ["body", "needs", i],
+                    "message": "not a need code of the directory's taxonomy",
+                    "type": "unknown_need",
+                }
+                for i in places
+            ]
+        }
 
 
 class ProgramNotAccepting(ValueError):

@@ -3,7 +3,8 @@ work with the family's consent, each referral's first history entry and its even
 intake (same Idempotency-Key, same content) returns the first answer and does nothing more.
 
 A new intake for programs this process read lately is decided before anything is sent and
-written in one statement (one round trip), guarded by the key and the programs' versions; any
+written in one statement (one round trip), guarded by the key, the programs' versions and its
+needs being known (`need_codes`); any
 other intake, or one whose guard fails, reads first and decides on what the database says.
 Either way each referral gets a fresh reference (`references`); one that another referral
 already has makes the database refuse the whole intake, which is then filed again with new
@@ -34,6 +35,7 @@ from bridges_referrals.domain import (
     ProgramNotAccepting,
     ReferenceTaken,
     Referral,
+    UnknownNeed,
     UnknownProgram,
     check_can_take_referral,
     utc_now,
@@ -283,6 +285,9 @@ async def _file_after_reading(
                 )
             return await _first_answer(uow, earlier.response), True
         programs = await uow.programs.get_many(request.program_ids)
+        unknown = await uow.programs.unknown_needs(request.needs)
+        if unknown:
+            raise UnknownNeed(request.needs, unknown)
         filing = _filing(targets, officer, request, programs, clock(), draw, follow_ups)
         await uow.cases.add(filing.case)
         for referral, entry in zip(filing.referrals, filing.first_entries, strict=True):

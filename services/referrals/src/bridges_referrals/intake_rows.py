@@ -150,8 +150,10 @@ class SqlIntakes:
         statement = self._statement()
         p = statement.params
         ids, versions = list(intake.program_versions), list(intake.program_versions.values())
+        needs = list(intake.case.need_codes)  # distinct
         # The gate: the key's row with its answer, if the key is free (a concurrent intake
-        # under it is waited for) and every program is still at the version read.
+        # under it is waited for), every program is still at the version read and every need
+        # is a known code (else the path that reads first names what is unknown).
         statement.gate(
             f"""INSERT INTO idempotency_key (officer_id, key, request_hash, response, case_id)
                 SELECT {p(intake.officer_id)}, {p(intake.idempotency_key)},
@@ -160,6 +162,8 @@ class SqlIntakes:
                        JOIN unnest({p(ids)}::uuid[], {p(versions)}::bigint[]) AS read (id, version)
                          ON program.service_id = read.id AND program.version = read.version)
                       = {p(len(ids))}
+                  AND (SELECT count(*) FROM need_code WHERE code = ANY({p(needs)}::text[]))
+                      = {p(len(needs))}
                 ON CONFLICT DO NOTHING RETURNING true"""
         )
         key, wrapped = self._keys.new(intake.case.id)

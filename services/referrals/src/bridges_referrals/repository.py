@@ -7,7 +7,7 @@ that made it. The family's data is sealed here on the way in and opened on the w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,7 @@ from bridges_kit.blind_index import BlindIndex
 from bridges_kit.sealing import KeyRing
 from bridges_kit.sql import Params
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
-from bridges_referrals import name_index
+from bridges_referrals import name_index, need_codes
 from bridges_referrals.audit_log import SqlAuditTrail
 from bridges_referrals.case_keys import WITHDRAWAL_NOTE, CaseKeys, history_note, opened_text
 from bridges_referrals.domain import (
@@ -73,6 +73,14 @@ def _program(row: asyncpg.Record) -> Program:
 _PROGRAM_FIELDS = frozenset(
     {"accepting_referrals", "capacity_status", "capacity_until", "capacity_note", "deleted"}
 )
+
+
+async def know_need_codes(conn: asyncpg.Connection, codes: Iterable[str]) -> None:
+    """Codes an intake may name from now on (`need_codes`)."""
+    await conn.execute(
+        "INSERT INTO need_code (code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        sorted(codes),
+    )
 
 
 class ProgramMemory:
@@ -143,7 +151,14 @@ class SqlPrograms(Repository):
             program.capacity_until,
             program.capacity_note,
         )
+        await know_need_codes(self._conn, need_codes.known_from(program.taxonomy_codes))
         return bool(applied)
+
+    async def unknown_needs(self, codes: Sequence[str]) -> set[str]:
+        rows = await self._conn.fetch(
+            "SELECT code FROM need_code WHERE code = ANY($1::text[])", sorted(set(codes))
+        )
+        return set(codes) - {r["code"] for r in rows}
 
     async def apply_change(self, service_id: UUID, version: int, **fields: Any) -> bool:
         unknown = set(fields) - _PROGRAM_FIELDS

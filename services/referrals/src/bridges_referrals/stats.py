@@ -37,14 +37,17 @@ _REFERRALS = """
     LEFT JOIN program p ON p.service_id = r.program_id"""
 
 # One row per referral and need category: a referral counts once in each category it needs
-# ("food.pantry" and "food.meals" are one), so a median weighs every referral alike.
+# ("food.pantry" and "food.meals" are one), so a median weighs every referral alike. Only
+# categories of the directory's taxonomy are grouped (`need_codes`): what an intake named
+# before needs were checked is never published as a category.
 _FACTS = f"""
     SELECT f.*, n.need
     FROM ({_REFERRALS}) f
     JOIN (SELECT DISTINCT r.id, split_part(need.code, '.', 1) AS need
           FROM referral r
           JOIN referral_case c ON c.id = r.case_id
-          CROSS JOIN LATERAL unnest(c.need_codes) AS need(code)) n USING (id)"""
+          CROSS JOIN LATERAL unnest(c.need_codes) AS need(code)
+          WHERE split_part(need.code, '.', 1) IN (SELECT code FROM need_code)) n USING (id)"""
 
 # Each breakdown: the rows it is computed from, and whether it partitions the referrals (each
 # referral in exactly one cell, so the cells add up to the overall figures).

@@ -43,6 +43,11 @@ class Programs(Protocol):
         """Change some fields of a known program unless a newer version is known."""
         ...
 
+    async def unknown_needs(self, codes: Sequence[str]) -> set[str]:
+        """Those of `codes` the directory's taxonomy does not hold, as programs made it known
+        (`need_codes`)."""
+        ...
+
 
 class Cases(Protocol):
     async def add(self, case: Case) -> None: ...
