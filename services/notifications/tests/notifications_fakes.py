@@ -13,6 +13,8 @@ from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
     Audience,
+    AudienceKind,
+    Channel,
     ClaimedDelivery,
     Endpoint,
     Finished,
@@ -272,4 +274,24 @@ def claimed(planned: NewDelivery, attempts_so_far: int) -> ClaimedDelivery:
         audience=planned.audience,
         payload=planned.payload,
         attempts=attempts_so_far,
+    )
+
+
+def webhook_delivery(url: str) -> ClaimedDelivery:
+    """A webhook to `url` as the worker leases it (for a transport on its own)."""
+    return ClaimedDelivery(
+        id=uuid4(),
+        event_id=str(uuid4()),
+        event_type="org.bridges.referral.requested.v1",
+        referral_id=uuid4(),
+        agency_id=uuid4(),
+        endpoint_id=uuid4(),
+        channel=Channel.WEBHOOK,
+        target="t",
+        language=None,
+        audience=AudienceKind.AGENCY,
+        payload=b'{"hello": "receiver"}',
+        attempts=1,
+        url=url,
+        secrets=("whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",),
     )

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
-from notifications_fakes import FakeUnitOfWork, claimed, webhook_endpoint
+from notifications_fakes import FakeUnitOfWork, claimed, webhook_delivery, webhook_endpoint
 
 from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.testing import eventually
@@ -20,7 +20,6 @@ from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
     BreakerPolicy,
-    ClaimedDelivery,
     Endpoint,
     NewDelivery,
 )
@@ -148,31 +147,12 @@ class _CountingReceiver:
             await self._server.wait_closed()
 
 
-def _webhook(url: str) -> ClaimedDelivery:
-    return ClaimedDelivery(
-        id=uuid.uuid4(),
-        event_id=str(uuid.uuid4()),
-        event_type="org.bridges.referral.requested.v1",
-        referral_id=uuid.uuid4(),
-        agency_id=AGENCY,
-        endpoint_id=uuid.uuid4(),
-        channel=DeliveryChannel.WEBHOOK,
-        target="t",
-        language=None,
-        audience="agency",
-        payload=b'{"hello": "receiver"}',
-        attempts=1,
-        url=url,
-        secrets=("whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",),
-    )
-
-
 async def test_deliveries_to_one_receiver_reuse_one_connection():
     server = _CountingReceiver()
     url = await server.start()
     transport = WebhookTransport(2.0, netguard.parse_networks(["127.0.0.0/8"]), 4)
     try:
-        results = [await transport.send(_webhook(url)) for _ in range(5)]
+        results = [await transport.send(webhook_delivery(url)) for _ in range(5)]
     finally:
         await transport.close()
         await server.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -13,6 +14,7 @@ from typing import Protocol
 
 import aiosmtplib
 import httpx
+import structlog
 
 from bridges_kit.signed_links import LinkSigner
 from bridges_kit.signing import signature_headers
@@ -22,7 +24,13 @@ from bridges_notifications.family_messages import FamilyMessages, NotSent
 from bridges_notifications.receiver_connections import ReceiverConnections
 from bridges_schema import ListingReviewRequested, parse_event
 
+log = structlog.get_logger(__name__)
+
 MAX_ANSWER_BYTES = 64 * 1024  # read to reuse the connection; receivers answer with little
+# After its timeout a webhook's request is still listened to this long (times the timeout), so
+# an answer that came late (a slow receiver, or this process paused) is logged: the attempt
+# stands as a timeout and the delivery goes again with the same webhook-id, which receivers drop.
+LATE_ANSWER_WAIT = 1.0
 
 
 class Transport(Protocol):
@@ -49,9 +57,12 @@ class WebhookTransport:
     ) -> None:
         self._allowed = allowed_networks
         self._timeout_s = timeout_s
-        self._connections = ReceiverConnections(timeout_s, max_connections)
+        self._connections = ReceiverConnections(timeout_s * (1 + LATE_ANSWER_WAIT), max_connections)
+        self._late: set[asyncio.Task[tuple[int, str | None]]] = set()
 
     async def close(self) -> None:
+        for listening in list(self._late):
+            listening.cancel()
         await self._connections.close()
 
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
@@ -64,26 +75,72 @@ class WebhookTransport:
             return AttemptResult(None, _ms(started), f"refused: {exc}"[:300])
         body = delivery.payload.decode()
         headers = signature_headers(delivery.event_id, datetime.now(UTC), body, delivery.secrets)
-        tls_name = target.server_name if target.url.startswith("https:") else None
+        posting = asyncio.create_task(
+            self._post(target, body, {**headers, "host": target.host_header}, started)
+        )
         try:
-            async with (
-                self._connections.client(tls_name) as client,
-                client.stream(
-                    "POST",
-                    target.url,  # the checked address itself: no second DNS answer is used
-                    content=body,
-                    headers={**headers, "host": target.host_header},
-                    extensions={"sni_hostname": target.server_name},
-                ) as response,
-            ):
-                status, retry_after = response.status_code, response.headers.get("retry-after")
-                await _read_answer(response, started + self._timeout_s)
+            status, retry_after = await _within(posting, self._timeout_s)
+        except TimeoutError:
+            self._listen_late(posting, delivery, started)
+            return AttemptResult(None, _ms(started), "timeout")
         except httpx.TimeoutException:
             return AttemptResult(None, _ms(started), "timeout")
         except httpx.HTTPError as exc:
             return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return AttemptResult(status, _ms(started), error, retry.parse_retry_after(retry_after))
+
+    async def _post(
+        self, target: netguard.Pinned, body: str, headers: dict[str, str], started: float
+    ) -> tuple[int, str | None]:
+        tls_name = target.server_name if target.url.startswith("https:") else None
+        async with (
+            self._connections.client(tls_name) as client,
+            client.stream(
+                "POST",
+                target.url,  # the checked address itself: no second DNS answer is used
+                content=body,
+                headers=headers,
+                extensions={"sni_hostname": target.server_name},
+            ) as response,
+        ):
+            status, retry_after = response.status_code, response.headers.get("retry-after")
+            await _read_answer(response, started + self._timeout_s)
+        return status, retry_after
+
+    def _listen_late(
+        self,
+        posting: asyncio.Task[tuple[int, str | None]],
+        delivery: ClaimedDelivery,
+        started: float,
+    ) -> None:
+        """Log the answer that comes after the timeout (the request runs on a while)."""
+
+        def answered(task: asyncio.Task[tuple[int, str | None]]) -> None:
+            self._late.discard(task)
+            if task.cancelled() or task.exception() is not None:
+                return
+            log.warning(
+                "webhook_answered_late",
+                delivery_id=str(delivery.id),
+                webhook_id=delivery.event_id,
+                endpoint_id=str(delivery.endpoint_id),
+                status=task.result()[0],
+                after_ms=_ms(started),
+                timeout_ms=int(self._timeout_s * 1000),
+            )
+
+        self._late.add(posting)
+        posting.add_done_callback(answered)
+
+
+async def _within(
+    posting: Awaitable[tuple[int, str | None]], timeout_s: float
+) -> tuple[int, str | None]:
+    """The request's answer, or TimeoutError after `timeout_s`; the request itself is not
+    cancelled (see `LATE_ANSWER_WAIT`)."""
+    async with asyncio.timeout(timeout_s):
+        return await asyncio.shield(posting)
 
 
 async def _read_answer(response: httpx.Response, deadline: float) -> None:
