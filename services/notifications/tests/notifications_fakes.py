@@ -14,10 +14,12 @@ from bridges_notifications.domain import (
     AttemptResult,
     Audience,
     AudienceKind,
+    BreakerCount,
     Channel,
     ClaimedDelivery,
     Endpoint,
     Finished,
+    Lease,
     NewDelivery,
     OfficerPreference,
     Recipient,
@@ -29,6 +31,7 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 class FakeEndpoints:
     def __init__(self) -> None:
         self.rows: dict[UUID, Endpoint] = {}
+        self.failed_probes: dict[UUID, int] = {}
 
     async def add(self, endpoint: Endpoint) -> Endpoint:
         self.rows[endpoint.id] = endpoint
@@ -77,10 +80,15 @@ class FakeEndpoints:
         self.rows[endpoint_id] = replace(known, paused=paused, **reset)  # type: ignore[arg-type]
         return self.rows[endpoint_id]
 
-    async def count_failure(self, endpoint_id: UUID) -> int:
+    async def count_failure(self, endpoint_id: UUID, *, probe: bool) -> BreakerCount:
         known = self.rows[endpoint_id]
         self.rows[endpoint_id] = replace(known, consecutive_failures=known.consecutive_failures + 1)
-        return known.consecutive_failures + 1
+        self.failed_probes[endpoint_id] = self.failed_probes.get(endpoint_id, 0) + probe
+        return BreakerCount(
+            known.consecutive_failures + 1,
+            self.failed_probes[endpoint_id],
+            known.circuit_open_until is not None,
+        )
 
     async def rest_until(self, endpoint_id: UUID, until: datetime) -> None:
         self.rows[endpoint_id] = replace(self.rows[endpoint_id], circuit_open_until=until)
@@ -89,6 +97,11 @@ class FakeEndpoints:
         self.rows[endpoint_id] = replace(
             self.rows[endpoint_id], consecutive_failures=0, circuit_open_until=None
         )
+        self.failed_probes.pop(endpoint_id, None)
+
+    async def soonest_rest_end(self) -> datetime | None:
+        resting = [e.circuit_open_until for e in self.rows.values() if e.circuit_open_until]
+        return min(resting, default=None)
 
 
 class FakeChannels:
@@ -96,9 +109,10 @@ class FakeChannels:
         self.failures: dict[str, int] = {}
         self.resting_until: dict[str, datetime] = {}
 
-    async def count_failure(self, channel: Any) -> int:
+    async def count_failure(self, channel: Any, *, probe: bool) -> BreakerCount:
+        resting = str(channel) in self.resting_until
         self.failures[str(channel)] = self.failures.get(str(channel), 0) + 1
-        return self.failures[str(channel)]
+        return BreakerCount(self.failures[str(channel)], int(probe), resting)
 
     async def rest_until(self, channel: Any, until: datetime) -> None:
         self.resting_until[str(channel)] = until
@@ -177,14 +191,12 @@ class FakeDeliveries:
         self.wakes += 1
 
     async def claim(
-        self,
-        limit: int,
-        lease_s: float,
-        in_flight: Mapping[UUID, int],
-        per_endpoint: int,
-        breaker_failures: int,
+        self, limit: int, lease: Lease, in_flight: Mapping[UUID, int], per_endpoint: int
     ) -> list[ClaimedDelivery]:
         raise NotImplementedError("claiming is SQL: see the integration tests")
+
+    async def renew(self, lease: Lease, delivery_ids: Sequence[UUID]) -> None:
+        raise NotImplementedError("leases are SQL: see the integration tests")
 
     async def add_attempts(self, attempted: Sequence[Attempted]) -> None:
         self.attempt_log += [(a.delivery.id, a.result) for a in attempted]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts, endpoints, fanout, messages, retry
 from bridges_notifications.domain import (
     AttemptResult,
+    BreakerCount,
     BreakerPolicy,
     Channel,
     ClaimedDelivery,
@@ -245,9 +246,34 @@ async def test_an_officers_notice_does_not_name_the_agency_in_its_outcome():
 
 def test_a_failing_endpoint_rests_longer_after_each_failed_probe_up_to_a_cap():
     breaker = BreakerPolicy(failures=3, first_rest_s=5, longest_rest_s=60)
-    rests = [breaker.rest_after(n) for n in range(1, 9)]
-    assert rests[:2] == [None, None]
-    assert [r.total_seconds() for r in rests[2:] if r] == [5, 10, 20, 40, 60, 60]
+    closed = [breaker.rest_after(BreakerCount(n), probe=False) for n in range(1, 4)]
+    assert closed[:2] == [None, None] and closed[2] == timedelta(seconds=5)
+    probes = [breaker.rest_after(BreakerCount(3 + n, n, True), probe=True) for n in range(1, 7)]
+    assert [r.total_seconds() for r in probes if r] == [10, 20, 40, 60, 60, 60]
+
+
+def test_failures_of_attempts_under_way_when_the_circuit_opened_do_not_lengthen_its_rest():
+    breaker = BreakerPolicy(failures=5, first_rest_s=5, longest_rest_s=60)
+    # four more failures right after the fifth opened the circuit: none is a probe
+    assert [breaker.rest_after(BreakerCount(n, 0, True), probe=False) for n in range(6, 10)] == [
+        None
+    ] * 4
+
+
+async def test_only_a_failed_probe_lengthens_a_rest():
+    uow, hook = FakeUnitOfWork(), endpoint()
+    planned = await _queued(uow, hook)
+    policy = attempts.AttemptPolicy(schedule_s=(1,) * 10, breaker=BreakerPolicy(failures=2))
+    failed = AttemptResult(None, 5, "timeout")
+    for n in (1, 2, 3, 4):  # the third and fourth were under way when the circuit opened
+        await attempts.record_attempt(uow, claimed(planned, n), failed, policy)
+    first_rest = uow.endpoints.rows[hook.id].circuit_open_until
+    assert first_rest is not None
+    assert first_rest - datetime.now(UTC) <= timedelta(seconds=5)
+    probe = replace(claimed(planned, 5), probe=True)
+    await attempts.record_attempt(uow, probe, failed, policy)
+    longer = uow.endpoints.rows[hook.id].circuit_open_until
+    assert longer is not None and longer - datetime.now(UTC) >= timedelta(seconds=9)
 
 
 async def test_the_breaker_rests_an_endpoint_after_failures_in_a_row_and_a_success_resets_it():

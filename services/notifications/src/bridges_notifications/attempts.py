@@ -19,6 +19,7 @@ from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
     AudienceKind,
+    BreakerCount,
     BreakerPolicy,
     Channel,
     ClaimedDelivery,
@@ -135,10 +136,11 @@ async def _count_for_breakers(
                 healthy.add(endpoint_id)
             continue
         healthy.discard(endpoint_id)
-        failures = await uow.endpoints.count_failure(endpoint_id)
+        counted = await uow.endpoints.count_failure(endpoint_id, probe=a.delivery.probe)
         await _rest_if_due(
             breaker,
-            failures,
+            counted,
+            a.delivery.probe,
             partial(uow.endpoints.rest_until, endpoint_id),
             "endpoint_resting",
             endpoint_id=str(endpoint_id),
@@ -147,16 +149,24 @@ async def _count_for_breakers(
 
 async def _rest_if_due(
     breaker: BreakerPolicy,
-    failures: int,
+    counted: BreakerCount,
+    probe: bool,
     rest_until: Callable[[datetime], Awaitable[None]],
     said: str,
     **about: str,
 ) -> None:
-    """Rest the receiver when its failures in a row call for it (and say so)."""
-    rest = breaker.rest_after(failures)
+    """Rest the receiver when its failures in a row, or a failed probe, call for it (and say
+    so)."""
+    rest = breaker.rest_after(counted, probe=probe)
     if rest is not None:
         await rest_until(datetime.now(UTC) + rest)
-        log.warning(said, failures=failures, probe_in_s=rest.total_seconds(), **about)
+        log.warning(
+            said,
+            failures=counted.failures,
+            failed_probes=counted.failed_probes,
+            probe_in_s=rest.total_seconds(),
+            **about,
+        )
 
 
 async def _count_for_channel(
@@ -168,10 +178,12 @@ async def _count_for_channel(
         return
     if not result.receivers_fault:  # e.g. the family's message could not be fetched
         return
-    failures = await uow.channels.count_failure(channel)
+    probe = attempted.delivery.probe
+    counted = await uow.channels.count_failure(channel, probe=probe)
     await _rest_if_due(
         breaker,
-        failures,
+        counted,
+        probe,
         partial(uow.channels.rest_until, channel),
         "channel_resting",
         channel=channel.value,

@@ -101,9 +101,10 @@ class NotificationsSettings(ServiceSettings):
     - At most `delivery_concurrency` requests are in flight, at most `delivery_per_endpoint`
       of them (and of unrecorded failures) per endpoint, so a slow receiver holds only its own
       slots; up to `delivery_concurrency` more are waiting for their attempt to be committed
-      (one commit for all that ended together). A delivery stays leased (`delivery_lease_s`,
-      at least twice `webhook_timeout_s`) until its attempt is committed; if the process dies
-      first, it is sent again with the same `webhook-id` when the lease ends.
+      (one commit for all that ended together). A delivery stays leased until its attempt is
+      committed: `delivery_lease_s` at a time, renewed every third of it while it runs; if the
+      process dies first, its leases run out within `delivery_lease_s` and another replica
+      sends it again with the same `webhook-id`.
     - Connections to receivers are kept alive, at most `delivery_concurrency` per receiver host.
     """
 
@@ -111,7 +112,13 @@ class NotificationsSettings(ServiceSettings):
     http_port: int = 8103
     webhook_retry_schedule_s: tuple[float, ...] = Field(default=retry.DEFAULT_SCHEDULE_S)
     webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    delivery_lease_s: float = Field(default=60.0, gt=0)
+    delivery_lease_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="how long a claimed delivery is held at a time; renewed every third of it "
+        "while it runs, so a dead process's deliveries go out again within about this long",
+    )
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
     delivery_per_endpoint: int = Field(default=4, ge=1, le=64)
     consumer_lanes: int = Field(
@@ -225,7 +232,7 @@ class NotificationsSettings(ServiceSettings):
                     longest_rest_s=self.breaker_cooldown_s,
                 ),
             ),
-            lease_s=max(self.delivery_lease_s, self.webhook_timeout_s * 2),
+            lease_s=self.delivery_lease_s,
             concurrency=self.delivery_concurrency,
             per_endpoint=self.delivery_per_endpoint,
             poll_s=self.outbox_poll_s,

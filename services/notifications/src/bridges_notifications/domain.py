@@ -176,6 +176,16 @@ class ClaimedDelivery:
     attempts: int  # including this one
     url: str | None = None  # webhooks: the endpoint's URL
     secrets: tuple[str, ...] = ()  # webhooks: the secrets that sign now (two while rotating)
+    probe: bool = False  # the one attempt that probes a receiver whose circuit rested
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on the deliveries it claimed: `seconds` at a time, renewed while they
+    run; a worker that dies stops renewing, and its deliveries are free again soon."""
+
+    owner: UUID
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -310,17 +320,31 @@ def plan_officer_alert(
 
 @dataclass(frozen=True)
 class BreakerPolicy:
-    """After `failures` failures in a row an endpoint rests; one delivery then probes it. The
-    rest starts short and doubles with each failed probe, up to `longest_rest_s`, so a receiver
-    that comes back is found soon and one that stays down is not hammered."""
+    """After `failures` failures in a row an endpoint rests; one delivery (across replicas) then
+    probes it. The rest starts short and doubles with each failed probe, up to `longest_rest_s`,
+    so a receiver that comes back is found soon and one that stays down is not hammered.
+    Attempts that were under way when the circuit opened fail without lengthening the rest."""
 
     failures: int = 5
     first_rest_s: float = 5.0
     longest_rest_s: float = 60.0
 
-    def rest_after(self, consecutive_failures: int) -> timedelta | None:
-        """How long an endpoint rests after this many failures in a row (None: it does not)."""
-        if consecutive_failures < self.failures:
+    def rest_after(self, counted: BreakerCount, *, probe: bool) -> timedelta | None:
+        """How long the receiver rests from now after this failure (None: no new rest)."""
+        if probe:
+            seconds = self.first_rest_s * 2 ** min(counted.failed_probes, 16)
+        elif not counted.resting and counted.failures >= self.failures:
+            seconds = self.first_rest_s
+        else:
             return None
-        seconds = self.first_rest_s * 2 ** min(consecutive_failures - self.failures, 16)
         return timedelta(seconds=min(seconds, self.longest_rest_s))
+
+
+@dataclass(frozen=True)
+class BreakerCount:
+    """A receiver's breaker once a failure is counted: failures in a row, probes failed since
+    its circuit opened, and whether it was resting (or being probed) already."""
+
+    failures: int
+    failed_probes: int = 0
+    resting: bool = False

@@ -2,8 +2,10 @@
 sends each through its channel's transport, and records the attempt (see `attempts`; attempts
 that end together share a commit, see `recording`).
 
-- The schedule lives in the database (`next_attempt_at`), so it survives restarts. A worker that
-  dies mid-delivery leaves a lease that expires; the delivery is then retried with the same
+- The schedule lives in the database (`next_attempt_at`), so it survives restarts. Leases are
+  short (`lease_s`) and renewed every third of it while the delivery runs (a heartbeat, only
+  by the worker holding them); a worker that dies mid-delivery stops renewing, its leases run
+  out within `lease_s`, and another replica sends the delivery again with the same
   `webhook-id`, which receivers use to drop duplicates.
 - Deliveries run as independent tasks: a slow or dead endpoint holds only its own slots (at
   most `per_endpoint` at once), never the others'.
@@ -12,8 +14,10 @@ that end together share a commit, see `recording`).
   `concurrency` of those wait at once); the delivery stays leased until its attempt is
   committed. A failed attempt holds its endpoint's slot until then.
 - A failing endpoint rests (circuit breaker, `domain.BreakerPolicy`): its deliveries wait
-  without spending attempts, and one delivery probes it when the rest is over. So does the
-  SMS provider, the one receiver of its channel (`attempts.BREAKER_CHANNELS`).
+  without spending attempts, and one delivery, across all replicas (the database holds the
+  probe's lease), probes it when the rest is over; the worker wakes then rather than at its
+  next poll. So does the SMS provider, the one receiver of its channel
+  (`attempts.BREAKER_CHANNELS`).
 - Paused or disabled endpoints are skipped the same way until resumed.
 """
 
@@ -21,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,7 +39,13 @@ from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.metrics import Metrics
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts, retry
-from bridges_notifications.domain import Attempted, AttemptResult, Channel, ClaimedDelivery
+from bridges_notifications.domain import (
+    Attempted,
+    AttemptResult,
+    Channel,
+    ClaimedDelivery,
+    Lease,
+)
 from bridges_notifications.recording import AttemptRecorder
 from bridges_notifications.transports import Transport
 from bridges_notifications.uow import NotificationsUnitOfWork
@@ -44,7 +56,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class SchedulingPolicy:
     attempt: attempts.AttemptPolicy = field(default_factory=attempts.AttemptPolicy)
-    lease_s: float = 60.0
+    lease_s: float = 10.0  # renewed every third of it while the delivery runs
     concurrency: int = 16
     per_endpoint: int = 4
     poll_s: float = 1.0
@@ -69,12 +81,16 @@ class DeliveryWorker:
         self._running: set[asyncio.Task[None]] = set()
         self._room_in_use = _Room(freed=self._wakeup.set)
         self._stopping = False
+        self._lease = Lease(uuid.uuid4(), policy.lease_s)  # this worker's, for its life
+        self._held: set[UUID] = set()  # deliveries leased and not yet recorded
+        self._next_probe_s: float | None = None  # when the first resting receiver may be probed
 
     def stop(self) -> None:
         self._stopping = True
         self._wakeup.set()
 
     async def run(self) -> None:
+        heartbeat = asyncio.create_task(self._renew_leases())
         try:
             while not self._stopping:
                 free = self._room()
@@ -88,10 +104,12 @@ class DeliveryWorker:
                     self._start(delivery)
                 if claimed and len(claimed) == free:
                     continue  # there may be more due: claim again as soon as there is room
-                await self._wakeup.wait(self._policy.poll_s)  # a NOTIFY, room, or the poll
+                # a NOTIFY, room, a receiver's rest ending, or the poll
+                await self._wakeup.wait(min(self._policy.poll_s, self._next_probe_s or 1e9))
             if self._running:  # graceful stop: finish what is in flight
                 await asyncio.wait(self._running, timeout=self._policy.drain_s)
         finally:
+            heartbeat.cancel()
             await self._wakeup.close()
             if self._stopping:  # after a crash the runtime runs this worker again
                 for transport in self._transports.values():
@@ -109,21 +127,37 @@ class DeliveryWorker:
         p = self._policy
         async with self._uow() as uow:
             claimed = await uow.deliveries.claim(
-                limit,
-                p.lease_s,
-                dict(self._room_in_use.per_endpoint),
-                p.per_endpoint,
-                p.attempt.breaker.failures,
+                limit, self._lease, dict(self._room_in_use.per_endpoint), p.per_endpoint
             )
+            soonest = await uow.endpoints.soonest_rest_end()
             await uow.commit()
+        self._next_probe_s = (
+            None if soonest is None else max((soonest - datetime.now(UTC)).total_seconds(), 0.05)
+        )
         return claimed
+
+    async def _renew_leases(self) -> None:
+        """The heartbeat: every third of the lease, extend the leases of the deliveries this
+        worker still holds (a failed renewal is tried again at the next beat)."""
+        while True:
+            await asyncio.sleep(self._lease.seconds / 3)
+            if not self._held:
+                continue
+            try:
+                async with self._uow() as uow:
+                    await uow.deliveries.renew(self._lease, list(self._held))
+                    await uow.commit()
+            except OUTAGE_ERRORS as exc:
+                log.warning("delivery_leases_not_renewed", error=describe(exc))
 
     def _start(self, delivery: ClaimedDelivery) -> None:
         held = self._room_in_use.take(_lane(delivery))
         task = asyncio.create_task(self._deliver(delivery, held))
+        self._held.add(delivery.id)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         task.add_done_callback(lambda _: held.release())
+        task.add_done_callback(lambda _: self._held.discard(delivery.id))
 
     async def _deliver(self, delivery: ClaimedDelivery, held: _Held) -> None:
         with _delivery_span(delivery) as span:

@@ -16,10 +16,12 @@ from bridges_notifications.domain import (
     Attempted,
     Audience,
     AudienceKind,
+    BreakerCount,
     Channel,
     ClaimedDelivery,
     Endpoint,
     Finished,
+    Lease,
     NewDelivery,
     OfficerPreference,
     Recipient,
@@ -28,6 +30,9 @@ from bridges_notifications.domain import (
 from bridges_notifications.uow import NotificationsUnitOfWork
 
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
+# A delivery that may be claimed now: pending, due, and not leased (or its lease ran out)
+_DUE = """d.status = 'pending' AND d.next_attempt_at <= now()
+    AND (d.lease_until IS NULL OR d.lease_until < now())"""
 
 
 def _endpoint(row: asyncpg.Record) -> Endpoint:
@@ -114,21 +119,22 @@ class SqlEndpoints(Repository):
         row = await self._conn.fetchrow(
             """UPDATE endpoint SET paused = $2, updated_at = now(),
                    consecutive_failures = CASE WHEN $2 THEN consecutive_failures ELSE 0 END,
-                   circuit_open_until = CASE WHEN $2 THEN circuit_open_until END
+                   failed_probes = CASE WHEN $2 THEN failed_probes ELSE 0 END,
+                   circuit_open_until = CASE WHEN $2 THEN circuit_open_until END,
+                   probe_until = CASE WHEN $2 THEN probe_until END
                WHERE id = $1 RETURNING *""",
             endpoint_id,
             paused,
         )
         return None if row is None else _endpoint(row)
 
-    async def count_failure(self, endpoint_id: UUID) -> int:
-        """One more failure in a row; returns how many now."""
-        failures: int = await self._conn.fetchval(
-            """UPDATE endpoint SET consecutive_failures = consecutive_failures + 1
-               WHERE id = $1 RETURNING consecutive_failures""",
+    async def count_failure(self, endpoint_id: UUID, *, probe: bool) -> BreakerCount:
+        row = await self._conn.fetchrow(
+            f"UPDATE endpoint SET {_FAILURE_COUNTED} WHERE id = $1 RETURNING {_BREAKER_COUNT}",
             endpoint_id,
+            probe,
         )
-        return failures
+        return _breaker_count(row)
 
     async def rest_until(self, endpoint_id: UUID, until: datetime) -> None:
         await self._conn.execute(
@@ -137,22 +143,50 @@ class SqlEndpoints(Repository):
 
     async def count_success(self, endpoint_id: UUID) -> None:
         await self._conn.execute(
-            """UPDATE endpoint SET consecutive_failures = 0, circuit_open_until = NULL
-               WHERE id = $1 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
+            f"""UPDATE endpoint SET {_CIRCUIT_CLOSED}
+                WHERE id = $1 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
             endpoint_id,
         )
 
+    async def soonest_rest_end(self) -> datetime | None:
+        soonest: datetime | None = await self._conn.fetchval(
+            """SELECT min(until) FROM (
+                   SELECT circuit_open_until AS until FROM endpoint
+                   WHERE circuit_open_until > now() AND enabled AND NOT paused
+                   UNION ALL
+                   SELECT circuit_open_until FROM channel_circuit
+                   WHERE circuit_open_until > now()) resting"""
+        )
+        return soonest
+
+
+# A failure counted ($2: whether it was a probe, which ends the probing); the breaker's state
+# after it; the circuit closed (by a success, or on resuming an endpoint).
+_FAILURE_COUNTED = """consecutive_failures = consecutive_failures + 1,
+    failed_probes = failed_probes + CASE WHEN $2 THEN 1 ELSE 0 END,
+    probe_until = CASE WHEN $2 THEN NULL ELSE probe_until END"""
+_BREAKER_COUNT = "consecutive_failures, failed_probes, circuit_open_until IS NOT NULL AS resting"
+_CIRCUIT_CLOSED = """consecutive_failures = 0, failed_probes = 0, circuit_open_until = NULL,
+    probe_until = NULL"""
+
+
+def _breaker_count(row: asyncpg.Record) -> BreakerCount:
+    return BreakerCount(row["consecutive_failures"], row["failed_probes"], row["resting"])
+
 
 class SqlChannels(Repository):
-    async def count_failure(self, channel: Channel) -> int:
-        failures: int = await self._conn.fetchval(
-            """INSERT INTO channel_circuit (channel, consecutive_failures) VALUES ($1, 1)
-               ON CONFLICT (channel) DO UPDATE
-                   SET consecutive_failures = channel_circuit.consecutive_failures + 1
-               RETURNING consecutive_failures""",
+    async def count_failure(self, channel: Channel, *, probe: bool) -> BreakerCount:
+        await self._conn.execute(
+            "INSERT INTO channel_circuit (channel) VALUES ($1) ON CONFLICT DO NOTHING",
             channel.value,
         )
-        return failures
+        row = await self._conn.fetchrow(
+            f"UPDATE channel_circuit SET {_FAILURE_COUNTED} WHERE channel = $1 "
+            f"RETURNING {_BREAKER_COUNT}",
+            channel.value,
+            probe,
+        )
+        return _breaker_count(row)
 
     async def rest_until(self, channel: Channel, until: datetime) -> None:
         await self._conn.execute(
@@ -163,9 +197,9 @@ class SqlChannels(Repository):
 
     async def count_success(self, channel: Channel) -> None:
         await self._conn.execute(
-            """UPDATE channel_circuit SET consecutive_failures = 0, circuit_open_until = NULL
-               WHERE channel = $1
-                 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
+            f"""UPDATE channel_circuit SET {_CIRCUIT_CLOSED}
+                WHERE channel = $1
+                  AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
             channel.value,
         )
 
@@ -271,6 +305,7 @@ def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
         attempts=row["attempts"],
         url=row["url"],
         secrets=tuple(s for s in secrets if s),
+        probe=row["probe"],
     )
 
 
@@ -313,80 +348,105 @@ class SqlDeliveries(Repository):
     async def claim(
         self,
         limit: int,
-        lease_s: float,
+        lease: Lease,
         in_flight: Mapping[UUID | Channel, int],
         per_endpoint: int,
-        breaker_failures: int,
     ) -> list[ClaimedDelivery]:
-        """Lease up to `limit` due deliveries: per open endpoint its oldest, up to its room
-        (`per_endpoint` minus what is in flight; one probe for an endpoint whose circuit has
-        rested), due emails, and due text messages while the SMS provider does not rest (one
-        probe after it rested)."""
+        """Lease up to `limit` due deliveries: per endpoint whose circuit is closed its oldest,
+        up to its room (`per_endpoint` minus what is in flight here), due emails, and due text
+        messages while the SMS provider's circuit is closed. A receiver whose rest is over gets
+        one probe across all replicas: its row takes the probe's lease (`probe_until`) in the
+        same statement, which another replica's claim then sees (or waits for)."""
         endpoints = {k: n for k, n in in_flight.items() if isinstance(k, UUID)}
-        channels = {k.value: n for k, n in in_flight.items() if isinstance(k, Channel)}
         rows = await self._conn.fetch(
-            """WITH busy AS (
+            f"""WITH busy AS (
                    SELECT * FROM unnest($3::uuid[], $4::int[]) AS b(endpoint_id, running)),
+               probed_endpoints AS (
+                   UPDATE endpoint e SET probe_until = now() + make_interval(secs => $2)
+                   WHERE e.enabled AND NOT e.paused AND e.circuit_open_until <= now()
+                     AND (e.probe_until IS NULL OR e.probe_until < now())
+                     AND EXISTS (SELECT 1 FROM delivery d
+                                 WHERE d.endpoint_id = e.id AND {_DUE})
+                   RETURNING e.id),
+               probed_channels AS (
+                   UPDATE channel_circuit c SET probe_until = now() + make_interval(secs => $2)
+                   WHERE c.channel = 'sms' AND c.circuit_open_until <= now()
+                     AND (c.probe_until IS NULL OR c.probe_until < now())
+                     AND EXISTS (SELECT 1 FROM delivery d WHERE d.endpoint_id IS NULL
+                                 AND d.channel = c.channel AND {_DUE})
+                   RETURNING c.channel),
                webhooks AS (
-                   SELECT d.id, d.endpoint_id, d.next_attempt_at
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at, false AS probe
                    FROM endpoint e
                    LEFT JOIN busy b ON b.endpoint_id = e.id
                    CROSS JOIN LATERAL (
                        SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
-                       WHERE d.endpoint_id = e.id AND d.status = 'pending'
-                         AND d.next_attempt_at <= now()
-                         AND (d.lease_until IS NULL OR d.lease_until < now())
+                       WHERE d.endpoint_id = e.id AND {_DUE}
                        ORDER BY d.next_attempt_at
-                       LIMIT greatest(CASE WHEN e.consecutive_failures >= $6
-                                           THEN 1 ELSE $5 END - coalesce(b.running, 0), 0)
+                       LIMIT greatest($5 - coalesce(b.running, 0), 0)
                        FOR UPDATE OF d SKIP LOCKED) d
-                   WHERE e.enabled AND NOT e.paused
-                     AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())),
-               emails AS (
-                   SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
-                   WHERE d.endpoint_id IS NULL AND d.channel = 'email' AND d.status = 'pending'
-                     AND d.next_attempt_at <= now()
-                     AND (d.lease_until IS NULL OR d.lease_until < now())
-                   ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),
-               texts AS (
-                   SELECT d.id, d.endpoint_id, d.next_attempt_at
-                   FROM (SELECT 'sms'::text AS channel) ch
-                   LEFT JOIN channel_circuit c ON c.channel = ch.channel
-                   LEFT JOIN unnest($7::text[], $8::int[]) AS b(channel, running)
-                     ON b.channel = ch.channel
+                   WHERE e.enabled AND NOT e.paused AND e.circuit_open_until IS NULL
+                   UNION ALL
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at, true
+                   FROM probed_endpoints p
                    CROSS JOIN LATERAL (
                        SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
-                       WHERE d.endpoint_id IS NULL AND d.channel = ch.channel
-                         AND d.status = 'pending' AND d.next_attempt_at <= now()
-                         AND (d.lease_until IS NULL OR d.lease_until < now())
-                       ORDER BY d.next_attempt_at
-                       LIMIT CASE WHEN coalesce(c.consecutive_failures, 0) >= $6
-                                  THEN greatest(1 - coalesce(b.running, 0), 0) ELSE $1 END
+                       WHERE d.endpoint_id = p.id AND {_DUE}
+                       ORDER BY d.next_attempt_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED) d),
+               emails AS (
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at, false AS probe FROM delivery d
+                   WHERE d.endpoint_id IS NULL AND d.channel = 'email' AND {_DUE}
+                   ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),
+               texts AS (
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at, false AS probe
+                   FROM (SELECT 'sms'::text AS channel) ch
+                   LEFT JOIN channel_circuit c ON c.channel = ch.channel
+                   CROSS JOIN LATERAL (
+                       SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
+                       WHERE d.endpoint_id IS NULL AND d.channel = ch.channel AND {_DUE}
+                       ORDER BY d.next_attempt_at LIMIT $1
                        FOR UPDATE OF d SKIP LOCKED) d
-                   WHERE c.circuit_open_until IS NULL OR c.circuit_open_until <= now()),
-               due AS (
-                   SELECT id, endpoint_id
+                   WHERE c.circuit_open_until IS NULL
+                   UNION ALL
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at, true
+                   FROM probed_channels p
+                   CROSS JOIN LATERAL (
+                       SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
+                       WHERE d.endpoint_id IS NULL AND d.channel = p.channel AND {_DUE}
+                       ORDER BY d.next_attempt_at LIMIT 1 FOR UPDATE OF d SKIP LOCKED) d),
+               due AS (  -- probes first: a probe left out would hold its receiver's probing
+                   SELECT id, endpoint_id, probe
                    FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails
                          UNION ALL SELECT * FROM texts) c
-                   ORDER BY next_attempt_at LIMIT $1)
+                   ORDER BY probe DESC, next_attempt_at LIMIT $1)
                UPDATE delivery d SET lease_until = now() + make_interval(secs => $2),
-                   attempts = d.attempts + 1
+                   lease_owner = $6, probe = due.probe, attempts = d.attempts + 1
                FROM due LEFT JOIN endpoint e ON e.id = due.endpoint_id
                WHERE d.id = due.id
                RETURNING d.id, d.event_id, d.event_type, d.referral_id, d.agency_id,
                    d.endpoint_id, d.channel, d.target, d.language, d.audience, d.payload,
-                   d.attempts, e.url, e.secret, e.previous_secret,
+                   d.attempts, d.probe, e.url, e.secret, e.previous_secret,
                    coalesce(e.previous_secret_until > now(), false) AS overlap""",
             limit,
-            lease_s,
+            lease.seconds,
             list(endpoints),
             list(endpoints.values()),
             per_endpoint,
-            breaker_failures,
-            list(channels),
-            list(channels.values()),
+            lease.owner,
         )
         return [_claimed(r) for r in rows]
+
+    async def renew(self, lease: Lease, delivery_ids: Sequence[UUID]) -> None:
+        if not delivery_ids:
+            return
+        await self._conn.execute(
+            """UPDATE delivery SET lease_until = now() + make_interval(secs => $2)
+               WHERE id = ANY($3::uuid[]) AND lease_owner = $1 AND status = 'pending'
+                 AND lease_until IS NOT NULL""",
+            lease.owner,
+            lease.seconds,
+            list(delivery_ids),
+        )
 
     async def add_attempts(self, attempted: Sequence[Attempted]) -> None:
         await self._conn.executemany(

@@ -12,10 +12,12 @@ from bridges_kit.uow import UnitOfWork
 from bridges_notifications.domain import (
     Attempted,
     Audience,
+    BreakerCount,
     Channel,
     ClaimedDelivery,
     Endpoint,
     Finished,
+    Lease,
     NewDelivery,
     OfficerPreference,
     Recipient,
@@ -45,17 +47,25 @@ class Endpoints(Protocol):
 
     async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None: ...
 
-    async def count_failure(self, endpoint_id: UUID) -> int: ...
+    async def count_failure(self, endpoint_id: UUID, *, probe: bool) -> BreakerCount:
+        """One more failure in a row (a failed probe also ends the probing)."""
+        ...
 
     async def rest_until(self, endpoint_id: UUID, until: datetime) -> None: ...
 
-    async def count_success(self, endpoint_id: UUID) -> None: ...
+    async def count_success(self, endpoint_id: UUID) -> None:
+        """The circuit closes: failures, failed probes and the rest forgotten."""
+        ...
+
+    async def soonest_rest_end(self) -> datetime | None:
+        """When the first receiver still resting may be probed (endpoints and channels)."""
+        ...
 
 
 class ChannelCircuits(Protocol):
     """The circuit breaker of a channel with one receiver (the SMS provider), as endpoints have."""
 
-    async def count_failure(self, channel: Channel) -> int: ...
+    async def count_failure(self, channel: Channel, *, probe: bool) -> BreakerCount: ...
 
     async def rest_until(self, channel: Channel, until: datetime) -> None: ...
 
@@ -86,13 +96,16 @@ class Deliveries(Protocol):
     async def claim(
         self,
         limit: int,
-        lease_s: float,
+        lease: Lease,
         in_flight: Mapping[UUID | Channel, int],
         per_endpoint: int,
-        breaker_failures: int,
     ) -> list[ClaimedDelivery]:
-        """Lease due deliveries; `in_flight` counts those sending per endpoint (by id) and per
-        channel with a breaker (one probe of a channel whose circuit rested)."""
+        """Lease due deliveries to `lease.owner`; `in_flight` counts those sending per endpoint
+        (by id). A receiver whose rest is over gets one probe, across replicas."""
+        ...
+
+    async def renew(self, lease: Lease, delivery_ids: Sequence[UUID]) -> None:
+        """Extend the leases `lease.owner` still holds on these deliveries (a heartbeat)."""
         ...
 
     async def add_attempts(self, attempted: Sequence[Attempted]) -> None: ...
