@@ -38,6 +38,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 200  # as answered
 
 
 async def read_body(receive: Receive) -> bytes | None:
@@ -65,6 +66,8 @@ class WebhookReceiver:
     host: str = "127.0.0.1"
     # called with each request as it is recorded (the standalone receiver prints it)
     on_request: Callable[[Received], None] | None = None
+    # an outage: every request is answered 503 until this time (`time.monotonic()`)
+    failing_until: float = 0.0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -84,7 +87,10 @@ class WebhookReceiver:
         body = await read_body(receive)
         if body is None:
             return  # the sender died mid-request: nothing was delivered, as at a real receiver
-        status, delay = self.script.popleft() if self.script else (200, 0.0)
+        if time.monotonic() < self.failing_until:
+            status, delay = 503, 0.0
+        else:
+            status, delay = self.script.popleft() if self.script else (200, 0.0)
         if delay:
             sender = tuple(scope["client"] or ("", 0))
             self.holding.add(sender)
@@ -99,6 +105,7 @@ class WebhookReceiver:
             {k.decode(): v.decode() for k, v in scope["headers"]},
             body,
             time.monotonic(),
+            status,
         )
         self.requests.append(received)
         if self.on_request is not None:
