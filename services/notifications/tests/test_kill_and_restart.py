@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import nats
 
 from bridges_devstack.servers import free_port
 from bridges_devstack.testing import eventually
+from bridges_notifications.bootstrap import NotificationsSettings
 from bridges_schema import ReferralStatus, Role, event_spec
 
 EVENTS = 6
@@ -113,3 +115,63 @@ async def test_kill_mid_delivery_then_restart_delivers_everything(
     finally:
         await bus.close()
         await db.close()
+
+
+async def test_a_killed_replicas_webhooks_go_out_within_15_s_with_the_default_leases(
+    infra, isolation, receiver, make_event, start_desk
+):
+    """Another replica is alive when one is killed mid-delivery: the dead one's leases, short
+    and no longer renewed, run out and the live one sends its webhooks (default lease)."""
+    schema, namespace = isolation
+    port = free_port()
+    env = {
+        **infra.env("notifications", schema, namespace),
+        "BRIDGES_HTTP_PORT": str(port),
+        "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+        # its requests stay open while the second replica starts: the kill lands mid-request
+        "BRIDGES_WEBHOOK_TIMEOUT_S": "30",
+    }
+    url, agency = f"http://127.0.0.1:{port}", uuid.uuid4()
+    # as many as it sends at once, answered only after the kill
+    held = NotificationsSettings.model_fields["delivery_per_endpoint"].default
+    receiver.answer(*([200] * held), delay_s=60)
+    bus = await nats.connect(infra.nats_url)
+    try:
+        with notifications_process(env) as doomed:
+            await eventually(lambda: _ready(url), timeout_s=30)
+            async with httpx.AsyncClient(base_url=url) as c:
+                created = await c.post(
+                    f"/agencies/{agency}/endpoints",
+                    json={"url": receiver.url},
+                    headers={"Authorization": f"Bearer {infra.token(Role.ADMIN)}"},
+                )
+            assert created.status_code == 201, created.text
+            events = [
+                make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)
+            ]
+            for event in events:
+                await bus.jetstream().publish(
+                    event_spec(event).subject(namespace),
+                    event.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": event.id},
+                )
+
+            async def all_held() -> bool:
+                return len(receiver.holding) == held
+
+            await eventually(all_held, timeout_s=20)
+            await start_desk()  # the replica that stays alive (default leases)
+            doomed.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            doomed.wait(10)
+
+        async def all_delivered() -> bool:
+            return {r.headers.get("webhook-id") for r in receiver.requests} == {
+                e.id for e in events
+            }
+
+        await eventually(all_delivered, timeout_s=40)
+    finally:
+        await bus.close()
+    taken_up = max(r.at for r in receiver.requests) - killed_at
+    assert taken_up <= 15, f"the dead replica's webhooks went out {taken_up:.1f} s after the kill"
