@@ -169,6 +169,7 @@ class Stack:
             },
             "notifications": {
                 "BRIDGES_CORS_ALLOW_ORIGINS": app_origins,
+                "BRIDGES_DATA_KEY_FILE": str(self.run_dir / DEV_KEY_FILE_NAME),
                 # development receivers run on this machine: let webhooks reach loopback
                 "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
                 "BRIDGES_SMTP_HOST": "127.0.0.1",

@@ -19,8 +19,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridges_kit import sealing
 from bridges_kit.claim_mapping import ClaimMapping
 from bridges_kit.rate_limits import Rate
+from bridges_kit.sealing import KeyRing, KeyRingInvalid
 from bridges_schema import DEFAULT_NAMESPACE, Role
 
 
@@ -252,6 +254,52 @@ class ServiceSettings(BaseSettings):
         if self.jwt_public_key_file is not None:
             return self.jwt_public_key_file.read_text(encoding="utf-8")
         return None
+
+
+class KeyRingSettings(ServiceSettings):
+    """Settings of a service that seals what it stores (`bridges_kit.sealing`): its key ring, from
+    a file or a secret setting; production refuses to start without one."""
+
+    sealed_what: ClassVar[str] = "stored data"  # what the ring seals, as errors say it
+
+    data_key_file: Path | None = Field(
+        default=None, description="the key ring sealing stored data: a JSON file (see sealing)"
+    )
+    data_keys: SecretStr | None = Field(
+        default=None, description="the same key ring given as a secret setting instead of a file"
+    )
+
+    @field_validator("data_keys", mode="before")
+    @classmethod
+    def _key_ring_document(cls, value: Any) -> Any:
+        """The key ring as text, also when `from_env` already parsed its JSON."""
+        return json.dumps(value) if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _one_key_ring(self) -> Self:
+        if self.data_key_file is not None and self.data_keys is not None:
+            raise ValueError("give the key ring once: BRIDGES_DATA_KEY_FILE or BRIDGES_DATA_KEYS")
+        unsealable = self.data_key_file is None and self.data_keys is None
+        if self.environment is Environment.PRODUCTION and unsealable:
+            raise ValueError(
+                f"production needs the key ring that seals {self.sealed_what}: "
+                "BRIDGES_DATA_KEY_FILE (or BRIDGES_DATA_KEYS)"
+            )
+        return self
+
+    def key_ring(self) -> KeyRing:
+        """The key ring, read now (a file may have changed since the settings were)."""
+        if self.data_key_file is not None:
+            return sealing.read_key_file(self.data_key_file)
+        if self.data_keys is not None:
+            try:
+                return KeyRing.from_json(self.data_keys.get_secret_value())
+            except KeyRingInvalid as exc:
+                raise KeyRingInvalid(f"BRIDGES_DATA_KEYS: {exc}") from None
+        raise KeyRingInvalid(
+            f"no key ring to seal {self.sealed_what}: set BRIDGES_DATA_KEY_FILE (create one "
+            "with `python -m bridges_referrals keys add --file <path>`; `make up` makes its own)"
+        )
 
 
 def _read_secret(path: Path) -> str:

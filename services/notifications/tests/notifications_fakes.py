@@ -66,7 +66,6 @@ class FakeEndpoints:
             return None
         self.rows[endpoint_id] = replace(
             known,
-            previous_secret=known.secret,
             secret=secret,
             previous_secret_until=datetime.now(UTC) + overlap,
         )

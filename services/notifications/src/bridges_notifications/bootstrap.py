@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+import asyncpg
+import structlog
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
@@ -13,7 +15,8 @@ from bridges_kit import problems
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
-from bridges_kit.settings import ServiceSettings
+from bridges_kit.sealing import KeyRing
+from bridges_kit.settings import KeyRingSettings, ServiceSettings
 from bridges_kit.signed_links import LinkSigner, checked_key
 from bridges_kit.workers import Worker
 from bridges_notifications import (
@@ -26,6 +29,7 @@ from bridges_notifications import (
     listing_reviews,
     netguard,
     retry,
+    signing_secrets,
     sms,
 )
 from bridges_notifications.family_messages import FamilyMessages
@@ -45,8 +49,11 @@ from bridges_schema import (
     ReferralOverdue,
     ReferralRequested,
     ReferralStatusChanged,
+    Streams,
 )
 from bridges_schema.subjects import Domain
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Pooled connections the process needs at once besides the consumer lanes: the delivery
@@ -85,7 +92,7 @@ ERRORS: problems.ErrorMap = {
 }
 
 
-class NotificationsSettings(ServiceSettings):
+class NotificationsSettings(KeyRingSettings):
     """Backpressure, from the bus to the receivers (each stage holds a bounded amount and
     leaves the rest where it is durable):
 
@@ -108,6 +115,7 @@ class NotificationsSettings(ServiceSettings):
     - Connections to receivers are kept alive, at most `delivery_concurrency` per receiver host.
     """
 
+    sealed_what: ClassVar[str] = "webhook signing secrets"
     service_name: str = "notifications"
     http_port: int = 8103
     webhook_retry_schedule_s: tuple[float, ...] = Field(default=retry.DEFAULT_SCHEDULE_S)
@@ -251,10 +259,50 @@ class NotificationsSettings(ServiceSettings):
         )
 
 
-NotificationsRuntime = Runtime[NotificationsSettings, NotificationsUnitOfWork]
+AnyNotificationsRuntime = Runtime[NotificationsSettings, NotificationsUnitOfWork]
 
 
-def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
+class NotificationsRuntime(AnyNotificationsRuntime):
+    """The kit's runtime with the key ring that seals webhook signing secrets. The ring is read
+    when the database opens, which then seals secrets stored plain and re-wraps endpoints' data
+    keys under the active key (`signing_secrets`)."""
+
+    def __init__(self, settings: NotificationsSettings) -> None:
+        super().__init__(
+            settings,
+            migrations=MIGRATIONS,
+            unit_of_work=self._unit_of_work_with_keys,
+            subscriptions=SUBSCRIPTIONS,
+            workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
+            samplers=[delivery_log.sample_waiting],
+        )
+        self._key_ring: KeyRing | None = None
+
+    @property
+    def key_ring(self) -> KeyRing:
+        if self._key_ring is None:
+            self._key_ring = self.settings.key_ring()
+        return self._key_ring
+
+    def _unit_of_work_with_keys(self, pool: asyncpg.Pool, streams: Streams) -> SqlUnitOfWork:
+        return SqlUnitOfWork(pool, streams, self.key_ring)
+
+    async def open_database(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        ring = self.key_ring
+        pool = await super().open_database()
+        try:
+            sealed = await signing_secrets.seal_stored(pool, ring)
+        except BaseException:
+            await self.stop()
+            raise
+        if sealed:
+            log.info("signing_secrets_sealed", endpoints=sealed)
+        return pool
+
+
+def _delivery_worker(runtime: AnyNotificationsRuntime) -> Worker:
     s = runtime.settings
     transports: dict[domain.Channel, Transport] = {
         domain.Channel.WEBHOOK: WebhookTransport(
@@ -270,7 +318,7 @@ def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
     )
 
 
-def _consumer_lane(runtime: NotificationsRuntime) -> Worker:
+def _consumer_lane(runtime: AnyNotificationsRuntime) -> Worker:
     """One more puller on the referral events' durable consumer (the runtime starts the first).
     Lanes share the consumer as replicas do, so nothing changes for delivery guarantees: each
     event is applied once, in its own transaction, whichever lane pulls it."""
@@ -287,15 +335,7 @@ def _consumer_lane(runtime: NotificationsRuntime) -> Worker:
 
 
 def build_runtime(settings: NotificationsSettings | None = None) -> NotificationsRuntime:
-    settings = settings or NotificationsSettings()
-    return Runtime(
-        settings,
-        migrations=MIGRATIONS,
-        unit_of_work=SqlUnitOfWork,
-        subscriptions=SUBSCRIPTIONS,
-        workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
-        samplers=[delivery_log.sample_waiting],
-    )
+    return NotificationsRuntime(settings or NotificationsSettings())
 
 
 def build_app(runtime: NotificationsRuntime | None = None) -> FastAPI:

@@ -98,14 +98,13 @@ class Endpoint:
     id: UUID
     agency_id: UUID
     url: str
-    secret: str
+    secret: str | None  # stored only sealed: known here only as it is made (shown once)
     enabled: bool
     event_types: tuple[str, ...]
     description: str | None
     created_at: datetime
     updated_at: datetime
     paused: bool = False
-    previous_secret: str | None = None
     previous_secret_until: datetime | None = None
     consecutive_failures: int = 0
     circuit_open_until: datetime | None = None

@@ -11,7 +11,9 @@ from uuid import UUID
 
 import asyncpg
 
+from bridges_kit.sealing import KeyRing
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
+from bridges_notifications import signing_secrets
 from bridges_notifications.domain import (
     Attempted,
     Audience,
@@ -28,6 +30,7 @@ from bridges_notifications.domain import (
     RetryLater,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
+from bridges_schema import Streams
 
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
 # A delivery that may be claimed now: pending, due, and not leased (or its lease ran out)
@@ -35,19 +38,19 @@ _DUE = """d.status = 'pending' AND d.next_attempt_at <= now()
     AND (d.lease_until IS NULL OR d.lease_until < now())"""
 
 
-def _endpoint(row: asyncpg.Record) -> Endpoint:
+def _endpoint(row: asyncpg.Record, secret: str | None = None) -> Endpoint:
+    """The endpoint; its secret (stored only sealed) only as just made (`secret`)."""
     return Endpoint(
         id=row["id"],
         agency_id=row["agency_id"],
         url=row["url"],
-        secret=row["secret"],
+        secret=secret,
         enabled=row["enabled"],
         event_types=tuple(row["event_types"]),
         description=row["description"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         paused=row["paused"],
-        previous_secret=row["previous_secret"],
         previous_secret_until=row["previous_secret_until"],
         consecutive_failures=row["consecutive_failures"],
         circuit_open_until=row["circuit_open_until"],
@@ -55,21 +58,29 @@ def _endpoint(row: asyncpg.Record) -> Endpoint:
 
 
 class SqlEndpoints(Repository):
+    def __init__(self, conn: asyncpg.Connection, ring: KeyRing) -> None:
+        super().__init__(conn)
+        self._ring = ring
+
     async def add(self, endpoint: Endpoint) -> Endpoint:
+        if endpoint.secret is None:
+            raise ValueError("a new endpoint needs its signing secret")
+        key, wrapped = signing_secrets.new_key(self._ring, endpoint.id)
         row = await self._conn.fetchrow(
-            """INSERT INTO endpoint (id, agency_id, url, secret, enabled, event_types,
-                   description, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *""",
+            """INSERT INTO endpoint (id, agency_id, url, data_key, sealed_secret, enabled,
+                   event_types, description, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *""",
             endpoint.id,
             endpoint.agency_id,
             endpoint.url,
-            endpoint.secret,
+            wrapped,
+            key.seal_text(signing_secrets.FIELD, endpoint.secret),
             endpoint.enabled,
             list(endpoint.event_types),
             endpoint.description,
             endpoint.created_at,
         )
-        return _endpoint(row)
+        return _endpoint(row, endpoint.secret)
 
     async def change(
         self,
@@ -103,16 +114,24 @@ class SqlEndpoints(Repository):
     async def rotate_secret(
         self, agency_id: UUID, endpoint_id: UUID, secret: str, overlap: timedelta
     ) -> Endpoint | None:
+        wrapped = await self._conn.fetchval(
+            "SELECT data_key FROM endpoint WHERE id = $1 AND agency_id = $2 FOR UPDATE",
+            endpoint_id,
+            agency_id,
+        )
+        if wrapped is None:
+            return None
+        key = self._ring.unwrap(signing_secrets.owner(endpoint_id), wrapped)
         row = await self._conn.fetchrow(
-            """UPDATE endpoint SET previous_secret = secret, secret = $3,
+            """UPDATE endpoint SET sealed_previous_secret = sealed_secret, sealed_secret = $3,
                    previous_secret_until = now() + $4::interval, updated_at = now()
                WHERE id = $1 AND agency_id = $2 RETURNING *""",
             endpoint_id,
             agency_id,
-            secret,
+            key.seal_text(signing_secrets.FIELD, secret),
             overlap,
         )
-        return None if row is None else _endpoint(row)
+        return None if row is None else _endpoint(row, secret)
 
     async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None:
         """Pause, or resume with a clean slate (the breaker forgets past failures)."""
@@ -241,14 +260,14 @@ class SqlRecipients(Repository):
 class SqlAudiences(Repository):
     async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
         rows = await self._conn.fetch(
-            """SELECT 'endpoint' AS kind, id, agency_id, url, secret, enabled, event_types,
-                   description, created_at, updated_at, paused, previous_secret,
+            """SELECT 'endpoint' AS kind, id, agency_id, url, enabled, event_types,
+                   description, created_at, updated_at, paused,
                    previous_secret_until, consecutive_failures, circuit_open_until,
                    NULL::text AS address, NULL::text AS language
                FROM endpoint WHERE agency_id = $1
                UNION ALL
-               SELECT 'recipient', id, agency_id, NULL, NULL, enabled, NULL, NULL, created_at,
-                   NULL, NULL, NULL, NULL, NULL, NULL, address, language
+               SELECT 'recipient', id, agency_id, NULL, enabled, NULL, NULL, created_at,
+                   NULL, NULL, NULL, NULL, NULL, address, language
                FROM email_recipient WHERE $2 AND agency_id = $1
                ORDER BY kind, address, created_at, id""",
             agency_id,
@@ -288,8 +307,12 @@ class SqlPreferences(Repository):
         )
 
 
-def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
-    secrets = [row["secret"], row["previous_secret"] if row["overlap"] else None]
+def _claimed(row: asyncpg.Record, ring: KeyRing) -> ClaimedDelivery:
+    secrets: list[str] = []
+    if row["data_key"] is not None:  # a webhook: its secrets, opened to sign it
+        key = ring.unwrap(signing_secrets.owner(row["endpoint_id"]), row["data_key"])
+        sealed = [row["sealed_secret"], row["sealed_previous_secret"] if row["overlap"] else None]
+        secrets = [key.open_text(signing_secrets.FIELD, s) for s in sealed if s is not None]
     return ClaimedDelivery(
         id=row["id"],
         event_id=row["event_id"],
@@ -304,7 +327,7 @@ def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
         payload=bytes(row["payload"]),
         attempts=row["attempts"],
         url=row["url"],
-        secrets=tuple(s for s in secrets if s),
+        secrets=tuple(secrets),
         probe=row["probe"],
     )
 
@@ -326,6 +349,10 @@ def _delivery_row(d: NewDelivery) -> tuple[object, ...]:
 
 
 class SqlDeliveries(Repository):
+    def __init__(self, conn: asyncpg.Connection, ring: KeyRing) -> None:
+        super().__init__(conn)
+        self._ring = ring
+
     async def add(self, deliveries: Sequence[NewDelivery]) -> None:
         """Queue deliveries, at most one per (event, channel, target), and wake the worker
         (one round trip)."""
@@ -425,7 +452,8 @@ class SqlDeliveries(Repository):
                WHERE d.id = due.id
                RETURNING d.id, d.event_id, d.event_type, d.referral_id, d.agency_id,
                    d.endpoint_id, d.channel, d.target, d.language, d.audience, d.payload,
-                   d.attempts, d.probe, e.url, e.secret, e.previous_secret,
+                   d.attempts, d.probe, e.url, e.data_key, e.sealed_secret,
+                   e.sealed_previous_secret,
                    coalesce(e.previous_secret_until > now(), false) AS overlap""",
             limit,
             lease.seconds,
@@ -434,7 +462,7 @@ class SqlDeliveries(Repository):
             per_endpoint,
             lease.owner,
         )
-        return [_claimed(r) for r in rows]
+        return [_claimed(r, self._ring) for r in rows]
 
     async def renew(self, lease: Lease, delivery_ids: Sequence[UUID]) -> None:
         if not delivery_ids:
@@ -511,10 +539,14 @@ class SqlDeliveries(Repository):
 class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
     """The notifications unit of work on PostgreSQL: these repositories on one transaction."""
 
+    def __init__(self, pool: asyncpg.Pool, streams: Streams, ring: KeyRing) -> None:
+        super().__init__(pool, streams)
+        self._ring = ring
+
     def _bind(self, conn: asyncpg.Connection) -> None:
-        self.endpoints = SqlEndpoints(conn)
+        self.endpoints = SqlEndpoints(conn, self._ring)
         self.channels = SqlChannels(conn)
         self.recipients = SqlRecipients(conn)
         self.audiences = SqlAudiences(conn)
         self.preferences = SqlPreferences(conn)
-        self.deliveries = SqlDeliveries(conn)
+        self.deliveries = SqlDeliveries(conn, self._ring)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import available_timezones
 
 import asyncpg
 import structlog
 from fastapi import FastAPI
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from bridges_kit import problems, sealing
+from bridges_kit import problems
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.rate_limits import Rate, RateLimiter
 from bridges_kit.runtime import Runtime
-from bridges_kit.sealing import KeyRing, KeyRingInvalid
-from bridges_kit.settings import Environment, ServiceSettings
+from bridges_kit.sealing import KeyRing
+from bridges_kit.settings import KeyRingSettings
 from bridges_kit.workers import Worker
 from bridges_referrals import (
     access,
@@ -110,7 +109,8 @@ ERRORS: problems.ErrorMap = {
 }
 
 
-class ReferralsSettings(ServiceSettings):
+class ReferralsSettings(KeyRingSettings):
+    sealed_what: ClassVar[str] = "families' data"
     service_name: str = "referrals"
     http_port: int = 8102
     sla_emergency_s: int = Field(default=3600, ge=60)
@@ -173,20 +173,6 @@ class ReferralsSettings(ServiceSettings):
     app_oidc_client_id: str = Field(default="bridges-app", min_length=1, max_length=200)
     app_oidc_scope: str = Field(default="openid profile email offline_access", min_length=6)
 
-    data_key_file: Path | None = Field(
-        default=None,
-        description="the key ring sealing families' data: a JSON file (see bridges_kit.sealing)",
-    )
-    data_keys: SecretStr | None = Field(
-        default=None, description="the same key ring given as a secret setting instead of a file"
-    )
-
-    @field_validator("data_keys", mode="before")
-    @classmethod
-    def _key_ring_document(cls, value: Any) -> Any:
-        """The key ring as text, also when `from_env` already parsed its JSON."""
-        return json.dumps(value) if isinstance(value, dict) else value
-
     @field_validator("app_directory_url", "app_referrals_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
@@ -216,32 +202,6 @@ class ReferralsSettings(ServiceSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("the OpenID provider's issuer is an http(s) URL")
         return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _one_key_ring(self) -> ReferralsSettings:
-        if self.data_key_file is not None and self.data_keys is not None:
-            raise ValueError("give the key ring once: BRIDGES_DATA_KEY_FILE or BRIDGES_DATA_KEYS")
-        unsealable = self.data_key_file is None and self.data_keys is None
-        if self.environment is Environment.PRODUCTION and unsealable:
-            raise ValueError(
-                "production needs the key ring that seals families' data: "
-                "BRIDGES_DATA_KEY_FILE (or BRIDGES_DATA_KEYS)"
-            )
-        return self
-
-    def key_ring(self) -> KeyRing:
-        """The key ring, read now (a file may have changed since the settings were)."""
-        if self.data_key_file is not None:
-            return sealing.read_key_file(self.data_key_file)
-        if self.data_keys is not None:
-            try:
-                return KeyRing.from_json(self.data_keys.get_secret_value())
-            except KeyRingInvalid as exc:
-                raise KeyRingInvalid(f"BRIDGES_DATA_KEYS: {exc}") from None
-        raise KeyRingInvalid(
-            "no key ring to seal families' data: set BRIDGES_DATA_KEY_FILE (create one with "
-            "`python -m bridges_referrals keys add --file <path>`; `make up` makes its own)"
-        )
 
     def app_config(self) -> dict[str, Any]:
         """What the tablet app reads at start (GET /app/config.json)."""
