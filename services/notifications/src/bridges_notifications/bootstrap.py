@@ -338,7 +338,7 @@ def build_runtime(settings: NotificationsSettings | None = None) -> Notification
     return NotificationsRuntime(settings or NotificationsSettings())
 
 
-def build_app(runtime: NotificationsRuntime | None = None) -> FastAPI:
+def build_app(runtime: AnyNotificationsRuntime | None = None) -> FastAPI:
     runtime = runtime or build_runtime()
     app = create_app(
         runtime,
