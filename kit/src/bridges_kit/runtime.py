@@ -25,7 +25,8 @@ from bridges_kit.metrics import Metrics
 from bridges_kit.outbox import NOTIFY_CHANNEL, OutboxRelay
 from bridges_kit.pruning import Pruner
 from bridges_kit.sampling import MetricsSampler, Sampler
-from bridges_kit.settings import ServiceSettings
+from bridges_kit.sealing import KeyRing
+from bridges_kit.settings import KeyRingSettings, ServiceSettings
 from bridges_kit.uow import UnitOfWork
 from bridges_kit.wakeup import Wakeup
 from bridges_kit.workers import Worker
@@ -252,3 +253,36 @@ class Runtime(Generic[SettingsT, UowT]):
                 postgres = False
         nats_ok = self._nc is not None and self._nc.is_connected
         return {"postgres": postgres, "nats": nats_ok}
+
+
+KeyRingSettingsT = TypeVar("KeyRingSettingsT", bound=KeyRingSettings)
+
+
+class KeyRingRuntime(Runtime[KeyRingSettingsT, UowT]):
+    """The runtime of a service that seals what it stores (`bridges_kit.sealing`): its key ring,
+    read when the database opens, and what the service does with the ring then (`with_keys`:
+    check it covers what is stored, seal what was stored plain...); if that fails the runtime
+    stops rather than serve."""
+
+    _key_ring: KeyRing | None = None
+
+    @property
+    def key_ring(self) -> KeyRing:
+        if self._key_ring is None:
+            self._key_ring = self.settings.key_ring()
+        return self._key_ring
+
+    async def open_database(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        ring = self.key_ring
+        pool = await super().open_database()
+        try:
+            await self.with_keys(pool, ring)
+        except BaseException:
+            await self.stop()
+            raise
+        return pool
+
+    async def with_keys(self, pool: asyncpg.Pool, ring: KeyRing) -> None:
+        """What the service does with its key ring once its database is open."""

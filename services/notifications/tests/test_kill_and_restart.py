@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
+from typing import Any
 
 import asyncpg
 import httpx
@@ -48,6 +49,30 @@ async def _ready(url: str) -> bool:
         return False
 
 
+async def _endpoint_and_events(
+    infra: Any, url: str, receiver: Any, bus: Any, namespace: str, make_event: Any
+) -> list[Any]:
+    """Once the process at `url` is ready: an agency's endpoint at `receiver`, and EVENTS
+    referral events for it on the bus."""
+    await eventually(lambda: _ready(url), timeout_s=30)
+    agency = uuid.uuid4()
+    async with httpx.AsyncClient(base_url=url) as c:
+        created = await c.post(
+            f"/agencies/{agency}/endpoints",
+            json={"url": receiver.url},
+            headers={"Authorization": f"Bearer {infra.token(Role.ADMIN)}"},
+        )
+    assert created.status_code == 201, created.text
+    events = [make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)]
+    for event in events:
+        await bus.jetstream().publish(
+            event_spec(event).subject(namespace),
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": event.id},
+        )
+    return events
+
+
 async def test_kill_mid_delivery_then_restart_delivers_everything(
     infra, isolation, receiver, make_event
 ):
@@ -61,31 +86,14 @@ async def test_kill_mid_delivery_then_restart_delivers_everything(
         "BRIDGES_DELIVERY_LEASE_S": "1",
         "BRIDGES_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
     }
-    url, agency = f"http://127.0.0.1:{port}", uuid.uuid4()
+    url = f"http://127.0.0.1:{port}"
     receiver.answer(*([200] * EVENTS), delay_s=1.5)  # slow answers: the kill lands mid-request
     db = await asyncpg.connect(infra.postgres_url("notifications"))
     await db.execute(f'SET search_path = "{schema}", public')
     bus = await nats.connect(infra.nats_url)
     try:
         with notifications_process(env) as first:
-            await eventually(lambda: _ready(url), timeout_s=30)
-            async with httpx.AsyncClient(base_url=url) as c:
-                created = await c.post(
-                    f"/agencies/{agency}/endpoints",
-                    json={"url": receiver.url},
-                    headers={"Authorization": f"Bearer {infra.token(Role.ADMIN)}"},
-                )
-            assert created.status_code == 201, created.text
-            events = [
-                make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)
-            ]
-            js = bus.jetstream()
-            for event in events:
-                await js.publish(
-                    event_spec(event).subject(namespace),
-                    event.model_dump_json().encode(),
-                    headers={"Nats-Msg-Id": event.id},
-                )
+            events = await _endpoint_and_events(infra, url, receiver, bus, namespace, make_event)
 
             async def in_flight() -> bool:
                 return bool(
@@ -131,30 +139,14 @@ async def test_a_killed_replicas_webhooks_go_out_within_15_s_with_the_default_le
         # its requests stay open while the second replica starts: the kill lands mid-request
         "BRIDGES_WEBHOOK_TIMEOUT_S": "30",
     }
-    url, agency = f"http://127.0.0.1:{port}", uuid.uuid4()
+    url = f"http://127.0.0.1:{port}"
     # as many as it sends at once, answered only after the kill
     held = NotificationsSettings.model_fields["delivery_per_endpoint"].default
     receiver.answer(*([200] * held), delay_s=60)
     bus = await nats.connect(infra.nats_url)
     try:
         with notifications_process(env) as doomed:
-            await eventually(lambda: _ready(url), timeout_s=30)
-            async with httpx.AsyncClient(base_url=url) as c:
-                created = await c.post(
-                    f"/agencies/{agency}/endpoints",
-                    json={"url": receiver.url},
-                    headers={"Authorization": f"Bearer {infra.token(Role.ADMIN)}"},
-                )
-            assert created.status_code == 201, created.text
-            events = [
-                make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)
-            ]
-            for event in events:
-                await bus.jetstream().publish(
-                    event_spec(event).subject(namespace),
-                    event.model_dump_json().encode(),
-                    headers={"Nats-Msg-Id": event.id},
-                )
+            events = await _endpoint_and_events(infra, url, receiver, bus, namespace, make_event)
 
             async def all_held() -> bool:
                 return len(receiver.holding) == held

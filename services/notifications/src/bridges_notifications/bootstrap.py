@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from bridges_kit import problems
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
-from bridges_kit.runtime import Runtime
+from bridges_kit.runtime import KeyRingRuntime, Runtime
 from bridges_kit.sealing import KeyRing
 from bridges_kit.settings import KeyRingSettings, ServiceSettings
 from bridges_kit.signed_links import LinkSigner, checked_key
@@ -262,7 +262,7 @@ class NotificationsSettings(KeyRingSettings):
 AnyNotificationsRuntime = Runtime[NotificationsSettings, NotificationsUnitOfWork]
 
 
-class NotificationsRuntime(AnyNotificationsRuntime):
+class NotificationsRuntime(KeyRingRuntime[NotificationsSettings, NotificationsUnitOfWork]):
     """The kit's runtime with the key ring that seals webhook signing secrets. The ring is read
     when the database opens, which then seals secrets stored plain and re-wraps endpoints' data
     keys under the active key (`signing_secrets`)."""
@@ -276,30 +276,14 @@ class NotificationsRuntime(AnyNotificationsRuntime):
             workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
             samplers=[delivery_log.sample_waiting],
         )
-        self._key_ring: KeyRing | None = None
-
-    @property
-    def key_ring(self) -> KeyRing:
-        if self._key_ring is None:
-            self._key_ring = self.settings.key_ring()
-        return self._key_ring
 
     def _unit_of_work_with_keys(self, pool: asyncpg.Pool, streams: Streams) -> SqlUnitOfWork:
         return SqlUnitOfWork(pool, streams, self.key_ring)
 
-    async def open_database(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        ring = self.key_ring
-        pool = await super().open_database()
-        try:
-            sealed = await signing_secrets.seal_stored(pool, ring)
-        except BaseException:
-            await self.stop()
-            raise
+    async def with_keys(self, pool: asyncpg.Pool, ring: KeyRing) -> None:
+        sealed = await signing_secrets.seal_stored(pool, ring)
         if sealed:
             log.info("signing_secrets_sealed", endpoints=sealed)
-        return pool
 
 
 def _delivery_worker(runtime: AnyNotificationsRuntime) -> Worker:

@@ -16,7 +16,7 @@ from bridges_kit import problems
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.rate_limits import Rate, RateLimiter
-from bridges_kit.runtime import Runtime
+from bridges_kit.runtime import KeyRingRuntime, Runtime
 from bridges_kit.sealing import KeyRing
 from bridges_kit.settings import KeyRingSettings
 from bridges_kit.workers import Worker
@@ -264,7 +264,7 @@ class ReferralsSettings(KeyRingSettings):
 AnyReferralsRuntime = Runtime[ReferralsSettings, ReferralsUnitOfWork]
 
 
-class ReferralsRuntime(AnyReferralsRuntime):
+class ReferralsRuntime(KeyRingRuntime[ReferralsSettings, ReferralsUnitOfWork]):
     """The kit's runtime with the key ring that seals families' data. The ring is read when the
     database opens, which refuses to go on if a key some case needs is missing from it."""
 
@@ -277,38 +277,23 @@ class ReferralsRuntime(AnyReferralsRuntime):
             workers=[_sla_sweeper, _retention, _fhir_notifier, _follow_up_sender],
             samplers=[queries.sample_statuses],
         )
-        self._key_ring: KeyRing | None = None
         self._programs_seen = ProgramMemory()  # one per process: see `intake`
-
-    @property
-    def key_ring(self) -> KeyRing:
-        if self._key_ring is None:
-            self._key_ring = self.settings.key_ring()
-        return self._key_ring
 
     def _unit_of_work_with_keys(self, pool: asyncpg.Pool, streams: Streams) -> SqlUnitOfWork:
         return SqlUnitOfWork(pool, streams, self.key_ring, self._programs_seen)
 
-    async def open_database(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        ring = self.key_ring
-        pool = await super().open_database()
-        try:
-            async with pool.acquire() as conn:
-                await data_keys.check_ring(conn, ring)
-            sealed = await data_keys.seal_unsealed(pool, ring)
-            indexed = await name_index.index_unindexed(pool, ring)
-            async with pool.acquire() as conn:
-                await know_need_codes(conn, SDOH_CATEGORIES)
-        except BaseException:
-            await self.stop()
-            raise
+    async def with_keys(self, pool: asyncpg.Pool, ring: KeyRing) -> None:
+        """Refuse a ring without a key some case needs; seal and index what was stored
+        before sealing and the name index existed; know the IG's SDOH categories as needs."""
+        async with pool.acquire() as conn:
+            await data_keys.check_ring(conn, ring)
+            await know_need_codes(conn, SDOH_CATEGORIES)
+        sealed = await data_keys.seal_unsealed(pool, ring)
+        indexed = await name_index.index_unindexed(pool, ring)
         if sealed:
             log.info("unsealed_cases_sealed", cases=sealed)
         if indexed:
             log.info("family_names_indexed", cases=indexed)
-        return pool
 
 
 def _sla_sweeper(runtime: AnyReferralsRuntime) -> Worker:
