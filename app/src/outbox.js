@@ -131,7 +131,7 @@ export function flush({ config, session, force = false }) {
   const owner = session.user.id;
   if (!vault.unlockedFor(owner)) return Promise.resolve("locked");
   if (!usable(session)) return Promise.resolve("signed-out");
-  if (navigator.onLine === false) return Promise.resolve("offline"); // nothing leaves
+  if (globalThis.navigator?.onLine === false) return Promise.resolve("offline"); // nothing leaves
   if (pending) {
     pending.again = { config, session, force: force || pending.again?.force };
     return pending.done;
@@ -147,7 +147,8 @@ export function flush({ config, session, force = false }) {
     }
     return outcome;
   };
-  run.done = (navigator.locks ? navigator.locks.request(`bridges-outbox:${owner}`, rounds) : rounds()).finally(() => {
+  const locks = globalThis.navigator?.locks; // none outside a browser (node's tests): one sender
+  run.done = (locks ? locks.request(`bridges-outbox:${owner}`, rounds) : rounds()).finally(() => {
     pending = null;
   });
   pending = run;
