@@ -3,7 +3,7 @@
 // and node's WebCrypto; only the network's answers are the test's).
 import assert from "node:assert/strict";
 import { before, beforeEach, test } from "node:test";
-import { CONFIG, answer, network, officerSession } from "./support/tablet.mjs";
+import { CONFIG, answer, network, officerSession, quickVault } from "./support/tablet.mjs";
 import * as outbox from "../src/outbox.js";
 import { RETRY_CAP_MS, backoff } from "../src/outbox.js";
 import * as vault from "../src/vault.js";
@@ -34,11 +34,11 @@ const REFERRAL = {
 const LABEL = { family: "Maria Lopez", programs: ["Riverton Community Food Bank"] };
 const CREATED = { case_id: "case-1", referrals: [{ id: "referral-1", reference: "BR-7K2QD" }] };
 
-// One officer for the file (a vault costs a PIN derivation, ~0.2 s): each test starts with an
-// empty outbox and the vault open.
+// One officer for the file, with a vault of few rounds (fast): each test starts with an empty
+// outbox and the vault open.
 const session = officerSession();
 const owner = session.user.id;
-before(() => vault.createVault(owner, PIN));
+before(() => quickVault(owner, PIN));
 beforeEach(async () => {
   for (const item of await outbox.items(owner)) await outbox.discard(item.id);
   if (!vault.unlockedFor(owner)) await vault.unlock(owner, PIN);

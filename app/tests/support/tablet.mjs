@@ -2,6 +2,7 @@
 // memory, one per test file's process), WebCrypto (node's own globalThis.crypto) and a network
 // whose every answer the test chooses (fetch replaced at the edge; api.js runs for real).
 import "fake-indexeddb/auto";
+import { database } from "../../src/db.js";
 
 const noNetwork = async (url) => {
   throw new Error(`no answer was planned for ${url}`);
@@ -45,3 +46,37 @@ export function officerSession() {
 }
 
 export const CONFIG = { referrals_url: "https://tablet.test/api/referrals", directory_url: "https://tablet.test/api/directory" };
+
+const encoder = new TextEncoder();
+
+/**
+ * A vault made here by hand as vault.js makes one (PBKDF2-SHA256 to an AES-GCM-256 key, a check
+ * value sealed under it), written from its code rather than by it: the format on the tablet is
+ * checked too. `iterations`: few keep a test fast (vault.js derives with the count a vault
+ * records); none, as vaults made before the count was recorded (600,000). Returns the vault's
+ * fields and `seal`, which seals a value as vault.js does ({ v, iv, ciphertext }).
+ */
+export async function handMadeVault(pin, iterations) {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const material = await crypto.subtle.importKey("raw", encoder.encode(pin), "PBKDF2", false, ["deriveKey"]);
+  const key = await crypto.subtle.deriveKey(
+    { name: "PBKDF2", salt, iterations: iterations ?? 600_000, hash: "SHA-256" },
+    material,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  const seal = async (value) => {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, encoder.encode(JSON.stringify(value)));
+    return { v: 1, iv, ciphertext };
+  };
+  const fields = { salt, check: await seal("bridges-vault-check-v1"), ...(iterations ? { iterations } : {}) };
+  return { fields, seal };
+}
+
+/** A vault of few rounds for `owner` on the tablet, still locked (unlock it with `pin`). */
+export async function quickVault(owner, pin) {
+  const { fields } = await handMadeVault(pin, 1_000);
+  await (await database()).put("vaults", { owner, ...fields, failures: 0, created_at: new Date().toISOString() });
+}
