@@ -93,7 +93,9 @@ export const KEEP_CONFIRMED_MS = 30 * 86_400_000;
 /** Confirmed long ago: the tablet forgets even the family's sealed name. */
 export async function forgetOldConfirmed(owner, now = Date.now()) {
   for (const item of await items(owner)) {
-    if (item.state === "confirmed" && now - Date.parse(item.confirmed_at) > KEEP_CONFIRMED_MS) {
+    // the first release kept no confirmed_at: when it was filed (a little earlier) serves
+    const confirmedAt = Date.parse(item.confirmed_at ?? item.created_at);
+    if (item.state === "confirmed" && now - confirmedAt > KEEP_CONFIRMED_MS) {
       await discard(item.id);
     }
   }

@@ -77,9 +77,22 @@ export async function createVault(owner, pin) {
 
 export const MAX_FAILURES = 10; // then the sealed data is erased (a lost tablet's last defence)
 
+/** Read-modify-write of one vault in one transaction (attempts in other tabs queue behind it). */
+async function changeVault(owner, change) {
+  const tx = (await database()).transaction("vaults", "readwrite");
+  const vault = await tx.store.get(owner);
+  const changed = vault && change(vault);
+  if (changed) await tx.store.put(changed);
+  await tx.done;
+  return changed;
+}
+
+const erased = () => new WrongPin("erased", { cause: { erased: true, left: 0 } });
+
 export async function unlock(owner, pin) {
-  const db = await database();
-  const vault = await db.get("vaults", owner);
+  // the attempt is counted before the PIN is tried: attempts made at once (several tabs, each
+  // deriving for a while) each count, and a page closed meanwhile does not take one back
+  const vault = await changeVault(owner, (v) => ({ ...v, failures: (v.failures ?? 0) + 1 }));
   if (!vault) throw new Locked("no vault for this user on this tablet");
   const key = await derive(pin, vault.salt, vault.iterations ?? ITERATIONS_BEFORE_RECORDED);
   let opened = false;
@@ -89,15 +102,14 @@ export async function unlock(owner, pin) {
     opened = false;
   }
   if (!opened) {
-    const failures = (vault.failures ?? 0) + 1;
-    if (failures >= MAX_FAILURES) {
+    if (vault.failures >= MAX_FAILURES) {
       await destroyVault(owner);
-      throw new WrongPin("erased", { cause: { erased: true, left: 0 } });
+      throw erased();
     }
-    await db.put("vaults", { ...vault, failures });
-    throw new WrongPin("wrong PIN", { cause: { erased: false, left: MAX_FAILURES - failures } });
+    throw new WrongPin("wrong PIN", { cause: { erased: false, left: MAX_FAILURES - vault.failures } });
   }
-  if (vault.failures) await db.put("vaults", { ...vault, failures: 0 });
+  // erased meanwhile by the tenth wrong PIN in another tab: nothing is left to open
+  if (!(await changeVault(owner, (v) => ({ ...v, failures: 0 })))) throw erased();
   unlocked = { owner, key };
 }
 

@@ -71,7 +71,7 @@ async function rowsWrittenBy(version, seal) {
     sessions: [{ owner: OWNER, sealed: await seal({ token: "old-token", expiresAt: Date.now() + HOUR }) }],
     outbox: [
       { ...waiting("item-waiting"), sealed: await seal({ body: REFERRAL, label: LABEL }) },
-      { ...waiting("item-confirmed"), state: "confirmed", attempts: 1, sealed: null, result: { case_id: "case-0", referral_ids: ["ref-0"] } },
+      { ...waiting("item-confirmed"), state: "confirmed", attempts: 1, last_attempt_at: at, sealed: null, result: { case_id: "case-0", referral_ids: ["ref-0"] } },
     ],
   };
   if (version >= 2) {
@@ -154,7 +154,7 @@ for (const version of Object.keys(MADE_BY_VERSION).map(Number)) {
     // today's modules read what the older code wrote: the vault opens with the PIN ...
     vault.lock();
     await vault.unlock(OWNER, PIN);
-    assert.equal((await db.get("vaults", OWNER)).failures ?? 0, 0); // v3 left two wrong PINs counted
+    assert.equal((await db.get("vaults", OWNER)).failures, 0); // v3 left two wrong PINs counted
     assert.equal((await session.restore(OFFICER)).token, "old-token");
     if (version >= 3) assert.deepEqual((await personal.read(OWNER, "draft")).value, { draft: { givenName: "Maria" }, cart: [] });
     assert.deepEqual([...(await outbox.familyNames(OWNER))], version >= 3 ? [["ref-0", "Maria Lopez"]] : []);
@@ -172,5 +172,8 @@ for (const version of Object.keys(MADE_BY_VERSION).map(Number)) {
     assert.equal(requests[0].headers["Idempotency-Key"], "tablet-item-waiting");
     assert.deepEqual(requests[0].body, REFERRAL);
     assert.deepEqual(await outbox.unsent(OWNER), []);
+    // a month on, the tablet forgets the confirmed ones, the oldest version's among them
+    await outbox.forgetOldConfirmed(OWNER, Date.now() + outbox.KEEP_CONFIRMED_MS + HOUR);
+    assert.deepEqual(await outbox.items(OWNER), []);
   });
 }

@@ -84,6 +84,15 @@ test("ten wrong PINs in a row erase the officer's sealed data, and only theirs",
   assert.deepEqual(await rowsOf(other), EVERYTHING);
 });
 
+test("ten wrong PINs tried at once (ten tabs) erase as surely as ten in a row", async () => {
+  const owner = await officerWithSealedWork();
+  const tried = await Promise.all(Array.from({ length: vault.MAX_FAILURES }, () => wrongPin(owner)));
+  // each attempt counted: one was the tenth
+  assert.deepEqual(tried.map((cause) => cause.left).sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(tried.filter((cause) => cause.erased), [{ erased: true, left: 0 }]);
+  assert.deepEqual(await rowsOf(owner), NOTHING);
+});
+
 test("a new vault records its rounds, so a later change of the figure leaves it openable", async () => {
   const owner = officerSession().user.id;
   await vault.createVault(owner, PIN);
