@@ -88,6 +88,10 @@ test("a 401 keeps the referral, sealed and waiting, and asks the officer to sign
   assert.ok(after.next_attempt_at > before);
   assert.deepEqual(await vault.open(after.sealed), { body: REFERRAL, label: LABEL });
   assert.deepEqual((await outbox.unsent(owner)).map((one) => one.id), [item.id]);
+  // a token about to expire is not even tried
+  const expiring = { ...session, expiresAt: Date.now() + 30_000 };
+  assert.equal(await outbox.flush({ config: CONFIG, session: expiring, force: true }), "signed-out");
+  assert.equal(requests.length, 1);
 });
 
 test("a 5xx keeps the referral and waits the server's Retry-After before sending it again", async () => {
@@ -121,6 +125,23 @@ test("no answer (network down, or a proxy's page) keeps the referral and retries
   assert.equal(after.attempts, 2);
   assert.equal(requests.length, 2);
   assert.deepEqual(await vault.open(after.sealed), { body: REFERRAL, label: LABEL });
+});
+
+test("a tablet with no network at all sends nothing, and the referral keeps its place", async () => {
+  const item = await fileOne();
+  const requests = network(answer(201, CREATED));
+  const had = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  Object.defineProperty(globalThis, "navigator", { value: { onLine: false }, configurable: true });
+  try {
+    assert.equal(await outbox.flush({ config: CONFIG, session, force: true }), "offline");
+  } finally {
+    if (had) Object.defineProperty(globalThis, "navigator", had);
+    else delete globalThis.navigator;
+  }
+  assert.equal(requests.length, 0);
+  const after = await stored(item);
+  assert.equal(after.state, "waiting");
+  assert.equal(after.attempts, 0);
 });
 
 test("every retry sends the same body under the same Idempotency-Key", async () => {
