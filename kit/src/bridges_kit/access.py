@@ -79,8 +79,15 @@ OPERATIONS: Table = {
 }
 DEAD_LETTERS: Table = {
     ("GET", "/events/dead-letters"): allow(Role.OPS, Role.ADMIN),
+    ("POST", "/events/dead-letters/replay"): allow(Role.OPS, Role.ADMIN),
     ("GET", "/events/dead-letters/{letter_id}"): allow(Role.OPS, Role.ADMIN),
     ("POST", "/events/dead-letters/{letter_id}/replay"): allow(Role.OPS, Role.ADMIN),
+}
+
+# Every service's view for ops: its flow figures now, and what ops and admins did there.
+OPS_VIEWS: Table = {
+    ("GET", "/ops/summary"): allow(Role.OPS, Role.ADMIN),
+    ("GET", "/ops/actions"): allow(Role.OPS, Role.ADMIN),
 }
 
 

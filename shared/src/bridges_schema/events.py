@@ -158,6 +158,15 @@ class DeliveryDeadLettered(EventData):
     dead_lettered_at: datetime
 
 
+class WebhookTested(EventData):
+    """An admin sent a test to an agency's webhook endpoint (to check its URL and its signature
+    check): posted to that endpoint only, never published on the bus, about no referral."""
+
+    endpoint_id: UUID
+    agency_id: UUID
+    requested_at: datetime
+
+
 # -- registry ------------------------------------------------------------------------------
 
 REFERRAL_REQUESTED = EventSpec(
@@ -207,6 +216,13 @@ DELIVERY_DEAD_LETTERED = EventSpec(
     DeliveryDeadLettered,
     "A notification could not be delivered after its last attempt.",
 )
+WEBHOOK_TESTED = EventSpec(
+    Domain.DELIVERY,
+    "webhook_tested",
+    1,
+    WebhookTested,
+    "A test an admin sent to one agency's endpoint (webhook only, never on the bus).",
+)
 
 REFERRAL_EVENTS: tuple[EventSpec[Any], ...] = (
     REFERRAL_REQUESTED,
@@ -220,6 +236,8 @@ DIRECTORY_EVENTS: tuple[EventSpec[Any], ...] = (
 )
 DELIVERY_EVENTS: tuple[EventSpec[Any], ...] = (DELIVERY_SUCCEEDED, DELIVERY_DEAD_LETTERED)
 ALL_EVENTS: tuple[EventSpec[Any], ...] = REFERRAL_EVENTS + DIRECTORY_EVENTS + DELIVERY_EVENTS
+# Posted to receivers, never published: a schema for receivers, no channel on the bus.
+WEBHOOK_ONLY_EVENTS: tuple[EventSpec[Any], ...] = (WEBHOOK_TESTED,)
 _BY_TYPE: dict[str, EventSpec[Any]] = {spec.type: spec for spec in ALL_EVENTS}
 
 

@@ -7,7 +7,7 @@ route without an entry, or an entry without a route, stops the app from starting
 
 from __future__ import annotations
 
-from bridges_kit.access import DEAD_LETTERS, OPERATIONS, Owner, Table, allow
+from bridges_kit.access import DEAD_LETTERS, OPERATIONS, OPS_VIEWS, Owner, Table, allow
 from bridges_schema import Role
 
 OFFICER, STAFF, ADMIN, OPS = Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN, Role.OPS
@@ -17,18 +17,23 @@ OPERATORS = allow(OPS, ADMIN)
 
 TABLE: Table = {
     **OPERATIONS,
+    **OPS_VIEWS,
     **DEAD_LETTERS,
     ("GET", "/agencies/{agency_id}/endpoints"): allow(STAFF, ADMIN, OPS, owners=[OWN_AGENCY]),
     ("POST", "/agencies/{agency_id}/endpoints"): allow(ADMIN),
     ("PUT", "/agencies/{agency_id}/endpoints/{endpoint_id}"): allow(ADMIN),
     ("POST", "/agencies/{agency_id}/endpoints/{endpoint_id}/rotate-secret"): allow(ADMIN),
+    ("POST", "/agencies/{agency_id}/endpoints/{endpoint_id}/test"): allow(ADMIN),
+    ("GET", "/endpoints"): OPERATORS,
     ("POST", "/endpoints/{endpoint_id}/pause"): OPERATORS,
     ("POST", "/endpoints/{endpoint_id}/resume"): OPERATORS,
     ("POST", "/endpoints/{endpoint_id}/replay-dead-letters"): OPERATORS,
+    ("POST", "/dead-letters/replay"): OPERATORS,
     ("GET", "/agencies/{agency_id}/email-recipients"): allow(
         STAFF, ADMIN, OPS, owners=[OWN_AGENCY]
     ),
     ("POST", "/agencies/{agency_id}/email-recipients"): allow(ADMIN),
+    ("DELETE", "/agencies/{agency_id}/email-recipients/{recipient_id}"): allow(ADMIN),
     # "me": an officer's own preferences, by construction
     ("PUT", "/officers/me/notifications"): allow(OFFICER),
     ("GET", "/deliveries"): OPERATORS,

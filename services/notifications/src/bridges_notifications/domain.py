@@ -69,6 +69,14 @@ class DeliveryNotFound(LookupError):
     """No such delivery."""
 
 
+class RecipientNotFound(LookupError):
+    """No such email recipient for this agency."""
+
+
+class EndpointNotDelivering(ValueError):
+    """The endpoint is disabled or paused: a test sent now would only wait."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     id: UUID
@@ -123,7 +131,7 @@ class NewDelivery:
     id: UUID
     event_id: str
     event_type: str
-    referral_id: UUID
+    referral_id: UUID | None  # None: about no referral (an admin's test)
     agency_id: UUID
     channel: DeliveryChannel
     target: str  # the endpoint's id, or the email address
