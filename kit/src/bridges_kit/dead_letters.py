@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from bridges_kit import operator_actions, text
+from bridges_kit import operator_log, text
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.operator_actions import OperatorAction
 from bridges_kit.principal import Principal
@@ -174,8 +174,8 @@ async def replay_by(
         failed = OperatorAction.by(
             actor, "dead_letter.replay", letter_id, outcome="failed", error=str(exc)
         )
-        await operator_actions.record(pool, failed)
+        await operator_log.record(pool, failed)
         raise
     done = OperatorAction.by(actor, "dead_letter.replay", letter_id, consumer=letter.consumer)
-    await operator_actions.record(pool, done)
+    await operator_log.record(pool, done)
     return letter

@@ -22,7 +22,7 @@ from bridges_kit import (
     dead_letters,
     flow,
     openapi,
-    operator_actions,
+    operator_log,
     ops_endpoints,
     throttling,
     tracing,
@@ -269,8 +269,8 @@ def _ops_view_router() -> APIRouter:
         action: Annotated[str | None, Query(max_length=100)] = None,
         before_id: BigintId | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> list[operator_actions.OperatorActionOut]:
-        return await operator_actions.list_actions(
+    ) -> list[operator_log.OperatorActionOut]:
+        return await operator_log.list_actions(
             pool, action=action, before_id=before_id, limit=limit
         )
 

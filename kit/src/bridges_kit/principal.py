@@ -25,5 +25,5 @@ class Principal:
 
 
 # Who acts through a service's own command line (`python -m bridges_<service> ...`): the operator
-# at the console, recorded as such in what operators did (`bridges_kit.operator_actions`).
+# at the console, recorded as such in the operators' log (`bridges_kit.operator_log`).
 CONSOLE = Principal(sub="console", role=Role.OPS, name="operator's console")

@@ -25,12 +25,23 @@ TABLE: Table = {
     ("GET", "/organizations"): HSDS,
     ("GET", "/organizations/{organization_id}"): HSDS,
     ("GET", "/service_at_locations"): HSDS,
+    ("GET", "/locations"): HSDS,
+    ("GET", "/locations/{location_id}"): HSDS,
     ("GET", "/taxonomies"): HSDS,
     ("GET", "/taxonomy_terms"): HSDS,
+    ("GET", "/taxonomy_terms/{term_id}"): HSDS,
     ("POST", "/services"): allow(Role.ADMIN),
     ("PUT", "/services/{service_id}"): allow(Role.ADMIN),
     ("DELETE", "/services/{service_id}"): allow(Role.ADMIN),
     ("POST", "/import"): allow(Role.ADMIN),
+    ("PUT", "/organizations/{organization_id}"): allow(Role.ADMIN),
+    ("POST", "/organizations/{organization_id}/retire"): allow(Role.ADMIN),
+    ("PUT", "/locations/{location_id}"): allow(Role.ADMIN),
+    ("DELETE", "/locations/{location_id}"): allow(Role.ADMIN),
+    ("PUT", "/taxonomy_terms/{term_id}"): allow(Role.ADMIN),
+    ("DELETE", "/taxonomy_terms/{term_id}"): allow(Role.ADMIN),
+    # agency ids are in every program's public document; the list by name is for operators
+    ("GET", "/agencies"): allow(Role.ADMIN, Role.OPS),
     ("PATCH", "/services/{service_id}/capacity"): allow(
         Role.AGENCY_STAFF, Role.ADMIN, owners=[RECEIVING_AGENCY]
     ),

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from pydantic import Field
 
-from bridges_directory import access, api, dataset, domain, open_data
+from bridges_directory import access, admin_api, api, dataset, domain, open_data
 from bridges_directory.corrections import Corrections
 from bridges_directory.lexicon import LEXICON
 from bridges_directory.repository import SqlUnitOfWork
@@ -24,6 +24,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ERRORS: problems.ErrorMap = {
     domain.ServiceNotFound: problems.NotFound,
     domain.OrganizationNotFound: problems.NotFound,
+    domain.LocationNotFound: problems.NotFound,
+    domain.TermNotFound: problems.NotFound,
+    domain.StaleVersion: problems.PreconditionFailed,
+    domain.StillInUse: problems.Conflict,
     domain.IdMismatch: problems.Unprocessable,
     domain.NotYourService: problems.NotFound,
     dataset.InvalidDataset: problems.Unprocessable,
@@ -53,7 +57,7 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges directory",
         description="Human-service programs as Open Referral HSDS 3.0, with search.",
-        routers=[api.routes],
+        routers=[api.routes, admin_api.routes],
         error_map=ERRORS,
         access_table=access.TABLE,
         body_limits={"/import": runtime.settings.import_max_bytes},

@@ -1,8 +1,8 @@
 """Directory use cases that change programs, each in one unit of work with its events.
 
-Every write goes through `_write`: it checks references, skips programs whose content is
-unchanged (no new version, no event), bumps the version of the rest and emits one
-`service.upserted` per changed program.
+Every write goes through `write_services`: it skips programs whose content is unchanged (no new
+version, no event), bumps the version of the rest and emits one `service.upserted` per changed
+program. An import says what it adds, changes and retires (takes out of service), by program.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from bridges_directory.domain import (
     ServiceRow,
     StoredService,
     check_may_change_capacity,
+    check_unchanged,
     content_hash,
     document_of,
     with_capacity,
 )
+from bridges_directory.embedding import is_retirement
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.principal import Principal
 from bridges_schema import CapacityStatus
@@ -39,6 +41,21 @@ class UpsertResult:
     warnings: Sequence[dataset.DatasetError] = ()  # references kept as given
 
 
+REPORT_LIST_MAX = 1000  # programs named per list of an import's report (all are counted)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A program as a report names it."""
+
+    id: UUID
+    name: str
+    status: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": str(self.id), "name": self.name, "status": self.status}
+
+
 @dataclass(frozen=True)
 class ImportReport:
     services: int
@@ -47,27 +64,44 @@ class ImportReport:
     unchanged: int
     taxonomy_terms: int
     warnings: Sequence[dataset.DatasetError] = ()  # references kept as given
+    added: Sequence[Named] = ()
+    changed: Sequence[Named] = ()
+    retired: Sequence[Named] = ()  # changed from active to another HSDS status
 
     def as_dict(self) -> dict[str, Any]:
+        def named(programs: Sequence[Named]) -> list[dict[str, str]]:
+            return [p.as_dict() for p in programs[:REPORT_LIST_MAX]]
+
         return {
             "services": self.services,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "retired_count": len(self.retired),
             "taxonomy_terms": self.taxonomy_terms,
+            "added": named(self.added),
+            "changed": named(self.changed),
+            "retired": named(self.retired),
             "warnings": [w.as_dict() for w in self.warnings[:1000]],
             "warning_count": len(self.warnings),
         }
 
 
 @dataclass(frozen=True)
-class _Outcome:
-    created: list[UUID]
-    updated: list[UUID]
+class Outcome:
+    """What a write did, by program: created, updated (the retired among them too)."""
+
+    created: list[Named]
+    updated: list[Named]
+    retired: list[Named]
 
 
-async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> _Outcome:
-    """Write services whose references were checked (see `dataset.check_references`)."""
+async def write_services(
+    uow: DirectoryUnitOfWork, services: Sequence[hsds.Service], *, reindex: bool = False
+) -> Outcome:
+    """Write services whose references were checked (see `dataset.check_references`).
+    `reindex`: write them even if their content is unchanged (what they are searched by
+    changed, e.g. the names of their terms)."""
     # terms embedded in attributes come along with their services
     embedded = [
         a.taxonomy_term for s in services for a in s.attributes if a.taxonomy_term is not None
@@ -79,7 +113,7 @@ async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> 
     for service in services:
         document = document_of(service)
         digest = content_hash(document)
-        if service.id in current and current[service.id][1] == digest:
+        if not reindex and service.id in current and current[service.id].content_hash == digest:
             continue
         rows.append(
             ServiceRow(
@@ -96,20 +130,29 @@ async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> 
     for row in rows:
         version, modified = written[row.service.id]
         uow.emit(events.upserted(row.service, version, modified, terms.codes))
-    changed = [r.service.id for r in rows]
-    return _Outcome(
-        created=[i for i in changed if i not in current],
-        updated=[i for i in changed if i in current],
+    changed = [Named(r.service.id, r.service.name, r.service.status) for r in rows]
+    return Outcome(
+        created=[p for p in changed if p.id not in current],
+        updated=[p for p in changed if p.id in current],
+        retired=[
+            p for p in changed if p.id in current and is_retirement(current[p.id].status, p.status)
+        ],
     )
 
 
-async def upsert_service(uow: DirectoryUnitOfWork, service: hsds.Service) -> UpsertResult:
-    """Create or replace a program; an identical resubmission changes nothing and emits nothing."""
+async def upsert_service(
+    uow: DirectoryUnitOfWork, service: hsds.Service, if_match: str | None = None
+) -> UpsertResult:
+    """Create or replace a program; an identical resubmission changes nothing and emits nothing.
+    With `if_match`, only over the version the caller read."""
     async with uow:
+        if if_match is not None:
+            held = await uow.services.get(service.id, for_update=True)
+            check_unchanged(if_match, held and held.etag, "the program")
         references = dataset.check_service(service, await uow.taxonomy.known_references())
         if references.errors:
             raise dataset.InvalidDataset(references.errors, "the service")
-        outcome = await _write(uow, [service])
+        outcome = await write_services(uow, [service])
         stored = await uow.services.get(service.id)
         await uow.commit()
     assert stored is not None
@@ -123,7 +166,9 @@ async def import_dataset(
     """All or nothing: every error is listed (with its JSON path) and nothing is written.
     A dry run checks and counts everything as an import would, then writes nothing."""
     parsed = dataset.parse(raw)
-    created = updated = 0
+    added: list[Named] = []
+    changed: list[Named] = []
+    retired: list[Named] = []
     async with uow:
         references = dataset.check_references(parsed, await uow.taxonomy.known_references())
         if references.errors:
@@ -131,13 +176,14 @@ async def import_dataset(
         await uow.taxonomy.upsert_taxonomies(parsed.taxonomies)
         await uow.taxonomy.upsert_terms(parsed.taxonomy_terms)
         for start in range(0, len(parsed.services), IMPORT_BATCH):
-            outcome = await _write(uow, parsed.services[start : start + IMPORT_BATCH])
-            created += len(outcome.created)
-            updated += len(outcome.updated)
+            outcome = await write_services(uow, parsed.services[start : start + IMPORT_BATCH])
+            added += outcome.created
+            changed += outcome.updated
+            retired += outcome.retired
         if not dry_run:  # a dry run leaves the unit of work uncommitted: rolled back
             await uow.commit()
     if (
-        not dry_run and created + updated >= ANALYZE_AFTER
+        not dry_run and len(added) + len(changed) >= ANALYZE_AFTER
     ):  # fresh statistics keep the search plans right
         async with uow:
             await uow.services.analyze()
@@ -145,11 +191,14 @@ async def import_dataset(
     total = len(parsed.services)
     return ImportReport(
         total,
-        created,
-        updated,
-        total - created - updated,
+        len(added),
+        len(changed),
+        total - len(added) - len(changed),
         len(parsed.taxonomy_terms),
         references.warnings,
+        added,
+        changed,
+        retired,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from bridges_directory import hsds, indexing
+from bridges_kit.preconditions import match
 from bridges_kit.principal import Principal
 from bridges_schema import CapacityStatus, Role
 
@@ -26,6 +27,23 @@ class OrganizationNotFound(LookupError):
 
 class IdMismatch(ValueError):
     """The id in the body is not the id in the path."""
+
+
+class LocationNotFound(LookupError):
+    """No location has this id."""
+
+
+class TermNotFound(LookupError):
+    """No taxonomy term has this id."""
+
+
+class StaleVersion(Exception):
+    """It changed since the caller read it: their If-Match names another version."""
+
+
+class StillInUse(Exception):
+    """Programs still point at it (a location they are delivered at, a term that classifies
+    them or has narrower terms): it cannot be removed before they are moved."""
 
 
 class NotYourService(PermissionError):
@@ -51,6 +69,29 @@ class StoredService:
     def served(self) -> dict[str, Any]:
         """The document as the API serves it."""
         return {**self.document, "last_modified": self.last_modified.isoformat()}
+
+
+@dataclass(frozen=True)
+class Current:
+    """What a write needs of a program already held: its version, its content, its status."""
+
+    version: int
+    content_hash: str
+    status: str
+
+
+def document_etag(document: Mapping[str, Any]) -> str:
+    """The ETag of an object versioned by its content (organizations, locations, terms)."""
+    return f'"{content_hash(document)[:32]}"'
+
+
+def check_unchanged(if_match: str | None, etag: str | None, what: str) -> None:
+    """A write conditioned on the ETag the caller read goes ahead only on that version (`etag`
+    None: it does not exist, which no If-Match names)."""
+    if if_match is not None and (etag is None or not match(if_match, etag)):
+        raise StaleVersion(
+            f"{what} changed since you read it (or no longer exists): reload it and try again"
+        )
 
 
 @dataclass(frozen=True)

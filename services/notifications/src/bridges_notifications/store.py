@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from bridges_kit.operator_actions import SqlOperatorActions
+from bridges_kit.operator_log import SqlOperatorActions
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications.domain import (
     Attempted,

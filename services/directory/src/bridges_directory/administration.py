@@ -1,0 +1,171 @@
+"""Admins keep the directory's organizations, locations and taxonomy terms, each in one unit of
+work: a change is checked (If-Match, references, what PostgreSQL can store), written, and every
+program embedding the object is rewritten with it (`embedding`), each with its new version and
+its `service.upserted`. An organization is retired by its programs' HSDS status; a location or a
+term is removed only once no program points at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from bridges_directory import dataset, embedding, hsds
+from bridges_directory.catalog import Outcome, write_services
+from bridges_directory.domain import (
+    LocationNotFound,
+    OrganizationNotFound,
+    StillInUse,
+    StoredService,
+    TermNotFound,
+    check_unchanged,
+    document_etag,
+)
+from bridges_directory.uow import DirectoryUnitOfWork
+
+Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An object as written: its document, its ETag, and how many programs were rewritten."""
+
+    document: dict[str, Any]
+    created: bool
+    programs: int
+    warnings: Sequence[dataset.DatasetError] = ()
+
+    @property
+    def etag(self) -> str:
+        return document_etag(self.document)
+
+
+def _etag(document: dict[str, Any] | None) -> str | None:
+    return None if document is None else document_etag(document)
+
+
+def _document(model: hsds.HsdsObject) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _check_text(model: hsds.HsdsObject, what: str) -> None:
+    errors = dataset.check_text(model)
+    if errors:
+        raise dataset.InvalidDataset(errors, what)
+
+
+async def _rewrite(
+    uow: DirectoryUnitOfWork, stored: Sequence[StoredService], change: Rewrite, *, reindex: bool
+) -> Outcome:
+    services = [hsds.Service.model_validate(change(dict(s.document))) for s in stored]
+    return await write_services(uow, services, reindex=reindex)
+
+
+async def put_organization(
+    uow: DirectoryUnitOfWork, organization: hsds.Organization, if_match: str | None
+) -> Kept:
+    """Create or replace an organization; its programs embed it as it now is."""
+    _check_text(organization, "the organization")
+    document = _document(organization)
+    async with uow:
+        current = await uow.organizations.get(organization.id)
+        check_unchanged(if_match, _etag(current), "the organization")
+        await uow.organizations.upsert([organization])
+        stored = await uow.services.embedding(organization_id=organization.id)
+        outcome = await _rewrite(
+            uow, stored, lambda d: embedding.with_organization(d, document), reindex=False
+        )
+        await uow.commit()
+    return Kept(document, current is None, len(outcome.updated))
+
+
+async def retire_organization(uow: DirectoryUnitOfWork, organization_id: UUID, status: str) -> int:
+    """Its active programs take `status` (inactive, defunct, temporarily closed): none of them
+    can be referred to any more. How many were retired."""
+    async with uow:
+        if await uow.organizations.get(organization_id) is None:
+            raise OrganizationNotFound(f"no organization with id {organization_id}")
+        active = [
+            s
+            for s in await uow.services.embedding(organization_id=organization_id)
+            if s.document.get("status") == embedding.ACTIVE
+        ]
+        outcome = await _rewrite(
+            uow, active, lambda d: embedding.with_status(d, status), reindex=False
+        )
+        await uow.commit()
+    return len(outcome.retired)
+
+
+async def put_location(
+    uow: DirectoryUnitOfWork, location: hsds.Location, if_match: str | None
+) -> Kept:
+    """Create or replace a location; programs delivered there embed it as it now is (and are
+    found near its new point)."""
+    _check_text(location, "the location")
+    document = _document(location)
+    async with uow:
+        current = await uow.locations.get(location.id)
+        check_unchanged(if_match, _etag(current), "the location")
+        await uow.locations.upsert([location])
+        stored = await uow.services.embedding(location_id=location.id)
+        outcome = await _rewrite(
+            uow, stored, lambda d: embedding.with_location(d, document), reindex=False
+        )
+        await uow.commit()
+    return Kept(document, current is None, len(outcome.updated))
+
+
+async def remove_location(
+    uow: DirectoryUnitOfWork, location_id: UUID, if_match: str | None
+) -> None:
+    async with uow:
+        current = await uow.locations.get(location_id)
+        if current is None:
+            raise LocationNotFound(f"no location with id {location_id}")
+        check_unchanged(if_match, document_etag(current), "the location")
+        programs = await uow.locations.usage(location_id)
+        if programs:
+            raise StillInUse(
+                f"{programs} program(s) are delivered at this location: "
+                "move them to another location first"
+            )
+        await uow.locations.delete(location_id)
+        await uow.commit()
+
+
+async def put_term(uow: DirectoryUnitOfWork, term: hsds.TaxonomyTerm, if_match: str | None) -> Kept:
+    """Create or replace a taxonomy term (its code unique in its taxonomy, never its own
+    ancestor); the programs classified under it or a narrower term are searched by its new
+    names at once (re-indexed, a new version each)."""
+    document = _document(term)
+    async with uow:
+        current = await uow.taxonomy.term(term.id)
+        check_unchanged(if_match, _etag(current), "the term")
+        references = dataset.check_term(term, await uow.taxonomy.known_references())
+        if references.errors:
+            raise dataset.InvalidDataset(references.errors, "the term")
+        await uow.taxonomy.upsert_terms([term])
+        stored = await uow.services.embedding(term_ids=await uow.taxonomy.subtree(term.id))
+        outcome = await _rewrite(
+            uow, stored, lambda d: embedding.with_term(d, document), reindex=True
+        )
+        await uow.commit()
+    return Kept(document, current is None, len(outcome.updated), references.warnings)
+
+
+async def remove_term(uow: DirectoryUnitOfWork, term_id: UUID, if_match: str | None) -> None:
+    async with uow:
+        current = await uow.taxonomy.term(term_id)
+        if current is None:
+            raise TermNotFound(f"no taxonomy term with id {term_id}")
+        check_unchanged(if_match, document_etag(current), "the term")
+        programs, narrower = await uow.taxonomy.term_usage(term_id)
+        if programs or narrower:
+            raise StillInUse(
+                f"the term classifies {programs} program(s) and has {narrower} narrower "
+                "term(s): reclassify them first"
+            )
+        await uow.taxonomy.delete_term(term_id)
+        await uow.commit()
