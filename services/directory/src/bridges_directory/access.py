@@ -7,7 +7,7 @@ entry, or an entry without a route, stops the app from starting.
 
 from __future__ import annotations
 
-from bridges_kit.access import OPERATIONS, OPS_VIEWS, Owner, Public, Table, allow
+from bridges_kit.access import OPERATIONS, Owner, Public, Table, allow
 from bridges_schema import Role
 
 RECEIVING_AGENCY = Owner(Role.AGENCY_STAFF, "the programs whose referrals go to their agency")
@@ -15,7 +15,6 @@ HSDS = Public("anyone: the directory is open data (Open Referral HSDS)")
 
 TABLE: Table = {
     **OPERATIONS,
-    **OPS_VIEWS,
     ("GET", "/"): HSDS,
     ("GET", "/services"): HSDS,
     ("GET", "/services/{service_id}"): HSDS,

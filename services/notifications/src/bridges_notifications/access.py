@@ -7,7 +7,7 @@ route without an entry, or an entry without a route, stops the app from starting
 
 from __future__ import annotations
 
-from bridges_kit.access import DEAD_LETTERS, OPERATIONS, OPS_VIEWS, Owner, Table, allow
+from bridges_kit.access import DEAD_LETTERS, OPERATIONS, Owner, Table, allow
 from bridges_schema import Role
 
 OFFICER, STAFF, ADMIN, OPS = Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN, Role.OPS
@@ -17,7 +17,6 @@ OPERATORS = allow(OPS, ADMIN)
 
 TABLE: Table = {
     **OPERATIONS,
-    **OPS_VIEWS,
     **DEAD_LETTERS,
     ("GET", "/agencies/{agency_id}/endpoints"): allow(STAFF, ADMIN, OPS, owners=[OWN_AGENCY]),
     ("POST", "/agencies/{agency_id}/endpoints"): allow(ADMIN),

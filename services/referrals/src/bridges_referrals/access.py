@@ -7,7 +7,7 @@ named here. A route without an entry, or an entry without a route, stops the app
 
 from __future__ import annotations
 
-from bridges_kit.access import DEAD_LETTERS, OPERATIONS, OPS_VIEWS, Owner, Public, Table, allow
+from bridges_kit.access import DEAD_LETTERS, OPERATIONS, Owner, Public, Table, allow
 from bridges_schema import Role
 
 OFFICER, STAFF, ADMIN = Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN
@@ -18,7 +18,6 @@ APP = Public("the tablet app's shell and config")
 
 TABLE: Table = {
     **OPERATIONS,
-    **OPS_VIEWS,
     **DEAD_LETTERS,
     # the app asks after sign-in who Bridges takes the caller to be (role, agency)
     ("GET", "/me"): allow(*Role),
