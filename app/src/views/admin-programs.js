@@ -43,7 +43,6 @@ export function ProgramsScreen() {
         [t("admin.organization"), (p) => html`<span lang=${CONTENT_LANGUAGE}>${p.organization?.name ?? ""}</span>`],
         [t("admin.status"), (p) => html`<${ProgramStatus} status=${p.status} />`],
         [t("admin.referrals"), (p) => (p.x_bridges?.accepting_referrals === false ? t("admin.not_accepting") : t(`capacity.${p.x_bridges?.capacity_status ?? "available"}`))],
-        [t("admin.changed"), (p) => (p.last_modified ? formatDateTime(p.last_modified) : "")],
       ]} />`}
   </${ListScreen}>`;
 }
@@ -221,7 +220,7 @@ export function ProgramScreen({ id }) {
             <${DocField} doc=${doc} path="maximum_age" label=${t("admin.maximum_age")} type="number" min="0" max="130" />
           </div>
           <${DocField} doc=${doc} path="x_bridges.agency_id" label=${t("admin.agency")} hint=${t("admin.agency_hint")} options=${agencies} />
-          <button type="button" class="link" onClick=${() => doc.edit("x_bridges.agency_id", newId())}>${t("admin.new_agency")}</button>
+          <p><button type="button" class="link" onClick=${() => doc.edit("x_bridges.agency_id", newId())}>${t("admin.new_agency_make")}</button></p>
           <label class="check"><input type="checkbox" checked=${program.x_bridges?.accepting_referrals !== false}
             onChange=${(e) => doc.edit("x_bridges.accepting_referrals", e.currentTarget.checked)} />${t("admin.accepting")}</label>
           <${DocField} doc=${doc} path="x_bridges.capacity_status" label=${t("admin.capacity")}
