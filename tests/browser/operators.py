@@ -58,7 +58,9 @@ def choose_language(page: Page, language: str) -> None:
     page.locator(".language select").select_option(language)
 
 
-def looked_at(page: Page, name: str, size: ViewportSize, language: str) -> None:
+def looked_at(
+    page: Page, name: str, size: ViewportSize, language: str, *, full_page: bool = False
+) -> None:
     """The screen fits `size`, its controls are tappable, axe finds nothing serious, no
     catalogue key or browser error shows; saved as docs/screenshots/<name>-<w>x<h>-<lang>.png."""
     page.wait_for_load_state("networkidle")
@@ -68,7 +70,7 @@ def looked_at(page: Page, name: str, size: ViewportSize, language: str) -> None:
     text = page.locator("body").inner_text()
     assert not re.search(r"Failed to fetch|⟦", text), name
     assert tablet.serious_violations(page) == [], name
-    screenshot(page, f"{name}-{size['width']}x{size['height']}-{language}")
+    screenshot(page, f"{name}-{size['width']}x{size['height']}-{language}", full_page=full_page)
 
 
 def until(probe: Callable[[], Any], timeout_s: float = 20.0) -> Any:

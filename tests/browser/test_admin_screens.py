@@ -117,7 +117,7 @@ def _dry_run_then_commit(app_stack: AppStack, page: Page, tmp_path: Path) -> Non
     expect(page.locator("#import-added")).to_contain_text(new["name"])
     assert api.call("directory", "GET", f"/services/{new['id']}").status_code == 404
     assert api.call("directory", "GET", f"/services/{retired['id']}").json()["status"] == "active"
-    looked_at(page, "admin-import-dry-run", DESK, "en")
+    looked_at(page, "admin-import-dry-run", DESK, "en", full_page=True)
 
     page.get_by_role("button", name="Import now").click()
     expect(page.get_by_role("heading", name="Imported", exact=True)).to_be_visible(timeout=30_000)

@@ -97,6 +97,7 @@ function Followed({ delivery }) {
   }, [delivery.id]);
   const last = now.attempt_log?.at(-1);
   return html`<p class="test-delivery">
+    <strong>${t("endpoint.test_result")}</strong>
     <span class=${`badge delivery-${now.status}`}>${t(`delivery.${now.status}`)}</span>
     ${last ? html` ${t("delivery.answered", { code: last.status_code ?? "—", ms: last.latency_ms })}` : null}
     ${now.last_error ? html` <span class="muted">${now.last_error}</span>` : null}

@@ -52,7 +52,9 @@ function Figure({ figure }) {
   return html`<li class=${`figure${figure.over ? " over" : ""}`} data-figure=${figure.key}>
     <h3>${t(`flow.${figure.key}`)}</h3>
     <p class="figure-value">${shown(figure, figure.value)}</p>
-    ${figure.over ? html`<p class="figure-alert">⚠ ${t("flow.over", { above: shown(figure, figure.above) })}</p>` : null}
+    ${figure.over
+      ? html`<p class="figure-alert">⚠ ${t(figure.alerts?.length ? "flow.over" : "flow.attention_above", { above: shown(figure, figure.above) })}</p>`
+      : null}
     ${figure.parts?.length
       ? html`<ul class="figure-parts">${figure.parts.map((p) => html`<li><span>${partName(p.name)}</span> <strong>${shown(figure, p.value)}</strong></li>`)}</ul>`
       : null}
