@@ -2,7 +2,7 @@
 // saved with it (If-Match: a colleague's change meanwhile is refused, never overwritten), the
 // API's refusals shown at the fields they are about, and a confirmation before what cannot be
 // undone.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
 import { href } from "../router.js";
@@ -152,17 +152,22 @@ export function DocField({ doc, path, label, hint, type = "text", options, rows,
   return html`<${Field} id=${id} label=${label} hint=${hint} error=${error}>${control}</${Field}>`;
 }
 
-/** What the last save said: refused (with the messages no field holds), or done. */
+/** What the last save said: refused (with the messages no field holds), or done. It takes the
+ *  focus when it changes, so it is seen (and read) even at the bottom of a long form. */
 export function SaveOutcome({ doc, done }) {
   const { message, rest, stale } = doc.refusal;
+  const ref = useRef(null);
+  useEffect(() => {
+    if (message || done) ref.current?.focus();
+  }, [doc.refusal, done]);
   if (message) {
-    return html`<${Notice} kind="error">
+    return html`<div class="notice notice-error" role="alert" tabindex="-1" ref=${ref}>
       <p>${message}</p>
       ${rest.length ? html`<ul>${rest.map((r) => html`<li>${r}</li>`)}</ul>` : null}
       ${stale ? html`<button type="button" onClick=${() => location.reload()}>${t("admin.reload")}</button>` : null}
-    </${Notice}>`;
+    </div>`;
   }
-  return done ? html`<${Notice}>${done}</${Notice}>` : null;
+  return done ? html`<div class="notice notice-info" tabindex="-1" ref=${ref}>${done}</div>` : null;
 }
 
 /** A button that asks once more before what cannot be undone (focus goes to the question). */
