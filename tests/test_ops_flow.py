@@ -19,6 +19,7 @@ from bridges_schema import REFERRAL_REQUESTED, ReferralRequested, Role, Urgency,
 from tests.conftest import Stack, start_stack
 from tests.scenario import FAMILY_NAME, PHONE, create_program, intake, register_endpoint
 from tests.test_metrics import scrape
+from tests.test_ops_figures import FIGURES
 
 pytestmark = pytest.mark.e2e
 
@@ -89,6 +90,12 @@ async def test_the_flow_figures_are_the_gauges_prometheus_scrapes_under_the_same
             return set(summary) <= set(await scrape(stack, service))
 
         await eventually(scraped, timeout_s=10)  # what the screen names, Prometheus has
+    for figure in FIGURES:  # every figure of ops' screen is read where it says, under its labels
+        for service in figure["services"]:
+            assert any(
+                name == figure["metric"] and set(figure.get("labels", {}).items()) <= set(labels)
+                for name, labels in summaries[service]
+            ), f"{figure['key']}: no {figure['metric']} in {service}'s summary"
     async with stack.notifications.client(stack.token(Role.OFFICER)) as c:
         assert (await c.get("/ops/summary")).status_code == 403
 

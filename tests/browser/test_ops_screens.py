@@ -62,7 +62,9 @@ def _replay(app_stack: AppStack, page: Page) -> None:
         expect(figure.locator(".figure-value")).not_to_have_text("0")
         expect(figure).to_contain_text("Needs attention: above 0")
         expect(figure).to_contain_text('bridges_deliveries_waiting{status="dead"}')
-        expect(page.locator("[data-figure=deliveries_last_hour]")).to_contain_text("BridgesDeliveriesDead")
+        expect(page.locator("[data-figure=deliveries_last_hour]")).to_contain_text(
+            "BridgesDeliveriesDead"
+        )
         looked_at(page, "ops-flow", DESK, "en")
 
         figure.get_by_role("link", name="See what failed").click()
