@@ -23,7 +23,7 @@ routes = router()
 
 WRITE_PROBLEMS = problem_responses(Unprocessable, PreconditionFailed)
 REMOVE_PROBLEMS = problem_responses(NotFound, PreconditionFailed, Conflict)
-CREATED = {201: {"description": "Created"}}
+CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created"}}
 
 
 def _kept(response: Response, kept: administration.Kept) -> dict[str, Any]:

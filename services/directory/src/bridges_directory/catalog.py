@@ -148,7 +148,7 @@ async def upsert_service(
     async with uow:
         if if_match is not None:
             held = await uow.services.get(service.id, for_update=True)
-            check_unchanged(if_match, held and held.etag, "the program")
+            check_unchanged(if_match, None if held is None else held.etag, "the program")
         references = dataset.check_service(service, await uow.taxonomy.known_references())
         if references.errors:
             raise dataset.InvalidDataset(references.errors, "the service")
