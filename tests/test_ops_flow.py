@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from bridges_devstack.testing import eventually
 from bridges_schema import REFERRAL_REQUESTED, ReferralRequested, Role, Urgency, new_event
 from tests.conftest import Stack, start_stack
-from tests.scenario import FAMILY_NAME, PHONE, create_program, intake, register_endpoint
+from tests.scenario import FAMILY_NAME, PHONE, create_program, file_referral, register_endpoint
 from tests.test_metrics import scrape
 from tests.test_ops_figures import FIGURES
 
@@ -50,13 +50,7 @@ async def _dead_delivery(stack: Stack, receiver: Any) -> dict[str, Any]:
     program = await create_program(stack)
     await register_endpoint(stack, receiver.url)
     receiver.answer(410)
-    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
-        filed = await c.post(
-            "/referrals",
-            json=intake([program["id"]]),
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-    assert filed.status_code == 201, filed.text
+    await file_referral(stack, [program["id"]])
 
     async def dead() -> list[dict[str, Any]]:
         async with stack.notifications.client(stack.token(Role.OPS)) as c:

@@ -15,7 +15,7 @@ from bridges_kit.access import Owner, Table
 from bridges_notifications import access as notifications_access
 from bridges_referrals import access as referrals_access
 from bridges_schema import Role
-from tests.scenario import create_program, intake, register_endpoint
+from tests.scenario import create_program, file_referral, register_endpoint
 
 SERVICES = ("directory", "referrals", "notifications")
 
@@ -68,14 +68,8 @@ async def build(stack: Any, webhook_url: str) -> World:
     program = await create_program(stack)
     endpoint = await register_endpoint(stack, webhook_url)
     term_id, recipient_id = await _term(stack), await _recipient(stack)
-    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
-        filed = await c.post(
-            "/referrals",
-            json=intake([program["id"]]),
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-        assert filed.status_code == 201, filed.text
-    case_id, referral_id = filed.json()["case_id"], filed.json()["referrals"][0]["id"]
+    filed = await file_referral(stack, [program["id"]])
+    case_id, referral_id = filed["case_id"], filed["referrals"][0]["id"]
     delivery_id = await _delivered(stack, referral_id)
     await _settled(stack)
     return World(

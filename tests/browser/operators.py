@@ -8,13 +8,11 @@ and with BRIDGES_SCREENSHOTS=1 it is saved for the docs."""
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -22,15 +20,13 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from bridges_devstack.receiver import WebhookReceiver
 from tests.browser import tablet
-from tests.browser.support import AppStack, screenshot
+from tests.browser.support import AppStack, check_fits, screenshot
+from tests.scenario import intake
 
 DESK: ViewportSize = {"width": 1440, "height": 900}
 LANDSCAPE: ViewportSize = {"width": 1024, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 STARTS = {"Alex Admin": "Programs", "Olu Ops": "The referral flow"}
-SMALL_TARGETS = """() => [...document.querySelectorAll('button, a.button, select, input:not([type=checkbox]):not([type=radio]):not([type=file])')]
-    .filter((el) => el.offsetParent && el.getBoundingClientRect().height < 44)
-    .map((el) => el.outerHTML.slice(0, 80))"""
 
 
 @contextmanager
@@ -63,12 +59,7 @@ def looked_at(
 ) -> None:
     """The screen fits `size`, its controls are tappable, axe finds nothing serious, no
     catalogue key or browser error shows; saved as docs/screenshots/<name>-<w>x<h>-<lang>.png."""
-    page.wait_for_load_state("networkidle")
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= size["width"], f"{name}: {width} px wide on a {size['width']} px screen"
-    assert page.evaluate(SMALL_TARGETS) == [], name
-    text = page.locator("body").inner_text()
-    assert not re.search(r"Failed to fetch|⟦", text), name
+    check_fits(page, name, size["width"])
     assert tablet.serious_violations(page) == [], name
     screenshot(page, f"{name}-{size['width']}x{size['height']}-{language}", full_page=full_page)
 
@@ -154,22 +145,12 @@ class Api:
 
     def refer(self, program_id: str, family_name: str) -> dict[str, Any]:
         """A referral filed by the demo officer, once the referrals service knows the program."""
-        body = {
-            "client": {
-                "given_name": "Ada",
-                "family_name": family_name,
-                "contact": {"phone": "503-555-0199", "safe_to_leave_message": False},
-            },
-            "needs": ["food.pantry"],
-            "urgency": "high",
-            "program_ids": [program_id],
-            "consent": {
-                "given_by": "client",
-                "method": "verbal",
-                "given_at": datetime.now(UTC).isoformat(),
-                "scopes": ["contact", "needs"],
-            },
+        client = {
+            "given_name": "Ada",
+            "family_name": family_name,
+            "contact": {"phone": "503-555-0199", "safe_to_leave_message": False},
         }
+        body = intake([program_id], client=client, needs=["food.pantry"])
 
         def filed() -> Any:
             answer = self.call(

@@ -25,6 +25,7 @@ from bridges_directory.domain import (
 from bridges_directory.uow import DirectoryUnitOfWork
 
 Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
+Embed = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,24 @@ async def put_organization(
         check_unchanged(if_match, _etag(current), "the organization")
         await uow.organizations.upsert([organization])
         stored = await uow.services.embedding(organization_id=organization.id)
-        outcome = await _rewrite(
-            uow, stored, lambda d: embedding.with_organization(d, document), reindex=False
-        )
-        await uow.commit()
-    return Kept(document, current is None, len(outcome.updated))
+        kept = await _kept(uow, current, document, stored, embedding.with_organization)
+    return kept
+
+
+async def _kept(
+    uow: DirectoryUnitOfWork,
+    current: dict[str, Any] | None,
+    document: dict[str, Any],
+    stored: Sequence[StoredService],
+    embed: Embed,
+    *,
+    reindex: bool = False,
+    warnings: Sequence[dataset.DatasetError] = (),
+) -> Kept:
+    """The programs embedding an object rewritten with its new `document`, committed."""
+    outcome = await _rewrite(uow, stored, lambda d: embed(d, document), reindex=reindex)
+    await uow.commit()
+    return Kept(document, current is None, len(outcome.updated), warnings)
 
 
 async def retire_organization(uow: DirectoryUnitOfWork, organization_id: UUID, status: str) -> int:
@@ -110,11 +124,8 @@ async def put_location(
         check_unchanged(if_match, _etag(current), "the location")
         await uow.locations.upsert([location])
         stored = await uow.services.embedding(location_id=location.id)
-        outcome = await _rewrite(
-            uow, stored, lambda d: embedding.with_location(d, document), reindex=False
-        )
-        await uow.commit()
-    return Kept(document, current is None, len(outcome.updated))
+        kept = await _kept(uow, current, document, stored, embedding.with_location)
+    return kept
 
 
 async def remove_location(
@@ -148,11 +159,16 @@ async def put_term(uow: DirectoryUnitOfWork, term: hsds.TaxonomyTerm, if_match: 
             raise dataset.InvalidDataset(references.errors, "the term")
         await uow.taxonomy.upsert_terms([term])
         stored = await uow.services.embedding(term_ids=await uow.taxonomy.subtree(term.id))
-        outcome = await _rewrite(
-            uow, stored, lambda d: embedding.with_term(d, document), reindex=True
+        kept = await _kept(
+            uow,
+            current,
+            document,
+            stored,
+            embedding.with_term,
+            reindex=True,
+            warnings=references.warnings,
         )
-        await uow.commit()
-    return Kept(document, current is None, len(outcome.updated), references.warnings)
+    return kept
 
 
 async def remove_term(uow: DirectoryUnitOfWork, term_id: UUID, if_match: str | None) -> None:
