@@ -21,7 +21,7 @@ from bridges_directory.domain import (
     StoredService,
     TermNotFound,
 )
-from bridges_directory.repository import TERM_NAMES, SqlServices
+from bridges_directory.repository import TERM_NAMES, SqlServices, document_of_row
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
     SearchQuery,
@@ -321,18 +321,14 @@ async def locations(pool: asyncpg.Pool, search: str | None, page: int, per_page:
 
 
 async def location(pool: asyncpg.Pool, location_id: UUID) -> dict[str, Any]:
-    document: dict[str, Any] | None = await pool.fetchval(
-        "SELECT document FROM location WHERE id = $1", location_id
-    )
+    document = await document_of_row(pool, "location", location_id)
     if document is None:
         raise LocationNotFound(f"no location with id {location_id}")
     return document
 
 
 async def taxonomy_term(pool: asyncpg.Pool, term_id: UUID) -> dict[str, Any]:
-    document: dict[str, Any] | None = await pool.fetchval(
-        "SELECT document FROM taxonomy_term WHERE id = $1", term_id
-    )
+    document = await document_of_row(pool, "taxonomy_term", term_id)
     if document is None:
         raise TermNotFound(f"no taxonomy term with id {term_id}")
     return document

@@ -22,6 +22,22 @@ TERM_NAMES = """(jsonb_build_object(coalesce(document ->> 'language', 'en'), nam
     || coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb))"""
 
 
+DOCUMENT_TABLES = frozenset({"organization", "location", "taxonomy_term"})
+
+
+async def document_of_row(
+    conn: asyncpg.Connection | asyncpg.Pool, table: str, object_id: UUID, *, lock: bool = False
+) -> dict[str, Any] | None:
+    """The HSDS document an organization, location or taxonomy term is kept as (`lock`: held
+    until the transaction ends)."""
+    if table not in DOCUMENT_TABLES:
+        raise ValueError(f"no documents in {table}")
+    document: dict[str, Any] | None = await conn.fetchval(
+        f"SELECT document FROM {table} WHERE id = $1{' FOR UPDATE' if lock else ''}", object_id
+    )
+    return document
+
+
 class SqlTaxonomy(Repository):
     async def upsert_taxonomies(self, taxonomies: Sequence[hsds.Taxonomy]) -> None:
         await self._conn.executemany(
@@ -73,10 +89,7 @@ class SqlTaxonomy(Repository):
         )
 
     async def term(self, term_id: UUID) -> dict[str, Any] | None:
-        document: dict[str, Any] | None = await self._conn.fetchval(
-            "SELECT document FROM taxonomy_term WHERE id = $1 FOR UPDATE", term_id
-        )
-        return document
+        return await document_of_row(self._conn, "taxonomy_term", term_id, lock=True)
 
     async def subtree(self, term_id: UUID) -> list[UUID]:
         rows = await self._conn.fetch(
@@ -127,10 +140,7 @@ class SqlOrganizations(Repository):
         )
 
     async def get(self, organization_id: UUID) -> dict[str, Any] | None:
-        document: dict[str, Any] | None = await self._conn.fetchval(
-            "SELECT document FROM organization WHERE id = $1 FOR UPDATE", organization_id
-        )
-        return document
+        return await document_of_row(self._conn, "organization", organization_id, lock=True)
 
 
 async def _upsert_locations(conn: asyncpg.Connection, locations: Sequence[hsds.Location]) -> None:
@@ -167,10 +177,7 @@ class SqlLocations(Repository):
         await _upsert_locations(self._conn, locations)
 
     async def get(self, location_id: UUID) -> dict[str, Any] | None:
-        document: dict[str, Any] | None = await self._conn.fetchval(
-            "SELECT document FROM location WHERE id = $1 FOR UPDATE", location_id
-        )
-        return document
+        return await document_of_row(self._conn, "location", location_id, lock=True)
 
     async def usage(self, location_id: UUID) -> int:
         count: int = await self._conn.fetchval(
