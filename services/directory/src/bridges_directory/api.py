@@ -145,8 +145,10 @@ class LexiconRules(BaseModel):
 
 class LexiconTerm(BaseModel):
     id: UUID
-    code: str | None
-    parent_id: UUID | None
+    # absent rather than null, as every open-data answer (`open_data`): a term with no code, or
+    # at the top of its taxonomy
+    code: str | None = None
+    parent_id: UUID | None = None
     names: dict[str, str]
 
 
