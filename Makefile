@@ -96,6 +96,7 @@ fmt: sync
 
 docs: sync
 	$(VENV)/bin/python -m bridges_schema.docgen --docs docs
+	$(VENV)/bin/python -m bridges_referrals.family_text app/src/locales
 
 # Known vulnerabilities in what the lockfiles pin: Python (pip-audit, PyPI's advisory data) and
 # the app (npm audit). Needs the advisory services on the internet; not part of `make test`.

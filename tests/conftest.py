@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
 from bridges_devstack.receiver import WebhookReceiver
+from bridges_devstack.servers import free_port
 from bridges_devstack.testing import Infra, RunningService, fresh_name, start_service
 from bridges_directory import bootstrap as directory_bootstrap
 from bridges_kit.runtime import Runtime
@@ -63,27 +65,38 @@ class Stack:
         return self.infra.token(role, **claims)
 
 
+# What families' follow-up messages need: the services' shared key (notifications fetches a
+# message from referrals, whose address it learns when referrals has started) and, in tests
+# that send them, no wait and no hours.
+SERVICE_KEY = "test-services-key-" + "k" * 24
+FOLLOW_UPS_AT_ONCE = {
+    "BRIDGES_FOLLOWUP_DELAY_S": "0",
+    "BRIDGES_FOLLOWUP_SWEEP_INTERVAL_S": "0.2",
+    "BRIDGES_FOLLOWUP_HOURS": "00:00-00:00",
+}
+
+
 async def start_stack(
     infra: Infra,
     services_factory: Callable[..., Awaitable[RunningService]],
     **extra_env: dict[str, str],
 ) -> Stack:
     """The three services in a fresh namespace; `extra_env[name]` adds to one service's
-    settings (notifications always retries fast and may reach the local test receivers)."""
+    settings (notifications always retries fast, may reach the local test receivers and
+    fetches families' messages from this referrals service)."""
     namespace = fresh_name()
-    started = {
-        name: await services_factory(
+    started: dict[str, RunningService] = {}
+    for name, build in BUILDERS.items():
+        own = {"BRIDGES_SERVICE_KEY": SERVICE_KEY} if name != "directory" else {}
+        if name == "notifications":
+            own |= {**FAST_RETRIES, "BRIDGES_REFERRALS_URL": started["referrals"].url}
+        started[name] = await services_factory(
             name,
             build,
             schema=namespace,
             namespace=namespace,
-            extra_env={
-                **(FAST_RETRIES if name == "notifications" else {}),
-                **extra_env.get(name, {}),
-            },
+            extra_env={**own, **extra_env.get(name, {})},
         )
-        for name, build in BUILDERS.items()
-    }
     return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
 
 
@@ -119,3 +132,24 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
     running = await WebhookReceiver().start()
     yield running
     await running.stop()
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server (aiosmtpd) keeping the raw messages it receives."""
+
+    port: int
+    messages: list[bytes]
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox(free_port(), [])
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()

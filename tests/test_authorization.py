@@ -1,7 +1,8 @@
 """The authorization matrix: every operation of every service's OpenAPI document, against the
 three real services, refuses a missing token (401), every role its access table does not name
 (403) and, where the table names an ownership rule, another officer or another agency's staff
-(404 on an object, and nothing written; absent from a listing). Path parameters are real ids
+(404 on an object, and nothing written; absent from a listing). An internal route (another
+service's, with the services' key) refuses every role's token (403). Path parameters are real ids
 (tests/world.py), so a 404 is the ownership rule's, not a missing object's.
 
 One pass: every wrong cell is collected and reported together."""
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bridges_kit.access import Public, Rule
+from bridges_kit.access import Internal, Public, Rule
 from bridges_kit.problems import PROBLEM_BASE, PROBLEM_JSON
 from bridges_schema import Role
 from tests import world as worlds
@@ -27,6 +28,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
         "headers": {"If-Match": '"1"'},
     },
     ("POST", "/cases/{case_id}/consent/withdrawal"): {"json": {"note": "changed their mind"}},
+    ("POST", "/referrals/{referral_id}/family-feedback"): {"json": {"answer": "got-help"}},
     ("PATCH", "/services/{service_id}/capacity"): {"json": {"accepting_referrals": False}},
     ("PUT", "/fhir/Task/{referral_id}"): {
         "json": {"resourceType": "Task", "status": "accepted", "intent": "order"},
@@ -108,6 +110,9 @@ async def test_every_route_refuses_no_token_wrong_roles_and_other_peoples_object
                 matrix.expect(cell, public, response, "an answer without a token")
                 cells += 1
                 continue
+            if isinstance(entry, Internal):
+                cells += await _internal_cells(matrix, service, method, path)
+                continue
             cells += await _rule_cells(matrix, service, method, path, entry)
     assert not unlisted, f"routes without an access rule: {unlisted}"
     assert not matrix.wrong, f"{len(matrix.wrong)} wrong cells of {cells}:\n" + "\n".join(
@@ -142,6 +147,16 @@ async def _rule_cells(matrix: Matrix, service: str, method: str, path: str, rule
             matrix.expect(f"{cell} as its {owner.role.value}", got, response, "2xx with it")
         cells += 1
     return cells + 1
+
+
+async def _internal_cells(matrix: Matrix, service: str, method: str, path: str) -> int:
+    cell = f"{service} {method} {path}"
+    response = await matrix.send(service, method, path, None)
+    matrix.expect_problem(f"{cell} without a token", response, 401, "unauthorized")
+    for role in Role:
+        response = await matrix.send(service, method, path, matrix.world.token(role))
+        matrix.expect_problem(f"{cell} as {role.value}", response, 403, "forbidden")
+    return len(Role) + 1
 
 
 def _changes(before: dict[str, str], after: dict[str, str]) -> list[str]:

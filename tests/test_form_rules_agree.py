@@ -2,7 +2,9 @@
 drawn from the values a person can give each field (blank, valid, invalid, too long), go through
 the app's own checks (node, app/src/referral.js) and through the API's schema (pydantic,
 `FileReferral`). Every draft the form would send, the API accepts; every draft the form holds
-back, the API refuses. Skip logic included: a field the form hides is neither required nor sent.
+back, the API refuses. Skip logic included: a field the form hides is neither required nor sent;
+and the family's follow-up (the channel, and the safe hours and re-confirmation a message needs
+when contacting the family needs care) as the intake decides it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import random
 import shutil
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -19,6 +21,9 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
+from bridges_referrals import follow_up
+from bridges_referrals.follow_up import FollowUpPolicy
+from bridges_referrals.intake import plan_follow_up
 from bridges_referrals.models import FileReferral
 
 APP = Path(__file__).resolve().parents[1] / "app"
@@ -84,9 +89,16 @@ def _draft(rng: random.Random) -> dict[str, Any]:
         "interpreter": rng.choice([True, False]),
         "bestTime": pick(BEST_TIMES),
         "officerPhone": pick(PHONES) if rng.random() < 0.5 else "",
-        "needs": pick(NEEDS),
+        "needs": rng.choice([*NEEDS[0], ["family-violence"], ["food", "family-violence.shelter"]])
+        if rng.random() > WRONG_NOW_AND_THEN
+        else rng.choice(NEEDS[1]),
         "urgency": pick(URGENCIES),
         "situation": pick(SITUATIONS),
+        "safetyConcerns": rng.random() < 0.2,
+        "followUp": rng.choice([None, None, "email", "text", "officer", "none"]),
+        "safeFrom": rng.choice(["", "17:00", "09:30", "25:00"]),
+        "safeTo": rng.choice(["", "20:00", "08:00"]),
+        "followUpReconfirmed": rng.random() < 0.6,
         "consent": {
             "givenBy": given_by,
             "guardianMember": guardian_member if given_by == "guardian" else None,
@@ -123,12 +135,16 @@ def _app_verdicts(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _api_accepts(body: dict[str, Any]) -> tuple[bool, str]:
+    """The API's verdict: its schema, then the intake's follow-up rules (a 422 too)."""
     try:
-        FileReferral.model_validate(body)
+        request = FileReferral.model_validate(body)
+        plan_follow_up(request, FollowUpPolicy(), uuid4(), datetime.now(UTC))
     except ValidationError as error:
         return False, "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
         )
+    except (follow_up.FollowUpUnreachable, follow_up.FollowUpNotReconfirmed) as refused:
+        return False, str(refused)
     return True, ""
 
 

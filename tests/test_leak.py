@@ -1,11 +1,15 @@
 """The leak test. Marker strings go in every field that holds family data. The test drives them
-through the whole lifecycle: an agency accepts and completes one referral and declines another
-with a reason, a family withdraws consent, and the retention purge runs; then the agency and the
-officer search by the family's name (its blind index) and list with the family's label. A webhook receiver and
-an SMTP server take what Bridges sends. Then these are searched:
+through the whole lifecycle: families are followed up by email and by text and answer on their
+page with a comment, an officer records what another family told them, an agency accepts and
+completes one referral and declines another with a reason, a family withdraws consent, and the
+retention purge runs; then the agency and the officer search by the family's name (its blind
+index) and list with the family's label. A webhook receiver, an SMTP server and the SMS sink
+take what Bridges sends. Then these are searched:
 - every log line;
 - every message of every JetStream stream of the test's namespace;
-- every webhook (body and headers) and every email;
+- every webhook (body and headers), every email and every text message (a message to the
+  family carries its own address as its recipient, and nothing else of it: no name, nothing in
+  its words or its link), and the family's page;
 - every trace span the services export (OTLP, as a collector receives them);
 - every row of the directory's and notifications' tables;
 - every row of the referrals tables, and the PostgreSQL server's own files (heap and WAL) after
@@ -17,6 +21,7 @@ ciphertext."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import string
 import uuid
@@ -32,14 +37,12 @@ import asyncpg
 import nats
 import pytest
 import structlog
-from aiosmtpd.controller import Controller
 
 from bridges_devstack.receiver import WebhookReceiver
-from bridges_devstack.servers import free_port
-from bridges_devstack.testing import Infra, eventually, fresh_name
+from bridges_devstack.testing import Infra, eventually
 from bridges_referrals import privacy
 from bridges_schema import Role, Streams
-from tests.conftest import BUILDERS, FAST_RETRIES, Stack
+from tests.conftest import FOLLOW_UPS_AT_ONCE, Mailbox, Stack, start_stack
 from tests.otlp import OtlpReceiver, exporting_to, polled, serving
 from tests.scenario import create_program, register_endpoint
 
@@ -69,6 +72,8 @@ class Markers:
     decline_note: str = field(default_factory=lambda: _marker("decline"))
     complete_note: str = field(default_factory=lambda: _marker("complete"))
     withdrawal_note: str = field(default_factory=lambda: _marker("withdrawal"))
+    family_comment: str = field(default_factory=lambda: _marker("comment"))
+    told_officer: str = field(default_factory=lambda: _marker("told"))
     phone_digits: str = field(
         default_factory=lambda: "".join(secrets.choice(string.digits) for _ in range(7))
     )
@@ -87,25 +92,9 @@ class Markers:
         return [m for m in self.all() if m.lower().encode() in lowered]
 
 
-@dataclass
-class Mailbox:
-    """A real SMTP server (aiosmtpd) keeping the raw messages it receives."""
-
-    port: int
-    messages: list[bytes]
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(free_port(), [])
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
+def sms_sink(tmp_path: Path) -> Path:
+    return tmp_path / "sms"
 
 
 @pytest.fixture
@@ -116,34 +105,47 @@ async def traces() -> AsyncIterator[OtlpReceiver]:
 
 @pytest.fixture
 async def leaky_stack(
-    infra: Infra, services_factory: Any, mailbox: Mailbox, traces: OtlpReceiver
+    infra: Infra, services_factory: Any, mailbox: Mailbox, sms_sink: Path, traces: OtlpReceiver
 ) -> Stack:
-    """The three services logging at debug level, tracing every request, and real mail."""
-    namespace = fresh_name()
+    """The three services logging at debug level, tracing every request, real mail, texts as
+    files, and families' follow-ups sent as soon as they are filed."""
     verbose = {"BRIDGES_LOG_LEVEL": "debug"}
-    extra = {
-        "directory": verbose,
-        "referrals": verbose,
-        "notifications": {
-            **verbose,
-            **FAST_RETRIES,
-            "BRIDGES_SMTP_HOST": "127.0.0.1",
-            "BRIDGES_SMTP_PORT": str(mailbox.port),
-            "BRIDGES_REFERRAL_LINK_BASE": "https://bridges.test/app/",
-        },
-    }
     with exporting_to(traces):
-        started = {
-            name: await services_factory(
-                name, build, schema=namespace, namespace=namespace, extra_env=extra[name]
-            )
-            for name, build in BUILDERS.items()
-        }
-    return Stack(infra, namespace, agency_id=uuid.uuid4(), **started)
+        return await start_stack(
+            infra,
+            services_factory,
+            directory=verbose,
+            referrals={
+                **verbose,
+                **FOLLOW_UPS_AT_ONCE,
+                "BRIDGES_FOLLOWUP_LINK_BASE": "https://bridges.test/family",
+            },
+            notifications={
+                **verbose,
+                "BRIDGES_SMTP_HOST": "127.0.0.1",
+                "BRIDGES_SMTP_PORT": str(mailbox.port),
+                "BRIDGES_REFERRAL_LINK_BASE": "https://bridges.test/app/",
+                "BRIDGES_SMS_SINK_DIR": str(sms_sink),
+            },
+        )
 
 
-def _intake(marks: Markers, program_ids: list[str]) -> dict[str, Any]:
+def _follow_up(channel: str) -> dict[str, Any]:
+    """A message although no message may be left: the family named it and its hours, again."""
     return {
+        "channel": channel,
+        "reconfirmed": True,
+        "safe_hours": {"from": "00:00", "to": "00:00"},
+        "time_zone": "America/Los_Angeles",
+    }
+
+
+def _intake(
+    marks: Markers, program_ids: list[str], follow_up: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    chosen = {"follow_up": follow_up} if follow_up else {}
+    return {
+        **chosen,
         "client": {
             "given_name": marks.given,
             "family_name": marks.family,
@@ -191,9 +193,20 @@ async def _move(stack: Stack, referral: dict[str, Any], to: str, **body: Any) ->
     return result
 
 
-async def _live_the_whole_lifecycle(stack: Stack, marks: Markers, receiver: WebhookReceiver) -> int:
-    """Accept and complete one, decline one with a reason, withdraw consent on another case,
-    then purge: the webhooks that must have arrived."""
+@dataclass
+class Families:
+    """Where families get their messages, and what their page showed them."""
+
+    mailbox: Mailbox
+    sms_sink: Path
+    pages: list[str] = field(default_factory=list)
+
+
+async def _live_the_whole_lifecycle(
+    stack: Stack, marks: Markers, receiver: WebhookReceiver, families: Families
+) -> int:
+    """Families answer their follow-up, by email and by text, with a comment; accept and complete one referral, decline one with a reason,
+    withdraw consent on another case, then purge: the webhooks that must have arrived."""
     first, second = await create_program(stack), await create_program(stack)
     await register_endpoint(stack, receiver.url)
     async with stack.notifications.client(stack.token(Role.ADMIN)) as c:
@@ -210,11 +223,11 @@ async def _live_the_whole_lifecycle(stack: Stack, marks: Markers, receiver: Webh
     async with stack.referrals.client(officer) as c:
         filed = await c.post(
             "/referrals",
-            json=_intake(marks, [first["id"], second["id"]]),
+            json=_intake(marks, [first["id"], second["id"]], _follow_up("email")),
             headers={"Idempotency-Key": f"leak-{uuid.uuid4()}"},
         )
         assert filed.status_code == 201, filed.text
-        withdrawn_case = await c.post(
+        withdrawn_case = await c.post(  # followed up through the officer (the default here)
             "/referrals",
             json=_intake(marks, [first["id"]]),
             headers={"Idempotency-Key": f"leak-{uuid.uuid4()}"},
@@ -222,10 +235,16 @@ async def _live_the_whole_lifecycle(stack: Stack, marks: Markers, receiver: Webh
         assert withdrawn_case.status_code == 201, withdrawn_case.text
         still_open = await c.post(  # its family data stays: stored, sealed, readable by the agency
             "/referrals",
-            json=_intake(marks, [second["id"]]),
+            json=_intake(marks, [second["id"]], _follow_up("text")),
             headers={"Idempotency-Key": f"leak-{uuid.uuid4()}"},
         )
         assert still_open.status_code == 201, still_open.text
+        told = await c.post(
+            f"/referrals/{withdrawn_case.json()['referrals'][0]['id']}/family-feedback",
+            json={"answer": "not-yet", "comment": f"Ask {marks.told_officer} again"},
+        )
+        assert told.status_code == 200, told.text
+    await _answer_the_follow_ups(stack, marks, families)
     accepted, declined = filed.json()["referrals"]
     async with stack.referrals.client(stack.token(Role.AGENCY_STAFF)) as c:
         seen = (await c.get(f"/referrals/{accepted['id']}")).json()
@@ -248,6 +267,41 @@ async def _live_the_whole_lifecycle(stack: Stack, marks: Markers, receiver: Webh
     assert purged >= 1  # the closed case's family data is gone, not merely hidden
     await _search_and_list(stack, marks, officer, still_open.json()["referrals"][0])
     return 4  # a webhook per referral filed, at least
+
+
+async def _answer_the_follow_ups(stack: Stack, marks: Markers, families: Families) -> None:
+    """Each family opens the link its message brought (by email, by text) and answers it."""
+    mailbox, sink, pages = families.mailbox, families.sms_sink, families.pages
+
+    async def links() -> list[str]:
+        found = [
+            _link(raw.decode(errors="replace"))
+            for raw in mailbox.messages
+            if marks.email_user.lower().encode() in raw.lower()
+        ]
+        found += [_link(text) for text in _texts(sink)]
+        return found if len(found) == 2 else []
+
+    for n, token in enumerate(await eventually(links, timeout_s=30)):
+        async with stack.referrals.client() as family:
+            pages.append((await family.get(f"/family/{token}")).text)
+            answered = await family.post(
+                f"/family/{token}",
+                content=f"answer={'got-help' if n else 'not-yet'}&comment={marks.family_comment}",
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            assert answered.status_code == 200, answered.text
+            pages.append(answered.text)
+
+
+def _link(text: str) -> str:
+    found = re.search(r"https://bridges\.test/family/([A-Za-z0-9_-]+)", text)
+    assert found is not None, text
+    return found.group(1)
+
+
+def _texts(sink: Path) -> list[str]:
+    return [path.read_text() for path in sorted(sink.glob("*.txt"))]
 
 
 async def _search_and_list(
@@ -327,13 +381,15 @@ async def test_no_marker_of_the_family_is_found_anywhere_but_as_ciphertext(
     leaky_stack: Stack,
     receiver: WebhookReceiver,
     mailbox: Mailbox,
+    sms_sink: Path,
     traces: OtlpReceiver,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stack, marks = leaky_stack, Markers()
+    families = Families(mailbox, sms_sink)
     caplog.set_level(logging.DEBUG)  # what goes through the standard library (uvicorn, asyncpg)
     with structlog.testing.capture_logs() as entries:  # every structlog event, unrendered
-        webhooks = await _live_the_whole_lifecycle(stack, marks, receiver)
+        webhooks = await _live_the_whole_lifecycle(stack, marks, receiver, families)
         await eventually(lambda: _at_least(receiver, webhooks), timeout_s=30)
         await eventually(lambda: _mail_arrived(mailbox), timeout_s=30)
         await _quiet(stack)
@@ -347,9 +403,18 @@ async def test_no_marker_of_the_family_is_found_anywhere_but_as_ciphertext(
 
     for request in receiver.requests:
         check("webhook", request.body + repr(request.headers).encode())
+    family_address = f"{marks.email_user}@example.org".lower().encode()
     for raw in mailbox.messages:
         mail: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
-        check(f"email to {mail['To']}", raw)
+        # the message to the family is addressed to it: its address, there and only there
+        check(f"email to {mail['To']}", raw.lower().replace(family_address, b"", 1))
+    texts = _texts(sms_sink)
+    assert len(texts) == 1 and marks.phone in texts[0].splitlines()[0]
+    for text in texts:
+        check("text message", "\n".join(text.splitlines()[1:]))  # after its "To:" line
+    assert len(families.pages) == 4 and "¿Recibió ayuda?" in families.pages[0]
+    for page in families.pages:
+        check("the family's page", page)
     for message in await _stream_messages(stack):
         check("JetStream", message)
     await eventually(polled(lambda: len(traces.spans) > 20), timeout_s=20)
@@ -374,18 +439,20 @@ async def test_no_marker_of_the_family_is_found_anywhere_but_as_ciphertext(
         assert control, "the program's public name is not in the server's files: wrong directory?"
 
     logs = "\n".join(repr(entry) for entry in entries) + "\n".join(
-        caplog.handler.format(r) for r in caplog.records if not _tests_own_search(r)
+        caplog.handler.format(r) for r in caplog.records if not _tests_own(r)
     )
     assert len(entries) > 5, f"too few log lines captured: {entries}"
     check("logs", logs)
     assert not leaks, "\n".join(f"{where}: {sorted(set(found))}" for where, found in leaks.items())
 
 
-def _tests_own_search(record: logging.LogRecord) -> bool:
+def _tests_own(record: logging.LogRecord) -> bool:
     """This test's own HTTP client logs each URL it asks for, searches by name included (no
-    Bridges service asks the referrals API for a list)."""
+    Bridges service asks the referrals API for a list); its own SMTP server ("mail.log") logs
+    the recipients it gets, the family's address included, as any mail server does."""
     message = record.getMessage()
-    return record.name == "httpx" and ("/inbox?" in message or "/referrals?" in message)
+    searched = record.name == "httpx" and ("/inbox?" in message or "/referrals?" in message)
+    return searched or record.name == "mail.log"
 
 
 async def _quiet(stack: Stack) -> None:

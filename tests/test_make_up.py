@@ -126,7 +126,8 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
         stack = _wait_for_stack(process, tmp_path)
         urls = stack["urls"]
         app_url = f"http://127.0.0.1:{ports.referrals}/app/"
-        assert list(urls) == ["app", "directory", "referrals", "notifications"]
+        assert list(urls) == ["app", "public", "directory", "referrals", "notifications"]
+        assert urls["public"] == f"http://127.0.0.1:{ports.referrals}/public"
         assert urls["app"] == app_url
 
         console = _wait_for_console(process, tmp_path, "Dev tokens")

@@ -72,6 +72,9 @@ async def build(stack: Any, webhook_url: str) -> World:
     case_id, referral_id = filed["case_id"], filed["referrals"][0]["id"]
     delivery_id = await _delivered(stack, referral_id)
     await _settled(stack)
+    follow_up_id = await stack.referrals.runtime.pool.fetchval(
+        "SELECT id FROM follow_up WHERE case_id = $1", uuid.UUID(case_id)
+    )
     return World(
         stack,
         ids={
@@ -85,6 +88,7 @@ async def build(stack: Any, webhook_url: str) -> World:
             "referral_id": referral_id,
             "case_id": case_id,
             "delivery_id": delivery_id,
+            "follow_up_id": str(follow_up_id),  # internal: no role may fetch its message
             "subscription_id": str(uuid.uuid4()),  # admins' only: no owner to prove
             "letter_id": "1",  # none is parked: no dead-letter route has an owner to prove
             "path": "index.html",

@@ -18,6 +18,7 @@ import { requestBackgroundSync } from "./updates.js";
 import * as vault from "./vault.js";
 import { t } from "./i18n.js";
 import { Shell, useLanguage } from "./views/shell.js";
+import { PublicScreen } from "./views/public.js";
 import { PinScreen, SignInScreen } from "./views/signin.js";
 import { menuOf, screenFor, supported } from "./roles.js";
 
@@ -172,6 +173,10 @@ export function App({ config, storage }) {
     };
   }, [phase, current, flush]);
 
+  // the results page is everyone's: no sign-in, nothing of anyone's
+  if (route[0] === "public") {
+    return html`<${AppContext.Provider} value=${{ config }}><${LiveRegion} /><${PublicScreen} /></${AppContext.Provider}>`;
+  }
   if (phase === "loading") return html`<${LiveRegion} />`;
   const context = {
     config,

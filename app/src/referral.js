@@ -34,6 +34,11 @@ export function emptyDraft(now = new Date()) {
     needs: [],
     urgency: "",
     situation: "",
+    safetyConcerns: false,
+    followUp: null, // the family's choice of channel; null: the default (followUpDefault)
+    safeFrom: "",
+    safeTo: "",
+    followUpReconfirmed: false,
     consent: {
       givenBy: "", // "client", "guardian"
       guardianMember: null, // the household member (key) who consented as guardian, if one
@@ -64,6 +69,42 @@ export function applies(draft) {
     guardianName: draft.consent.givenBy === "guardian" && draft.consent.guardianMember === null,
   };
 }
+
+// -- the family's follow-up ("did you get help?"): the server's rules (follow_up.py) --------
+export const FOLLOW_UP_CHANNELS = ["email", "text", "officer", "none"];
+const MESSAGES = ["email", "text"];
+const familyViolence = (needs) => needs.some((code) => code === "family-violence" || code.startsWith("family-violence."));
+
+/** Contacting this family needs care: the officer marked safety concerns, or a need is family
+ *  violence. Then no follow-up is sent unless the family asks for one. */
+export const safetySensitive = (draft) => draft.safetyConcerns || familyViolence(draft.needs);
+
+/** A message would need the family to confirm again the channel and the hours it named. */
+export const followUpSensitive = (draft) =>
+  safetySensitive(draft) || (applies(draft).safeToLeaveMessage && draft.safeToLeaveMessage === false);
+
+/** The channels this family can be asked by (a message needs the address it goes to). */
+export function followUpChannels(draft) {
+  const shown = applies(draft);
+  return FOLLOW_UP_CHANNELS.filter(
+    (c) => (c !== "email" || (shown.email && draft.email.trim())) && (c !== "text" || (shown.phone && draft.phone.trim())),
+  );
+}
+
+/** What the server does when the family chose nothing. */
+export function followUpDefault(draft) {
+  const shown = applies(draft);
+  if (safetySensitive(draft) || !shown.safeToLeaveMessage) return "none";
+  if (draft.safeToLeaveMessage === false) return "officer";
+  if (draft.channel === "email" && draft.email.trim()) return "email";
+  return draft.phone.trim() ? "text" : "officer";
+}
+
+export const followUpChannel = (draft) => draft.followUp ?? followUpDefault(draft);
+
+/** The safe hours and the re-confirmation apply: a message the family chose for a referral
+ *  that needs care. */
+export const reconfirmationApplies = (draft) => draft.followUp !== null && MESSAGES.includes(draft.followUp) && followUpSensitive(draft);
 
 /** The name of a household member as the consent records it (the family name when theirs is
  *  not given). */
@@ -120,8 +161,16 @@ export function familyProblems(draft) {
   if (shown.officerPhone && draft.officerPhone.trim() && !PHONE.test(draft.officerPhone.trim())) problems.officerPhone = "form.phone_invalid";
   if (!draft.needs.length) problems.needs = "form.need_one";
   if (!draft.urgency) problems.urgency = "form.choose_one";
+  if (draft.followUp === "email" && !(shown.email && draft.email.trim())) problems.followUp = "family.need_email";
+  if (draft.followUp === "text" && !(shown.phone && draft.phone.trim())) problems.followUp = "family.need_phone";
+  if (reconfirmationApplies(draft)) {
+    if (!draft.followUpReconfirmed) problems.followUpReconfirmed = "family.must_reconfirm";
+    if (!CLOCK.test(draft.safeFrom) || !CLOCK.test(draft.safeTo)) problems.safeHours = "family.need_hours";
+  }
   return problems;
 }
+
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export function programProblems(programs) {
   return programs.length > MAX_PROGRAMS ? { programs: "form.too_many_programs" } : {};
@@ -177,6 +226,11 @@ export function draftFrom(sent, now = new Date()) {
     needs: sent.needs ?? [],
     urgency: sent.urgency ?? "",
     situation: sent.situation ?? "",
+    safetyConcerns: Boolean(sent.safety_concerns),
+    followUp: sent.follow_up?.channel ?? null,
+    safeFrom: sent.follow_up?.safe_hours?.from ?? "",
+    safeTo: sent.follow_up?.safe_hours?.to ?? "",
+    followUpReconfirmed: false, // asked again, as the consent is
     consent: {
       ...empty.consent,
       givenBy: consent.given_by ?? "",
@@ -225,6 +279,8 @@ export function body(draft, programs, textVersion) {
     needs: draft.needs,
     urgency: draft.urgency,
     ...(draft.situation.trim() ? { situation: draft.situation.trim() } : {}),
+    ...(draft.safetyConcerns ? { safety_concerns: true } : {}),
+    ...(draft.followUp !== null ? { follow_up: followUpBody(draft) } : {}),
     program_ids: programs.map((p) => p.id),
     consent: {
       given_by: consent.givenBy,
@@ -235,5 +291,17 @@ export function body(draft, programs, textVersion) {
       text_version: textVersion,
     },
     ...(shown.officerPhone && draft.officerPhone.trim() ? { officer_contact: { phone: draft.officerPhone.trim() } } : {}),
+  };
+}
+
+/** The family's own choice of follow-up, as the API takes it (the tablet's time zone is the
+ *  family's: the officer is with them). */
+function followUpBody(draft) {
+  // the hours are asked (and sent) where care is needed; otherwise the deployment's apply
+  const hours = reconfirmationApplies(draft);
+  return {
+    channel: draft.followUp,
+    ...(hours ? { safe_hours: { from: draft.safeFrom, to: draft.safeTo } } : {}),
+    ...(MESSAGES.includes(draft.followUp) ? { time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone, reconfirmed: draft.followUpReconfirmed } : {}),
   };
 }

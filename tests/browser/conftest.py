@@ -40,6 +40,8 @@ TABLET: ViewportSize = {"width": 768, "height": 1024}
 # access tokens renewed every few seconds, so every browser test runs across token refreshes
 ACCESS_TOKEN_S = 100
 ACTION_TIMEOUT_MS = 15_000
+# families' follow-ups a few seconds after filing, not a week (tests/browser/test_family_*.py)
+FOLLOW_UPS_SOON = {"BRIDGES_FOLLOWUP_DELAY_S": "3", "BRIDGES_FOLLOWUP_SWEEP_INTERVAL_S": "0.5"}
 
 
 @pytest.fixture(scope="package")
@@ -48,7 +50,9 @@ def app_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppStack]:
     if warning:  # the browser tests are about the app: no point starting without it
         pytest.fail(f"{warning}\n(`make test` builds it first.)", pytrace=False)
     run_dir = tmp_path_factory.mktemp("app-stack")
-    process, _ = start_bridges_up(run_dir, {"BRIDGES_DEV_ACCESS_TOKEN_S": str(ACCESS_TOKEN_S)})
+    process, _ = start_bridges_up(
+        run_dir, {"BRIDGES_DEV_ACCESS_TOKEN_S": str(ACCESS_TOKEN_S), **FOLLOW_UPS_SOON}
+    )
     try:
         yield wait_for_stack(process, run_dir)
     finally:

@@ -85,7 +85,11 @@ function Choice({ id, label, value, onChange, options }) {
 
 function SearchForm({ query }) {
   const [typed, setTyped] = useState(query);
-  useEffect(() => setTyped(query), [query]);
+  // cleared elsewhere ("Clear search"): the box empties too. A search this form made already
+  // shows what was typed, and what is being typed now is never overwritten by it.
+  useEffect(() => {
+    if (!query) setTyped("");
+  }, [query]);
   const submit = (event) => {
     event.preventDefault();
     inbox.search(typed);
@@ -294,6 +298,10 @@ export function InboxReferralScreen({ id }) {
     </p>
     ${message ? html`<${Notice} kind=${message.kind}>${message.text}</${Notice}>` : null}
     <${Shared} referral=${referral} />
+    ${referral.family_feedback
+      ? html`<${Notice}><strong>${t("family.feedback", { answer: t(`family.answer.${referral.family_feedback.answer}`) })}</strong>
+          · ${formatDateTime(referral.family_feedback.at)}</${Notice}>`
+      : null}
     ${moves.length
       ? html`<form class="moves" onSubmit=${submit}>
           <fieldset>

@@ -106,6 +106,11 @@ function ReferralCard({ referral, now, changed }) {
     ${changed && change
       ? html`<p class="change"><span class="badge badge-new">${t("mine.changed")}</span> ${t("mine.change", { status: t(`status.${change.to_status}`), at: formatDateTime(change.at) })}</p>`
       : null}
+    ${referral.family_feedback
+      ? html`<p class="family-said">${t("family.feedback", { answer: t(`family.answer.${referral.family_feedback.answer}`) })}</p>`
+      : referral.ask_family
+        ? html`<p><span class="badge badge-warn">${t("family.ask")}</span></p>`
+        : null}
     <p>
       ${referral.overdue ? html`<span class="badge badge-bad">${t("referral.overdue")}</span> ` : null}
       ${referral.agency_not_reached ? html`<span class="badge badge-bad">${t("referral.not_reached")}</span> ` : null}

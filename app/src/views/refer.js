@@ -23,9 +23,13 @@ import {
   consentProblems,
   emptyDraft,
   familyProblems,
+  followUpChannel,
+  followUpChannels,
+  followUpDefault,
   localInputValue,
   memberName,
   programProblems,
+  reconfirmationApplies,
 } from "../referral.js";
 import { href, navigate } from "../router.js";
 import * as store from "../store.js";
@@ -203,7 +207,49 @@ function ContactStep({ draft, problems, shown }) {
         </${Field}>`
       : null}
     <${LanguageChoice} draft=${draft} />
+    <${FollowUpChoice} draft=${draft} problems=${problems} shown=${shown} />
   </section>`;
+}
+
+/** How the family wants to be asked, later, whether it got help. The default follows the
+ *  contact and safety (the server's rules); a message chosen for a family whose contact needs
+ *  care asks for the safe hours and for the family to confirm again. */
+function FollowUpChoice({ draft, problems, shown }) {
+  const channels = followUpChannels(draft);
+  const current = followUpChannel(draft);
+  const fallback = followUpDefault(draft);
+  const err = (key) => (shown && problems[key] ? t(problems[key]) : null);
+  return html`<fieldset class=${`choice follow-up${err("followUp") || err("safeHours") || err("followUpReconfirmed") ? " has-error" : ""}`}>
+    <legend>${t("family.follow_up")}</legend>
+    <p class="hint">${t("family.follow_up_hint")}</p>
+    <div class="options">
+      ${channels.map(
+        (channel) => html`<label class="option">
+          <input type="radio" name="follow-up" value=${channel} checked=${current === channel}
+            onChange=${() => store.editDraft({ followUp: channel })} />
+          <span>${t(`family.channel.${channel}`)}${channel === fallback && draft.followUp === null ? html` <span class="muted">${t("family.default")}</span>` : null}</span>
+        </label>`,
+      )}
+    </div>
+    ${err("followUp") ? html`<p class="error">${err("followUp")}</p>` : null}
+    ${reconfirmationApplies(draft)
+      ? html`<div class="reconfirm">
+          <p class="hint">${t("family.safety_hint")}</p>
+          <div class="row">
+            <${Field} id="safe-from" label=${`${t("family.safe_hours")}: ${t("family.safe_hours_from")}`}>
+              <input id="safe-from" type="time" class="auto" value=${draft.safeFrom} onInput=${(e) => store.editDraft({ safeFrom: e.currentTarget.value })} />
+            </${Field}>
+            <${Field} id="safe-to" label=${t("family.safe_hours_to")}>
+              <input id="safe-to" type="time" class="auto" value=${draft.safeTo} onInput=${(e) => store.editDraft({ safeTo: e.currentTarget.value })} />
+            </${Field}>
+          </div>
+          ${err("safeHours") ? html`<p class="error">${err("safeHours")}</p>` : null}
+          <label class="check"><input type="checkbox" checked=${draft.followUpReconfirmed}
+            onChange=${(e) => store.editDraft({ followUpReconfirmed: e.currentTarget.checked })} /> ${t("family.reconfirmed")}</label>
+          ${err("followUpReconfirmed") ? html`<p class="error">${err("followUpReconfirmed")}</p>` : null}
+        </div>`
+      : null}
+  </fieldset>`;
 }
 
 function NeedsStep({ draft, needs, problems, shown }) {
@@ -223,6 +269,9 @@ function NeedsStep({ draft, needs, problems, shown }) {
     </fieldset>
     <${Choice} name="urgency" legend=${t("form.urgency")} options=${URGENCIES} value=${draft.urgency}
       onChange=${(urgency) => store.editDraft({ urgency })} labelOf=${(u) => t(`urgency.${u}`)} error=${shown ? problems.urgency : null} />
+    <label class="check"><input type="checkbox" checked=${draft.safetyConcerns}
+      onChange=${(e) => store.editDraft({ safetyConcerns: e.currentTarget.checked })} /> ${t("family.safety_concerns")}</label>
+    <p class="hint">${t("family.safety_hint")}</p>
     <${Field} id="situation" label=${t("form.situation")} hint=${t("form.situation_hint")}>
       <textarea id="situation" rows="3" maxlength=${LIMITS.situation} value=${draft.situation}
         onInput=${(e) => store.editDraft({ situation: e.currentTarget.value })}></textarea>

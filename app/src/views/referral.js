@@ -4,6 +4,7 @@
 // refer the family elsewhere: a new referral with the family filled in and programs for the
 // same needs.
 import { useEffect, useState } from "preact/hooks";
+import { call } from "../api.js";
 import { FINAL, moveReferral, openReferral, withdrawConsent } from "../casework.js";
 import * as directory from "../directory.js";
 import { formatDateTime, languageName, t, tOr } from "../i18n.js";
@@ -53,6 +54,55 @@ function ConsentRecord({ consent }) {
       : null}
     ${consent.withdrawn_at ? html`<div><dt>${t("referral.withdrawn")}</dt><dd>${formatDateTime(consent.withdrawn_at)}</dd></div>` : null}
   </dl>`;
+}
+
+const ANSWERS = ["got-help", "not-yet", "could-not-reach", "no-longer-needed"];
+
+/** The family's follow-up: how it is asked, and what it said — or, when the officer is the
+ *  one to ask, the four answers to record what the family told them. */
+function FamilyFollowUp({ referral, onRecorded }) {
+  const { config, session } = useApp();
+  const [comment, setComment] = useState("");
+  const [error, setError] = useState(null);
+  const followUp = referral.follow_up;
+  const feedback = referral.family_feedback;
+  const record = async (answer) => {
+    setError(null);
+    try {
+      await call(`${config.referrals_url}/referrals/${encodeURIComponent(referral.id)}/family-feedback`, {
+        method: "POST",
+        token: session.token,
+        body: { answer, ...(comment.trim() ? { comment: comment.trim() } : {}) },
+      });
+      announce(t("family.feedback", { answer: t(`family.answer.${answer}`) }));
+      onRecorded();
+      tracking.refreshNow(); // "My referrals" shows it at once, not at the next poll
+    } catch (e) {
+      setError(e);
+    }
+  };
+  if (!followUp && !feedback) return null;
+  return html`<section aria-labelledby="follow-up-title" class="follow-up-record">
+    <h2 id="follow-up-title">${t("family.follow_up")}</h2>
+    ${followUp
+      ? html`<p>${`${t(`family.channel.${followUp.channel}`)} · ${t(`family.status.${followUp.status}`, { at: followUp.due_at ? formatDateTime(followUp.due_at) : "" })}`}</p>`
+      : null}
+    ${feedback
+      ? html`<${Notice} kind=${feedback.answer === "got-help" || feedback.answer === "no-longer-needed" ? "info" : "warn"}>
+          <div><p><strong>${t("family.feedback", { answer: t(`family.answer.${feedback.answer}`) })}</strong>
+            ${` · ${t(`family.via.${feedback.via}`)} · ${formatDateTime(feedback.at)}`}</p>
+          ${feedback.comment ? html`<p>${t("family.comment")}: «${feedback.comment}»</p>` : null}</div>
+        </${Notice}>`
+      : referral.ask_family
+        ? html`<div class="ask-family" role="group" aria-labelledby="ask-family-title">
+            <p id="ask-family-title"><strong>${t("family.ask")}</strong></p>
+            <label for="family-comment">${t("family.comment")} (${t("common.optional")})</label>
+            <textarea id="family-comment" rows="2" maxlength="1000" value=${comment} onInput=${(e) => setComment(e.currentTarget.value)}></textarea>
+            <div class="row">${ANSWERS.map((answer) => html`<button type="button" onClick=${() => record(answer)}>${t(`family.answer.${answer}`)}</button>`)}</div>
+            ${error ? html`<${Notice} kind="error">${problemText(error)}</${Notice}>` : null}
+          </div>`
+        : null}
+  </section>`;
 }
 
 /** The family of `referral`, back in the form for a new referral (from the server, which shows
@@ -155,6 +205,7 @@ export function ReferralScreen({ id }) {
     <h2>${t("referral.program")}</h2>
     <p lang=${directory.CONTENT_LANGUAGE}><strong>${referral.program_name}</strong></p>
     <${ProgramContact} programId=${referral.program_id} />
+    <${FamilyFollowUp} referral=${referral} onRecorded=${load} />
     ${referral.consent ? html`<h2>${t("referral.consent")}</h2><${ConsentRecord} consent=${referral.consent} />` : null}
     <h2>${t("referral.history")}</h2>
     <${History} entries=${referral.history} />

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +34,17 @@ from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 
 SERVICES = ("directory", "referrals", "notifications")
 DEV_TOKEN_S = 12 * 3600  # stack.json's tokens, for curl and the benchmarks: a working day
+SERVICE_KEY_NAME = "service-key"  # the key the services share (BRIDGES_SERVICE_KEY)
+
+
+def ensure_service_key(run_dir: Path) -> str:
+    """The services' shared key of this stack, made once (readable by its owner only)."""
+    path = run_dir / SERVICE_KEY_NAME
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 def default_app_dir() -> Path:
@@ -143,6 +155,7 @@ class Stack:
     def service_env(self, service: str) -> dict[str, str]:
         # the app is served by referrals; the browser calls directory and notifications directly
         app_origins = json.dumps([url.removesuffix("/app/") for url in self.app_urls])
+        service_key = ensure_service_key(self.run_dir)
         local = {
             "directory": {"BRIDGES_CORS_ALLOW_ORIGINS": app_origins},
             "referrals": {
@@ -152,6 +165,7 @@ class Stack:
                 "BRIDGES_APP_OIDC_AUTHORITY": self.issuer,
                 "BRIDGES_APP_OIDC_CLIENT_ID": identity.CLIENT_ID,
                 "BRIDGES_DATA_KEY_FILE": str(self.run_dir / DEV_KEY_FILE_NAME),
+                "BRIDGES_SERVICE_KEY": service_key,
             },
             "notifications": {
                 "BRIDGES_CORS_ALLOW_ORIGINS": app_origins,
@@ -160,6 +174,10 @@ class Stack:
                 "BRIDGES_SMTP_HOST": "127.0.0.1",
                 "BRIDGES_SMTP_PORT": str(self.ports.smtp),
                 "BRIDGES_REFERRAL_LINK_BASE": f"http://127.0.0.1:{self.ports.referrals}/app/",
+                # families' follow-up messages: fetched from referrals, texts as files
+                "BRIDGES_SERVICE_KEY": service_key,
+                "BRIDGES_REFERRALS_URL": f"http://127.0.0.1:{self.ports.referrals}",
+                "BRIDGES_SMS_SINK_DIR": str(self.run_dir / "sms"),
             },
         }.get(service, {})
         return {
@@ -337,6 +355,8 @@ def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str,
     return {
         "urls": {
             "app": stack.app_url,
+            # the transparency page: anyone, no sign-in (referrals redirects it into the app)
+            "public": f"http://127.0.0.1:{stack.ports.referrals}/public",
             **{name: f"http://127.0.0.1:{stack.ports.service(name)}" for name in SERVICES},
         },
         "identity": {
@@ -364,6 +384,7 @@ def describe(stack: Stack, private_key: str, users: list[DemoUser]) -> dict[str,
 def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_file: Path) -> None:
     print(f"\nBridges is up in {time.monotonic() - started:.1f}s.\n")
     print(f"Open the app: {info['urls']['app']}", flush=True)
+    print(f"The public page (results, no sign-in): {info['urls']['public']}")
     if app_missing_warning(stack.app_dir):
         print("  (not built yet: run `make app` in another terminal, then reload the page)")
     print(f"Sign in through the development OpenID provider ({info['identity']['issuer']}) as:")
@@ -372,7 +393,7 @@ def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_fil
         print(f"  {user['name']:<14} {user['role']:<13} {user['id']:<25} {agency}".rstrip())
     print("\nAPIs:")
     for name, url in info["urls"].items():
-        if name != "app":
+        if name not in ("app", "public"):
             print(f"  {name:<14} {url}   (API docs: {url}/docs)")
     print(f"  {'PostgreSQL':<14} {stack.postgres_url}\n  {'NATS':<14} {stack.nats_url}")
     print(f"\nDev tokens (also in {stack_file}):")
@@ -432,7 +453,8 @@ def up(
         write_stack_file(stack_file, info)
         _print_summary(stack, info, started, stack_file)
         print(
-            f"\nMail sent by Bridges lands in {run_dir / 'mail'}/ (SMTP 127.0.0.1:{stack.ports.smtp})."
+            f"\nMail sent by Bridges lands in {run_dir / 'mail'}/ (SMTP 127.0.0.1:{stack.ports.smtp});"
+            f" text messages to families in {run_dir / 'sms'}/."
         )
         print(
             f"Logs in {run_dir / 'logs'}/. A process that exits is restarted. Press Ctrl-C to stop.",

@@ -2,7 +2,8 @@
 app is built and enforced on every request before the route runs.
 
 A table maps (method, path template) to a `Rule` — a valid token (else 401) of one of its roles
-(else 403) — or to `Public` (no token). Ownership (an officer reaches only the referrals they
+(else 403) —, to `Public` (no token), or to `Internal`: another Bridges service, presenting the
+key the services share (`BRIDGES_SERVICE_KEY`) as its bearer token; a person's token is 403. Ownership (an officer reaches only the referrals they
 filed, agency staff only their agency's) is enforced where the data is, in use cases and
 queries, and answered 404 as if the object did not exist; the table names it with `Owner`, so the
 whole policy reads in one place and the authorization matrix test (tests/test_authorization.py)
@@ -11,6 +12,7 @@ can prove every cell of it.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -58,7 +60,16 @@ class Public:
     ops: bool = False
 
 
-Entry = Rule | Public
+@dataclass(frozen=True)
+class Internal:
+    """Another Bridges service only (`why` says which and for what), with the services' shared
+    key as its bearer token (`BRIDGES_SERVICE_KEY`): a route that hands it what no person's
+    role may have (e.g. a family's address, to send the family its message)."""
+
+    why: str
+
+
+Entry = Rule | Public | Internal
 Table = Mapping[tuple[str, str], Entry]
 """(method, path template as declared, e.g. "/referrals/{referral_id}") -> who may call it."""
 
@@ -138,7 +149,7 @@ def check(table: Table, served: Iterable[ServedRoute]) -> None:
     problems += [
         f"{r.method} {r.path} is served outside FastAPI: it can only be Public"
         for r in served
-        if not r.guarded and isinstance(table.get((r.method, r.path)), Rule)
+        if not r.guarded and isinstance(table.get((r.method, r.path)), Rule | Internal)
     ]
     if problems:
         raise AccessTableMismatch("; ".join(problems))
@@ -172,15 +183,34 @@ async def verified_caller(request: Request) -> Principal:
 
 
 async def authorize(request: Request) -> Principal | None:
-    """A dependency of every route: the caller the route's entry lets in (None on a public
-    route); 401 without a valid token, 403 for a role the entry does not name. A write is
-    counted against the caller's rate limit here, where the token is verified once."""
+    """A dependency of every route: the caller the route's entry lets in (None on a public or
+    internal route); 401 without a valid token, 403 for a role the entry does not name. A write
+    is counted against the caller's rate limit here, where the token is verified once."""
     entry = entry_for(request)
     if isinstance(entry, Public):
+        return None
+    if isinstance(entry, Internal):
+        await _check_service(request)
         return None
     principal = (await verified_caller(request)).require(*entry.roles)
     throttling.charge_writer(request, principal.sub)
     return principal
+
+
+async def _check_service(request: Request) -> None:
+    """The shared service key, or 401 (no token, or neither the key nor a valid token) / 403
+    (a person's valid token: not theirs to call)."""
+    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
+    key = request.app.state.runtime.settings.service_key
+    if (
+        key is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), key.get_secret_value().encode())
+    ):
+        structlog.contextvars.bind_contextvars(actor="service", role="service")
+        return
+    await verified_caller(request)  # 401 unless a person's valid token
+    raise Forbidden("this route is for Bridges' own services")
 
 
 async def _caller(principal: Annotated[Principal | None, Depends(authorize)]) -> Principal:

@@ -86,7 +86,7 @@ def _install_error_handlers(app: FastAPI, error_map: ErrorMap) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if exc.status in (429, 503):
+        if exc.status in (429, 503) or "retry_after_s" in exc.extensions:
             headers = {"Retry-After": str(exc.extensions.get("retry_after_s", RETRY_AFTER_S))}
         return problem_response(exc.body(request.url.path), headers)
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from bridges_kit.access import Entry, Public, Rule, Table
+from bridges_kit.access import Entry, Internal, Public, Rule, Table
 from bridges_kit.edge import (
     WRITE_METHODS,
     MalformedJson,
@@ -71,7 +71,7 @@ def kit_problems(method: str, entry: Entry, operation: dict[str, Any]) -> list[t
         found.append(UnstorableText)  # 422 "validation", as FastAPI's own refusals are
     if has_body:
         found += [MalformedJson, PayloadTooLarge]
-    if isinstance(entry, Rule):
+    if isinstance(entry, Rule | Internal):
         found += [Unauthorized, Forbidden]
     if any(p.get("in") == "path" for p in parameters) or (isinstance(entry, Rule) and entry.owners):
         found.append(NotFound)
@@ -84,6 +84,8 @@ def who(entry: Entry) -> str:
     """The access rule in words, for the operation's description."""
     if isinstance(entry, Public):
         return f"Public: {entry.why}."
+    if isinstance(entry, Internal):
+        return f"Internal: {entry.why} (bearer: the services' key, BRIDGES_SERVICE_KEY)."
     owned = {o.role: o.scope for o in entry.owners}
     roles = [
         f"{role.value} (only {owned[role]})" if role in owned else role.value
@@ -119,7 +121,7 @@ def _document_operation(method: str, operation: dict[str, Any], entry: Entry) ->
     for code in sorted(slugs):
         responses[str(code)] = _problem_response(slugs[code], code, titles.get(code, ""))
     operation["responses"] = dict(sorted(responses.items()))  # by status, as a reader looks
-    if isinstance(entry, Rule):
+    if isinstance(entry, Rule | Internal):
         operation["security"] = [{"bearer": []}]
     operation["description"] = "\n\n".join(filter(None, (operation.get("description"), who(entry))))
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridges_kit.claim_mapping import ClaimMapping
@@ -115,6 +122,11 @@ class ServiceSettings(BaseSettings):
         description="/metrics, /docs, /redoc and /openapi.json for ops and admins only "
         "(default: true in production)",
     )
+    service_key: SecretStr | None = Field(
+        default=None,
+        description="a secret the Bridges services share (32+ chars): one presents it to "
+        "another's internal routes (notifications fetching a family's message from referrals)",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="a bearer token Prometheus may scrape /metrics with (32+ chars)"
     )
@@ -165,14 +177,16 @@ class ServiceSettings(BaseSettings):
     def _origins(cls, origins: list[str]) -> list[str]:
         return [_origin(o) for o in origins]
 
-    @field_validator("metrics_token", mode="before")
+    @field_validator("service_key", "metrics_token", mode="before")
     @classmethod
-    def _scrape_token(cls, value: Any) -> Any:
+    def _long_secret(cls, value: Any, info: ValidationInfo) -> Any:
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
         if secret in (None, ""):  # compose passes an unset variable as ""
             return None
         if not isinstance(secret, str) or len(secret) < 32:
-            raise ValueError("BRIDGES_METRICS_TOKEN must be at least 32 characters")
+            raise ValueError(
+                f"BRIDGES_{str(info.field_name).upper()} must be at least 32 characters"
+            )
         return value
 
     @property

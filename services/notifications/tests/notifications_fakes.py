@@ -90,6 +90,23 @@ class FakeEndpoints:
         )
 
 
+class FakeChannels:
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+        self.resting_until: dict[str, datetime] = {}
+
+    async def count_failure(self, channel: Any) -> int:
+        self.failures[str(channel)] = self.failures.get(str(channel), 0) + 1
+        return self.failures[str(channel)]
+
+    async def rest_until(self, channel: Any, until: datetime) -> None:
+        self.resting_until[str(channel)] = until
+
+    async def count_success(self, channel: Any) -> None:
+        self.failures.pop(str(channel), None)
+        self.resting_until.pop(str(channel), None)
+
+
 class FakeRecipients:
     def __init__(self) -> None:
         self.rows: dict[tuple[UUID, str], Recipient] = {}
@@ -230,13 +247,21 @@ class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
         super().__init__()
         self.actions = FakeOperatorActions()
         self.endpoints = FakeEndpoints()
+        self.channels = FakeChannels()
         self.recipients = FakeRecipients()
         self.audiences = FakeAudiences(self.endpoints, self.recipients)
         self.preferences = FakePreferences()
         self.deliveries = FakeDeliveries()
 
     def repositories(self) -> Iterable[object]:
-        return (self.actions, self.endpoints, self.recipients, self.preferences, self.deliveries)
+        return (
+            self.actions,
+            self.endpoints,
+            self.channels,
+            self.recipients,
+            self.preferences,
+            self.deliveries,
+        )
 
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

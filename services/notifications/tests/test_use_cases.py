@@ -19,6 +19,7 @@ from bridges_notifications import attempts, delivery_log, endpoints, fanout, mes
 from bridges_notifications.domain import (
     AttemptResult,
     BreakerPolicy,
+    Channel,
     ClaimedDelivery,
     Endpoint,
     EndpointNotDelivering,
@@ -36,7 +37,6 @@ from bridges_schema import (
     REFERRAL_OVERDUE,
     REFERRAL_REQUESTED,
     WEBHOOK_TESTED,
-    DeliveryChannel,
     DeliveryDeadLettered,
     DeliverySucceeded,
     ReferralOverdue,
@@ -125,9 +125,9 @@ def test_a_new_referral_goes_to_the_agencys_endpoints_and_recipients_not_the_off
     planned = plan_deliveries(
         requested(), [wanted, filtered, off, elsewhere], [RECIPIENT], PREFERENCE
     )
-    assert [d.endpoint_id for d in planned if d.channel is DeliveryChannel.WEBHOOK] == [wanted.id]
+    assert [d.endpoint_id for d in planned if d.channel is Channel.WEBHOOK] == [wanted.id]
     assert _targets(planned) == {("webhook", "agency"), ("email", "agency")}
-    assert [d.language for d in planned if d.channel is DeliveryChannel.EMAIL] == ["es"]
+    assert [d.language for d in planned if d.channel is Channel.EMAIL] == ["es"]
 
 
 @pytest.mark.parametrize("to", list(S))
@@ -395,7 +395,7 @@ async def test_a_crashed_worker_keeps_its_transports_for_the_run_after_it():
     transport = _Transport()
     worker = DeliveryWorker(
         FakeUnitOfWork,  # its claim is not implemented: the worker's run raises
-        {DeliveryChannel.WEBHOOK: transport, DeliveryChannel.EMAIL: _Transport()},
+        {Channel.WEBHOOK: transport, Channel.EMAIL: _Transport()},
         Wakeup(refused, "test"),
         SchedulingPolicy(poll_s=0.01),
     )

@@ -21,8 +21,21 @@ from bridges_referrals.domain import (
     Program,
     Referral,
 )
+from bridges_referrals.follow_up import (
+    FamilyFeedback,
+    FollowUp,
+    FollowUpStatus,
+    token_hash,
+)
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import Role
+
+_PENDING = {
+    FollowUpStatus.SCHEDULED,
+    FollowUpStatus.SENT,
+    FollowUpStatus.DELIVERED,
+    FollowUpStatus.UNDELIVERABLE,
+}
 
 
 class FakePrograms:
@@ -111,14 +124,103 @@ class FakeHistory:
         )
 
 
+class FakeFollowUps:
+    """Follow-ups by id; the link's token kept by id and found by its hash, as in the table."""
+
+    def __init__(self) -> None:
+        self.rows: dict[UUID, FollowUp] = {}
+        self.tokens: dict[UUID, str] = {}
+        self.hashes: dict[bytes, UUID] = {}
+
+    def _of_case(self, case_id: UUID) -> FollowUp | None:
+        return next((f for f in self.rows.values() if f.case_id == case_id), None)
+
+    async def get(self, case_id: UUID, *, personal: bool = False) -> FollowUp | None:
+        found = self._of_case(case_id)
+        return found if found is None or personal else replace(found, window=None)
+
+    async def by_id(self, follow_up_id: UUID) -> FollowUp | None:
+        return self.rows.get(follow_up_id)
+
+    async def by_token(self, token: str, *, for_update: bool = False) -> FollowUp | None:
+        found = self.hashes.get(token_hash(token))
+        return None if found is None else replace(self.rows[found], window=None)
+
+    async def link_token(self, follow_up_id: UUID) -> str | None:
+        return self.tokens.get(follow_up_id)
+
+    async def claim_due(self, now: datetime, limit: int) -> list[FollowUp]:
+        due = [
+            f
+            for f in self.rows.values()
+            if f.status is FollowUpStatus.SCHEDULED
+            and f.message_channel is not None
+            and f.due_at is not None
+            and f.due_at <= now
+        ]
+        return sorted(due, key=lambda f: f.due_at or now)[:limit]
+
+    async def sent(
+        self, follow_up_id: UUID, token: str, at: datetime, expires_at: datetime
+    ) -> None:
+        self.rows[follow_up_id] = replace(
+            self.rows[follow_up_id], status=FollowUpStatus.SENT, sent_at=at, expires_at=expires_at
+        )
+        self.tokens[follow_up_id] = token
+        self.hashes[token_hash(token)] = follow_up_id
+
+    async def set_status(self, follow_up_id: UUID, status: FollowUpStatus) -> None:
+        self.rows[follow_up_id] = replace(self.rows[follow_up_id], status=status)
+        if status in (FollowUpStatus.ANSWERED, FollowUpStatus.CANCELLED):
+            self.tokens.pop(follow_up_id, None)
+
+    def erase(self, case_id: UUID) -> None:
+        found = self._of_case(case_id)
+        if found is None:
+            return
+        status = FollowUpStatus.CANCELLED if found.status in _PENDING else found.status
+        self.rows[found.id] = replace(found, window=None, status=status)
+        self.tokens.pop(found.id, None)
+        self.hashes = {h: i for h, i in self.hashes.items() if i != found.id}
+
+
+class FakeFamilyFeedbacks:
+    def __init__(self) -> None:
+        self.rows: dict[UUID, FamilyFeedback] = {}
+
+    async def add(self, feedback: FamilyFeedback) -> bool:
+        if feedback.case_id in self.rows:
+            return False
+        self.rows[feedback.case_id] = feedback
+        return True
+
+    async def of_case(self, case_id: UUID, *, comment: bool = False) -> FamilyFeedback | None:
+        found = self.rows.get(case_id)
+        return found if found is None or comment else replace(found, comment=None)
+
+    def erase(self, case_id: UUID) -> None:
+        if case_id in self.rows:
+            self.rows[case_id] = replace(self.rows[case_id], comment=None)
+
+
 class FakeCases:
-    def __init__(self, referrals: FakeReferrals, history: FakeHistory) -> None:
+    def __init__(
+        self,
+        referrals: FakeReferrals,
+        history: FakeHistory,
+        follow_ups: FakeFollowUps,
+        feedback: FakeFamilyFeedbacks,
+    ) -> None:
         self.rows: dict[UUID, Case] = {}
         self._referrals = referrals
         self._history = history
+        self._follow_ups = follow_ups
+        self._feedback = feedback
 
     async def add(self, case: Case) -> None:
-        self.rows[case.id] = case
+        self.rows[case.id] = replace(case, follow_up=None)
+        if case.follow_up is not None:
+            self._follow_ups.rows[case.follow_up.id] = case.follow_up
 
     async def get(
         self, case_id: UUID, *, for_update: bool = False, personal: bool = True
@@ -152,6 +254,8 @@ class FakeCases:
         self._erase_notes(case_id)
 
     def _erase_notes(self, case_id: UUID) -> None:
+        self._follow_ups.erase(case_id)
+        self._feedback.erase(case_id)
         ids = {r.id for r in self._referrals.rows.values() if r.case_id == case_id}
         self._history.entries = [
             replace(e, note=None) if e.referral_id in ids else e for e in self._history.entries
@@ -239,7 +343,9 @@ class FakeUnitOfWork(InMemoryUnitOfWork, ReferralsUnitOfWork):
         self.programs = FakePrograms()
         self.referrals = FakeReferrals()
         self.history = FakeHistory()
-        self.cases = FakeCases(self.referrals, self.history)
+        self.follow_ups = FakeFollowUps()
+        self.feedback = FakeFamilyFeedbacks()
+        self.cases = FakeCases(self.referrals, self.history, self.follow_ups, self.feedback)
         self.intake_keys = FakeIntakeKeys()
         self.intakes = FakeIntakes(
             self.intake_keys, self.programs, self.cases, self.referrals, self.history
@@ -253,6 +359,8 @@ class FakeUnitOfWork(InMemoryUnitOfWork, ReferralsUnitOfWork):
             self.history,
             self.cases,
             self.intake_keys,
+            self.follow_ups,
+            self.feedback,
             self.audit,
         )
 

@@ -145,6 +145,48 @@ async def test_statistics_withhold_shares_and_medians_a_small_count_could_be_wor
     assert stats["overall"]["referrals"] == 11 and stats["overall"]["completed_share"] is None
 
 
+async def test_statistics_tell_outcomes_reasons_answers_in_time_and_agencies(desk):
+    filed = [(await desk.file(needs=["food.pantry"]))["referrals"][0]["id"] for _ in range(10)]
+    async with desk.client(Role.AGENCY_STAFF, agency=desk.agency_a) as c:
+        for i, referral_id in enumerate(filed):
+            move = {"to": "accepted"} if i < 5 else {"to": "rejected", "reason": "at-capacity"}
+            answer = await c.post(
+                f"/referrals/{referral_id}/transitions", json=move, headers={"If-Match": '"1"'}
+            )
+            assert answer.status_code == 200, answer.text
+    async with desk.service.client() as c:
+        answer = await c.get("/stats")
+        exported = (await c.get("/stats.csv")).text
+    stats = answer.json()
+    assert "public" in answer.headers["cache-control"]  # one computation serves every visitor
+    statuses = {row["status"]: row["referrals"] for row in stats["outcomes"]["by_status"]}
+    assert statuses == {"accepted": 5, "rejected": 5}
+    assert stats["outcomes"]["declined_by_reason"] == [{"reason": "at-capacity", "referrals": 5}]
+    assert stats["overall"]["answered_in_time_share"] == 1.0  # all answered within the target
+    assert stats["overall"]["closed_loop_share"] == 0.5  # 5 declined of 10; 5 still open
+    (agency,) = stats["by_agency"]
+    assert agency["referrals"] == 10 and agency["median_hours_to_first_response"] is not None
+    assert "declined_reason,at-capacity,5" in exported.replace("\r", "")
+
+
+async def test_a_decline_reason_is_not_told_when_the_declined_count_is_hidden(desk):
+    filed = [(await desk.file(needs=["food.pantry"]))["referrals"][0]["id"] for _ in range(7)]
+    async with desk.client(Role.AGENCY_STAFF, agency=desk.agency_a) as c:
+        for referral_id in filed[:2]:  # two declines: a count under 5
+            answer = await c.post(
+                f"/referrals/{referral_id}/transitions",
+                json={"to": "rejected", "reason": "not-eligible"},
+                headers={"If-Match": '"1"'},
+            )
+            assert answer.status_code == 200, answer.text
+    async with desk.service.client() as c:
+        stats = (await c.get("/stats")).json()
+    statuses = {row["status"]: row["referrals"] for row in stats["outcomes"]["by_status"]}
+    assert statuses["rejected"] == "<5"
+    assert stats["outcomes"]["declined_by_reason"] == []
+    assert stats["overall"]["closed_loop_share"] is None  # 2 closed: a share would give them
+
+
 MOVES = st.lists(
     st.tuples(
         st.sampled_from([Role.AGENCY_STAFF, Role.OFFICER, Role.ADMIN, Role.OPS]),

@@ -15,6 +15,7 @@ from bridges_referrals.disclosure import (
     Figures,
     publish,
     publish_breakdown,
+    publish_counts,
 )
 
 
@@ -150,3 +151,13 @@ def test_no_small_count_can_be_recovered_by_someone_who_knows_these_rules():
         for i, (_, shown) in enumerate(published):
             if shown == SMALL:
                 assert len({c[i] for c in candidates}) > 1, (published, candidates)
+
+
+def test_families_answers_are_hidden_by_the_same_rules():
+    total, rows = publish_counts({"got-help": 8, "not-yet": 2, "no-longer-needed": 6})
+    assert total == 16
+    assert rows == {"got-help": SUPPRESSED, "not-yet": SMALL, "no-longer-needed": 6}
+    assert publish_counts({"got-help": 5, "not-yet": 0}) == (5, {"got-help": 5, "not-yet": 0})
+    # 6 = 5 + 1: the small one could be worked out from the total: no rows at all
+    assert publish_counts({"got-help": 5, "not-yet": 1}) == (6, {})
+    assert publish_counts({"got-help": 3}) == (SMALL, {"got-help": SMALL})

@@ -7,7 +7,7 @@ version (a new EventSpec with version + 1), which `docgen --check` enforces.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +18,8 @@ from bridges_schema.values import (
     REFERENCE_PATTERN,
     CapacityStatus,
     DeliveryChannel,
+    FamilyAnswer,
+    MessageChannel,
     ReasonCode,
     ReferralStatus,
     Role,
@@ -94,6 +96,38 @@ class ReferralOverdue(EventData):
     detected_at: datetime
 
 
+# -- the family's follow-up ----------------------------------------------------------------
+
+
+class FollowUpDue(EventData):
+    """A family's follow-up message ("did you get help?") is due now, by email or text. The
+    address and the link never travel on the bus: the notifications service asks the referrals
+    service for the message when it sends it."""
+
+    follow_up_id: UUID
+    case_id: UUID
+    channel: MessageChannel
+    due_at: datetime
+
+
+class FamilyFeedbackReceived(EventData):
+    """A family answered "did you get help?", through its link or by telling the officer. The
+    answer is a code; a comment, if any, stays in the referrals database."""
+
+    case_id: UUID
+    officer_id: str = Field(min_length=1, max_length=128, description="the filing officer")
+    answer: FamilyAnswer
+    via: Literal["link", "officer"]
+    referral_ids: tuple[UUID, ...] = Field(max_length=10, description="the case's referrals")
+    open_referral_ids: tuple[UUID, ...] = Field(
+        max_length=10, description="those not closed when the family answered"
+    )
+    open_reference: Reference = Field(
+        default=None, description="the short reference of the first of them (its officer's alert)"
+    )
+    answered_at: datetime
+
+
 # -- directory -----------------------------------------------------------------------------
 
 
@@ -158,6 +192,27 @@ class DeliveryDeadLettered(EventData):
     dead_lettered_at: datetime
 
 
+class FamilyMessageDelivered(EventData):
+    """A family's follow-up message was handed to its mail server or SMS provider."""
+
+    delivery_id: UUID
+    follow_up_id: UUID
+    channel: MessageChannel
+    attempts: int = Field(ge=1)
+    delivered_at: datetime
+
+
+class FamilyMessageUndeliverable(EventData):
+    """A family's follow-up message could not be sent after its last attempt (the reason stays
+    with the delivery: it may name the address)."""
+
+    delivery_id: UUID
+    follow_up_id: UUID
+    channel: MessageChannel
+    attempts: int = Field(ge=1)
+    dead_lettered_at: datetime
+
+
 class WebhookTested(EventData):
     """An admin sent a test to an agency's webhook endpoint (to check its URL and its signature
     check): posted to that endpoint only, never published on the bus, about no referral."""
@@ -193,6 +248,20 @@ REFERRAL_OVERDUE = EventSpec(
     ReferralOverdue,
     "A referral was not received within its response target.",
 )
+FOLLOW_UP_DUE = EventSpec(
+    Domain.REFERRAL,
+    "follow_up_due",
+    1,
+    FollowUpDue,
+    "A family's follow-up message is due (sent by the notifications service).",
+)
+FAMILY_FEEDBACK_RECEIVED = EventSpec(
+    Domain.REFERRAL,
+    "family_feedback_received",
+    1,
+    FamilyFeedbackReceived,
+    "A family answered whether it got help.",
+)
 SERVICE_UPSERTED = EventSpec(
     Domain.DIRECTORY, "service.upserted", 1, ServiceUpserted, "A program was created or changed."
 )
@@ -216,6 +285,20 @@ DELIVERY_DEAD_LETTERED = EventSpec(
     DeliveryDeadLettered,
     "A notification could not be delivered after its last attempt.",
 )
+FAMILY_MESSAGE_DELIVERED = EventSpec(
+    Domain.DELIVERY,
+    "family_message_delivered",
+    1,
+    FamilyMessageDelivered,
+    "A family's follow-up message was sent.",
+)
+FAMILY_MESSAGE_UNDELIVERABLE = EventSpec(
+    Domain.DELIVERY,
+    "family_message_undeliverable",
+    1,
+    FamilyMessageUndeliverable,
+    "A family's follow-up message could not be sent after its last attempt.",
+)
 WEBHOOK_TESTED = EventSpec(
     Domain.DELIVERY,
     "webhook_tested",
@@ -224,6 +307,7 @@ WEBHOOK_TESTED = EventSpec(
     "A test an admin sent to one agency's endpoint (webhook only, never on the bus).",
 )
 
+# Agency webhooks may ask for any of these (the family's follow-up is not the agency's).
 REFERRAL_EVENTS: tuple[EventSpec[Any], ...] = (
     REFERRAL_REQUESTED,
     *_STATUS_EVENTS.values(),
@@ -235,7 +319,15 @@ DIRECTORY_EVENTS: tuple[EventSpec[Any], ...] = (
     SERVICE_CAPACITY_CHANGED,
 )
 DELIVERY_EVENTS: tuple[EventSpec[Any], ...] = (DELIVERY_SUCCEEDED, DELIVERY_DEAD_LETTERED)
-ALL_EVENTS: tuple[EventSpec[Any], ...] = REFERRAL_EVENTS + DIRECTORY_EVENTS + DELIVERY_EVENTS
+FAMILY_EVENTS: tuple[EventSpec[Any], ...] = (
+    FOLLOW_UP_DUE,
+    FAMILY_FEEDBACK_RECEIVED,
+    FAMILY_MESSAGE_DELIVERED,
+    FAMILY_MESSAGE_UNDELIVERABLE,
+)
+ALL_EVENTS: tuple[EventSpec[Any], ...] = (
+    REFERRAL_EVENTS + DIRECTORY_EVENTS + DELIVERY_EVENTS + FAMILY_EVENTS
+)
 # Posted to receivers, never published: a schema for receivers, no channel on the bus.
 WEBHOOK_ONLY_EVENTS: tuple[EventSpec[Any], ...] = (WEBHOOK_TESTED,)
 _BY_TYPE: dict[str, EventSpec[Any]] = {spec.type: spec for spec in ALL_EVENTS}

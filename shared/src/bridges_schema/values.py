@@ -76,3 +76,19 @@ class CapacityStatus(StrEnum):
 class DeliveryChannel(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
+
+
+class MessageChannel(StrEnum):
+    """How a message reaches a family (the family's own follow-up: never an agency's channel)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class FamilyAnswer(StrEnum):
+    """What a family answers to "did you get help?" (its link, or told to the officer)."""
+
+    GOT_HELP = "got-help"
+    NOT_YET = "not-yet"
+    COULD_NOT_REACH = "could-not-reach"
+    NO_LONGER_NEEDED = "no-longer-needed"

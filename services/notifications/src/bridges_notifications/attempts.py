@@ -5,9 +5,10 @@ recorded together (see `recording`), as if one after another."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +18,9 @@ from bridges_notifications import retry
 from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
+    AudienceKind,
     BreakerPolicy,
+    Channel,
     ClaimedDelivery,
     Finished,
     RetryLater,
@@ -26,9 +29,15 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     DELIVERY_DEAD_LETTERED,
     DELIVERY_SUCCEEDED,
+    FAMILY_MESSAGE_DELIVERED,
+    FAMILY_MESSAGE_UNDELIVERABLE,
     CloudEvent,
+    DeliveryChannel,
     DeliveryDeadLettered,
     DeliverySucceeded,
+    FamilyMessageDelivered,
+    FamilyMessageUndeliverable,
+    MessageChannel,
     new_event,
 )
 
@@ -106,6 +115,10 @@ async def record_attempt(
     return outcome
 
 
+# Channels whose one receiver (the SMS provider) rests like a failing webhook endpoint.
+BREAKER_CHANNELS = frozenset({Channel.SMS})
+
+
 async def _count_for_breakers(
     uow: NotificationsUnitOfWork, attempted: Sequence[Attempted], breaker: BreakerPolicy
 ) -> None:
@@ -113,6 +126,8 @@ async def _count_for_breakers(
     for a in attempted:
         endpoint_id = a.delivery.endpoint_id
         if endpoint_id is None:
+            if a.delivery.channel in BREAKER_CHANNELS:
+                await _count_for_channel(uow, a, breaker)
             continue
         if a.result.ok:
             if endpoint_id not in healthy:  # a second reset would change nothing
@@ -121,25 +136,58 @@ async def _count_for_breakers(
             continue
         healthy.discard(endpoint_id)
         failures = await uow.endpoints.count_failure(endpoint_id)
-        rest = breaker.rest_after(failures)
-        if rest is not None:
-            await uow.endpoints.rest_until(endpoint_id, datetime.now(UTC) + rest)
-            log.warning(
-                "endpoint_resting",
-                endpoint_id=str(endpoint_id),
-                failures=failures,
-                probe_in_s=rest.total_seconds(),
-            )
+        await _rest_if_due(
+            breaker,
+            failures,
+            partial(uow.endpoints.rest_until, endpoint_id),
+            "endpoint_resting",
+            endpoint_id=str(endpoint_id),
+        )
+
+
+async def _rest_if_due(
+    breaker: BreakerPolicy,
+    failures: int,
+    rest_until: Callable[[datetime], Awaitable[None]],
+    said: str,
+    **about: str,
+) -> None:
+    """Rest the receiver when its failures in a row call for it (and say so)."""
+    rest = breaker.rest_after(failures)
+    if rest is not None:
+        await rest_until(datetime.now(UTC) + rest)
+        log.warning(said, failures=failures, probe_in_s=rest.total_seconds(), **about)
+
+
+async def _count_for_channel(
+    uow: NotificationsUnitOfWork, attempted: Attempted, breaker: BreakerPolicy
+) -> None:
+    channel, result = attempted.delivery.channel, attempted.result
+    if result.ok:
+        await uow.channels.count_success(channel)
+        return
+    if not result.receivers_fault:  # e.g. the family's message could not be fetched
+        return
+    failures = await uow.channels.count_failure(channel)
+    await _rest_if_due(
+        breaker,
+        failures,
+        partial(uow.channels.rest_until, channel),
+        "channel_resting",
+        channel=channel.value,
+    )
 
 
 def outcome_event(
     delivery: ClaimedDelivery, outcome: retry.Outcome, at: datetime
 ) -> CloudEvent[Any]:
+    if delivery.audience is AudienceKind.FAMILY:
+        return _family_outcome_event(delivery, outcome, at)
     common: dict[str, Any] = {
         "delivery_id": delivery.id,
-        "channel": delivery.channel,
+        "channel": DeliveryChannel(delivery.channel.value),
         # officers' notices are not the agency's: only agency deliveries name it
-        "agency_id": delivery.agency_id if delivery.audience == "agency" else None,
+        "agency_id": delivery.agency_id if delivery.audience == AudienceKind.AGENCY else None,
         "endpoint_id": delivery.endpoint_id,
         "source_event_id": delivery.event_id,
         "source_event_type": delivery.event_type,
@@ -151,6 +199,24 @@ def outcome_event(
         return new_event(DELIVERY_DEAD_LETTERED, dead, source=SOURCE, subject=str(delivery.id))
     succeeded = DeliverySucceeded(**common, delivered_at=at)
     return new_event(DELIVERY_SUCCEEDED, succeeded, source=SOURCE, subject=str(delivery.id))
+
+
+def _family_outcome_event(
+    delivery: ClaimedDelivery, outcome: retry.Outcome, at: datetime
+) -> CloudEvent[Any]:
+    """What became of a family's message: ids only (its error may name the address)."""
+    common: dict[str, Any] = {
+        "delivery_id": delivery.id,
+        "follow_up_id": UUID(delivery.target),
+        "channel": MessageChannel.SMS if delivery.channel is Channel.SMS else MessageChannel.EMAIL,
+        "attempts": delivery.attempts,
+    }
+    subject = str(delivery.id)
+    if isinstance(outcome, retry.GiveUp):
+        dead = FamilyMessageUndeliverable(**common, dead_lettered_at=at)
+        return new_event(FAMILY_MESSAGE_UNDELIVERABLE, dead, source=SOURCE, subject=subject)
+    sent = FamilyMessageDelivered(**common, delivered_at=at)
+    return new_event(FAMILY_MESSAGE_DELIVERED, sent, source=SOURCE, subject=subject)
 
 
 async def give_up(uow: NotificationsUnitOfWork, delivery: ClaimedDelivery, reason: str) -> None:

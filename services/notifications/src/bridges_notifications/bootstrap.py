@@ -22,7 +22,9 @@ from bridges_notifications import (
     fanout,
     netguard,
     retry,
+    sms,
 )
+from bridges_notifications.family_messages import FamilyMessages
 from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
 from bridges_notifications.store import WAKE_CHANNEL, SqlUnitOfWork
 from bridges_notifications.transports import (
@@ -33,7 +35,8 @@ from bridges_notifications.transports import (
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
-    DeliveryChannel,
+    FamilyFeedbackReceived,
+    FollowUpDue,
     ReferralOverdue,
     ReferralRequested,
     ReferralStatusChanged,
@@ -45,7 +48,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # worker's claim and its attempt commits, the outbox relay, an API request.
 CONNECTIONS_BESIDES_LANES = 4
 
-# What reacts to which event: every referral event may interest the receiving agency.
+# What reacts to which event: every referral event may interest the receiving agency; a
+# family's follow-up is sent to the family, and its answer may alert the officer.
 SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
     Subscription(
         "notifications-referrals",
@@ -54,6 +58,8 @@ SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
             on(ReferralRequested, fanout.on_referral_requested),
             on(ReferralStatusChanged, fanout.on_referral_status_changed),
             on(ReferralOverdue, fanout.on_referral_overdue),
+            on(FollowUpDue, fanout.on_follow_up_due),
+            on(FamilyFeedbackReceived, fanout.on_family_feedback_received),
         ),
     ),
 ]
@@ -128,12 +134,49 @@ class NotificationsSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     mail_from: str = "Bridges <no-reply@bridges.example.org>"
+    referrals_url: str = Field(
+        default="http://127.0.0.1:8102",
+        description="the referrals API, where a family's message is fetched when it is sent "
+        "(with BRIDGES_SERVICE_KEY)",
+    )
+    sms_sink_dir: Path | None = Field(
+        default=None, description="write text messages as files here (development: make up)"
+    )
+    sms_provider_url: str | None = Field(
+        default=None, description="an SMS provider's HTTP API (see bridges_notifications.sms)"
+    )
+    sms_provider_key: SecretStr | None = Field(default=None, description="its bearer key")
+    sms_sender: str = Field(
+        default="Bridges", min_length=1, max_length=20, description="the texts' sender id"
+    )
 
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         netguard.parse_networks(value)  # raises on a malformed CIDR
         return value
+
+    @field_validator("referrals_url", "sms_provider_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http(s) URL")
+        return value
+
+    def sms_sender_of(self) -> sms.SmsSender:
+        """The provider if configured, else the file sink, else none (texts wait, then park)."""
+        if self.sms_provider_url:
+            key = self.sms_provider_key.get_secret_value() if self.sms_provider_key else ""
+            return sms.HttpSmsProvider(
+                self.sms_provider_url, key, self.sms_sender, self.webhook_timeout_s
+            )
+        if self.sms_sink_dir is not None:
+            return sms.FileSink(self.sms_sink_dir)
+        return sms.NoSmsSender()
+
+    def family_messages(self) -> FamilyMessages:
+        key = self.service_key.get_secret_value() if self.service_key else None
+        return FamilyMessages(self.referrals_url, key, self.webhook_timeout_s)
 
     def allowed_networks(self) -> tuple[netguard.Network, ...]:
         return netguard.parse_networks(self.webhook_allowed_networks)
@@ -176,11 +219,12 @@ NotificationsRuntime = Runtime[NotificationsSettings, NotificationsUnitOfWork]
 
 def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
     s = runtime.settings
-    transports: dict[DeliveryChannel, Transport] = {
-        DeliveryChannel.WEBHOOK: WebhookTransport(
+    transports: dict[domain.Channel, Transport] = {
+        domain.Channel.WEBHOOK: WebhookTransport(
             s.webhook_timeout_s, s.allowed_networks(), max_connections=s.delivery_concurrency
         ),
-        DeliveryChannel.EMAIL: EmailTransport(s.mail(), s.referral_link_base),
+        domain.Channel.EMAIL: EmailTransport(s.mail(), s.referral_link_base, s.family_messages()),
+        domain.Channel.SMS: sms.SmsTransport(s.family_messages(), s.sms_sender_of()),
     }
     return DeliveryWorker(
         runtime.uow, transports, runtime.wakeup(WAKE_CHANNEL), s.scheduling(), runtime.metrics
@@ -224,7 +268,8 @@ def build_app(runtime: NotificationsRuntime | None = None) -> FastAPI:
     app = create_app(
         runtime,
         title="Bridges notifications",
-        description="Signed webhooks and email to agencies and officers: retries, dead letters, replay.",
+        description="Signed webhooks and email to agencies and officers, families' follow-up "
+        "messages (email, text): retries, dead letters, replay.",
         routers=[api.routes],
         error_map=ERRORS,
         access_table=access.TABLE,

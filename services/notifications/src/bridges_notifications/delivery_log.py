@@ -32,7 +32,7 @@ class DeliveryOut(BaseModel):
     event_id: str
     event_type: str
     referral_id: UUID | None
-    agency_id: UUID
+    agency_id: UUID | None
     endpoint_id: UUID | None
     channel: str
     target: str
@@ -45,13 +45,15 @@ class DeliveryOut(BaseModel):
     attempt_log: list[Attempt] | None = None
 
 
-# An email address is personal data of staff: ops see "email", not the address.
+# An email address is personal data of staff: ops see "email", not the address (a family's
+# message's target is its follow-up's id: the address is never here).
 _COLUMNS = """id, event_id, event_type, referral_id, agency_id, endpoint_id, channel,
-    CASE WHEN channel = 'email' THEN 'email' ELSE target END AS target, status, attempts,
+    CASE WHEN channel = 'email' AND audience <> 'family' THEN 'email' ELSE target END AS target,
+    status, attempts,
     next_attempt_at, last_error, created_at, finished_at"""
 
 Status = Literal["pending", "succeeded", "dead"]
-Channel = Literal["webhook", "email"]
+Channel = Literal["webhook", "email", "sms"]
 
 
 async def list_deliveries(

@@ -7,13 +7,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from bridges_kit.principal import Principal
 from bridges_schema import (
     CloudEvent,
-    DeliveryChannel,
+    FamilyAnswer,
+    FamilyFeedbackReceived,
+    FollowUpDue,
+    MessageChannel,
     ReferralOverdue,
     ReferralRequested,
     ReferralStatus,
@@ -21,7 +25,27 @@ from bridges_schema import (
     Role,
 )
 
+
+class Channel(StrEnum):
+    """How a delivery goes out: the channels of the delivery events (`DeliveryChannel`), and
+    text messages, which only families get (their outcomes are the family message events)."""
+
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class AudienceKind(StrEnum):
+    AGENCY = "agency"
+    OFFICER = "officer"
+    FAMILY = "family"  # the target is the follow-up's id: the address is fetched when sending
+
+
 ReferralEvent = ReferralRequested | ReferralStatusChanged | ReferralOverdue
+
+# A family's answers its officer hears about at once (if they asked for notices), while a
+# referral of the case is still open.
+ALERTING_ANSWERS = frozenset({FamilyAnswer.NOT_YET, FamilyAnswer.COULD_NOT_REACH})
 
 # Statuses an officer hears about by email (if they asked): the agency's answers and outcomes.
 OFFICER_NOTICE_STATUSES = frozenset(
@@ -126,16 +150,17 @@ class Audience:
 
 @dataclass(frozen=True)
 class NewDelivery:
-    """One message to send: an event to one endpoint or email address."""
+    """One message to send: an event to one endpoint or email address, or a family's
+    follow-up message."""
 
     id: UUID
     event_id: str
     event_type: str
-    referral_id: UUID | None  # None: about no referral (an admin's test)
-    agency_id: UUID
-    channel: DeliveryChannel
-    target: str  # the endpoint's id, or the email address
-    audience: str  # "agency" | "officer"
+    referral_id: UUID | None  # None: about no referral (a follow-up, an admin's test)
+    agency_id: UUID | None  # the agency's deliveries only
+    channel: Channel
+    target: str  # the endpoint's id, the email address, or (family) the follow-up's id
+    audience: AudienceKind
     payload: bytes  # the CloudEvent as sent (no personal data)
     endpoint_id: UUID | None = None
     language: str | None = None
@@ -149,12 +174,12 @@ class ClaimedDelivery:
     event_id: str
     event_type: str
     referral_id: UUID | None
-    agency_id: UUID
+    agency_id: UUID | None
     endpoint_id: UUID | None
-    channel: DeliveryChannel
+    channel: Channel
     target: str
     language: str | None
-    audience: str
+    audience: AudienceKind
     payload: bytes
     attempts: int  # including this one
     url: str | None = None  # webhooks: the endpoint's URL
@@ -167,6 +192,7 @@ class AttemptResult:
     latency_ms: int
     error: str | None
     retry_after: float | None = None
+    receivers_fault: bool = True  # a failure counts toward the receiver's circuit breaker
 
     @property
     def ok(self) -> bool:
@@ -207,7 +233,7 @@ def plan_deliveries(
     data: ReferralEvent = event.data
     payload = event.model_dump_json().encode()
 
-    def delivery(channel: DeliveryChannel, target: str, audience: str, **more: Any) -> NewDelivery:
+    def delivery(channel: Channel, target: str, audience: AudienceKind, **more: Any) -> NewDelivery:
         return NewDelivery(
             id=uuid.uuid4(),
             event_id=event.id,
@@ -222,13 +248,13 @@ def plan_deliveries(
         )
 
     planned = [
-        delivery(DeliveryChannel.WEBHOOK, str(e.id), "agency", endpoint_id=e.id)
+        delivery(Channel.WEBHOOK, str(e.id), AudienceKind.AGENCY, endpoint_id=e.id)
         for e in endpoints
         if e.agency_id == data.agency_id and e.wants(event.type)
     ]
     if isinstance(data, ReferralRequested | ReferralOverdue):
         planned += [
-            delivery(DeliveryChannel.EMAIL, r.address, "agency", language=r.language)
+            delivery(Channel.EMAIL, r.address, AudienceKind.AGENCY, language=r.language)
             for r in recipients
             if r.agency_id == data.agency_id and r.enabled
         ]
@@ -240,9 +266,54 @@ def plan_deliveries(
         and officer.officer_id == data.officer_id
     ):
         planned.append(
-            delivery(DeliveryChannel.EMAIL, officer.email, "officer", language=officer.language)
+            delivery(Channel.EMAIL, officer.email, AudienceKind.OFFICER, language=officer.language)
         )
     return planned
+
+
+def plan_family_message(event: CloudEvent[FollowUpDue]) -> NewDelivery:
+    """A family's follow-up message: by email or text, to the follow-up (its address and words
+    are fetched from the referrals service when it is sent, never kept here)."""
+    data = event.data
+    return NewDelivery(
+        id=uuid.uuid4(),
+        event_id=event.id,
+        event_type=event.type,
+        referral_id=None,
+        agency_id=None,
+        channel=Channel.SMS if data.channel is MessageChannel.SMS else Channel.EMAIL,
+        target=str(data.follow_up_id),
+        audience=AudienceKind.FAMILY,
+        payload=event.model_dump_json().encode(),
+    )
+
+
+def plan_officer_alert(
+    event: CloudEvent[FamilyFeedbackReceived], officer: OfficerPreference | None
+) -> NewDelivery | None:
+    """The filing officer, if they asked for notices, hears at once of a family that has not
+    got help yet or could not reach the program while a referral of its case is open."""
+    data = event.data
+    if (
+        data.answer not in ALERTING_ANSWERS
+        or not data.open_referral_ids
+        or officer is None
+        or not officer.enabled
+        or officer.officer_id != data.officer_id
+    ):
+        return None
+    return NewDelivery(
+        id=uuid.uuid4(),
+        event_id=event.id,
+        event_type=event.type,
+        referral_id=data.open_referral_ids[0],
+        agency_id=None,
+        channel=Channel.EMAIL,
+        target=officer.email,
+        audience=AudienceKind.OFFICER,
+        payload=event.model_dump_json().encode(),
+        language=officer.language,
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from bridges_kit.principal import CONSOLE, Principal
 from bridges_kit.signing import new_secret
 from bridges_notifications import netguard
 from bridges_notifications.domain import (
+    AudienceKind,
+    Channel,
     Endpoint,
     EndpointNotDelivering,
     EndpointNotFound,
@@ -40,7 +42,6 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     REFERRAL_EVENTS,
     WEBHOOK_TESTED,
-    DeliveryChannel,
     WebhookTested,
     new_event,
 )
@@ -197,9 +198,9 @@ async def send_test(
             event_type=event.type,
             referral_id=None,
             agency_id=agency_id,
-            channel=DeliveryChannel.WEBHOOK,
+            channel=Channel.WEBHOOK,
             target=str(endpoint_id),
-            audience="agency",
+            audience=AudienceKind.AGENCY,
             payload=event.model_dump_json().encode(),
             endpoint_id=endpoint_id,
         )

@@ -9,7 +9,13 @@ from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
-from bridges_schema import CloudEvent, ReferralOverdue, ReferralRequested, ReferralStatusChanged
+from bridges_schema import (
+    CloudEvent,
+    FamilyFeedbackReceived,
+    ReferralOverdue,
+    ReferralRequested,
+    ReferralStatusChanged,
+)
 
 LANGUAGES = ("en", "es")
 
@@ -41,6 +47,14 @@ _URGENCY = {
     "en": {"emergency": "EMERGENCY", "high": "high", "routine": "routine"},
     "es": {"emergency": "EMERGENCIA", "high": "alta", "routine": "normal"},
 }
+# What the family's answers that alert its officer say of it.
+_ANSWER = {
+    "en": {"not-yet": "has not got help yet", "could-not-reach": "could not reach the program"},
+    "es": {
+        "not-yet": "todavía no ha recibido ayuda",
+        "could-not-reach": "no pudo comunicarse con el programa",
+    },
+}
 _TEXT = {
     "en": {
         "new_subject": "New referral {ref} (urgency {urgency})",
@@ -49,6 +63,9 @@ _TEXT = {
         "overdue_body": "Referral {ref} has not been answered within its response target.",
         "status_subject": "Referral {ref} is now {status}",
         "status_body": "The referral {ref} you filed is now {status}.",
+        "feedback_subject": "Referral {ref}: the family {answer}",
+        "feedback_body": "Asked whether it got help, the family of referral {ref} says it "
+        "{answer}. The referral is still open.",
         "link": "Open it in Bridges: {link}",
         "footer": "Sign in to Bridges to see the details. Please do not reply to this email.",
     },
@@ -59,6 +76,9 @@ _TEXT = {
         "overdue_body": "La derivación {ref} no ha sido respondida dentro del plazo.",
         "status_subject": "La derivación {ref} está ahora {status}",
         "status_body": "La derivación {ref} que usted presentó está ahora {status}.",
+        "feedback_subject": "Derivación {ref}: la familia {answer}",
+        "feedback_body": "Preguntada si recibió ayuda, la familia de la derivación {ref} dice "
+        "que {answer}. La derivación sigue abierta.",
         "link": "Ábrala en Bridges: {link}",
         "footer": "Inicie sesión en Bridges para ver los detalles. No responda a este correo.",
     },
@@ -72,11 +92,11 @@ class Notice:
     html: str
 
 
-def reference(data: ReferralRequested | ReferralOverdue | ReferralStatusChanged) -> str:
+def reference(referral_id: UUID, given: str | None) -> str:
     """The referral's short reference, as staff and officers see it in the app (BR-7K3F9; not
     secret: the link needs a sign-in). Events from before references existed: R- and the id's
     first 8 hex digits."""
-    return data.reference or "R-" + data.referral_id.hex[:8].upper()
+    return given or "R-" + referral_id.hex[:8].upper()
 
 
 def referral_link(app_url: str, referral_id: UUID, audience: str) -> str:
@@ -92,21 +112,21 @@ def compose(
     lang = language if language in LANGUAGES else "en"
     words, data = _TEXT[lang], event.data
     match data:
-        case ReferralRequested():
-            key, status = "new", data.status
-        case ReferralOverdue():
-            key, status = "overdue", data.status
-        case ReferralStatusChanged():
-            key, status = "status", data.status
+        case FamilyFeedbackReceived():
+            referral_id, given = data.open_referral_ids[0], data.open_reference
+            key = "feedback"
+            values = {"answer": _ANSWER[lang].get(data.answer.value, data.answer.value)}
+        case ReferralRequested() | ReferralOverdue() | ReferralStatusChanged():
+            referral_id, given = data.referral_id, data.reference
+            key = {ReferralRequested: "new", ReferralOverdue: "overdue"}.get(type(data), "status")
+            values = {
+                "urgency": _URGENCY[lang][data.urgency.value],
+                "status": _STATUS[lang][data.status.value],
+            }
         case _:
             raise TypeError(f"no notice for {type(data).__name__}")
-    link = referral_link(app_url, data.referral_id, audience)
-    values = {
-        "ref": reference(data),
-        "urgency": _URGENCY[lang][data.urgency.value],
-        "status": _STATUS[lang][status.value],
-        "link": link,
-    }
+    link = referral_link(app_url, referral_id, audience)
+    values |= {"ref": reference(referral_id, given), "link": link}
     subject = words[f"{key}_subject"].format(**values)
     lines = [
         words[f"{key}_body"].format(**values),

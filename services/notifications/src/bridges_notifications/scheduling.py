@@ -12,7 +12,8 @@ that end together share a commit, see `recording`).
   `concurrency` of those wait at once); the delivery stays leased until its attempt is
   committed. A failed attempt holds its endpoint's slot until then.
 - A failing endpoint rests (circuit breaker, `domain.BreakerPolicy`): its deliveries wait
-  without spending attempts, and one delivery probes it when the rest is over.
+  without spending attempts, and one delivery probes it when the rest is over. So does the
+  SMS provider, the one receiver of its channel (`attempts.BREAKER_CHANNELS`).
 - Paused or disabled endpoints are skipped the same way until resumed.
 """
 
@@ -32,11 +33,10 @@ from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.metrics import Metrics
 from bridges_kit.wakeup import Wakeup
 from bridges_notifications import attempts, retry
-from bridges_notifications.domain import Attempted, AttemptResult, ClaimedDelivery
+from bridges_notifications.domain import Attempted, AttemptResult, Channel, ClaimedDelivery
 from bridges_notifications.recording import AttemptRecorder
 from bridges_notifications.transports import Transport
 from bridges_notifications.uow import NotificationsUnitOfWork
-from bridges_schema import DeliveryChannel
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +55,7 @@ class DeliveryWorker:
     def __init__(
         self,
         uow: Callable[[], NotificationsUnitOfWork],
-        transports: Mapping[DeliveryChannel, Transport],
+        transports: Mapping[Channel, Transport],
         wakeup: Wakeup,
         policy: SchedulingPolicy,
         metrics: Metrics | None = None,
@@ -119,7 +119,7 @@ class DeliveryWorker:
         return claimed
 
     def _start(self, delivery: ClaimedDelivery) -> None:
-        held = self._room_in_use.take(delivery.endpoint_id)
+        held = self._room_in_use.take(_lane(delivery))
         task = asyncio.create_task(self._deliver(delivery, held))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
@@ -181,22 +181,31 @@ def _delivery_span(delivery: ClaimedDelivery) -> Any:
     )
 
 
+Lane = UUID | Channel  # an endpoint, or a channel whose one receiver has a breaker
+
+
+def _lane(delivery: ClaimedDelivery) -> Lane | None:
+    if delivery.endpoint_id is not None:
+        return delivery.endpoint_id
+    return delivery.channel if delivery.channel in attempts.BREAKER_CHANNELS else None
+
+
 class _Room:
     """The worker's room in use: deliveries sending, and per endpoint those sending or whose
     failure is not recorded yet. `freed` is called whenever some is given back."""
 
     def __init__(self, freed: Callable[[], None]) -> None:
         self.sending = 0
-        self.per_endpoint: dict[UUID, int] = {}
+        self.per_endpoint: dict[Lane, int] = {}
         self._freed = freed
 
-    def take(self, endpoint: UUID | None) -> _Held:
+    def take(self, endpoint: Lane | None) -> _Held:
         self.sending += 1
         if endpoint is not None:
             self.per_endpoint[endpoint] = self.per_endpoint.get(endpoint, 0) + 1
         return _Held(self, endpoint)
 
-    def _give_back(self, sending: bool, endpoint: UUID | None) -> None:
+    def _give_back(self, sending: bool, endpoint: Lane | None) -> None:
         if sending:
             self.sending -= 1
         if endpoint is not None:
@@ -211,7 +220,7 @@ class _Room:
 class _Held:
     """What one delivery holds of the room; each part is given back once."""
 
-    def __init__(self, room: _Room, endpoint: UUID | None) -> None:
+    def __init__(self, room: _Room, endpoint: Lane | None) -> None:
         self._room = room
         self._sending = True
         self._endpoint = endpoint

@@ -1,5 +1,6 @@
 """The notifications service's PostgreSQL repositories: endpoints (with their circuit breaker),
-email recipients, officers' preferences and deliveries (queued, leased, attempted, finished).
+the SMS provider's breaker, email recipients, officers' preferences and deliveries (queued,
+leased, attempted, finished).
 Each works on its unit of work's connection and returns domain objects."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications.domain import (
     Attempted,
     Audience,
+    AudienceKind,
+    Channel,
     ClaimedDelivery,
     Endpoint,
     Finished,
@@ -24,7 +27,6 @@ from bridges_notifications.domain import (
     RetryLater,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
-from bridges_schema import DeliveryChannel
 
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
 
@@ -142,6 +144,33 @@ class SqlEndpoints(Repository):
         )
 
 
+class SqlChannels(Repository):
+    async def count_failure(self, channel: Channel) -> int:
+        failures: int = await self._conn.fetchval(
+            """INSERT INTO channel_circuit (channel, consecutive_failures) VALUES ($1, 1)
+               ON CONFLICT (channel) DO UPDATE
+                   SET consecutive_failures = channel_circuit.consecutive_failures + 1
+               RETURNING consecutive_failures""",
+            channel.value,
+        )
+        return failures
+
+    async def rest_until(self, channel: Channel, until: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE channel_circuit SET circuit_open_until = $2 WHERE channel = $1",
+            channel.value,
+            until,
+        )
+
+    async def count_success(self, channel: Channel) -> None:
+        await self._conn.execute(
+            """UPDATE channel_circuit SET consecutive_failures = 0, circuit_open_until = NULL
+               WHERE channel = $1
+                 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL)""",
+            channel.value,
+        )
+
+
 def _recipient(row: asyncpg.Record) -> Recipient:
     return Recipient(
         row["id"],
@@ -243,10 +272,10 @@ def _claimed(row: asyncpg.Record) -> ClaimedDelivery:
         referral_id=row["referral_id"],
         agency_id=row["agency_id"],
         endpoint_id=row["endpoint_id"],
-        channel=DeliveryChannel(row["channel"]),
+        channel=Channel(row["channel"]),
         target=row["target"],
         language=row["language"],
-        audience=row["audience"],
+        audience=AudienceKind(row["audience"]),
         payload=bytes(row["payload"]),
         attempts=row["attempts"],
         url=row["url"],
@@ -265,7 +294,7 @@ def _delivery_row(d: NewDelivery) -> tuple[object, ...]:
         d.channel.value,
         d.target,
         d.language,
-        d.audience,
+        str(d.audience),
         d.payload,
     )
 
@@ -294,13 +323,16 @@ class SqlDeliveries(Repository):
         self,
         limit: int,
         lease_s: float,
-        in_flight: Mapping[UUID, int],
+        in_flight: Mapping[UUID | Channel, int],
         per_endpoint: int,
         breaker_failures: int,
     ) -> list[ClaimedDelivery]:
         """Lease up to `limit` due deliveries: per open endpoint its oldest, up to its room
         (`per_endpoint` minus what is in flight; one probe for an endpoint whose circuit has
-        rested), and due emails."""
+        rested), due emails, and due text messages while the SMS provider does not rest (one
+        probe after it rested)."""
+        endpoints = {k: n for k, n in in_flight.items() if isinstance(k, UUID)}
+        channels = {k.value: n for k, n in in_flight.items() if isinstance(k, Channel)}
         rows = await self._conn.fetch(
             """WITH busy AS (
                    SELECT * FROM unnest($3::uuid[], $4::int[]) AS b(endpoint_id, running)),
@@ -321,13 +353,30 @@ class SqlDeliveries(Repository):
                      AND (e.circuit_open_until IS NULL OR e.circuit_open_until <= now())),
                emails AS (
                    SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
-                   WHERE d.endpoint_id IS NULL AND d.status = 'pending'
+                   WHERE d.endpoint_id IS NULL AND d.channel = 'email' AND d.status = 'pending'
                      AND d.next_attempt_at <= now()
                      AND (d.lease_until IS NULL OR d.lease_until < now())
                    ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED),
+               texts AS (
+                   SELECT d.id, d.endpoint_id, d.next_attempt_at
+                   FROM (SELECT 'sms'::text AS channel) ch
+                   LEFT JOIN channel_circuit c ON c.channel = ch.channel
+                   LEFT JOIN unnest($7::text[], $8::int[]) AS b(channel, running)
+                     ON b.channel = ch.channel
+                   CROSS JOIN LATERAL (
+                       SELECT d.id, d.endpoint_id, d.next_attempt_at FROM delivery d
+                       WHERE d.endpoint_id IS NULL AND d.channel = ch.channel
+                         AND d.status = 'pending' AND d.next_attempt_at <= now()
+                         AND (d.lease_until IS NULL OR d.lease_until < now())
+                       ORDER BY d.next_attempt_at
+                       LIMIT CASE WHEN coalesce(c.consecutive_failures, 0) >= $6
+                                  THEN greatest(1 - coalesce(b.running, 0), 0) ELSE $1 END
+                       FOR UPDATE OF d SKIP LOCKED) d
+                   WHERE c.circuit_open_until IS NULL OR c.circuit_open_until <= now()),
                due AS (
                    SELECT id, endpoint_id
-                   FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails) c
+                   FROM (SELECT * FROM webhooks UNION ALL SELECT * FROM emails
+                         UNION ALL SELECT * FROM texts) c
                    ORDER BY next_attempt_at LIMIT $1)
                UPDATE delivery d SET lease_until = now() + make_interval(secs => $2),
                    attempts = d.attempts + 1
@@ -339,10 +388,12 @@ class SqlDeliveries(Repository):
                    coalesce(e.previous_secret_until > now(), false) AS overlap""",
             limit,
             lease_s,
-            list(in_flight),
-            list(in_flight.values()),
+            list(endpoints),
+            list(endpoints.values()),
             per_endpoint,
             breaker_failures,
+            list(channels),
+            list(channels.values()),
         )
         return [_claimed(r) for r in rows]
 
@@ -421,6 +472,7 @@ class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.actions = SqlOperatorActions(conn)
         self.endpoints = SqlEndpoints(conn)
+        self.channels = SqlChannels(conn)
         self.recipients = SqlRecipients(conn)
         self.audiences = SqlAudiences(conn)
         self.preferences = SqlPreferences(conn)

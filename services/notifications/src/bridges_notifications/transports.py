@@ -1,6 +1,6 @@
-"""How a delivery goes out: a signed webhook POST or an email, behind one small protocol. A
-transport never raises for what the receiving side does: every outcome is an `AttemptResult`,
-which the retry policy reads."""
+"""How a delivery goes out: a signed webhook POST or an email, behind one small protocol (text
+messages: `sms`). A transport never raises for what the receiving side does: every outcome is
+an `AttemptResult`, which the retry policy reads."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
@@ -15,7 +16,8 @@ import httpx
 
 from bridges_kit.signing import signature_headers
 from bridges_notifications import messages, netguard, retry
-from bridges_notifications.domain import AttemptResult, ClaimedDelivery
+from bridges_notifications.domain import AttemptResult, AudienceKind, ClaimedDelivery
+from bridges_notifications.family_messages import FamilyMessages, NotSent
 from bridges_notifications.receiver_connections import ReceiverConnections
 from bridges_schema import parse_event
 
@@ -110,25 +112,47 @@ class MailSettings:
 
 
 class EmailTransport:
-    """A short notice with a link, in the recipient's language (see `messages`)."""
+    """A short notice with a link, in the recipient's language (see `messages`); or a family's
+    follow-up message, fetched when it is sent (`family_messages`)."""
 
-    def __init__(self, mail: MailSettings, link_base: str) -> None:
+    def __init__(
+        self, mail: MailSettings, link_base: str, family: FamilyMessages | None = None
+    ) -> None:
         self._mail = mail
         self._link_base = link_base
+        self._family = family
 
     async def close(self) -> None:
-        return None
+        if self._family is not None:
+            await self._family.close()
 
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
-        started = time.perf_counter()
-        mail = self._mail
+        if delivery.audience is AudienceKind.FAMILY:
+            return await self._send_family(delivery)
         notice = messages.compose(
             parse_event(delivery.payload),
             delivery.language or "en",
             self._link_base,
             delivery.audience,
         )
-        message = messages.message(notice, mail.sender, delivery.target, str(delivery.id))
+        sender = self._mail.sender
+        return await self._send(messages.message(notice, sender, delivery.target, str(delivery.id)))
+
+    async def _send_family(self, delivery: ClaimedDelivery) -> AttemptResult:
+        if self._family is None:
+            return AttemptResult(None, 0, "families' messages are not configured here")
+        fetched = await self._family.fetch(delivery)
+        if isinstance(fetched, NotSent):
+            return fetched.result
+        notice = messages.Notice(fetched.subject, fetched.text, fetched.html or "")
+        mail = messages.message(notice, self._mail.sender, fetched.to, str(delivery.id))
+        mail["Content-Language"] = fetched.language
+        # the address may be in an exception's text: the attempt log keeps the kind only
+        return await self._send(mail, private=True)
+
+    async def _send(self, message: EmailMessage, *, private: bool = False) -> AttemptResult:
+        started = time.perf_counter()
+        mail = self._mail
         try:
             await aiosmtplib.send(
                 message,
@@ -145,5 +169,6 @@ class EmailTransport:
             # a permanent SMTP refusal is the receiver's 4xx: not retried
             return AttemptResult(400 if permanent else None, _ms(started), f"SMTP {exc.code}")
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return AttemptResult(None, _ms(started), f"{type(exc).__name__}: {exc}"[:300])
+            said = type(exc).__name__ if private else f"{type(exc).__name__}: {exc}"
+            return AttemptResult(None, _ms(started), said[:300])
         return AttemptResult(250, _ms(started), None)

@@ -13,6 +13,7 @@ from bridges_kit.uow import UnitOfWork
 from bridges_notifications.domain import (
     Attempted,
     Audience,
+    Channel,
     ClaimedDelivery,
     Endpoint,
     Finished,
@@ -52,6 +53,16 @@ class Endpoints(Protocol):
     async def count_success(self, endpoint_id: UUID) -> None: ...
 
 
+class ChannelCircuits(Protocol):
+    """The circuit breaker of a channel with one receiver (the SMS provider), as endpoints have."""
+
+    async def count_failure(self, channel: Channel) -> int: ...
+
+    async def rest_until(self, channel: Channel, until: datetime) -> None: ...
+
+    async def count_success(self, channel: Channel) -> None: ...
+
+
 class Audiences(Protocol):
     async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
         """The agency's endpoints and, if `recipients`, its email recipients (one read)."""
@@ -79,10 +90,13 @@ class Deliveries(Protocol):
         self,
         limit: int,
         lease_s: float,
-        in_flight: Mapping[UUID, int],
+        in_flight: Mapping[UUID | Channel, int],
         per_endpoint: int,
         breaker_failures: int,
-    ) -> list[ClaimedDelivery]: ...
+    ) -> list[ClaimedDelivery]:
+        """Lease due deliveries; `in_flight` counts those sending per endpoint (by id) and per
+        channel with a breaker (one probe of a channel whose circuit rested)."""
+        ...
 
     async def add_attempts(self, attempted: Sequence[Attempted]) -> None: ...
 
@@ -115,6 +129,7 @@ class OperatorActions(Protocol):
 class NotificationsUnitOfWork(UnitOfWork):
     actions: OperatorActions
     endpoints: Endpoints
+    channels: ChannelCircuits
     recipients: Recipients
     audiences: Audiences
     preferences: Preferences

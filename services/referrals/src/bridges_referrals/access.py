@@ -7,7 +7,7 @@ named here. A route without an entry, or an entry without a route, stops the app
 
 from __future__ import annotations
 
-from bridges_kit.access import DEAD_LETTERS, OPERATIONS, Owner, Public, Table, allow
+from bridges_kit.access import DEAD_LETTERS, OPERATIONS, Internal, Owner, Public, Table, allow
 from bridges_schema import Role
 
 OFFICER, STAFF, ADMIN = Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN
@@ -15,6 +15,7 @@ OFFICER, STAFF, ADMIN = Role.OFFICER, Role.AGENCY_STAFF, Role.ADMIN
 FILING_OFFICER = Owner(OFFICER, "the referrals and cases they filed")
 RECEIVING_AGENCY = Owner(STAFF, "the referrals sent to their agency")
 APP = Public("the tablet app's shell and config")
+FAMILY = Public("the family, by the link in its follow-up message (the token is the key)")
 
 TABLE: Table = {
     **OPERATIONS,
@@ -38,6 +39,15 @@ TABLE: Table = {
         OFFICER, STAFF, ADMIN, owners=[FILING_OFFICER, RECEIVING_AGENCY]
     ),
     ("POST", "/cases/{case_id}/consent/withdrawal"): allow(OFFICER, ADMIN, owners=[FILING_OFFICER]),
+    # the family's follow-up: its officer records what it said; notifications fetches its
+    # message (the address) when sending it; the family answers on its page, by its link
+    ("POST", "/referrals/{referral_id}/family-feedback"): allow(OFFICER, owners=[FILING_OFFICER]),
+    ("GET", "/follow-ups/{follow_up_id}/message"): Internal(
+        "the notifications service, sending a family its follow-up message"
+    ),
+    ("GET", "/family/{token}"): FAMILY,
+    ("POST", "/family/{token}"): FAMILY,
+    ("GET", "/family/assets/{name}"): FAMILY,
     ("GET", "/audit"): allow(ADMIN),
     ("GET", "/audit/verify"): allow(ADMIN),
     ("GET", "/stats"): Public("anyone: aggregated, small counts hidden"),
@@ -71,4 +81,5 @@ TABLE: Table = {
     ("GET", "/app"): APP,
     ("GET", "/app/config.json"): APP,
     ("GET", "/app/{path:path}"): APP,
+    ("GET", "/public"): Public("anyone: the transparency page (the app's, no sign-in)"),
 }

@@ -24,6 +24,7 @@ from bridges_kit.problems import (
 )
 from bridges_referrals import audit, audit_log, casework, intake, lists, queries, stats
 from bridges_referrals.domain import VersionCondition
+from bridges_referrals.follow_up import FollowUpPolicy
 from bridges_referrals.listings import Filters, ListingOrder, ListingRequest, Owner, Search
 from bridges_referrals.models import (
     ConsentWithdrawal,
@@ -48,6 +49,11 @@ async def _targets(request: Request) -> ResponseTargets:
     return targets
 
 
+async def _follow_ups(request: Request) -> FollowUpPolicy:
+    policy: FollowUpPolicy = request.app.state.follow_ups
+    return policy
+
+
 async def _stats(request: Request) -> stats.Cached:
     cached: stats.Cached = request.app.state.stats
     return cached
@@ -55,6 +61,7 @@ async def _stats(request: Request) -> stats.Cached:
 
 UoW = Annotated[ReferralsUnitOfWork, Depends(unit_of_work)]
 Targets = Annotated[ResponseTargets, Depends(_targets)]
+FollowUps = Annotated[FollowUpPolicy, Depends(_follow_ups)]
 Stats = Annotated[stats.Cached, Depends(_stats)]
 IdempotencyKey = Annotated[
     str | None,
@@ -121,11 +128,14 @@ async def file_referral(
     officer: Caller,
     uow: UoW,
     targets: Targets,
+    follow_ups: FollowUps,
     idempotency_key: IdempotencyKey = None,
 ) -> IntakeResult:
     if not idempotency_key or not 8 <= len(idempotency_key) <= 128:
         raise BadRequest("an Idempotency-Key header (8 to 128 characters) is required")
-    result, replayed = await intake.file_referrals(uow, targets, officer, body, idempotency_key)
+    result, replayed = await intake.file_referrals(
+        uow, targets, officer, body, idempotency_key, follow_ups=follow_ups
+    )
     if replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -210,6 +220,10 @@ async def list_referrals(
     status: Statuses = None,
     urgency: Urgency | None = None,
     overdue: bool | None = None,
+    ask_family: Annotated[
+        bool | None,
+        Query(description='true: those whose family is to be asked "did you get help?"'),
+    ] = None,
     q: SearchText = None,
     sort: ListingOrder = ListingOrder.UPDATED,
     cursor: Cursor = None,
@@ -218,7 +232,7 @@ async def list_referrals(
 ) -> Response:
     if not mine:
         raise BadRequest("only mine=true is supported: officers list their own referrals")
-    filters = Filters(tuple(status or ()), urgency, None, overdue)
+    filters = Filters(tuple(status or ()), urgency, None, overdue, ask_family)
     owner = lists.filed_by(officer)
     return await _listed(uow, officer, owner, filters, sort, cursor, limit, q, if_none_match)
 
@@ -304,7 +318,8 @@ async def audit_verify(pool: Pool) -> dict[str, Any]:
 @routes.get(
     "/stats", tags=["public"], summary="Aggregated, anonymous outcomes (small counts hidden)"
 )
-async def public_stats(cached: Stats) -> dict[str, Any]:
+async def public_stats(response: Response, cached: Stats) -> dict[str, Any]:
+    response.headers["Cache-Control"] = f"public, max-age={cached.ttl_s:.0f}"
     return await cached.get()
 
 

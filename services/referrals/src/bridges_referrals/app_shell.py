@@ -19,6 +19,7 @@ from bridges_kit.http import router
 from bridges_kit.problems import NotFound, Problem
 
 PREFIX = "/app"
+PUBLIC = "/public"  # the results for everyone: the app's public page
 INDEX = "index.html"
 IMMUTABLE = "public, max-age=31536000, immutable"  # assets/ names carry their content's hash
 REVALIDATE = "no-cache"  # stored, but asked about each time: a new build shows at once
@@ -135,7 +136,8 @@ def _file(request: Request, shell: AppShell, root: Path, file: Path) -> Response
 
 
 def routes(shell: AppShell) -> APIRouter:
-    """/app, /app/config.json and /app/<path> (not API: left out of the OpenAPI schema)."""
+    """/app, /app/config.json, /app/<path> and /public (not API: left out of the OpenAPI
+    schema)."""
     app = router(include_in_schema=False)
 
     @app.api_route(PREFIX, methods=["GET", "HEAD"])
@@ -143,6 +145,11 @@ def routes(shell: AppShell) -> APIRouter:
         shell.root()
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"{PREFIX}/{query}", status_code=307)
+
+    @app.api_route(PUBLIC, methods=["GET", "HEAD"])
+    def public_page() -> Response:
+        # the transparency page is the app's, open without signing in
+        return RedirectResponse(f"{PREFIX}/#/public", status_code=307)
 
     @app.api_route(f"{PREFIX}/config.json", methods=["GET", "HEAD"])
     def app_config() -> Response:

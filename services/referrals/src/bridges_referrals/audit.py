@@ -22,6 +22,7 @@ class Action(StrEnum):
     STATUS_CHANGED = "referral.status_changed"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     PII_PURGED = "pii.purged"
+    FAMILY_FEEDBACK = "family.feedback_recorded"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import asyncpg
 import structlog
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bridges_kit import problems, sealing
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
+from bridges_kit.rate_limits import Rate, RateLimiter
 from bridges_kit.runtime import Runtime
 from bridges_kit.sealing import KeyRing, KeyRingInvalid
 from bridges_kit.settings import Environment, ServiceSettings
@@ -25,6 +27,10 @@ from bridges_referrals import (
     app_shell,
     data_keys,
     domain,
+    family,
+    family_api,
+    family_page,
+    follow_up,
     lifecycle,
     listings,
     name_index,
@@ -42,6 +48,8 @@ from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import (
     DeliveryDeadLettered,
     DeliverySucceeded,
+    FamilyMessageDelivered,
+    FamilyMessageUndeliverable,
     ServiceCapacityChanged,
     ServiceDeleted,
     ServiceUpserted,
@@ -70,8 +78,11 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
         (
             on(DeliveryDeadLettered, upkeep.on_delivery_dead_lettered),
             on(DeliverySucceeded, upkeep.on_delivery_succeeded),
+            on(FamilyMessageDelivered, family.on_family_message_delivered),
+            on(FamilyMessageUndeliverable, family.on_family_message_undeliverable),
         ),
-        permanent=(domain.ReferralNotFound,),  # a delivery of a referral never filed
+        # a delivery of a referral never filed, or a message of a follow-up never made
+        permanent=(domain.ReferralNotFound, follow_up.FollowUpGone),
     ),
 ]
 
@@ -89,6 +100,11 @@ ERRORS: problems.ErrorMap = {
     lifecycle.IllegalTransition: problems.Conflict,
     lifecycle.TransitionNotPermitted: problems.Forbidden,
     lifecycle.ReasonRequired: problems.Unprocessable,
+    follow_up.FollowUpUnreachable: problems.Unprocessable,
+    follow_up.FollowUpNotReconfirmed: problems.Unprocessable,
+    follow_up.FeedbackAlreadyGiven: problems.Conflict,
+    follow_up.FeedbackNotAccepted: problems.Conflict,
+    follow_up.FollowUpGone: family_api.Gone,
 }
 
 
@@ -105,6 +121,38 @@ class ReferralsSettings(ServiceSettings):
     fhir_notify_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="how often FHIR Subscriptions are told of changes"
     )
+    followup_delay_s: int = Field(
+        default=604_800, ge=0, description="how long after filing a family is asked (7 days)"
+    )
+    followup_delay_by_need_s: dict[str, int] = Field(
+        default={},
+        description='per need or category, e.g. {"food": 172800, "housing": 1209600}; a case '
+        "with several needs waits for the longest",
+    )
+    followup_hours: str = Field(
+        default="09:00-19:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="when a message may go if the family named no safe hours (its time zone)",
+    )
+    followup_time_zone: str = Field(
+        default="UTC", description="the families' time zone when the intake names none"
+    )
+    followup_link_base: str = Field(
+        default="",
+        description="where a family's link leads, <base>/<token>; '' this API's /family",
+    )
+    followup_link_days: int = Field(default=30, ge=1, le=365, description="how long it works")
+    followup_exit_url: str = Field(
+        default="https://www.google.com/",
+        description="where the family page's quick exit goes (replacing the page)",
+    )
+    followup_rate_per_token: Rate = Field(
+        default=Rate(per_minute=10, burst=10), description="family page requests per link"
+    )
+    followup_rate_per_address: Rate = Field(
+        default=Rate(per_minute=30, burst=30), description="family page requests per address"
+    )
+    followup_sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)
     app_dir: Path | None = Field(
         default=None, description="the tablet app's build (Vite's output, app/dist), at /app/"
     )
@@ -155,6 +203,20 @@ class ReferralsSettings(ServiceSettings):
         if value and not (same_origin_path or value.startswith(("http://", "https://"))):
             raise ValueError("an API base URL is an http(s) URL, a path starting with /, or empty")
         return value.rstrip("/")
+
+    @field_validator("followup_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError("an IANA time zone name, e.g. America/Los_Angeles")
+        return value
+
+    @field_validator("followup_exit_url", "followup_link_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http(s) URL")
+        return value
 
     @field_validator("app_oidc_authority", "app_prometheus_url")
     @classmethod
@@ -215,6 +277,38 @@ class ReferralsSettings(ServiceSettings):
     def retention(self) -> timedelta:
         return timedelta(days=self.retention_days)
 
+    def follow_ups(self) -> follow_up.FollowUpPolicy:
+        return follow_up.FollowUpPolicy(
+            delay=timedelta(seconds=self.followup_delay_s),
+            delay_by_need={
+                need: timedelta(seconds=s) for need, s in self.followup_delay_by_need_s.items()
+            },
+            hours=follow_up.SafeHours.parse(self.followup_hours),
+            time_zone=self.followup_time_zone,
+            link_lifetime=timedelta(days=self.followup_link_days),
+        )
+
+    def follow_up_links(self) -> family.FollowUpLinks:
+        base = self.followup_link_base or f"{self.base_url}{family_page.PREFIX}"
+        return family.FollowUpLinks(base, timedelta(days=self.followup_link_days))
+
+    def family_page(self) -> family_page.FamilyPage:
+        limited = self.rate_limits
+        keys = self.rate_limit_max_keys
+        return family_page.FamilyPage(
+            exit_url=self.followup_exit_url,
+            per_token=RateLimiter(
+                "family page per link", self.followup_rate_per_token, max_keys=keys
+            )
+            if limited
+            else None,
+            per_address=RateLimiter(
+                "family page per address", self.followup_rate_per_address, max_keys=keys
+            )
+            if limited
+            else None,
+        )
+
 
 # What commands, workers and the app take (the kit hands them the runtime as its own type).
 AnyReferralsRuntime = Runtime[ReferralsSettings, ReferralsUnitOfWork]
@@ -230,7 +324,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
             migrations=MIGRATIONS,
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
-            workers=[_sla_sweeper, _retention, _fhir_notifier],
+            workers=[_sla_sweeper, _retention, _fhir_notifier, _follow_up_sender],
             samplers=[queries.sample_statuses],
         )
         self._key_ring: KeyRing | None = None
@@ -279,6 +373,12 @@ def _fhir_notifier(runtime: AnyReferralsRuntime) -> Worker:
     return notifier.Notifier(lambda: runtime.pool, f"{s.base_url}/fhir", s.fhir_notify_interval_s)
 
 
+def _follow_up_sender(runtime: AnyReferralsRuntime) -> Worker:
+    s = runtime.settings
+    lifetime = timedelta(days=s.followup_link_days)
+    return upkeep.FollowUpSender(runtime.uow, lifetime, s.followup_sweep_interval_s)
+
+
 def build_runtime(settings: ReferralsSettings | None = None) -> ReferralsRuntime:
     return ReferralsRuntime(settings or ReferralsSettings())
 
@@ -291,12 +391,20 @@ def build_app(runtime: AnyReferralsRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges referrals",
         description="Officer intake with consent, the referral lifecycle and agency inboxes.",
-        routers=[api.routes, fhir_routes.routes, app_shell.routes(shell)],
+        routers=[
+            api.routes,
+            family_api.routes,
+            family_page.routes(settings.family_page()),
+            fhir_routes.routes,
+            app_shell.routes(shell),
+        ],
         error_map={**ERRORS, **fhir_routes.ERRORS},
         access_table=access.TABLE,
     )
     app.add_middleware(fhir_outcomes.OperationOutcomes)  # /fhir answers errors as FHIR does
     fhir_outcomes.document(app)
     app.state.response_targets = runtime.settings.response_targets()
+    app.state.follow_ups = runtime.settings.follow_ups()
+    app.state.follow_up_links = runtime.settings.follow_up_links()
     app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)
     return app

@@ -3,8 +3,9 @@ at most once per unit of work, replaced or destroyed when the family's data is e
 names its fields are sealed under (the associated data, with the case's id).
 
 The family's personal data is sealed under its case's key: the client (names, birth date,
-contact, household), the situation, the guardian's name, the withdrawal note and every note in
-the referrals' history. Ids, codes, statuses and times stay plain: lists, filters and
+contact, household), the situation, the guardian's name, the withdrawal note, every note in
+the referrals' history, and of its follow-up the safe hours, the link's token and the family's
+comment. Ids, codes, statuses and times stay plain: lists, filters and
 statistics need them and never the family's data.
 """
 
@@ -21,6 +22,9 @@ CLIENT = "client"
 SITUATION = "situation"
 GIVEN_BY_NAME = "consent.given_by_name"
 WITHDRAWAL_NOTE = "consent.withdrawal_note"
+FOLLOW_UP_WINDOW = "follow_up.safe_window"
+FOLLOW_UP_LINK = "follow_up.link"
+FEEDBACK_COMMENT = "family_feedback.comment"
 
 
 def history_note(referral_id: UUID, version: int) -> str:
@@ -61,6 +65,15 @@ class CaseKeys:
                 None if wrapped is None else self._ring.unwrap(str(case_id), wrapped)
             )
         return self._known[case_id]
+
+    async def of_case(self, case_id: UUID) -> DataKey:
+        """The case's key, to seal something of its family (CaseKeyMissing once erased)."""
+        if case_id not in self._known:
+            wrapped = await self._conn.fetchval(
+                "SELECT data_key FROM referral_case WHERE id = $1", case_id
+            )
+            self.of_row(case_id, wrapped)
+        return _usable(self._known[case_id], f"case {case_id}'s data")
 
     async def of_referral(self, referral_id: UUID) -> DataKey:
         """The key of the referral's case, to seal a note."""

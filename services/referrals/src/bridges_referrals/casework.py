@@ -96,7 +96,12 @@ async def _shown(
                 "situation": shared.situation is not None,
             },
         )
-    return views.detail(viewer, referral, case, await uow.history.of(referral.id), shared, now)
+    entries = await uow.history.of(referral.id)
+    whole = sharing.whole_case(viewer, referral)
+    answer = await uow.feedback.of_case(case.id, comment=whole)
+    feedback = sharing.shared_feedback(viewer, referral, case, answer)
+    planned = await uow.follow_ups.get(case.id, personal=True) if whole else None
+    return views.detail(viewer, referral, case, entries, shared, now, feedback, planned)
 
 
 async def open_referral(

@@ -18,7 +18,10 @@ RULES = (
     f"applies to completed counts; a row whose referrals are hidden shows its completed count "
     f"as {SUPPRESSED!r} and no share or medians. A completed share is shown only if the "
     f"completed, the otherwise closed and the still open referrals each number 0 or at least "
-    f"{THRESHOLD}; a median only if taken over at least {THRESHOLD} referrals."
+    f"{THRESHOLD}; a median only if taken over at least {THRESHOLD} referrals. The same holds "
+    f"for the closed-loop share (referrals that reached an outcome) and the share answered in "
+    f"time (of the referrals due an answer): each part 0 or at least {THRESHOLD}. Families' "
+    f"answers to their follow-up are counted one per family, and hidden by the same rules."
 )
 
 Count: TypeAlias = int | str
@@ -34,6 +37,8 @@ class Cell:
     responded: int  # had a first response from the agency
     median_hours_to_first_response: float | None  # over the `responded` referrals
     median_hours_to_outcome: float | None  # over the `closed` referrals
+    due: int = 0  # answered, or past the time to answer (their clock has run out)
+    in_time: int = 0  # of those, answered within the time to answer
 
 
 class Figures(TypedDict):
@@ -44,6 +49,8 @@ class Figures(TypedDict):
     completed_share: float | None
     median_hours_to_first_response: float | None
     median_hours_to_outcome: float | None
+    closed_loop_share: float | None  # reached an outcome the officer was told of
+    answered_in_time_share: float | None  # of those due, answered within the time to answer
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,25 @@ def publish_breakdown(
     return rows
 
 
+def publish_counts(counts: Mapping[str, int]) -> tuple[Count, dict[str, Count]]:
+    """A count and its split by key (families by their answer: each in one), protected as a
+    breakdown of referrals is: the total, and the rows ({} when they cannot be published)."""
+
+    def alone(n: int) -> Cell:
+        return Cell(
+            n,
+            completed=0,
+            closed=0,
+            responded=0,
+            median_hours_to_first_response=None,
+            median_hours_to_outcome=None,
+        )
+
+    total = alone(sum(counts.values()))
+    rows = publish_breakdown({k: alone(n) for k, n in counts.items()}, total, partition=True)
+    return publish(total)["referrals"], {key: row["referrals"] for key, row in rows.items()}
+
+
 _PRIMARY = Bound(1, THRESHOLD - 1)
 
 
@@ -133,6 +159,8 @@ def _withheld(referrals: Count) -> Figures:
         "completed_share": None,
         "median_hours_to_first_response": None,
         "median_hours_to_outcome": None,
+        "closed_loop_share": None,
+        "answered_in_time_share": None,
     }
 
 
@@ -145,7 +173,17 @@ def _shown(cell: Cell, completed: Count) -> Figures:
             cell.median_hours_to_first_response, cell.responded
         ),
         "median_hours_to_outcome": _median(cell.median_hours_to_outcome, cell.closed),
+        "closed_loop_share": _split_share(cell.closed, cell.referrals),
+        "answered_in_time_share": _split_share(cell.in_time, cell.due),
     }
+
+
+def _split_share(part: int, whole: int) -> float | None:
+    """part / whole, shown only if the part and the rest each number 0 or at least THRESHOLD
+    (the share and a count published beside it would give both back)."""
+    if whole < THRESHOLD or _small(part) or _small(whole - part):
+        return None
+    return round(part / whole, 3)
 
 
 def _share(cell: Cell) -> float | None:

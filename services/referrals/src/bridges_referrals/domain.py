@@ -16,6 +16,7 @@ from uuid import UUID
 
 from bridges_kit.principal import Principal
 from bridges_referrals import lifecycle
+from bridges_referrals.follow_up import FollowUp
 from bridges_schema import FINAL_STATUSES, ReasonCode, ReferralStatus, Role, Urgency
 
 Clock = Callable[[], datetime]
@@ -86,6 +87,8 @@ class Case:
     situation: str | None = None  # personal data; None once purged
     officer_contact: Mapping[str, str] | None = None  # how an agency reaches the officer
     purged_at: datetime | None = None
+    safety_concerns: bool = False  # marked by the officer: contact the family with care
+    follow_up: FollowUp | None = None  # as planned at intake (see `follow_up`); not read back
 
 
 @dataclass(frozen=True)

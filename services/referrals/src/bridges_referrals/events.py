@@ -3,14 +3,21 @@ ids, codes and statuses; need codes only when the family agreed to share its nee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bridges_referrals.domain import Referral
+from bridges_referrals.follow_up import FamilyFeedback, FollowUp
 from bridges_schema import (
+    FAMILY_FEEDBACK_RECEIVED,
+    FINAL_STATUSES,
+    FOLLOW_UP_DUE,
     REFERRAL_OVERDUE,
     REFERRAL_REQUESTED,
     CloudEvent,
+    FamilyFeedbackReceived,
+    FollowUpDue,
     ReasonCode,
     ReferralOverdue,
     ReferralRequested,
@@ -82,4 +89,40 @@ def overdue(referral: Referral, detected_at: datetime) -> CloudEvent[ReferralOve
         ),
         source=SOURCE,
         subject=str(referral.id),
+    )
+
+
+def follow_up_due(follow_up: FollowUp, at: datetime) -> CloudEvent[FollowUpDue]:
+    """Ids and the channel only: the notifications service asks for the message itself."""
+    channel = follow_up.message_channel
+    assert channel is not None, "only a message is due"
+    return new_event(
+        FOLLOW_UP_DUE,
+        FollowUpDue(
+            follow_up_id=follow_up.id, case_id=follow_up.case_id, channel=channel, due_at=at
+        ),
+        source=SOURCE,
+        subject=str(follow_up.id),
+    )
+
+
+def feedback_received(
+    feedback: FamilyFeedback, officer_id: str, referrals: Sequence[Referral]
+) -> CloudEvent[FamilyFeedbackReceived]:
+    """The answer's code and the case's referrals (no comment: it stays sealed here)."""
+    still_open = [r for r in referrals if r.status not in FINAL_STATUSES]
+    return new_event(
+        FAMILY_FEEDBACK_RECEIVED,
+        FamilyFeedbackReceived(
+            case_id=feedback.case_id,
+            officer_id=officer_id,
+            answer=feedback.answer,
+            via=feedback.via.value,
+            referral_ids=tuple(r.id for r in referrals),
+            open_referral_ids=tuple(r.id for r in still_open),
+            open_reference=still_open[0].reference if still_open else None,
+            answered_at=feedback.at,
+        ),
+        source=SOURCE,
+        subject=str(feedback.case_id),
     )

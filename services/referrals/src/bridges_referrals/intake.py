@@ -21,7 +21,7 @@ from uuid import UUID
 
 from bridges_kit.principal import Principal
 from bridges_kit.uow import NothingWritten
-from bridges_referrals import events, references, sharing, views
+from bridges_referrals import events, follow_up, references, sharing, views
 from bridges_referrals.domain import (
     Case,
     Clock,
@@ -39,13 +39,21 @@ from bridges_referrals.domain import (
     check_can_take_referral,
     utc_now,
 )
+from bridges_referrals.follow_up import FollowUpPolicy
 from bridges_referrals.models import FileReferral, IntakeResult
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import CloudEvent, ReferralStatus
 
 # What refuses an intake; decided on programs read lately, the database is asked before saying so
-_REFUSALS = (ConsentMissing, UnknownProgram, ProgramNotAccepting, OfficerUnreachable)
+_REFUSALS = (
+    ConsentMissing,
+    UnknownProgram,
+    ProgramNotAccepting,
+    OfficerUnreachable,
+    follow_up.FollowUpUnreachable,
+    follow_up.FollowUpNotReconfirmed,
+)
 # How often an intake is filed again when a reference it drew was taken (each time 1 in
 # millions while the database holds a few million referrals).
 REFERENCE_DRAWS = 5
@@ -55,9 +63,36 @@ Draw = Callable[[], str]
 
 def fingerprint(request: FileReferral) -> str:
     # a field added since is left out while unset: a retry from before an upgrade still matches
-    unset = request.consent is not None and request.consent.text_version is None
-    exclude = {"consent": {"text_version"}} if unset else None
-    return hashlib.sha256(request.model_dump_json(exclude=exclude).encode()).hexdigest()
+    exclude: dict[str, Any] = {}
+    if request.consent is not None and request.consent.text_version is None:
+        exclude["consent"] = {"text_version"}
+    if request.follow_up is None:
+        exclude["follow_up"] = True
+    if not request.safety_concerns:
+        exclude["safety_concerns"] = True
+    dumped = request.model_dump_json(exclude=exclude or None)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def plan_follow_up(
+    request: FileReferral, policy: FollowUpPolicy, case_id: UUID, now: datetime
+) -> follow_up.FollowUp:
+    """The new case's follow-up as its intake asks (or the refusal `follow_up.plan` names)."""
+    contact = request.client.contact
+    return follow_up.plan(
+        request.follow_up.request() if request.follow_up else None,
+        follow_up.Contactable(
+            preferred_channel=contact.preferred_channel.value,
+            has_email=contact.email is not None,
+            has_phone=contact.phone is not None,
+            message_may_be_left=contact.safe_to_leave_message,
+        ),
+        request.needs,
+        request.safety_concerns,
+        policy,
+        case_id,
+        now,
+    )
 
 
 def _officer_contact(officer: Principal, request: FileReferral) -> dict[str, str]:
@@ -108,13 +143,16 @@ def _filing(
     programs: Mapping[UUID, Program],
     now: datetime,
     draw: Draw,
+    follow_ups: FollowUpPolicy,
 ) -> _Filing:
     """The case, one referral per chosen program with its first history entry and event, and
-    the answer; a named refusal if the consent, a program or the officer's contact will not do."""
+    the answer; a named refusal if the consent, a program, the officer's contact or the
+    family's follow-up will not do."""
     consent = _consent(officer, request)
     chosen = [check_can_take_referral(pid, programs.get(pid)) for pid in request.program_ids]
+    case_id = uuid.uuid4()
     case = Case(
-        id=uuid.uuid4(),
+        id=case_id,
         officer_id=officer.sub,
         need_codes=tuple(sorted(set(request.needs))),
         urgency=request.urgency,
@@ -123,6 +161,8 @@ def _filing(
         client=request.client.model_dump(mode="json", exclude_none=True),
         situation=request.situation,
         officer_contact=_officer_contact(officer, request),
+        safety_concerns=request.safety_concerns,
+        follow_up=plan_follow_up(request, follow_ups, case_id, now),
     )
     respond_by = targets.respond_by(request.urgency, now)
     referrals: list[Referral] = []
@@ -170,6 +210,7 @@ async def file_referrals(
     idempotency_key: str,
     clock: Clock = utc_now,
     draw: Draw = references.new_reference,
+    follow_ups: FollowUpPolicy = FollowUpPolicy(),  # noqa: B008 (frozen: shared safely)
 ) -> tuple[IntakeResult, bool]:
     """File one referral per chosen program; returns (result, replayed).
 
@@ -180,12 +221,12 @@ async def file_referrals(
     for attempt in range(1, REFERENCE_DRAWS + 1):
         try:
             filed = await _file_in_one_statement(
-                uow, targets, officer, request, idempotency_key, expected, clock, draw
+                uow, targets, officer, request, idempotency_key, expected, clock, draw, follow_ups
             )
             if filed is not None:
                 return filed, False
             return await _file_after_reading(
-                uow, targets, officer, request, idempotency_key, expected, clock, draw
+                uow, targets, officer, request, idempotency_key, expected, clock, draw, follow_ups
             )
         except ReferenceTaken:
             if attempt == REFERENCE_DRAWS:
@@ -202,6 +243,7 @@ async def _file_in_one_statement(
     expected: str,
     clock: Clock,
     draw: Draw,
+    follow_ups: FollowUpPolicy,
 ) -> IntakeResult | None:
     """The result, or None when nothing was written: the key was taken (a retry), or a program
     was not read lately, changed since or refuses (the database has the last word)."""
@@ -209,7 +251,7 @@ async def _file_in_one_statement(
         async with uow.in_one_statement():
             remembered = uow.programs.remembered(request.program_ids)
             try:
-                filing = _filing(targets, officer, request, remembered, clock(), draw)
+                filing = _filing(targets, officer, request, remembered, clock(), draw, follow_ups)
             except _REFUSALS:
                 return None  # nothing was sent
             await uow.intakes.add(
@@ -241,6 +283,7 @@ async def _file_after_reading(
     expected: str,
     clock: Clock,
     draw: Draw,
+    follow_ups: FollowUpPolicy,
 ) -> tuple[IntakeResult, bool]:
     async with uow:
         earlier = await uow.intake_keys.claim(officer.sub, idempotency_key, expected)
@@ -251,7 +294,7 @@ async def _file_after_reading(
                 )
             return await _first_answer(uow, earlier.response), True
         programs = await uow.programs.get_many(request.program_ids)
-        filing = _filing(targets, officer, request, programs, clock(), draw)
+        filing = _filing(targets, officer, request, programs, clock(), draw, follow_ups)
         await uow.cases.add(filing.case)
         for referral, entry in zip(filing.referrals, filing.first_entries, strict=True):
             await uow.referrals.add(referral)

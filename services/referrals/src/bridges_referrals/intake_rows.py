@@ -13,16 +13,26 @@ from bridges_kit.blind_index import BlindIndex
 from bridges_kit.one_statement import OneStatement
 from bridges_kit.sealing import DataKey
 from bridges_referrals import name_index
-from bridges_referrals.case_keys import CLIENT, GIVEN_BY_NAME, SITUATION, CaseKeys, history_note
+from bridges_referrals.case_keys import (
+    CLIENT,
+    FOLLOW_UP_WINDOW,
+    GIVEN_BY_NAME,
+    SITUATION,
+    CaseKeys,
+    history_note,
+)
 from bridges_referrals.domain import Case, HistoryEntry, NewIntake, Referral
+from bridges_referrals.follow_up import FollowUp
 
 # The columns a new case, its consent, a new referral and a history entry are stored in, in the
 # order of the values `case_rows`, `referral_row` and `history_row` give.
 COLUMNS = {
     "referral_case": """id, officer_id, client, situation, need_codes, urgency, created_at,
-        officer_contact, data_key, data_key_id""",
+        officer_contact, data_key, data_key_id, safety_concerns""",
     "consent": """id, case_id, given_by, given_by_name, method, given_at, scopes, recorded_by,
         recorded_at, text_version""",
+    "follow_up": """id, case_id, channel, chosen, status, reconfirmed, due_at, safe_window,
+        created_at""",
     "referral": """id, case_id, program_id, agency_id, officer_id, status, urgency, version,
         respond_by, created_at, updated_at, reference""",
     "referral_history": """referral_id, from_status, to_status, version, actor_id, actor_role,
@@ -38,9 +48,11 @@ def insert_sql(table: str, count: int) -> str:
 def case_rows(
     case: Case, key: DataKey, wrapped: bytes, key_id: str
 ) -> list[tuple[str, tuple[Any, ...]]]:
-    """The new case's row and its consent's, the family's data sealed under `key`."""
+    """The new case's row, its consent's and its follow-up's, the family's data sealed under
+    `key`."""
     consent = case.consent
     name = consent.given_by_name
+    follow_up = [] if case.follow_up is None else [("follow_up", _follow_up_row(case, key))]
     return [
         (
             "referral_case",
@@ -55,6 +67,7 @@ def case_rows(
                 case.officer_contact,
                 wrapped,
                 key_id,
+                case.safety_concerns,
             ),
         ),
         (
@@ -72,7 +85,25 @@ def case_rows(
                 consent.text_version,
             ),
         ),
+        *follow_up,
     ]
+
+
+def _follow_up_row(case: Case, key: DataKey) -> tuple[Any, ...]:
+    planned: FollowUp | None = case.follow_up
+    assert planned is not None
+    window = planned.window
+    return (
+        planned.id,
+        case.id,
+        planned.channel.value,
+        planned.chosen,
+        planned.status.value,
+        planned.reconfirmed,
+        planned.due_at,
+        None if window is None else key.seal_json(FOLLOW_UP_WINDOW, window.as_json()),
+        case.created_at,
+    )
 
 
 def referral_row(referral: Referral) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from bridges_referrals import family_names, references
 from bridges_referrals.domain import Case, HistoryEntry, Referral
+from bridges_referrals.follow_up import FamilyFeedback
 from bridges_schema import ReferralStatus, Urgency
 
 
@@ -48,6 +49,7 @@ class Filters:
     urgency: Urgency | None = None
     program_id: UUID | None = None
     overdue: bool | None = None
+    ask_family: bool | None = None  # officers: the family is to be asked "did you get help?"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class ListedRow:
     referral: Referral
     case: Case  # its client opened only where the reader may see it
     last_change: HistoryEntry | None = None
+    feedback: FamilyFeedback | None = None  # officers' lists: the family's answer, no comment
+    ask_family: bool = False
 
 
 @dataclass(frozen=True)

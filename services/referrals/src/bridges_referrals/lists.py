@@ -39,7 +39,17 @@ async def listed(
         items, shown = [], []
         for row in found.rows:
             shared = sharing.shared_with(reader, row.referral, row.case)
-            items.append(views.listed(row.referral, row.case, shared, now, row.last_change))
+            items.append(
+                views.listed(
+                    row.referral,
+                    row.case,
+                    shared,
+                    now,
+                    row.last_change,
+                    row.feedback,
+                    row.ask_family,
+                )
+            )
             if shared.client:
                 shown.append(str(row.referral.id))
         page = ReferralPage(items=items, next_cursor=found.next_cursor)

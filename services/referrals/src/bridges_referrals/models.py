@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, Literal
 from uuid import UUID
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from bridges_kit.fields import Instant
 from bridges_referrals.domain import ConsentScope
-from bridges_schema import ReasonCode, ReferralStatus, Role, Urgency
+from bridges_referrals.follow_up import (
+    AnswerChannel,
+    FollowUpChannel,
+    FollowUpRequest,
+    FollowUpStatus,
+    SafeHours,
+)
+from bridges_schema import FamilyAnswer, ReasonCode, ReferralStatus, Role, Urgency
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Phone = Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[0-9+() .\-]+$")]
@@ -128,6 +137,61 @@ class Consent(Strict):
         return self
 
 
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_time_zone(name: str) -> str:
+    if name not in _time_zones():
+        raise ValueError("not a time zone name of the IANA database, e.g. America/Los_Angeles")
+    return name
+
+
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_known_time_zone)]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["17:30"])]
+
+
+class SafeHoursIn(Strict):
+    """When a message is safe for the family, in its time zone: from `from` to `to` (wrapping
+    midnight when `to` is earlier; equal: any time)."""
+
+    start: ClockTime = Field(alias="from")
+    end: ClockTime = Field(alias="to")
+
+    def hours(self) -> SafeHours:
+        return SafeHours.parse(f"{self.start}-{self.end}")
+
+
+class FollowUpChoice(Strict):
+    """The family's choice of a follow-up ("did you get help?"), asked by the officer. Left
+    out, the defaults apply (see the README: none for a family reached only through the
+    officer or with safety concerns)."""
+
+    channel: FollowUpChannel
+    safe_hours: SafeHoursIn | None = Field(
+        default=None, description="default: the deployment's (BRIDGES_FOLLOWUP_HOURS)"
+    )
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="the family's, e.g. America/Los_Angeles; default: the deployment's",
+    )
+    reconfirmed: bool = Field(
+        default=False,
+        description="the family confirmed again that this channel and these hours are safe: "
+        "required for a message (email, text) when the referral has safety concerns, a "
+        "family-violence need, or the contact says no message may be left",
+    )
+
+    def request(self) -> FollowUpRequest:
+        return FollowUpRequest(
+            channel=self.channel,
+            hours=self.safe_hours.hours() if self.safe_hours else None,
+            time_zone=self.time_zone,
+            reconfirmed=self.reconfirmed,
+        )
+
+
 class OfficerContact(Strict):
     """How the agency reaches the officer (shown to the agency; the token gives name and email)."""
 
@@ -146,6 +210,14 @@ class FileReferral(Strict):
     program_ids: list[UUID] = Field(min_length=1, max_length=10)
     consent: Consent | None = None
     officer_contact: OfficerContact | None = None
+    safety_concerns: bool = Field(
+        default=False,
+        description="the officer's mark: contacting the family needs care (no follow-up "
+        "message unless the family re-confirms one)",
+    )
+    follow_up: FollowUpChoice | None = Field(
+        default=None, description="how the family wants to be asked whether it got help"
+    )
 
     @model_validator(mode="after")
     def _distinct_programs(self) -> FileReferral:
@@ -189,6 +261,39 @@ class ConsentView(BaseModel):
     withdrawal_note: str | None = Field(default=None, description="officers and admins only")
 
 
+class FamilyFeedbackView(BaseModel):
+    """The family's answer to "did you get help?"."""
+
+    answer: FamilyAnswer
+    at: datetime
+    via: AnswerChannel = Field(description="link: the family's own; officer: told to them")
+    comment: str | None = Field(default=None, description="the family's words: officers only")
+
+
+class FollowUpView(BaseModel):
+    """How and when the family is asked (officers and admins only)."""
+
+    channel: FollowUpChannel
+    chosen: bool = Field(description="the family chose it (false: the default applied)")
+    status: FollowUpStatus
+    due_at: datetime | None
+    safe_hours: str | None = Field(
+        default=None, description='"HH:MM-HH:MM" in time_zone', examples=["17:00-20:00"]
+    )
+    time_zone: str | None = None
+    language: str = Field(description="the message's and the page's (en or es)")
+    reconfirmed: bool
+    sent_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, description="when the link stops working")
+
+
+class FamilyFeedbackIn(Strict):
+    """What the family told the officer when asked "did you get help?"."""
+
+    answer: FamilyAnswer
+    comment: Annotated[str, Field(max_length=1000)] | None = None
+
+
 class ReferralView(BaseModel):
     id: UUID
     reference: str = Field(
@@ -227,6 +332,18 @@ class ReferralView(BaseModel):
     consent: ConsentView | None = None
     history: list[HistoryEntryView] | None = None
     last_change: HistoryEntryView | None = Field(default=None, description="in the officer's list")
+    family_feedback: FamilyFeedbackView | None = Field(
+        default=None,
+        description="the family's answer; agencies see it (without the comment) only when the "
+        "consent shares the situation",
+    )
+    ask_family: bool = Field(
+        default=False,
+        description='officers: "ask the family: did you get help?" (record it with '
+        "POST /referrals/{id}/family-feedback)",
+    )
+    safety_concerns: bool | None = Field(default=None, description="officers and admins only")
+    follow_up: FollowUpView | None = Field(default=None, description="officers and admins only")
 
 
 class ProgramOption(BaseModel):
@@ -243,6 +360,19 @@ class ReferralPage(BaseModel):
 
 class ConsentWithdrawal(Strict):
     note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class FamilyMessage(BaseModel):
+    """A family's follow-up message as the notifications service sends it (never stored
+    there): the address, and the words in the family's language with the one-tap link."""
+
+    follow_up_id: UUID
+    channel: Literal["email", "sms"]
+    to: str
+    language: str
+    subject: str
+    text: str
+    html: str | None = Field(default=None, description="email only")
 
 
 class IntakeResult(BaseModel):

@@ -18,12 +18,21 @@ from bridges_kit.sql_uow import Repository
 from bridges_referrals import listings, name_index
 from bridges_referrals.case_keys import CLIENT, CaseKeys, opened_json
 from bridges_referrals.domain import Case, Referral
+from bridges_referrals.follow_up import AnswerChannel, FamilyFeedback
 from bridges_referrals.listings import Listed, ListedRow, ListingRequest
 from bridges_referrals.models import ProgramOption
 from bridges_referrals.records import case_columns, case_of, history_entry_of, referral_of
-from bridges_schema import ReferralStatus
+from bridges_schema import FamilyAnswer, ReferralStatus
 
 _OVERDUE = "(r.status IN ('requested', 'received') AND r.respond_by < now())"
+# `follow_up.FollowUp.officer_asks`, unless the family answered already
+_ASK_FAMILY = """coalesce(b.answer IS NULL AND (f.status = 'undeliverable'
+    OR (f.channel = 'officer' AND f.status = 'scheduled' AND f.due_at <= now())), false)"""
+# The officer's list: the family's follow-up and answer (no comment: a list shows no family words)
+_FAMILY = """LEFT JOIN follow_up f ON f.case_id = r.case_id
+    LEFT JOIN family_feedback b ON b.case_id = r.case_id"""
+_FAMILY_COLUMNS = f"""b.answer AS family_answer, b.at AS family_answered_at,
+    b.via AS family_answered_via, {_ASK_FAMILY} AS ask_family"""
 
 # The last change without its note: a note may speak of the family (it is sealed), and a list
 # shows none of the family's words (the referral's own history has the notes).
@@ -75,6 +84,9 @@ class SqlListings(Repository):
             where.append(f"r.program_id = {p(filters.program_id)}")
         if filters.overdue is not None:
             where.append(_OVERDUE if filters.overdue else f"NOT {_OVERDUE}")
+        officer = owner.officer_id is not None
+        if filters.ask_family is not None and officer:
+            where.append(_ASK_FAMILY if filters.ask_family else f"NOT {_ASK_FAMILY}")
         if request.search is not None:
             where.append(self._searched(p, request.search, by_agency=owner.agency_id is not None))
         if request.cursor:
@@ -83,17 +95,16 @@ class SqlListings(Repository):
             placed = ", ".join(p(v) for v in values)
             columns = ", ".join(f"r.{k}" for k in keys)
             where.append(f"({columns}, r.id) {op} ({placed}, {p(after_id)})")
-        officer = owner.officer_id is not None
         rows = await self._conn.fetch(
             f"""SELECT r.*, (r.agency_not_reached_at IS NOT NULL) AS agency_not_reached,
                     p.name AS program_name, {_CASE}
-                    {", " + _LAST_CHANGE if officer else ""}
+                    {", " + _LAST_CHANGE + ", " + _FAMILY_COLUMNS if officer else ""}
                 FROM referral r
                 JOIN referral_case c ON c.id = r.case_id
                 CROSS JOIN LATERAL (SELECT * FROM consent WHERE case_id = c.id
                     ORDER BY recorded_at DESC LIMIT 1) k
                 LEFT JOIN program p ON p.service_id = r.program_id
-                {_WITH_LAST_CHANGE if officer else ""}
+                {_WITH_LAST_CHANGE + " " + _FAMILY if officer else ""}
                 WHERE {" AND ".join(where)}
                 ORDER BY {", ".join(f"r.{k} {direction}" for k in keys)}, r.id {direction}
                 LIMIT {p(request.limit + 1)}""",
@@ -120,8 +131,21 @@ class SqlListings(Repository):
         if row["c_client"] is not None and reveal(referral, case):
             key = self._keys.of_row(case.id, row["c_data_key"])
             case = replace(case, client=opened_json(key, CLIENT, row["c_client"]))
-        last = history_entry_of(row, prefix="last_") if officer else None
-        return ListedRow(referral, case, last)
+        if not officer:
+            return ListedRow(referral, case)
+        last = history_entry_of(row, prefix="last_")
+        return ListedRow(referral, case, last, _feedback(row), bool(row["ask_family"]))
+
+
+def _feedback(row: asyncpg.Record) -> FamilyFeedback | None:
+    if row["family_answer"] is None:
+        return None
+    return FamilyFeedback(
+        case_id=row["case_id"],
+        answer=FamilyAnswer(row["family_answer"]),
+        at=row["family_answered_at"],
+        via=AnswerChannel(row["family_answered_via"]),
+    )
 
 
 async def agency_programs(pool: asyncpg.Pool, agency_id: UUID) -> list[ProgramOption]:

@@ -34,6 +34,7 @@ _CASE_FIELDS = {
     "created_at": "c.created_at",
     "officer_contact": "c.officer_contact",
     "purged_at": "c.purged_at",
+    "safety_concerns": "c.safety_concerns",
     "given_by": "k.given_by",
     "method": "k.method",
     "given_at": "k.given_at",
@@ -81,6 +82,7 @@ def case_of(row: asyncpg.Record, key: DataKey | None, *, personal: bool, prefix:
         ),
         officer_contact=col("officer_contact"),
         purged_at=col("purged_at"),
+        safety_concerns=col("safety_concerns"),
     )
     if not personal:
         return case

@@ -29,6 +29,7 @@ from bridges_referrals.domain import (
     ReferenceTaken,
     Referral,
 )
+from bridges_referrals.family_repository import SqlFamilyFeedbacks, SqlFollowUps
 from bridges_referrals.intake_rows import (
     SqlIntakes,
     case_rows,
@@ -197,7 +198,8 @@ class SqlCases(Repository):
                     UPDATE consent SET withdrawn_at = $2, withdrawal_note = $3,
                         given_by_name = NULL
                     WHERE case_id = $1 AND withdrawn_at IS NULL),
-                {_ERASE_NAME_TOKENS}
+                {_ERASE_NAME_TOKENS},
+                {_ERASE_FOLLOW_UP}
                 {_ERASE_NOTES}""",
             case_id,
             at,
@@ -228,7 +230,8 @@ class SqlCases(Repository):
                 consent_erased AS (
                     UPDATE consent SET given_by_name = NULL, withdrawal_note = NULL
                     WHERE case_id = $1),
-                {_ERASE_NAME_TOKENS}
+                {_ERASE_NAME_TOKENS},
+                {_ERASE_FOLLOW_UP}
                 {_ERASE_NOTES}""",
             case_id,
             at,
@@ -237,7 +240,17 @@ class SqlCases(Repository):
 
 # The name's blind index goes with the name: nothing left to find the family by.
 _ERASE_NAME_TOKENS = f"name_tokens_erased AS ({name_index.ERASE})"
-# The notes of a case's referrals (sealed under the key being destroyed): cleared too.
+# What else the key being destroyed sealed is cleared too: the case's follow-up's safe hours and
+# link (a follow-up still to come is cancelled: the link stops working, the message is never
+# sent) and the family's comment...
+_ERASE_FOLLOW_UP = """follow_up_erased AS (
+        UPDATE follow_up SET safe_window = NULL, token = NULL, token_hash = NULL,
+            status = CASE WHEN status IN ('scheduled', 'sent', 'delivered', 'undeliverable')
+                          THEN 'cancelled' ELSE status END
+        WHERE case_id = $1),
+    comment_erased AS (
+        UPDATE family_feedback SET comment = NULL WHERE case_id = $1 AND comment IS NOT NULL)"""
+# ...and the notes of the case's referrals.
 _ERASE_NOTES = """UPDATE referral_history SET note = NULL
     WHERE referral_id IN (SELECT id FROM referral WHERE case_id = $1) AND note IS NOT NULL"""
 
@@ -405,6 +418,8 @@ class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
         self.intake_keys = SqlIntakeKeys(conn)
         self.intakes = SqlIntakes(lambda: self.statement, keys, self._names)
         self.listings = SqlListings(conn, keys, self._names)
+        self.follow_ups = SqlFollowUps(conn, keys)
+        self.feedback = SqlFamilyFeedbacks(conn, keys)
         self.audit = SqlAuditTrail(conn)
 
     async def _commit(self, events: list[CloudEvent[Any]]) -> None:

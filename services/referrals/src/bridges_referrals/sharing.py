@@ -6,7 +6,9 @@ what the family agreed to share, and nothing once consent is withdrawn or the da
 - `household`: the household members;
 - `needs`: the need codes (also in the events and webhooks the agency receives);
 - `situation`: the officer's free-text account of the situation, and the notes officers and
-  admins wrote in the referral's history (free text may say the same things).
+  admins wrote in the referral's history (free text may say the same things); and the family's
+  answer to its follow-up ("did you get help?"), what the family says of its situation now. Its
+  comment, the family's own words to Bridges, is never the agency's.
 The officer's own work contact is always shown to the agency: it is how a family without a phone
 is reached. Lists show less of the same: under `contact` the family's label (given name and
 initial), language and interpreter; under `needs` the needs (see `views.listed`). Every path to the agency (views, history, events, webhooks, email) goes through here.
@@ -20,6 +22,7 @@ from typing import Any
 
 from bridges_kit.principal import Principal
 from bridges_referrals.domain import Case, Consent, ConsentScope, HistoryEntry, Referral
+from bridges_referrals.follow_up import FamilyFeedback
 from bridges_schema import Role
 
 _AGENCY_WRITERS = frozenset({Role.AGENCY_STAFF.value})
@@ -50,7 +53,8 @@ def shared_needs(consent: Consent, need_codes: Iterable[str]) -> tuple[str, ...]
     return tuple(need_codes) if ConsentScope.NEEDS in agency_scopes(consent) else ()
 
 
-def _sees_all(viewer: Principal, referral: Referral) -> bool:
+def whole_case(viewer: Principal, referral: Referral) -> bool:
+    """The filing officer and admins see everything the case holds."""
     return viewer.role is Role.ADMIN or (
         viewer.role is Role.OFFICER and viewer.sub == referral.officer_id
     )
@@ -64,14 +68,14 @@ def shows_client(viewer: Principal, referral: Referral, case: Case) -> bool:
     """Whether `viewer` may see the client's names and contact (so they are worth opening). A
     name search by an agency (`queries`) applies the same rule in SQL: `contact` shared and
     consent not withdrawn."""
-    if _sees_all(viewer, referral):
+    if whole_case(viewer, referral):
         return True
     return _receiving(viewer, referral) and ConsentScope.CONTACT in agency_scopes(case.consent)
 
 
 def shared_with(viewer: Principal, referral: Referral, case: Case) -> Shared:
     """What `viewer` (who may see `referral`, see `domain.may_see`) may see of its case."""
-    if _sees_all(viewer, referral):
+    if whole_case(viewer, referral):
         return Shared(case.client, case.need_codes, case.situation, officer_notes=True)
     if not _receiving(viewer, referral):
         return Shared()
@@ -98,3 +102,19 @@ def visible_history(entries: Iterable[HistoryEntry], shared: Shared) -> list[His
         else replace(e, note=None)
         for e in entries
     ]
+
+
+def shared_feedback(
+    viewer: Principal, referral: Referral, case: Case, feedback: FamilyFeedback | None
+) -> FamilyFeedback | None:
+    """The family's answer as `viewer` may see it: whole for the filing officer and admins;
+    without its comment for the receiving agency, and only under the `situation` scope."""
+    if feedback is None:
+        return None
+    if whole_case(viewer, referral):
+        return feedback
+    if not _receiving(viewer, referral) or ConsentScope.SITUATION not in agency_scopes(
+        case.consent
+    ):
+        return None
+    return replace(feedback, comment=None, recorded_by=None)

@@ -22,6 +22,7 @@ from bridges_referrals.domain import (
     Program,
     Referral,
 )
+from bridges_referrals.follow_up import FamilyFeedback, FollowUp, FollowUpStatus
 from bridges_referrals.listings import Listed, ListingRequest
 
 
@@ -52,8 +53,9 @@ class Cases(Protocol):
         ...
 
     async def withdraw_consent(self, case_id: UUID, at: datetime, note: str | None) -> None:
-        """Record the withdrawal and erase the family's data (client, situation, names, notes);
-        the officer's `note` on the withdrawal is kept until the case is purged."""
+        """Record the withdrawal and erase the family's data (client, situation, names, notes,
+        its follow-up's safe hours and link, its comment); the follow-up still to come is
+        cancelled. The officer's `note` on the withdrawal is kept until the case is purged."""
         ...
 
     async def purgeable(self, closed_before: datetime, limit: int) -> list[UUID]:
@@ -61,7 +63,8 @@ class Cases(Protocol):
         ...
 
     async def purge(self, case_id: UUID, at: datetime) -> None:
-        """Erase the case's personal data (client, situation, names, notes), for good."""
+        """Erase the case's personal data (client, situation, names, notes, the follow-up's
+        link and safe hours, the family's comment), for good."""
         ...
 
 
@@ -110,6 +113,48 @@ class Intakes(Protocol):
         ...
 
 
+class FollowUps(Protocol):
+    async def get(self, case_id: UUID, *, personal: bool = False) -> FollowUp | None:
+        """The case's follow-up; its safe hours opened only if `personal`."""
+        ...
+
+    async def by_id(self, follow_up_id: UUID) -> FollowUp | None:
+        """With its safe hours opened (to send its message)."""
+        ...
+
+    async def by_token(self, token: str, *, for_update: bool = False) -> FollowUp | None:
+        """The follow-up a link's token names (found by the token's hash), if any."""
+        ...
+
+    async def link_token(self, follow_up_id: UUID) -> str | None:
+        """The token of a sent follow-up's link, opened (to send it again after a failure)."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int) -> list[FollowUp]:
+        """Messages due by `now` not yet sent, locked (others' skipped): any replica sends
+        each once."""
+        ...
+
+    async def sent(
+        self, follow_up_id: UUID, token: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """The message is on its way with this token (kept as its hash, and sealed)."""
+        ...
+
+    async def set_status(self, follow_up_id: UUID, status: FollowUpStatus) -> None:
+        """A new status; answered or cancelled, the link's sealed token is dropped too."""
+        ...
+
+
+class FamilyFeedbacks(Protocol):
+    async def add(self, feedback: FamilyFeedback) -> bool:
+        """Record the family's answer; False (nothing written) when it already answered."""
+        ...
+
+    async def of_case(self, case_id: UUID, *, comment: bool = False) -> FamilyFeedback | None:
+        """The family's answer; its comment opened only if `comment`."""
+
+
 class Listings(Protocol):
     async def page(
         self, request: ListingRequest, reveal: Callable[[Referral, Case], bool]
@@ -138,5 +183,7 @@ class ReferralsUnitOfWork(UnitOfWork):
     history: History
     intake_keys: IntakeKeys
     intakes: Intakes
+    follow_ups: FollowUps
+    feedback: FamilyFeedbacks
     listings: Listings
     audit: AuditTrail

@@ -4,19 +4,21 @@ learns from the notifications service.
 - `SlaSweeper`: referrals past their response target get `referral.overdue`, exactly once
   (claimed with FOR UPDATE SKIP LOCKED and flagged in the same unit of work as the event).
 - `RetentionWorker`: purges client PII of cases closed longer than the retention period.
+- `FollowUpSender`: families' follow-up messages that are due get their link and their event
+  (see `family.send_due`), each once.
 - `on_delivery_dead_lettered` / `on_delivery_succeeded`: whether the agency could be reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from uuid import UUID
 
 import structlog
 
 from bridges_kit.workers import Periodic
-from bridges_referrals import events, privacy
+from bridges_referrals import events, family, privacy
 from bridges_referrals.domain import Clock, ReferralNotFound, utc_now
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import CloudEvent, DeliveryDeadLettered, DeliverySucceeded
@@ -37,18 +39,23 @@ async def flag_overdue(uow: ReferralsUnitOfWork, batch: int, clock: Clock = utc_
     return len(due)
 
 
+async def _in_batches(one_batch: Callable[[], Awaitable[int]], batch: int) -> int:
+    """Run batches (each its own unit of work) until one is not full; how many in all."""
+    done = 0
+    while True:
+        handled = await one_batch()
+        done += handled
+        if handled < batch:
+            return done
+
+
 class SlaSweeper(Periodic):
     def __init__(self, uow: UnitsOfWork, interval_s: float = 30.0, batch: int = 200) -> None:
         super().__init__(interval_s)
         self._uow, self._batch = uow, batch
 
     async def tick(self) -> int:
-        flagged = 0
-        while True:
-            claimed = await flag_overdue(self._uow(), self._batch)
-            flagged += claimed
-            if claimed < self._batch:
-                break
+        flagged = await _in_batches(lambda: flag_overdue(self._uow(), self._batch), self._batch)
         if flagged:
             log.info("referrals_overdue", count=flagged)
         return flagged
@@ -66,6 +73,22 @@ class RetentionWorker(Periodic):
         if purged:
             log.info("pii_purged", cases=purged)
         return purged
+
+
+class FollowUpSender(Periodic):
+    def __init__(
+        self, uow: UnitsOfWork, lifetime: timedelta, interval_s: float = 15.0, batch: int = 100
+    ) -> None:
+        super().__init__(interval_s)
+        self._uow, self._lifetime, self._batch = uow, lifetime, batch
+
+    async def tick(self) -> int:
+        sent = await _in_batches(
+            lambda: family.send_due(self._uow(), self._lifetime, self._batch), self._batch
+        )
+        if sent:
+            log.info("follow_ups_due", count=sent)
+        return sent
 
 
 async def on_delivery_dead_lettered(

@@ -10,8 +10,14 @@ from datetime import datetime
 from bridges_kit.principal import Principal
 from bridges_referrals import family_names, sharing
 from bridges_referrals.domain import Case, HistoryEntry, Referral
-from bridges_referrals.models import ConsentView, HistoryEntryView, ReferralView
-from bridges_schema import Role
+from bridges_referrals.follow_up import FamilyFeedback, FollowUp, family_language
+from bridges_referrals.models import (
+    ConsentView,
+    FamilyFeedbackView,
+    FollowUpView,
+    HistoryEntryView,
+    ReferralView,
+)
 
 
 def summary(
@@ -60,9 +66,45 @@ def listed(
     shared: sharing.Shared,
     now: datetime,
     last_change: HistoryEntry | None = None,
+    feedback: FamilyFeedback | None = None,
+    ask_family: bool = False,
 ) -> ReferralView:
-    """A list row: the summary and, as `shared` allows, who the family is at a glance."""
-    return summary(referral, now, last_change).model_copy(update=_at_a_glance(case, shared))
+    """A list row: the summary and, as `shared` allows, who the family is at a glance; in the
+    officer's list, the family's answer (without its comment) and whether to ask it."""
+    return summary(referral, now, last_change).model_copy(
+        update={
+            **_at_a_glance(case, shared),
+            "family_feedback": family_feedback(feedback, with_comment=False) if feedback else None,
+            "ask_family": ask_family,
+        }
+    )
+
+
+def family_feedback(feedback: FamilyFeedback, *, with_comment: bool) -> FamilyFeedbackView:
+    return FamilyFeedbackView(
+        answer=feedback.answer,
+        at=feedback.at,
+        via=feedback.via,
+        comment=feedback.comment if with_comment else None,
+    )
+
+
+def follow_up(planned: FollowUp, case: Case) -> FollowUpView:
+    """The follow-up as its officer sees it (the safe hours, while the family's data is kept)."""
+    contact = (case.client or {}).get("contact") or {}
+    window = planned.window
+    return FollowUpView(
+        channel=planned.channel,
+        chosen=planned.chosen,
+        status=planned.status,
+        due_at=planned.due_at,
+        safe_hours=str(window.hours) if window else None,
+        time_zone=window.time_zone if window else None,
+        language=family_language(str(contact.get("preferred_language", "en"))),
+        reconfirmed=planned.reconfirmed,
+        sent_at=planned.sent_at,
+        expires_at=planned.expires_at,
+    )
 
 
 def history_entry(entry: HistoryEntry) -> HistoryEntryView:
@@ -84,9 +126,7 @@ def history(entries: Iterable[HistoryEntry], shared: sharing.Shared) -> list[His
 
 def consent(viewer: Principal, referral: Referral, case: Case) -> ConsentView:
     given = case.consent
-    full = viewer.role is Role.ADMIN or (
-        viewer.role is Role.OFFICER and viewer.sub == referral.officer_id
-    )
+    full = sharing.whole_case(viewer, referral)
     return ConsentView(
         scopes=sorted(given.scopes),
         given_by=given.given_by,
@@ -106,12 +146,22 @@ def detail(
     entries: Iterable[HistoryEntry],
     shared: sharing.Shared,
     now: datetime,
+    feedback: FamilyFeedback | None = None,
+    planned: FollowUp | None = None,
 ) -> ReferralView:
     """The full view for `viewer`, who may see `referral`; `shared` is what it may see of
-    the family."""
+    the family, `feedback` of its answer (`sharing.shared_feedback`); its follow-up and the
+    safety mark are its officer's and admins'."""
+    full = sharing.whole_case(viewer, referral)
+    planned = planned if full else None
+    asked = full and feedback is None and planned is not None and planned.officer_asks(now)
     return summary(referral, now).model_copy(
         update={
             **_at_a_glance(case, shared),
+            "family_feedback": family_feedback(feedback, with_comment=True) if feedback else None,
+            "ask_family": asked,
+            "safety_concerns": case.safety_concerns if full else None,
+            "follow_up": follow_up(planned, case) if planned is not None else None,
             "consent_withdrawn": not case.consent.active,
             "client": dict(shared.client) if shared.client else None,
             "situation": shared.situation,

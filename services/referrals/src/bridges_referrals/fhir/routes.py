@@ -148,7 +148,10 @@ async def search_tasks(
 async def create_task(
     request: Request, body: FhirBody, sender: Caller, uow: UoW, targets: Targets
 ) -> FhirResponse:
-    referral_id, replayed = await use_cases.file_inbound_task(uow, targets, sender, body)
+    follow_ups = request.app.state.follow_ups  # the family's follow-up, as any intake's
+    referral_id, replayed = await use_cases.file_inbound_task(
+        uow, targets, sender, body, follow_ups
+    )
     found = await use_cases.read_task(uow, sender, referral_id)
     location = f"{base_url(request)}/Task/{referral_id}/_history/{found.version}"
     return _answer(found, 200 if replayed else 201, Location=location)

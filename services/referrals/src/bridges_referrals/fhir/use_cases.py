@@ -21,6 +21,7 @@ from bridges_referrals.domain import (
     may_see,
 )
 from bridges_referrals.fhir import codes, inbound, resources
+from bridges_referrals.follow_up import FollowUpPolicy
 from bridges_referrals.models import Transition
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
@@ -204,7 +205,11 @@ async def update_task(
 
 
 async def file_inbound_task(
-    uow: ReferralsUnitOfWork, targets: ResponseTargets, sender: Principal, body: Any
+    uow: ReferralsUnitOfWork,
+    targets: ResponseTargets,
+    sender: Principal,
+    body: Any,
+    follow_ups: FollowUpPolicy = FollowUpPolicy(),  # noqa: B008 (frozen: shared safely)
 ) -> tuple[UUID, bool]:
     """An EHR's Task (+ ServiceRequest, Patient, Consent) filed as a Bridges referral; returns
     (the referral's id, replayed). The Task's identifier is its idempotency key."""
@@ -212,5 +217,7 @@ async def file_inbound_task(
         request, key = inbound.intake_of(body)
     except ValidationError as exc:
         raise inbound.InvalidResource.of(exc) from None
-    result, replayed = await intake.file_referrals(uow, targets, sender, request, key)
+    result, replayed = await intake.file_referrals(
+        uow, targets, sender, request, key, follow_ups=follow_ups
+    )
     return result.referrals[0].id, replayed
