@@ -5,9 +5,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { t } from "./i18n.js";
 import { html } from "./ui.js";
+import { ListingConfirmScreen } from "./views/confirm.js";
 import { InboxReferralScreen, InboxScreen } from "./views/inbox.js";
 import { MyReferralsScreen } from "./views/mine.js";
 import { ProgramScreen } from "./views/program.js";
+import { ProgramEditScreen } from "./views/program-edit.js";
+import { OurProgramsScreen } from "./views/programs.js";
 import { ReferScreen } from "./views/refer.js";
 import { ReferralScreen } from "./views/referral.js";
 import { SearchScreen } from "./views/search.js";
@@ -53,15 +56,18 @@ export const ROLES = {
     },
   },
   agency_staff: {
-    menu: ["inbox"],
+    menu: ["inbox", "programs"],
     start: "inbox",
-    routes: { inbox: { list: InboxScreen, item: InboxReferralScreen } },
+    routes: {
+      inbox: { list: InboxScreen, item: InboxReferralScreen },
+      programs: { list: OurProgramsScreen, item: ProgramEditScreen },
+    },
   },
   admin: {
-    menu: ["programs", "organizations", "locations", "taxonomy", "import", "agencies"],
-    start: "programs",
+    menu: ["services", "organizations", "locations", "taxonomy", "import", "agencies"],
+    start: "services",
     routes: {
-      programs: { list: later(adminPrograms, "ProgramsScreen"), item: later(adminPrograms, "ProgramScreen") },
+      services: { list: later(adminPrograms, "ProgramsScreen"), item: later(adminPrograms, "ProgramScreen") },
       organizations: {
         list: later(adminDirectory, "OrganizationsScreen"),
         item: later(adminDirectory, "OrganizationScreen"),
@@ -83,6 +89,17 @@ export const ROLES = {
     },
   },
 };
+
+/** Screens anyone may open, signed in or not: `#/<name>/<id>` (the id is the link's token). */
+export const PUBLIC = {
+  confirm: ListingConfirmScreen, // the monthly email's one-tap "still correct"
+};
+
+/** The public screen `route` opens, if it is one. */
+export function publicScreen([name, id]) {
+  const Screen = PUBLIC[name];
+  return Screen && id ? html`<${Screen} id=${id} />` : null;
+}
 
 export const supported = (role) => role in ROLES;
 

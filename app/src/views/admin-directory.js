@@ -133,7 +133,7 @@ function UsedBy({ kind, id, version }) {
     <h2 id="used-by">${t("admin.used_by", { count: programs.length })}</h2>
     ${programs.length
       ? html`<ul class="plain used-by">${programs.map(
-          (p) => html`<li><a href=${href("programs", p.id)}>${named(p.name)}</a>${p.status ? html` <${ProgramStatus} status=${p.status} />` : null}</li>`,
+          (p) => html`<li><a href=${href("services", p.id)}>${named(p.name)}</a>${p.status ? html` <${ProgramStatus} status=${p.status} />` : null}</li>`,
         )}</ul>`
       : html`<p class="muted">${t("admin.used_by_none")}</p>`}
   </section>`;

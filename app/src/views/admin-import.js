@@ -62,7 +62,7 @@ function Programs({ id, title, programs, count }) {
   if (!count) return null;
   return html`<details class="import-list" id=${id}>
     <summary>${title} (${formatNumber(count)})</summary>
-    <ul>${programs.map((p) => html`<li><a href=${href("programs", p.id)} lang=${CONTENT_LANGUAGE}>${p.name}</a>
+    <ul>${programs.map((p) => html`<li><a href=${href("services", p.id)} lang=${CONTENT_LANGUAGE}>${p.name}</a>
       ${p.status !== "active" ? html` <span class="muted">(${t(`hsds.${p.status.replace(" ", "_")}`)})</span>` : null}</li>`)}</ul>
     ${count > programs.length ? html`<p class="muted">${t("import.more", { count: formatNumber(count - programs.length) })}</p>` : null}
   </details>`;

@@ -35,9 +35,9 @@ const FIELDS = [
 export function ProgramsScreen() {
   const { config } = useApp();
   const list = useHsdsList(config.directory_url, "/services", (search) => ({ sort: search ? undefined : "name" }));
-  return html`<${ListScreen} title=${t("admin.programs")} addTo="programs" addLabel=${t("admin.new_program")}
+  return html`<${ListScreen} title=${t("admin.programs")} addTo="services" addLabel=${t("admin.new_program")}
     list=${list} searchLabel=${t("admin.search_programs")}>
-    ${(programs) => html`<${Table} caption=${t("admin.programs")} items=${programs} linkOf=${(p) => href("programs", p.id)}
+    ${(programs) => html`<${Table} caption=${t("admin.programs")} items=${programs} linkOf=${(p) => href("services", p.id)}
       columns=${[
         [t("admin.name"), (p) => html`<span lang=${CONTENT_LANGUAGE}>${p.name}</span>`],
         [t("admin.organization"), (p) => html`<span lang=${CONTENT_LANGUAGE}>${p.organization?.name ?? ""}</span>`],
@@ -178,7 +178,7 @@ export function ProgramScreen({ id }) {
     }, text);
     if (saved) {
       setDone(text);
-      if (creating) navigate("programs", changed.id);
+      if (creating) navigate("services", changed.id);
     }
   };
   const submit = (event) => {
@@ -190,7 +190,7 @@ export function ProgramScreen({ id }) {
   if (agency && !choices.agencies.some((a) => a.agency_id === agency)) agencies.push([agency, t("admin.new_agency")]);
 
   return html`<article class="admin-item">
-    <p><a href=${href("programs")}>← ${t("admin.programs")}</a></p>
+    <p><a href=${href("services")}>← ${t("admin.programs")}</a></p>
     <${ScreenTitle}><span lang=${CONTENT_LANGUAGE}>${creating ? t("admin.new_program") : program.name}</span></${ScreenTitle}>
     ${creating ? null : html`<p class="row"><${ProgramStatus} status=${program.status} />
       <span class="muted">${t("admin.version", { at: program.last_modified ? formatDateTime(program.last_modified) : "—" })}</span></p>`}
