@@ -1,6 +1,6 @@
 """Conditional requests: for what a client polls, a strong ETag over the JSON body and 304
 without a body when the client already holds it; for a write, `If-Match` with the ETag the
-client last read (a write over someone else's change is refused: 412, see `preconditions`)."""
+client last read (a write over someone else's change is refused: 412, see `versions`)."""
 
 from __future__ import annotations
 

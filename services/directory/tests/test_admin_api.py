@@ -1,6 +1,6 @@
 """What admins keep beside programs, over real HTTP and PostgreSQL: an organization renamed with
 the ETag read (its programs follow, found by search under the new words), a stale If-Match
-refused with 412 and nothing written, errors at their field, what programs use refused with 409,
+refused with 412 and nothing written, who renamed it in each program's history, errors at their field, what programs use refused with 409,
 locations and terms searched, the agencies by name, and program edits with If-Match."""
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ async def test_an_admin_renames_an_organization_and_its_programs_follow(director
         outbox = await _outbox(directory)
         field = await c.put(f"/organizations/{org['id']}", json={**org, "name": ""})
         mismatch = await c.put(f"/organizations/{uuid.uuid4()}", json=org)
+        audit = (await c.get("/audit", params={"service_id": program["id"]})).json()["items"]
     assert stale.status_code == 412 and stale.json()["type"].endswith("/precondition-failed")
     assert field.status_code == 422
     assert [e["location"] for e in field.json()["errors"]] == [["body", "name"]]
@@ -71,6 +72,14 @@ async def test_an_admin_renames_an_organization_and_its_programs_follow(director
     assert [s["id"] for s in found["contents"]] == [program["id"]]
     assert served["organization"]["name"] == "Riverbend Soup Kitchen"
     assert [o["id"] for o in listed["contents"]] == [org["id"]]
+    # the program's history says the admin renamed its organization (newest first)
+    assert [(e["action"], e["actor_role"], e["version"]) for e in audit] == [
+        ("organization", "admin", 2),
+        ("created", "admin", 1),
+    ]
+    assert audit[0]["changes"] == {
+        "organization.name": ["Alder Kitchen Collective", "Riverbend Soup Kitchen"]
+    }
 
 
 async def test_locations_and_terms_in_use_stay_and_unused_ones_go(directory, infra):

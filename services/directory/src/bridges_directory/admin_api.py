@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict
 from bridges_directory import administration, hsds, queries
 from bridges_directory.api import PageNumber, PerPage, SearchWords, UoW, warn
 from bridges_directory.domain import IdMismatch, document_etag
+from bridges_kit.access import Caller
 from bridges_kit.conditional import IfMatch
 from bridges_kit.http import Pool, router
 from bridges_kit.openapi import problem_responses
 from bridges_kit.problems import Conflict, NotFound, PreconditionFailed, Unprocessable
+from bridges_kit.versions import VersionCondition
 
 routes = router()
 
@@ -51,11 +53,17 @@ async def put_organization(
     response: Response,
     organization_id: UUID,
     organization: hsds.Organization,
+    actor: Caller,
     uow: UoW,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     _same_id(organization_id, organization.id)
-    return _kept(response, await administration.put_organization(uow, organization, if_match))
+    return _kept(
+        response,
+        await administration.put_organization(
+            uow, actor, organization, VersionCondition.of(if_match)
+        ),
+    )
 
 
 class Retirement(BaseModel):
@@ -76,8 +84,10 @@ class Retired(BaseModel):
     "Each active one takes the status given (no referral can be filed to it any more).",
     responses=problem_responses(NotFound),
 )
-async def retire_organization(organization_id: UUID, retirement: Retirement, uow: UoW) -> Retired:
-    count = await administration.retire_organization(uow, organization_id, retirement.status)
+async def retire_organization(
+    organization_id: UUID, retirement: Retirement, actor: Caller, uow: UoW
+) -> Retired:
+    count = await administration.retire_organization(uow, actor, organization_id, retirement.status)
     return Retired(retired=count)
 
 
@@ -116,11 +126,15 @@ async def put_location(
     response: Response,
     location_id: UUID,
     location: hsds.Location,
+    actor: Caller,
     uow: UoW,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     _same_id(location_id, location.id)
-    return _kept(response, await administration.put_location(uow, location, if_match))
+    return _kept(
+        response,
+        await administration.put_location(uow, actor, location, VersionCondition.of(if_match)),
+    )
 
 
 @routes.delete(
@@ -131,7 +145,7 @@ async def put_location(
     responses=REMOVE_PROBLEMS,
 )
 async def delete_location(location_id: UUID, uow: UoW, if_match: IfMatch = None) -> None:
-    await administration.remove_location(uow, location_id, if_match)
+    await administration.remove_location(uow, location_id, VersionCondition.of(if_match))
 
 
 @routes.get("/taxonomy_terms/{term_id}", tags=["hsds"], summary="A taxonomy term (and its ETag)")
@@ -155,11 +169,14 @@ async def put_taxonomy_term(
     response: Response,
     term_id: UUID,
     term: hsds.TaxonomyTerm,
+    actor: Caller,
     uow: UoW,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
     _same_id(term_id, term.id)
-    return _kept(response, await administration.put_term(uow, term, if_match))
+    return _kept(
+        response, await administration.put_term(uow, actor, term, VersionCondition.of(if_match))
+    )
 
 
 @routes.delete(
@@ -170,7 +187,7 @@ async def put_taxonomy_term(
     responses=REMOVE_PROBLEMS,
 )
 async def delete_taxonomy_term(term_id: UUID, uow: UoW, if_match: IfMatch = None) -> None:
-    await administration.remove_term(uow, term_id, if_match)
+    await administration.remove_term(uow, term_id, VersionCondition.of(if_match))
 
 
 class AgencyOut(BaseModel):

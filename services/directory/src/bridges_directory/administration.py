@@ -1,19 +1,20 @@
 """Admins keep the directory's organizations, locations and taxonomy terms, each in one unit of
 work: a change is checked (If-Match, references, what PostgreSQL can store), written, and every
-program embedding the object is rewritten with it (`embedding`), each with its new version and
-its `service.upserted`. An organization is retired by its programs' HSDS status; a location or a
+program embedding the object is rewritten with it (`embedding`), each with its new version, its
+`service.upserted` and its entry in the audit log (who, and what changed). An organization is retired by its programs' HSDS status; a location or a
 term is removed only once no program points at it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from bridges_directory import dataset, embedding, hsds
 from bridges_directory.catalog import Outcome, write_services
 from bridges_directory.domain import (
+    Change,
     LocationNotFound,
     OrganizationNotFound,
     StillInUse,
@@ -21,8 +22,12 @@ from bridges_directory.domain import (
     TermNotFound,
     check_unchanged,
     document_etag,
+    document_of,
 )
+from bridges_directory.edits import changes
 from bridges_directory.uow import DirectoryUnitOfWork
+from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 
 Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
 Embed = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -57,24 +62,47 @@ def _check_text(model: hsds.HsdsObject, what: str) -> None:
 
 
 async def _rewrite(
-    uow: DirectoryUnitOfWork, stored: Sequence[StoredService], change: Rewrite, *, reindex: bool
+    uow: DirectoryUnitOfWork,
+    stored: Sequence[StoredService],
+    change: Rewrite,
+    audited: Change,
+    *,
+    reindex: bool,
 ) -> Outcome:
+    """The programs `stored` (locked) rewritten by `change`, each written one in the audit log as
+    `audited` (the embedding write bumps a locked program's version by one)."""
     services = [hsds.Service.model_validate(change(dict(s.document))) for s in stored]
-    return await write_services(uow, services, reindex=reindex)
+    outcome = await write_services(uow, services, reindex=reindex)
+    written = {p.id for p in outcome.updated}
+    for before, after in zip(stored, services, strict=True):
+        if before.id in written:
+            await uow.audit.record(
+                replace(
+                    audited,
+                    service_id=before.id,
+                    version=before.version + 1,
+                    changes=changes(before.document, document_of(after)),
+                )
+            )
+    return outcome
 
 
 async def put_organization(
-    uow: DirectoryUnitOfWork, organization: hsds.Organization, if_match: str | None
+    uow: DirectoryUnitOfWork,
+    actor: Principal,
+    organization: hsds.Organization,
+    condition: VersionCondition | None,
 ) -> Kept:
     """Create or replace an organization; its programs embed it as it now is."""
     _check_text(organization, "the organization")
     document = _document(organization)
     async with uow:
         current = await uow.organizations.get(organization.id)
-        check_unchanged(if_match, _etag(current), "the organization")
+        check_unchanged(condition, _etag(current), "the organization")
         await uow.organizations.upsert([organization])
         stored = await uow.services.embedding(organization_id=organization.id)
-        kept = await _kept(uow, current, document, stored, embedding.with_organization)
+        audited = Change.by(actor, "organization")
+        kept = await _kept(uow, current, document, stored, embedding.with_organization, audited)
     return kept
 
 
@@ -84,17 +112,20 @@ async def _kept(
     document: dict[str, Any],
     stored: Sequence[StoredService],
     embed: Embed,
+    audited: Change,
     *,
     reindex: bool = False,
     warnings: Sequence[dataset.DatasetError] = (),
 ) -> Kept:
     """The programs embedding an object rewritten with its new `document`, committed."""
-    outcome = await _rewrite(uow, stored, lambda d: embed(d, document), reindex=reindex)
+    outcome = await _rewrite(uow, stored, lambda d: embed(d, document), audited, reindex=reindex)
     await uow.commit()
     return Kept(document, current is None, len(outcome.updated), warnings)
 
 
-async def retire_organization(uow: DirectoryUnitOfWork, organization_id: UUID, status: str) -> int:
+async def retire_organization(
+    uow: DirectoryUnitOfWork, actor: Principal, organization_id: UUID, status: str
+) -> int:
     """Its active programs take `status` (inactive, defunct, temporarily closed): none of them
     can be referred to any more. How many were retired."""
     async with uow:
@@ -106,14 +137,21 @@ async def retire_organization(uow: DirectoryUnitOfWork, organization_id: UUID, s
             if s.document.get("status") == embedding.ACTIVE
         ]
         outcome = await _rewrite(
-            uow, active, lambda d: embedding.with_status(d, status), reindex=False
+            uow,
+            active,
+            lambda d: embedding.with_status(d, status),
+            Change.by(actor, "retired"),
+            reindex=False,
         )
         await uow.commit()
     return len(outcome.retired)
 
 
 async def put_location(
-    uow: DirectoryUnitOfWork, location: hsds.Location, if_match: str | None
+    uow: DirectoryUnitOfWork,
+    actor: Principal,
+    location: hsds.Location,
+    condition: VersionCondition | None,
 ) -> Kept:
     """Create or replace a location; programs delivered there embed it as it now is (and are
     found near its new point)."""
@@ -121,21 +159,22 @@ async def put_location(
     document = _document(location)
     async with uow:
         current = await uow.locations.get(location.id)
-        check_unchanged(if_match, _etag(current), "the location")
+        check_unchanged(condition, _etag(current), "the location")
         await uow.locations.upsert([location])
         stored = await uow.services.embedding(location_id=location.id)
-        kept = await _kept(uow, current, document, stored, embedding.with_location)
+        audited = Change.by(actor, "location")
+        kept = await _kept(uow, current, document, stored, embedding.with_location, audited)
     return kept
 
 
 async def remove_location(
-    uow: DirectoryUnitOfWork, location_id: UUID, if_match: str | None
+    uow: DirectoryUnitOfWork, location_id: UUID, condition: VersionCondition | None
 ) -> None:
     async with uow:
         current = await uow.locations.get(location_id)
         if current is None:
             raise LocationNotFound(f"no location with id {location_id}")
-        check_unchanged(if_match, document_etag(current), "the location")
+        check_unchanged(condition, document_etag(current), "the location")
         programs = await uow.locations.usage(location_id)
         if programs:
             raise StillInUse(
@@ -146,14 +185,19 @@ async def remove_location(
         await uow.commit()
 
 
-async def put_term(uow: DirectoryUnitOfWork, term: hsds.TaxonomyTerm, if_match: str | None) -> Kept:
+async def put_term(
+    uow: DirectoryUnitOfWork,
+    actor: Principal,
+    term: hsds.TaxonomyTerm,
+    condition: VersionCondition | None,
+) -> Kept:
     """Create or replace a taxonomy term (its code unique in its taxonomy, never its own
     ancestor); the programs classified under it or a narrower term are searched by its new
     names at once (re-indexed, a new version each)."""
     document = _document(term)
     async with uow:
         current = await uow.taxonomy.term(term.id)
-        check_unchanged(if_match, _etag(current), "the term")
+        check_unchanged(condition, _etag(current), "the term")
         references = dataset.check_term(term, await uow.taxonomy.known_references())
         if references.errors:
             raise dataset.InvalidDataset(references.errors, "the term")
@@ -165,18 +209,21 @@ async def put_term(uow: DirectoryUnitOfWork, term: hsds.TaxonomyTerm, if_match: 
             document,
             stored,
             embedding.with_term,
+            Change.by(actor, "term"),
             reindex=True,
             warnings=references.warnings,
         )
     return kept
 
 
-async def remove_term(uow: DirectoryUnitOfWork, term_id: UUID, if_match: str | None) -> None:
+async def remove_term(
+    uow: DirectoryUnitOfWork, term_id: UUID, condition: VersionCondition | None
+) -> None:
     async with uow:
         current = await uow.taxonomy.term(term_id)
         if current is None:
             raise TermNotFound(f"no taxonomy term with id {term_id}")
-        check_unchanged(if_match, document_etag(current), "the term")
+        check_unchanged(condition, document_etag(current), "the term")
         programs, narrower = await uow.taxonomy.term_usage(term_id)
         if programs or narrower:
             raise StillInUse(

@@ -27,6 +27,7 @@ from bridges_kit.fields import Instant
 from bridges_kit.http import Pool, get_runtime, router, unit_of_work
 from bridges_kit.openapi import problem_responses
 from bridges_kit.problems import BadRequest, PreconditionFailed, Unprocessable
+from bridges_kit.versions import VersionCondition
 
 routes = router()
 WARNING_HEADER = "Bridges-Warning"
@@ -274,7 +275,7 @@ async def put_service(
 ) -> dict[str, Any]:
     if service.id != service_id:
         raise IdMismatch(f"the body's id {service.id} differs from the path's")
-    result = await catalog.upsert_service(uow, service, actor, if_match)
+    result = await catalog.upsert_service(uow, service, actor, VersionCondition.of(if_match))
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
     warn(response, result.warnings)

@@ -29,6 +29,7 @@ from bridges_directory.edits import changes
 from bridges_directory.embedding import is_retirement
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 
 IMPORT_BATCH = 500
 ANALYZE_AFTER = 1000  # changed programs after which an import refreshes planner statistics
@@ -145,18 +146,16 @@ async def upsert_service(
     uow: DirectoryUnitOfWork,
     service: hsds.Service,
     actor: Principal | None = None,
-    if_match: str | None = None,
+    condition: VersionCondition | None = None,
 ) -> UpsertResult:
     """Create or replace a program; an identical resubmission changes nothing and emits nothing.
-    With `if_match`, only over the version the caller read."""
+    With a `condition` (If-Match), only over the version the caller read."""
     async with uow:
-        if if_match is not None:
-            held = await uow.services.get(service.id, for_update=True)
-            check_unchanged(if_match, None if held is None else held.etag, "the program")
+        previous = await uow.services.get(service.id, for_update=True)
+        check_unchanged(condition, None if previous is None else previous.etag, "the program")
         references = dataset.check_service(service, await uow.taxonomy.known_references())
         if references.errors:
             raise dataset.InvalidDataset(references.errors, "the service")
-        previous = await uow.services.get(service.id, for_update=True)
         outcome = await write_services(uow, [service])
         stored = await uow.services.get(service.id)
         assert stored is not None

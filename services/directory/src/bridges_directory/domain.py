@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 from bridges_directory import hsds, indexing
-from bridges_kit.preconditions import match
 from bridges_kit.principal import Principal
 from bridges_kit.versions import VersionCondition
 from bridges_schema import CapacityStatus, Role
@@ -128,10 +127,10 @@ def document_etag(document: Mapping[str, Any]) -> str:
     return f'"{content_hash(document)[:32]}"'
 
 
-def check_unchanged(if_match: str | None, etag: str | None, what: str) -> None:
+def check_unchanged(condition: VersionCondition | None, etag: str | None, what: str) -> None:
     """A write conditioned on the ETag the caller read goes ahead only on that version (`etag`
-    None: it does not exist, which no If-Match names)."""
-    if if_match is not None and (etag is None or not match(if_match, etag)):
+    None: it does not exist, which no If-Match names; `condition` None: unconditional)."""
+    if condition is not None and (etag is None or not condition.names(etag)):
         raise StaleVersion(
             f"{what} changed since you read it (or no longer exists): reload it and try again"
         )
@@ -276,9 +275,9 @@ def verified(document: Mapping[str, Any], today: date) -> dict[str, Any]:
 class Change:
     """One entry of the directory's audit log: who changed which program, how, when."""
 
-    action: (
-        str  # created | replaced | edited | capacity | confirmed | reopened | deleted | imported
-    )
+    # created | replaced | edited | capacity | confirmed | reopened | deleted | imported; an
+    # admin's change of what the program embeds: organization | location | term | retired
+    action: str
     actor_sub: str
     actor_role: str
     service_id: UUID | None = None
