@@ -1,7 +1,8 @@
 """An admin at a desk, in Chromium against the real `bridges up`: an HSDS dataset checked by a dry
 run — its errors listed with their paths, then a clean file's report of what would be added,
 changed and retired — changes nothing until the import is committed, its upload shown by a
-progress bar; a program created with the API's refusals at their fields, then retired; an agency's
+progress bar; a program created with the API's refusals at their fields, then retired, both in
+its history (as an organization's new name is); an agency's
 endpoint added (its secret shown once), sent a test event whose delivery arrives, and rotated.
 English and Spanish, desk and tablet sizes (a phone fits too), axe-clean."""
 
@@ -178,6 +179,13 @@ def _programs_and_an_endpoint(app_stack: AppStack, page: Page) -> None:
     page.get_by_role("button", name="Retire the program").last.click()
     expect(page.locator(".notice", has_text="Retired: it is inactive")).to_be_visible()
     assert api.call("directory", "GET", f"/services/{program_id}").json()["status"] == "inactive"
+    # its history: who did what (the directory's audit log), newest first
+    rows = page.get_by_role("table", name="History").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Edited by an administrator")
+    expect(rows.first).to_contain_text("status")
+    expect(rows.last).to_contain_text("Created")
+    expect(rows.first).to_contain_text("Alex Admin (Administrator)")
 
     # the agency's endpoint: added (secret once), tested (the event arrives), rotated
     with receiving() as receiver:
@@ -243,6 +251,12 @@ def test_an_admin_renames_an_organization_and_cannot_remove_a_location_in_use(
         looked_at(page, "admin-organization", LANDSCAPE, "en")
         served = api.call("directory", "GET", f"/services/{program['id']}").json()
         assert served["organization"]["name"] == renamed
+        page.get_by_role("link", name=program["name"]).click()
+        history = page.get_by_role("table", name="History").locator("tbody tr")
+        expect(history.first).to_contain_text("Its organization changed")
+        expect(history.first).to_contain_text("organization.name")
+        page.get_by_role("heading", name="History").scroll_into_view_if_needed()
+        looked_at(page, "admin-program-history", LANDSCAPE, "en")
         location = program["service_at_locations"][0]["location"]
         page.goto(f"{app_stack.app_url}#/locations/{location['id']}")
         page.get_by_role("button", name="Remove").click()

@@ -2,7 +2,7 @@
 // or edited field by field — its organization, where it is delivered, the needs it meets, the
 // agency its referrals go to and whether it takes them — and retired or brought back by its HSDS
 // status. Saved with the version read (a colleague's change meanwhile is shown, never
-// overwritten); the API's refusals appear at their fields.
+// overwritten); the API's refusals appear at their fields; its history below (`admin-history`).
 import { useEffect, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { CONTENT_LANGUAGE } from "../directory.js";
@@ -24,6 +24,7 @@ import {
   writeDocument,
 } from "./admin-common.js";
 import { newId } from "./admin-fields.js";
+import { ProgramHistory } from "./admin-history.js";
 
 const CAPACITIES = ["available", "limited", "waitlist", "full"];
 const FIELDS = [
@@ -239,5 +240,6 @@ export function ProgramScreen({ id }) {
             : html`<button type="button" onClick=${() => save({ ...program, status: "active" }, t("admin.restored"))}>${t("admin.restore")}</button>`}
       </div>
     </form>
+    ${creating ? null : html`<${ProgramHistory} id=${id} version=${program.last_modified} />`}
   </article>`;
 }
