@@ -8,10 +8,11 @@ and with BRIDGES_SCREENSHOTS=1 it is saved for the docs."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -62,6 +63,26 @@ def looked_at(
     check_fits(page, name, size["width"])
     assert tablet.serious_violations(page) == [], name
     screenshot(page, f"{name}-{size['width']}x{size['height']}-{language}", full_page=full_page)
+
+
+LOADING = re.compile(r"^(Loading|Cargando)…$")
+
+
+def every_size_and_language(
+    page: Page, stack: AppStack, screens: Sequence[tuple[str, str]]
+) -> None:
+    """Each screen (its screenshot's name, its route) opened at a desk and on a tablet, in
+    English and Spanish, once loaded (its heading shown, nothing left loading), and looked at."""
+    for language in ("en", "es"):
+        for size in (DESK, LANDSCAPE):
+            page.set_viewport_size(size)
+            choose_language(page, language)
+            for name, route in screens:
+                page.goto(f"{stack.app_url}#/{route}")
+                expect(page.locator("h1").first).to_be_visible()
+                expect(page.get_by_text(LOADING)).to_have_count(0)
+                looked_at(page, name, size, language)
+    choose_language(page, "en")
 
 
 def until(probe: Callable[[], Any], timeout_s: float = 20.0) -> Any:

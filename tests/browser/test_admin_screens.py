@@ -2,9 +2,9 @@
 run — its errors listed with their paths, then a clean file's report of what would be added,
 changed and retired — changes nothing until the import is committed, its upload shown by a
 progress bar; a program created with the API's refusals at their fields, then retired, both in
-its history (as an organization's new name is); an agency's
-endpoint added (its secret shown once), sent a test event whose delivery arrives, and rotated.
-English and Spanish, desk and tablet sizes (a phone fits too), axe-clean."""
+its history (as an organization's new name is); an agency's endpoint added (its secret shown
+once), sent a test event whose delivery arrives, and rotated. Every admin screen in English and
+Spanish, at a desk and on a tablet (a phone fits too), axe-clean."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.browser.operators import (
     LANDSCAPE,
     PHONE,
     Api,
+    every_size_and_language,
     looked_at,
     operator_page,
     receiving,
@@ -174,7 +175,7 @@ def _programs_and_an_endpoint(app_stack: AppStack, page: Page) -> None:
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
     program_id = page.url.rsplit("/", 1)[-1]
-    looked_at(page, "admin-program", DESK, "en")
+    looked_at(page, "admin-program-created", DESK, "en")
     page.get_by_role("button", name="Retire the program").click()
     page.get_by_role("button", name="Retire the program").last.click()
     expect(page.locator(".notice", has_text="Retired: it is inactive")).to_be_visible()
@@ -216,10 +217,10 @@ def _programs_and_an_endpoint(app_stack: AppStack, page: Page) -> None:
         card.get_by_role("button", name="Rotate the secret").last.click()
         expect(card.locator(".secret-value")).to_have_text(re.compile(r"^whsec_"))
         expect(card).to_contain_text("the old secret still signs until")
-        looked_at(page, "admin-agency", DESK, "en")
+        looked_at(page, "admin-agency-endpoint", DESK, "en")
     page.locator(".language select").select_option("es")
     expect(page.get_by_role("heading", name="Destinos webhook", exact=True)).to_be_visible()
-    looked_at(page, "admin-agency", DESK, "es")
+    looked_at(page, "admin-agency-endpoint", DESK, "es")
     page.set_viewport_size(LANDSCAPE)
     page.goto(f"{app_stack.app_url}#/services/{program_id}")
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
@@ -248,7 +249,7 @@ def test_an_admin_renames_an_organization_and_cannot_remove_a_location_in_use(
         page.get_by_role("button", name="Save").click()
         expect(page.locator(".notice", has_text="1 program(s) now show the change")).to_be_visible()
         expect(page.locator(".used-by")).to_contain_text(program["name"])
-        looked_at(page, "admin-organization", LANDSCAPE, "en")
+        looked_at(page, "admin-organization-saved", LANDSCAPE, "en")
         served = api.call("directory", "GET", f"/services/{program['id']}").json()
         assert served["organization"]["name"] == renamed
         page.get_by_role("link", name=program["name"]).click()
@@ -265,7 +266,7 @@ def test_an_admin_renames_an_organization_and_cannot_remove_a_location_in_use(
             "1 program(s) are delivered at this location"
         )
         assert api.call("directory", "GET", f"/locations/{location['id']}").status_code == 200
-        looked_at(page, "admin-location", LANDSCAPE, "en")
+        looked_at(page, "admin-location-in-use", LANDSCAPE, "en")
 
 
 def test_the_admin_screens_read_in_spanish(app_stack: AppStack, browser: Browser) -> None:
@@ -286,3 +287,32 @@ def _in_spanish(app_stack: AppStack, page: Page) -> None:
         expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
         looked_at(page, name, DESK, "es")
     assert tablet.serious_violations(page) == []
+
+
+def test_every_admin_screen_at_a_desk_and_on_a_tablet_in_both_languages(
+    app_stack: AppStack, browser: Browser
+) -> None:
+    api = Api(app_stack)
+    agency = str(uuid.uuid4())
+    program = api.program(agency, f"Wrenfield Pantry {uuid.uuid4().hex[:6]}", placed=True)
+    location = program["service_at_locations"][0]["location"]
+    terms = api.call("directory", "GET", "/taxonomy_terms", params={"search": "food"}).json()
+    with operator_page(browser) as page:
+        sign_in(page, app_stack, "Alex Admin")
+        every_size_and_language(
+            page,
+            app_stack,
+            [
+                ("admin-programs", "services"),
+                ("admin-program", f"services/{program['id']}"),
+                ("admin-organizations", "organizations"),
+                ("admin-organization", f"organizations/{program['organization']['id']}"),
+                ("admin-locations", "locations"),
+                ("admin-location", f"locations/{location['id']}"),
+                ("admin-taxonomy", "taxonomy"),
+                ("admin-term", f"taxonomy/{terms['contents'][0]['id']}"),
+                ("admin-import", "import"),
+                ("admin-agencies", "agencies"),
+                ("admin-agency", f"agencies/{agency}"),
+            ],
+        )

@@ -2,7 +2,8 @@
 referral's webhook for good (410), so its delivery dies; the flow shows it, past the alert's
 threshold and named by its Prometheus metric; ops inspect it (no family data on the screen),
 the agency fixes its receiver, ops send it again and the webhook arrives with its first id; the
-action is recorded with Olu Ops' name. English and Spanish, desk and tablet, axe-clean."""
+action is recorded with Olu Ops' name. Every ops screen in English and Spanish, at a desk and on
+a tablet (the flow on a phone too), axe-clean."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.browser.operators import (
     LANDSCAPE,
     PHONE,
     Api,
+    every_size_and_language,
     looked_at,
     operator_page,
     receiving,
@@ -65,7 +67,7 @@ def _replay(app_stack: AppStack, page: Page) -> None:
         expect(page.locator("[data-figure=deliveries_last_hour]")).to_contain_text(
             "BridgesDeliveriesDead"
         )
-        looked_at(page, "ops-flow", DESK, "en")
+        looked_at(page, "ops-flow-dead", DESK, "en")
 
         figure.get_by_role("link", name="See what failed").click()
         expect(
@@ -73,11 +75,11 @@ def _replay(app_stack: AppStack, page: Page) -> None:
         ).to_be_visible()
         row = page.locator(f"tr[data-delivery-id='{delivery['id']}']")
         expect(row).to_contain_text("410")
-        looked_at(page, "ops-failures", DESK, "en")
+        looked_at(page, "ops-failures-dead", DESK, "en")
         page.set_viewport_size(LANDSCAPE)
         page.locator(".language select").select_option("es")
         expect(row).to_contain_text("410")
-        looked_at(page, "ops-failures", LANDSCAPE, "es")
+        looked_at(page, "ops-failures-dead", LANDSCAPE, "es")
         page.locator(".language select").select_option("en")
         page.set_viewport_size(DESK)
         row.get_by_role("link").click()
@@ -85,7 +87,7 @@ def _replay(app_stack: AppStack, page: Page) -> None:
         expect(page.locator(".ops-inspect")).to_contain_text(referral["id"])
         body = page.locator("body").inner_text()
         assert family not in body and "503-555-0199" not in body  # ops never see family data
-        looked_at(page, "ops-delivery", DESK, "en")
+        looked_at(page, "ops-delivery-dead", DESK, "en")
 
         # the agency fixed its receiver (it answers 200 now): send it again
         page.get_by_role("button", name="Send again").click()
@@ -99,13 +101,13 @@ def _replay(app_stack: AppStack, page: Page) -> None:
         action = page.locator("tr", has_text=delivery["id"])
         expect(action).to_contain_text("Delivery sent again")
         expect(action).to_contain_text("Olu Ops")
-        looked_at(page, "ops-actions", DESK, "en")
+        looked_at(page, "ops-actions-replayed", DESK, "en")
 
         page.get_by_role("link", name="Endpoints").click()
         row = page.locator(f"tr[data-endpoint-id='{endpoint['id']}']")
         row.get_by_role("button", name="Pause").click()
         expect(row.get_by_role("button", name="Resume")).to_be_visible()
-        looked_at(page, "ops-endpoints", DESK, "en")
+        looked_at(page, "ops-endpoints-paused", DESK, "en")
         row.get_by_role("button", name="Resume").click()
         expect(row.get_by_role("button", name="Pause")).to_be_visible()
 
@@ -113,16 +115,24 @@ def _replay(app_stack: AppStack, page: Page) -> None:
     page.get_by_role("link", name="El flujo").click()
     expect(page.get_by_role("heading", name="El flujo de derivaciones", level=1)).to_be_visible()
     expect(page.locator("[data-figure=deliveries_dead]")).to_contain_text("Entregas abandonadas")
-    looked_at(page, "ops-flow", DESK, "es")
     page.set_viewport_size(LANDSCAPE)
     page.get_by_role("link", name="Fallidos").click()
     expect(
         page.get_by_role("heading", name=re.compile("Mensajes fallidos"), level=1)
     ).to_be_visible()
-    looked_at(page, "ops-failures", LANDSCAPE, "es")
     page.get_by_role("link", name="El flujo").click()
-    looked_at(page, "ops-flow", LANDSCAPE, "es")
     page.set_viewport_size(PHONE)
     looked_at(page, "ops-flow", PHONE, "es")
     page.locator(".menu-toggle").click()
     page.locator(".language select").select_option("en")
+    every_size_and_language(
+        page,
+        app_stack,
+        [
+            ("ops-flow", "flow"),
+            ("ops-failures", "failures"),
+            ("ops-delivery", f"failures/{delivery['id']}"),
+            ("ops-endpoints", "endpoints"),
+            ("ops-actions", "actions"),
+        ],
+    )
