@@ -1,14 +1,15 @@
 """Admins keep the directory's organizations, locations and taxonomy terms, each in one unit of
 work: a change is checked (If-Match, references, what PostgreSQL can store), written, and every
 program embedding the object is rewritten with it (`embedding`), each with its new version, its
-`service.upserted` and its entry in the audit log (who, and what changed). An organization is retired by its programs' HSDS status; a location or a
-term is removed only once no program points at it."""
+`service.upserted` and its entry in the audit log (who, and what changed). An organization is
+retired by its programs' HSDS status; a location or a term is removed only once no program
+points at it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from bridges_directory import dataset, embedding, hsds
@@ -31,6 +32,16 @@ from bridges_kit.versions import VersionCondition
 
 Rewrite = Callable[[dict[str, Any]], dict[str, Any]]
 Embed = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+Embedded = TypeVar("Embedded", hsds.Organization, hsds.Location)
+Held = TypeVar("Held", contravariant=True)
+
+
+class _Store(Protocol[Held]):
+    """Where an object programs embed is kept (`uow.organizations`, `uow.locations`)."""
+
+    async def get(self, object_id: UUID, /) -> dict[str, Any] | None: ...
+
+    async def upsert(self, objects: Sequence[Held], /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,15 +105,37 @@ async def put_organization(
     condition: VersionCondition | None,
 ) -> Kept:
     """Create or replace an organization; its programs embed it as it now is."""
-    _check_text(organization, "the organization")
-    document = _document(organization)
+    return await _put_embedded(
+        uow,
+        actor,
+        organization,
+        condition,
+        lambda u: u.organizations,
+        lambda u: u.services.embedding(organization_id=organization.id),
+        embedding.with_organization,
+    )
+
+
+async def _put_embedded(
+    uow: DirectoryUnitOfWork,
+    actor: Principal,
+    model: Embedded,
+    condition: VersionCondition | None,
+    store: Callable[[DirectoryUnitOfWork], _Store[Embedded]],
+    embedding_it: Callable[[DirectoryUnitOfWork], Awaitable[list[StoredService]]],
+    embed: Embed,
+) -> Kept:
+    """An organization or a location written over the version read, then every program
+    embedding it (`embedding_it`, locked) rewritten with it (`embed`), each in the audit log."""
+    kind = "organization" if isinstance(model, hsds.Organization) else "location"
+    _check_text(model, f"the {kind}")
+    document = _document(model)
     async with uow:
-        current = await uow.organizations.get(organization.id)
-        check_unchanged(condition, _etag(current), "the organization")
-        await uow.organizations.upsert([organization])
-        stored = await uow.services.embedding(organization_id=organization.id)
-        audited = Change.by(actor, "organization")
-        kept = await _kept(uow, current, document, stored, embedding.with_organization, audited)
+        current = await store(uow).get(model.id)
+        check_unchanged(condition, _etag(current), f"the {kind}")
+        await store(uow).upsert([model])
+        stored = await embedding_it(uow)
+        kept = await _kept(uow, current, document, stored, embed, Change.by(actor, kind))
     return kept
 
 
@@ -155,16 +188,15 @@ async def put_location(
 ) -> Kept:
     """Create or replace a location; programs delivered there embed it as it now is (and are
     found near its new point)."""
-    _check_text(location, "the location")
-    document = _document(location)
-    async with uow:
-        current = await uow.locations.get(location.id)
-        check_unchanged(condition, _etag(current), "the location")
-        await uow.locations.upsert([location])
-        stored = await uow.services.embedding(location_id=location.id)
-        audited = Change.by(actor, "location")
-        kept = await _kept(uow, current, document, stored, embedding.with_location, audited)
-    return kept
+    return await _put_embedded(
+        uow,
+        actor,
+        location,
+        condition,
+        lambda u: u.locations,
+        lambda u: u.services.embedding(location_id=location.id),
+        embedding.with_location,
+    )
 
 
 async def remove_location(
