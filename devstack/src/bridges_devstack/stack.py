@@ -162,6 +162,7 @@ class Stack:
             "referrals": {
                 "BRIDGES_APP_DIR": str(self.app_dir),
                 "BRIDGES_APP_DIRECTORY_URL": f"http://127.0.0.1:{self.ports.directory}",
+                "BRIDGES_APP_NOTIFICATIONS_URL": f"http://127.0.0.1:{self.ports.notifications}",
                 "BRIDGES_APP_OIDC_AUTHORITY": self.issuer,
                 "BRIDGES_APP_OIDC_CLIENT_ID": identity.CLIENT_ID,
                 "BRIDGES_DATA_KEY_FILE": str(self.run_dir / DEV_KEY_FILE_NAME),

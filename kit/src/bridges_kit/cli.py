@@ -35,6 +35,7 @@ from rich.table import Table
 
 from bridges_kit import dead_letters
 from bridges_kit.logs import configure_logging
+from bridges_kit.principal import CONSOLE
 from bridges_kit.runtime import Runtime
 
 AnyRuntime = Runtime[Any, Any]
@@ -266,7 +267,9 @@ def _dead_letters() -> typer.Typer:
         """Apply a parked event again (after a fix)."""
         current = session(ctx)
         dispatchers = current.runtime.dispatchers
-        current.show(current.database(lambda pool: dead_letters.replay(pool, dispatchers, id_)))
+        current.show(
+            current.database(lambda pool: dead_letters.replay_by(pool, dispatchers, id_, CONSOLE))
+        )
 
     return group
 

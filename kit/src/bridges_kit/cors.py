@@ -28,6 +28,8 @@ EXPOSED_HEADERS = (
     "Retry-After",
     "Idempotent-Replayed",
     "Bridges-Results-Capped",
+    "Bridges-Warning",
+    "Bridges-Programs-Rewritten",
     CORRELATION_HEADER,
 )
 PREFLIGHT_MAX_AGE_S = 600

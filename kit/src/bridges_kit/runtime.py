@@ -179,24 +179,29 @@ class Runtime(Generic[SettingsT, UowT]):
                 for d in self.dispatchers
             ),
             *(factory(self) for factory in self._worker_factories),
-            MetricsSampler(
-                pool,
-                self._js,
-                self.metrics,
-                [
-                    (
-                        d.durable,
-                        self.streams.stream(d.subscription.domain).name,
-                        f"{self.streams.namespace}-{d.durable}",
-                    )
-                    for d in self.dispatchers
-                ],
-                self._samplers,
-                s.metrics_sample_s,
-            ),
+            self.sampler(self.metrics),
         ]
         self._tasks = [asyncio.create_task(self._supervise(w)) for w in self._workers]
         log.info("service_started", port=s.http_port, namespace=s.nats_namespace)
+
+    def sampler(self, metrics: Metrics) -> MetricsSampler:
+        """The sampler of this service's gauges of state, setting them on `metrics` (the
+        process's own, every `metrics_sample_s`; a fresh set for ops' summary, now)."""
+        return MetricsSampler(
+            self.pool,
+            self.js,
+            metrics,
+            [
+                (
+                    d.durable,
+                    self.streams.stream(d.subscription.domain).name,
+                    f"{self.streams.namespace}-{d.durable}",
+                )
+                for d in self.dispatchers
+            ],
+            self._samplers,
+            self.settings.metrics_sample_s,
+        )
 
     async def _supervise(self, worker: Worker) -> None:
         """Run a worker; if it crashes, log it and restart it with backoff (a bug must not stop

@@ -13,7 +13,16 @@ from typing import ClassVar
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
-from bridges_directory import access, agency_api, api, dataset, domain, open_data, reviews
+from bridges_directory import (
+    access,
+    admin_api,
+    agency_api,
+    api,
+    dataset,
+    domain,
+    open_data,
+    reviews,
+)
 from bridges_directory.corrections import Corrections
 from bridges_directory.freshness import ReviewPolicy
 from bridges_directory.lexicon import LEXICON
@@ -31,6 +40,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ERRORS: problems.ErrorMap = {
     domain.ServiceNotFound: problems.NotFound,
     domain.OrganizationNotFound: problems.NotFound,
+    domain.LocationNotFound: problems.NotFound,
+    domain.TermNotFound: problems.NotFound,
+    domain.StaleVersion: problems.PreconditionFailed,
+    domain.StillInUse: problems.Conflict,
     domain.IdMismatch: problems.Unprocessable,
     domain.NotYourService: problems.NotFound,
     domain.AgencyNotFound: problems.NotFound,
@@ -113,7 +126,7 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges directory",
         description="Human-service programs as Open Referral HSDS 3.0, with search.",
-        routers=[api.routes, agency_api.routes],
+        routers=[api.routes, admin_api.routes, agency_api.routes],
         error_map=ERRORS,
         access_table=access.TABLE,
         body_limits={"/import": runtime.settings.import_max_bytes},

@@ -81,6 +81,8 @@ ERRORS: problems.ErrorMap = {
     domain.UnknownEventType: problems.Unprocessable,
     domain.NoEmail: problems.Unprocessable,
     domain.DeliveryNotFound: problems.NotFound,
+    domain.RecipientNotFound: problems.NotFound,
+    domain.EndpointNotDelivering: problems.Conflict,
     netguard.UnsafeUrl: problems.Unprocessable,
 }
 
@@ -287,7 +289,11 @@ def build_runtime(settings: NotificationsSettings | None = None) -> Notification
         unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,
         workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
-        samplers=[delivery_log.sample_waiting],
+        samplers=[
+            delivery_log.sample_waiting,
+            delivery_log.sample_last_hour,
+            delivery_log.sample_endpoints,
+        ],
     )
 
 

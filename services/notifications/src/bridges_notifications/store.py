@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from bridges_kit.operator_log import SqlOperatorActions
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications.domain import (
     Attempted,
@@ -30,7 +31,7 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
 
 
-def _endpoint(row: asyncpg.Record) -> Endpoint:
+def endpoint_of(row: asyncpg.Record) -> Endpoint:
     return Endpoint(
         id=row["id"],
         agency_id=row["agency_id"],
@@ -64,7 +65,7 @@ class SqlEndpoints(Repository):
             endpoint.description,
             endpoint.created_at,
         )
-        return _endpoint(row)
+        return endpoint_of(row)
 
     async def change(
         self,
@@ -87,13 +88,13 @@ class SqlEndpoints(Repository):
             list(event_types),
             description,
         )
-        return None if row is None else _endpoint(row)
+        return None if row is None else endpoint_of(row)
 
     async def of_agency(self, agency_id: UUID) -> list[Endpoint]:
         rows = await self._conn.fetch(
             "SELECT * FROM endpoint WHERE agency_id = $1 ORDER BY created_at, id", agency_id
         )
-        return [_endpoint(r) for r in rows]
+        return [endpoint_of(r) for r in rows]
 
     async def rotate_secret(
         self, agency_id: UUID, endpoint_id: UUID, secret: str, overlap: timedelta
@@ -107,7 +108,7 @@ class SqlEndpoints(Repository):
             secret,
             overlap,
         )
-        return None if row is None else _endpoint(row)
+        return None if row is None else endpoint_of(row)
 
     async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None:
         """Pause, or resume with a clean slate (the breaker forgets past failures)."""
@@ -119,7 +120,7 @@ class SqlEndpoints(Repository):
             endpoint_id,
             paused,
         )
-        return None if row is None else _endpoint(row)
+        return None if row is None else endpoint_of(row)
 
     async def count_failure(self, endpoint_id: UUID) -> int:
         """One more failure in a row; returns how many now."""
@@ -203,6 +204,14 @@ class SqlRecipients(Repository):
         )
         return [_recipient(r) for r in rows]
 
+    async def remove(self, agency_id: UUID, recipient_id: UUID) -> bool:
+        removed = await self._conn.fetchval(
+            "DELETE FROM email_recipient WHERE id = $1 AND agency_id = $2 RETURNING 1",
+            recipient_id,
+            agency_id,
+        )
+        return bool(removed)
+
 
 class SqlAudiences(Repository):
     async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
@@ -221,7 +230,7 @@ class SqlAudiences(Repository):
             recipients,
         )
         return Audience(
-            endpoints=[_endpoint(r) for r in rows if r["kind"] == "endpoint"],
+            endpoints=[endpoint_of(r) for r in rows if r["kind"] == "endpoint"],
             recipients=[_recipient(r) for r in rows if r["kind"] == "recipient"],
         )
 
@@ -427,18 +436,27 @@ class SqlDeliveries(Repository):
         )
         return {r["id"]: r["finished_at"] for r in rows}
 
-    async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
-        """Queue again, now, one delivery (whatever its state) or an endpoint's dead ones."""
+    async def replay(
+        self,
+        delivery_id: UUID | None = None,
+        endpoint_id: UUID | None = None,
+        *,
+        every_dead: bool = False,
+    ) -> int:
+        """Queue again, now, one delivery (whatever its state), an endpoint's dead ones or every
+        dead one."""
         count: int = await self._conn.fetchval(
             """WITH replayed AS (
                    UPDATE delivery SET status = 'pending', next_attempt_at = now(),
                        lease_until = NULL, finished_at = NULL, attempts = 0
                    WHERE ($1::uuid IS NOT NULL AND id = $1)
                       OR ($2::uuid IS NOT NULL AND endpoint_id = $2 AND status = 'dead')
+                      OR ($3 AND status = 'dead')
                    RETURNING 1)
                SELECT count(*) FROM replayed""",
             delivery_id,
             endpoint_id,
+            every_dead,
         )
         await self.wake()
         return count
@@ -452,6 +470,7 @@ class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
     """The notifications unit of work on PostgreSQL: these repositories on one transaction."""
 
     def _bind(self, conn: asyncpg.Connection) -> None:
+        self.actions = SqlOperatorActions(conn)
         self.endpoints = SqlEndpoints(conn)
         self.channels = SqlChannels(conn)
         self.recipients = SqlRecipients(conn)

@@ -164,6 +164,16 @@ class ReferralsSettings(ServiceSettings):
         description="this API's base URL as browsers see it ('' where it serves the app itself; "
         "'/api/referrals' behind the compose reverse proxy)",
     )
+    app_notifications_url: str = Field(
+        default="",
+        description="the notifications API's base URL as browsers see it (admins' and ops' "
+        "screens); '' same origin",
+    )
+    app_prometheus_url: str = Field(
+        default="",
+        description="where ops' screen links each figure's metric to (Prometheus's base URL, "
+        "e.g. http://127.0.0.1:9090); '' names the metric without a link",
+    )
     app_oidc_authority: str = Field(
         default="",
         description="the OpenID provider the app signs in with (its issuer URL); '' no sign-in",
@@ -185,7 +195,7 @@ class ReferralsSettings(ServiceSettings):
         """The key ring as text, also when `from_env` already parsed its JSON."""
         return json.dumps(value) if isinstance(value, dict) else value
 
-    @field_validator("app_directory_url", "app_referrals_url")
+    @field_validator("app_directory_url", "app_referrals_url", "app_notifications_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         """An http(s) URL, a path on the app's own origin ('/api/directory'), or empty."""
@@ -208,11 +218,11 @@ class ReferralsSettings(ServiceSettings):
             raise ValueError("an http(s) URL")
         return value
 
-    @field_validator("app_oidc_authority")
+    @field_validator("app_oidc_authority", "app_prometheus_url")
     @classmethod
     def _authority(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError("the OpenID provider's issuer is an http(s) URL")
+            raise ValueError("an http(s) URL (the OpenID provider's issuer, Prometheus)")
         return value.rstrip("/")
 
     @model_validator(mode="after")
@@ -246,6 +256,8 @@ class ReferralsSettings(ServiceSettings):
         return {
             "directory_url": self.app_directory_url,
             "referrals_url": self.app_referrals_url,
+            "notifications_url": self.app_notifications_url,
+            "prometheus_url": self.app_prometheus_url,
             "sign_in": "oidc" if self.app_oidc_authority else "none",
             "oidc": {
                 "authority": self.app_oidc_authority,
