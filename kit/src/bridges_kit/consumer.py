@@ -41,6 +41,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from bridges_kit import dead_letters, text, tracing
+from bridges_kit.bus_access import consumer_name
 from bridges_kit.faults import NATS_ERRORS, OUTAGE_ERRORS, describe
 from bridges_kit.logs import bind_correlation_id, reset_correlation_id
 from bridges_kit.metrics import Metrics
@@ -167,7 +168,7 @@ class Consumer(Generic[UowT]):
         self._policy = policy or ConsumerPolicy()
         self._stopping = asyncio.Event()
         self.durable = dispatcher.durable
-        self.name = f"{streams.namespace}-{dispatcher.durable}"
+        self.name = consumer_name(streams, dispatcher.durable)
 
     def stop(self) -> None:
         """Stop pulling; the message in hand is finished, the rest of the batch handed back."""

@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridges_kit.bus import BusLogin, servers_of
 from bridges_kit.claim_mapping import ClaimMapping
 from bridges_kit.rate_limits import Rate
 from bridges_schema import DEFAULT_NAMESPACE, Role
@@ -75,6 +76,21 @@ class ServiceSettings(BaseSettings):
     )
     nats_namespace: str = DEFAULT_NAMESPACE
     nats_connect_timeout_s: float = Field(default=30.0, gt=0)
+    nats_nkey_seed_file: Path | None = Field(
+        default=None,
+        description="this service's NATS user: a file holding its NKEY seed (SU...); the "
+        "server names its public key and what it may publish (bridges_kit.bus_access)",
+    )
+    nats_credentials_file: Path | None = Field(
+        default=None,
+        description="instead of an NKEY seed: a NATS credentials file (user JWT and seed, as "
+        "an operator-mode server or Synadia Cloud issues them)",
+    )
+    nats_tls_ca_file: Path | None = Field(
+        default=None,
+        description="the CA that signed the NATS servers' certificates (tls:// URLs); none: "
+        "the system's CAs",
+    )
 
     jwt_public_key: SecretStr | None = Field(default=None, description="PEM public key")
     jwt_public_key_file: Path | None = None
@@ -218,6 +234,13 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("production needs BRIDGES_JWT_PUBLIC_KEY[_FILE] or _JWKS_URL")
             if not self.public_url:  # the API's own links must not come from the Host header
                 raise ValueError("production needs BRIDGES_PUBLIC_URL")
+            # anyone who reaches an open bus could speak for a service (docs/security.md)
+            if not (self.nats_nkey_seed_file or self.nats_credentials_file):
+                raise ValueError(
+                    "production needs BRIDGES_NATS_NKEY_SEED_FILE or BRIDGES_NATS_CREDENTIALS_FILE"
+                )
+            if any(not server.startswith("tls://") for server in servers_of(self.nats_url)):
+                raise ValueError("production needs tls:// NATS servers in BRIDGES_NATS_URL")
         return self
 
     @classmethod
@@ -232,6 +255,15 @@ class ServiceSettings(BaseSettings):
                     json.loads(raw) if raw[:1] in "[{" and raw else raw
                 )
         return cls.model_validate(values)
+
+    def bus_login(self, user: str) -> BusLogin:
+        """How this process signs in to NATS as `user` (bridges_kit.bus_access)."""
+        return BusLogin(
+            user,
+            nkey_seed_file=self.nats_nkey_seed_file,
+            credentials_file=self.nats_credentials_file,
+            tls_ca_file=self.nats_tls_ca_file,
+        )
 
     def claim_mapping(self) -> ClaimMapping:
         return ClaimMapping(

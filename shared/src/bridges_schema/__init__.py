@@ -39,7 +39,14 @@ from bridges_schema.events import (
     referral_status_event,
     spec_for_type,
 )
-from bridges_schema.subjects import DEFAULT_NAMESPACE, Stream, Streams
+from bridges_schema.subjects import (
+    DEFAULT_NAMESPACE,
+    PRODUCERS,
+    Domain,
+    Stream,
+    Streams,
+    producer_source,
+)
 from bridges_schema.values import (
     FINAL_STATUSES,
     REFERENCE_ALPHABET,
@@ -68,6 +75,7 @@ __all__ = [
     "FAMILY_MESSAGE_UNDELIVERABLE",
     "FINAL_STATUSES",
     "FOLLOW_UP_DUE",
+    "PRODUCERS",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
     "REFERENCE_PATTERN",
@@ -83,6 +91,7 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryDeadLettered",
     "DeliverySucceeded",
+    "Domain",
     "EventSpec",
     "FamilyAnswer",
     "FamilyFeedbackReceived",
@@ -106,6 +115,7 @@ __all__ = [
     "event_spec",
     "new_event",
     "parse_event",
+    "producer_source",
     "referral_status_event",
     "spec_for_type",
 ]

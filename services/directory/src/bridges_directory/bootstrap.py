@@ -15,9 +15,11 @@ from bridges_directory.lexicon import LEXICON
 from bridges_directory.repository import SqlUnitOfWork
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
+from bridges_kit.bus_access import BusUser
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
+from bridges_schema import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,11 +41,16 @@ class DirectorySettings(ServiceSettings):
 
 
 DirectoryRuntime = Runtime[DirectorySettings, DirectoryUnitOfWork]
+# its NATS user: publishes the directory's events, reads none
+BUS_USER = BusUser.of(Domain.DIRECTORY)
 
 
 def build_runtime(settings: DirectorySettings | None = None) -> DirectoryRuntime:
     return Runtime(
-        settings or DirectorySettings(), migrations=MIGRATIONS, unit_of_work=SqlUnitOfWork
+        settings or DirectorySettings(),
+        bus_user=BUS_USER,
+        migrations=MIGRATIONS,
+        unit_of_work=SqlUnitOfWork,
     )
 
 

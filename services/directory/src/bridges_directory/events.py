@@ -12,13 +12,15 @@ from bridges_schema import (
     SERVICE_DELETED,
     SERVICE_UPSERTED,
     CloudEvent,
+    Domain,
     ServiceCapacityChanged,
     ServiceDeleted,
     ServiceUpserted,
     new_event,
+    producer_source,
 )
 
-SOURCE = "/bridges/directory"
+SOURCE = producer_source(Domain.DIRECTORY)
 MAX_TERM_CODES = 50
 
 

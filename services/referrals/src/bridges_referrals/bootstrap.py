@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bridges_kit import problems, sealing
+from bridges_kit.bus_access import BusUser
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.rate_limits import Rate, RateLimiter
@@ -85,6 +86,9 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
         permanent=(domain.ReferralNotFound, follow_up.FollowUpGone),
     ),
 ]
+
+# its NATS user: publishes referral events, reads the directory's and the deliveries' above
+BUS_USER = BusUser.of(Domain.REFERRAL, SUBSCRIPTIONS)
 
 ERRORS: problems.ErrorMap = {
     domain.ConsentMissing: problems.Unprocessable,
@@ -309,6 +313,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
     def __init__(self, settings: ReferralsSettings) -> None:
         super().__init__(
             settings,
+            bus_user=BUS_USER,
             migrations=MIGRATIONS,
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
