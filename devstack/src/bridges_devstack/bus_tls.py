@@ -94,8 +94,8 @@ def ensure_tls(folder: Path, hosts: list[str], mode: int = 0o600) -> BusTlsFiles
         files.cert.unlink(missing_ok=True)  # signed by the old CA, if any
     if _current(files.cert, hosts, now):
         return files
-    ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    signer = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
+    assert isinstance(signer, ec.EllipticCurvePrivateKey)
     ca_cert = x509.load_pem_x509_certificate(files.ca.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
@@ -109,10 +109,12 @@ def ensure_tls(folder: Path, hosts: list[str], mode: int = 0o600) -> BusTlsFiles
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
             critical=False,
         )
-        .sign(ca_key, hashes.SHA256())
+        .sign(signer, hashes.SHA256())
     )
     _write(files.key, _pem_key(key), mode)
     _write(files.cert, cert.public_bytes(serialization.Encoding.PEM), mode)

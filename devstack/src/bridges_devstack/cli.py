@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bridges_devstack import bus_users
 from bridges_devstack.ports import Ports
 from bridges_directory.__main__ import app as directory_app
 from bridges_kit import cli as kit_cli
@@ -77,6 +78,9 @@ def _stack_environment(service: str, run_dir: Path) -> None:
     stack = json.loads(stack_file.read_text())
     os.environ["BRIDGES_DATABASE_URL"] = stack["databases"][service]
     os.environ.setdefault("BRIDGES_NATS_URL", stack["nats_url"])
+    seed = bus_users.seed_file(run_dir / bus_users.KEYS_DIR, service)
+    if seed.exists():  # the service's own NATS user, as `bridges up` runs it
+        os.environ.setdefault("BRIDGES_NATS_NKEY_SEED_FILE", str(seed))
     if service == "referrals":
         os.environ.setdefault("BRIDGES_DATA_KEY_FILE", str(run_dir / "data-keys.json"))
 

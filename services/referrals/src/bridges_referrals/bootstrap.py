@@ -72,6 +72,7 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
             on(ServiceCapacityChanged, programs.on_service_capacity_changed),
             on(ServiceDeleted, programs.on_service_deleted),
         ),
+        refused=(domain.ImplausibleVersion,),  # a forged version would freeze the program
     ),
     Subscription(
         "referrals-delivery",
