@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
+import nats
+import nats.errors
 import pytest
 import yaml
 
+from bridges_devstack import bus_users
+from bridges_devstack.servers import free_port, nats_server_binary, port_open, wait_until
 from bridges_directory.bootstrap import DirectorySettings
+from bridges_kit.bus import BusLogin
 from bridges_kit.settings import Environment, ServiceSettings
 from bridges_notifications.bootstrap import NotificationsSettings
 from bridges_referrals.bootstrap import ReferralsSettings
@@ -134,8 +142,90 @@ def test_image_runs_as_a_non_root_user_and_databases_match_the_init_script(compo
     assert set(services[1].split()) == {"directory", "referrals", "notifications"}
     volumes = compose["services"]["postgres"]["volumes"]
     assert any("init-databases.sh:/docker-entrypoint-initdb.d/" in v for v in volumes)
-    assert "--jetstream" in compose["services"]["nats"]["command"]
+    assert compose["services"]["nats"]["command"] == ["-c", "/run/secrets/nats_conf"]
+    assert "jetstream {\n  store_dir: /data\n}" in NATS_CONF.read_text()
     assert any(v.endswith(":/data") for v in compose["services"]["nats"]["volumes"])
+
+
+# --- the bus: TLS, and each service its own NATS user ----------------------------------------
+
+NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
+KEYS = {f"nats_{name}_nkey": {name} for name in APIS} | {"nats_ops_nkey": {"ops"}}
+
+
+def test_each_service_holds_its_own_nats_key_and_no_one_elses(compose, tmp_path):
+    services = compose["services"]
+    for secret, holders in KEYS.items():
+        held = {name for name, service in services.items() if secret in service.get("secrets", [])}
+        if secret == "nats_directory_nkey":
+            holders = holders | {"directory-seed"}  # it publishes the demo directory's events
+        assert held == holders, secret
+    assert {n for n, s in services.items() if "nats_server_key" in s.get("secrets", [])} == {"nats"}
+    for name in (*APIS, "directory-seed"):
+        settings = _settings(name, services[name]["environment"], tmp_path)
+        user = name.removesuffix("-seed")
+        assert settings.nats_nkey_seed_file == tmp_path / f"nats_{user}_nkey"
+        assert settings.nats_tls_ca_file == tmp_path / "nats_ca"
+        assert all(u.startswith("tls://") for u in settings.nats_url.split(","))
+    ops = services["ops"]["environment"]
+    assert ops["BRIDGES_NATS_URL"].startswith("tls://")
+    assert ops["BRIDGES_NATS_NKEY_SEED_FILE"] == "/run/secrets/nats_ops_nkey"
+
+
+def _as_mounted(compose: dict, config: Path, tmp_path: Path) -> Path:
+    """`config` with the /run/secrets files it names (and includes) as compose mounts them:
+    each secret's file, made as deploy/secrets.sh makes it (a certificate for localhost)."""
+    made = tmp_path / "deploy-secrets"
+    bus_users.deployment_secrets(made, ["localhost"])
+    mounted = tmp_path / "run-secrets"
+    mounted.mkdir()
+    env = {"BRIDGES_SECRETS_DIR": str(made)}
+    for name, secret in compose["secrets"].items():
+        source = Path(_interpolate(secret["file"], env))
+        if source.is_absolute() and source.exists():
+            (mounted / name).write_bytes(source.read_bytes())
+    text = config.read_text().replace("/run/secrets/", f"{mounted}/")
+    text = text.replace("store_dir: /data", f"store_dir: {json.dumps(str(tmp_path / 'data'))}")
+    (mounted / "nats_conf").write_text(text)
+    return mounted
+
+
+@pytest.fixture
+def compose_nats(compose: dict, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """deploy/nats/nats.conf run by this machine's nats-server (on free ports): its port and
+    its /run/secrets stand-in."""
+    mounted = _as_mounted(compose, NATS_CONF, tmp_path)
+    port = free_port()
+    args = ["-c", str(mounted / "nats_conf"), "-p", str(port), "-m", str(free_port())]
+    with (tmp_path / "nats.log").open("w") as log:
+        server = subprocess.Popen(
+            [nats_server_binary(), *args], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(lambda: port_open(port), 20, "the compose nats-server")
+        yield port, mounted
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _connect(url: str, login: BusLogin) -> Any:
+    return await nats.connect(url, allow_reconnect=False, connect_timeout=2, **login.options())
+
+
+async def test_the_compose_nats_server_admits_its_users_over_tls_only(
+    compose_nats: tuple[int, Path],
+):
+    port, mounted = compose_nats
+    tls, plain = f"tls://localhost:{port}", f"nats://localhost:{port}"
+    ca, seed = mounted / "nats_ca", mounted / "nats_directory_nkey"
+    client = await _connect(tls, BusLogin("directory", nkey_seed_file=seed, tls_ca_file=ca))
+    assert client.is_connected and client.connected_url.scheme == "tls"
+    await client.close()
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await _connect(tls, BusLogin("anyone", tls_ca_file=ca))
+    with pytest.raises((nats.errors.Error, OSError, TimeoutError)):  # TLS is required
+        await _connect(plain, BusLogin("directory", nkey_seed_file=seed))
 
 
 # --- one origin: Caddy in front -------------------------------------------------------------
@@ -279,12 +369,17 @@ def test_the_cluster_overlay_makes_three_nats_nodes_and_two_of_each_service(comp
     overlay = yaml.safe_load(CLUSTER.read_text())
     jsonschema.Draft7Validator(schema).validate(overlay)
     merged = _overlaid(compose, overlay)
+    assert merged["secrets"]["nats_cluster_conf"]["file"] == "./deploy/nats/cluster.conf"
     conf = (ROOT / "deploy" / "nats" / "cluster.conf").read_text()
+    assert "verify: true" in conf.split("cluster {", 1)[1]  # routes present the bus's certificate
     routes = re.findall(r"nats-route://([a-z0-9-]+):6222", conf)
     assert routes == ["nats", "nats-2", "nats-3"]
     for node in routes:  # each a JetStream node with its own name, store and the shared config
         service = merged["services"][node]
-        assert service["command"] == ["-c", "/etc/nats/cluster.conf"]
+        assert service["command"] == ["-c", "/run/secrets/nats_cluster_conf"]
+        assert {"nats_users", "nats_ca", "nats_server_cert", "nats_server_key"} <= set(
+            service["secrets"]
+        )
         assert service["environment"]["NATS_NODE"]
         assert any(v.endswith(":/data") for v in service["volumes"])
     assert len({merged["services"][n]["environment"]["NATS_NODE"] for n in routes}) == 3
