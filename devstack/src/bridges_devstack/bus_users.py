@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridges_devstack.bus_tls import ensure_tls
-
 from bridges_directory.bootstrap import BUS_USER as DIRECTORY
 from bridges_kit.bus_access import OPS_USER, BusUser, authorization, ensure_seed, public_key
 from bridges_notifications.bootstrap import BUS_USER as NOTIFICATIONS

@@ -392,6 +392,10 @@ class Provider:
         def _ready() -> dict[str, str]:
             return {"status": "ready"}
 
+        @app.get("/healthz")  # the liveness probe `bridges up` asks (bridges_kit.healthcheck)
+        def _alive() -> dict[str, str]:
+            return {"status": "ok"}
+
         @app.get("/.well-known/openid-configuration")
         def _discovery() -> dict[str, Any]:
             return self.discovery()

@@ -13,9 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bridges_kit.healthcheck import LIVE
 
 PG_SUPERUSER = "postgres"
 _RUN_AS = "embedded_postgres"  # PostgreSQL refuses to run as root
@@ -162,6 +165,28 @@ class EmbeddedPostgres:
                 args, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True
             )
         wait_until(self._accepting, timeout_s, f"PostgreSQL on port {self.port}")
+
+    # under the supervisor: it starts quickly, so readiness is part of the launch
+    def launch(self) -> None:
+        self.start()
+
+    def wait_ready(self) -> None:
+        pass
+
+    def alive(self) -> bool:
+        """The postmaster answers (accepting, or busy starting or stopping) within 2 s."""
+        answer = subprocess.run(
+            [str(pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-t", "2"],
+            check=False,
+            capture_output=True,
+        )
+        return answer.returncode in (0, 1)  # 2: no answer at all
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (crash recovery runs at the next start)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     @property
     def pid(self) -> int | None:
@@ -318,6 +343,25 @@ class EmbeddedNats:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+    def launch(self) -> None:
+        self.start()
+
+    def wait_ready(self) -> None:
+        pass
+
+    def alive(self) -> bool:
+        """The server answers its monitoring port (any status) within 2 s."""
+        if self.monitor_port is None:
+            return port_open(self.port)
+        try:
+            url = f"http://127.0.0.1:{self.monitor_port}/healthz"
+            with urllib.request.urlopen(url, timeout=LIVE.timeout_s):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
 
     def healthy(self) -> bool:
         """JetStream answers on this node (in a cluster: it has joined and knows a leader)."""

@@ -30,6 +30,7 @@ from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from bridges_devstack.supervisor import Supervised, Supervisor
 from bridges_kit.auth import DEV_KEY_NAME, ensure_dev_keypair
+from bridges_kit.healthcheck import LIVE
 from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 from bridges_schema import DEFAULT_NAMESPACE, Streams
 
@@ -71,7 +72,7 @@ def app_missing_warning(app_dir: Path) -> str | None:
 @dataclass
 class ServiceProcess:
     """`python -m bridges_<name> serve` (or `command`) on `port`, its output appended to `log`;
-    ready once its /readyz answers 200."""
+    ready once its /readyz answers 200, alive while its /healthz answers (LIVE)."""
 
     name: str
     port: int
@@ -104,6 +105,14 @@ class ServiceProcess:
 
     def poll(self) -> int | None:
         return self._proc.poll() if self._proc is not None else None
+
+    def alive(self) -> bool:
+        return LIVE.passes(self.port)
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     def terminate(self) -> None:
         """Ask it to stop (graceful: in-flight work finishes); `stop()` waits for it."""
@@ -294,15 +303,19 @@ class Stack:
         for service in (self.identity, *self.services.values()):
             service.wait_ready()
 
-    def processes(self) -> dict[str, Supervised]:
-        """What the supervisor restarts, infrastructure first (services need it to be ready)."""
+    def infrastructure(self) -> dict[str, Supervised]:
+        """What the services need to be ready: restarted first."""
         infrastructure: dict[str, Supervised] = {}
         if self.pg is not None:
             infrastructure["postgres"] = self.pg
         for node in self.nats_nodes:
             infrastructure[f"nats-{node.name}" if node.name else "nats-server"] = node
+        return infrastructure
+
+    def processes(self) -> dict[str, Supervised]:
+        """What the supervisor restarts, infrastructure first."""
         identity_provider = {"identity": self.identity} if self.identity is not None else {}
-        return {**infrastructure, **identity_provider, **self.services}
+        return {**self.infrastructure(), **identity_provider, **self.services}
 
     def pids(self) -> dict[str, int | None]:
         """This supervisor's and its children's (ops, and the fault tests, signal them)."""
@@ -488,7 +501,9 @@ def up(
             write_stack_file(stack_file, info)
 
         # from here on Ctrl-C only sets `stopping` (what reads stack.json may signal us at once)
-        supervisor = Supervisor(stack.processes(), on_restart=_record_pids)
+        supervisor = Supervisor(
+            stack.processes(), first=stack.infrastructure(), on_restart=_record_pids
+        )
         write_stack_file(stack_file, info)
         _print_summary(stack, info, started, stack_file)
         print(
