@@ -30,6 +30,11 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/cases/{case_id}/consent/withdrawal"): {"json": {"note": "changed their mind"}},
     ("POST", "/referrals/{referral_id}/family-feedback"): {"json": {"answer": "got-help"}},
     ("PATCH", "/services/{service_id}/capacity"): {"json": {"accepting_referrals": False}},
+    ("PATCH", "/services/{service_id}"): {
+        "json": {"description": "changed by a stranger"},
+        "headers": {"If-Match": '"1"'},
+    },
+    ("POST", "/listing-reviews/confirmation"): {"json": {"token": "not-a-signed-link"}},
     ("PUT", "/fhir/Task/{referral_id}"): {
         "json": {"resourceType": "Task", "status": "accepted", "intent": "order"},
         "headers": {"If-Match": 'W/"1"'},

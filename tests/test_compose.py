@@ -111,6 +111,8 @@ def test_service_environment_is_read_by_its_settings_model(compose, name, tmp_pa
     assert database.password == "x" * 40  # from its secret file
     assert urlsplit(settings.nats_url).hostname == "nats"
     assert settings.metrics_token is not None  # Prometheus scrapes with the secret's token
+    if name in ("directory", "notifications"):  # one signs listing-review links, one checks
+        assert getattr(settings, "listing_link_key", None) is not None
 
 
 @pytest.mark.parametrize("name", ["directory", "referrals", "notifications"])

@@ -20,7 +20,7 @@ import { t } from "./i18n.js";
 import { Shell, useLanguage } from "./views/shell.js";
 import { PublicScreen } from "./views/public.js";
 import { PinScreen, SignInScreen } from "./views/signin.js";
-import { menuOf, screenFor, supported } from "./roles.js";
+import { menuOf, publicScreen, screenFor, supported } from "./roles.js";
 
 const FLUSH_EVERY_MS = 30_000;
 
@@ -190,8 +190,10 @@ export function App({ config, storage }) {
     lockNow,
     requestBackgroundSync,
   };
+  const open = publicScreen(route); // a link for anyone (the listing's "still correct")
   let screen;
-  if (phase === "signin")
+  if (open) screen = open; // signed in or not
+  else if (phase === "signin")
     screen = html`<${SignInScreen} onSignIn=${toProvider} error=${signInError} reauthFor=${user}
       onBack=${current ? () => setPhase("ready") : null} />`;
   else if (phase === "pin")

@@ -1,4 +1,6 @@
-// Today's opening hours and "open now" from HSDS weekly schedules, in the location's time zone.
+// Today's opening hours and "open now" from HSDS weekly schedules, in the location's time zone:
+// a schedule counts only on the dates it is valid, and a closure (a schedule marked
+// `x_bridges.closed`, valid from its first to its last day) closes the program all day.
 const DAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
 
 function zoneOf(service) {
@@ -9,28 +11,49 @@ function zoneOf(service) {
   return undefined;
 }
 
-/** The weekday ("MO") and "HH:MM" at `now` in `zone` (the tablet's own zone when unknown). */
+/** The weekday ("MO"), "HH:MM" and the date ("2026-12-24") at `now` in `zone` (the tablet's
+ *  own zone when unknown). */
 export function localClock(now, zone) {
   const parts = new Intl.DateTimeFormat("en-GB", {
     timeZone: zone,
     weekday: "short",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
     hour: "2-digit",
     minute: "2-digit",
     hourCycle: "h23",
   }).formatToParts(now);
   const get = (type) => parts.find((p) => p.type === type)?.value ?? "";
-  return { day: get("weekday").slice(0, 2).toUpperCase(), time: `${get("hour")}:${get("minute")}` };
+  return {
+    day: get("weekday").slice(0, 2).toUpperCase(),
+    time: `${get("hour")}:${get("minute")}`,
+    date: `${get("year")}-${get("month")}-${get("day")}`,
+  };
 }
 
-function schedulesOf(service) {
+function allSchedules(service) {
   const own = service.schedules ?? [];
   const atLocations = (service.service_at_locations ?? []).flatMap((link) => link.schedules ?? []);
-  return [...own, ...atLocations].filter((s) => s.opens_at && s.closes_at);
+  return [...own, ...atLocations];
 }
 
-/** { known, open, spans: ["10:00–18:00"] } for today; `known` is false without schedules. */
+export const isClosure = (schedule) => schedule?.x_bridges?.closed === true;
+
+/** The program's closures, soonest first (past ones too; `upcoming` keeps those not over). */
+export function closuresOf(service, { from = null } = {}) {
+  return allSchedules(service)
+    .filter((s) => isClosure(s) && s.valid_from && s.valid_to && (!from || s.valid_to >= from))
+    .sort((a, b) => a.valid_from.localeCompare(b.valid_from));
+}
+
+const validOn = (schedule, date) =>
+  (!schedule.valid_from || schedule.valid_from <= date) && (!schedule.valid_to || date <= schedule.valid_to);
+
+/** { known, open, spans: ["10:00–18:00"], closure } for today; `known` is false without
+ *  schedules; `closure` is today's closure (then closed all day). */
 export function today(service, now = new Date()) {
-  const schedules = schedulesOf(service);
+  const schedules = allSchedules(service).filter((s) => s.opens_at && s.closes_at);
   if (!schedules.length) return { known: false, open: null, spans: [] };
   let clock;
   try {
@@ -38,7 +61,11 @@ export function today(service, now = new Date()) {
   } catch {
     clock = localClock(now, undefined);
   }
-  const todays = schedules.filter((s) => (s.byday ?? DAYS.join(",")).split(",").includes(clock.day));
+  const closure = closuresOf(service).find((s) => validOn(s, clock.date));
+  if (closure) return { known: true, open: false, spans: [], closure };
+  const todays = schedules.filter(
+    (s) => validOn(s, clock.date) && (s.byday ?? DAYS.join(",")).split(",").includes(clock.day),
+  );
   const spans = todays.map((s) => `${s.opens_at.slice(0, 5)}–${s.closes_at.slice(0, 5)}`);
   const open = todays.some((s) => {
     const [opens, closes] = [s.opens_at.slice(0, 5), s.closes_at.slice(0, 5)];

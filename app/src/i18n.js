@@ -63,6 +63,12 @@ export function formatDateTime(value) {
   return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeStyle: "short" }).format(new Date(value));
 }
 
+/** A calendar day ("2026-10-01") as the page's language writes it, the same day everywhere
+ *  (a date alone is no instant: never shifted by the tablet's time zone). */
+export function formatDate(isoDate) {
+  return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${isoDate}T00:00:00Z`));
+}
+
 /** "in 2 h 5 min" / "5 min ago" style durations, for the response clock. */
 export function formatDuration(ms) {
   const minutes = Math.round(Math.abs(ms) / 60_000);

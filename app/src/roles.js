@@ -2,9 +2,12 @@
 // item when the route names an id), the order of its menu, and where it starts. The app shows
 // only what a role's token may use; the server decides all the same (every route is checked).
 import { html } from "./ui.js";
+import { ListingConfirmScreen } from "./views/confirm.js";
 import { InboxReferralScreen, InboxScreen } from "./views/inbox.js";
 import { MyReferralsScreen } from "./views/mine.js";
 import { ProgramScreen } from "./views/program.js";
+import { ProgramEditScreen } from "./views/program-edit.js";
+import { OurProgramsScreen } from "./views/programs.js";
 import { ReferScreen } from "./views/refer.js";
 import { ReferralScreen } from "./views/referral.js";
 import { SearchScreen } from "./views/search.js";
@@ -24,11 +27,25 @@ export const ROLES = {
     },
   },
   agency_staff: {
-    menu: ["inbox"],
+    menu: ["inbox", "programs"],
     start: "inbox",
-    routes: { inbox: { list: InboxScreen, item: InboxReferralScreen } },
+    routes: {
+      inbox: { list: InboxScreen, item: InboxReferralScreen },
+      programs: { list: OurProgramsScreen, item: ProgramEditScreen },
+    },
   },
 };
+
+/** Screens anyone may open, signed in or not: `#/<name>/<id>` (the id is the link's token). */
+export const PUBLIC = {
+  confirm: ListingConfirmScreen, // the monthly email's one-tap "still correct"
+};
+
+/** The public screen `route` opens, if it is one. */
+export function publicScreen([name, id]) {
+  const Screen = PUBLIC[name];
+  return Screen && id ? html`<${Screen} id=${id} />` : null;
+}
 
 export const supported = (role) => role in ROLES;
 

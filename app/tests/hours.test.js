@@ -26,3 +26,23 @@ test("distances are great-circle kilometres", () => {
   const km = distanceKm({ lat: 45.0, lon: -123.0 }, { lat: 45.1, lon: -123.0 });
   assert.ok(Math.abs(km - 11.12) < 0.05);
 });
+
+test("a closure closes the program all day, and only on its days", () => {
+  const holidays = {
+    ...foodBank,
+    schedules: [
+      ...foodBank.schedules,
+      { valid_from: "2026-12-24", valid_to: "2026-12-26", description: "Holidays", x_bridges: { closed: true } },
+    ],
+  };
+  const christmasEve2pm = new Date("2026-12-24T22:00:00Z");
+  const result = today(holidays, christmasEve2pm);
+  assert.equal(result.open, false);
+  assert.equal(result.closure.description, "Holidays");
+  assert.equal(today(holidays, new Date("2026-12-23T22:00:00Z")).open, true);
+});
+
+test("a schedule counts only on the dates it is valid", () => {
+  const summer = { ...foodBank, schedules: [{ ...foodBank.schedules[0], valid_to: "2026-08-31" }] };
+  assert.equal(today(summer, new Date("2026-11-25T22:00:00Z")).open, false);
+});

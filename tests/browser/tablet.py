@@ -3,17 +3,20 @@ screens' words, not CSS internals, wherever a person would go by the words)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
 import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
@@ -301,6 +304,43 @@ def referrals_filed_since(stack: AppStack, token: str, since: datetime) -> list[
         cursor = page["next_cursor"]
         if not cursor or len(fresh) < len(page["items"]):
             return found
+
+
+def program_accepts(stack: AppStack, name: str) -> bool:
+    """What the referrals service believes (its read model of the directory)."""
+
+    async def read() -> bool:
+        conn = await asyncpg.connect(stack.stack["databases"]["referrals"])
+        try:
+            return bool(
+                await conn.fetchval("SELECT accepting_referrals FROM program WHERE name = $1", name)
+            )
+        finally:
+            await conn.close()
+
+    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, read()).result()
+
+
+def service_named(stack: AppStack, name: str) -> dict[str, Any]:
+    """A demo program as the directory serves it, found by its name."""
+    found = httpx.get(f"{stack.urls['directory']}/services", params={"search": name}, timeout=10)
+    return next(s for s in found.json()["contents"] if s["name"] == name)
+
+
+def set_intake(stack: AppStack, name: str, intake: dict[str, Any]) -> None:
+    """Change a program's intake as an admin (`PATCH .../capacity`), and wait until the
+    referrals service knows whether it accepts referrals."""
+    answer = httpx.patch(
+        f"{stack.urls['directory']}/services/{service_named(stack, name)['id']}/capacity",
+        json=intake,
+        headers={"Authorization": f"Bearer {stack.tokens['admin']}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    accepting = answer.json()["x_bridges"]["accepting_referrals"]
+    eventually(lambda: program_accepts(stack, name) is accepting)
 
 
 def now() -> datetime:

@@ -4,11 +4,6 @@ stays visible with the server's reason; after sign-out nothing readable of the f
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
-import asyncpg
-import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser import tablet
@@ -18,39 +13,6 @@ from tests.browser.tablet import RIVERTON_FOOD_BANK
 MOBILE_PANTRY = "Mobile Pantry"
 OFFICER = "Sam Okafor"
 OFFICER_ID = "badge-5678"
-
-
-def _program_accepts(stack: AppStack, name: str) -> bool:
-    """What the referrals service believes (its read model of the directory)."""
-
-    async def read() -> bool:
-        conn = await asyncpg.connect(stack.stack["databases"]["referrals"])
-        try:
-            return bool(
-                await conn.fetchval("SELECT accepting_referrals FROM program WHERE name = $1", name)
-            )
-        finally:
-            await conn.close()
-
-    # in a thread of its own: Playwright's sync API keeps an event loop running in this one
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, read()).result()
-
-
-def _set_accepting(stack: AppStack, name: str, accepting: bool) -> None:
-    headers = {"Authorization": f"Bearer {stack.tokens['admin']}"}
-    found = httpx.get(
-        f"{stack.urls['directory']}/services", params={"search": name}, timeout=10
-    ).json()["contents"]
-    service = next(s for s in found if s["name"] == name)
-    answer = httpx.patch(
-        f"{stack.urls['directory']}/services/{service['id']}/capacity",
-        json={"accepting_referrals": accepting},
-        headers=headers,
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    tablet.eventually(lambda: _program_accepts(stack, name) is accepting)
 
 
 def test_offline_referrals_are_sent_exactly_once_when_the_network_returns(
@@ -110,7 +72,9 @@ def test_a_refused_referral_stays_visible_with_the_servers_reason(
     tablet.fill_family(page, "Luz", refused)
     tablet.give_consent(page)
     tablet.send(page)
-    _set_accepting(app_stack, MOBILE_PANTRY, False)  # meanwhile the program closes
+    tablet.set_intake(
+        app_stack, MOBILE_PANTRY, {"accepting_referrals": False}
+    )  # meanwhile the program closes
     try:
         context.set_offline(False)  # the page sends at once
         row = tablet.tablet_row(page, refused)
@@ -124,7 +88,7 @@ def test_a_refused_referral_stays_visible_with_the_servers_reason(
         expect(row.locator(".badge")).to_have_text("Refused")
         assert tablet.outbox(page) == [("refused", 1), ("confirmed", 1)]
     finally:
-        _set_accepting(app_stack, MOBILE_PANTRY, True)
+        tablet.set_intake(app_stack, MOBILE_PANTRY, {"accepting_referrals": True})
 
 
 def test_after_sign_out_the_tablet_holds_nothing_readable_of_the_family(

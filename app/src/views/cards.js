@@ -5,13 +5,12 @@ import { today } from "../hours.js";
 import { formatNumber, languageName, t } from "../i18n.js";
 import { href } from "../router.js";
 import { html } from "../ui.js";
+import { Checked, IntakeNote, intakeLabel } from "./listing-state.js";
 
+/** Whether the program takes referrals, in words with its "until" day (listing-state.js). */
 export function accepting(service) {
-  const x = service.x_bridges ?? {};
-  if (x.accepting_referrals === false) return { ok: false, label: t("program.not_accepting") };
-  const capacity = x.capacity_status;
-  if (capacity && capacity !== "available") return { ok: true, label: t(`capacity.${capacity}`) };
-  return { ok: true, label: t("program.accepting") };
+  const { ok, label } = intakeLabel(service);
+  return { ok, label };
 }
 
 export function eligibility(service) {
@@ -33,6 +32,11 @@ export const languagesOf = (service) => (service.languages ?? []).map((l) => (l.
 export function Hours({ service }) {
   const hours = today(service);
   if (!hours.known) return html`<span class="hours">${t("hours.unknown")}</span>`;
+  if (hours.closure) {
+    const reason = hours.closure.description;
+    return html`<span class="hours"><span class="badge badge-muted">${t("hours.closed")}</span>
+      ${" "}${reason ? html`${t("hours.closure_today")}: <span lang=${CONTENT_LANGUAGE}>${reason}</span>` : t("hours.closure_today")}</span>`;
+  }
   return html`<span class="hours">
     <span class=${`badge ${hours.open ? "badge-ok" : "badge-muted"}`}>${hours.open ? t("hours.open") : t("hours.closed")}</span>
     ${" "}${hours.spans.length ? t("hours.today", { spans: hours.spans.join(", ") }) : t("hours.closed_today")}
@@ -63,8 +67,10 @@ export function ProgramCard({ service, chosen, onToggle }) {
         ? html`<div><dt>${t("program.eligibility")}</dt><dd>${ages}${ages && published ? " · " : ""}${published ? html`<span lang=${CONTENT_LANGUAGE}>${published}</span>` : null}</dd></div>`
         : null}
     </dl>
+    <${IntakeNote} service=${service} />
+    <${Checked} service=${service} />
     <div class="card-foot">
-      <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.label}</span>
+      <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.ok ? "" : "✕ "}${state.label}</span>
       ${onToggle
         ? html`<button class=${chosen ? "chosen" : ""} aria-pressed=${chosen ? "true" : "false"}
             disabled=${!state.ok && !chosen} onClick=${() => onToggle(service)}>

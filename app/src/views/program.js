@@ -8,6 +8,7 @@ import { href } from "../router.js";
 import * as store from "../store.js";
 import { Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
 import { Hours, accepting, eligibility, languagesOf, publishedEligibility, telHref } from "./cards.js";
+import { Checked, Closures, IntakeNote, closureLines } from "./listing-state.js";
 import { toggleInCart } from "./search.js";
 
 const DAY_ORDER = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
@@ -18,7 +19,7 @@ function schedulesOf(service) {
 }
 
 function scheduleLines(service) {
-  return schedulesOf(service).map((s) => {
+  return schedulesOf(service).filter((s) => s.opens_at && s.closes_at).map((s) => {
     const days = (s.byday ?? "").split(",").filter(Boolean).sort((a, b) => DAY_ORDER.indexOf(a) - DAY_ORDER.indexOf(b));
     const label = days.map((d) => t(`day.${d}`)).join(", ") || s.description || "";
     return `${label}: ${s.opens_at?.slice(0, 5)}–${s.closes_at?.slice(0, 5)}`;
@@ -106,18 +107,21 @@ export function ProgramScreen({ id }) {
     <p class="org" lang=${LANG}>${service.organization?.name}</p>
     ${loaded.offline ? html`<${Notice} kind="warn">${t("program.offline", { date: formatDateTime(loaded.asOf) })}</${Notice}>` : null}
     <p lang=${LANG}>${service.description}</p>
+    <${Checked} service=${service} />
     <div class="row">
-      <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.label}</span>
+      <span class=${`badge ${state.ok ? "badge-ok" : "badge-bad"}`}>${state.ok ? "" : "✕ "}${state.label}</span>
       <${Hours} service=${service} />
       <button class=${chosen ? "chosen" : "primary"} aria-pressed=${chosen ? "true" : "false"}
         disabled=${!state.ok && !chosen} onClick=${() => toggleInCart(config, service, terms)}>
         ${chosen ? t("program.chosen") : t("program.choose")}</button>
       <${Share} service=${service} />
     </div>
+    <${IntakeNote} service=${service} />
     <dl class="facts wide">
       <${Row} label=${t("program.hours")}>${scheduleLines(service).length
         ? html`<ul class="plain">${scheduleLines(service).map((line) => html`<li>${line}</li>`)}</ul>`
         : t("hours.unknown")}</${Row}>
+      <${Row} label=${t("program.closures")}>${closureLines(service).length ? html`<${Closures} service=${service} />` : null}</${Row}>
       <${Row} label=${t("program.phone")}>${(service.phones ?? []).map(
         (p) => html`<a class="tel" href=${telHref(p.number)}>${p.number}</a> `,
       )}</${Row}>
@@ -131,7 +135,6 @@ export function ProgramScreen({ id }) {
       <${Row} label=${t("program.locations")}>${locations.map((l) => html`<p lang=${LANG}>${l.name}<br />${(l.addresses ?? []).map(
         (a) => `${a.address_1}, ${a.city}, ${a.state_province ?? ""} ${a.postal_code ?? ""}`,
       )}</p>`)}</${Row}>
-      <${Row} label=${t("program.verified")}>${service.x_bridges?.last_verified}</${Row}>
     </dl>
   </article>`;
 }

@@ -178,8 +178,9 @@ class Stack:
         # the app is served by referrals; the browser calls directory and notifications directly
         app_origins = json.dumps([url.removesuffix("/app/") for url in self.app_urls])
         service_key = ensure_service_key(self.run_dir)
+        links = {"BRIDGES_LISTING_LINK_KEY_FILE": str(listing_link_key(self.run_dir))}
         local = {
-            "directory": {"BRIDGES_CORS_ALLOW_ORIGINS": app_origins},
+            "directory": {"BRIDGES_CORS_ALLOW_ORIGINS": app_origins, **links},
             "referrals": {
                 "BRIDGES_APP_DIR": str(self.app_dir),
                 "BRIDGES_APP_DIRECTORY_URL": f"http://127.0.0.1:{self.ports.directory}",
@@ -199,6 +200,7 @@ class Stack:
                 "BRIDGES_SERVICE_KEY": service_key,
                 "BRIDGES_REFERRALS_URL": f"http://127.0.0.1:{self.ports.referrals}",
                 "BRIDGES_SMS_SINK_DIR": str(self.run_dir / "sms"),
+                **links,
             },
         }.get(service, {})
         return {
@@ -344,6 +346,20 @@ class Stack:
             node.stop()
         if self.pg is not None:
             self.pg.stop()
+
+
+LISTING_LINK_KEY_NAME = "listing-link.key"
+
+
+def listing_link_key(run_dir: Path) -> Path:
+    """The key the directory and notifications share for listing-review links: made once in the
+    run directory (readable by its owner only), kept across runs so emailed links keep working."""
+    path = run_dir / LISTING_LINK_KEY_NAME
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    return path
 
 
 def _create_database(url: str, name: str, pg: EmbeddedPostgres | None) -> None:

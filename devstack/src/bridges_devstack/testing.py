@@ -30,6 +30,7 @@ from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 from bridges_schema import Role
 
 DATABASES = ("directory", "referrals", "notifications")
+LISTING_LINK_KEY = "test-listing-link-key-" + "0" * 16
 T = TypeVar("T")
 
 
@@ -74,6 +75,8 @@ class Infra:
             "BRIDGES_OUTBOX_POLL_S": "0.2",
             "BRIDGES_DB_POOL_MIN": "1",
             "BRIDGES_DB_POOL_MAX": "5",
+            # the directory checks the listing-review links notifications signs (one key)
+            "BRIDGES_LISTING_LINK_KEY": LISTING_LINK_KEY,
         }
 
 

@@ -7,6 +7,7 @@ Exception tree:
     ├── Forbidden (403)
     ├── NotFound (404)
     ├── Conflict (409)
+    ├── Gone (410)
     ├── PreconditionFailed (412)
     ├── PreconditionRequired (428)
     ├── Unprocessable (422)
@@ -77,6 +78,10 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     status, title, slug = 409, "Conflict", "conflict"
+
+
+class Gone(Problem):
+    status, title, slug = 410, "Gone", "gone"
 
 
 class PreconditionFailed(Problem):

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import (
@@ -35,6 +35,8 @@ class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it with its own defaults and extra fields."""
 
     model_config = SettingsConfigDict(env_prefix="BRIDGES_", extra="ignore", frozen=True)
+    # `<setting>_file` -> `<setting>`: a secret read from a file (a service adds its own)
+    secret_files: ClassVar[Mapping[str, str]] = {"metrics_token_file": "metrics_token"}
 
     service_name: str = "bridges"
     environment: Environment = Environment.DEVELOPMENT
@@ -172,8 +174,9 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _secrets_from_files(cls, data: Any) -> Any:
-        """BRIDGES_DATABASE_PASSWORD_FILE and BRIDGES_METRICS_TOKEN_FILE: the secrets are read
-        from the files (mounted by the orchestrator), never taken from the environment."""
+        """BRIDGES_DATABASE_PASSWORD_FILE, BRIDGES_METRICS_TOKEN_FILE (and a service's own
+        `secret_files`): the secrets are read from the files (mounted by the orchestrator),
+        never taken from the environment."""
         if not isinstance(data, dict):
             return data
         data = dict(data)
@@ -183,9 +186,10 @@ class ServiceSettings(BaseSettings):
             url = data.get("database_url", cls.model_fields["database_url"].default)
             raw = url.get_secret_value() if isinstance(url, SecretStr) else str(url)
             data["database_url"] = with_password(raw, password)
-        token_file = data.get("metrics_token_file")
-        if token_file:
-            data["metrics_token"] = _read_secret(Path(token_file))
+        for file_setting, setting in cls.secret_files.items():
+            path = data.get(file_setting)
+            if path:
+                data[setting] = _read_secret(Path(path))
         return data
 
     @field_validator("cors_allow_origins")

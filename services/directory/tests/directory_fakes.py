@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from bridges_directory import dataset, hsds
-from bridges_directory.domain import ServiceRow, StoredService, Terms
+from bridges_directory.domain import Change, ListingReview, ServiceRow, StoredService, Terms
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.fakes import InMemoryUnitOfWork
 
@@ -88,8 +88,7 @@ class FakeServices:
         service_id: UUID,
         document: Mapping[str, Any],
         content_hash: str,
-        accepting: bool,
-        capacity: str,
+        extension: hsds.BridgesExtension,
     ) -> tuple[int, datetime]:
         known = self.rows[service_id]
         changed = replace(
@@ -102,6 +101,18 @@ class FakeServices:
         self.rows[service_id] = changed
         return changed.version, changed.last_modified
 
+    async def of_agency(self, agency_id: UUID, *, for_update: bool = False) -> list[StoredService]:
+        mine = [s for s in self.rows.values() if s.agency_id == agency_id]
+        return sorted(mine, key=lambda s: (s.document["name"], str(s.id)))
+
+    async def capacity_until_due(self, day: date, limit: int) -> list[StoredService]:
+        def until(s: StoredService) -> date | None:
+            value = s.document.get("x_bridges", {}).get("capacity_until")
+            return date.fromisoformat(value) if value else None
+
+        due = [s for s in self.rows.values() if (u := until(s)) is not None and u <= day]
+        return due[:limit]
+
     async def delete(self, service_id: UUID) -> tuple[int, UUID | None] | None:
         known = self.rows.pop(service_id, None)
         self.indexed.pop(service_id, None)
@@ -111,15 +122,62 @@ class FakeServices:
         self.analyzed += 1
 
 
+class FakeAudit:
+    def __init__(self) -> None:
+        self.entries: list[Change] = []
+
+    async def record(self, change: Change) -> None:
+        self.entries.append(change)
+
+
+class FakeReviews:
+    def __init__(self, services: FakeServices) -> None:
+        self.rows: dict[UUID, ListingReview] = {}
+        self._services = services
+        self.locked = 0
+
+    async def lock(self) -> None:
+        self.locked += 1
+
+    async def agencies_due(
+        self, asked_before: datetime, checked_before: date, limit: int
+    ) -> list[tuple[UUID, list[date | None]]]:
+        asked = {r.agency_id for r in self.rows.values() if r.requested_at > asked_before}
+        checked: dict[UUID, list[date | None]] = {}
+        for s in self._services.rows.values():
+            if s.agency_id is not None and s.agency_id not in asked:
+                value = s.document.get("x_bridges", {}).get("last_verified")
+                checked.setdefault(s.agency_id, []).append(
+                    date.fromisoformat(value) if value else None
+                )
+        due = [
+            (agency, days)
+            for agency, days in sorted(checked.items())
+            if any(d is None or d < checked_before for d in days)
+        ]
+        return due[:limit]
+
+    async def add(self, review: ListingReview) -> None:
+        self.rows[review.id] = review
+
+    async def get(self, review_id: UUID, *, for_update: bool = False) -> ListingReview | None:
+        return self.rows.get(review_id)
+
+    async def confirmed(self, review_id: UUID, at: datetime) -> None:
+        self.rows[review_id] = replace(self.rows[review_id], confirmed_at=at)
+
+
 class FakeUnitOfWork(InMemoryUnitOfWork, DirectoryUnitOfWork):
     def __init__(self) -> None:
         super().__init__()
         self.taxonomy = FakeTaxonomy()
         self.organizations = FakeOrganizations()
         self.services = FakeServices()
+        self.audit = FakeAudit()
+        self.reviews = FakeReviews(self.services)
 
     def repositories(self) -> Iterable[object]:
-        return (self.taxonomy, self.organizations, self.services)
+        return (self.taxonomy, self.organizations, self.services, self.audit, self.reviews)
 
 
 def _names(term: hsds.TaxonomyTerm) -> dict[str, str]:

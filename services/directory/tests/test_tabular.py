@@ -36,8 +36,17 @@ async def _post(directory, infra, body: bytes, *, dry_run: bool = False):
 async def test_tabular_round_trip_validates_and_imports_the_same_data(
     directory, infra, make_directory, tmp_path
 ):
+    dataset = demo_county.build()
+    closure = {
+        "id": "9d3f6c1e-4a57-4b0e-9a43-0c2f3f3b7a01",
+        "valid_from": "2026-12-24",
+        "valid_to": "2026-12-26",
+        "description": "Closed for the holidays",
+        "x_bridges": {"closed": True},
+    }
+    dataset["services"][0]["schedules"].append(closure)
     async with directory.client(infra.token(Role.ADMIN)) as c:
-        assert (await c.post("/import", content=json.dumps(demo_county.build()))).status_code == 200
+        assert (await c.post("/import", content=json.dumps(dataset))).status_code == 200
         first = (await c.get("/export")).json()
         package = await c.get("/export", params={"format": "tabular"})
     assert package.status_code == 200 and package.headers["content-type"] == ZIP
@@ -68,6 +77,8 @@ async def test_tabular_round_trip_validates_and_imports_the_same_data(
         second = (await c.get("/export")).json()
         again = await c.get("/export", params={"format": "tabular"})
     assert [s["id"] for s in second["services"]] == [s["id"] for s in first["services"]]
+    kept = next(s for s in second["services"] if s["id"] == dataset["services"][0]["id"])
+    assert closure in kept["schedules"]  # a closure keeps its x_bridges through the CSV files
     # the same data: every CSV file the same, row for row (JSON may describe one organization
     # differently in two services; a table holds it once)
     assert _files(again.content) == _files(package.content)

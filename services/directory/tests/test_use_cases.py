@@ -1,5 +1,5 @@
 """The directory's use cases against an in-memory unit of work: versions, events, references,
-all-or-nothing imports and who may change a program's intake. (Over real HTTP and PostgreSQL:
+all-or-nothing imports (agencies' own listings: test_listing.py). (Over real HTTP and PostgreSQL:
 test_services_api.py, test_import_export.py.)"""
 
 from __future__ import annotations
@@ -12,15 +12,10 @@ from directory_fakes import FakeUnitOfWork
 
 from bridges_directory import catalog, dataset, hsds
 from bridges_directory.domain import (
-    NotYourService,
     ServiceNotFound,
     Terms,
 )
-from bridges_kit.principal import Principal
 from bridges_schema import (
-    CapacityStatus,
-    Role,
-    ServiceCapacityChanged,
     ServiceDeleted,
     ServiceUpserted,
 )
@@ -154,37 +149,6 @@ async def test_a_large_import_refreshes_the_planner_statistics(uow, monkeypatch)
     assert uow.services.analyzed == 0
     await catalog.import_dataset(uow, [service().model_dump(mode="json") for _ in range(2)])
     assert uow.services.analyzed == 1
-
-
-def _staff(agency: uuid.UUID) -> Principal:
-    return Principal("staff-1", Role.AGENCY_STAFF, agency_id=agency)
-
-
-async def test_the_receiving_agency_closes_its_program_to_referrals(uow):
-    program = service()
-    await catalog.upsert_service(uow, program)
-    with pytest.raises(NotYourService):
-        await catalog.update_capacity(
-            uow, _staff(uuid.uuid4()), program.id, accepting_referrals=False, capacity_status=None
-        )
-    closed = await catalog.update_capacity(
-        uow,
-        _staff(AGENCY),
-        program.id,
-        accepting_referrals=False,
-        capacity_status=CapacityStatus.FULL,
-    )
-    unchanged = await catalog.update_capacity(
-        uow,
-        Principal("admin", Role.ADMIN),
-        program.id,
-        accepting_referrals=False,
-        capacity_status=None,
-    )
-    assert closed.version == 2 and unchanged.version == 2
-    assert closed.document["x_bridges"]["capacity_status"] == "full"
-    [event] = uow.events_of(ServiceCapacityChanged)
-    assert (event.version, event.accepting_referrals) == (2, False)
 
 
 async def test_removing_a_program_announces_a_newer_version(uow):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from referrals_fakes import Clock, FakeUnitOfWork, admin, officer, program, staf
 
 from bridges_devstack.samples import service_upserted
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import audit, casework, intake, privacy, programs, upkeep
 from bridges_referrals.domain import (
     CaseNotFound,
@@ -23,7 +24,6 @@ from bridges_referrals.domain import (
     ProgramNotAccepting,
     ReferralNotFound,
     StaleVersion,
-    VersionCondition,
 )
 from bridges_referrals.lifecycle import IllegalTransition, ReasonRequired
 from bridges_referrals.models import FileReferral, Transition
@@ -158,6 +158,21 @@ async def test_a_program_that_cannot_take_a_referral_refuses_the_whole_intake(de
     with pytest.raises(ValueError, match="not"):
         await desk.file([desk.program_a.service_id, closed.service_id])
     assert desk.uow.referrals.rows == {} and desk.uow.published == []
+
+
+async def test_a_refusal_says_until_when_and_why_in_the_agencys_words(desk):
+    closed = program(
+        desk.agency_b,
+        accepting_referrals=False,
+        capacity_until=date(2027, 1, 5),
+        capacity_note="Kitchen renovation",
+    )
+    desk.uow.programs.rows[closed.service_id] = closed
+    with pytest.raises(ProgramNotAccepting) as refused:
+        await desk.file([closed.service_id])
+    assert str(refused.value) == (
+        "Riverton Pantry is not accepting referrals until 2027-01-05: Kitchen renovation"
+    )
 
 
 async def test_a_program_without_a_receiving_agency_takes_no_referral(desk):

@@ -130,6 +130,18 @@ class FamilyFeedbackReceived(EventData):
 
 # -- directory -----------------------------------------------------------------------------
 
+CapacityUntil = Annotated[
+    date | None,
+    Field(description="the day the program expects to take referrals again (its intake reopens)"),
+]
+CapacityNote = Annotated[
+    str | None,
+    Field(
+        max_length=300,
+        description="the agency's words on its intake (not personal data), e.g. why it is full",
+    ),
+]
+
 
 class ServiceUpserted(EventData):
     """A program in the directory was created or changed (version increases with each change)."""
@@ -146,6 +158,8 @@ class ServiceUpserted(EventData):
     taxonomy_term_codes: tuple[str, ...] = Field(default=(), max_length=50)
     last_verified: date | None = None
     modified_at: datetime
+    capacity_until: CapacityUntil = None
+    capacity_note: CapacityNote = None
 
 
 class ServiceDeleted(EventData):
@@ -162,6 +176,26 @@ class ServiceCapacityChanged(EventData):
     accepting_referrals: bool
     capacity_status: CapacityStatus
     changed_at: datetime
+    capacity_until: CapacityUntil = None
+    capacity_note: CapacityNote = None
+
+
+class ListingReviewRequested(EventData):
+    """The directory asks an agency to check its programs' listing ("still correct?"). The
+    link that confirms it is signed by the notifications service, which emails it: the event
+    carries no credential."""
+
+    review_id: UUID
+    agency_id: UUID
+    programs: int = Field(ge=0, description="how many programs the agency has in the directory")
+    stale_programs: int = Field(
+        ge=0, description="of them, how many were not checked within the freshness period"
+    )
+    oldest_checked: date | None = Field(
+        default=None, description="the least recently checked program's date (None: never)"
+    )
+    requested_at: datetime
+    expires_at: datetime = Field(description="the confirmation link works until then, once")
 
 
 # -- notification delivery -----------------------------------------------------------------
@@ -266,6 +300,13 @@ SERVICE_CAPACITY_CHANGED = EventSpec(
     ServiceCapacityChanged,
     "A program's capacity or referral intake changed.",
 )
+LISTING_REVIEW_REQUESTED = EventSpec(
+    Domain.DIRECTORY,
+    "listing.review_requested",
+    1,
+    ListingReviewRequested,
+    "The directory asks an agency to confirm its listing is still correct.",
+)
 DELIVERY_SUCCEEDED = EventSpec(
     Domain.DELIVERY, "succeeded", 1, DeliverySucceeded, "A notification reached its receiver."
 )
@@ -301,6 +342,7 @@ DIRECTORY_EVENTS: tuple[EventSpec[Any], ...] = (
     SERVICE_UPSERTED,
     SERVICE_DELETED,
     SERVICE_CAPACITY_CHANGED,
+    LISTING_REVIEW_REQUESTED,
 )
 DELIVERY_EVENTS: tuple[EventSpec[Any], ...] = (DELIVERY_SUCCEEDED, DELIVERY_DEAD_LETTERED)
 FAMILY_EVENTS: tuple[EventSpec[Any], ...] = (

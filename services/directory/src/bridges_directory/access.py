@@ -1,7 +1,7 @@
 """Who may call each route of the directory: its access policy in one table.
 
 The kit enforces the roles before a route runs (401, 403). Ownership is enforced where the data
-is (`domain.check_may_change_capacity`) and answered 404; it is named here. A route without an
+is (`domain.check_may_change_listing`, `agency_api`) and answered 404; it is named here. A route without an
 entry, or an entry without a route, stops the app from starting.
 """
 
@@ -11,7 +11,9 @@ from bridges_kit.access import OPERATIONS, Owner, Public, Table, allow
 from bridges_schema import Role
 
 RECEIVING_AGENCY = Owner(Role.AGENCY_STAFF, "the programs whose referrals go to their agency")
+OWN_AGENCY = Owner(Role.AGENCY_STAFF, "their own agency")
 HSDS = Public("anyone: the directory is open data (Open Referral HSDS)")
+LISTING_OWNERS = allow(Role.AGENCY_STAFF, Role.ADMIN, owners=[RECEIVING_AGENCY])
 
 TABLE: Table = {
     **OPERATIONS,
@@ -30,9 +32,17 @@ TABLE: Table = {
     ("PUT", "/services/{service_id}"): allow(Role.ADMIN),
     ("DELETE", "/services/{service_id}"): allow(Role.ADMIN),
     ("POST", "/import"): allow(Role.ADMIN),
-    ("PATCH", "/services/{service_id}/capacity"): allow(
-        Role.AGENCY_STAFF, Role.ADMIN, owners=[RECEIVING_AGENCY]
+    ("PATCH", "/services/{service_id}"): LISTING_OWNERS,
+    ("PATCH", "/services/{service_id}/capacity"): LISTING_OWNERS,
+    ("POST", "/services/{service_id}/confirmation"): LISTING_OWNERS,
+    ("GET", "/agencies/{agency_id}/services"): allow(
+        Role.AGENCY_STAFF, Role.ADMIN, owners=[OWN_AGENCY]
     ),
+    ("POST", "/listing-reviews"): allow(Role.ADMIN),
+    ("POST", "/listing-reviews/confirmation"): Public(
+        "whoever holds an agency's emailed link: it confirms that agency's listing, once"
+    ),
+    ("GET", "/audit"): allow(Role.ADMIN),
 }
 
 

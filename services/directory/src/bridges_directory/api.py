@@ -1,6 +1,6 @@
-"""HTTP routes of the directory: the HSDS read API and search (public), admin writes,
-capacity updates by the receiving agency, and HSDS import/export. Who may call which route is
-the access table's (`bridges_directory.access`)."""
+"""HTTP routes of the directory: the HSDS read API and search (public), admin writes, and HSDS
+import/export (agencies' own listings: `agency_api`). Who may call which route is the access
+table's (`bridges_directory.access`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 from bridges_directory import catalog, hsds, places, queries, tabular
 from bridges_directory.corrections import Corrections
@@ -27,7 +27,6 @@ from bridges_kit.fields import Instant
 from bridges_kit.http import Pool, get_runtime, router, unit_of_work
 from bridges_kit.openapi import problem_responses
 from bridges_kit.problems import BadRequest, Unprocessable
-from bridges_schema import CapacityStatus
 
 routes = router()
 WARNING_HEADER = "Bridges-Warning"
@@ -243,8 +242,10 @@ async def get_service(
     summary="Create or replace a service",
     responses={200: {"description": "Replaced"}, **problem_responses(Unprocessable)},
 )
-async def post_service(response: Response, service: hsds.Service, uow: UoW) -> dict[str, Any]:
-    result = await catalog.upsert_service(uow, service)
+async def post_service(
+    response: Response, service: hsds.Service, actor: Caller, uow: UoW
+) -> dict[str, Any]:
+    result = await catalog.upsert_service(uow, service, actor)
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
     response.headers["Location"] = f"/services/{service.id}"
@@ -259,11 +260,11 @@ async def post_service(response: Response, service: hsds.Service, uow: UoW) -> d
     responses={201: {"description": "Created"}, **problem_responses(Unprocessable)},
 )
 async def put_service(
-    response: Response, service_id: UUID, service: hsds.Service, uow: UoW
+    response: Response, service_id: UUID, service: hsds.Service, actor: Caller, uow: UoW
 ) -> dict[str, Any]:
     if service.id != service_id:
         raise IdMismatch(f"the body's id {service.id} differs from the path's")
-    result = await catalog.upsert_service(uow, service)
+    result = await catalog.upsert_service(uow, service, actor)
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
     _warn(response, result.warnings)
@@ -279,41 +280,8 @@ def _warn(response: Response, warnings: Sequence[DatasetError]) -> None:
 
 
 @routes.delete("/services/{service_id}", tags=["admin"], status_code=204, summary="Remove")
-async def delete_service(service_id: UUID, uow: UoW) -> None:
-    await catalog.delete_service(uow, service_id)
-
-
-class CapacityUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    accepting_referrals: bool | None = None
-    capacity_status: CapacityStatus | None = None
-
-
-@routes.patch(
-    "/services/{service_id}/capacity",
-    tags=["agency"],
-    summary="Open or close a program to referrals (its agency's staff, or an admin)",
-    responses=problem_responses(BadRequest),
-)
-async def patch_capacity(
-    response: Response,
-    service_id: UUID,
-    update: CapacityUpdate,
-    actor: Caller,
-    uow: UoW,
-) -> dict[str, Any]:
-    if update.accepting_referrals is None and update.capacity_status is None:
-        raise BadRequest("send accepting_referrals and/or capacity_status")
-    stored = await catalog.update_capacity(
-        uow,
-        actor,
-        service_id,
-        accepting_referrals=update.accepting_referrals,
-        capacity_status=update.capacity_status,
-    )
-    response.headers["ETag"] = stored.etag
-    return stored.served()
+async def delete_service(service_id: UUID, actor: Caller, uow: UoW) -> None:
+    await catalog.delete_service(uow, service_id, actor)
 
 
 @routes.post(
@@ -340,16 +308,20 @@ async def patch_capacity(
     },
     responses=problem_responses(Unprocessable),
 )
-async def import_dataset(request: Request, uow: UoW, dry_run: bool = False) -> dict[str, Any]:
+async def import_dataset(
+    request: Request, actor: Caller, uow: UoW, dry_run: bool = False
+) -> dict[str, Any]:
     body = await request.body()
     if request.headers.get("content-type", "").split(";")[0].strip() == tabular.ZIP:
         package = tabular.read_zip(body)
         try:
-            report = await catalog.import_dataset(uow, package.raw, dry_run=dry_run)
+            report = await catalog.import_dataset(uow, package.raw, dry_run=dry_run, actor=actor)
         except InvalidDataset as exc:
             raise tabular.InvalidRows(package, exc.errors) from None
         return {**report.as_dict(), "dry_run": dry_run}
-    report = await catalog.import_dataset(uow, parse_json(body, check_text=False), dry_run=dry_run)
+    report = await catalog.import_dataset(
+        uow, parse_json(body, check_text=False), dry_run=dry_run, actor=actor
+    )
     return {**report.as_dict(), "dry_run": dry_run}
 
 

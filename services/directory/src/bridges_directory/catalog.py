@@ -1,8 +1,9 @@
-"""Directory use cases that change programs, each in one unit of work with its events.
+"""Directory use cases that change programs, each in one unit of work with its events (what
+agencies change of their own programs: `listing`).
 
-Every write goes through `_write`: it checks references, skips programs whose content is
-unchanged (no new version, no event), bumps the version of the rest and emits one
-`service.upserted` per changed program.
+Every write goes through `write_services`: it skips programs whose content is unchanged (no new
+version, no event), bumps the version of the rest and emits one `service.upserted` per changed
+program. Each change is in the audit log (`uow.audit`), with who made it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from uuid import UUID
 
 from bridges_directory import dataset, events, hsds, indexing
 from bridges_directory.domain import (
+    Change,
     ServiceNotFound,
     ServiceRow,
     StoredService,
-    check_may_change_capacity,
     content_hash,
     document_of,
-    with_capacity,
 )
+from bridges_directory.edits import changes
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.principal import Principal
-from bridges_schema import CapacityStatus
 
 IMPORT_BATCH = 500
 ANALYZE_AFTER = 1000  # changed programs after which an import refreshes planner statistics
@@ -66,7 +66,7 @@ class _Outcome:
     updated: list[UUID]
 
 
-async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> _Outcome:
+async def write_services(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> _Outcome:
     """Write services whose references were checked (see `dataset.check_references`)."""
     # terms embedded in attributes come along with their services
     embedded = [
@@ -103,22 +103,37 @@ async def _write(uow: DirectoryUnitOfWork, services: Sequence[hsds.Service]) -> 
     )
 
 
-async def upsert_service(uow: DirectoryUnitOfWork, service: hsds.Service) -> UpsertResult:
+async def upsert_service(
+    uow: DirectoryUnitOfWork, service: hsds.Service, actor: Principal | None = None
+) -> UpsertResult:
     """Create or replace a program; an identical resubmission changes nothing and emits nothing."""
     async with uow:
         references = dataset.check_service(service, await uow.taxonomy.known_references())
         if references.errors:
             raise dataset.InvalidDataset(references.errors, "the service")
-        outcome = await _write(uow, [service])
+        previous = await uow.services.get(service.id, for_update=True)
+        outcome = await write_services(uow, [service])
         stored = await uow.services.get(service.id)
+        assert stored is not None
+        if outcome.created or outcome.updated:
+            before = previous.document if previous else {}
+            action = "replaced" if previous else "created"
+            await uow.audit.record(
+                Change.by(
+                    actor,
+                    action,
+                    service_id=service.id,
+                    version=stored.version,
+                    changes=changes(before, stored.document) if previous else {},
+                )
+            )
         await uow.commit()
-    assert stored is not None
     changed = bool(outcome.created or outcome.updated)
     return UpsertResult(stored, bool(outcome.created), changed, references.warnings)
 
 
 async def import_dataset(
-    uow: DirectoryUnitOfWork, raw: Any, *, dry_run: bool = False
+    uow: DirectoryUnitOfWork, raw: Any, *, dry_run: bool = False, actor: Principal | None = None
 ) -> ImportReport:
     """All or nothing: every error is listed (with its JSON path) and nothing is written.
     A dry run checks and counts everything as an import would, then writes nothing."""
@@ -131,10 +146,13 @@ async def import_dataset(
         await uow.taxonomy.upsert_taxonomies(parsed.taxonomies)
         await uow.taxonomy.upsert_terms(parsed.taxonomy_terms)
         for start in range(0, len(parsed.services), IMPORT_BATCH):
-            outcome = await _write(uow, parsed.services[start : start + IMPORT_BATCH])
+            outcome = await write_services(uow, parsed.services[start : start + IMPORT_BATCH])
             created += len(outcome.created)
             updated += len(outcome.updated)
         if not dry_run:  # a dry run leaves the unit of work uncommitted: rolled back
+            if created or updated:
+                counts = {"created": [None, created], "updated": [None, updated]}
+                await uow.audit.record(Change.by(actor, "imported", changes=counts))
             await uow.commit()
     if (
         not dry_run and created + updated >= ANALYZE_AFTER
@@ -153,43 +171,16 @@ async def import_dataset(
     )
 
 
-async def update_capacity(
-    uow: DirectoryUnitOfWork,
-    actor: Principal,
-    service_id: UUID,
-    *,
-    accepting_referrals: bool | None,
-    capacity_status: CapacityStatus | None,
-) -> StoredService:
-    """Staff of the receiving agency (or an admin) open or close a program to referrals."""
-    async with uow:
-        stored = await uow.services.get(service_id, for_update=True)
-        if stored is None:
-            raise ServiceNotFound(f"no service with id {service_id}")
-        check_may_change_capacity(actor, stored)
-        document, extension = with_capacity(stored.document, accepting_referrals, capacity_status)
-        if document == stored.document:
-            return stored
-        digest = content_hash(document)
-        version, modified = await uow.services.update_capacity(
-            service_id,
-            document,
-            digest,
-            extension.accepting_referrals,
-            extension.capacity_status.value,
-        )
-        uow.emit(
-            events.capacity_changed(service_id, version, stored.agency_id, extension, modified)
-        )
-        await uow.commit()
-    return StoredService(service_id, document, version, modified, stored.agency_id, digest)
-
-
-async def delete_service(uow: DirectoryUnitOfWork, service_id: UUID) -> None:
+async def delete_service(
+    uow: DirectoryUnitOfWork, service_id: UUID, actor: Principal | None = None
+) -> None:
     async with uow:
         removed = await uow.services.delete(service_id)
         if removed is None:
             raise ServiceNotFound(f"no service with id {service_id}")
         version, agency_id = removed
         uow.emit(events.deleted(service_id, version + 1, agency_id, datetime.now(UTC)))
+        await uow.audit.record(
+            Change.by(actor, "deleted", service_id=service_id, version=version + 1)
+        )
         await uow.commit()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from bridges_directory import hsds, indexing
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_schema import CapacityStatus, Role
 
 
@@ -31,6 +32,48 @@ class IdMismatch(ValueError):
 class NotYourService(PermissionError):
     """Agency staff may change only their own agency's programs (another's is answered as if
     it did not exist)."""
+
+
+class StaleService(Exception):
+    """The program changed since the caller read it (If-Match does not match)."""
+
+
+class Unprocessable(ValueError):
+    """A change the directory cannot make, with where in the body it goes wrong (`errors`:
+    a location and a message each, as request validation answers)."""
+
+    def __init__(self, detail: str, errors: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__(detail)
+        self.errors = list(errors)
+
+    @property
+    def problem_extensions(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+class ChangesNotAllowed(Unprocessable):
+    """Agency staff tried to change what only the directory's admins may (named per path)."""
+
+
+class InvalidService(Unprocessable):
+    """The program as changed is not a valid HSDS service (each error at its path)."""
+
+
+class InvalidCapacity(Unprocessable):
+    """An intake change that does not hold together (an "until" in the past, or on an open
+    intake)."""
+
+
+class AgencyNotFound(LookupError):
+    """No program in the directory names this agency as the one receiving its referrals."""
+
+
+class ReviewLinkInvalid(LookupError):
+    """No listing review has this link (not signed by Bridges, or altered)."""
+
+
+class ReviewLinkSpent(Exception):
+    """The listing review's link was used already, or has expired."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +142,7 @@ def content_hash(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
-def check_may_change_capacity(actor: Principal, service: StoredService) -> None:
+def check_may_change_listing(actor: Principal, service: StoredService) -> None:
     """Admins, or staff of the agency that receives the program's referrals."""
     if actor.role is Role.ADMIN:
         return
@@ -107,15 +150,126 @@ def check_may_change_capacity(actor: Principal, service: StoredService) -> None:
         raise NotYourService(f"no service with id {service.id} among your agency's programs")
 
 
-def with_capacity(
-    document: Mapping[str, Any],
-    accepting_referrals: bool | None,
-    capacity_status: CapacityStatus | None,
-) -> tuple[dict[str, Any], hsds.BridgesExtension]:
-    """The document with its intake changed, and the resulting Bridges extension."""
-    extension = dict(document.get("x_bridges", {}))
-    if accepting_referrals is not None:
-        extension["accepting_referrals"] = accepting_referrals
-    if capacity_status is not None:
-        extension["capacity_status"] = capacity_status.value
-    return {**document, "x_bridges": extension}, hsds.BridgesExtension.model_validate(extension)
+def check_version(service: StoredService, condition: VersionCondition | None) -> None:
+    """`condition` None: the caller did not ask (only where If-Match is optional)."""
+    if condition is not None and not condition.matches(service.version):
+        raise StaleService(
+            f"the program is at version {service.version}, not the version you sent: "
+            "reload it and try again"
+        )
+
+
+OPEN = frozenset({CapacityStatus.AVAILABLE, CapacityStatus.LIMITED})
+CAPACITY_FIELDS = ("accepting_referrals", "capacity_status", "capacity_until", "capacity_note")
+
+
+def is_open(extension: hsds.BridgesExtension) -> bool:
+    """Taking referrals as usual (not closed, no waitlist)."""
+    return extension.accepting_referrals and extension.capacity_status in OPEN
+
+
+def settle_capacity(
+    before: hsds.BridgesExtension,
+    after: dict[str, Any],
+    mentioned: Iterable[str],
+    today: date,
+) -> dict[str, Any]:
+    """The program's `x_bridges` after an intake change (`after`, as merged from the body, whose
+    capacity fields the body `mentioned`), with its rules applied: an intake that opens again
+    forgets the "until" and the note of its closing (unless the change gives new ones); an
+    "until" is a day still to come, and only for an intake closed or on a waitlist."""
+    said = set(mentioned)
+    opened = hsds.BridgesExtension.model_validate(after)
+    settled = dict(after)
+    if is_open(opened) and not is_open(before):
+        for name in ("capacity_until", "capacity_note"):
+            if name not in said:
+                settled.pop(name, None)
+    until = settled.get("capacity_until")
+    if until is not None and is_open(opened):
+        raise InvalidCapacity(
+            'an intake open as usual has no "until"',
+            [_at("capacity_until", 'an "until" day goes with not accepting or a waitlist')],
+        )
+    if until is not None and "capacity_until" in said and date.fromisoformat(str(until)) <= today:
+        raise InvalidCapacity(
+            'the "until" day has passed',
+            [_at("capacity_until", f"choose a day after today ({today.isoformat()})")],
+        )
+    return settled
+
+
+def _at(field: str, message: str) -> dict[str, Any]:
+    return {"location": ["body", "x_bridges", field], "message": message, "type": "capacity"}
+
+
+def capacity_change(
+    document: Mapping[str, Any], change: Mapping[str, Any], today: date
+) -> dict[str, Any]:
+    """The document with its intake changed by `change` (capacity fields; None clears one)."""
+    current = dict(document.get("x_bridges", {}))
+    merged = {k: v for k, v in {**current, **change}.items() if v is not None}
+    before = hsds.BridgesExtension.model_validate(current)
+    return {**document, "x_bridges": settle_capacity(before, merged, change, today)}
+
+
+def reopened(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document with its intake open again, as its "until" day has come."""
+    extension = {k: v for k, v in document.get("x_bridges", {}).items() if k not in CAPACITY_FIELDS}
+    return {
+        **document,
+        "x_bridges": {
+            **extension,
+            "accepting_referrals": True,
+            "capacity_status": CapacityStatus.AVAILABLE.value,
+        },
+    }
+
+
+def verified(document: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """The document as checked by its agency today."""
+    return {**document, "x_bridges": {**document.get("x_bridges", {}), "last_verified": str(today)}}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the directory's audit log: who changed which program, how, when."""
+
+    action: (
+        str  # created | replaced | edited | capacity | confirmed | reopened | deleted | imported
+    )
+    actor_sub: str
+    actor_role: str
+    service_id: UUID | None = None
+    version: int | None = None
+    actor_name: str | None = None
+    agency_id: UUID | None = None
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def by(cls, actor: Principal | None, action: str, **fields: Any) -> Change:
+        """A change made by `actor` (None: the directory itself, e.g. a scheduled reopening)."""
+        if actor is None:
+            return cls(action, "bridges", "system", **fields)
+        return cls(
+            action,
+            actor.sub,
+            actor.role.value,
+            actor_name=actor.name,
+            agency_id=actor.agency_id,
+            **fields,
+        )
+
+
+@dataclass(frozen=True)
+class ListingReview:
+    """A request to an agency to check its listing; its link confirms it once, until
+    `expires_at`."""
+
+    id: UUID
+    agency_id: UUID
+    requested_at: datetime
+    expires_at: datetime
+    requested_by: str  # "schedule", or the admin's token subject
+    programs: int
+    confirmed_at: datetime | None = None

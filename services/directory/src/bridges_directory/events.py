@@ -7,12 +7,16 @@ from datetime import datetime
 from uuid import UUID
 
 from bridges_directory import hsds
+from bridges_directory.domain import ListingReview
+from bridges_directory.freshness import AgencyListing
 from bridges_schema import (
+    LISTING_REVIEW_REQUESTED,
     SERVICE_CAPACITY_CHANGED,
     SERVICE_DELETED,
     SERVICE_UPSERTED,
     CloudEvent,
     Domain,
+    ListingReviewRequested,
     ServiceCapacityChanged,
     ServiceDeleted,
     ServiceUpserted,
@@ -47,6 +51,8 @@ def upserted(
             ],
             last_verified=ext.last_verified,
             modified_at=modified,
+            capacity_until=ext.capacity_until,
+            capacity_note=ext.capacity_note,
         ),
         source=SOURCE,
         subject=str(service.id),
@@ -69,6 +75,8 @@ def capacity_changed(
             accepting_referrals=extension.accepting_referrals,
             capacity_status=extension.capacity_status,
             changed_at=at,
+            capacity_until=extension.capacity_until,
+            capacity_note=extension.capacity_note,
         ),
         source=SOURCE,
         subject=str(service_id),
@@ -83,4 +91,23 @@ def deleted(
         ServiceDeleted(service_id=service_id, version=version, agency_id=agency_id, deleted_at=at),
         source=SOURCE,
         subject=str(service_id),
+    )
+
+
+def review_requested(
+    review: ListingReview, listing: AgencyListing
+) -> CloudEvent[ListingReviewRequested]:
+    return new_event(
+        LISTING_REVIEW_REQUESTED,
+        ListingReviewRequested(
+            review_id=review.id,
+            agency_id=review.agency_id,
+            programs=listing.programs,
+            stale_programs=listing.stale_programs,
+            oldest_checked=listing.oldest_checked,
+            requested_at=review.requested_at,
+            expires_at=review.expires_at,
+        ),
+        source=SOURCE,
+        subject=str(review.agency_id),
     )

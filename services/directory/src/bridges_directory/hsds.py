@@ -142,11 +142,26 @@ WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$")
 Clock = Annotated[str, Field(pattern=CLOCK.pattern)]
 # An RRULE BYDAY entry: a weekday, for MONTHLY preceded by its occurrence ("2MO", "-1FR").
+# A closure longer than this is not a holiday: the program is "temporarily closed" (its status).
+MAX_CLOSURE_DAYS = 366
 BYDAY = re.compile(r"^([+-]?(?:[1-9]|[1-4]\d|5[0-3]))?(MO|TU|WE|TH|FR|SA|SU)$")
 
 
+class ScheduleExtension(BaseModel):
+    """Bridges' fields on a schedule: `closed` marks a closure (a holiday, a week off): from
+    `valid_from` to `valid_to` the service is closed whatever its other schedules say. HSDS 3.0
+    models exceptions by validity dates but has no word for "closed"; a closure is a schedule
+    valid on those dates with no opening times, its `description` saying why ("Closed for
+    Thanksgiving"), so other HSDS readers see dates without hours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    closed: bool = False
+
+
 class Schedule(HsdsObject):
-    """An HSDS recurring schedule (RFC 5545 RRULE fields); Bridges reads WEEKLY/DAILY hours."""
+    """An HSDS recurring schedule (RFC 5545 RRULE fields); Bridges reads WEEKLY/DAILY hours,
+    and closures (`x_bridges.closed`)."""
 
     id: UUID
     freq: Annotated[str, Field(pattern="^(WEEKLY|DAILY|MONTHLY|YEARLY)$")] | None = None
@@ -159,6 +174,11 @@ class Schedule(HsdsObject):
     location_id: UUID | None = None
     service_at_location_id: UUID | None = None
     description: LongText | None = None
+    x_bridges: ScheduleExtension | None = None
+
+    @property
+    def is_closure(self) -> bool:
+        return self.x_bridges is not None and self.x_bridges.closed
 
     @field_validator("byday")
     @classmethod
@@ -176,6 +196,13 @@ class Schedule(HsdsObject):
         # opens_at without closes_at is valid HSDS: kept, but it gives no hours for "open now"
         if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
             raise ValueError("valid_from is after valid_to")
+        if self.is_closure:
+            if self.valid_from is None or self.valid_to is None:
+                raise ValueError("a closure needs valid_from and valid_to (its first and last day)")
+            if self.opens_at is not None or self.closes_at is not None:
+                raise ValueError("a closure has no opening times")
+            if (self.valid_to - self.valid_from).days > MAX_CLOSURE_DAYS:
+                raise ValueError(f"a closure lasts at most {MAX_CLOSURE_DAYS} days")
         return self
 
 
@@ -262,13 +289,16 @@ class ServiceAtLocation(HsdsObject):
 
 
 class BridgesExtension(BaseModel):
-    """Bridges' fields on a service: who receives referrals, and whether it can take them."""
+    """Bridges' fields on a service: who receives referrals, whether it can take them (and
+    until when it cannot, in the agency's words), and when its agency last checked it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     agency_id: UUID | None = None
     accepting_referrals: bool = True
     capacity_status: CapacityStatus = CapacityStatus.AVAILABLE
+    capacity_until: date | None = None  # the day its intake is expected to reopen
+    capacity_note: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     last_verified: date | None = None
 
 

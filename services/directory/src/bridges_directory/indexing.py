@@ -4,15 +4,16 @@
   description and eligibility, D: languages, audiences, places), kept as the stems `matching`
   compares ("Clínica" and "clinica" alike), and the vocabulary typo correction draws on.
 - Filter values: taxonomy term ids, language codes and names, service-area names, ages.
-- Opening hours as weekly slots, each with the time zone it is kept in; `is_open` is the
-  reference meaning of "open at", which the SQL in `repository` implements for the index.
+- Opening hours as weekly slots, each with the time zone it is kept in and the dates it is
+  valid (closures split them); `is_open` is the reference meaning of "open at", which the SQL
+  in `repository` implements for the index.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -217,7 +218,8 @@ def _slots_of(schedule: hsds.Schedule, zone: str | None) -> list[Slot]:
 
 
 def opening_slots(service: hsds.Service) -> list[Slot]:
-    """Weekly slots from the service's schedules and its locations' schedules."""
+    """Weekly slots from the service's schedules and its locations' schedules, none of them
+    valid on a day the service is closed (`closures`)."""
     slots = [
         slot
         for schedule in service.schedules
@@ -226,7 +228,49 @@ def opening_slots(service: hsds.Service) -> list[Slot]:
     for sal in service.service_at_locations:
         zone = sal.location.x_bridges.timezone if sal.location else None
         slots.extend(slot for schedule in sal.schedules for slot in _slots_of(schedule, zone))
-    return sorted(set(slots), key=lambda s: (s.isodow, s.opens, s.closes))
+    closed = closures(service)
+    opened = {part for slot in slots for part in _outside(slot, closed)}
+    return sorted(opened, key=lambda s: (s.isodow, s.opens, s.closes, s.valid_from or date.min))
+
+
+def closures(service: hsds.Service) -> list[tuple[date, date]]:
+    """The days the service is closed (first, last), merged, in order: its closures and its
+    locations' (a service's hours are the same at its locations in Bridges' reading)."""
+    schedules = [
+        *service.schedules,
+        *(schedule for sal in service.service_at_locations for schedule in sal.schedules),
+    ]
+    spans = sorted(
+        (s.valid_from, s.valid_to)
+        for s in schedules
+        if s.is_closure and s.valid_from is not None and s.valid_to is not None
+    )
+    merged: list[tuple[date, date]] = []
+    for first, last in spans:
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _outside(slot: Slot, closed: list[tuple[date, date]]) -> list[Slot]:
+    """`slot` with its validity split around the closed days (the HSDS way of saying that
+    regular hours stop for a while), as the index keeps it."""
+    parts = [slot]
+    for first, last in closed:
+        kept = []
+        for part in parts:
+            starts, ends = part.valid_from or date.min, part.valid_to or date.max
+            if last < starts or first > ends:
+                kept.append(part)
+                continue
+            if first > starts:
+                kept.append(replace(part, valid_to=first - timedelta(days=1)))
+            if last < ends:
+                kept.append(replace(part, valid_from=last + timedelta(days=1)))
+        parts = kept
+    return parts
 
 
 def local_time(slot: Slot, at: datetime) -> datetime:

@@ -5,7 +5,7 @@ returns domain objects; reads for the API are in `queries`."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +13,7 @@ import asyncpg
 
 from bridges_directory import dataset, hsds, indexing, matching
 from bridges_directory.domain import ServiceRow, StoredService, Terms
+from bridges_directory.listing_store import SqlAudit, SqlReviews
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 
@@ -93,6 +94,9 @@ class SqlOrganizations(Repository):
         )
 
 
+_STORED = "id, document, version, last_modified, agency_id, content_hash"
+
+
 def stored_service(row: asyncpg.Record) -> StoredService:
     return StoredService(
         id=row["id"],
@@ -118,22 +122,23 @@ class SqlServices(Repository):
             return {}
         written = await self._conn.fetch(
             """INSERT INTO service (id, organization_id, name, status, agency_id, accepting_referrals,
-                   capacity_status, last_verified, content_hash, document, search_a, search_b,
-                   search_c, search_d, term_ids, languages, service_areas,
+                   capacity_status, capacity_until, last_verified, content_hash, document,
+                   search_a, search_b, search_c, search_d, term_ids, languages, service_areas,
                    minimum_age, maximum_age)
                SELECT r.id, r.organization_id, r.name, r.status, r.agency_id, r.accepting,
-                   r.capacity, r.last_verified, r.content_hash, r.document, r.a, r.b, r.c, r.d,
-                   r.term_ids::uuid[], r.languages::text[], r.areas::text[],
-                   r.minimum_age, r.maximum_age
+                   r.capacity, r.capacity_until, r.last_verified, r.content_hash, r.document,
+                   r.a, r.b, r.c, r.d, r.term_ids::uuid[], r.languages::text[],
+                   r.areas::text[], r.minimum_age, r.maximum_age
                FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, organization_id uuid, name text,
                    status text, agency_id uuid, accepting boolean, capacity text,
-                   last_verified date, content_hash text, document jsonb, a text, b text, c text,
-                   d text, term_ids text[], languages text[], areas text[],
-                   minimum_age numeric, maximum_age numeric)
+                   capacity_until date, last_verified date, content_hash text, document jsonb,
+                   a text, b text, c text, d text, term_ids text[], languages text[],
+                   areas text[], minimum_age numeric, maximum_age numeric)
                ON CONFLICT (id) DO UPDATE SET organization_id = EXCLUDED.organization_id,
                    name = EXCLUDED.name, status = EXCLUDED.status, agency_id = EXCLUDED.agency_id,
                    accepting_referrals = EXCLUDED.accepting_referrals,
                    capacity_status = EXCLUDED.capacity_status,
+                   capacity_until = EXCLUDED.capacity_until,
                    last_verified = EXCLUDED.last_verified, content_hash = EXCLUDED.content_hash,
                    document = EXCLUDED.document, search_a = EXCLUDED.search_a,
                    search_b = EXCLUDED.search_b, search_c = EXCLUDED.search_c,
@@ -262,9 +267,7 @@ class SqlServices(Repository):
     async def get(self, service_id: UUID, *, for_update: bool = False) -> StoredService | None:
         lock = " FOR UPDATE" if for_update else ""
         row = await self._conn.fetchrow(
-            "SELECT id, document, version, last_modified, agency_id, content_hash FROM service "
-            f"WHERE id = $1{lock}",
-            service_id,
+            f"SELECT {_STORED} FROM service WHERE id = $1{lock}", service_id
         )
         return None if row is None else stored_service(row)
 
@@ -273,20 +276,38 @@ class SqlServices(Repository):
         service_id: UUID,
         document: Mapping[str, Any],
         content_hash: str,
-        accepting: bool,
-        capacity: str,
+        extension: hsds.BridgesExtension,
     ) -> tuple[int, datetime]:
         row = await self._conn.fetchrow(
-            """UPDATE service SET accepting_referrals = $2, capacity_status = $3, document = $4,
-                   content_hash = $5, version = version + 1, last_modified = now()
+            """UPDATE service SET accepting_referrals = $2, capacity_status = $3,
+                   capacity_until = $4, document = $5, content_hash = $6, version = version + 1,
+                   last_modified = now()
                WHERE id = $1 RETURNING version, last_modified""",
             service_id,
-            accepting,
-            capacity,
+            extension.accepting_referrals,
+            extension.capacity_status.value,
+            extension.capacity_until,
             dict(document),
             content_hash,
         )
         return row["version"], row["last_modified"]
+
+    async def of_agency(self, agency_id: UUID, *, for_update: bool = False) -> list[StoredService]:
+        lock = " FOR UPDATE" if for_update else ""
+        rows = await self._conn.fetch(
+            f"""SELECT {_STORED} FROM service WHERE agency_id = $1 ORDER BY name, id{lock}""",
+            agency_id,
+        )
+        return [stored_service(r) for r in rows]
+
+    async def capacity_until_due(self, day: date, limit: int) -> list[StoredService]:
+        rows = await self._conn.fetch(
+            f"""SELECT {_STORED} FROM service WHERE capacity_until <= $1
+                ORDER BY capacity_until, id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            day,
+            limit,
+        )
+        return [stored_service(r) for r in rows]
 
     async def delete(self, service_id: UUID) -> tuple[int, UUID | None] | None:
         """Remove a program; its last version and agency, or None if there was none."""
@@ -307,6 +328,10 @@ def _columns(records: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [[record[i] for record in records] for i in range(width)]
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _service_record(row: ServiceRow) -> dict[str, Any]:
     s, f = row.service, row.fields
     return {
@@ -317,6 +342,7 @@ def _service_record(row: ServiceRow) -> dict[str, Any]:
         "agency_id": str(s.x_bridges.agency_id) if s.x_bridges.agency_id else None,
         "accepting": s.x_bridges.accepting_referrals,
         "capacity": s.x_bridges.capacity_status.value,
+        "capacity_until": _iso(s.x_bridges.capacity_until),
         "last_verified": s.x_bridges.last_verified.isoformat()
         if s.x_bridges.last_verified
         else None,
@@ -341,3 +367,5 @@ class SqlUnitOfWork(PostgresUnitOfWork, DirectoryUnitOfWork):
         self.taxonomy = SqlTaxonomy(conn)
         self.organizations = SqlOrganizations(conn)
         self.services = SqlServices(conn)
+        self.audit = SqlAudit(conn)
+        self.reviews = SqlReviews(conn)

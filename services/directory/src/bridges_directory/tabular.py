@@ -3,8 +3,9 @@ the nested JSON Bridges imports (each value remembering its file, row and column
 errors name them), and the nested JSON written back as CSV files with `datapackage.json`.
 
 `hsds_datapackage.json` is Open Referral's descriptor (HSDS 3.0.0, CC BY-SA 4.0), copied as
-published; Bridges adds one resource, `x_bridges` (`x_bridges.csv`): a service's or location's
-`x_bridges` object (who takes referrals, capacity, time zone) as JSON, so a round trip keeps it.
+published; Bridges adds one resource, `x_bridges` (`x_bridges.csv`): a service's, location's or
+schedule's `x_bridges` object (who takes referrals, capacity, time zone, a closure) as JSON, so a
+round trip keeps it.
 Rows are numbered as frictionless numbers them: the header is row 1.
 """
 
@@ -25,19 +26,20 @@ from bridges_directory.dataset import DatasetError, InvalidDataset
 DESCRIPTOR: dict[str, Any] = json.loads(
     resources.files("bridges_directory").joinpath("hsds_datapackage.json").read_text("utf-8")
 )
+EXTENDED = ("service", "location", "schedule")  # the tables whose rows carry an x_bridges
 EXTENSION_RESOURCE: dict[str, Any] = {
     "name": "x_bridges",
     "path": "x_bridges.csv",
     "profile": "tabular-data-resource",
     "format": "csv",
     "mediatype": "text/csv",
-    "description": "Bridges' own fields of a service or location (its x_bridges object)",
+    "description": "Bridges' own fields of a service, location or schedule (its x_bridges object)",
     "schema": {
         "fields": [
             {
                 "name": "entity",
                 "type": "string",
-                "constraints": {"required": True, "enum": ["service", "location"]},
+                "constraints": {"required": True, "enum": list(EXTENDED)},
             },
             {"name": "id", "type": "string", "format": "uuid", "constraints": {"required": True}},
             {"name": "x_bridges", "type": "object", "constraints": {"required": True}},
@@ -335,7 +337,7 @@ class _Writer:
         if table == "service":
             for attribute in item.get("attributes") or []:
                 self.add("attribute", attribute, link_id=item["id"], link_entity="service")
-        if table in ("service", "location") and item.get("x_bridges"):
+        if table in EXTENDED and item.get("x_bridges"):
             self.rows["x_bridges"][f"{table}:{item['id']}"] = {
                 "entity": table,
                 "id": item["id"],

@@ -7,12 +7,12 @@ transaction; the unit tests' fake keeps them in memory.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from bridges_directory import dataset, hsds
-from bridges_directory.domain import ServiceRow, StoredService, Terms
+from bridges_directory.domain import Change, ListingReview, ServiceRow, StoredService, Terms
 from bridges_kit.uow import UnitOfWork
 
 
@@ -50,9 +50,18 @@ class Services(Protocol):
         service_id: UUID,
         document: Mapping[str, Any],
         content_hash: str,
-        accepting: bool,
-        capacity: str,
-    ) -> tuple[int, datetime]: ...
+        extension: hsds.BridgesExtension,
+    ) -> tuple[int, datetime]:
+        """Change a program's intake only (its document and the intake columns)."""
+        ...
+
+    async def of_agency(self, agency_id: UUID, *, for_update: bool = False) -> list[StoredService]:
+        """The programs whose referrals go to the agency, by name."""
+        ...
+
+    async def capacity_until_due(self, day: date, limit: int) -> list[StoredService]:
+        """Programs whose intake is to reopen on or before `day` (locked, skipping locked)."""
+        ...
 
     async def delete(self, service_id: UUID) -> tuple[int, UUID | None] | None: ...
 
@@ -61,7 +70,34 @@ class Services(Protocol):
         ...
 
 
+class Audit(Protocol):
+    async def record(self, change: Change) -> None:
+        """Append one entry to the directory's audit log (never changed or removed)."""
+        ...
+
+
+class Reviews(Protocol):
+    async def lock(self) -> None:
+        """Hold the reviews for this transaction (one replica asks agencies at a time)."""
+        ...
+
+    async def agencies_due(
+        self, asked_before: datetime, checked_before: date, limit: int
+    ) -> list[tuple[UUID, list[date | None]]]:
+        """Agencies not asked since `asked_before` with a program not checked since
+        `checked_before`: each with every program's last check."""
+        ...
+
+    async def add(self, review: ListingReview) -> None: ...
+
+    async def get(self, review_id: UUID, *, for_update: bool = False) -> ListingReview | None: ...
+
+    async def confirmed(self, review_id: UUID, at: datetime) -> None: ...
+
+
 class DirectoryUnitOfWork(UnitOfWork):
     taxonomy: Taxonomy
     organizations: Organizations
     services: Services
+    audit: Audit
+    reviews: Reviews

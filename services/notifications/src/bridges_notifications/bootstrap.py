@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
@@ -13,6 +15,7 @@ from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
+from bridges_kit.signed_links import LinkSigner, checked_key
 from bridges_kit.workers import Worker
 from bridges_notifications import (
     access,
@@ -21,6 +24,7 @@ from bridges_notifications import (
     delivery_log,
     domain,
     fanout,
+    listing_reviews,
     netguard,
     retry,
     sms,
@@ -38,6 +42,7 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import (
     FamilyFeedbackReceived,
     FollowUpDue,
+    ListingReviewRequested,
     ReferralOverdue,
     ReferralRequested,
     ReferralStatusChanged,
@@ -50,7 +55,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 CONNECTIONS_BESIDES_LANES = 4
 
 # What reacts to which event: every referral event may interest the receiving agency; a
-# family's follow-up is sent to the family, and its answer may alert the officer.
+# family's follow-up is sent to the family, and its answer may alert the officer; the
+# directory's "please confirm your listing" is emailed to the agency.
 SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
     Subscription(
         "notifications-referrals",
@@ -62,6 +68,11 @@ SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
             on(FollowUpDue, fanout.on_follow_up_due),
             on(FamilyFeedbackReceived, fanout.on_family_feedback_received),
         ),
+    ),
+    Subscription(
+        "notifications-directory",
+        Domain.DIRECTORY,
+        (on(ListingReviewRequested, listing_reviews.on_listing_review_requested),),
     ),
 ]
 
@@ -151,6 +162,27 @@ class NotificationsSettings(ServiceSettings):
     sms_sender: str = Field(
         default="Bridges", min_length=1, max_length=20, description="the texts' sender id"
     )
+    listing_link_key: SecretStr | None = Field(
+        default=None,
+        description="signs the one-tap link of the directory's listing reviews (the same secret "
+        "as the directory's, 32+ characters); unset: the email asks staff to sign in instead",
+    )
+    listing_link_key_file: Path | None = Field(
+        default=None, description="the same key read from a file (a compose secret)"
+    )
+    secret_files: ClassVar[Mapping[str, str]] = {
+        **ServiceSettings.secret_files,
+        "listing_link_key_file": "listing_link_key",
+    }
+
+    @field_validator("listing_link_key", mode="before")
+    @classmethod
+    def _link_key(cls, value: object) -> object:
+        return checked_key(value, "BRIDGES_LISTING_LINK_KEY")
+
+    def listing_links(self) -> LinkSigner | None:
+        key = self.listing_link_key
+        return LinkSigner(key.get_secret_value(), listing_reviews.PURPOSE) if key else None
 
     @field_validator("webhook_allowed_networks")
     @classmethod
@@ -225,7 +257,9 @@ def _delivery_worker(runtime: NotificationsRuntime) -> Worker:
         domain.Channel.WEBHOOK: WebhookTransport(
             s.webhook_timeout_s, s.allowed_networks(), max_connections=s.delivery_concurrency
         ),
-        domain.Channel.EMAIL: EmailTransport(s.mail(), s.referral_link_base, s.family_messages()),
+        domain.Channel.EMAIL: EmailTransport(
+            s.mail(), s.referral_link_base, s.family_messages(), s.listing_links()
+        ),
         domain.Channel.SMS: sms.SmsTransport(s.family_messages(), s.sms_sender_of()),
     }
     return DeliveryWorker(

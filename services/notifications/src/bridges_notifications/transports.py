@@ -14,12 +14,13 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from bridges_kit.signed_links import LinkSigner
 from bridges_kit.signing import signature_headers
-from bridges_notifications import messages, netguard, retry
+from bridges_notifications import listing_reviews, messages, netguard, retry
 from bridges_notifications.domain import AttemptResult, AudienceKind, ClaimedDelivery
 from bridges_notifications.family_messages import FamilyMessages, NotSent
 from bridges_notifications.receiver_connections import ReceiverConnections
-from bridges_schema import parse_event
+from bridges_schema import ListingReviewRequested, parse_event
 
 MAX_ANSWER_BYTES = 64 * 1024  # read to reuse the connection; receivers answer with little
 
@@ -112,15 +113,21 @@ class MailSettings:
 
 
 class EmailTransport:
-    """A short notice with a link, in the recipient's language (see `messages`); or a family's
+    """A short notice with a link, in the recipient's language (see `messages`; an agency's
+    listing review: `listing_reviews`, its link signed with `listing_links`); or a family's
     follow-up message, fetched when it is sent (`family_messages`)."""
 
     def __init__(
-        self, mail: MailSettings, link_base: str, family: FamilyMessages | None = None
+        self,
+        mail: MailSettings,
+        link_base: str,
+        family: FamilyMessages | None = None,
+        listing_links: LinkSigner | None = None,
     ) -> None:
         self._mail = mail
         self._link_base = link_base
         self._family = family
+        self._listing_links = listing_links
 
     async def close(self) -> None:
         if self._family is not None:
@@ -129,12 +136,11 @@ class EmailTransport:
     async def send(self, delivery: ClaimedDelivery) -> AttemptResult:
         if delivery.audience is AudienceKind.FAMILY:
             return await self._send_family(delivery)
-        notice = messages.compose(
-            parse_event(delivery.payload),
-            delivery.language or "en",
-            self._link_base,
-            delivery.audience,
-        )
+        event, language = parse_event(delivery.payload), delivery.language or "en"
+        if isinstance(event.data, ListingReviewRequested):
+            notice = listing_reviews.compose(event, language, self._link_base, self._listing_links)
+        else:
+            notice = messages.compose(event, language, self._link_base, delivery.audience)
         sender = self._mail.sender
         return await self._send(messages.message(notice, sender, delivery.target, str(delivery.id)))
 

@@ -22,8 +22,8 @@ from bridges_kit.problems import (
     PreconditionRequired,
     Unprocessable,
 )
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import audit, audit_log, casework, intake, lists, queries, stats
-from bridges_referrals.domain import VersionCondition
 from bridges_referrals.follow_up import FollowUpPolicy
 from bridges_referrals.listings import Filters, ListingOrder, ListingRequest, Owner, Search
 from bridges_referrals.models import (

@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import audit, events, lifecycle, sharing, views
 from bridges_referrals.domain import (
     CaseNotFound,
@@ -18,7 +19,6 @@ from bridges_referrals.domain import (
     HistoryEntry,
     Referral,
     ReferralNotFound,
-    VersionCondition,
     actor_of,
     check_version,
     may_manage_case,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import lifecycle
 from bridges_referrals.follow_up import FollowUp
 from bridges_schema import FINAL_STATUSES, ReasonCode, ReferralStatus, Role, Urgency
@@ -52,6 +53,8 @@ class Program:
     capacity_status: str
     taxonomy_codes: tuple[str, ...] = ()
     deleted: bool = False
+    capacity_until: date | None = None  # the day its intake is expected to reopen
+    capacity_note: str | None = None  # the agency's words on its intake
 
 
 # The directory raises a program's version by one with each change and publishes every change
@@ -223,10 +226,19 @@ def check_can_take_referral(program_id: UUID, program: Program | None) -> Progra
     if program is None or program.deleted:
         raise UnknownProgram(f"program {program_id} is not in the directory")
     if not program.accepting_referrals or program.status != "active" or program.agency_id is None:
-        raise ProgramNotAccepting(
-            f"program {program_id} ({program.name}) is not accepting referrals"
-        )
+        raise ProgramNotAccepting(not_accepting_reason(program))
     return program
+
+
+def not_accepting_reason(program: Program) -> str:
+    """Why a program refuses referrals, in the agency's words and with its "until" day when it
+    gave them (shown to the officer as the server's reason)."""
+    said = f"{program.name} is not accepting referrals"
+    if program.status != "active":
+        said += f" (it is {program.status})"
+    elif program.capacity_until is not None:
+        said += f" until {program.capacity_until.isoformat()}"
+    return f"{said}: {program.capacity_note}" if program.capacity_note else said
 
 
 def may_see(viewer: Principal, referral: Referral) -> bool:
@@ -274,24 +286,6 @@ def moved(referral: Referral, to: ReferralStatus, at: datetime) -> Referral:
         first_response_at=referral.first_response_at or (at if answered else None),
         closed_at=at if to in FINAL_STATUSES else referral.closed_at,
     )
-
-
-@dataclass(frozen=True)
-class VersionCondition:
-    """An If-Match header: the entity tags the caller last read ("*" matches any version)."""
-
-    tags: frozenset[str]
-    any_version: bool = False
-
-    @classmethod
-    def parse(cls, header: str) -> VersionCondition:
-        tags = {t.strip() for t in header.split(",") if t.strip()}
-        if "*" in tags:
-            return cls(frozenset(), any_version=True)
-        return cls(frozenset(t.removeprefix("W/").strip('"') for t in tags))
-
-    def matches(self, version: int) -> bool:
-        return self.any_version or str(version) in self.tags
 
 
 def check_version(referral: Referral, condition: VersionCondition) -> None:

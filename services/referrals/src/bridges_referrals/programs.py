@@ -33,6 +33,8 @@ async def on_service_upserted(event: CloudEvent[ServiceUpserted], uow: Referrals
             accepting_referrals=data.accepting_referrals,
             capacity_status=data.capacity_status.value,
             taxonomy_codes=data.taxonomy_term_codes,
+            capacity_until=data.capacity_until,
+            capacity_note=data.capacity_note,
         )
     )
     log.info(
@@ -50,6 +52,8 @@ async def on_service_capacity_changed(
         data.version,
         accepting_referrals=data.accepting_referrals,
         capacity_status=data.capacity_status.value,
+        capacity_until=data.capacity_until,
+        capacity_note=data.capacity_note,
     )
 
 

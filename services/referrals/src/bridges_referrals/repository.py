@@ -64,10 +64,14 @@ def _program(row: asyncpg.Record) -> Program:
         capacity_status=row["capacity_status"],
         taxonomy_codes=tuple(row["taxonomy_codes"]),
         deleted=row["deleted"],
+        capacity_until=row["capacity_until"],
+        capacity_note=row["capacity_note"],
     )
 
 
-_PROGRAM_FIELDS = frozenset({"accepting_referrals", "capacity_status", "deleted"})
+_PROGRAM_FIELDS = frozenset(
+    {"accepting_referrals", "capacity_status", "capacity_until", "capacity_note", "deleted"}
+)
 
 
 class ProgramMemory:
@@ -112,14 +116,16 @@ class SqlPrograms(Repository):
         applied = await self._conn.fetchval(
             """INSERT INTO program (service_id, version, name, organization_name, agency_id,
                    status, accepting_referrals, capacity_status, taxonomy_codes, deleted,
-                   updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+                   capacity_until, capacity_note, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
                ON CONFLICT (service_id) DO UPDATE SET version = EXCLUDED.version,
                    name = EXCLUDED.name, organization_name = EXCLUDED.organization_name,
                    agency_id = EXCLUDED.agency_id, status = EXCLUDED.status,
                    accepting_referrals = EXCLUDED.accepting_referrals,
                    capacity_status = EXCLUDED.capacity_status,
                    taxonomy_codes = EXCLUDED.taxonomy_codes, deleted = EXCLUDED.deleted,
+                   capacity_until = EXCLUDED.capacity_until,
+                   capacity_note = EXCLUDED.capacity_note,
                    updated_at = now()
                WHERE program.version < EXCLUDED.version
                RETURNING true""",
@@ -133,6 +139,8 @@ class SqlPrograms(Repository):
             program.capacity_status,
             list(program.taxonomy_codes),
             program.deleted,
+            program.capacity_until,
+            program.capacity_note,
         )
         return bool(applied)
 

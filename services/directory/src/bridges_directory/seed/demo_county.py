@@ -170,6 +170,7 @@ class Program:
     accepting: bool = True
     capacity: str = "available"
     extra_terms: tuple[str, ...] = field(default_factory=tuple)
+    checked: str = "2026-10-01"  # when its agency last said the listing is correct
 
 
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "vi": "Vietnamese", "ru": "Russian"}
@@ -294,6 +295,7 @@ PROGRAMS: list[Program] = [
         languages=("en", "es"),
         accepting=False,
         capacity="full",
+        checked="2026-03-02",  # not checked for months: officers see "may be out of date"
     ),
     Program(
         "bridgeway-transitional",
@@ -447,6 +449,7 @@ PROGRAMS: list[Program] = [
         "3 Orchard Road",
         "A drop-in community for people in recovery: meals, peer support and classes.",
         (("TU,WE,TH,FR,SA", "10:00", "16:00"),),
+        checked="2026-04-14",
     ),
     Program(
         "peer-support",
@@ -679,7 +682,7 @@ def _service(program: Program, terms: dict[str, dict[str, Any]]) -> dict[str, An
             "agency_id": demo_id("agency", org_key),
             "accepting_referrals": program.accepting,
             "capacity_status": program.capacity,
-            "last_verified": "2026-10-01",
+            "last_verified": program.checked,
         },
     }
 

@@ -15,8 +15,8 @@ from bridges_kit.access import Caller
 from bridges_kit.http import Pool, get_runtime, router, unit_of_work
 from bridges_kit.openapi import problem_responses
 from bridges_kit.problems import NotFound, PreconditionRequired
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import queries
-from bridges_referrals.domain import VersionCondition
 from bridges_referrals.fhir import (
     capability,
     codes,

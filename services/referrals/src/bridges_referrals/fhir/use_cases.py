@@ -12,11 +12,11 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from bridges_kit.principal import Principal
+from bridges_kit.versions import VersionCondition
 from bridges_referrals import audit, casework, intake, sharing
 from bridges_referrals.domain import (
     Case,
     ReferralNotFound,
-    VersionCondition,
     check_version,
     may_see,
 )
