@@ -110,6 +110,24 @@ class ServiceSettings(BaseSettings):
     jwt_email_claim: str = Field(default="email", min_length=1)
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # slow and numerous clients (bridges_kit.http_server)
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="a request's headers arrive within this, or 408"
+    )
+    http_body_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="a request's body arrives within this, or closed"
+    )
+    http_idle_timeout_s: float = Field(
+        default=5.0, gt=0, le=600, description="an idle keep-alive connection is then closed"
+    )
+    http_max_connections: int = Field(
+        default=2048, ge=1, description="connections this process holds; one more gets 503"
+    )
+    http_max_connections_per_address: int = Field(
+        default=256,
+        ge=0,
+        description="connections one client address holds (trusted proxies exempt); 0: no limit",
+    )
     max_in_flight: int = Field(
         default=256, ge=1, description="requests answered at once; one more gets 503 at once"
     )
