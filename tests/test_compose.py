@@ -268,9 +268,13 @@ def test_caddy_is_the_only_service_with_ports_published_beyond_this_host(compose
     assert ports == {"0.0.0.0:80:80", "0.0.0.0:443:443"}
 
 
+# a proxy with the bounds every upstream gets (the `upstream_limits` snippet), nothing else
+PROXIED = r"\s*reverse_proxy (\S+) \{\s*import upstream_limits\s*\}\s*"
+
+
 def test_every_api_is_proxied_under_its_path_to_the_port_it_listens_on(compose, caddyfile):
     proxied = {
-        path: re.fullmatch(r"\s*reverse_proxy (\S+)\s*", body)
+        path: re.fullmatch(PROXIED, body)
         for path, body in _blocks(caddyfile, "handle_path").items()
     }
     assert set(proxied) == {f"/api/{name}/*" for name in APIS}
@@ -285,7 +289,8 @@ def test_every_api_is_proxied_under_its_path_to_the_port_it_listens_on(compose, 
 
 def test_the_app_is_served_by_caddy_and_its_config_by_referrals(compose, caddyfile):
     handled = _blocks(caddyfile, "handle")
-    assert handled["/app/config.json"].split() == ["reverse_proxy", _upstream(compose, "referrals")]
+    config = re.fullmatch(PROXIED, handled["/app/config.json"])
+    assert config is not None and config[1] == _upstream(compose, "referrals")
     app = handled["/app/*"]
     assert re.search(r"^\s*root \* /srv$", app, re.M)
     assert re.search(r"^\s*file_server$", app, re.M)
@@ -342,6 +347,21 @@ def test_tls_is_internal_by_default_and_the_domain_comes_from_the_env(compose, c
     for name in APIS:
         assert caddy["depends_on"][name] == {"condition": "service_healthy"}
     assert "healthcheck" in caddy
+
+
+def test_caddy_bounds_slow_clients_and_its_connections_to_each_service(caddyfile):
+    """Headers, bodies and idle connections in time (a slowloris is cut off at the edge), and no
+    more connections to a service than it accepts (docs/security.md)."""
+    timeouts = re.search(r"^\t\ttimeouts \{\n(.*?)^\t\t\}$", caddyfile, re.M | re.S)
+    assert timeouts is not None, "no `servers { timeouts {...} }` global option"
+    bounds = dict(line.split() for line in timeouts[1].strip().splitlines())
+    assert bounds == {"read_header": "10s", "read_body": "30s", "write": "60s", "idle": "2m"}
+    assert re.search(r"^\t\tmax_header_size 32KB$", caddyfile, re.M)
+    limits = re.search(r"^\(upstream_limits\) \{\n(.*?)^\}$", caddyfile, re.M | re.S)
+    assert limits is not None
+    assert re.search(r"^\t\tmax_conns_per_host (\d+)$", limits[1], re.M)
+    assert re.search(r"^\t\tdial_timeout 5s$", limits[1], re.M)
+    assert caddyfile.count("import upstream_limits") == caddyfile.count("reverse_proxy ") == 4
 
 
 def test_services_believe_x_forwarded_for_from_the_compose_network_only(compose, tmp_path):
