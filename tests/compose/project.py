@@ -108,6 +108,7 @@ class ComposeProject:
             "BRIDGES_OIDC_ISSUER": self.issuer,
             "BRIDGES_OIDC_ORIGIN": self.issuer,
             "BRIDGES_OIDC_JWKS_URL": "http://idp:8104/jwks",
+            "BRIDGES_TEST_HTTP_IDENTITY_PROVIDER": "true",  # the stand-in speaks http only
             "BRIDGES_OIDC_ROLE_CLAIM": "roles",
             "BRIDGES_OIDC_ROLE_VALUES": json.dumps({v: k.value for k, v in PROVIDER_ROLES.items()}),
             "BRIDGES_OIDC_AGENCY_CLAIM": "bridges_agency",

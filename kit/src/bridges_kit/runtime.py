@@ -111,6 +111,8 @@ class Runtime(Generic[SettingsT, UowT]):
                 issuer=s.jwt_issuer,
                 audience=s.jwt_audience,
                 algorithms=s.jwt_algorithms,
+                token_types=s.jwt_access_token_types,
+                max_lifetime_s=s.jwt_max_lifetime_s,
                 mapping=s.claim_mapping(),
             )
         return self._verifier

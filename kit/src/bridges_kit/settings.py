@@ -100,6 +100,23 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "bridges"
     jwt_audience: str = "bridges"
     jwt_algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
+    jwt_access_token_types: tuple[str, ...] = Field(
+        default=("at+jwt",),
+        min_length=1,
+        description="the `typ` header an access token must carry (RFC 9068: at+jwt), so an ID "
+        "token (typ JWT) is never taken for one; a provider that marks neither: see "
+        "docs/security.md",
+    )
+    jwt_max_lifetime_s: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="a token living longer than this (exp - iat) is refused, however signed",
+    )
+    allow_http_identity_provider: bool = Field(
+        default=False,
+        description="production only: accept an http:// JWKS URL and OpenID provider (the "
+        "compose test's stand-in provider); never for a real deployment",
+    )
     # where the identity provider puts roles, agency, name and email (docs/security.md)
     jwt_role_claim: str = Field(default="role", min_length=1, description="e.g. realm_access.roles")
     jwt_role_values: dict[str, Role] = Field(
@@ -256,6 +273,9 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("production needs BRIDGES_JWT_PUBLIC_KEY[_FILE] or _JWKS_URL")
             if not self.public_url:  # the API's own links must not come from the Host header
                 raise ValueError("production needs BRIDGES_PUBLIC_URL")
+            require_https("BRIDGES_PUBLIC_URL", self.public_url)
+            if self.jwt_jwks_url and not self.allow_http_identity_provider:
+                require_https("BRIDGES_JWT_JWKS_URL", self.jwt_jwks_url)
             # anyone who reaches an open bus could speak for a service (docs/security.md)
             if not (self.nats_nkey_seed_file or self.nats_credentials_file):
                 raise ValueError(
@@ -302,6 +322,13 @@ class ServiceSettings(BaseSettings):
         if self.jwt_public_key_file is not None:
             return self.jwt_public_key_file.read_text(encoding="utf-8")
         return None
+
+
+def require_https(name: str, url: str) -> None:
+    """Production: keys, links and sign-in travel over TLS only (a key set fetched over plain
+    HTTP can be swapped on the way; a link over it leaks the token that follows it)."""
+    if not url.startswith("https://"):
+        raise ValueError(f"production needs an https:// URL in {name}, not {url!r}")
 
 
 def _read_secret(path: Path) -> str:

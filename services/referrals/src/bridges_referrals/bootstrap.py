@@ -20,7 +20,7 @@ from bridges_kit.http import create_app
 from bridges_kit.rate_limits import Rate, RateLimiter
 from bridges_kit.runtime import Runtime
 from bridges_kit.sealing import KeyRing, KeyRingInvalid
-from bridges_kit.settings import Environment, ServiceSettings
+from bridges_kit.settings import Environment, ServiceSettings, require_https
 from bridges_kit.workers import Worker
 from bridges_referrals import (
     access,
@@ -219,6 +219,13 @@ class ReferralsSettings(ServiceSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("the OpenID provider's issuer is an http(s) URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _authority_over_tls(self) -> ReferralsSettings:
+        production = self.environment is Environment.PRODUCTION
+        if production and self.app_oidc_authority and not self.allow_http_identity_provider:
+            require_https("BRIDGES_APP_OIDC_AUTHORITY", self.app_oidc_authority)
+        return self
 
     @model_validator(mode="after")
     def _one_key_ring(self) -> ReferralsSettings:
