@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -51,25 +51,25 @@ async def _connect(service: RunningService, source: str) -> Connection:
     return await asyncio.open_connection(url.hostname, url.port, local_addr=(source, 0))
 
 
+async def _trickle(writer: asyncio.StreamWriter, chunk: bytes) -> None:
+    """Send `chunk` every 0.3 s (a slowloris keeps its request unfinished) until cancelled or
+    the server closes the connection."""
+    with contextlib.suppress(ConnectionError):
+        while not writer.is_closing():
+            await asyncio.sleep(0.3)
+            writer.write(chunk)
+            await writer.drain()
+
+
 @contextlib.asynccontextmanager
-async def _trickling(writer: asyncio.StreamWriter, chunk: bytes) -> AsyncIterator[None]:
-    """Send `chunk` every 0.3 s (a slowloris keeps its request unfinished) until the block ends
-    or the server closes the connection."""
-
-    async def trickle() -> None:
-        with contextlib.suppress(ConnectionError):
-            while not writer.is_closing():
-                await asyncio.sleep(0.3)
-                writer.write(chunk)
-                await writer.drain()
-
-    task = asyncio.create_task(trickle())
+async def _trickling(writers: list[asyncio.StreamWriter], chunk: bytes) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(_trickle(writer, chunk)) for writer in writers]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _until_closed(reader: asyncio.StreamReader, within_s: float) -> bytes:
@@ -109,10 +109,9 @@ async def _healthz(service: RunningService) -> int:
 
 async def test_a_slowloris_is_cut_off_in_time_and_healthz_answers_throughout(directory):
     opened = [await _connect(directory, ATTACKER) for _ in range(PER_ADDRESS)]
-    async with contextlib.AsyncExitStack() as trickles:
-        for _, writer in opened:
-            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-            await trickles.enter_async_context(_trickling(writer, b"X-Slow: 1\r\n"))
+    for _, writer in opened:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    async with _trickling([writer for _, writer in opened], b"X-Slow: 1\r\n"):
         # the address has its share: one more connection is refused at once, not held
         extra_reader, _ = await _connect(directory, ATTACKER)
         refused = _assert_problem(await _until_closed(extra_reader, SLACK_S), 503)
@@ -132,17 +131,15 @@ async def test_a_slowloris_is_cut_off_in_time_and_healthz_answers_throughout(dir
 
 
 async def test_a_body_sent_too_slowly_is_cut_off_within_the_body_timeout(directory):
-    started: list[Awaitable[bytes]] = []
-    async with contextlib.AsyncExitStack() as trickles:
-        for _ in range(3):
-            reader, writer = await _connect(directory, SLOW_UPLOADER)
-            writer.write(
-                b"POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 100000\r\n\r\n{"
-            )
-            await trickles.enter_async_context(_trickling(writer, b" "))
-            started.append(_until_closed(reader, BODY_TIMEOUT_S + SLACK_S))
-        await asyncio.gather(*started)  # closed, whatever was answered before
+    uploads = [await _connect(directory, SLOW_UPLOADER) for _ in range(3)]
+    for _, writer in uploads:
+        writer.write(
+            b"POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\n\r\n{"
+        )
+    async with _trickling([writer for _, writer in uploads], b" "):
+        # closed, whatever was answered before
+        await asyncio.gather(*(_until_closed(r, BODY_TIMEOUT_S + SLACK_S) for r, _ in uploads))
     assert await _healthz(directory) == 200
 
 
