@@ -46,7 +46,7 @@ log = structlog.get_logger(__name__)
 
 DEV_KEY_NAME = "dev-jwt-key.pem"
 DEV_PUBLIC_KEY_NAME = "dev-jwt-key.pub.pem"
-ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068: the `typ` of a JWT access token
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (no secret: RFC 9068, the `typ` of an access token)
 
 
 def _printable(value: str) -> str:
