@@ -68,6 +68,7 @@ class ComposeProject:
         ):
             _secret_file(self.secrets / name, secrets.token_urlsafe(24))
         _secret_file(self.secrets / "metrics_token", secrets.token_hex(24))
+        _secret_file(self.secrets / "listing_link_key", secrets.token_urlsafe(32))
         bus_users.deployment_secrets(self.secrets, bus_users.COMPOSE_NODES)  # as secrets.sh
         keys = self.secrets / "data-keys.json"
         write_key_file(keys, new_key_ring())
