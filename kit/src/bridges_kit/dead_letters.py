@@ -16,6 +16,7 @@ from bridges_kit import operator_log, text
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.operator_actions import OperatorAction
 from bridges_kit.principal import Principal
+from bridges_kit.speakers import impostor
 from bridges_kit.sql import Params
 from bridges_schema import UnknownEventType, parse_event
 
@@ -133,7 +134,8 @@ async def replay(
     """Apply a parked event again through its consumer's handlers (once: a consumer that has
     applied it meanwhile does nothing). On success the letter is marked replayed."""
     row = await pool.fetchrow(
-        "SELECT consumer, payload, replayed_at FROM dead_letters WHERE id = $1", letter_id
+        "SELECT consumer, subject, payload, replayed_at FROM dead_letters WHERE id = $1",
+        letter_id,
     )
     if row is None:
         raise DeadLetterNotFound(f"no dead letter {letter_id}")
@@ -145,7 +147,10 @@ async def replay(
             event = parse_event(bytes(row["payload"]))
         except (ValidationError, UnknownEventType, ValueError) as exc:
             raise NotReplayable(f"the message is still unparseable: {describe(exc)}") from None
-        refusal = text.first_unstorable(event.model_dump(mode="json"))
+        subject: str = row["subject"]
+        refusal = impostor(event, subject, subject.split(".", 1)[0]) or text.first_unstorable(
+            event.model_dump(mode="json")
+        )
         if refusal is not None:  # what the consumer refuses, a replay does not apply either
             raise NotReplayable(refusal)
         try:

@@ -44,7 +44,14 @@ from bridges_schema.events import (
     referral_status_event,
     spec_for_type,
 )
-from bridges_schema.subjects import DEFAULT_NAMESPACE, Stream, Streams
+from bridges_schema.subjects import (
+    DEFAULT_NAMESPACE,
+    PRODUCERS,
+    Domain,
+    Stream,
+    Streams,
+    producer_source,
+)
 from bridges_schema.values import (
     FINAL_STATUSES,
     REFERENCE_ALPHABET,
@@ -74,6 +81,7 @@ __all__ = [
     "FINAL_STATUSES",
     "FOLLOW_UP_DUE",
     "LISTING_REVIEW_REQUESTED",
+    "PRODUCERS",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
     "REFERENCE_PATTERN",
@@ -91,6 +99,7 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryDeadLettered",
     "DeliverySucceeded",
+    "Domain",
     "EventSpec",
     "FamilyAnswer",
     "FamilyFeedbackReceived",
@@ -116,6 +125,7 @@ __all__ = [
     "event_spec",
     "new_event",
     "parse_event",
+    "producer_source",
     "referral_status_event",
     "spec_for_type",
 ]

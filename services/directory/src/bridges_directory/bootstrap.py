@@ -29,11 +29,13 @@ from bridges_directory.lexicon import LEXICON
 from bridges_directory.repository import SqlUnitOfWork
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
+from bridges_kit.bus_access import BusUser
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.signed_links import MIN_KEY_LENGTH, LinkSigner, checked_key
 from bridges_kit.workers import Worker
+from bridges_schema import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -102,6 +104,8 @@ class DirectorySettings(ServiceSettings):
 
 
 DirectoryRuntime = Runtime[DirectorySettings, DirectoryUnitOfWork]
+# its NATS user: publishes the directory's events, reads none
+BUS_USER = BusUser.of(Domain.DIRECTORY)
 
 
 def _listing_upkeep(runtime: DirectoryRuntime) -> Worker:
@@ -114,6 +118,7 @@ def _listing_upkeep(runtime: DirectoryRuntime) -> Worker:
 def build_runtime(settings: DirectorySettings | None = None) -> DirectoryRuntime:
     return Runtime(
         settings or DirectorySettings(),
+        bus_user=BUS_USER,
         migrations=MIGRATIONS,
         unit_of_work=SqlUnitOfWork,
         workers=[_listing_upkeep],

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
 from bridges_kit import problems
+from bridges_kit.bus_access import BusUser
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
@@ -74,6 +75,9 @@ SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
         (on(ListingReviewRequested, listing_reviews.on_listing_review_requested),),
     ),
 ]
+
+# its NATS user: publishes delivery events, reads the referral events above
+BUS_USER = BusUser.of(Domain.DELIVERY, SUBSCRIPTIONS)
 
 ERRORS: problems.ErrorMap = {
     domain.EndpointNotFound: problems.NotFound,
@@ -285,6 +289,7 @@ def build_runtime(settings: NotificationsSettings | None = None) -> Notification
     settings = settings or NotificationsSettings()
     return Runtime(
         settings,
+        bus_user=BUS_USER,
         migrations=MIGRATIONS,
         unit_of_work=SqlUnitOfWork,
         subscriptions=SUBSCRIPTIONS,

@@ -14,12 +14,13 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bridges_kit import problems, sealing
+from bridges_kit.bus_access import BusUser
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.rate_limits import Rate, RateLimiter
 from bridges_kit.runtime import Runtime
 from bridges_kit.sealing import KeyRing, KeyRingInvalid
-from bridges_kit.settings import Environment, ServiceSettings
+from bridges_kit.settings import Environment, ServiceSettings, require_https
 from bridges_kit.workers import Worker
 from bridges_referrals import (
     access,
@@ -71,6 +72,7 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
             on(ServiceCapacityChanged, programs.on_service_capacity_changed),
             on(ServiceDeleted, programs.on_service_deleted),
         ),
+        refused=(domain.ImplausibleVersion,),  # a forged version would freeze the program
     ),
     Subscription(
         "referrals-delivery",
@@ -85,6 +87,9 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
         permanent=(domain.ReferralNotFound, follow_up.FollowUpGone),
     ),
 ]
+
+# its NATS user: publishes referral events, reads the directory's and the deliveries' above
+BUS_USER = BusUser.of(Domain.REFERRAL, SUBSCRIPTIONS)
 
 ERRORS: problems.ErrorMap = {
     domain.ConsentMissing: problems.Unprocessable,
@@ -226,6 +231,13 @@ class ReferralsSettings(ServiceSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
+    def _authority_over_tls(self) -> ReferralsSettings:
+        production = self.environment is Environment.PRODUCTION
+        if production and self.app_oidc_authority and not self.allow_http_identity_provider:
+            require_https("BRIDGES_APP_OIDC_AUTHORITY", self.app_oidc_authority)
+        return self
+
+    @model_validator(mode="after")
     def _one_key_ring(self) -> ReferralsSettings:
         if self.data_key_file is not None and self.data_keys is not None:
             raise ValueError("give the key ring once: BRIDGES_DATA_KEY_FILE or BRIDGES_DATA_KEYS")
@@ -321,6 +333,7 @@ class ReferralsRuntime(AnyReferralsRuntime):
     def __init__(self, settings: ReferralsSettings) -> None:
         super().__init__(
             settings,
+            bus_user=BUS_USER,
             migrations=MIGRATIONS,
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
