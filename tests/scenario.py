@@ -99,3 +99,14 @@ async def register_endpoint(stack: Any, url: str) -> dict[str, Any]:
         assert r.status_code == 201, r.text
         created: dict[str, Any] = r.json()
         return created
+
+
+async def file_referral(stack: Any, program_ids: list[str]) -> dict[str, Any]:
+    """The officer files `intake` to the programs: the server's answer (the case and referrals)."""
+    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
+        filed = await c.post(
+            "/referrals", json=intake(program_ids), headers={"Idempotency-Key": uuid.uuid4().hex}
+        )
+    assert filed.status_code == 201, filed.text
+    answer: dict[str, Any] = filed.json()
+    return answer

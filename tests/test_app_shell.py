@@ -1,6 +1,6 @@
 """The tablet app's source and build, checked without a browser: both languages say the same
-things, every message the code asks for exists, the pure modules' own tests pass (node), and
-the built shell stays within its size budget."""
+things, every message the code asks for exists, the stylesheet closes its blocks, the pure
+modules' own tests pass (node), and the built shell stays within its size budget."""
 
 from __future__ import annotations
 
@@ -106,3 +106,14 @@ def test_the_service_worker_precaches_exactly_the_built_shell() -> None:
     assert sorted(shell) == built
     assert re.search(r'const VERSION = "[0-9a-f]{16}"', worker)
     assert "config.json" not in shell  # nothing served per deployment (or per person) is cached
+
+
+def test_the_stylesheet_closes_every_block_it_opens():
+    """A block left open (a merge can drop its `}`) silently moves every rule after it into
+    that block: a `@media (max-width: …)` one then styles those screens on phones only."""
+    css = re.sub(r"/\*.*?\*/", "", (APP / "src" / "styles.css").read_text(), flags=re.S)
+    depth = 0
+    for number, line in enumerate(css.splitlines(), 1):
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"styles.css:{number} closes a block never opened"
+    assert depth == 0, "styles.css leaves a block open"

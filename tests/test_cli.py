@@ -123,9 +123,11 @@ def test_dead_letters_are_listed_shown_and_replayed_from_the_shell(infra, isolat
     from bridges_devstack.samples import service_upserted
     from bridges_kit import db
     from bridges_referrals.bootstrap import MIGRATIONS
+    from bridges_schema import event_spec
 
-    schema, _ = isolation
+    schema, namespace = isolation
     event = service_upserted(name="Parked Pantry")
+    subject = event_spec(event).subject(namespace)  # a replay checks it as the consumer did
 
     async def park() -> None:
         dsn = infra.postgres_url("referrals")
@@ -133,9 +135,10 @@ def test_dead_letters_are_listed_shown_and_replayed_from_the_shell(infra, isolat
         conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
         await conn.execute(
             """INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, payload,
-                   error, deliveries) VALUES ('referrals-programs', 's', 1, $1, $2, 'bug', 5)""",
+                   error, deliveries) VALUES ('referrals-programs', $3, 1, $1, $2, 'bug', 5)""",
             event.id,
             event.model_dump_json().encode(),
+            subject,
         )
         await conn.close()
 

@@ -26,10 +26,12 @@ import httpx
 import nats
 import pytest
 
+from bridges_devstack import bus_users
 from bridges_devstack.ports import Ports
 from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.servers import free_port, port_open
 from bridges_devstack.testing import eventually
+from bridges_kit.bus import BusLogin
 from bridges_schema import Streams
 from bridges_schema.subjects import Domain
 from tests.scenario import intake
@@ -57,8 +59,10 @@ def _cluster_ports() -> Ports:
     raise AssertionError("no room for the cluster's ports")
 
 
-async def _leader(nats_url: str, stream: str) -> str:
-    connection = await nats.connect(nats_url.split(","))
+async def _leader(nats_url: str, stream: str, run_dir: Path) -> str:
+    """The stream's leader node, asked as the ops user (`bridges up` admits its users only)."""
+    ops = BusLogin("ops", nkey_seed_file=bus_users.seed_file(run_dir / bus_users.KEYS_DIR, "ops"))
+    connection = await nats.connect(nats_url.split(","), **ops.options())
     try:
         info = await connection.jetstream(timeout=5).stream_info(stream)
         assert info.config.num_replicas == NODES and info.cluster is not None
@@ -182,7 +186,9 @@ async def test_the_cluster_loses_nothing_when_a_node_a_replica_of_each_and_a_del
                 )
 
             mid_delivery = await eventually(delivering, timeout_s=60, interval_s=0.02)
-            leader = await _leader(stack["nats_url"], Streams().stream(Domain.REFERRAL).name)
+            leader = await _leader(
+                stack["nats_url"], Streams().stream(Domain.REFERRAL).name, tmp_path
+            )
             victims = {f"nats-{leader}", "directory-2", "referrals-2", mid_delivery}
             killed = {name: _pid(tmp_path, name) for name in victims}
             for pid in killed.values():

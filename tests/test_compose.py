@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
+import nats
+import nats.errors
 import pytest
 import yaml
 
+from bridges_devstack import bus_users
+from bridges_devstack.servers import free_port, nats_server_binary, port_open, wait_until
 from bridges_directory.bootstrap import DirectorySettings
+from bridges_kit.bus import BusLogin
 from bridges_kit.settings import Environment, ServiceSettings
 from bridges_notifications.bootstrap import NotificationsSettings
 from bridges_referrals.bootstrap import ReferralsSettings
@@ -136,8 +144,90 @@ def test_image_runs_as_a_non_root_user_and_databases_match_the_init_script(compo
     assert set(services[1].split()) == {"directory", "referrals", "notifications"}
     volumes = compose["services"]["postgres"]["volumes"]
     assert any("init-databases.sh:/docker-entrypoint-initdb.d/" in v for v in volumes)
-    assert "--jetstream" in compose["services"]["nats"]["command"]
+    assert compose["services"]["nats"]["command"] == ["-c", "/run/secrets/nats_conf"]
+    assert "jetstream {\n  store_dir: /data\n}" in NATS_CONF.read_text()
     assert any(v.endswith(":/data") for v in compose["services"]["nats"]["volumes"])
+
+
+# --- the bus: TLS, and each service its own NATS user ----------------------------------------
+
+NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
+KEYS = {f"nats_{name}_nkey": {name} for name in APIS} | {"nats_ops_nkey": {"ops"}}
+
+
+def test_each_service_holds_its_own_nats_key_and_no_one_elses(compose, tmp_path):
+    services = compose["services"]
+    for secret, holders in KEYS.items():
+        held = {name for name, service in services.items() if secret in service.get("secrets", [])}
+        if secret == "nats_directory_nkey":
+            holders = holders | {"directory-seed"}  # it publishes the demo directory's events
+        assert held == holders, secret
+    assert {n for n, s in services.items() if "nats_server_key" in s.get("secrets", [])} == {"nats"}
+    for name in (*APIS, "directory-seed"):
+        settings = _settings(name, services[name]["environment"], tmp_path)
+        user = name.removesuffix("-seed")
+        assert settings.nats_nkey_seed_file == tmp_path / f"nats_{user}_nkey"
+        assert settings.nats_tls_ca_file == tmp_path / "nats_ca"
+        assert all(u.startswith("tls://") for u in settings.nats_url.split(","))
+    ops = services["ops"]["environment"]
+    assert ops["BRIDGES_NATS_URL"].startswith("tls://")
+    assert ops["BRIDGES_NATS_NKEY_SEED_FILE"] == "/run/secrets/nats_ops_nkey"
+
+
+def _as_mounted(compose: dict, config: Path, tmp_path: Path) -> Path:
+    """`config` with the /run/secrets files it names (and includes) as compose mounts them:
+    each secret's file, made as deploy/secrets.sh makes it (a certificate for localhost)."""
+    made = tmp_path / "deploy-secrets"
+    bus_users.deployment_secrets(made, ["localhost"])
+    mounted = tmp_path / "run-secrets"
+    mounted.mkdir()
+    env = {"BRIDGES_SECRETS_DIR": str(made)}
+    for name, secret in compose["secrets"].items():
+        source = Path(_interpolate(secret["file"], env))
+        if source.is_absolute() and source.exists():
+            (mounted / name).write_bytes(source.read_bytes())
+    text = config.read_text().replace("/run/secrets/", f"{mounted}/")
+    text = text.replace("store_dir: /data", f"store_dir: {json.dumps(str(tmp_path / 'data'))}")
+    (mounted / "nats_conf").write_text(text)
+    return mounted
+
+
+@pytest.fixture
+def compose_nats(compose: dict, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """deploy/nats/nats.conf run by this machine's nats-server (on free ports): its port and
+    its /run/secrets stand-in."""
+    mounted = _as_mounted(compose, NATS_CONF, tmp_path)
+    port = free_port()
+    args = ["-c", str(mounted / "nats_conf"), "-p", str(port), "-m", str(free_port())]
+    with (tmp_path / "nats.log").open("w") as log:
+        server = subprocess.Popen(
+            [nats_server_binary(), *args], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(lambda: port_open(port), 20, "the compose nats-server")
+        yield port, mounted
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _connect(url: str, login: BusLogin) -> Any:
+    return await nats.connect(url, allow_reconnect=False, connect_timeout=2, **login.options())
+
+
+async def test_the_compose_nats_server_admits_its_users_over_tls_only(
+    compose_nats: tuple[int, Path],
+):
+    port, mounted = compose_nats
+    tls, plain = f"tls://localhost:{port}", f"nats://localhost:{port}"
+    ca, seed = mounted / "nats_ca", mounted / "nats_directory_nkey"
+    client = await _connect(tls, BusLogin("directory", nkey_seed_file=seed, tls_ca_file=ca))
+    assert client.is_connected and client.connected_url.scheme == "tls"
+    await client.close()
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await _connect(tls, BusLogin("anyone", tls_ca_file=ca))
+    with pytest.raises((nats.errors.Error, OSError, TimeoutError)):  # TLS is required
+        await _connect(plain, BusLogin("directory", nkey_seed_file=seed))
 
 
 # --- one origin: Caddy in front -------------------------------------------------------------
@@ -178,9 +268,13 @@ def test_caddy_is_the_only_service_with_ports_published_beyond_this_host(compose
     assert ports == {"0.0.0.0:80:80", "0.0.0.0:443:443"}
 
 
+# a proxy with the bounds every upstream gets (the `upstream_limits` snippet), nothing else
+PROXIED = r"\s*reverse_proxy (\S+) \{\s*import upstream_limits\s*\}\s*"
+
+
 def test_every_api_is_proxied_under_its_path_to_the_port_it_listens_on(compose, caddyfile):
     proxied = {
-        path: re.fullmatch(r"\s*reverse_proxy (\S+)\s*", body)
+        path: re.fullmatch(PROXIED, body)
         for path, body in _blocks(caddyfile, "handle_path").items()
     }
     assert set(proxied) == {f"/api/{name}/*" for name in APIS}
@@ -195,7 +289,8 @@ def test_every_api_is_proxied_under_its_path_to_the_port_it_listens_on(compose, 
 
 def test_the_app_is_served_by_caddy_and_its_config_by_referrals(compose, caddyfile):
     handled = _blocks(caddyfile, "handle")
-    assert handled["/app/config.json"].split() == ["reverse_proxy", _upstream(compose, "referrals")]
+    config = re.fullmatch(PROXIED, handled["/app/config.json"])
+    assert config is not None and config[1] == _upstream(compose, "referrals")
     app = handled["/app/*"]
     assert re.search(r"^\s*root \* /srv$", app, re.M)
     assert re.search(r"^\s*file_server$", app, re.M)
@@ -254,6 +349,21 @@ def test_tls_is_internal_by_default_and_the_domain_comes_from_the_env(compose, c
     assert "healthcheck" in caddy
 
 
+def test_caddy_bounds_slow_clients_and_its_connections_to_each_service(caddyfile):
+    """Headers, bodies and idle connections in time (a slowloris is cut off at the edge), and no
+    more connections to a service than it accepts (docs/security.md)."""
+    timeouts = re.search(r"^\t\ttimeouts \{\n(.*?)^\t\t\}$", caddyfile, re.M | re.S)
+    assert timeouts is not None, "no `servers { timeouts {...} }` global option"
+    bounds = dict(line.split() for line in timeouts[1].strip().splitlines())
+    assert bounds == {"read_header": "10s", "read_body": "30s", "write": "60s", "idle": "2m"}
+    assert re.search(r"^\t\tmax_header_size 32KB$", caddyfile, re.M)
+    limits = re.search(r"^\(upstream_limits\) \{\n(.*?)^\}$", caddyfile, re.M | re.S)
+    assert limits is not None
+    assert re.search(r"^\t\tmax_conns_per_host (\d+)$", limits[1], re.M)
+    assert re.search(r"^\t\tdial_timeout 5s$", limits[1], re.M)
+    assert caddyfile.count("import upstream_limits") == caddyfile.count("reverse_proxy ") == 4
+
+
 def test_services_believe_x_forwarded_for_from_the_compose_network_only(compose, tmp_path):
     subnet = _interpolate(compose["networks"]["default"]["ipam"]["config"][0]["subnet"], {})
     for name in APIS:
@@ -281,12 +391,17 @@ def test_the_cluster_overlay_makes_three_nats_nodes_and_two_of_each_service(comp
     overlay = yaml.safe_load(CLUSTER.read_text())
     jsonschema.Draft7Validator(schema).validate(overlay)
     merged = _overlaid(compose, overlay)
+    assert merged["secrets"]["nats_cluster_conf"]["file"] == "./deploy/nats/cluster.conf"
     conf = (ROOT / "deploy" / "nats" / "cluster.conf").read_text()
+    assert "verify: true" in conf.split("cluster {", 1)[1]  # routes present the bus's certificate
     routes = re.findall(r"nats-route://([a-z0-9-]+):6222", conf)
     assert routes == ["nats", "nats-2", "nats-3"]
     for node in routes:  # each a JetStream node with its own name, store and the shared config
         service = merged["services"][node]
-        assert service["command"] == ["-c", "/etc/nats/cluster.conf"]
+        assert service["command"] == ["-c", "/run/secrets/nats_cluster_conf"]
+        assert {"nats_users", "nats_ca", "nats_server_cert", "nats_server_key"} <= set(
+            service["secrets"]
+        )
         assert service["environment"]["NATS_NODE"]
         assert any(v.endswith(":/data") for v in service["volumes"])
     assert len({merged["services"][n]["environment"]["NATS_NODE"] for n in routes}) == 3

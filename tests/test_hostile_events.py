@@ -160,6 +160,15 @@ def _hostile(target: Target, namespace: str) -> list[tuple[str, str, bytes, str]
             r"^oversized: \d+ bytes",
         ),
         (
+            "another service speaking for this domain",
+            subject,
+            _tampered(
+                valid,
+                source="/bridges/directory" if domain != "directory" else "/bridges/referrals",
+            ),
+            rf"^source '/bridges/\w+' may not speak for the {domain} domain, only /bridges/\w+$",
+        ),
+        (
             "a subject its type never travels on",
             f"{namespace}.{domain}.v1.forged",
             _tampered(valid),

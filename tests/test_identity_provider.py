@@ -166,7 +166,7 @@ async def test_an_agency_staff_token_gives_the_role_and_agency_through_the_claim
 
 async def test_an_id_token_is_not_an_access_token(idp: Running) -> None:
     tokens = await idp.tokens()
-    with pytest.raises(Unauthorized, match=r"(?i)audience"):
+    with pytest.raises(Unauthorized, match="not an access token"):  # typ JWT, not at+jwt
         await verifier_for(idp.issuer).verify(f"Bearer {tokens['id_token']}")
 
 
@@ -215,6 +215,29 @@ async def test_refresh_tokens_rotate_and_a_used_one_is_refused(idp: Running) -> 
     assert who.role is Role.OFFICER
     replayed = await idp.refresh(first)
     assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+
+
+async def test_a_used_refresh_token_coming_back_revokes_its_whole_chain(idp: Running) -> None:
+    first = (await idp.tokens())["refresh_token"]
+    second = (await idp.refresh(first)).json()["refresh_token"]
+    elsewhere = (await idp.tokens())["refresh_token"]  # the same officer's other sign-in
+    replayed = await idp.refresh(first)  # a thief's copy, or the officer's: one was stolen
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    refused = await idp.refresh(second)  # what the rotation gave out is revoked with it
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert (await idp.refresh(elsewhere)).status_code == 200
+
+
+async def test_a_replayed_code_revokes_the_tokens_it_issued(idp: Running) -> None:
+    code, verifier = await idp.code()
+    issued = (await idp.exchange(code, verifier)).json()["refresh_token"]
+    renewed = (await idp.refresh(issued)).json()["refresh_token"]
+    elsewhere = (await idp.tokens())["refresh_token"]
+    replayed = await idp.exchange(code, verifier)
+    assert replayed.status_code == 400 and replayed.json()["error"] == "invalid_grant"
+    refused = await idp.refresh(renewed)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert (await idp.refresh(elsewhere)).status_code == 200
 
 
 async def test_a_revoked_refresh_token_renews_nothing(idp: Running) -> None:

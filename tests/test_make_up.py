@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 
 from bridges_devstack.ports import Ports
@@ -107,6 +108,15 @@ def _assert_app_settings(stack: dict, run_dir: Path, app_dir: Path, ports: Ports
         assert json.loads(environ["BRIDGES_CORS_ALLOW_ORIGINS"]) == origins
 
 
+async def _anonymous_nats(url: str) -> str:
+    try:
+        connection = await nats.connect(url, allow_reconnect=False, connect_timeout=2)
+    except Exception as exc:
+        return str(exc)
+    await connection.close()
+    return "connected"
+
+
 DEMO_USERS = {
     ("badge-1234", "Dana Reyes", "officer"),
     ("badge-5678", "Sam Okafor", "officer"),
@@ -162,6 +172,15 @@ def test_bridges_up_serves_seeds_stops_cleanly_and_keeps_data(tmp_path):
         staff_token = {"Authorization": f"Bearer {stack['tokens']['agency_staff']}"}
         assert httpx.get(f"{urls['referrals']}/inbox", headers=staff_token).status_code == 200
         assert stack["nats_url"].endswith(f":{ports.nats}")
+        # stack.json holds admin tokens: its owner's only; the run directory too (0711 when
+        # PostgreSQL runs as its own user: it may pass through, no one may list it)
+        assert stack_file.stat().st_mode & 0o777 == 0o600
+        private = 0o711 if os.geteuid() == 0 else 0o700
+        assert tmp_path.stat().st_mode & 0o777 == private
+        assert not any(p.stat().st_mode & 0o077 for p in (tmp_path / "nats-keys").iterdir())
+        # the bus admits the services' users only
+        refused = asyncio.run(_anonymous_nats(stack["nats_url"]))
+        assert "Authorization Violation" in refused, refused
     finally:
         if process.poll() is None:
             output = _interrupt(process, tmp_path)
@@ -299,10 +318,27 @@ async def test_bridges_up_restarts_what_is_killed_and_every_referral_reaches_the
             assert after_postgres is not None
             await hooked(after_postgres)
 
+            # notifications hangs (SIGSTOP: its process and port are there, nothing answers):
+            # its liveness probe notices, it is killed and restarted within 30 s
+            hung = _pid(tmp_path, "notifications")
+            stopped_at = time.monotonic()
+            os.kill(hung, signal.SIGSTOP)
+
+            async def replaced() -> bool:
+                return _pid(tmp_path, "notifications") != hung and await _ready(
+                    urls["notifications"]
+                )
+
+            await eventually(replaced, timeout_s=45, interval_s=0.2)
+            assert time.monotonic() - stopped_at < 30
+            after_hang = await file_referral()
+            assert after_hang is not None
+            await hooked(after_hang)
+
         webhook_ids = receiver.ids()
-        assert len(webhook_ids) == len(set(webhook_ids)) == 5, _hooked_referrals(receiver)
+        assert len(webhook_ids) == len(set(webhook_ids)) == 6, _hooked_referrals(receiver)
         assert sorted(_hooked_referrals(receiver)) == sorted(
-            [before, during, barrier, after_nats, after_postgres]
+            [before, during, barrier, after_nats, after_postgres, after_hang]
         )
     finally:
         await receiver.stop()
@@ -314,6 +350,7 @@ async def test_bridges_up_restarts_what_is_killed_and_every_referral_reaches_the
     assert "notifications exited with -9 (SIGKILL); restarting in 0.5 s (restart 1)" in output
     assert "nats-server exited with -9 (SIGKILL); restarting in" in output
     assert "postgres exited with -9 (SIGKILL); restarting in" in output
+    assert "notifications stopped answering (no answer for 15 s); restarting in" in output
     assert "stopped." in output
     if os.geteuid() == 0:  # PostgreSQL runs as its own user then: its log must be that user's
         pg_data = tmp_path / "pg"

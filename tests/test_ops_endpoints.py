@@ -88,6 +88,8 @@ def test_ops_only_is_the_default_in_production_only():
         environment=Environment.PRODUCTION,
         public_url="https://bridges.example.org/api/directory",
         jwt_jwks_url="https://id.example.org/jwks",
+        nats_url="tls://nats:4222",
+        nats_nkey_seed_file="/run/secrets/nats_directory_nkey",
     )
     assert production.ops_only
     assert not ServiceSettings(environment=Environment.DEVELOPMENT).ops_only

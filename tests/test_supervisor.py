@@ -4,6 +4,7 @@ with SIGKILL, is in test_make_up.py.)"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -46,34 +47,57 @@ class FakeClock:
 class FakeProcess:
     exit_code: int | None = None
     broken: bool = False  # every start fails (a bad configuration)
+    hung: bool = False  # runs, but answers no probe (SIGSTOP, a blocked event loop)
     starts: list[float] = field(default_factory=list)
     stops: int = 0
+    kills: int = 0
     clock: FakeClock | None = None
+    ready_after_s: float = 0.0  # how long wait_ready takes (real time)
+    waits: list[tuple[float, float]] = field(default_factory=list)  # (began, ended), real time
 
     @property
     def pid(self) -> int | None:
         return 100 + len(self.starts)
 
-    def start(self) -> None:
+    def launch(self) -> None:
         self.starts.append(self.clock() if self.clock else 0.0)
+        self.exit_code = None
+        self.hung = False
+
+    def wait_ready(self) -> None:
+        began = time.monotonic()
+        time.sleep(self.ready_after_s)
         if self.broken:
             raise RuntimeError("notifications exited; last log lines:\nValidationError: smtp_port")
-        self.exit_code = None
+        self.waits.append((began, time.monotonic()))
 
     def poll(self) -> int | None:
         return self.exit_code
+
+    def alive(self) -> bool:
+        return not self.hung
+
+    def kill(self) -> None:
+        self.kills += 1
+        self.exit_code = -9
 
     def stop(self) -> None:
         self.stops += 1
 
 
 def _supervise(
-    clock: FakeClock, on_restart: Callable[[], None] | None = None, **processes: FakeProcess
+    clock: FakeClock,
+    on_restart: Callable[[], None] | None = None,
+    first: tuple[str, ...] = (),
+    **processes: FakeProcess,
 ) -> tuple[Supervisor, list[str]]:
     said: list[str] = []
     for process in processes.values():
         process.clock = clock
-    return Supervisor(processes, clock=clock, say=said.append, on_restart=on_restart), said
+    supervisor = Supervisor(
+        processes, first=first, clock=clock, say=said.append, on_restart=on_restart
+    )
+    return supervisor, said
 
 
 def test_an_exited_process_is_restarted_after_the_delay_and_reported():
@@ -140,3 +164,56 @@ def test_stopping_while_a_restart_is_pending_abandons_it():
     supervisor.run(lambda: bool(supervisor.pending()), sleep=clock.sleep)
     assert supervisor.pending() == {"directory": pytest.approx(1000.5)}
     assert directory.starts == []
+
+
+def test_a_hung_process_is_killed_and_restarted_after_three_missed_probes():
+    clock = FakeClock()
+    notifications, directory = FakeProcess(), FakeProcess()
+    supervisor, said = _supervise(clock, notifications=notifications, directory=directory)
+    supervisor.check()
+    notifications.hung = True  # SIGSTOP: its process is there, its port answers nothing
+    for _ in range(2):
+        clock.now += 5
+        supervisor.check()
+    assert notifications.kills == 0 and said == []  # two misses may be a slow moment
+    clock.now += 5
+    supervisor.check()
+    assert notifications.kills == 1  # SIGKILL: a stopped process obeys nothing else
+    assert said == [
+        "notifications stopped answering (no answer for 15 s); restarting in 0.5 s (restart 1)"
+    ]
+    clock.now += 0.5
+    supervisor.check()
+    assert len(notifications.starts) == 1 and said[-1] == "notifications is back (pid 101)"
+    assert directory.kills == 0 and directory.starts == []
+
+
+def test_a_probe_answered_again_starts_the_count_over():
+    clock = FakeClock()
+    referrals = FakeProcess()
+    supervisor, said = _supervise(clock, referrals=referrals)
+    for hung in (True, True, False, True, True, False):
+        referrals.hung = hung
+        clock.now += 5
+        supervisor.check()
+    assert referrals.kills == 0 and said == []
+
+
+def test_restarts_due_together_happen_together_infrastructure_first():
+    clock = FakeClock()
+    nats = FakeProcess(ready_after_s=0.2)
+    services = {name: FakeProcess(ready_after_s=0.5) for name in ("a", "b", "c")}
+    supervisor, said = _supervise(clock, first=("nats",), nats=nats, **services)
+    for process in (nats, *services.values()):
+        process.exit_code = -9
+    supervisor.check()
+    clock.now += 0.5
+    supervisor.check()
+    assert [line.split(" ")[0] for line in said[-4:]] == ["nats", "a", "b", "c"]
+    assert all(line.endswith("is back (pid 101)") for line in said[-4:])
+    # the services waited for readiness side by side (every wait began before any ended),
+    # after the infrastructure was ready
+    [(_, nats_ready)] = nats.waits
+    waits = [w for s in services.values() for w in s.waits]
+    assert len(waits) == 3 and max(b for b, _ in waits) < min(e for _, e in waits)
+    assert min(b for b, _ in waits) >= nats_ready

@@ -1,6 +1,7 @@
-"""Real objects for every route of every service to point at: a program of agency X, a referral
-officer A filed to it, X's webhook endpoint and the delivery that told X; and the callers who
-own them (officer A, X's staff) or do not (officer B, agency Y's staff)."""
+"""Real objects for every route of every service to point at: a program of agency X (its
+organization, its location, a taxonomy term), a referral officer A filed to it, X's webhook
+endpoint and email recipient and the delivery that told X; and the callers who own them
+(officer A, X's staff) or do not (officer B, agency Y's staff)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bridges_kit.access import Owner, Table
 from bridges_notifications import access as notifications_access
 from bridges_referrals import access as referrals_access
 from bridges_schema import Role
-from tests.scenario import create_program, intake, register_endpoint
+from tests.scenario import create_program, file_referral, register_endpoint
 
 SERVICES = ("directory", "referrals", "notifications")
 
@@ -66,14 +67,9 @@ async def build(stack: Any, webhook_url: str) -> World:
     nothing changes in the background while a test compares states."""
     program = await create_program(stack)
     endpoint = await register_endpoint(stack, webhook_url)
-    async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
-        filed = await c.post(
-            "/referrals",
-            json=intake([program["id"]]),
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-        assert filed.status_code == 201, filed.text
-    case_id, referral_id = filed.json()["case_id"], filed.json()["referrals"][0]["id"]
+    term_id, recipient_id = await _term(stack), await _recipient(stack)
+    filed = await file_referral(stack, [program["id"]])
+    case_id, referral_id = filed["case_id"], filed["referrals"][0]["id"]
     delivery_id = await _delivered(stack, referral_id)
     await _settled(stack)
     follow_up_id = await stack.referrals.runtime.pool.fetchval(
@@ -84,6 +80,9 @@ async def build(stack: Any, webhook_url: str) -> World:
         ids={
             "service_id": program["id"],
             "organization_id": program["organization"]["id"],
+            "location_id": program["service_at_locations"][0]["location"]["id"],
+            "term_id": term_id,
+            "recipient_id": recipient_id,
             "agency_id": str(stack.agency_id),
             "endpoint_id": endpoint["id"],
             "referral_id": referral_id,
@@ -97,6 +96,25 @@ async def build(stack: Any, webhook_url: str) -> World:
         officer_b=f"officer-b-{stack.namespace}",
         agency_y=uuid.uuid4(),
     )
+
+
+async def _term(stack: Any) -> str:
+    term = {"id": str(uuid.uuid4()), "code": f"world.{uuid.uuid4().hex[:8]}", "name": "World"}
+    async with stack.directory.client(stack.token(Role.ADMIN)) as c:
+        answer = await c.put(f"/taxonomy_terms/{term['id']}", json=term)
+        assert answer.status_code == 201, answer.text
+    return term["id"]
+
+
+async def _recipient(stack: Any) -> str:
+    async with stack.notifications.client(stack.token(Role.ADMIN)) as c:
+        answer = await c.post(
+            f"/agencies/{stack.agency_id}/email-recipients",
+            # disabled: no email is planned, so nothing changes behind the tests' backs
+            json={"address": "intake@agency-x.example.org", "enabled": False},
+        )
+        assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
 
 
 async def _delivered(stack: Any, referral_id: str) -> str:

@@ -1,7 +1,7 @@
 // Where the APIs are, as the server that serves the app says (kept for offline starts:
 // it holds no personal data).
 const KEY = "bridges.config";
-const DEFAULTS = { directory_url: "", referrals_url: "", sign_in: "none" };
+const DEFAULTS = { directory_url: "", referrals_url: "", notifications_url: "", prometheus_url: "", sign_in: "none" };
 
 export async function loadConfig() {
   try {

@@ -1,5 +1,5 @@
 // The tablet's IndexedDB: one module owns the schema and its upgrade steps.
-// Stores: `vaults` (per officer: PIN salt and a sealed check value), `sessions` (the sealed
+// Stores: `vaults` (per officer: PIN salt, rounds and a sealed check value), `sessions` (the sealed
 // access token), `outbox` (referrals filed on this tablet, family data sealed), `programs` and
 // `taxonomy` (public directory data, in the clear, with the time it was fetched), `personal`
 // (per officer and kind, sealed: the referral being written, the officer's own preferences,

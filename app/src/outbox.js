@@ -93,7 +93,9 @@ export const KEEP_CONFIRMED_MS = 30 * 86_400_000;
 /** Confirmed long ago: the tablet forgets even the family's sealed name. */
 export async function forgetOldConfirmed(owner, now = Date.now()) {
   for (const item of await items(owner)) {
-    if (item.state === "confirmed" && now - Date.parse(item.confirmed_at) > KEEP_CONFIRMED_MS) {
+    // the first release kept no confirmed_at: when it was filed (a little earlier) serves
+    const confirmedAt = Date.parse(item.confirmed_at ?? item.created_at);
+    if (item.state === "confirmed" && now - confirmedAt > KEEP_CONFIRMED_MS) {
       await discard(item.id);
     }
   }
@@ -131,7 +133,7 @@ export function flush({ config, session, force = false }) {
   const owner = session.user.id;
   if (!vault.unlockedFor(owner)) return Promise.resolve("locked");
   if (!usable(session)) return Promise.resolve("signed-out");
-  if (navigator.onLine === false) return Promise.resolve("offline"); // nothing leaves
+  if (globalThis.navigator?.onLine === false) return Promise.resolve("offline"); // nothing leaves
   if (pending) {
     pending.again = { config, session, force: force || pending.again?.force };
     return pending.done;
@@ -147,7 +149,8 @@ export function flush({ config, session, force = false }) {
     }
     return outcome;
   };
-  run.done = (navigator.locks ? navigator.locks.request(`bridges-outbox:${owner}`, rounds) : rounds()).finally(() => {
+  const locks = globalThis.navigator?.locks; // none outside a browser (node's tests): one sender
+  run.done = (locks ? locks.request(`bridges-outbox:${owner}`, rounds) : rounds()).finally(() => {
     pending = null;
   });
   pending = run;

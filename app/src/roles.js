@@ -1,6 +1,9 @@
 // Which screens each role has: the routes it may open (one screen for the list, one for an
 // item when the route names an id), the order of its menu, and where it starts. The app shows
 // only what a role's token may use; the server decides all the same (every route is checked).
+// Admins' and ops' screens are loaded when first opened: an officer's tablet never pays for them.
+import { useEffect, useState } from "preact/hooks";
+import { t } from "./i18n.js";
 import { html } from "./ui.js";
 import { ListingConfirmScreen } from "./views/confirm.js";
 import { InboxReferralScreen, InboxScreen } from "./views/inbox.js";
@@ -12,6 +15,32 @@ import { ReferScreen } from "./views/refer.js";
 import { ReferralScreen } from "./views/referral.js";
 import { SearchScreen } from "./views/search.js";
 import { StorageScreen } from "./views/storage.js";
+
+/** A screen of a module loaded on first use (`load` imports it; `name` is its export). */
+function later(load, name) {
+  let loaded = null;
+  return function Later(props) {
+    const [Screen, setScreen] = useState(() => loaded);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      if (loaded) return;
+      load().then(
+        (module) => setScreen(() => (loaded = module[name])),
+        () => setFailed(true), // offline before the screen was ever loaded (the SW precaches it after)
+      );
+    }, []);
+    if (failed) return html`<p class="panel">${t("problem.unreachable")}</p>`;
+    return Screen ? html`<${Screen} ...${props} />` : html`<p>${t("common.loading")}</p>`;
+  };
+}
+
+const adminPrograms = () => import("./views/admin-programs.js");
+const adminDirectory = () => import("./views/admin-directory.js");
+const adminImport = () => import("./views/admin-import.js");
+const adminAgencies = () => import("./views/admin-agencies.js");
+const opsFlow = () => import("./views/ops-flow.js");
+const opsFailures = () => import("./views/ops-failures.js");
+const opsEndpoints = () => import("./views/ops-endpoints.js");
 
 /** route name -> { list: screen, item: screen for `#/<name>/<id>` } */
 export const ROLES = {
@@ -32,6 +61,31 @@ export const ROLES = {
     routes: {
       inbox: { list: InboxScreen, item: InboxReferralScreen },
       programs: { list: OurProgramsScreen, item: ProgramEditScreen },
+    },
+  },
+  admin: {
+    menu: ["services", "organizations", "locations", "taxonomy", "import", "agencies"],
+    start: "services",
+    routes: {
+      services: { list: later(adminPrograms, "ProgramsScreen"), item: later(adminPrograms, "ProgramScreen") },
+      organizations: {
+        list: later(adminDirectory, "OrganizationsScreen"),
+        item: later(adminDirectory, "OrganizationScreen"),
+      },
+      locations: { list: later(adminDirectory, "LocationsScreen"), item: later(adminDirectory, "LocationScreen") },
+      taxonomy: { list: later(adminDirectory, "TermsScreen"), item: later(adminDirectory, "TermScreen") },
+      import: { list: later(adminImport, "ImportScreen") },
+      agencies: { list: later(adminAgencies, "AgenciesScreen"), item: later(adminAgencies, "AgencyScreen") },
+    },
+  },
+  ops: {
+    menu: ["flow", "failures", "endpoints", "actions"],
+    start: "flow",
+    routes: {
+      flow: { list: later(opsFlow, "FlowScreen") },
+      failures: { list: later(opsFailures, "FailuresScreen"), item: later(opsFailures, "FailureScreen") },
+      endpoints: { list: later(opsEndpoints, "EndpointsScreen") },
+      actions: { list: later(opsEndpoints, "ActionsScreen") },
     },
   },
 };

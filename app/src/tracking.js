@@ -40,8 +40,13 @@ export function useTracking() {
 
 async function refresh() {
   const run = running;
-  if (!run || run.busy) return;
+  if (!run) return;
+  if (run.busy) {
+    run.again = true; // asked for while a request is out (e.g. "online", then "confirmed"):
+    return; // the list may already be stale when that answer arrives, so ask once more after it
+  }
   run.busy = true;
+  run.again = false;
   try {
     const headers = run.etag ? { "If-None-Match": run.etag } : {};
     const url = withQuery(run.config.referrals_url, "/referrals", { mine: true, sort: "updated", limit: LIMIT });
@@ -66,6 +71,7 @@ async function refresh() {
     if (run === running) set({ offline: error?.status === undefined, error });
   } finally {
     run.busy = false;
+    if (run.again && run === running) refresh();
   }
 }
 
@@ -78,7 +84,7 @@ export async function start(config, session) {
     return;
   }
   stop();
-  const run = { owner, config, session, timer: null, etag: null, busy: false, stops: [] };
+  const run = { owner, config, session, timer: null, etag: null, busy: false, again: false, stops: [] };
   running = run;
   const [kept, seen] = await Promise.all([personal.read(owner, "referrals"), personal.read(owner, "seen")]);
   if (run !== running) return;

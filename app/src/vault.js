@@ -3,7 +3,11 @@
 // or a restart only ciphertext remains until the officer unlocks again.
 import { database } from "./db.js";
 
-const ITERATIONS = 600_000; // PBKDF2-SHA256, OWASP's 2023 figure
+// PBKDF2-SHA256 rounds for a new vault (OWASP's 2023 figure). Each vault records its own count,
+// so raising this figure leaves older vaults openable (a PIN derived with the wrong count would
+// read as a wrong PIN, and ten of those erase the vault).
+const ITERATIONS = 600_000;
+const ITERATIONS_BEFORE_RECORDED = 600_000; // vaults made before the count was recorded
 const CHECK = "bridges-vault-check-v1";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -32,12 +36,12 @@ export function weakPin(pin, badge = "") {
 }
 export class Locked extends Error {}
 
-async function derive(pin, salt) {
+async function derive(pin, salt, iterations) {
   const material = await crypto.subtle.importKey("raw", encoder.encode(pin), "PBKDF2", false, [
     "deriveKey",
   ]);
   return crypto.subtle.deriveKey(
-    { name: "PBKDF2", salt, iterations: ITERATIONS, hash: "SHA-256" },
+    { name: "PBKDF2", salt, iterations, hash: "SHA-256" },
     material,
     { name: "AES-GCM", length: 256 },
     false, // non-extractable: script can use it, never read it
@@ -64,20 +68,33 @@ export async function hasVault(owner) {
 /** First unlock on this tablet: choose the PIN that protects this officer's data. */
 export async function createVault(owner, pin) {
   const salt = crypto.getRandomValues(new Uint8Array(16));
-  const key = await derive(pin, salt);
+  const key = await derive(pin, salt, ITERATIONS);
   const check = await sealWith(key, CHECK);
   // add, not put: a second tab choosing a PIN at the same time must not replace this one's salt
-  await (await database()).add("vaults", { owner, salt, check, failures: 0, created_at: new Date().toISOString() });
+  await (await database()).add("vaults", { owner, salt, iterations: ITERATIONS, check, failures: 0, created_at: new Date().toISOString() });
   unlocked = { owner, key };
 }
 
 export const MAX_FAILURES = 10; // then the sealed data is erased (a lost tablet's last defence)
 
+/** Read-modify-write of one vault in one transaction (attempts in other tabs queue behind it). */
+async function changeVault(owner, change) {
+  const tx = (await database()).transaction("vaults", "readwrite");
+  const vault = await tx.store.get(owner);
+  const changed = vault && change(vault);
+  if (changed) await tx.store.put(changed);
+  await tx.done;
+  return changed;
+}
+
+const erased = () => new WrongPin("erased", { cause: { erased: true, left: 0 } });
+
 export async function unlock(owner, pin) {
-  const db = await database();
-  const vault = await db.get("vaults", owner);
+  // the attempt is counted before the PIN is tried: attempts made at once (several tabs, each
+  // deriving for a while) each count, and a page closed meanwhile does not take one back
+  const vault = await changeVault(owner, (v) => ({ ...v, failures: (v.failures ?? 0) + 1 }));
   if (!vault) throw new Locked("no vault for this user on this tablet");
-  const key = await derive(pin, vault.salt);
+  const key = await derive(pin, vault.salt, vault.iterations ?? ITERATIONS_BEFORE_RECORDED);
   let opened = false;
   try {
     opened = (await openWith(key, vault.check)) === CHECK;
@@ -85,15 +102,14 @@ export async function unlock(owner, pin) {
     opened = false;
   }
   if (!opened) {
-    const failures = (vault.failures ?? 0) + 1;
-    if (failures >= MAX_FAILURES) {
+    if (vault.failures >= MAX_FAILURES) {
       await destroyVault(owner);
-      throw new WrongPin("erased", { cause: { erased: true, left: 0 } });
+      throw erased();
     }
-    await db.put("vaults", { ...vault, failures });
-    throw new WrongPin("wrong PIN", { cause: { erased: false, left: MAX_FAILURES - failures } });
+    throw new WrongPin("wrong PIN", { cause: { erased: false, left: MAX_FAILURES - vault.failures } });
   }
-  if (vault.failures) await db.put("vaults", { ...vault, failures: 0 });
+  // erased meanwhile by the tenth wrong PIN in another tab: nothing is left to open
+  if (!(await changeVault(owner, (v) => ({ ...v, failures: 0 })))) throw erased();
   unlocked = { owner, key };
 }
 

@@ -8,6 +8,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/deploy/wheels
 UV=${UV:-$ROOT/.tools/bin/uv}
 PIP=${PIP:-python3 -m pip}
+# published as source only: downloaded as their locked sdist (hash checked), built in the image
+# by setuptools from here (nkeys: the NATS NKEY signatures nats-py signs in with)
+SDIST_ONLY=nkeys
 started=$SECONDS
 for package in directory referrals notifications devstack; do
   "$UV" export --frozen --no-dev --no-editable --package "bridges-$package" --no-emit-workspace \
@@ -16,9 +19,12 @@ for package in directory referrals notifications devstack; do
     --format requirements-txt --quiet | grep -E '^\./' >"$OUT/workspace-$package.txt"
   # what is already here is enough most times: only a new lock goes to the index
   download=($PIP download --quiet --disable-pip-version-check --no-deps --only-binary=:all:
-            --dest "$OUT" --requirement "$OUT/requirements-$package.txt")
+            --no-binary="$SDIST_ONLY" --dest "$OUT" --requirement "$OUT/requirements-$package.txt")
   "${download[@]}" --no-index --find-links "$OUT" 2>/dev/null || "${download[@]}"
 done
 ls "$OUT"/hatchling-*.whl >/dev/null 2>&1 \
   || $PIP download --quiet --disable-pip-version-check --only-binary=:all: --dest "$OUT" hatchling
+ls "$OUT"/setuptools-*.whl >/dev/null 2>&1 \
+  || $PIP download --quiet --disable-pip-version-check --only-binary=:all: --dest "$OUT" \
+       "setuptools>=68"
 echo "wheels: $(ls "$OUT"/*.whl | wc -l) in deploy/wheels ($((SECONDS - started)) s)"

@@ -23,6 +23,7 @@ from bridges_kit.access import (
     allow,
 )
 from bridges_kit.auth import ensure_dev_keypair, mint_token
+from bridges_kit.bus_access import BusUser
 from bridges_kit.http import create_app, router
 from bridges_kit.problems import PROBLEM_BASE
 from bridges_kit.runtime import Runtime
@@ -70,6 +71,7 @@ def _app(table: Table, key_dir: Path, routes: APIRouter | None = None) -> Any:
     _, public = ensure_dev_keypair(key_dir)
     runtime = Runtime(
         ServiceSettings(service_name="access-test", jwt_public_key_file=public),
+        bus_user=BusUser("test", None),
         migrations=Path(__file__).parent,
         unit_of_work=NoRepositories,
     )

@@ -29,6 +29,9 @@ from bridges_schema import Role
 DROP = object()  # a claim override that removes the claim
 
 
+AT = {"typ": "at+jwt"}  # an access token's header (RFC 9068)
+
+
 def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     base: dict[str, Any] = {
@@ -63,10 +66,9 @@ class SigningKey:
             .decode()
         )
 
-    def bearer(self, **overrides: Any) -> str:
-        token = jwt.encode(
-            claims(**overrides), self.private, algorithm="ES256", headers={"kid": self.kid}
-        )
+    def bearer(self, typ: str | None = "at+jwt", **overrides: Any) -> str:
+        header = {"kid": self.kid, **({"typ": typ} if typ is not None else {})}
+        token = jwt.encode(claims(**overrides), self.private, algorithm="ES256", headers=header)
         return f"Bearer {token}"
 
 
@@ -250,7 +252,7 @@ async def test_a_slow_provider_does_not_block_the_event_loop(jwks: JwksServer, k
 async def test_the_token_algorithm_must_be_the_keys(jwks: JwksServer, key: SigningKey):
     verifier = verifier_for(jwks)
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rs256 = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": key.kid})
+    rs256 = jwt.encode(claims(), rsa_key, algorithm="RS256", headers=AT | {"kid": key.kid})
     with pytest.raises(Unauthorized, match="does not match its signing key"):
         await verifier.verify(f"Bearer {rs256}")
 
@@ -260,7 +262,7 @@ async def test_unsigned_and_symmetric_tokens_are_refused(
     jwks: JwksServer, key: SigningKey, algorithm: str
 ):
     secret = "a-guessable-shared-secret-of-32-bytes" if algorithm == "HS256" else None
-    token = jwt.encode(claims(), secret, algorithm=algorithm, headers={"kid": key.kid})
+    token = jwt.encode(claims(), secret, algorithm=algorithm, headers=AT | {"kid": key.kid})
     with pytest.raises(Unauthorized, match="algorithm is not accepted"):
         await verifier_for(jwks).verify(f"Bearer {token}")
     assert jwks.requests == 0
@@ -355,3 +357,33 @@ async def test_a_missing_or_malformed_header_is_refused(
 def test_claims_model_validates_on_its_own():
     claims_ = Claims.model_validate({"sub": "x", "role": "agency_staff", "agency_id": AGENCY})
     assert claims_.principal().agency_id == uuid.UUID(AGENCY)
+
+
+async def test_an_id_token_or_an_untyped_token_is_not_an_access_token(
+    jwks: JwksServer, key: SigningKey
+):
+    verifier = verifier_for(jwks)
+    for typ in ("JWT", None, "id_token+jwt"):  # what an ID token, or a plain JWT, carries
+        with pytest.raises(Unauthorized, match="not an access token"):
+            await verifier.verify(key.bearer(typ=typ, nonce="n-1"))
+    for typ in ("at+jwt", "application/at+jwt", "AT+JWT"):  # RFC 7515: no case, prefix optional
+        await verifier.verify(key.bearer(typ=typ))
+
+
+async def test_a_provider_that_types_its_access_tokens_otherwise_is_named_in_the_settings(
+    jwks: JwksServer, key: SigningKey
+):
+    verifier = TokenVerifier(jwks_url=jwks.url, token_types=("JWT",))
+    assert (await verifier.verify(key.bearer(typ="JWT"))).sub == "officer-1"
+    with pytest.raises(Unauthorized, match="not an access token"):
+        await verifier.verify(key.bearer(typ="at+jwt"))
+
+
+async def test_a_token_living_longer_than_the_maximum_is_refused(jwks: JwksServer, key: SigningKey):
+    now = int(time.time())
+    verifier = TokenVerifier(jwks_url=jwks.url, max_lifetime_s=3600)
+    with pytest.raises(Unauthorized, match="longer than the 3600 s accepted"):
+        await verifier.verify(key.bearer(iat=now, exp=now + 3601))
+    await verifier.verify(key.bearer(iat=now, exp=now + 3600))
+    with pytest.raises(Unauthorized, match="longer than"):  # the default: 12 hours
+        await verifier_for(jwks).verify(key.bearer(iat=now - 60, exp=now + 12 * 3600))

@@ -6,6 +6,7 @@ import pytest
 from pydantic import BaseModel
 
 from bridges_kit.conditional import Conditional, conditional_json, etag_of, none_match
+from bridges_kit.versions import VersionCondition
 
 
 class Page(BaseModel):
@@ -50,3 +51,19 @@ def test_held_tells_before_answering_whether_the_client_has_the_body():
     again = Conditional(answer.headers["etag"])
     assert again.held(page) is True and again.response(page).status_code == 304
     assert again.held(Page(items=[4])) is False  # another body: not held
+
+
+@pytest.mark.parametrize(
+    ("header", "goes_ahead"),
+    [
+        ('"t"', True),
+        ('"x", "t"', True),
+        ("*", True),
+        ('"x"', False),
+        ('W/"t"', True),  # as a program's version: the tag is the version, weak or not
+        ("", False),
+    ],
+)
+def test_if_match_lets_a_write_through_only_on_the_etag_last_read(header, goes_ahead):
+    assert VersionCondition.parse(header).names('"t"') is goes_ahead
+    assert VersionCondition.of(None) is None  # no header: unconditional

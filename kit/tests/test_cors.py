@@ -13,6 +13,7 @@ from fastapi import Response
 from pydantic import ValidationError
 
 from bridges_kit.access import OPERATIONS, Public
+from bridges_kit.bus_access import BusUser
 from bridges_kit.http import create_app, router
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
@@ -36,6 +37,7 @@ def _client(origins: list[str]) -> httpx.AsyncClient:
 
     runtime = Runtime(
         ServiceSettings(service_name="cors-test", cors_allow_origins=origins),
+        bus_user=BusUser("test", None),
         migrations=Path(__file__).parent,
         unit_of_work=NoRepositories,
     )

@@ -15,6 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from bridges_kit.access import OPERATIONS, Public
+from bridges_kit.bus_access import BusUser
 from bridges_kit.http import create_app, router
 from bridges_kit.problems import ServiceUnavailable
 from bridges_kit.runtime import Runtime
@@ -70,6 +71,7 @@ def _app(**settings: Any) -> Any:
 
     runtime = Runtime(
         ServiceSettings(service_name="edge-test", **settings),
+        bus_user=BusUser("test", None),
         migrations=Path(__file__).parent,
         unit_of_work=NoRepositories,
     )

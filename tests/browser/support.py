@@ -19,15 +19,31 @@ from bridges_devstack.running import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# controls a finger cannot be sure to hit (a file input is the browser's own button)
+SMALL_TARGETS = """() => [...document.querySelectorAll('button, a.button, select, input:not([type=checkbox]):not([type=radio]):not([type=file])')]
+    .filter((el) => el.offsetParent && el.getBoundingClientRect().height < 44)
+    .map((el) => el.outerHTML.slice(0, 80))"""
 
 __all__ = [
     "AppStack",
+    "check_fits",
     "console",
     "screenshot",
     "start_bridges_up",
     "stop_bridges_up",
     "wait_for_stack",
 ]
+
+
+def check_fits(page: Page, screen: str, width: int) -> None:
+    """The screen fits `width` (no sideways scrolling), its controls are large enough to tap,
+    and no browser error or catalogue key (⟦…⟧) reads on it."""
+    page.wait_for_load_state("networkidle")
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= width, f"{screen}: {wide} px wide on a {width} px screen"
+    assert page.evaluate(SMALL_TARGETS) == [], screen
+    text = page.locator("body").inner_text()
+    assert not re.search(r"Failed to fetch|⟦", text), screen
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path | None:

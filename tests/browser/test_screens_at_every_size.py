@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser import tablet
-from tests.browser.support import AppStack, screenshot
+from tests.browser.support import AppStack, check_fits, screenshot
 from tests.browser.tablet import RIVERTON_FOOD_BANK
 
 SIZES: list[ViewportSize] = [
@@ -52,18 +52,10 @@ WORDS = {
         "share": "Compartir con la familia",
     },
 }
-SMALL_TARGETS = """() => [...document.querySelectorAll('button, a.button, select, input:not([type=checkbox]):not([type=radio])')]
-    .filter((el) => el.offsetParent && el.getBoundingClientRect().height < 44)
-    .map((el) => el.outerHTML.slice(0, 80))"""
 
 
 def _fits(page: Page, screen: str, size: ViewportSize, language: str) -> None:
-    page.wait_for_load_state("networkidle")
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= size["width"], f"{screen}: {width} px wide on a {size['width']} px screen"
-    assert page.evaluate(SMALL_TARGETS) == [], screen
-    text = page.locator("body").inner_text()
-    assert not re.search(r"Failed to fetch|⟦", text), screen
+    check_fits(page, screen, size["width"])
     screenshot(page, f"{screen}-{size['width']}x{size['height']}-{language}")
 
 

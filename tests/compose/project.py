@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bridges_devstack import bus_users
 from bridges_devstack.demo import demo_users, write_demo_users
 from bridges_devstack.identity import access_token
 from bridges_devstack.servers import free_port
@@ -67,6 +68,8 @@ class ComposeProject:
         ):
             _secret_file(self.secrets / name, secrets.token_urlsafe(24))
         _secret_file(self.secrets / "metrics_token", secrets.token_hex(24))
+        _secret_file(self.secrets / "listing_link_key", secrets.token_urlsafe(32))
+        bus_users.deployment_secrets(self.secrets, bus_users.COMPOSE_NODES)  # as secrets.sh
         keys = self.secrets / "data-keys.json"
         write_key_file(keys, new_key_ring())
         keys.chmod(0o644)
@@ -106,6 +109,7 @@ class ComposeProject:
             "BRIDGES_OIDC_ISSUER": self.issuer,
             "BRIDGES_OIDC_ORIGIN": self.issuer,
             "BRIDGES_OIDC_JWKS_URL": "http://idp:8104/jwks",
+            "BRIDGES_TEST_HTTP_IDENTITY_PROVIDER": "true",  # the stand-in speaks http only
             "BRIDGES_OIDC_ROLE_CLAIM": "roles",
             "BRIDGES_OIDC_ROLE_VALUES": json.dumps({v: k.value for k, v in PROVIDER_ROLES.items()}),
             "BRIDGES_OIDC_AGENCY_CLAIM": "bridges_agency",

@@ -74,6 +74,34 @@ def test_the_ops_profile_runs_bridges_doctor_against_the_stack(project: ComposeP
     print("bridges doctor in the ops container: databases, migrations, NATS, key ring ok")
 
 
+# run inside the compose network (the ops image): how NATS answers a client with no key, and a
+# client that will not speak TLS
+BUS_PROBE = """
+import asyncio, ssl, nats
+async def attempt(url, **options):
+    try:
+        await nats.connect(url, allow_reconnect=False, connect_timeout=3, **options)
+        return "connected"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+async def main():
+    tls = ssl.create_default_context(cafile="/run/secrets/nats_ca")
+    print("no key:", await attempt("tls://nats:4222", tls=tls))
+    print("no TLS:", await attempt("nats://nats:4222", nkeys_seed="/run/secrets/nats_ops_nkey"))
+asyncio.run(main())
+"""
+
+
+def test_the_bus_refuses_a_client_without_a_key_or_without_tls(project: ComposeProject):
+    answer = project.run(
+        "--profile", "ops", "run", "--rm", "--entrypoint", "python", "ops", "-c", BUS_PROBE
+    )
+    said = dict(line.split(": ", 1) for line in answer.strip().splitlines() if ": " in line)
+    assert "Authorization Violation" in said["no key"], answer
+    assert said["no TLS"] != "connected", answer
+    print(f"NATS in compose: {said}")
+
+
 def test_an_officer_files_a_referral_in_chromium_and_the_agency_accepts_it(
     project: ComposeProject, origin: Origin
 ):

@@ -4,6 +4,7 @@
     bridges token --user ID | --role ROLE            a demo user's access token
     bridges doctor                                   what is wrong, in plain words
     bridges backup --to DIR --keys-to DIR            databases, stream state; the keys apart
+    bridges bus-secrets --to DIR                     NATS users' keys, their grants, TLS (compose)
     bridges restore --from DIR --keys-from FILE
     bridges directory|referrals|notifications ...    each service's own tree (bridges_kit.cli)
 
@@ -27,6 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bridges_devstack import bus_users
 from bridges_devstack.ports import Ports
 from bridges_directory.__main__ import app as directory_app
 from bridges_kit import cli as kit_cli
@@ -77,6 +79,9 @@ def _stack_environment(service: str, run_dir: Path) -> None:
     stack = json.loads(stack_file.read_text())
     os.environ["BRIDGES_DATABASE_URL"] = stack["databases"][service]
     os.environ.setdefault("BRIDGES_NATS_URL", stack["nats_url"])
+    seed = bus_users.seed_file(run_dir / bus_users.KEYS_DIR, service)
+    if seed.exists():  # the service's own NATS user, as `bridges up` runs it
+        os.environ.setdefault("BRIDGES_NATS_NKEY_SEED_FILE", str(seed))
     if service == "referrals":
         os.environ.setdefault("BRIDGES_DATA_KEY_FILE", str(run_dir / "data-keys.json"))
 
@@ -152,6 +157,19 @@ def _resolve(target: Any, refusal: type[Exception], run_dir: Path) -> Any:
         return target.resolve(os.environ, run_dir)
     except refusal as exc:
         raise ValueError(str(exc)) from None
+
+
+@app.command("bus-secrets")
+def bus_secrets(
+    to: Annotated[Path, typer.Option(help="the deployment's secrets folder (deploy/secrets)")],
+    host: Annotated[
+        list[str] | None, typer.Option(help="a NATS node's name (repeat); default compose's")
+    ] = None,
+) -> None:
+    """The bus's secrets for a deployment: each service's and ops' NKEY (kept once made), the
+    server's users and grants (nats-users.conf, rewritten), its CA and its nodes' certificate."""
+    for path in bus_users.deployment_secrets(to, host or bus_users.COMPOSE_NODES):
+        print(f"{path}")
 
 
 @app.command()

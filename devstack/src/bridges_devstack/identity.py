@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import html
 import json
+import logging
 import secrets
 import signal
 import threading
@@ -42,6 +43,8 @@ from bridges_devstack.demo import DemoUser, read_demo_users
 from bridges_kit.cors import origin_of
 from bridges_kit.rate_limits import Rate, RateLimiter, client_address
 from bridges_schema import Role
+
+log = logging.getLogger(__name__)
 
 CLIENT_ID = "bridges-app"
 SCOPES = ("openid", "profile", "email", "offline_access")
@@ -185,6 +188,9 @@ class Grant:
     code_challenge_method: str | None = None
     auth_time: int = field(default_factory=lambda: int(time.time()))
     revoked: bool = False
+    # one sign-in's code and every refresh token renewed from it: revoked together when a used
+    # one comes back (OAuth 2.0 Security BCP 4.14: a replay means one of them was stolen)
+    chain: str = field(default_factory=lambda: secrets.token_hex(16))
 
     # what authlib asks of codes and tokens
     def get_redirect_uri(self) -> str:
@@ -257,6 +263,7 @@ class Provider:
         self.access_token_s = access_token_s
         self.refresh_token_s = refresh_token_s
         self.codes: dict[str, Grant] = {}
+        self.used_codes: dict[str, Grant] = {}  # redeemed, kept while a replay could come
         self.refresh_tokens: dict[str, Grant] = {}
         self.lock = threading.Lock()  # the server runs each request in its own thread
         self.app = self._build_app()
@@ -269,6 +276,7 @@ class Provider:
             # a rotated token keeps its chain's end: a session lasts a shift, however renewed
             earlier = getattr(oauth_request, "refresh_token", None)
             ends = earlier.expires_at if isinstance(earlier, Grant) else None
+            origin = earlier if isinstance(earlier, Grant) else oauth_request.authorization_code
             with self.lock:
                 self.refresh_tokens[refresh] = Grant(
                     refresh,
@@ -276,7 +284,26 @@ class Provider:
                     self.client.client_id,
                     token.get("scope", ""),
                     ends or time.time() + self.refresh_token_s,
+                    chain=origin.chain,
                 )
+
+    def revoke_chain(self, chain: str) -> int:
+        """Revoke every refresh token of a sign-in (call holding the lock); how many were
+        still good. Its access tokens live out their few minutes: they are checked offline."""
+        revoked = 0
+        for grant in self.refresh_tokens.values():
+            if grant.chain == chain and not grant.revoked:
+                grant.revoked, revoked = True, revoked + 1
+        return revoked
+
+    def _redeemed(self, code: Grant) -> None:
+        """Remember a redeemed code until it expires twice over (call holding the lock)."""
+        now = time.time()
+        for value in [
+            v for v, g in self.used_codes.items() if g.expires_at + CODE_LIFETIME_S < now
+        ]:
+            del self.used_codes[value]
+        self.used_codes[code.value] = code
 
     # -- the web app -------------------------------------------------------------------------
 
@@ -313,6 +340,15 @@ class Provider:
             def query_authorization_code(self, code: str, client: Any) -> Grant | None:
                 with provider.lock:  # claimed as it is read: a code is good once, even in a race
                     found = provider.codes.pop(code, None)
+                    if found is not None:
+                        provider._redeemed(found)
+                    elif (replayed := provider.used_codes.get(code)) is not None:
+                        revoked = provider.revoke_chain(replayed.chain)
+                        log.warning(
+                            "a used code came back: %d refresh token(s) of its sign-in revoked",
+                            revoked,
+                        )
+                        return None
                 if found and found.check_client(client) and not found.is_expired():
                     return found
                 return None
@@ -330,7 +366,14 @@ class Provider:
             def authenticate_refresh_token(self, refresh_token: str) -> Grant | None:
                 with provider.lock:  # claimed as it is read: two renewals cannot both use it
                     found = provider.refresh_tokens.get(refresh_token)
-                    if found is None or found.is_expired() or found.is_revoked():
+                    if found is None or found.is_expired():
+                        return None
+                    if found.is_revoked():  # used already (or signed out): its chain goes too
+                        revoked = provider.revoke_chain(found.chain)
+                        if revoked:
+                            log.warning(
+                                "a used refresh token came back: %d of its chain revoked", revoked
+                            )
                         return None
                     found.revoked = True
                 return found
@@ -391,6 +434,10 @@ class Provider:
         @app.get("/readyz")
         def _ready() -> dict[str, str]:
             return {"status": "ready"}
+
+        @app.get("/healthz")  # the liveness probe `bridges up` asks (bridges_kit.healthcheck)
+        def _alive() -> dict[str, str]:
+            return {"status": "ok"}
 
         @app.get("/.well-known/openid-configuration")
         def _discovery() -> dict[str, Any]:

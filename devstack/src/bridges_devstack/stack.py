@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridges_devstack import identity
+from bridges_devstack import bus_users, identity
 from bridges_devstack.demo import (
     DEMO_USERS_NAME,
     DemoUser,
@@ -30,7 +30,9 @@ from bridges_devstack.ports import Ports
 from bridges_devstack.servers import EmbeddedNats, EmbeddedNatsCluster, EmbeddedPostgres
 from bridges_devstack.supervisor import Supervised, Supervisor
 from bridges_kit.auth import DEV_KEY_NAME, ensure_dev_keypair
+from bridges_kit.healthcheck import LIVE
 from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
+from bridges_schema import DEFAULT_NAMESPACE, Streams
 
 SERVICES = ("directory", "referrals", "notifications")
 DEV_TOKEN_S = 12 * 3600  # stack.json's tokens, for curl and the benchmarks: a working day
@@ -70,7 +72,7 @@ def app_missing_warning(app_dir: Path) -> str | None:
 @dataclass
 class ServiceProcess:
     """`python -m bridges_<name> serve` (or `command`) on `port`, its output appended to `log`;
-    ready once its /readyz answers 200."""
+    ready once its /readyz answers 200, alive while its /healthz answers (LIVE)."""
 
     name: str
     port: int
@@ -103,6 +105,14 @@ class ServiceProcess:
 
     def poll(self) -> int | None:
         return self._proc.poll() if self._proc is not None else None
+
+    def alive(self) -> bool:
+        return LIVE.passes(self.port)
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
     def terminate(self) -> None:
         """Ask it to stop (graceful: in-flight work finishes); `stop()` waits for it."""
@@ -149,6 +159,18 @@ class Stack:
         """The development OpenID provider's issuer URL."""
         return f"http://127.0.0.1:{self.ports.identity}"
 
+    @property
+    def bus_keys(self) -> Path:
+        """The NATS users' seeds (bridges_devstack.bus_users), when NATS is ours."""
+        return self.run_dir / bus_users.KEYS_DIR
+
+    def bus_login(self, user: str) -> dict[str, str]:
+        """The settings that sign `user` in to the NATS this stack runs (none for another's:
+        BRIDGES_NATS_NKEY_SEED_FILE in the environment says how to sign in there)."""
+        if not self.nats_nodes:
+            return {}
+        return {"BRIDGES_NATS_NKEY_SEED_FILE": str(bus_users.seed_file(self.bus_keys, user))}
+
     def database_url(self, service: str) -> str:
         return self.postgres_url.rsplit("/", 1)[0] + f"/bridges_{service}"
 
@@ -162,6 +184,7 @@ class Stack:
             "referrals": {
                 "BRIDGES_APP_DIR": str(self.app_dir),
                 "BRIDGES_APP_DIRECTORY_URL": f"http://127.0.0.1:{self.ports.directory}",
+                "BRIDGES_APP_NOTIFICATIONS_URL": f"http://127.0.0.1:{self.ports.notifications}",
                 "BRIDGES_APP_OIDC_AUTHORITY": self.issuer,
                 "BRIDGES_APP_OIDC_CLIENT_ID": identity.CLIENT_ID,
                 "BRIDGES_DATA_KEY_FILE": str(self.run_dir / DEV_KEY_FILE_NAME),
@@ -188,6 +211,7 @@ class Stack:
             **local,
             "BRIDGES_DATABASE_URL": self.database_url(service),
             "BRIDGES_NATS_URL": self.nats_url,
+            **self.bus_login(service),
             "BRIDGES_NATS_REPLICAS": str(min(3, len(self.nats_nodes) or 1)),
             "BRIDGES_HTTP_PORT": str(self.ports.service(service)),
             "BRIDGES_HTTP_HOST": "127.0.0.1",
@@ -218,19 +242,32 @@ class Stack:
         for service in SERVICES:
             _create_database(self.postgres_url, f"bridges_{service}", self.pg)
         self.nats_url = os.environ.get("BRIDGES_NATS_URL", "")
-        if not self.nats_url and self.nats_cluster > 1:
-            cluster = EmbeddedNatsCluster(self.run_dir / "nats-cluster", nodes=self._nats_nodes())
+        if self.nats_url:
+            return
+        # only the services' and ops' users may connect, each within its grant
+        namespace = os.environ.get("BRIDGES_NATS_NAMESPACE", DEFAULT_NAMESPACE)
+        users = bus_users.ensure_users(self.bus_keys, Streams(namespace))
+        if self.nats_cluster > 1:
+            cluster = EmbeddedNatsCluster(
+                self.run_dir / "nats-cluster", nodes=self._nats_nodes(users)
+            )
             cluster.start()
             self.nats_nodes, self.nats_url = cluster.nodes, cluster.url
-        elif not self.nats_url:
-            node = EmbeddedNats(self.run_dir / "nats", self.ports.nats, self.ports.nats_monitor)
+        else:
+            node = EmbeddedNats(
+                self.run_dir / "nats",
+                self.ports.nats,
+                self.ports.nats_monitor,
+                authorization=users,
+            )
             node.start()
             self.nats_url, self.nats_nodes = node.url, [node]
 
-    def _nats_nodes(self) -> list[EmbeddedNats]:
+    def _nats_nodes(self, users: str) -> list[EmbeddedNats]:
         """`--nats-cluster N`: node k on the base client, monitoring and route ports + k."""
         p, size = self.ports, self.nats_cluster
         routes = tuple(p.nats_route + k for k in range(size))
+        secret = secrets.token_urlsafe(18)  # only this cluster's nodes may route to it
         return [
             EmbeddedNats(
                 self.run_dir / "nats-cluster" / f"node-{k + 1}",
@@ -239,6 +276,8 @@ class Stack:
                 name=f"node-{k + 1}",
                 cluster_port=routes[k],
                 routes=routes,
+                authorization=users,
+                route_secret=secret,
             )
             for k in range(size)
         ]
@@ -268,15 +307,19 @@ class Stack:
         for service in (self.identity, *self.services.values()):
             service.wait_ready()
 
-    def processes(self) -> dict[str, Supervised]:
-        """What the supervisor restarts, infrastructure first (services need it to be ready)."""
+    def infrastructure(self) -> dict[str, Supervised]:
+        """What the services need to be ready: restarted first."""
         infrastructure: dict[str, Supervised] = {}
         if self.pg is not None:
             infrastructure["postgres"] = self.pg
         for node in self.nats_nodes:
             infrastructure[f"nats-{node.name}" if node.name else "nats-server"] = node
+        return infrastructure
+
+    def processes(self) -> dict[str, Supervised]:
+        """What the supervisor restarts, infrastructure first."""
         identity_provider = {"identity": self.identity} if self.identity is not None else {}
-        return {**infrastructure, **identity_provider, **self.services}
+        return {**self.infrastructure(), **identity_provider, **self.services}
 
     def pids(self) -> dict[str, int | None]:
         """This supervisor's and its children's (ops, and the fault tests, signal them)."""
@@ -418,16 +461,27 @@ def _print_summary(stack: Stack, info: dict[str, Any], started: float, stack_fil
 
 
 def write_stack_file(path: Path, info: dict[str, Any]) -> None:
-    """Replace it in one step: a reader never sees half a file."""
+    """Replace it in one step: a reader never sees half a file. It holds admin tokens: its
+    owner's only, from the first byte."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(info, indent=2) + "\n")
+    partial.unlink(missing_ok=True)
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(json.dumps(info, indent=2) + "\n")
     partial.replace(path)
+
+
+def private_run_dir(run_dir: Path) -> None:
+    """The run directory holds keys, tokens and the databases: its owner's only (0700). When
+    PostgreSQL runs as its own user (we are root), it must still pass through: 0711, where no
+    one else may list it and every file holding a secret is 0600 itself."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir.chmod(0o711 if os.name == "posix" and os.geteuid() == 0 else 0o700)
 
 
 def up(
     run_dir: Path, ports: Ports | None = None, *, nats_cluster: int = 1, replicas: int = 1
 ) -> int:
-    run_dir.mkdir(parents=True, exist_ok=True)
+    private_run_dir(run_dir)
     private_path, _ = ensure_dev_keypair(run_dir)
     ensure_key_file(run_dir / DEV_KEY_FILE_NAME)  # made once: the data it seals outlives a run
     users = demo_users()
@@ -465,7 +519,9 @@ def up(
             write_stack_file(stack_file, info)
 
         # from here on Ctrl-C only sets `stopping` (what reads stack.json may signal us at once)
-        supervisor = Supervisor(stack.processes(), on_restart=_record_pids)
+        supervisor = Supervisor(
+            stack.processes(), first=stack.infrastructure(), on_restart=_record_pids
+        )
         write_stack_file(stack_file, info)
         _print_summary(stack, info, started, stack_file)
         print(

@@ -25,6 +25,7 @@ from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.receiver import InProcessServer
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_kit.auth import ensure_dev_keypair, mint_token
+from bridges_kit.http_server import server_config
 from bridges_kit.runtime import Runtime
 from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
 from bridges_schema import Role
@@ -158,15 +159,8 @@ async def start_service(
     port = free_port()
     env = {**env, "BRIDGES_HTTP_PORT": str(port), "BRIDGES_HTTP_HOST": "127.0.0.1"}
     app, runtime = build(env)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        proxy_headers=False,  # as `serve`: the kit alone decides whom X-Forwarded-For names
-    )
+    # as `serve` does (bridges_kit.http_server): the suite meets the limits production has
+    config = server_config(app, runtime.settings, host="127.0.0.1", port=port)
     server = InProcessServer(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 30

@@ -78,6 +78,11 @@ def allow(*roles: Role, owners: Iterable[Owner] = ()) -> Rule:
     return Rule(frozenset(roles), tuple(owners))
 
 
+# Every service's view for ops: its flow figures now, and what ops and admins did there.
+OPS_VIEWS: Table = {
+    ("GET", "/ops/summary"): allow(Role.OPS, Role.ADMIN),
+    ("GET", "/ops/actions"): allow(Role.OPS, Role.ADMIN),
+}
 # The kit's own routes, for services to list in their tables.
 OPERATIONS: Table = {
     ("GET", "/healthz"): Public("liveness probes", ops=True),
@@ -87,9 +92,11 @@ OPERATIONS: Table = {
     ("GET", "/docs"): Public("developers (Swagger UI)", ops=True),
     ("GET", "/docs/oauth2-redirect"): Public("Swagger UI's sign-in callback", ops=True),
     ("GET", "/redoc"): Public("developers (ReDoc)", ops=True),
+    **OPS_VIEWS,
 }
 DEAD_LETTERS: Table = {
     ("GET", "/events/dead-letters"): allow(Role.OPS, Role.ADMIN),
+    ("POST", "/events/dead-letters/replay"): allow(Role.OPS, Role.ADMIN),
     ("GET", "/events/dead-letters/{letter_id}"): allow(Role.OPS, Role.ADMIN),
     ("POST", "/events/dead-letters/{letter_id}/replay"): allow(Role.OPS, Role.ADMIN),
 }

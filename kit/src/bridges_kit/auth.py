@@ -46,6 +46,7 @@ log = structlog.get_logger(__name__)
 
 DEV_KEY_NAME = "dev-jwt-key.pem"
 DEV_PUBLIC_KEY_NAME = "dev-jwt-key.pub.pem"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (no secret: RFC 9068, the `typ` of an access token)
 
 
 def _printable(value: str) -> str:
@@ -247,6 +248,8 @@ class TokenVerifier:
         issuer: str = "bridges",
         audience: str = "bridges",
         algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA"),
+        token_types: tuple[str, ...] = (ACCESS_TOKEN_TYPE,),
+        max_lifetime_s: float = 12 * 3600,
         leeway_s: float = 30.0,
         jwks_min_refresh_interval_s: float = 30.0,
         jwks_timeout_s: float = 5.0,
@@ -276,6 +279,8 @@ class TokenVerifier:
             if jwks_url
             else None
         )
+        self._token_types = frozenset(_media_type(t) for t in token_types)
+        self._max_lifetime_s = max_lifetime_s
         self._issuer = issuer
         self._audience = audience
         self._leeway_s = leeway_s
@@ -303,6 +308,10 @@ class TokenVerifier:
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
             raise Unauthorized("the token's signing algorithm is not accepted")
+        typ = header.get("typ")
+        if not isinstance(typ, str) or _media_type(typ) not in self._token_types:
+            # an ID token (typ JWT) is for the app, never a key to the API (RFC 9068 section 4)
+            raise Unauthorized("the token is not an access token (its 'typ' is not at+jwt)")
         key = await self._key_for(header, algorithm)
         try:
             payload = jwt.decode(
@@ -316,6 +325,12 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
+        lifetime = float(payload["exp"]) - float(payload["iat"])
+        if lifetime > self._max_lifetime_s:  # a stolen long-lived token would be worth too much
+            raise Unauthorized(
+                f"the token lives {lifetime:.0f} s, longer than the {self._max_lifetime_s:.0f} s "
+                "accepted"
+            )
         principal = Claims.from_payload(self._mapping.bridges_claims(payload)).principal()
         self._verified.put(token, principal, float(payload["exp"]))
         return principal
@@ -333,6 +348,12 @@ class TokenVerifier:
         if key.algorithm_name != algorithm:
             raise Unauthorized("the token's algorithm does not match its signing key")
         return key
+
+
+def _media_type(typ: str) -> str:
+    # RFC 7515 4.1.9: compared without case, "application/" may be left out
+    typ = typ.strip().lower()
+    return typ.removeprefix("application/")
 
 
 def ensure_dev_keypair(run_dir: Path) -> tuple[Path, Path]:
@@ -385,4 +406,6 @@ def mint_token(
         claims["email"] = email
     if name is not None:
         claims["name"] = name
-    return jwt.encode(claims, private_key_pem, algorithm="ES256")
+    return jwt.encode(
+        claims, private_key_pem, algorithm="ES256", headers={"typ": ACCESS_TOKEN_TYPE}
+    )

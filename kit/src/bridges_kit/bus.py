@@ -1,9 +1,15 @@
-"""NATS JetStream: connecting with retries and declaring the streams idempotently."""
+"""NATS JetStream: connecting (as a user of its own, over TLS where configured) with retries,
+and declaring the streams idempotently."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import nats
 import structlog
@@ -12,7 +18,9 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from bridges_schema import Streams
+from bridges_kit.bus_access import inbox_prefix
+from bridges_schema import Stream, Streams
+from bridges_schema.subjects import Domain
 
 log = structlog.get_logger(__name__)
 
@@ -33,16 +41,45 @@ DUPLICATE_WINDOW_S = 15 * 60  # the outbox relay may republish after a crash: de
 MAX_AGE_S = 30 * 24 * 3600
 
 
-async def connect(url: str, name: str, timeout_s: float = 30.0) -> NatsClient:
-    """Connect to `url` (one server, or a cluster's, comma-separated: the client fails over
-    between them), retrying until `timeout_s`; once connected, reconnect forever."""
-    servers = [server.strip() for server in url.split(",") if server.strip()]
+@dataclass(frozen=True)
+class BusLogin:
+    """Who connects, and how: the user (its replies come to its own inbox), its NKEY seed file
+    or a credentials file (a JWT, as Synadia Cloud or an operator-mode server issues them), and
+    the CA that signed the servers' certificates (a `tls://` URL with none: the system's CAs)."""
+
+    user: str
+    nkey_seed_file: Path | None = None
+    credentials_file: Path | None = None
+    tls_ca_file: Path | None = None
+
+    def options(self) -> dict[str, Any]:
+        """nats-py `connect` options for this login."""
+        options: dict[str, Any] = {"inbox_prefix": inbox_prefix(self.user)}
+        if self.nkey_seed_file is not None:
+            options["nkeys_seed"] = str(self.nkey_seed_file)
+        if self.credentials_file is not None:
+            options["user_credentials"] = str(self.credentials_file)
+        if self.tls_ca_file is not None:
+            options["tls"] = ssl.create_default_context(cafile=str(self.tls_ca_file))
+        return options
+
+
+def servers_of(url: str) -> list[str]:
+    """One server, or a cluster's comma-separated (the client fails over between them)."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
+async def connect(
+    url: str, name: str, timeout_s: float = 30.0, login: BusLogin | None = None
+) -> NatsClient:
+    """Connect to `url` as `login`, retrying until `timeout_s`; once connected, reconnect
+    forever. Refused credentials are not retried: nothing changes by waiting."""
     deadline = time.monotonic() + timeout_s
     delay = 0.2
     while True:
         try:
             return await nats.connect(
-                servers,
+                servers_of(url),
                 name=name,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
@@ -51,6 +88,7 @@ async def connect(url: str, name: str, timeout_s: float = 30.0) -> NatsClient:
                 error_cb=_log_error,
                 disconnected_cb=_log_disconnected,
                 reconnected_cb=_log_reconnected,
+                **(login.options() if login is not None else {}),
             )
         except (OSError, nats.errors.NoServersError, TimeoutError) as exc:
             if time.monotonic() > deadline:
@@ -73,14 +111,20 @@ async def _log_reconnected() -> None:
 
 
 async def ensure_streams(
-    js: JetStreamContext, streams: Streams, replicas: int = 1, timeout_s: float = 30.0
+    js: JetStreamContext,
+    streams: Streams,
+    replicas: int = 1,
+    timeout_s: float = 30.0,
+    domains: Iterable[Domain] | None = None,
 ) -> None:
-    """Create or update every stream of the namespace (safe to run from every replica), with
-    `replicas` copies in a cluster. A cluster still electing its leaders is waited for."""
+    """Create or update the streams of `domains` (default: every stream of the namespace; a
+    service declares those it publishes to) with `replicas` copies in a cluster; safe to run
+    from every replica. A cluster still electing its leaders is waited for."""
+    chosen = [streams.stream(d) for d in domains] if domains is not None else streams.all()
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            await _declare(js, streams, replicas)
+            await _declare(js, chosen, replicas)
             return
         except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError) as exc:
             if time.monotonic() > deadline:
@@ -89,8 +133,8 @@ async def ensure_streams(
             await asyncio.sleep(0.5)
 
 
-async def _declare(js: JetStreamContext, streams: Streams, replicas: int) -> None:
-    for stream in streams.all():
+async def _declare(js: JetStreamContext, chosen: list[Stream], replicas: int) -> None:
+    for stream in chosen:
         config = StreamConfig(
             name=stream.name,
             subjects=list(stream.subjects),

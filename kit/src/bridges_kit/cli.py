@@ -33,8 +33,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bridges_kit import dead_letters
+from bridges_kit import dead_letters, http_server
 from bridges_kit.logs import configure_logging
+from bridges_kit.principal import CONSOLE
 from bridges_kit.runtime import Runtime
 
 AnyRuntime = Runtime[Any, Any]
@@ -104,19 +105,10 @@ def with_database(runtime: AnyRuntime, work: Callable[[asyncpg.Pool], Awaitable[
 
 def serve(app: FastAPI, runtime: AnyRuntime) -> None:
     """Serve until SIGINT/SIGTERM; then stop taking requests, finish in-flight work, exit."""
-    s = runtime.settings
-    uvicorn.run(
-        app,
-        host=s.http_host,
-        port=s.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(s.shutdown_grace_s),
-        lifespan="on",
-        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the kit trusts the proxies
-        # BRIDGES_TRUSTED_PROXIES names, and only for the client address
-        proxy_headers=False,
-    )
+    settings = runtime.settings
+    # room for every connection allowed, plus the pools, the bus and the logs
+    http_server.allow_open_files(settings.http_max_connections + 256)
+    uvicorn.Server(http_server.server_config(app, settings)).run()
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -266,7 +258,9 @@ def _dead_letters() -> typer.Typer:
         """Apply a parked event again (after a fix)."""
         current = session(ctx)
         dispatchers = current.runtime.dispatchers
-        current.show(current.database(lambda pool: dead_letters.replay(pool, dispatchers, id_)))
+        current.show(
+            current.database(lambda pool: dead_letters.replay_by(pool, dispatchers, id_, CONSOLE))
+        )
 
     return group
 

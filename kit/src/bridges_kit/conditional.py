@@ -1,5 +1,6 @@
-"""Conditional GET for what a client polls: a strong ETag over the JSON body, and 304 without a
-body when the client already holds that body."""
+"""Conditional requests: for what a client polls, a strong ETag over the JSON body and 304
+without a body when the client already holds it; for a write, `If-Match` with the ETag the
+client last read (a write over someone else's change is refused: 412, see `versions`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ CACHE_CONTROL = "no-store, private"
 IfNoneMatch = Annotated[
     str | None,
     Header(alias="If-None-Match", description="the ETag of the last answer: 304 if unchanged"),
+]
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="the ETag last read: refused (412) if it changed since; none: unconditional",
+    ),
 ]
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {

@@ -15,9 +15,14 @@ redelivered event has no second effect. What can go wrong is told apart:
 - a fault of the work (a bug, data the handler refuses): `nak` with backoff, up to
   `max_attempts` deliveries, then parked as a dead letter (table and dead-letter stream);
 - a message that can never be applied: parked at once, with the reason. That is one over
-  `MAX_EVENT_BYTES`, one that is not JSON or not an event of a known type, one on a subject its
-  type does not travel on, one holding text PostgreSQL cannot store (NUL), and one whose handler
-  raises an error its subscription names `permanent` (e.g. the referral does not exist);
+  `MAX_EVENT_BYTES`, one that is not JSON or not an event of a known type, one holding text
+  PostgreSQL cannot store (NUL), and one whose handler raises an error its subscription names
+  `permanent` (e.g. the referral does not exist);
+- an event no producer of Bridges could have sent: parked at once and counted `refused` (an
+  alert: someone may be speaking on the bus who should not). That is one on a subject its type
+  does not travel on, one whose `source` is not the service that speaks for its domain (only the
+  directory speaks for programs), and one whose handler raises an error its subscription names
+  `refused` (e.g. a version jump no producer makes);
 - a message delivered `max_deliver` times without being settled (the process died or stalled
   while handling it each time): parked. JetStream's own bound sits above ours, so it never
   drops a message we have not parked.
@@ -37,20 +42,22 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from bridges_kit import dead_letters, text, tracing
+from bridges_kit.bus_access import consumer_name
 from bridges_kit.faults import NATS_ERRORS, OUTAGE_ERRORS, describe
 from bridges_kit.logs import bind_correlation_id, reset_correlation_id
 from bridges_kit.metrics import Metrics
+from bridges_kit.speakers import impostor
 from bridges_kit.uow import UnitOfWork
 from bridges_schema import (
     ALL_EVENTS,
     CloudEvent,
     Streams,
     UnknownEventType,
-    event_spec,
     parse_event,
 )
 from bridges_schema.subjects import Domain
@@ -92,6 +99,9 @@ class Subscription(Generic[UowT]):
     # errors of a handler that no retry can mend (the event names what does not exist...):
     # the event is parked at once instead of retried
     permanent: tuple[type[Exception], ...] = ()
+    # errors of a handler that say no producer of Bridges sent the event (a forgery, or a
+    # broken producer): parked at once, and counted `refused` (an alert)
+    refused: tuple[type[Exception], ...] = ()
 
     def __post_init__(self) -> None:
         for reaction in self.reactions:
@@ -167,7 +177,7 @@ class Consumer(Generic[UowT]):
         self._policy = policy or ConsumerPolicy()
         self._stopping = asyncio.Event()
         self.durable = dispatcher.durable
-        self.name = f"{streams.namespace}-{dispatcher.durable}"
+        self.name = consumer_name(streams, dispatcher.durable)
 
     def stop(self) -> None:
         """Stop pulling; the message in hand is finished, the rest of the batch handed back."""
@@ -199,6 +209,11 @@ class Consumer(Generic[UowT]):
                     psub = await self._subscribe()
                 msgs = await self._fetch(psub)
             except TimeoutError:  # nothing arrived within the fetch's wait (nats' or asyncio's)
+                continue
+            except NotFoundError:  # its producer, starting beside us, has not declared it yet
+                log.info("consumer_waiting_for_stream", consumer=self.name)
+                psub = None
+                await self._pause(1.0)
                 continue
             except NATS_ERRORS as exc:  # NATS away: resubscribe later
                 log.warning("consumer_fetch_failed", consumer=self.name, error=describe(exc))
@@ -246,9 +261,13 @@ class Consumer(Generic[UowT]):
         except (ValidationError, UnknownEventType, ValueError) as exc:
             await self._park(msg, None, unparseable(exc), deliveries)
             return
-        refusal = self._refusal(msg, event)
+        refusal = impostor(event, msg.subject, self._streams.namespace)
         if refusal is not None:
-            await self._park(msg, event.id, refusal, deliveries)
+            await self._park(msg, event.id, refusal, deliveries, outcome="refused")
+            return
+        unstorable = text.first_unstorable(event.model_dump(mode="json"))
+        if unstorable is not None:
+            await self._park(msg, event.id, unstorable, deliveries)
             return
         if not self._dispatcher.handles(event):
             await _settle(msg.ack())
@@ -264,6 +283,9 @@ class Consumer(Generic[UowT]):
                 await self._apply_through_outages(msg, event)
         except _Interrupted:
             await _settle(msg.nak())
+            return
+        except self._dispatcher.subscription.refused as exc:
+            await self._park(msg, event.id, describe(exc), deliveries, outcome="refused")
             return
         except self._dispatcher.subscription.permanent as exc:  # no retry can mend it
             await self._park(msg, event.id, describe(exc), deliveries)
@@ -301,13 +323,6 @@ class Consumer(Generic[UowT]):
                 **_ids_of(event),
             },
         )
-
-    def _refusal(self, msg: Msg, event: CloudEvent[Any]) -> str | None:
-        """Why a well-formed event must still not be applied, or None."""
-        expected = event_spec(event).subject(self._streams.namespace)
-        if msg.subject != expected:  # what a producer of Bridges never does
-            return f"a {event.type} event on {msg.subject}, not on {expected}"
-        return text.first_unstorable(event.model_dump(mode="json"))
 
     async def _apply_through_outages(self, msg: Msg, event: CloudEvent[Any]) -> None:
         delay = 0.5
@@ -356,7 +371,14 @@ class Consumer(Generic[UowT]):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _park(self, msg: Msg, event_id: str | None, error: str, deliveries: int) -> None:
+    async def _park(
+        self,
+        msg: Msg,
+        event_id: str | None,
+        error: str,
+        deliveries: int,
+        outcome: str = "dead_letter",
+    ) -> None:
         log.error("consumer_dead_letter", consumer=self.name, event_id=event_id, error=error)
         letter = dead_letters.Letter(
             consumer=self.durable,
@@ -396,7 +418,7 @@ class Consumer(Generic[UowT]):
         except NATS_ERRORS as exc:
             log.warning("dead_letter_stream_failed", consumer=self.name, error=describe(exc))
         await _settle(msg.term())
-        self._count("dead_letter")
+        self._count(outcome)
 
     def _count(self, outcome: str) -> None:
         self._metrics.consumer_messages(consumer=self.durable, outcome=outcome).inc()

@@ -1,5 +1,6 @@
 """Messages a consumer gave up on: parked in the `dead_letters` table, listed and replayed by
-ops (HTTP under /events/dead-letters and each service's `dead-letters` command)."""
+ops (HTTP under /events/dead-letters and each service's `dead-letters` command); every replay is
+recorded as the operator's action, a failed one too."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from bridges_kit import text
+from bridges_kit import operator_log, text
 from bridges_kit.faults import OUTAGE_ERRORS, describe
+from bridges_kit.operator_actions import OperatorAction
+from bridges_kit.principal import Principal
+from bridges_kit.speakers import impostor
 from bridges_kit.sql import Params
 from bridges_schema import UnknownEventType, parse_event
 
@@ -116,13 +120,22 @@ async def get_letter(pool: asyncpg.Pool, letter_id: int) -> DeadLetterOut:
     return _out(row)
 
 
+async def open_ids(pool: asyncpg.Pool, limit: int) -> list[int]:
+    """The parked events nobody replayed yet, oldest first (the order they were parked in)."""
+    rows = await pool.fetch(
+        "SELECT id FROM dead_letters WHERE replayed_at IS NULL ORDER BY id LIMIT $1", limit
+    )
+    return [r["id"] for r in rows]
+
+
 async def replay(
     pool: asyncpg.Pool, dispatchers: list[Dispatcher[Any]], letter_id: int
 ) -> DeadLetterOut:
     """Apply a parked event again through its consumer's handlers (once: a consumer that has
     applied it meanwhile does nothing). On success the letter is marked replayed."""
     row = await pool.fetchrow(
-        "SELECT consumer, payload, replayed_at FROM dead_letters WHERE id = $1", letter_id
+        "SELECT consumer, subject, payload, replayed_at FROM dead_letters WHERE id = $1",
+        letter_id,
     )
     if row is None:
         raise DeadLetterNotFound(f"no dead letter {letter_id}")
@@ -134,7 +147,10 @@ async def replay(
             event = parse_event(bytes(row["payload"]))
         except (ValidationError, UnknownEventType, ValueError) as exc:
             raise NotReplayable(f"the message is still unparseable: {describe(exc)}") from None
-        refusal = text.first_unstorable(event.model_dump(mode="json"))
+        subject: str = row["subject"]
+        refusal = impostor(event, subject, subject.split(".", 1)[0]) or text.first_unstorable(
+            event.model_dump(mode="json")
+        )
         if refusal is not None:  # what the consumer refuses, a replay does not apply either
             raise NotReplayable(refusal)
         try:
@@ -148,3 +164,23 @@ async def replay(
             letter_id,
         )
     return await get_letter(pool, letter_id)
+
+
+REFUSALS = (DeadLetterNotFound, NotReplayable, ReplayFailed)
+
+
+async def replay_by(
+    pool: asyncpg.Pool, dispatchers: list[Dispatcher[Any]], letter_id: int, actor: Principal
+) -> DeadLetterOut:
+    """`replay`, recording who replayed which letter and how it ended."""
+    try:
+        letter = await replay(pool, dispatchers, letter_id)
+    except REFUSALS as exc:
+        failed = OperatorAction.by(
+            actor, "dead_letter.replay", letter_id, outcome="failed", error=str(exc)
+        )
+        await operator_log.record(pool, failed)
+        raise
+    done = OperatorAction.by(actor, "dead_letter.replay", letter_id, consumer=letter.consumer)
+    await operator_log.record(pool, done)
+    return letter

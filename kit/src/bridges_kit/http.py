@@ -1,6 +1,6 @@
 """The HTTP app every service shares: problem+json errors (domain errors mapped in one table per
 service), every route guarded by the service's access table, rate limits, health and metrics,
-and ops' view of parked events."""
+and ops' views: parked events (listed, replayed), the flow figures and what operators did."""
 
 from __future__ import annotations
 
@@ -13,10 +13,22 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from bridges_kit import access, cors, dead_letters, openapi, ops_endpoints, throttling, tracing
+from bridges_kit import (
+    access,
+    cors,
+    dead_letters,
+    flow,
+    openapi,
+    operator_log,
+    ops_endpoints,
+    throttling,
+    tracing,
+)
+from bridges_kit.access import Caller
 from bridges_kit.edge import EdgeMiddleware, EdgeRoute
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.fields import BigintId
@@ -210,12 +222,67 @@ def _dead_letter_router() -> APIRouter:
     async def get_dead_letter(pool: Pool, letter_id: BigintId) -> dead_letters.DeadLetterOut:
         return await dead_letters.get_letter(pool, letter_id)
 
+    @ops.post(
+        "/replay",
+        summary="Apply the open parked events again, oldest first (after a fix)",
+        description="At most `limit` of them; each is applied as `POST .../{letter_id}/replay` "
+        "applies one, and one that fails again stays parked and is listed with why.",
+    )
+    async def replay_open_dead_letters(
+        request: Request, actor: Caller, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    ) -> ReplayReport:
+        runtime = get_runtime(request)
+        report = ReplayReport(replayed=0, failed=[])
+        for letter_id in await dead_letters.open_ids(runtime.pool, limit):
+            try:
+                await dead_letters.replay_by(runtime.pool, runtime.dispatchers, letter_id, actor)
+                report.replayed += 1
+            except dead_letters.REFUSALS as exc:
+                report.failed.append(ReplayFailure(id=letter_id, error=str(exc)))
+        return report
+
     @ops.post("/{letter_id}/replay", summary="Apply a parked event again (after a fix)")
     async def replay_dead_letter(
-        request: Request, letter_id: BigintId
+        request: Request, letter_id: BigintId, actor: Caller
     ) -> dead_letters.DeadLetterOut:
         runtime = get_runtime(request)
-        return await dead_letters.replay(runtime.pool, runtime.dispatchers, letter_id)
+        return await dead_letters.replay_by(runtime.pool, runtime.dispatchers, letter_id, actor)
+
+    return ops
+
+
+class ReplayFailure(BaseModel):
+    id: int
+    error: str
+
+
+class ReplayReport(BaseModel):
+    replayed: int
+    failed: list[ReplayFailure]
+
+
+def _ops_view_router() -> APIRouter:
+    ops = router(prefix="/ops", tags=["ops"])
+
+    @ops.get(
+        "/summary",
+        summary="This service's flow at a glance: its gauges of state, sampled now",
+        description="The same samplers as the Prometheus gauges of `/metrics` (same names and "
+        "labels), read now from the database and JetStream, for every replica together.",
+    )
+    async def ops_summary(request: Request) -> flow.FlowSummary:
+        return await flow.sample_now(get_runtime(request))
+
+    @ops.get("/actions", summary="What ops and admins did here (newest first)")
+    async def ops_actions(
+        pool: Pool,
+        action: Annotated[str | None, Query(max_length=100)] = None,
+        before_id: BigintId | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[operator_log.OperatorActionOut]:
+        return await operator_log.list_actions(
+            pool, action=action, before_id=before_id, limit=limit
+        )
 
     return ops
 
@@ -275,6 +342,7 @@ def create_app(
             verify=access.verified_caller,
         )
     )
+    app.include_router(_ops_view_router())
     if runtime.dispatchers:
         app.include_router(_dead_letter_router())
     for service_router in routers:

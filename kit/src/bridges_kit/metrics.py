@@ -97,6 +97,12 @@ class Metrics:
             "Open referrals not received within their urgency's response time",
             registry=r,
         )
+        self.referrals_filed = Gauge(
+            "bridges_referrals_filed_recent",
+            "Referrals filed in the last hour (window 1h) and the last day (window 24h)",
+            ["window"],
+            registry=r,
+        ).labels
         self.deliveries = Counter(
             "bridges_deliveries",
             "Delivery attempts by channel and outcome (succeeded, failed: retried, dead)",
@@ -107,6 +113,20 @@ class Metrics:
             "bridges_deliveries_waiting",
             "Deliveries by status (pending: to be attempted; dead: gave up, replayable)",
             ["status"],
+            registry=r,
+        ).labels
+        self.deliveries_last_hour = Gauge(
+            "bridges_deliveries_last_hour",
+            "Delivery outcomes in the last hour, every replica's, as bridges_deliveries_total "
+            "counts them (succeeded; failed: an attempt failed, retried; dead: gave up)",
+            ["outcome"],
+            registry=r,
+        ).labels
+        self.endpoints = Gauge(
+            "bridges_endpoints",
+            "Webhook endpoints by state (resting: failing, its breaker open; paused by ops; "
+            "disabled; active)",
+            ["state"],
             registry=r,
         ).labels
         self.info = Gauge(

@@ -22,3 +22,8 @@ class Principal:
             allowed = ", ".join(r.value for r in roles)
             raise Forbidden(f"this action needs one of the roles: {allowed}")
         return self
+
+
+# Who acts through a service's own command line (`python -m bridges_<service> ...`): the operator
+# at the console, recorded as such in the operators' log (`bridges_kit.operator_log`).
+CONSOLE = Principal(sub="console", role=Role.OPS, name="operator's console")

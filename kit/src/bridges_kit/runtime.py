@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 
 from bridges_kit import bus, db, tracing
 from bridges_kit.auth import TokenVerifier
+from bridges_kit.bus_access import BusUser, consumer_name
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription
 from bridges_kit.faults import OUTAGE_ERRORS, describe
 from bridges_kit.logs import configure_logging
@@ -50,6 +51,7 @@ class Runtime(Generic[SettingsT, UowT]):
         self,
         settings: SettingsT,
         *,
+        bus_user: BusUser,
         migrations: Path,
         unit_of_work: Callable[[asyncpg.Pool, Streams], UowT],
         subscriptions: Sequence[Subscription[UowT]] = (),
@@ -58,6 +60,10 @@ class Runtime(Generic[SettingsT, UowT]):
         samplers: Sequence[Sampler] = (),
     ) -> None:
         self.settings = settings
+        consumers = tuple((s.domain, s.durable) for s in subscriptions)
+        if consumers != bus_user.consumers:  # its NATS user could not read what it subscribes to
+            raise ValueError(f"{bus_user.name}'s bus user does not name its subscriptions")
+        self.bus_user = bus_user
         self.streams = Streams(settings.nats_namespace)
         self.metrics = Metrics(settings.service_name)
         self.dispatchers: list[Dispatcher[UowT]] = [Dispatcher(s, self.uow) for s in subscriptions]
@@ -106,6 +112,8 @@ class Runtime(Generic[SettingsT, UowT]):
                 issuer=s.jwt_issuer,
                 audience=s.jwt_audience,
                 algorithms=s.jwt_algorithms,
+                token_types=s.jwt_access_token_types,
+                max_lifetime_s=s.jwt_max_lifetime_s,
                 mapping=s.claim_mapping(),
             )
         return self._verifier
@@ -151,9 +159,16 @@ class Runtime(Generic[SettingsT, UowT]):
             self._traces_process = tracing.install_process_wide(self.tracer_provider)
         tracing.bind(self.tracer)  # the workers' tasks, started below, inherit it
         pool = await self.open_database()
-        self._nc = await bus.connect(s.nats_url, s.service_name, s.nats_connect_timeout_s)
+        self._nc = await bus.connect(
+            s.nats_url,
+            s.service_name,
+            s.nats_connect_timeout_s,
+            login=s.bus_login(self.bus_user.name),
+        )
         self._js = self._nc.jetstream(timeout=5)
-        await bus.ensure_streams(self._js, self.streams, s.nats_replicas)
+        await bus.ensure_streams(
+            self._js, self.streams, s.nats_replicas, domains=self.bus_user.declares()
+        )
         policy = ConsumerPolicy(
             max_attempts=s.consumer_max_attempts,
             max_deliver=s.consumer_max_deliver,
@@ -180,24 +195,29 @@ class Runtime(Generic[SettingsT, UowT]):
                 for d in self.dispatchers
             ),
             *(factory(self) for factory in self._worker_factories),
-            MetricsSampler(
-                pool,
-                self._js,
-                self.metrics,
-                [
-                    (
-                        d.durable,
-                        self.streams.stream(d.subscription.domain).name,
-                        f"{self.streams.namespace}-{d.durable}",
-                    )
-                    for d in self.dispatchers
-                ],
-                self._samplers,
-                s.metrics_sample_s,
-            ),
+            self.sampler(self.metrics),
         ]
         self._tasks = [asyncio.create_task(self._supervise(w)) for w in self._workers]
         log.info("service_started", port=s.http_port, namespace=s.nats_namespace)
+
+    def sampler(self, metrics: Metrics) -> MetricsSampler:
+        """The sampler of this service's gauges of state, setting them on `metrics` (the
+        process's own, every `metrics_sample_s`; a fresh set for ops' summary, now)."""
+        return MetricsSampler(
+            self.pool,
+            self.js,
+            metrics,
+            [
+                (
+                    d.durable,
+                    self.streams.stream(d.subscription.domain).name,
+                    consumer_name(self.streams, d.durable),
+                )
+                for d in self.dispatchers
+            ],
+            self._samplers,
+            self.settings.metrics_sample_s,
+        )
 
     async def _supervise(self, worker: Worker) -> None:
         """Run a worker; if it crashes, log it and restart it with backoff (a bug must not stop

@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridges_kit import sealing
+from bridges_kit.bus import BusLogin, servers_of
 from bridges_kit.claim_mapping import ClaimMapping
 from bridges_kit.rate_limits import Rate
 from bridges_kit.sealing import KeyRing, KeyRingInvalid
@@ -79,6 +80,21 @@ class ServiceSettings(BaseSettings):
     )
     nats_namespace: str = DEFAULT_NAMESPACE
     nats_connect_timeout_s: float = Field(default=30.0, gt=0)
+    nats_nkey_seed_file: Path | None = Field(
+        default=None,
+        description="this service's NATS user: a file holding its NKEY seed (SU...); the "
+        "server names its public key and what it may publish (bridges_kit.bus_access)",
+    )
+    nats_credentials_file: Path | None = Field(
+        default=None,
+        description="instead of an NKEY seed: a NATS credentials file (user JWT and seed, as "
+        "an operator-mode server or Synadia Cloud issues them)",
+    )
+    nats_tls_ca_file: Path | None = Field(
+        default=None,
+        description="the CA that signed the NATS servers' certificates (tls:// URLs); none: "
+        "the system's CAs",
+    )
 
     jwt_public_key: SecretStr | None = Field(default=None, description="PEM public key")
     jwt_public_key_file: Path | None = None
@@ -86,6 +102,23 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "bridges"
     jwt_audience: str = "bridges"
     jwt_algorithms: tuple[str, ...] = ("ES256", "RS256", "EdDSA")
+    jwt_access_token_types: tuple[str, ...] = Field(
+        default=("at+jwt",),
+        min_length=1,
+        description="the `typ` header an access token must carry (RFC 9068: at+jwt), so an ID "
+        "token (typ JWT) is never taken for one; a provider that marks neither: see "
+        "docs/security.md",
+    )
+    jwt_max_lifetime_s: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="a token living longer than this (exp - iat) is refused, however signed",
+    )
+    allow_http_identity_provider: bool = Field(
+        default=False,
+        description="production only: accept an http:// JWKS URL and OpenID provider (the "
+        "compose test's stand-in provider); never for a real deployment",
+    )
     # where the identity provider puts roles, agency, name and email (docs/security.md)
     jwt_role_claim: str = Field(default="role", min_length=1, description="e.g. realm_access.roles")
     jwt_role_values: dict[str, Role] = Field(
@@ -96,6 +129,24 @@ class ServiceSettings(BaseSettings):
     jwt_email_claim: str = Field(default="email", min_length=1)
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # slow and numerous clients (bridges_kit.http_server)
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="a request's headers arrive within this, or 408"
+    )
+    http_body_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="a request's body arrives within this, or closed"
+    )
+    http_idle_timeout_s: float = Field(
+        default=5.0, gt=0, le=600, description="an idle keep-alive connection is then closed"
+    )
+    http_max_connections: int = Field(
+        default=2048, ge=1, description="connections this process holds; one more gets 503"
+    )
+    http_max_connections_per_address: int = Field(
+        default=256,
+        ge=0,
+        description="connections one client address holds (trusted proxies exempt); 0: no limit",
+    )
     max_in_flight: int = Field(
         default=256, ge=1, description="requests answered at once; one more gets 503 at once"
     )
@@ -224,6 +275,16 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("production needs BRIDGES_JWT_PUBLIC_KEY[_FILE] or _JWKS_URL")
             if not self.public_url:  # the API's own links must not come from the Host header
                 raise ValueError("production needs BRIDGES_PUBLIC_URL")
+            require_https("BRIDGES_PUBLIC_URL", self.public_url)
+            if self.jwt_jwks_url and not self.allow_http_identity_provider:
+                require_https("BRIDGES_JWT_JWKS_URL", self.jwt_jwks_url)
+            # anyone who reaches an open bus could speak for a service (docs/security.md)
+            if not (self.nats_nkey_seed_file or self.nats_credentials_file):
+                raise ValueError(
+                    "production needs BRIDGES_NATS_NKEY_SEED_FILE or BRIDGES_NATS_CREDENTIALS_FILE"
+                )
+            if any(not server.startswith("tls://") for server in servers_of(self.nats_url)):
+                raise ValueError("production needs tls:// NATS servers in BRIDGES_NATS_URL")
         return self
 
     @classmethod
@@ -238,6 +299,15 @@ class ServiceSettings(BaseSettings):
                     json.loads(raw) if raw[:1] in "[{" and raw else raw
                 )
         return cls.model_validate(values)
+
+    def bus_login(self, user: str) -> BusLogin:
+        """How this process signs in to NATS as `user` (bridges_kit.bus_access)."""
+        return BusLogin(
+            user,
+            nkey_seed_file=self.nats_nkey_seed_file,
+            credentials_file=self.nats_credentials_file,
+            tls_ca_file=self.nats_tls_ca_file,
+        )
 
     def claim_mapping(self) -> ClaimMapping:
         return ClaimMapping(
@@ -300,6 +370,13 @@ class KeyRingSettings(ServiceSettings):
             f"no key ring to seal {self.sealed_what}: set BRIDGES_DATA_KEY_FILE (create one "
             "with `python -m bridges_referrals keys add --file <path>`; `make up` makes its own)"
         )
+
+
+def require_https(name: str, url: str) -> None:
+    """Production: keys, links and sign-in travel over TLS only (a key set fetched over plain
+    HTTP can be swapped on the way; a link over it leaks the token that follows it)."""
+    if not url.startswith("https://"):
+        raise ValueError(f"production needs an https:// URL in {name}, not {url!r}")
 
 
 def _read_secret(path: Path) -> str:

@@ -9,7 +9,14 @@ from typing import Any
 from uuid import UUID
 
 from bridges_directory import dataset, hsds
-from bridges_directory.domain import Change, ListingReview, ServiceRow, StoredService, Terms
+from bridges_directory.domain import (
+    Change,
+    Current,
+    ListingReview,
+    ServiceRow,
+    StoredService,
+    Terms,
+)
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.fakes import InMemoryUnitOfWork
 
@@ -40,6 +47,26 @@ class FakeTaxonomy:
             frozenset(self.taxonomies),
         )
 
+    async def term(self, term_id: UUID) -> dict[str, Any] | None:
+        term = self.terms_by_id.get(term_id)
+        return None if term is None else term.model_dump(mode="json", exclude_none=True)
+
+    async def subtree(self, term_id: UUID) -> list[UUID]:
+        found, frontier = [term_id], [term_id]
+        while frontier:
+            frontier = [t.id for t in self.terms_by_id.values() if t.parent_id in frontier]
+            found += frontier
+        return found
+
+    async def term_usage(self, term_id: UUID) -> tuple[int, int]:
+        narrower = sum(t.parent_id == term_id for t in self.terms_by_id.values())
+        return self.classifies(term_id), narrower
+
+    async def delete_term(self, term_id: UUID) -> bool:
+        return self.terms_by_id.pop(term_id, None) is not None
+
+    classifies: Any = staticmethod(lambda term_id: 0)  # set by the unit of work: its programs
+
 
 class FakeOrganizations:
     def __init__(self) -> None:
@@ -48,10 +75,34 @@ class FakeOrganizations:
     async def upsert(self, organizations: Sequence[hsds.Organization]) -> None:
         self.rows.update((o.id, o) for o in organizations)
 
+    async def get(self, organization_id: UUID) -> dict[str, Any] | None:
+        found = self.rows.get(organization_id)
+        return None if found is None else found.model_dump(mode="json", exclude_none=True)
+
+
+class FakeLocations:
+    def __init__(self, services: FakeServices) -> None:
+        self.rows: dict[UUID, hsds.Location] = {}
+        self._services = services
+
+    async def upsert(self, locations: Sequence[hsds.Location]) -> None:
+        self.rows.update((loc.id, loc) for loc in locations)
+
+    async def get(self, location_id: UUID) -> dict[str, Any] | None:
+        found = self.rows.get(location_id)
+        return None if found is None else found.model_dump(mode="json", exclude_none=True)
+
+    async def usage(self, location_id: UUID) -> int:
+        return len(await self._services.embedding(location_id=location_id))
+
+    async def delete(self, location_id: UUID) -> bool:
+        return self.rows.pop(location_id, None) is not None
+
 
 class FakeServices:
-    def __init__(self) -> None:
+    def __init__(self, locations: dict[UUID, hsds.Location] | None = None) -> None:
         self.rows: dict[UUID, StoredService] = {}
+        self.locations = {} if locations is None else locations  # those embedded land there too
         self.indexed: dict[UUID, ServiceRow] = {}
         self.analyzed = 0
         self._clock = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -60,8 +111,29 @@ class FakeServices:
         self._clock += timedelta(seconds=1)
         return self._clock
 
-    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
-        return {i: (self.rows[i].version, self.rows[i].content_hash) for i in ids if i in self.rows}
+    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, Current]:
+        return {
+            i: Current(r.version, r.content_hash, str(r.document["status"]))
+            for i in ids
+            if (r := self.rows.get(i)) is not None
+        }
+
+    async def embedding(
+        self,
+        *,
+        organization_id: UUID | None = None,
+        location_id: UUID | None = None,
+        term_ids: Sequence[UUID] = (),
+    ) -> list[StoredService]:
+        def embeds(row: ServiceRow) -> bool:
+            service = row.service
+            return (
+                service.organization.id == organization_id
+                or any(sal.location_id == location_id for sal in service.service_at_locations)
+                or any(a.taxonomy_term_id in term_ids for a in service.attributes)
+            )
+
+        return [self.rows[i] for i, row in sorted(self.indexed.items()) if embeds(row)]
 
     async def write(self, rows: Sequence[ServiceRow]) -> dict[UUID, tuple[int, datetime]]:
         written = {}
@@ -78,6 +150,11 @@ class FakeServices:
             )
             self.indexed[row.service.id] = row
             written[row.service.id] = (version, at)
+            self.locations.update(
+                (sal.location.id, sal.location)
+                for sal in row.service.service_at_locations
+                if sal.location is not None
+            )
         return written
 
     async def get(self, service_id: UUID, *, for_update: bool = False) -> StoredService | None:
@@ -173,11 +250,24 @@ class FakeUnitOfWork(InMemoryUnitOfWork, DirectoryUnitOfWork):
         self.taxonomy = FakeTaxonomy()
         self.organizations = FakeOrganizations()
         self.services = FakeServices()
+        self.locations = FakeLocations(self.services)
+        self.services.locations = self.locations.rows
+        self.taxonomy.classifies = lambda term_id: sum(
+            any(a.taxonomy_term_id == term_id for a in row.service.attributes)
+            for row in self.services.indexed.values()
+        )
         self.audit = FakeAudit()
         self.reviews = FakeReviews(self.services)
 
     def repositories(self) -> Iterable[object]:
-        return (self.taxonomy, self.organizations, self.services, self.audit, self.reviews)
+        return (
+            self.taxonomy,
+            self.organizations,
+            self.locations,
+            self.services,
+            self.audit,
+            self.reviews,
+        )
 
 
 def _names(term: hsds.TaxonomyTerm) -> dict[str, str]:

@@ -59,16 +59,21 @@ async def test_import_then_reimport_changes_nothing_and_emits_nothing(directory,
     data = demo_county.build()
     first = await _import(directory, infra, data)
     assert first.status_code == 200, first.text
-    assert first.json() == {
+    report = first.json()
+    assert {k: v for k, v in report.items() if k != "added"} == {
         "services": len(data["services"]),
         "created": len(data["services"]),
         "updated": 0,
         "unchanged": 0,
+        "retired_count": 0,
         "taxonomy_terms": len(data["taxonomy_terms"]),
+        "changed": [],
+        "retired": [],
         "warnings": [],
         "warning_count": 0,
         "dry_run": False,
     }
+    assert [p["name"] for p in report["added"]] == [s["name"] for s in data["services"]]
     services, events = await _counts(directory)
     assert services == events == len(data["services"])
 
@@ -80,6 +85,7 @@ async def test_import_then_reimport_changes_nothing_and_emits_nothing(directory,
     changed["services"][0]["description"] = "Now open on Sundays too."
     third = (await _import(directory, infra, changed)).json()
     assert (third["updated"], third["unchanged"]) == (1, len(data["services"]) - 1)
+    assert third["changed"] == [{k: changed["services"][0][k] for k in ("id", "name", "status")}]
     assert await _counts(directory) == (services, events + 1)
 
 

@@ -138,12 +138,34 @@ async def test_an_import_counts_what_it_created_changed_and_left_alone(uow):
         "created": 2,
         "updated": 0,
         "unchanged": 0,
+        "retired_count": 0,
         "taxonomy_terms": 1,
+        "added": [{"id": str(p.id), "name": p.name, "status": "active"} for p in (first, kept)],
+        "changed": [],
+        "retired": [],
         "warnings": [],
         "warning_count": 0,
     }
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
+    assert [p.name for p in report.changed] == ["Renamed"] and report.retired == []
     assert [e.service_id for e in uow.events_of(ServiceUpserted)][2:] == [first.id, new.id]
+
+
+async def test_an_import_names_the_programs_it_would_retire_and_a_dry_run_keeps_nothing(uow):
+    staying, leaving, closed = service(), service(), service(status="inactive")
+    await catalog.import_dataset(
+        uow, [p.model_dump(mode="json") for p in (staying, leaving, closed)]
+    )
+    defunct = leaving.model_copy(update={"status": "defunct"})
+    reopened = closed.model_copy(update={"status": "active"})
+    events_before = len(uow.published)
+    dry = await catalog.import_dataset(
+        uow, [p.model_dump(mode="json") for p in (staying, defunct, reopened)], dry_run=True
+    )
+    assert [(p.id, p.status) for p in dry.retired] == [(leaving.id, "defunct")]
+    assert {p.id for p in dry.changed} == {leaving.id, closed.id}  # reopening is no retirement
+    assert uow.services.rows[leaving.id].document["status"] == "active"
+    assert len(uow.published) == events_before  # a dry run announces nothing
 
 
 async def test_an_import_refuses_duplicate_ids_with_their_paths(uow):

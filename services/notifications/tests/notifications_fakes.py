@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from bridges_kit.fakes import InMemoryUnitOfWork
+from bridges_kit.operator_actions import OperatorAction
 from bridges_notifications.domain import (
     Attempted,
     AttemptResult,
@@ -140,6 +141,13 @@ class FakeRecipients:
             (r for r in self.rows.values() if r.agency_id == agency_id), key=lambda r: r.address
         )
 
+    async def remove(self, agency_id: UUID, recipient_id: UUID) -> bool:
+        key = next(
+            (k for k, r in self.rows.items() if (r.agency_id, r.id) == (agency_id, recipient_id)),
+            None,
+        )
+        return key is not None and self.rows.pop(key) is not None
+
 
 class FakeAudiences:
     def __init__(self, endpoints: FakeEndpoints, recipients: FakeRecipients) -> None:
@@ -212,7 +220,13 @@ class FakeDeliveries:
             stored.last_error = f.error
         return {f.delivery_id: datetime.now(UTC) for f in finished}
 
-    async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
+    async def replay(
+        self,
+        delivery_id: UUID | None = None,
+        endpoint_id: UUID | None = None,
+        *,
+        every_dead: bool = False,
+    ) -> int:
         replayed = [
             d
             for d in self.rows.values()
@@ -222,6 +236,7 @@ class FakeDeliveries:
                 and d.planned.endpoint_id == endpoint_id
                 and d.status == "dead"
             )
+            or (every_dead and d.status == "dead")
         ]
         for d in replayed:
             d.status, d.attempts = "pending", 0
@@ -232,9 +247,18 @@ class FakeDeliveries:
         self.wakes += 1
 
 
+class FakeOperatorActions:
+    def __init__(self) -> None:
+        self.recorded: list[OperatorAction] = []
+
+    async def record(self, action: OperatorAction) -> None:
+        self.recorded.append(action)
+
+
 class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
     def __init__(self) -> None:
         super().__init__()
+        self.actions = FakeOperatorActions()
         self.endpoints = FakeEndpoints()
         self.channels = FakeChannels()
         self.recipients = FakeRecipients()
@@ -244,6 +268,7 @@ class FakeUnitOfWork(InMemoryUnitOfWork, NotificationsUnitOfWork):
 
     def repositories(self) -> Iterable[object]:
         return (
+            self.actions,
             self.endpoints,
             self.channels,
             self.recipients,

@@ -4,6 +4,7 @@ receivers, SMTP, PostgreSQL and NATS: test_delivery.py."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 from notifications_fakes import NOW, FakeUnitOfWork, claimed, webhook_endpoint
 
+from bridges_kit.principal import Principal
 from bridges_kit.wakeup import Wakeup
-from bridges_notifications import attempts, endpoints, fanout, messages, retry
+from bridges_notifications import attempts, delivery_log, endpoints, fanout, messages, retry
 from bridges_notifications.domain import (
     AttemptResult,
     BreakerCount,
@@ -21,18 +23,21 @@ from bridges_notifications.domain import (
     Channel,
     ClaimedDelivery,
     Endpoint,
+    EndpointNotDelivering,
     EndpointNotFound,
     NoEmail,
     OfficerPreference,
     Recipient,
+    RecipientNotFound,
     UnknownEventType,
     plan_deliveries,
 )
-from bridges_notifications.models import EndpointIn, PreferenceIn, Rotation
+from bridges_notifications.models import EndpointIn, PreferenceIn, RecipientIn, Rotation
 from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
 from bridges_schema import (
     REFERRAL_OVERDUE,
     REFERRAL_REQUESTED,
+    WEBHOOK_TESTED,
     DeliveryDeadLettered,
     DeliverySucceeded,
     ReferralOverdue,
@@ -325,6 +330,67 @@ async def test_resuming_an_endpoint_forgets_its_failures_and_wakes_the_worker():
     resumed = await endpoints.set_paused(uow, hook.id, False)
     assert (resumed.paused, resumed.consecutive_failures) == (False, 0)
     assert uow.deliveries.wakes == 1
+
+
+ADMIN = Principal(sub="admin-ana", role=Role.ADMIN, name="Ana Admin")
+OPS = Principal(sub="ops-olu", role=Role.OPS, name="Olu Ops")
+
+
+async def test_a_test_event_is_queued_to_its_endpoint_only_about_no_referral_and_recorded():
+    uow = FakeUnitOfWork()
+    hook = await uow.endpoints.add(endpoint())
+    other = await uow.endpoints.add(endpoint())
+    delivery_id = await endpoints.send_test(uow, AGENCY, hook.id, ADMIN)
+    [queued] = [d.planned for d in uow.deliveries.rows.values()]
+    assert queued.id == delivery_id and queued.endpoint_id == hook.id != other.id
+    assert queued.referral_id is None and queued.event_type == WEBHOOK_TESTED.type
+    sent = json.loads(queued.payload)
+    assert sent["data"] == {**sent["data"], "endpoint_id": str(hook.id), "agency_id": str(AGENCY)}
+    [action] = uow.actions.recorded
+    assert (action.actor, action.action, action.target) == (
+        "admin-ana",
+        "endpoint.test",
+        str(hook.id),
+    )
+    with pytest.raises(EndpointNotFound):  # another agency's endpoint is not this one's
+        await endpoints.send_test(uow, OTHER, hook.id, ADMIN)
+
+
+async def test_a_paused_or_disabled_endpoint_is_not_sent_a_test_that_would_only_wait():
+    uow = FakeUnitOfWork()
+    for held in (endpoint(paused=True), endpoint(enabled=False)):
+        await uow.endpoints.add(held)
+        with pytest.raises(EndpointNotDelivering):
+            await endpoints.send_test(uow, AGENCY, held.id, ADMIN)
+    assert uow.deliveries.rows == {} and uow.actions.recorded == []
+
+
+async def test_pausing_resuming_and_replaying_are_recorded_as_the_operators_actions():
+    uow = FakeUnitOfWork()
+    hook = await uow.endpoints.add(endpoint())
+    await endpoints.set_paused(uow, hook.id, True, OPS)
+    await endpoints.set_paused(uow, hook.id, False, OPS)
+    assert await delivery_log.replay_dead(uow, None, OPS) == 0
+    assert await delivery_log.replay_dead(uow, hook.id) == 0  # the console
+    assert [(a.actor, a.action) for a in uow.actions.recorded] == [
+        ("ops-olu", "endpoint.pause"),
+        ("ops-olu", "endpoint.resume"),
+        ("ops-olu", "deliveries.replay_dead"),
+        ("console", "endpoint.replay_dead"),
+    ]
+
+
+async def test_a_recipient_is_removed_by_its_agency_and_id_and_the_record_names_no_address():
+    uow = FakeUnitOfWork()
+    added = await endpoints.add_recipient(
+        uow, AGENCY, RecipientIn(address="desk@example.org"), ADMIN
+    )
+    with pytest.raises(RecipientNotFound):
+        await endpoints.remove_recipient(uow, OTHER, added.id, ADMIN)
+    await endpoints.remove_recipient(uow, AGENCY, added.id, ADMIN)
+    assert await endpoints.recipients(uow, AGENCY, reader=None) == []
+    assert [a.action for a in uow.actions.recorded] == ["recipient.put", "recipient.remove"]
+    assert all("desk@" not in repr(a) for a in uow.actions.recorded)
 
 
 async def test_an_officer_without_email_must_give_one():

@@ -117,6 +117,8 @@ async def test_the_config_tells_the_app_where_the_apis_are(shell):
     assert config.json() == {
         "directory_url": "http://127.0.0.1:8101",
         "referrals_url": "",
+        "notifications_url": "",
+        "prometheus_url": "",
         "sign_in": "oidc",
         "oidc": {
             "authority": "https://id.example.org/realms/bridges",

@@ -423,16 +423,20 @@ async def test_data_stored_before_sealing_is_sealed_when_the_service_starts(
 # -- the key ring in the settings ----------------------------------------------------------------
 
 
+PRODUCTION = {
+    "environment": "production",
+    "jwt_public_key": "-----BEGIN PUBLIC KEY-----",
+    "public_url": "https://referrals.example.org",
+    "nats_url": "tls://nats:4222",
+    "nats_nkey_seed_file": "/run/secrets/nats_referrals_nkey",
+}
+
+
 def test_production_refuses_to_start_without_a_key_ring(tmp_path):
-    production = {
-        "environment": "production",
-        "jwt_public_key": "-----BEGIN PUBLIC KEY-----",
-        "public_url": "https://referrals.example.org",
-    }
     with pytest.raises(ValidationError, match="key ring that seals families' data"):
-        ReferralsSettings(**production)
+        ReferralsSettings(**PRODUCTION)
     ring = new_key_ring("k1")
-    assert ReferralsSettings(**production, data_keys=ring.to_json()).key_ring() == ring
+    assert ReferralsSettings(**PRODUCTION, data_keys=ring.to_json()).key_ring() == ring
     with pytest.raises(ValidationError, match="give the key ring once"):
         ReferralsSettings(data_keys=ring.to_json(), data_key_file=tmp_path / "keys.json")
 
@@ -449,3 +453,13 @@ def test_the_key_ring_comes_from_a_file_or_a_secret_setting(tmp_path):
         ReferralsSettings(data_key_file=tmp_path / "missing.json").key_ring()
     secret = base64.b64encode(ring.keys["k1"]).decode()
     assert secret not in repr(ReferralsSettings(data_keys=ring.to_json()))
+
+
+def test_production_signs_the_app_in_over_https_only():
+    production = {**PRODUCTION, "data_keys": new_key_ring("k1").to_json()}
+    authority = "https://id.example.org/realms/bridges"
+    assert ReferralsSettings(**production, app_oidc_authority=authority).app_oidc_authority
+    with pytest.raises(ValidationError, match="https:// URL in BRIDGES_APP_OIDC_AUTHORITY"):
+        ReferralsSettings(**production, app_oidc_authority="http://id.example.org/realms/b")
+    stand_in = {"app_oidc_authority": "http://127.0.0.1:8104", "allow_http_identity_provider": True}
+    assert ReferralsSettings(**production, **stand_in).app_oidc_authority  # the compose test's

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bridges_schema.envelope import EventSpec
-from bridges_schema.events import ALL_EVENTS
+from bridges_schema.events import ALL_EVENTS, WEBHOOK_ONLY_EVENTS
 from bridges_schema.subjects import DEFAULT_NAMESPACE, Streams
 
 _IGNORED_KEYS = frozenset({"description", "title", "examples"})
@@ -76,7 +76,10 @@ def asyncapi_document(namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
 
 def render(namespace: str = DEFAULT_NAMESPACE) -> dict[str, str]:
     """Relative path -> file text, for every generated document."""
-    files = {f"events/{spec.type}.json": _dump(event_schema(spec)) for spec in ALL_EVENTS}
+    files = {
+        f"events/{spec.type}.json": _dump(event_schema(spec))
+        for spec in (*ALL_EVENTS, *WEBHOOK_ONLY_EVENTS)
+    }
     files["asyncapi.json"] = _dump(asyncapi_document(namespace))
     return files
 

@@ -247,6 +247,15 @@ class FamilyMessageUndeliverable(EventData):
     dead_lettered_at: datetime
 
 
+class WebhookTested(EventData):
+    """An admin sent a test to an agency's webhook endpoint (to check its URL and its signature
+    check): posted to that endpoint only, never published on the bus, about no referral."""
+
+    endpoint_id: UUID
+    agency_id: UUID
+    requested_at: datetime
+
+
 # -- registry ------------------------------------------------------------------------------
 
 REFERRAL_REQUESTED = EventSpec(
@@ -331,6 +340,13 @@ FAMILY_MESSAGE_UNDELIVERABLE = EventSpec(
     FamilyMessageUndeliverable,
     "A family's follow-up message could not be sent after its last attempt.",
 )
+WEBHOOK_TESTED = EventSpec(
+    Domain.DELIVERY,
+    "webhook_tested",
+    1,
+    WebhookTested,
+    "A test an admin sent to one agency's endpoint (webhook only, never on the bus).",
+)
 
 # Agency webhooks may ask for any of these (the family's follow-up is not the agency's).
 REFERRAL_EVENTS: tuple[EventSpec[Any], ...] = (
@@ -354,6 +370,8 @@ FAMILY_EVENTS: tuple[EventSpec[Any], ...] = (
 ALL_EVENTS: tuple[EventSpec[Any], ...] = (
     REFERRAL_EVENTS + DIRECTORY_EVENTS + DELIVERY_EVENTS + FAMILY_EVENTS
 )
+# Posted to receivers, never published: a schema for receivers, no channel on the bus.
+WEBHOOK_ONLY_EVENTS: tuple[EventSpec[Any], ...] = (WEBHOOK_TESTED,)
 _BY_TYPE: dict[str, EventSpec[Any]] = {spec.type: spec for spec in ALL_EVENTS}
 
 

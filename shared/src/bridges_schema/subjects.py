@@ -21,6 +21,21 @@ class Domain(StrEnum):
     DEAD_LETTER = "deadletter"
 
 
+# The one service that speaks for each domain: it alone may publish the domain's events (the
+# bus refuses anyone else: bridges_kit.bus_access), and a consumer refuses an event of the
+# domain whose `source` names another. Dead letters are every consumer's own.
+PRODUCERS: dict[Domain, str] = {
+    Domain.REFERRAL: "referrals",
+    Domain.DIRECTORY: "directory",
+    Domain.DELIVERY: "notifications",
+}
+
+
+def producer_source(domain: Domain) -> str:
+    """The CloudEvents `source` of the events of `domain` (`/bridges/directory`, ...)."""
+    return f"/bridges/{PRODUCERS[domain]}"
+
+
 @dataclass(frozen=True)
 class Stream:
     name: str

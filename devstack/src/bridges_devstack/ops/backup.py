@@ -170,9 +170,9 @@ async def _run(args: list[str], what: str) -> None:
 
 
 async def _jetstream(target: Target) -> tuple[Any, JetStreamContext]:
-    servers = [s.strip() for s in target.nats_url.split(",") if s.strip()]
+    servers = bus.servers_of(target.nats_url)
     try:
-        nc = await connect_nats(servers, "bridges-backup")
+        nc = await connect_nats(servers, "bridges-backup", target.nats_login)
     except Exception as exc:
         raise BackupRefused(f"NATS is not reachable at {target.nats_url}: {exc!r}") from None
     return nc, nc.jetstream(timeout=10)

@@ -19,11 +19,13 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import nats
+import nats.errors
 from nats.js.errors import NotFoundError
 
 from bridges_devstack.ops.target import SERVICES, Target
 from bridges_directory.bootstrap import MIGRATIONS as DIRECTORY_MIGRATIONS
 from bridges_kit import db, sealing
+from bridges_kit.bus import BusLogin, servers_of
 from bridges_notifications.bootstrap import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
 from bridges_referrals import data_keys
 from bridges_referrals.bootstrap import MIGRATIONS as REFERRALS_MIGRATIONS
@@ -60,6 +62,12 @@ def _start_postgres(service: str) -> str:
 START_NATS = (
     "start NATS: `make up` starts nats-server; with compose `docker compose up -d nats` (a "
     "cluster: every node named in BRIDGES_NATS_URL); then `bridges doctor` again"
+)
+
+SIGN_IN_NATS = (
+    "sign in as the ops user: BRIDGES_NATS_NKEY_SEED_FILE (or _CREDENTIALS_FILE) names its key, "
+    "BRIDGES_NATS_TLS_CA_FILE the servers' CA (compose: the ops profile mounts both; `make up`: "
+    ".bridges/nats-keys/nats-ops.nk, found by itself)"
 )
 
 
@@ -204,9 +212,12 @@ async def _key_ring(conn: asyncpg.Connection, target: Target) -> Finding:
 
 
 async def _nats(target: Target) -> list[Finding]:
-    servers = [s.strip() for s in target.nats_url.split(",") if s.strip()]
+    servers = servers_of(target.nats_url)
     try:
-        nc = await connect_nats(servers, "bridges-doctor")
+        nc = await connect_nats(servers, "bridges-doctor", target.nats_login)
+    except nats.errors.Error as exc:  # it answered, and refused us
+        says = f"refused the ops user at {target.nats_url}: {_short(exc)}"
+        return [Finding("NATS", "fail", says, SIGN_IN_NATS)]
     except Exception as exc:
         return [
             Finding(
@@ -337,9 +348,9 @@ async def _quiet(_: Exception) -> None:
     """nats-py prints every connection error with its traceback; the finding says it once."""
 
 
-async def connect_nats(servers: list[str], name: str) -> Any:
-    """One attempt at each server, bounded in time (nats-py alone may keep trying); a server
-    that refuses connections is said so at once."""
+async def connect_nats(servers: list[str], name: str, login: BusLogin) -> Any:
+    """One attempt at each server as `login`, bounded in time (nats-py alone may keep trying);
+    a server that refuses connections is said so at once."""
     refused: list[str] = []
     for server in servers:
         parts = urlsplit(server if "://" in server else f"nats://{server}")
@@ -360,6 +371,7 @@ async def connect_nats(servers: list[str], name: str) -> Any:
             allow_reconnect=False,
             error_cb=_quiet,
             name=name,
+            **login.options(),
         ),
         TIMEOUT_S * (len(servers) + 1),
     )

@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridges_devstack import bus_users
+from bridges_kit.bus import BusLogin
+from bridges_kit.bus_access import OPS
 from bridges_kit.sealing import DEV_KEY_FILE_NAME
 from bridges_kit.settings import with_password
 from bridges_schema import DEFAULT_NAMESPACE
@@ -29,6 +32,10 @@ def _with_password_file(env: Mapping[str, str], service: str) -> str:
     return with_password(url, Path(password_file).read_text(encoding="utf-8").strip())
 
 
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    return Path(env[name]) if env.get(name) else None
+
+
 @dataclass(frozen=True)
 class Target:
     databases: dict[str, str]  # service -> PostgreSQL URL
@@ -39,15 +46,19 @@ class Target:
     data_key_file: Path | None = None
     issuer: str | None = None
     run_dir: Path | None = None
+    # the ops tools sign in to NATS as `ops` (bridges_kit.bus_access): read every stream,
+    # republish a backup's events
+    nats_login: BusLogin = field(default_factory=lambda: BusLogin(OPS))
 
     def schema(self, service: str) -> str:
         return self.schemas.get(service, "public")
 
     @classmethod
     def resolve(cls, env: Mapping[str, str], run_dir: Path) -> Target:
-        """BRIDGES_<SERVICE>_DATABASE_URL (and _DATABASE_PASSWORD_FILE, _DB_SCHEMA), BRIDGES_NATS_URL,
+        """BRIDGES_<SERVICE>_DATABASE_URL (and _DATABASE_PASSWORD_FILE, _DB_SCHEMA), BRIDGES_NATS_URL
+        (and the ops user's BRIDGES_NATS_NKEY_SEED_FILE or _CREDENTIALS_FILE, _TLS_CA_FILE),
         BRIDGES_NATS_NAMESPACE, BRIDGES_DATA_KEY_FILE, BRIDGES_JWT_ISSUER; else run_dir's
-        stack.json (`make up`)."""
+        stack.json (`make up`) and the ops key beside it."""
         databases = {
             s: _with_password_file(env, s)
             for s in SERVICES
@@ -63,6 +74,12 @@ class Target:
                     if env.get(f"BRIDGES_{s.upper()}_DB_SCHEMA")
                 },
                 nats_url=env.get("BRIDGES_NATS_URL", "nats://127.0.0.1:4222"),
+                nats_login=BusLogin(
+                    OPS,
+                    nkey_seed_file=_path(env, "BRIDGES_NATS_NKEY_SEED_FILE"),
+                    credentials_file=_path(env, "BRIDGES_NATS_CREDENTIALS_FILE"),
+                    tls_ca_file=_path(env, "BRIDGES_NATS_TLS_CA_FILE"),
+                ),
                 namespace=env.get("BRIDGES_NATS_NAMESPACE", DEFAULT_NAMESPACE),
                 data_key_file=Path(key_file) if key_file else None,
                 issuer=env.get("BRIDGES_JWT_ISSUER") or None,
@@ -79,6 +96,9 @@ class Target:
         return cls(
             databases=dict(stack["databases"]),
             nats_url=stack["nats_url"],
+            nats_login=BusLogin(
+                OPS, nkey_seed_file=bus_users.seed_file(run_dir / bus_users.KEYS_DIR, OPS)
+            ),
             data_key_file=run_dir / DEV_KEY_FILE_NAME,
             issuer=stack.get("identity", {}).get("issuer"),
             run_dir=run_dir,

@@ -118,7 +118,7 @@ async def patch_capacity(
     change = update.model_dump(mode="json", include=update.model_fields_set)
     if not change:
         raise BadRequest("send at least one of " + ", ".join(CapacityUpdate.model_fields))
-    condition = VersionCondition.parse(if_match) if if_match is not None else None
+    condition = VersionCondition.of(if_match)
     stored = await listing.update_capacity(uow, actor, service_id, change, condition)
     return _served(response, stored)
 
@@ -132,7 +132,7 @@ async def patch_capacity(
 async def confirm_service(
     response: Response, service_id: UUID, actor: Caller, uow: UoW, if_match: IfMatch = None
 ) -> dict[str, Any]:
-    condition = VersionCondition.parse(if_match) if if_match is not None else None
+    condition = VersionCondition.of(if_match)
     stored = await listing.confirm_listing(uow, actor, service_id, condition)
     return _served(response, stored)
 

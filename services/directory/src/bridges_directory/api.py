@@ -17,16 +17,17 @@ from pydantic import BaseModel, StringConstraints
 from bridges_directory import catalog, hsds, places, queries, tabular
 from bridges_directory.corrections import Corrections
 from bridges_directory.dataset import DatasetError, InvalidDataset
-from bridges_directory.domain import IdMismatch
+from bridges_directory.domain import IdMismatch, document_etag
 from bridges_directory.search_sql import CANDIDATE_CAP, RANKED_CAP, SearchQuery
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.access import Caller
-from bridges_kit.conditional import NOT_MODIFIED, IfNoneMatch, etag_of, none_match
+from bridges_kit.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, etag_of, none_match
 from bridges_kit.edge import parse_json
 from bridges_kit.fields import Instant, InstantOrDay
 from bridges_kit.http import Pool, get_runtime, router, unit_of_work
 from bridges_kit.openapi import problem_responses
-from bridges_kit.problems import BadRequest, Unprocessable
+from bridges_kit.problems import BadRequest, PreconditionFailed, Unprocessable
+from bridges_kit.versions import VersionCondition
 
 routes = router()
 WARNING_HEADER = "Bridges-Warning"
@@ -153,8 +154,10 @@ class LexiconRules(BaseModel):
 
 class LexiconTerm(BaseModel):
     id: UUID
-    code: str | None
-    parent_id: UUID | None
+    # absent rather than null, as every open-data answer (`open_data`): a term with no code, or
+    # at the top of its taxonomy
+    code: str | None = None
+    parent_id: UUID | None = None
     names: dict[str, str]
 
 
@@ -258,29 +261,37 @@ async def post_service(
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
     response.headers["Location"] = f"/services/{service.id}"
-    _warn(response, result.warnings)
+    warn(response, result.warnings)
     return result.service.served()
 
 
 @routes.put(
     "/services/{service_id}",
     tags=["admin"],
-    summary="Replace a service",
-    responses={201: {"description": "Created"}, **problem_responses(Unprocessable)},
+    summary="Replace a service (If-Match: the ETag read, refused with 412 if it changed since)",
+    responses={
+        201: {"description": "Created"},
+        **problem_responses(Unprocessable, PreconditionFailed),
+    },
 )
 async def put_service(
-    response: Response, service_id: UUID, service: hsds.Service, actor: Caller, uow: UoW
+    response: Response,
+    service_id: UUID,
+    service: hsds.Service,
+    actor: Caller,
+    uow: UoW,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     if service.id != service_id:
         raise IdMismatch(f"the body's id {service.id} differs from the path's")
-    result = await catalog.upsert_service(uow, service, actor)
+    result = await catalog.upsert_service(uow, service, actor, VersionCondition.of(if_match))
     response.status_code = 201 if result.created else 200
     response.headers["ETag"] = result.service.etag
-    _warn(response, result.warnings)
+    warn(response, result.warnings)
     return result.service.served()
 
 
-def _warn(response: Response, warnings: Sequence[DatasetError]) -> None:
+def warn(response: Response, warnings: Sequence[DatasetError]) -> None:
     """References kept as given, one `Bridges-Warning: <JSON path> <message>` header each
     (the body is the stored document; an import lists them in its report instead)."""
     for warning in warnings[:50]:
@@ -358,23 +369,43 @@ async def export_dataset(pool: Pool, format: Literal["json", "tabular"] = "json"
     )
 
 
+SearchWords = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ListSearch = Annotated[
+    SearchWords | None, Query(description="words anywhere in the name (case forgiven)")
+]
+
+
 @routes.get("/organizations", tags=["hsds"], summary="List organizations")
 async def list_organizations(
-    pool: Pool, modified_after: ModifiedAfter = None, page: PageNumber = 1, per_page: PerPage = 50
+    pool: Pool,
+    search: ListSearch = None,
+    modified_after: ModifiedAfter = None,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
 ) -> hsds.Page:
-    return await queries.organizations(pool, modified_after, page, per_page)
+    return await queries.organizations(pool, modified_after, page, per_page, search)
 
 
-@routes.get("/organizations/{organization_id}", tags=["hsds"], summary="An organization")
-async def get_organization(pool: Pool, organization_id: UUID) -> dict[str, Any]:
-    return await queries.organization(pool, organization_id)
+@routes.get(
+    "/organizations/{organization_id}",
+    tags=["hsds"],
+    summary="An organization (its ETag: send it as If-Match to change it)",
+)
+async def get_organization(response: Response, pool: Pool, organization_id: UUID) -> dict[str, Any]:
+    document = await queries.organization(pool, organization_id)
+    response.headers["ETag"] = document_etag(document)
+    return document
 
 
 @routes.get("/service_at_locations", tags=["hsds"], summary="Where services are delivered")
 async def list_service_at_locations(
-    pool: Pool, modified_after: ModifiedAfter = None, page: PageNumber = 1, per_page: PerPage = 50
+    pool: Pool,
+    location_id: Annotated[UUID | None, Query(description="only at this location")] = None,
+    modified_after: ModifiedAfter = None,
+    page: PageNumber = 1,
+    per_page: PerPage = 50,
 ) -> hsds.Page:
-    return await queries.service_at_locations(pool, modified_after, page, per_page)
+    return await queries.service_at_locations(pool, modified_after, page, per_page, location_id)
 
 
 @routes.get("/taxonomies", tags=["hsds"], summary="List taxonomies")
@@ -385,6 +416,9 @@ async def list_taxonomies(pool: Pool, page: PageNumber = 1, per_page: PerPage = 
 @routes.get("/taxonomy_terms", tags=["hsds"], summary="List taxonomy terms")
 async def list_taxonomy_terms(
     pool: Pool,
+    search: Annotated[
+        SearchWords | None, Query(description="words anywhere in the name or the code")
+    ] = None,
     parent_id: UUID | None = None,
     taxonomy_id: UUID | None = None,
     top_only: Annotated[bool, Query(description="only terms without a parent")] = False,
@@ -398,4 +432,5 @@ async def list_taxonomy_terms(
         top_only=top_only,
         page=page,
         per_page=per_page,
+        search=search,
     )

@@ -13,24 +13,39 @@ from typing import ClassVar
 from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
-from bridges_directory import access, agency_api, api, dataset, domain, open_data, reviews
+from bridges_directory import (
+    access,
+    admin_api,
+    agency_api,
+    api,
+    dataset,
+    domain,
+    open_data,
+    reviews,
+)
 from bridges_directory.corrections import Corrections
 from bridges_directory.freshness import ReviewPolicy
 from bridges_directory.lexicon import LEXICON
 from bridges_directory.repository import SqlUnitOfWork
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit import problems
+from bridges_kit.bus_access import BusUser
 from bridges_kit.http import create_app
 from bridges_kit.runtime import Runtime
 from bridges_kit.settings import ServiceSettings
 from bridges_kit.signed_links import MIN_KEY_LENGTH, LinkSigner, checked_key
 from bridges_kit.workers import Worker
+from bridges_schema import Domain
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 ERRORS: problems.ErrorMap = {
     domain.ServiceNotFound: problems.NotFound,
     domain.OrganizationNotFound: problems.NotFound,
+    domain.LocationNotFound: problems.NotFound,
+    domain.TermNotFound: problems.NotFound,
+    domain.StaleVersion: problems.PreconditionFailed,
+    domain.StillInUse: problems.Conflict,
     domain.IdMismatch: problems.Unprocessable,
     domain.NotYourService: problems.NotFound,
     domain.AgencyNotFound: problems.NotFound,
@@ -89,6 +104,8 @@ class DirectorySettings(ServiceSettings):
 
 
 DirectoryRuntime = Runtime[DirectorySettings, DirectoryUnitOfWork]
+# its NATS user: publishes the directory's events, reads none
+BUS_USER = BusUser.of(Domain.DIRECTORY)
 
 
 def _listing_upkeep(runtime: DirectoryRuntime) -> Worker:
@@ -101,6 +118,7 @@ def _listing_upkeep(runtime: DirectoryRuntime) -> Worker:
 def build_runtime(settings: DirectorySettings | None = None) -> DirectoryRuntime:
     return Runtime(
         settings or DirectorySettings(),
+        bus_user=BUS_USER,
         migrations=MIGRATIONS,
         unit_of_work=SqlUnitOfWork,
         workers=[_listing_upkeep],
@@ -113,7 +131,7 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         runtime,
         title="Bridges directory",
         description="Human-service programs as Open Referral HSDS 3.0, with search.",
-        routers=[api.routes, agency_api.routes],
+        routers=[api.routes, admin_api.routes, agency_api.routes],
         error_map=ERRORS,
         access_table=access.TABLE,
         body_limits={"/import": runtime.settings.import_max_bytes},

@@ -195,6 +195,18 @@ def check_service(service: hsds.Service, known: Known) -> References:
     return References([*unstorable, *found.errors], found.warnings)
 
 
+def check_term(term: hsds.TaxonomyTerm, known: Known) -> References:
+    """The same for one taxonomy term written alone (paths start at the term: `$`)."""
+    found = _check([("$", term)], [], set(), known)
+    unstorable = unstorable_text(term.model_dump(mode="json", exclude_none=True))
+    return References([*unstorable, *found.errors], found.warnings)
+
+
+def check_text(model: BaseModel) -> list[DatasetError]:
+    """Text PostgreSQL cannot store, anywhere in one object written alone."""
+    return list(unstorable_text(model.model_dump(mode="json", exclude_none=True)))
+
+
 Located = tuple[str, hsds.TaxonomyTerm]
 
 

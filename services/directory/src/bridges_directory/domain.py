@@ -29,6 +29,23 @@ class IdMismatch(ValueError):
     """The id in the body is not the id in the path."""
 
 
+class LocationNotFound(LookupError):
+    """No location has this id."""
+
+
+class TermNotFound(LookupError):
+    """No taxonomy term has this id."""
+
+
+class StaleVersion(Exception):
+    """It changed since the caller read it: their If-Match names another version."""
+
+
+class StillInUse(Exception):
+    """Programs still point at it (a location they are delivered at, a term that classifies
+    them or has narrower terms): it cannot be removed before they are moved."""
+
+
 class NotYourService(PermissionError):
     """Agency staff may change only their own agency's programs (another's is answered as if
     it did not exist)."""
@@ -94,6 +111,29 @@ class StoredService:
     def served(self) -> dict[str, Any]:
         """The document as the API serves it."""
         return {**self.document, "last_modified": self.last_modified.isoformat()}
+
+
+@dataclass(frozen=True)
+class Current:
+    """What a write needs of a program already held: its version, its content, its status."""
+
+    version: int
+    content_hash: str
+    status: str
+
+
+def document_etag(document: Mapping[str, Any]) -> str:
+    """The ETag of an object versioned by its content (organizations, locations, terms)."""
+    return f'"{content_hash(document)[:32]}"'
+
+
+def check_unchanged(condition: VersionCondition | None, etag: str | None, what: str) -> None:
+    """A write conditioned on the ETag the caller read goes ahead only on that version (`etag`
+    None: it does not exist, which no If-Match names; `condition` None: unconditional)."""
+    if condition is not None and (etag is None or not condition.names(etag)):
+        raise StaleVersion(
+            f"{what} changed since you read it (or no longer exists): reload it and try again"
+        )
 
 
 @dataclass(frozen=True)
@@ -241,9 +281,9 @@ def verified(document: Mapping[str, Any], today: date) -> dict[str, Any]:
 class Change:
     """One entry of the directory's audit log: who changed which program, how, when."""
 
-    action: (
-        str  # created | replaced | edited | capacity | confirmed | reopened | deleted | imported
-    )
+    # created | replaced | edited | capacity | confirmed | reopened | deleted | imported; an
+    # admin's change of what the program embeds: organization | location | term | retired
+    action: str
     actor_sub: str
     actor_role: str
     service_id: UUID | None = None

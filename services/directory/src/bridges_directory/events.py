@@ -15,14 +15,16 @@ from bridges_schema import (
     SERVICE_DELETED,
     SERVICE_UPSERTED,
     CloudEvent,
+    Domain,
     ListingReviewRequested,
     ServiceCapacityChanged,
     ServiceDeleted,
     ServiceUpserted,
     new_event,
+    producer_source,
 )
 
-SOURCE = "/bridges/directory"
+SOURCE = producer_source(Domain.DIRECTORY)
 MAX_TERM_CODES = 50
 
 

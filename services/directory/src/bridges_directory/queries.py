@@ -14,8 +14,14 @@ import asyncpg
 
 from bridges_directory import hsds, indexing, lexicon, matching
 from bridges_directory.corrections import Corrections
-from bridges_directory.domain import OrganizationNotFound, ServiceNotFound, StoredService
-from bridges_directory.repository import TERM_NAMES, SqlServices
+from bridges_directory.domain import (
+    LocationNotFound,
+    OrganizationNotFound,
+    ServiceNotFound,
+    StoredService,
+    TermNotFound,
+)
+from bridges_directory.repository import TERM_NAMES, SqlServices, document_of_row
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
     SearchQuery,
@@ -46,14 +52,17 @@ async def list_taxonomy_terms(
     top_only: bool,
     limit: int,
     offset: int,
+    search: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     return await _paged(
         conn,
-        """SELECT document, count(*) OVER () AS total FROM taxonomy_term
-           WHERE ($1::uuid IS NULL OR parent_id = $1)
-             AND ($2::uuid IS NULL OR taxonomy_id = $2)
-             AND (NOT $3 OR parent_id IS NULL)
-           ORDER BY name, id LIMIT $4 OFFSET $5""",
+        f"""SELECT document, count(*) OVER () AS total FROM taxonomy_term
+           WHERE ($1::text IS NULL OR {_CONTAINS.format("name || ' ' || coalesce(code, '')")})
+             AND ($2::uuid IS NULL OR parent_id = $2)
+             AND ($3::uuid IS NULL OR taxonomy_id = $3)
+             AND (NOT $4 OR parent_id IS NULL)
+           ORDER BY name, id LIMIT $5 OFFSET $6""",
+        search,
         parent_id,
         taxonomy_id,
         top_only,
@@ -81,15 +90,42 @@ async def all_taxonomy_terms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [r["document"] for r in rows]
 
 
+# `search` on a list: the words as typed, anywhere in the name (case forgiven; `position`, not
+# LIKE, so % and _ are plain characters)
+_CONTAINS = "position(lower($1::text) in lower({})) > 0"
+
+
 async def list_organizations(
-    conn: asyncpg.Connection, modified_after: datetime | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    modified_after: datetime | None,
+    limit: int,
+    offset: int,
+    search: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     return await _paged(
         conn,
-        """SELECT document, count(*) OVER () AS total FROM organization
-           WHERE $1::timestamptz IS NULL OR last_modified > $1
-           ORDER BY name, id LIMIT $2 OFFSET $3""",
+        f"""SELECT document, count(*) OVER () AS total FROM organization
+           WHERE ($1::text IS NULL OR {_CONTAINS.format("name")})
+             AND ($2::timestamptz IS NULL OR last_modified > $2)
+           ORDER BY name, id LIMIT $3 OFFSET $4""",
+        search,
         modified_after,
+        limit,
+        offset,
+    )
+
+
+async def list_locations(
+    conn: asyncpg.Connection, search: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Locations by name or address (`place_text`: their physical addresses' words)."""
+    return await _paged(
+        conn,
+        f"""SELECT document, count(*) OVER () AS total FROM location
+           WHERE $1::text IS NULL
+              OR {_CONTAINS.format("coalesce(name, '') || ' ' || place_text")}
+           ORDER BY name, id LIMIT $2 OFFSET $3""",
+        search,
         limit,
         offset,
     )
@@ -201,7 +237,11 @@ async def _paged(
 
 
 async def list_service_at_locations(
-    conn: asyncpg.Connection, modified_after: datetime | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    modified_after: datetime | None,
+    limit: int,
+    offset: int,
+    location_id: UUID | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     return await _paged(
         conn,
@@ -212,9 +252,11 @@ async def list_service_at_locations(
            FROM service_at_location sal
            JOIN location l ON l.id = sal.location_id
            JOIN service s ON s.id = sal.service_id
-           WHERE $1::timestamptz IS NULL OR s.last_modified > $1 OR l.last_modified > $1
-           ORDER BY sal.id LIMIT $2 OFFSET $3""",
+           WHERE ($1::timestamptz IS NULL OR s.last_modified > $1 OR l.last_modified > $1)
+             AND ($2::uuid IS NULL OR sal.location_id = $2)
+           ORDER BY sal.id LIMIT $3 OFFSET $4""",
         modified_after,
+        location_id,
         limit,
         offset,
     )
@@ -259,13 +301,60 @@ async def search_lexicon(pool: asyncpg.Pool) -> bytes:
 
 
 async def organizations(
-    pool: asyncpg.Pool, modified_after: datetime | None, page: int, per_page: int
+    pool: asyncpg.Pool,
+    modified_after: datetime | None,
+    page: int,
+    per_page: int,
+    search: str | None = None,
 ) -> hsds.Page:
     async with pool.acquire() as conn:
         total, docs = await list_organizations(
-            conn, modified_after, per_page, (page - 1) * per_page
+            conn, modified_after, per_page, (page - 1) * per_page, search
         )
     return hsds.Page.of(docs, total, page, per_page)
+
+
+async def locations(pool: asyncpg.Pool, search: str | None, page: int, per_page: int) -> hsds.Page:
+    async with pool.acquire() as conn:
+        total, docs = await list_locations(conn, search, per_page, (page - 1) * per_page)
+    return hsds.Page.of(docs, total, page, per_page)
+
+
+async def location(pool: asyncpg.Pool, location_id: UUID) -> dict[str, Any]:
+    document = await document_of_row(pool, "location", location_id)
+    if document is None:
+        raise LocationNotFound(f"no location with id {location_id}")
+    return document
+
+
+async def taxonomy_term(pool: asyncpg.Pool, term_id: UUID) -> dict[str, Any]:
+    document = await document_of_row(pool, "taxonomy_term", term_id)
+    if document is None:
+        raise TermNotFound(f"no taxonomy term with id {term_id}")
+    return document
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An agency as the directory knows it: the `x_bridges.agency_id` its programs' referrals go
+    to, named by its programs' organization."""
+
+    agency_id: UUID
+    name: str
+    programs: int
+    active_programs: int
+
+
+async def agencies(pool: asyncpg.Pool, search: str | None) -> list[Agency]:
+    rows = await pool.fetch(
+        f"""SELECT s.agency_id, mode() WITHIN GROUP (ORDER BY o.name) AS name,
+                   count(*) AS programs, count(*) FILTER (WHERE s.status = 'active') AS active
+            FROM service s JOIN organization o ON o.id = s.organization_id
+            WHERE s.agency_id IS NOT NULL AND ($1::text IS NULL OR {_CONTAINS.format("o.name")})
+            GROUP BY s.agency_id ORDER BY name, s.agency_id LIMIT 1000""",
+        search,
+    )
+    return [Agency(r["agency_id"], r["name"], r["programs"], r["active"]) for r in rows]
 
 
 async def organization(pool: asyncpg.Pool, org_id: UUID) -> dict[str, Any]:
@@ -277,11 +366,15 @@ async def organization(pool: asyncpg.Pool, org_id: UUID) -> dict[str, Any]:
 
 
 async def service_at_locations(
-    pool: asyncpg.Pool, modified_after: datetime | None, page: int, per_page: int
+    pool: asyncpg.Pool,
+    modified_after: datetime | None,
+    page: int,
+    per_page: int,
+    location_id: UUID | None = None,
 ) -> hsds.Page:
     async with pool.acquire() as conn:
         total, docs = await list_service_at_locations(
-            conn, modified_after, per_page, (page - 1) * per_page
+            conn, modified_after, per_page, (page - 1) * per_page, location_id
         )
     return hsds.Page.of(docs, total, page, per_page)
 
@@ -300,6 +393,7 @@ async def taxonomy_terms(
     top_only: bool,
     page: int,
     per_page: int,
+    search: str | None = None,
 ) -> hsds.Page:
     async with pool.acquire() as conn:
         total, docs = await list_taxonomy_terms(
@@ -309,6 +403,7 @@ async def taxonomy_terms(
             top_only=top_only,
             limit=per_page,
             offset=(page - 1) * per_page,
+            search=search,
         )
     return hsds.Page.of(docs, total, page, per_page)
 

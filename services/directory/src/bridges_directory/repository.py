@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from bridges_directory import dataset, hsds, indexing, matching
-from bridges_directory.domain import ServiceRow, StoredService, Terms
+from bridges_directory.domain import Current, ServiceRow, StoredService, Terms
 from bridges_directory.listing_store import SqlAudit, SqlReviews
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
@@ -21,6 +21,22 @@ from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 # `x_bridges.names`, which win for the same language (what search indexes and the lexicon serves).
 TERM_NAMES = """(jsonb_build_object(coalesce(document ->> 'language', 'en'), name)
     || coalesce(document -> 'x_bridges' -> 'names', '{}'::jsonb))"""
+
+
+DOCUMENT_TABLES = frozenset({"organization", "location", "taxonomy_term"})
+
+
+async def document_of_row(
+    conn: asyncpg.Connection | asyncpg.Pool, table: str, object_id: UUID, *, lock: bool = False
+) -> dict[str, Any] | None:
+    """The HSDS document an organization, location or taxonomy term is kept as (`lock`: held
+    until the transaction ends)."""
+    if table not in DOCUMENT_TABLES:
+        raise ValueError(f"no documents in {table}")
+    document: dict[str, Any] | None = await conn.fetchval(
+        f"SELECT document FROM {table} WHERE id = $1{' FOR UPDATE' if lock else ''}", object_id
+    )
+    return document
 
 
 class SqlTaxonomy(Repository):
@@ -73,6 +89,37 @@ class SqlTaxonomy(Repository):
             frozenset(r["id"] for r in taxonomies),
         )
 
+    async def term(self, term_id: UUID) -> dict[str, Any] | None:
+        return await document_of_row(self._conn, "taxonomy_term", term_id, lock=True)
+
+    async def subtree(self, term_id: UUID) -> list[UUID]:
+        rows = await self._conn.fetch(
+            """WITH RECURSIVE below AS (
+                   SELECT id, 0 AS depth FROM taxonomy_term WHERE id = $1
+                   UNION
+                   SELECT t.id, below.depth + 1 FROM taxonomy_term t
+                   JOIN below ON t.parent_id = below.id WHERE below.depth < 50)
+               SELECT DISTINCT id FROM below""",
+            term_id,
+        )
+        return [r["id"] for r in rows]
+
+    async def term_usage(self, term_id: UUID) -> tuple[int, int]:
+        row = await self._conn.fetchrow(
+            """SELECT (SELECT count(DISTINCT service_id) FROM attribute
+                       WHERE taxonomy_term_id = $1) AS programs,
+                      (SELECT count(*) FROM taxonomy_term WHERE parent_id = $1) AS narrower""",
+            term_id,
+        )
+        return row["programs"], row["narrower"]
+
+    async def delete_term(self, term_id: UUID) -> bool:
+        return bool(
+            await self._conn.fetchval(
+                "DELETE FROM taxonomy_term WHERE id = $1 RETURNING 1", term_id
+            )
+        )
+
 
 class SqlOrganizations(Repository):
     async def upsert(self, organizations: Sequence[hsds.Organization]) -> None:
@@ -93,6 +140,58 @@ class SqlOrganizations(Repository):
             ),
         )
 
+    async def get(self, organization_id: UUID) -> dict[str, Any] | None:
+        return await document_of_row(self._conn, "organization", organization_id, lock=True)
+
+
+async def _upsert_locations(conn: asyncpg.Connection, locations: Sequence[hsds.Location]) -> None:
+    """Locations with their point for search (`earth`); one statement for the batch."""
+    await conn.execute(
+        """INSERT INTO location (id, name, latitude, longitude, document, earth)
+           SELECT l.id, l.name, l.latitude, l.longitude, l.document,
+               ll_to_earth(l.latitude, l.longitude)
+           FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[])
+               AS l(id, name, latitude, longitude, document)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude,
+               longitude = EXCLUDED.longitude, document = EXCLUDED.document,
+               earth = EXCLUDED.earth,
+               last_modified = now()
+           WHERE location.document IS DISTINCT FROM EXCLUDED.document""",
+        *_columns(
+            [
+                (
+                    loc.id,
+                    loc.name,
+                    loc.latitude,
+                    loc.longitude,
+                    loc.model_dump(mode="json", exclude_none=True),
+                )
+                for loc in locations
+            ],
+            5,
+        ),
+    )
+
+
+class SqlLocations(Repository):
+    async def upsert(self, locations: Sequence[hsds.Location]) -> None:
+        await _upsert_locations(self._conn, locations)
+
+    async def get(self, location_id: UUID) -> dict[str, Any] | None:
+        return await document_of_row(self._conn, "location", location_id, lock=True)
+
+    async def usage(self, location_id: UUID) -> int:
+        count: int = await self._conn.fetchval(
+            "SELECT count(DISTINCT service_id) FROM service_at_location WHERE location_id = $1",
+            location_id,
+        )
+        return count
+
+    async def delete(self, location_id: UUID) -> bool:
+        return bool(
+            await self._conn.fetchval("DELETE FROM location WHERE id = $1 RETURNING 1", location_id)
+        )
+
 
 _STORED = "id, document, version, last_modified, agency_id, content_hash"
 
@@ -109,12 +208,33 @@ def stored_service(row: asyncpg.Record) -> StoredService:
 
 
 class SqlServices(Repository):
-    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
+    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, Current]:
         rows = await self._conn.fetch(
-            "SELECT id, version, content_hash FROM service WHERE id = ANY($1::uuid[]) FOR UPDATE",
+            """SELECT id, version, content_hash, status FROM service
+               WHERE id = ANY($1::uuid[]) FOR UPDATE""",
             list(ids),
         )
-        return {r["id"]: (r["version"], r["content_hash"]) for r in rows}
+        return {r["id"]: Current(r["version"], r["content_hash"], r["status"]) for r in rows}
+
+    async def embedding(
+        self,
+        *,
+        organization_id: UUID | None = None,
+        location_id: UUID | None = None,
+        term_ids: Sequence[UUID] = (),
+    ) -> list[StoredService]:
+        rows = await self._conn.fetch(
+            f"""SELECT {_STORED} FROM service
+               WHERE organization_id = $1
+                  OR id IN (SELECT service_id FROM service_at_location WHERE location_id = $2)
+                  OR id IN (SELECT service_id FROM attribute
+                            WHERE taxonomy_term_id = ANY($3::uuid[]))
+               ORDER BY id FOR UPDATE""",
+            organization_id,
+            location_id,
+            list(term_ids),
+        )
+        return [stored_service(r) for r in rows]
 
     async def write(self, rows: Sequence[ServiceRow]) -> dict[UUID, tuple[int, datetime]]:
         """Insert or replace services and everything linked to them; returns id -> (version, modified)."""
@@ -215,31 +335,7 @@ class SqlServices(Repository):
             for sal in r.service.service_at_locations
             if sal.location  # one given by location_id alone stays in the document only
         }
-        await self._conn.execute(
-            """INSERT INTO location (id, name, latitude, longitude, document, earth)
-               SELECT l.id, l.name, l.latitude, l.longitude, l.document,
-                   ll_to_earth(l.latitude, l.longitude)
-               FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::jsonb[])
-                   AS l(id, name, latitude, longitude, document)
-               ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, latitude = EXCLUDED.latitude,
-                   longitude = EXCLUDED.longitude, document = EXCLUDED.document,
-                   earth = EXCLUDED.earth,
-                   last_modified = now()
-               WHERE location.document IS DISTINCT FROM EXCLUDED.document""",
-            *_columns(
-                [
-                    (
-                        loc.id,
-                        loc.name,
-                        loc.latitude,
-                        loc.longitude,
-                        loc.model_dump(mode="json", exclude_none=True),
-                    )
-                    for loc in locations.values()
-                ],
-                5,
-            ),
-        )
+        await _upsert_locations(self._conn, list(locations.values()))
         # by id, the last one given wins (as row-by-row upserts did)
         links = {
             sal.id: (sal.id, r.service.id, sal.location.id)
@@ -366,6 +462,7 @@ class SqlUnitOfWork(PostgresUnitOfWork, DirectoryUnitOfWork):
     def _bind(self, conn: asyncpg.Connection) -> None:
         self.taxonomy = SqlTaxonomy(conn)
         self.organizations = SqlOrganizations(conn)
+        self.locations = SqlLocations(conn)
         self.services = SqlServices(conn)
         self.audit = SqlAudit(conn)
         self.reviews = SqlReviews(conn)

@@ -12,7 +12,14 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from bridges_directory import dataset, hsds
-from bridges_directory.domain import Change, ListingReview, ServiceRow, StoredService, Terms
+from bridges_directory.domain import (
+    Change,
+    Current,
+    ListingReview,
+    ServiceRow,
+    StoredService,
+    Terms,
+)
 from bridges_kit.uow import UnitOfWork
 
 
@@ -29,14 +36,57 @@ class Taxonomy(Protocol):
         """The terms and taxonomies held, as reference checks need them."""
         ...
 
+    async def term(self, term_id: UUID) -> dict[str, Any] | None:
+        """A term's HSDS document (locked until the unit of work ends)."""
+        ...
+
+    async def subtree(self, term_id: UUID) -> list[UUID]:
+        """The term and every narrower term under it."""
+        ...
+
+    async def term_usage(self, term_id: UUID) -> tuple[int, int]:
+        """How many programs the term classifies, and how many narrower terms it has."""
+        ...
+
+    async def delete_term(self, term_id: UUID) -> bool: ...
+
 
 class Organizations(Protocol):
     async def upsert(self, organizations: Sequence[hsds.Organization]) -> None: ...
 
+    async def get(self, organization_id: UUID) -> dict[str, Any] | None:
+        """An organization's HSDS document (locked until the unit of work ends)."""
+        ...
+
+
+class Locations(Protocol):
+    async def upsert(self, locations: Sequence[hsds.Location]) -> None: ...
+
+    async def get(self, location_id: UUID) -> dict[str, Any] | None:
+        """A location's HSDS document (locked until the unit of work ends)."""
+        ...
+
+    async def usage(self, location_id: UUID) -> int:
+        """How many programs are delivered at the location."""
+        ...
+
+    async def delete(self, location_id: UUID) -> bool: ...
+
 
 class Services(Protocol):
-    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, tuple[int, str]]:
-        """id -> (version, content hash) of the programs that exist (locked)."""
+    async def current_versions(self, ids: Sequence[UUID]) -> dict[UUID, Current]:
+        """The programs among `ids` that exist (locked)."""
+        ...
+
+    async def embedding(
+        self,
+        *,
+        organization_id: UUID | None = None,
+        location_id: UUID | None = None,
+        term_ids: Sequence[UUID] = (),
+    ) -> list[StoredService]:
+        """The programs of an organization, delivered at a location, or classified under one
+        of the terms (locked: they are about to be rewritten)."""
         ...
 
     async def write(self, rows: Sequence[ServiceRow]) -> dict[UUID, tuple[int, datetime]]:
@@ -98,6 +148,7 @@ class Reviews(Protocol):
 class DirectoryUnitOfWork(UnitOfWork):
     taxonomy: Taxonomy
     organizations: Organizations
+    locations: Locations
     services: Services
     audit: Audit
     reviews: Reviews

@@ -22,13 +22,17 @@ TABLE: Table = {
     ("POST", "/agencies/{agency_id}/endpoints"): allow(ADMIN),
     ("PUT", "/agencies/{agency_id}/endpoints/{endpoint_id}"): allow(ADMIN),
     ("POST", "/agencies/{agency_id}/endpoints/{endpoint_id}/rotate-secret"): allow(ADMIN),
+    ("POST", "/agencies/{agency_id}/endpoints/{endpoint_id}/test"): allow(ADMIN),
+    ("GET", "/endpoints"): OPERATORS,
     ("POST", "/endpoints/{endpoint_id}/pause"): OPERATORS,
     ("POST", "/endpoints/{endpoint_id}/resume"): OPERATORS,
     ("POST", "/endpoints/{endpoint_id}/replay-dead-letters"): OPERATORS,
+    ("POST", "/dead-letters/replay"): OPERATORS,
     ("GET", "/agencies/{agency_id}/email-recipients"): allow(
         STAFF, ADMIN, OPS, owners=[OWN_AGENCY]
     ),
     ("POST", "/agencies/{agency_id}/email-recipients"): allow(ADMIN),
+    ("DELETE", "/agencies/{agency_id}/email-recipients/{recipient_id}"): allow(ADMIN),
     # "me": an officer's own preferences, by construction
     ("PUT", "/officers/me/notifications"): allow(OFFICER),
     ("GET", "/deliveries"): OPERATORS,

@@ -1,6 +1,7 @@
 """HTTP routes of the notifications service: agency endpoints and recipients (admin; agency staff
-read their own), officers' notices, and the delivery log (ops). Who may call which route is the
-access table's (`bridges_notifications.access`)."""
+read their own), a test event to an endpoint, officers' notices, the delivery log and replays
+(ops), endpoints by state. Who may call which route is the access table's
+(`bridges_notifications.access`); what admins and ops change is recorded as their actions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi import Depends, Query, Request
 from bridges_kit.access import Caller
 from bridges_kit.http import Pool, router, unit_of_work
 from bridges_kit.openapi import problem_responses
-from bridges_kit.problems import Unprocessable
+from bridges_kit.problems import Conflict, NotFound, Unprocessable
 from bridges_notifications import delivery_log, endpoints, netguard
 from bridges_notifications.models import (
     EndpointCreated,
@@ -47,9 +48,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
     responses=problem_responses(Unprocessable),
 )
 async def create_endpoint(
-    agency_id: UUID, spec: EndpointIn, uow: UoW, allowed: AllowedNetworks
+    agency_id: UUID, spec: EndpointIn, uow: UoW, allowed: AllowedNetworks, actor: Caller
 ) -> EndpointCreated:
-    return await endpoints.create(uow, agency_id, spec, allowed)
+    return await endpoints.create(uow, agency_id, spec, allowed, actor)
 
 
 @routes.put(
@@ -64,8 +65,9 @@ async def update_endpoint(
     spec: EndpointIn,
     uow: UoW,
     allowed: AllowedNetworks,
+    actor: Caller,
 ) -> EndpointOut:
-    return await endpoints.update(uow, agency_id, endpoint_id, spec, allowed)
+    return await endpoints.update(uow, agency_id, endpoint_id, spec, allowed, actor)
 
 
 @routes.post(
@@ -74,19 +76,48 @@ async def update_endpoint(
     summary="New signing secret (shown once); the old one signs too during the overlap",
 )
 async def rotate_secret(
-    agency_id: UUID, endpoint_id: UUID, rotation: Rotation, uow: UoW
+    agency_id: UUID, endpoint_id: UUID, rotation: Rotation, uow: UoW, actor: Caller
 ) -> EndpointCreated:
-    return await endpoints.rotate_secret(uow, agency_id, endpoint_id, rotation)
+    return await endpoints.rotate_secret(uow, agency_id, endpoint_id, rotation, actor)
+
+
+@routes.post(
+    "/agencies/{agency_id}/endpoints/{endpoint_id}/test",
+    status_code=202,
+    tags=["endpoints"],
+    summary="Send a signed test event to this endpoint; follow its delivery",
+    description="The event (`org.bridges.delivery.webhook_tested.v1`) is about no referral. "
+    "The answer is its delivery, as `GET /deliveries/{id}` shows it while it goes.",
+    responses=problem_responses(NotFound, Conflict),
+)
+async def test_endpoint(
+    agency_id: UUID, endpoint_id: UUID, uow: UoW, pool: Pool, actor: Caller
+) -> delivery_log.DeliveryOut:
+    delivery_id = await endpoints.send_test(uow, agency_id, endpoint_id, actor)
+    return await delivery_log.get_delivery(pool, delivery_id)
+
+
+@routes.get(
+    "/endpoints",
+    tags=["endpoints"],
+    summary="Every agency's endpoints, the most failing first, or those in one state",
+    description="`resting`: failing, its circuit breaker open (nothing is sent to it until its "
+    "rest ends and one delivery probes it); `paused` by ops; `disabled` by an admin.",
+)
+async def list_all_endpoints(
+    pool: Pool, state: delivery_log.EndpointState | None = None, limit: Limit = 100
+) -> list[EndpointOut]:
+    return await delivery_log.list_endpoints(pool, state=state, limit=limit)
 
 
 @routes.post("/endpoints/{endpoint_id}/pause", tags=["endpoints"], summary="Hold deliveries")
-async def pause_endpoint(endpoint_id: UUID, uow: UoW) -> EndpointOut:
-    return await endpoints.set_paused(uow, endpoint_id, True)
+async def pause_endpoint(endpoint_id: UUID, uow: UoW, actor: Caller) -> EndpointOut:
+    return await endpoints.set_paused(uow, endpoint_id, True, actor)
 
 
 @routes.post("/endpoints/{endpoint_id}/resume", tags=["endpoints"], summary="Deliver again")
-async def resume_endpoint(endpoint_id: UUID, uow: UoW) -> EndpointOut:
-    return await endpoints.set_paused(uow, endpoint_id, False)
+async def resume_endpoint(endpoint_id: UUID, uow: UoW, actor: Caller) -> EndpointOut:
+    return await endpoints.set_paused(uow, endpoint_id, False, actor)
 
 
 @routes.post(
@@ -94,8 +125,17 @@ async def resume_endpoint(endpoint_id: UUID, uow: UoW) -> EndpointOut:
     tags=["deliveries"],
     summary="Send every dead-lettered delivery of this endpoint again",
 )
-async def replay_dead_letters(endpoint_id: UUID, uow: UoW) -> dict[str, int]:
-    return {"replayed": await delivery_log.replay_dead(uow, endpoint_id)}
+async def replay_dead_letters(endpoint_id: UUID, uow: UoW, actor: Caller) -> dict[str, int]:
+    return {"replayed": await delivery_log.replay_dead(uow, endpoint_id, actor)}
+
+
+@routes.post(
+    "/dead-letters/replay",
+    tags=["deliveries"],
+    summary="Send every dead-lettered delivery again, of every endpoint and recipient",
+)
+async def replay_every_dead_letter(uow: UoW, actor: Caller) -> dict[str, int]:
+    return {"replayed": await delivery_log.replay_dead(uow, None, actor)}
 
 
 @routes.post(
@@ -104,8 +144,21 @@ async def replay_dead_letters(endpoint_id: UUID, uow: UoW) -> dict[str, int]:
     tags=["email"],
     summary="Add (or change) an agency's email recipient",
 )
-async def add_recipient(agency_id: UUID, spec: RecipientIn, uow: UoW) -> RecipientOut:
-    return await endpoints.add_recipient(uow, agency_id, spec)
+async def add_recipient(
+    agency_id: UUID, spec: RecipientIn, uow: UoW, actor: Caller
+) -> RecipientOut:
+    return await endpoints.add_recipient(uow, agency_id, spec, actor)
+
+
+@routes.delete(
+    "/agencies/{agency_id}/email-recipients/{recipient_id}",
+    status_code=204,
+    tags=["email"],
+    summary="Remove an agency's email recipient",
+    responses=problem_responses(NotFound),
+)
+async def remove_recipient(agency_id: UUID, recipient_id: UUID, uow: UoW, actor: Caller) -> None:
+    await endpoints.remove_recipient(uow, agency_id, recipient_id, actor)
 
 
 @routes.get("/agencies/{agency_id}/email-recipients", tags=["email"], summary="Recipients")
@@ -153,8 +206,10 @@ async def get_delivery(pool: Pool, delivery_id: UUID) -> delivery_log.DeliveryOu
 
 
 @routes.post("/deliveries/{delivery_id}/replay", tags=["deliveries"], summary="Deliver again now")
-async def replay_delivery(pool: Pool, delivery_id: UUID, uow: UoW) -> delivery_log.DeliveryOut:
-    await delivery_log.replay(uow, delivery_id)
+async def replay_delivery(
+    pool: Pool, delivery_id: UUID, uow: UoW, actor: Caller
+) -> delivery_log.DeliveryOut:
+    await delivery_log.replay(uow, delivery_id, actor)
     return await delivery_log.get_delivery(pool, delivery_id)
 
 

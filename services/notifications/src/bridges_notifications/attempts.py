@@ -36,15 +36,17 @@ from bridges_schema import (
     DeliveryChannel,
     DeliveryDeadLettered,
     DeliverySucceeded,
+    Domain,
     FamilyMessageDelivered,
     FamilyMessageUndeliverable,
     MessageChannel,
     new_event,
+    producer_source,
 )
 
 log = structlog.get_logger(__name__)
 
-SOURCE = "/bridges/notifications"
+SOURCE = producer_source(Domain.DELIVERY)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pydantic import Field, SecretStr, field_validator
 
 from bridges_kit import problems
+from bridges_kit.bus_access import BusUser
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.runtime import KeyRingRuntime, Runtime
@@ -82,12 +83,17 @@ SUBSCRIPTIONS: list[Subscription[NotificationsUnitOfWork]] = [
     ),
 ]
 
+# its NATS user: publishes delivery events, reads the referral events above
+BUS_USER = BusUser.of(Domain.DELIVERY, SUBSCRIPTIONS)
+
 ERRORS: problems.ErrorMap = {
     domain.EndpointNotFound: problems.NotFound,
     domain.AgencyNotFound: problems.NotFound,
     domain.UnknownEventType: problems.Unprocessable,
     domain.NoEmail: problems.Unprocessable,
     domain.DeliveryNotFound: problems.NotFound,
+    domain.RecipientNotFound: problems.NotFound,
+    domain.EndpointNotDelivering: problems.Conflict,
     netguard.UnsafeUrl: problems.Unprocessable,
 }
 
@@ -270,11 +276,16 @@ class NotificationsRuntime(KeyRingRuntime[NotificationsSettings, NotificationsUn
     def __init__(self, settings: NotificationsSettings) -> None:
         super().__init__(
             settings,
+            bus_user=BUS_USER,
             migrations=MIGRATIONS,
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,
             workers=[_delivery_worker, *[_consumer_lane] * (settings.lanes() - 1)],
-            samplers=[delivery_log.sample_waiting],
+            samplers=[
+                delivery_log.sample_waiting,
+                delivery_log.sample_last_hour,
+                delivery_log.sample_endpoints,
+            ],
         )
 
     def _unit_of_work_with_keys(self, pool: asyncpg.Pool, streams: Streams) -> SqlUnitOfWork:

@@ -1,4 +1,5 @@
-"""What ops see and do with deliveries: the log by status, each delivery's attempts, replay."""
+"""What ops see and do with deliveries: the log by status, each delivery's attempts, replay
+(recorded as operators' actions), the endpoints by state, and the gauges of the flow."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import asyncpg
 from pydantic import BaseModel
 
 from bridges_kit.metrics import Metrics
+from bridges_kit.operator_actions import OperatorAction
+from bridges_kit.principal import CONSOLE, Principal
 from bridges_kit.sql import Params
 from bridges_notifications.domain import DeliveryNotFound
+from bridges_notifications.models import EndpointOut
+from bridges_notifications.store import endpoint_of
 from bridges_notifications.uow import NotificationsUnitOfWork
 
 
@@ -90,20 +95,53 @@ async def get_delivery(pool: asyncpg.Pool, delivery_id: UUID) -> DeliveryOut:
     return DeliveryOut.model_validate({**dict(row), "attempt_log": [dict(a) for a in attempts]})
 
 
-async def replay(uow: NotificationsUnitOfWork, delivery_id: UUID) -> None:
+async def replay(
+    uow: NotificationsUnitOfWork, delivery_id: UUID, actor: Principal = CONSOLE
+) -> None:
     """Send a delivery again now, whatever its state (same webhook-id: receivers dedupe)."""
     async with uow:
         if not await uow.deliveries.replay(delivery_id=delivery_id):
             raise DeliveryNotFound(f"no delivery {delivery_id}")
+        await uow.actions.record(OperatorAction.by(actor, "delivery.replay", delivery_id))
         await uow.commit()
 
 
-async def replay_dead(uow: NotificationsUnitOfWork, endpoint_id: UUID) -> int:
-    """Send every dead-lettered delivery of an endpoint again; returns how many."""
+async def replay_dead(
+    uow: NotificationsUnitOfWork, endpoint_id: UUID | None, actor: Principal = CONSOLE
+) -> int:
+    """Send every dead-lettered delivery again, of one endpoint or (None) of all; how many."""
     async with uow:
-        count = await uow.deliveries.replay(endpoint_id=endpoint_id)
+        if endpoint_id is None:
+            count = await uow.deliveries.replay(every_dead=True)
+            action = OperatorAction.by(actor, "deliveries.replay_dead", "all", count=count)
+        else:
+            count = await uow.deliveries.replay(endpoint_id=endpoint_id)
+            action = OperatorAction.by(actor, "endpoint.replay_dead", endpoint_id, count=count)
+        await uow.actions.record(action)
         await uow.commit()
     return count
+
+
+EndpointState = Literal["active", "resting", "paused", "disabled"]
+ENDPOINT_STATES: tuple[EndpointState, ...] = ("active", "resting", "paused", "disabled")
+# One state per endpoint, the first that holds: what stops deliveries most explicitly first.
+ENDPOINT_STATE = """CASE WHEN NOT e.enabled THEN 'disabled' WHEN e.paused THEN 'paused'
+    WHEN e.circuit_open_until > now() THEN 'resting' ELSE 'active' END"""
+
+
+async def list_endpoints(
+    pool: asyncpg.Pool, *, state: EndpointState | None = None, limit: int = 100
+) -> list[EndpointOut]:
+    """Every agency's endpoints (the most failing first), or those in one state."""
+    p = Params()
+    where = "true" if state is None else f"{ENDPOINT_STATE} = {p(state)}"
+    rows = await pool.fetch(
+        f"""SELECT * FROM endpoint e WHERE {where}
+            ORDER BY e.consecutive_failures DESC, e.agency_id, e.created_at, e.id
+            LIMIT {p(limit)}""",
+        *p.values,
+    )
+    return [EndpointOut.model_validate(endpoint_of(r)) for r in rows]
 
 
 async def sample_waiting(pool: asyncpg.Pool, metrics: Metrics) -> None:
@@ -115,3 +153,33 @@ async def sample_waiting(pool: asyncpg.Pool, metrics: Metrics) -> None:
     counts = {row["status"]: row["n"] for row in rows}
     for status in ("pending", "dead"):
         metrics.deliveries_waiting(status=status).set(counts.get(status, 0))
+
+
+async def sample_last_hour(pool: asyncpg.Pool, metrics: Metrics) -> None:
+    """bridges_deliveries_last_hour, by outcome as bridges_deliveries_total counts attempts:
+    succeeded, failed (an attempt failed and the delivery waits for its next one), dead (the
+    last attempt failed, or the delivery could not be attempted)."""
+    row = await pool.fetchrow(
+        """SELECT
+             (SELECT count(*) FROM delivery WHERE finished_at > now() - interval '1 hour'
+                AND status = 'succeeded') AS succeeded,
+             (SELECT count(*) FROM delivery WHERE finished_at > now() - interval '1 hour'
+                AND status = 'dead') AS dead,
+             (SELECT count(*) FROM delivery_attempt WHERE attempted_at > now() - interval '1 hour'
+                AND error IS NOT NULL) AS failed_attempts"""
+    )
+    metrics.deliveries_last_hour(outcome="succeeded").set(row["succeeded"])
+    metrics.deliveries_last_hour(outcome="dead").set(row["dead"])
+    # a dead delivery's last attempt failed too, but is counted as dead, not as failed
+    metrics.deliveries_last_hour(outcome="failed").set(max(row["failed_attempts"] - row["dead"], 0))
+
+
+async def sample_endpoints(pool: asyncpg.Pool, metrics: Metrics) -> None:
+    """bridges_endpoints by state: resting is a failing endpoint whose breaker is open (no
+    delivery goes to it until its rest ends and one probes it)."""
+    rows = await pool.fetch(
+        f"""SELECT {ENDPOINT_STATE} AS state, count(*) AS n FROM endpoint e GROUP BY 1"""
+    )
+    counts = {row["state"]: row["n"] for row in rows}
+    for state in ENDPOINT_STATES:
+        metrics.endpoints(state=state).set(counts.get(state, 0))

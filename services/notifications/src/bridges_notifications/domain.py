@@ -93,6 +93,14 @@ class DeliveryNotFound(LookupError):
     """No such delivery."""
 
 
+class RecipientNotFound(LookupError):
+    """No such email recipient for this agency."""
+
+
+class EndpointNotDelivering(ValueError):
+    """The endpoint is disabled or paused: a test sent now would only wait."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     id: UUID
@@ -147,7 +155,7 @@ class NewDelivery:
     id: UUID
     event_id: str
     event_type: str
-    referral_id: UUID | None
+    referral_id: UUID | None  # None: about no referral (a follow-up, an admin's test)
     agency_id: UUID | None  # the agency's deliveries only
     channel: Channel
     target: str  # the endpoint's id, the email address, or (family) the follow-up's id

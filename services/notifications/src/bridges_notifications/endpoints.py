@@ -1,5 +1,7 @@
 """Where agencies and officers hear from Bridges: webhook endpoints (registered with a secret
-shown once, changed, rotated, paused), agency email recipients and officers' email notices."""
+shown once, changed, rotated, paused, sent a test), agency email recipients and officers' email
+notices. What admins and ops change here is recorded with the change (`uow.actions`); the
+operator's console acts as `CONSOLE`."""
 
 from __future__ import annotations
 
@@ -8,15 +10,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from bridges_kit.principal import Principal
+from bridges_kit.operator_actions import OperatorAction
+from bridges_kit.principal import CONSOLE, Principal
 from bridges_kit.signing import new_secret
 from bridges_notifications import netguard
 from bridges_notifications.domain import (
+    AudienceKind,
+    Channel,
     Endpoint,
+    EndpointNotDelivering,
     EndpointNotFound,
+    NewDelivery,
     NoEmail,
     OfficerPreference,
     Recipient,
+    RecipientNotFound,
     UnknownEventType,
     check_may_read_agency,
 )
@@ -31,9 +39,15 @@ from bridges_notifications.models import (
     Rotation,
 )
 from bridges_notifications.uow import NotificationsUnitOfWork
-from bridges_schema import REFERRAL_EVENTS
+from bridges_schema import (
+    REFERRAL_EVENTS,
+    WEBHOOK_TESTED,
+    WebhookTested,
+    new_event,
+)
 
 REFERRAL_EVENT_TYPES = frozenset(spec.type for spec in REFERRAL_EVENTS)
+SOURCE = "/bridges/notifications"
 Networks = Sequence[netguard.Network]
 
 
@@ -44,7 +58,11 @@ def _check_types(event_types: list[str]) -> None:
 
 
 async def create(
-    uow: NotificationsUnitOfWork, agency_id: UUID, spec: EndpointIn, allowed: Networks = ()
+    uow: NotificationsUnitOfWork,
+    agency_id: UUID,
+    spec: EndpointIn,
+    allowed: Networks = (),
+    actor: Principal = CONSOLE,
 ) -> EndpointCreated:
     _check_types(spec.event_types)
     await netguard.check_url(str(spec.url), allowed)
@@ -63,6 +81,9 @@ async def create(
                 updated_at=now,
             )
         )
+        await uow.actions.record(
+            OperatorAction.by(actor, "endpoint.add", endpoint.id, agency_id=str(agency_id))
+        )
         await uow.commit()
     return EndpointCreated.with_secret(endpoint)
 
@@ -73,6 +94,7 @@ async def update(
     endpoint_id: UUID,
     spec: EndpointIn,
     allowed: Networks = (),
+    actor: Principal = CONSOLE,
 ) -> EndpointOut:
     _check_types(spec.event_types)
     await netguard.check_url(str(spec.url), allowed)
@@ -87,6 +109,15 @@ async def update(
         )
         if endpoint is None:
             raise EndpointNotFound(f"agency {agency_id} has no endpoint {endpoint_id}")
+        await uow.actions.record(
+            OperatorAction.by(
+                actor,
+                "endpoint.change",
+                endpoint_id,
+                agency_id=str(agency_id),
+                enabled=spec.enabled,
+            )
+        )
         await uow.commit()
     return EndpointOut.model_validate(endpoint)
 
@@ -101,7 +132,11 @@ async def list_for_agency(
 
 
 async def rotate_secret(
-    uow: NotificationsUnitOfWork, agency_id: UUID, endpoint_id: UUID, rotation: Rotation
+    uow: NotificationsUnitOfWork,
+    agency_id: UUID,
+    endpoint_id: UUID,
+    rotation: Rotation,
+    actor: Principal = CONSOLE,
 ) -> EndpointCreated:
     """A new secret (shown once); the old one keeps signing during the overlap window."""
     async with uow:
@@ -110,23 +145,78 @@ async def rotate_secret(
         )
         if endpoint is None:
             raise EndpointNotFound(f"agency {agency_id} has no endpoint {endpoint_id}")
+        await uow.actions.record(
+            OperatorAction.by(
+                actor, "endpoint.rotate_secret", endpoint_id, overlap_hours=rotation.overlap_hours
+            )
+        )
         await uow.commit()
     return EndpointCreated.with_secret(endpoint)
 
 
-async def set_paused(uow: NotificationsUnitOfWork, endpoint_id: UUID, paused: bool) -> EndpointOut:
+async def set_paused(
+    uow: NotificationsUnitOfWork, endpoint_id: UUID, paused: bool, actor: Principal = CONSOLE
+) -> EndpointOut:
     async with uow:
         endpoint = await uow.endpoints.set_paused(endpoint_id, paused)
         if endpoint is None:
             raise EndpointNotFound(f"no endpoint {endpoint_id}")
         if not paused:  # what waited is due again
             await uow.deliveries.wake()
+        action = "endpoint.pause" if paused else "endpoint.resume"
+        await uow.actions.record(OperatorAction.by(actor, action, endpoint_id))
         await uow.commit()
     return EndpointOut.model_validate(endpoint)
 
 
+async def send_test(
+    uow: NotificationsUnitOfWork, agency_id: UUID, endpoint_id: UUID, actor: Principal = CONSOLE
+) -> UUID:
+    """Queue a signed test event to one endpoint (about no referral): its delivery, followed
+    like any other (`GET /deliveries/{id}`), shows whether the agency's receiver takes it."""
+    async with uow:
+        endpoint = next(
+            (e for e in await uow.endpoints.of_agency(agency_id) if e.id == endpoint_id), None
+        )
+        if endpoint is None:
+            raise EndpointNotFound(f"agency {agency_id} has no endpoint {endpoint_id}")
+        if not endpoint.enabled or endpoint.paused:
+            raise EndpointNotDelivering(
+                "the endpoint is disabled or paused: enable or resume it, then send a test"
+            )
+        event = new_event(
+            WEBHOOK_TESTED,
+            WebhookTested(
+                endpoint_id=endpoint_id, agency_id=agency_id, requested_at=datetime.now(UTC)
+            ),
+            source=SOURCE,
+            subject=str(endpoint_id),
+        )
+        delivery = NewDelivery(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            event_type=event.type,
+            referral_id=None,
+            agency_id=agency_id,
+            channel=Channel.WEBHOOK,
+            target=str(endpoint_id),
+            audience=AudienceKind.AGENCY,
+            payload=event.model_dump_json().encode(),
+            endpoint_id=endpoint_id,
+        )
+        await uow.deliveries.add([delivery])
+        await uow.actions.record(
+            OperatorAction.by(actor, "endpoint.test", endpoint_id, delivery_id=str(delivery.id))
+        )
+        await uow.commit()
+    return delivery.id
+
+
 async def add_recipient(
-    uow: NotificationsUnitOfWork, agency_id: UUID, spec: RecipientIn
+    uow: NotificationsUnitOfWork,
+    agency_id: UUID,
+    spec: RecipientIn,
+    actor: Principal = CONSOLE,
 ) -> RecipientOut:
     async with uow:
         recipient = await uow.recipients.put(
@@ -139,8 +229,26 @@ async def add_recipient(
                 datetime.now(UTC),
             )
         )
+        # the address is staff's personal data: the record names the recipient's id only
+        await uow.actions.record(
+            OperatorAction.by(
+                actor, "recipient.put", recipient.id, agency_id=str(agency_id), enabled=spec.enabled
+            )
+        )
         await uow.commit()
     return RecipientOut.model_validate(recipient)
+
+
+async def remove_recipient(
+    uow: NotificationsUnitOfWork, agency_id: UUID, recipient_id: UUID, actor: Principal = CONSOLE
+) -> None:
+    async with uow:
+        if not await uow.recipients.remove(agency_id, recipient_id):
+            raise RecipientNotFound(f"agency {agency_id} has no recipient {recipient_id}")
+        await uow.actions.record(
+            OperatorAction.by(actor, "recipient.remove", recipient_id, agency_id=str(agency_id))
+        )
+        await uow.commit()
 
 
 async def recipients(

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from bridges_kit.operator_log import SqlOperatorActions
 from bridges_kit.sealing import KeyRing
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 from bridges_notifications import signing_secrets
@@ -38,7 +39,7 @@ _DUE = """d.status = 'pending' AND d.next_attempt_at <= now()
     AND (d.lease_until IS NULL OR d.lease_until < now())"""
 
 
-def _endpoint(row: asyncpg.Record, secret: str | None = None) -> Endpoint:
+def endpoint_of(row: asyncpg.Record, secret: str | None = None) -> Endpoint:
     """The endpoint; its secret (stored only sealed) only as just made (`secret`)."""
     return Endpoint(
         id=row["id"],
@@ -80,7 +81,7 @@ class SqlEndpoints(Repository):
             endpoint.description,
             endpoint.created_at,
         )
-        return _endpoint(row, endpoint.secret)
+        return endpoint_of(row, endpoint.secret)
 
     async def change(
         self,
@@ -103,13 +104,13 @@ class SqlEndpoints(Repository):
             list(event_types),
             description,
         )
-        return None if row is None else _endpoint(row)
+        return None if row is None else endpoint_of(row)
 
     async def of_agency(self, agency_id: UUID) -> list[Endpoint]:
         rows = await self._conn.fetch(
             "SELECT * FROM endpoint WHERE agency_id = $1 ORDER BY created_at, id", agency_id
         )
-        return [_endpoint(r) for r in rows]
+        return [endpoint_of(r) for r in rows]
 
     async def rotate_secret(
         self, agency_id: UUID, endpoint_id: UUID, secret: str, overlap: timedelta
@@ -131,7 +132,7 @@ class SqlEndpoints(Repository):
             key.seal_text(signing_secrets.FIELD, secret),
             overlap,
         )
-        return None if row is None else _endpoint(row, secret)
+        return None if row is None else endpoint_of(row, secret)
 
     async def set_paused(self, endpoint_id: UUID, paused: bool) -> Endpoint | None:
         """Pause, or resume with a clean slate (the breaker forgets past failures)."""
@@ -145,7 +146,7 @@ class SqlEndpoints(Repository):
             endpoint_id,
             paused,
         )
-        return None if row is None else _endpoint(row)
+        return None if row is None else endpoint_of(row)
 
     async def count_failure(self, endpoint_id: UUID, *, probe: bool) -> BreakerCount:
         row = await self._conn.fetchrow(
@@ -256,6 +257,14 @@ class SqlRecipients(Repository):
         )
         return [_recipient(r) for r in rows]
 
+    async def remove(self, agency_id: UUID, recipient_id: UUID) -> bool:
+        removed = await self._conn.fetchval(
+            "DELETE FROM email_recipient WHERE id = $1 AND agency_id = $2 RETURNING 1",
+            recipient_id,
+            agency_id,
+        )
+        return bool(removed)
+
 
 class SqlAudiences(Repository):
     async def of_agency(self, agency_id: UUID, *, recipients: bool) -> Audience:
@@ -274,7 +283,7 @@ class SqlAudiences(Repository):
             recipients,
         )
         return Audience(
-            endpoints=[_endpoint(r) for r in rows if r["kind"] == "endpoint"],
+            endpoints=[endpoint_of(r) for r in rows if r["kind"] == "endpoint"],
             recipients=[_recipient(r) for r in rows if r["kind"] == "recipient"],
         )
 
@@ -515,18 +524,27 @@ class SqlDeliveries(Repository):
         )
         return {r["id"]: r["finished_at"] for r in rows}
 
-    async def replay(self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None) -> int:
-        """Queue again, now, one delivery (whatever its state) or an endpoint's dead ones."""
+    async def replay(
+        self,
+        delivery_id: UUID | None = None,
+        endpoint_id: UUID | None = None,
+        *,
+        every_dead: bool = False,
+    ) -> int:
+        """Queue again, now, one delivery (whatever its state), an endpoint's dead ones or every
+        dead one."""
         count: int = await self._conn.fetchval(
             """WITH replayed AS (
                    UPDATE delivery SET status = 'pending', next_attempt_at = now(),
                        lease_until = NULL, finished_at = NULL, attempts = 0
                    WHERE ($1::uuid IS NOT NULL AND id = $1)
                       OR ($2::uuid IS NOT NULL AND endpoint_id = $2 AND status = 'dead')
+                      OR ($3 AND status = 'dead')
                    RETURNING 1)
                SELECT count(*) FROM replayed""",
             delivery_id,
             endpoint_id,
+            every_dead,
         )
         await self.wake()
         return count
@@ -544,6 +562,7 @@ class SqlUnitOfWork(PostgresUnitOfWork, NotificationsUnitOfWork):
         self._ring = ring
 
     def _bind(self, conn: asyncpg.Connection) -> None:
+        self.actions = SqlOperatorActions(conn)
         self.endpoints = SqlEndpoints(conn, self._ring)
         self.channels = SqlChannels(conn)
         self.recipients = SqlRecipients(conn)

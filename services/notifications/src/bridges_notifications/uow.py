@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from bridges_kit.operator_actions import OperatorAction
 from bridges_kit.uow import UnitOfWork
 from bridges_notifications.domain import (
     Attempted,
@@ -83,6 +84,8 @@ class Recipients(Protocol):
 
     async def of_agency(self, agency_id: UUID) -> list[Recipient]: ...
 
+    async def remove(self, agency_id: UUID, recipient_id: UUID) -> bool: ...
+
 
 class Preferences(Protocol):
     async def put(self, preference: OfficerPreference) -> OfficerPreference: ...
@@ -117,13 +120,27 @@ class Deliveries(Protocol):
         ...
 
     async def replay(
-        self, delivery_id: UUID | None = None, endpoint_id: UUID | None = None
-    ) -> int: ...
+        self,
+        delivery_id: UUID | None = None,
+        endpoint_id: UUID | None = None,
+        *,
+        every_dead: bool = False,
+    ) -> int:
+        """Queue again, now: one delivery (whatever its state), an endpoint's dead ones, or
+        `every_dead` one; returns how many."""
+        ...
 
     async def wake(self) -> None: ...
 
 
+class OperatorActions(Protocol):
+    async def record(self, action: OperatorAction) -> None:
+        """What an operator or admin did, recorded with the change it made."""
+        ...
+
+
 class NotificationsUnitOfWork(UnitOfWork):
+    actions: OperatorActions
     endpoints: Endpoints
     channels: ChannelCircuits
     recipients: Recipients

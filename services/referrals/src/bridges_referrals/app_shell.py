@@ -56,7 +56,9 @@ class AppShell:
         """Only this origin's script, styles and workers; the APIs and the OpenID provider the
         config names may be called; nothing may frame the app."""
         oidc = self.config.get("oidc") or {}
-        urls = (self.config.get("directory_url"), self.config.get("referrals_url"))
+        urls = [
+            self.config.get(f"{api}_url") for api in ("directory", "referrals", "notifications")
+        ]
         apis = sorted(
             {
                 origin

@@ -10,15 +10,16 @@ from zoneinfo import available_timezones
 import asyncpg
 import structlog
 from fastapi import FastAPI
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from bridges_kit import problems
+from bridges_kit.bus_access import BusUser
 from bridges_kit.consumer import Subscription, on
 from bridges_kit.http import create_app
 from bridges_kit.rate_limits import Rate, RateLimiter
 from bridges_kit.runtime import KeyRingRuntime, Runtime
 from bridges_kit.sealing import KeyRing
-from bridges_kit.settings import KeyRingSettings
+from bridges_kit.settings import Environment, KeyRingSettings, require_https
 from bridges_kit.workers import Worker
 from bridges_referrals import (
     access,
@@ -71,6 +72,7 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
             on(ServiceCapacityChanged, programs.on_service_capacity_changed),
             on(ServiceDeleted, programs.on_service_deleted),
         ),
+        refused=(domain.ImplausibleVersion,),  # a forged version would freeze the program
     ),
     Subscription(
         "referrals-delivery",
@@ -85,6 +87,9 @@ SUBSCRIPTIONS: list[Subscription[ReferralsUnitOfWork]] = [
         permanent=(domain.ReferralNotFound, follow_up.FollowUpGone),
     ),
 ]
+
+# its NATS user: publishes referral events, reads the directory's and the deliveries' above
+BUS_USER = BusUser.of(Domain.REFERRAL, SUBSCRIPTIONS)
 
 ERRORS: problems.ErrorMap = {
     domain.ConsentMissing: problems.Unprocessable,
@@ -166,6 +171,16 @@ class ReferralsSettings(KeyRingSettings):
         description="this API's base URL as browsers see it ('' where it serves the app itself; "
         "'/api/referrals' behind the compose reverse proxy)",
     )
+    app_notifications_url: str = Field(
+        default="",
+        description="the notifications API's base URL as browsers see it (admins' and ops' "
+        "screens); '' same origin",
+    )
+    app_prometheus_url: str = Field(
+        default="",
+        description="where ops' screen links each figure's metric to (Prometheus's base URL, "
+        "e.g. http://127.0.0.1:9090); '' names the metric without a link",
+    )
     app_oidc_authority: str = Field(
         default="",
         description="the OpenID provider the app signs in with (its issuer URL); '' no sign-in",
@@ -173,7 +188,7 @@ class ReferralsSettings(KeyRingSettings):
     app_oidc_client_id: str = Field(default="bridges-app", min_length=1, max_length=200)
     app_oidc_scope: str = Field(default="openid profile email offline_access", min_length=6)
 
-    @field_validator("app_directory_url", "app_referrals_url")
+    @field_validator("app_directory_url", "app_referrals_url", "app_notifications_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         """An http(s) URL, a path on the app's own origin ('/api/directory'), or empty."""
@@ -196,18 +211,27 @@ class ReferralsSettings(KeyRingSettings):
             raise ValueError("an http(s) URL")
         return value
 
-    @field_validator("app_oidc_authority")
+    @field_validator("app_oidc_authority", "app_prometheus_url")
     @classmethod
     def _authority(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError("the OpenID provider's issuer is an http(s) URL")
+            raise ValueError("an http(s) URL (the OpenID provider's issuer, Prometheus)")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _authority_over_tls(self) -> ReferralsSettings:
+        production = self.environment is Environment.PRODUCTION
+        if production and self.app_oidc_authority and not self.allow_http_identity_provider:
+            require_https("BRIDGES_APP_OIDC_AUTHORITY", self.app_oidc_authority)
+        return self
 
     def app_config(self) -> dict[str, Any]:
         """What the tablet app reads at start (GET /app/config.json)."""
         return {
             "directory_url": self.app_directory_url,
             "referrals_url": self.app_referrals_url,
+            "notifications_url": self.app_notifications_url,
+            "prometheus_url": self.app_prometheus_url,
             "sign_in": "oidc" if self.app_oidc_authority else "none",
             "oidc": {
                 "authority": self.app_oidc_authority,
@@ -271,6 +295,7 @@ class ReferralsRuntime(KeyRingRuntime[ReferralsSettings, ReferralsUnitOfWork]):
     def __init__(self, settings: ReferralsSettings) -> None:
         super().__init__(
             settings,
+            bus_user=BUS_USER,
             migrations=MIGRATIONS,
             unit_of_work=self._unit_of_work_with_keys,
             subscriptions=SUBSCRIPTIONS,

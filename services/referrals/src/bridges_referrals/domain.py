@@ -57,6 +57,22 @@ class Program:
     capacity_note: str | None = None  # the agency's words on its intake
 
 
+# The directory raises a program's version by one with each change and publishes every change
+# in order, so the read-model sees a gap only where events were parked (each one an alert) or
+# are still being retried: a few. A leap past this is no producer's: applied, a forged version
+# would make every real change after it look stale, and freeze the program as the forger left it.
+MAX_PROGRAM_VERSION_STEP = 100
+
+
+def check_program_version(service_id: UUID, known: int | None, incoming: int) -> None:
+    """Refuse a change no directory could have made (`known`: what the read-model holds, None
+    for a program it has not seen, whose first event may come at any version)."""
+    if known is not None and incoming > known + MAX_PROGRAM_VERSION_STEP:
+        raise ImplausibleVersion(
+            f"program {service_id} would jump from version {known} to {incoming}"
+        )
+
+
 @dataclass(frozen=True)
 class Consent:
     """The family's consent as recorded at intake (and its withdrawal, if any)."""
@@ -218,6 +234,10 @@ class CaseNotFound(LookupError):
 
 class StaleVersion(Exception):
     """The referral changed since the caller read it (If-Match does not match)."""
+
+
+class ImplausibleVersion(ValueError):
+    """A directory event leaps further ahead of the read-model than the directory ever does."""
 
 
 # -- rules ---------------------------------------------------------------------------------

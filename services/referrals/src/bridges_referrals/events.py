@@ -16,6 +16,7 @@ from bridges_schema import (
     REFERRAL_OVERDUE,
     REFERRAL_REQUESTED,
     CloudEvent,
+    Domain,
     FamilyFeedbackReceived,
     FollowUpDue,
     ReasonCode,
@@ -25,10 +26,11 @@ from bridges_schema import (
     ReferralStatusChanged,
     Role,
     new_event,
+    producer_source,
     referral_status_event,
 )
 
-SOURCE = "/bridges/referrals"
+SOURCE = producer_source(Domain.REFERRAL)
 
 
 def _about(referral: Referral) -> dict[str, Any]:

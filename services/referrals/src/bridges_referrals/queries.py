@@ -168,7 +168,8 @@ async def agency_name(pool: asyncpg.Pool, agency_id: UUID) -> str | None:
 
 
 async def sample_statuses(pool: asyncpg.Pool, metrics: Metrics) -> None:
-    """The bridges_referrals gauge (by status) and bridges_referrals_overdue."""
+    """The bridges_referrals gauge (by status), bridges_referrals_overdue and
+    bridges_referrals_filed_recent (the last hour, the last day)."""
     rows = await pool.fetch(
         f"""SELECT r.status, count(*) AS n, count(*) FILTER (WHERE {_OVERDUE}) AS overdue
             FROM referral r GROUP BY r.status"""
@@ -177,3 +178,10 @@ async def sample_statuses(pool: asyncpg.Pool, metrics: Metrics) -> None:
     for status in ReferralStatus:
         metrics.referrals(status=status.value).set(counts.get(status.value, 0))
     metrics.referrals_overdue.set(sum(row["overdue"] for row in rows))
+    filed = await pool.fetchrow(
+        """SELECT count(*) FILTER (WHERE created_at > now() - interval '1 hour') AS hour,
+                  count(*) AS day
+           FROM referral WHERE created_at > now() - interval '1 day'"""
+    )
+    metrics.referrals_filed(window="1h").set(filed["hour"])
+    metrics.referrals_filed(window="24h").set(filed["day"])
