@@ -18,10 +18,12 @@ from fastapi import FastAPI
 from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.servers import free_port
 from bridges_devstack.testing import Infra, RunningService
+from bridges_kit import bus
 from bridges_kit.runtime import Runtime
 from bridges_notifications.bootstrap import NotificationsSettings, build_app, build_runtime
 from bridges_schema import (
     REFERRAL_REQUESTED,
+    Domain,
     ReferralRequested,
     ReferralStatus,
     ReferralStatusChanged,
@@ -86,9 +88,11 @@ class Desk:
     async def publish(
         self, status: ReferralStatus = ReferralStatus.REQUESTED, agency: uuid.UUID | None = None
     ) -> Any:
-        """A referral event on the bus, as the referrals service's outbox relay sends it."""
+        """A referral event on the bus, as the referrals service's outbox relay sends it (its
+        stream declared as the referrals service does at start: notifications only reads it)."""
         event = referral_event(agency or self.agency, self.officer, status)
         runtime = self.service.runtime
+        await bus.ensure_streams(runtime.js, runtime.streams, domains=[Domain.REFERRAL])
         await runtime.js.publish(
             event_spec(event).subject(runtime.streams.namespace),
             event.model_dump_json().encode(),
