@@ -1,6 +1,7 @@
 """Web addresses, emails and phone numbers in the directory's data: what would run in someone
 else's page (`javascript:` links, markup) is refused on every write path — a service written,
-a JSON import, a tabular package, an agency's own edit (`PATCH /services/{id}`) — with the
+a JSON import, a tabular package, an agency's own edit (`PATCH /services/{id}`), an admin's
+write of an organization, a location or a taxonomy term — with the
 value's place named, also in a dry run."""
 
 from __future__ import annotations
@@ -173,3 +174,37 @@ async def test_a_tabular_package_names_the_file_row_and_column_of_each_hostile_v
         ("phones.csv", 2, "number"),
     } <= located
     assert await directory.runtime.pool.fetchval("SELECT count(*) FROM service") == 0
+
+
+ADMIN_WRITES = {
+    "organization website": (
+        "organizations",
+        {"name": "Riverton Aid", "website": "javascript:alert(1)"},
+        ["body", "website"],
+    ),
+    "organization email": (
+        "organizations",
+        {"name": "Riverton Aid", "email": "<b>x</b>@x.org"},
+        ["body", "email"],
+    ),
+    "location url": ("locations", {"name": "Mill Hall", "url": "data:,x"}, ["body", "url"]),
+    "term uri": (
+        "taxonomy_terms",
+        {"code": "meals", "name": "Hot meals", "term_uri": "vbscript:msgbox(1)"},
+        ["body", "term_uri"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ADMIN_WRITES))
+async def test_an_admins_write_of_an_organization_location_or_term_refuses_a_hostile_value(
+    directory, infra, kind
+):
+    collection, fields, place = ADMIN_WRITES[kind]
+    object_id = str(uuid.uuid4())
+    async with directory.client(infra.token(Role.ADMIN)) as c:
+        refused = await c.put(f"/{collection}/{object_id}", json={"id": object_id, **fields})
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert place in [e["location"] for e in refused.json()["errors"]]
+        assert (await c.get(f"/{collection}/{object_id}")).status_code == 404
