@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,7 +198,12 @@ class FakeDeliveries:
         self.wakes += 1
 
     async def claim(
-        self, limit: int, lease: Lease, in_flight: Mapping[UUID, int], per_endpoint: int
+        self,
+        limit: int,
+        lease: Lease,
+        in_flight: Mapping[UUID, int],
+        per_endpoint: int,
+        held: Collection[UUID] = (),
     ) -> list[ClaimedDelivery]:
         raise NotImplementedError("claiming is SQL: see the integration tests")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class SchedulingPolicy:
     per_endpoint: int = 4
     poll_s: float = 1.0
     drain_s: float = 10.0  # on stop, how long in-flight deliveries may finish
+    record_wait_s: float = 60.0  # how long an attempt waits for PostgreSQL to record it
 
 
 class DeliveryWorker:
@@ -127,7 +129,11 @@ class DeliveryWorker:
         p = self._policy
         async with self._uow() as uow:
             claimed = await uow.deliveries.claim(
-                limit, self._lease, dict(self._room_in_use.per_endpoint), p.per_endpoint
+                limit,
+                self._lease,
+                dict(self._room_in_use.per_endpoint),
+                p.per_endpoint,
+                list(self._held),
             )
             soonest = await uow.endpoints.soonest_rest_end()
             await uow.commit()
@@ -149,6 +155,19 @@ class DeliveryWorker:
                     await uow.commit()
             except OUTAGE_ERRORS as exc:
                 log.warning("delivery_leases_not_renewed", error=describe(exc))
+
+    async def _record(self, attempted: Attempted) -> retry.Outcome:
+        """Record the attempt; while PostgreSQL is away, try again every second for up to
+        `record_wait_s`. The delivery stays held meanwhile (this worker does not claim it again
+        and renews its lease once it can), so a webhook that went out is not sent again."""
+        deadline = time.monotonic() + self._policy.record_wait_s
+        while True:
+            try:
+                return await self._recorder.record(attempted)
+            except OUTAGE_ERRORS:
+                if self._stopping or time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(1.0)
 
     def _start(self, delivery: ClaimedDelivery) -> None:
         held = self._room_in_use.take(_lane(delivery))
@@ -174,12 +193,12 @@ class DeliveryWorker:
         # sent more (a resting endpoint gets one probe, not one per slot).
         held.sent(keep_endpoint=not result.ok)
         try:
-            outcome = await self._recorder.record(Attempted(delivery, result))
+            outcome = await self._record(Attempted(delivery, result))
             if self._metrics is not None:
                 self._metrics.deliveries(
                     channel=delivery.channel.value, outcome=_outcome_label(outcome)
                 ).inc()
-        except OUTAGE_ERRORS as exc:  # not recorded: the lease expires and it is tried again
+        except OUTAGE_ERRORS as exc:  # still not recorded: the lease expires, it goes again
             log.warning("delivery_not_recorded", delivery_id=str(delivery.id), error=describe(exc))
         except Exception as exc:  # recording itself fails: park it for ops rather than loop
             log.exception("delivery_not_recorded", delivery_id=str(delivery.id))

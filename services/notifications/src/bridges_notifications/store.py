@@ -5,7 +5,7 @@ Each works on its unit of work's connection and returns domain objects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -34,9 +34,10 @@ from bridges_notifications.uow import NotificationsUnitOfWork
 from bridges_schema import Streams
 
 WAKE_CHANNEL = "bridges_deliveries"  # NOTIFY when deliveries become due: the worker wakes
-# A delivery that may be claimed now: pending, due, and not leased (or its lease ran out)
+# A delivery that may be claimed now: pending, due, and not leased (or its lease ran out),
+# nor still held by the claiming worker ($7: one whose attempt waits for PostgreSQL to record)
 _DUE = """d.status = 'pending' AND d.next_attempt_at <= now()
-    AND (d.lease_until IS NULL OR d.lease_until < now())"""
+    AND (d.lease_until IS NULL OR d.lease_until < now()) AND d.id <> ALL($7::uuid[])"""
 
 
 def endpoint_of(row: asyncpg.Record, secret: str | None = None) -> Endpoint:
@@ -387,8 +388,9 @@ class SqlDeliveries(Repository):
         lease: Lease,
         in_flight: Mapping[UUID | Channel, int],
         per_endpoint: int,
+        held: Collection[UUID] = (),
     ) -> list[ClaimedDelivery]:
-        """Lease up to `limit` due deliveries: per endpoint whose circuit is closed its oldest,
+        """Lease up to `limit` due deliveries (none of those this worker still `held`): per endpoint whose circuit is closed its oldest,
         up to its room (`per_endpoint` minus what is in flight here), due emails, and due text
         messages while the SMS provider's circuit is closed. A receiver whose rest is over gets
         one probe across all replicas: its row takes the probe's lease (`probe_until`) in the
@@ -470,6 +472,7 @@ class SqlDeliveries(Repository):
             list(endpoints.values()),
             per_endpoint,
             lease.owner,
+            list(held),
         )
         return [_claimed(r, self._ring) for r in rows]
 

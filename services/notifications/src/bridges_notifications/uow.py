@@ -3,7 +3,7 @@ through (protocols), the PostgreSQL ones bound to one transaction, and in unit t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -102,9 +102,11 @@ class Deliveries(Protocol):
         lease: Lease,
         in_flight: Mapping[UUID | Channel, int],
         per_endpoint: int,
+        held: Collection[UUID] = (),
     ) -> list[ClaimedDelivery]:
-        """Lease due deliveries to `lease.owner`; `in_flight` counts those sending per endpoint
-        (by id). A receiver whose rest is over gets one probe, across replicas."""
+        """Lease due deliveries to `lease.owner`, none of those it still `held`; `in_flight`
+        counts those sending per endpoint (by id). A receiver whose rest is over gets one probe,
+        across replicas."""
         ...
 
     async def renew(self, lease: Lease, delivery_ids: Sequence[UUID]) -> None:
