@@ -153,6 +153,10 @@ class ReferralsSettings(ServiceSettings):
         default=Rate(per_minute=30, burst=30), description="family page requests per address"
     )
     followup_sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)
+    intake_one_statement: bool = Field(
+        default=True,
+        description="measurement only (bench.intake): false files every intake after reading",
+    )
     app_dir: Path | None = Field(
         default=None, description="the tablet app's build (Vite's output, app/dist), at /app/"
     )
@@ -393,6 +397,7 @@ def build_app(runtime: AnyReferralsRuntime | None = None) -> FastAPI:
     fhir_outcomes.document(app)
     app.state.response_targets = runtime.settings.response_targets()
     app.state.follow_ups = runtime.settings.follow_ups()
+    app.state.intake_one_statement = runtime.settings.intake_one_statement
     app.state.follow_up_links = runtime.settings.follow_up_links()
     app.state.stats = stats.Cached(lambda: runtime.pool, runtime.settings.stats_cache_s)
     return app
