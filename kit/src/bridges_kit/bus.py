@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from bridges_kit.backoff import Backoff
 from bridges_schema import Streams
 
 log = structlog.get_logger(__name__)
@@ -38,7 +39,7 @@ async def connect(url: str, name: str, timeout_s: float = 30.0) -> NatsClient:
     between them), retrying until `timeout_s`; once connected, reconnect forever."""
     servers = [server.strip() for server in url.split(",") if server.strip()]
     deadline = time.monotonic() + timeout_s
-    delay = 0.2
+    waits = Backoff(first_s=0.2, cap_s=2.0).delays()
     while True:
         try:
             return await nats.connect(
@@ -56,8 +57,7 @@ async def connect(url: str, name: str, timeout_s: float = 30.0) -> NatsClient:
             if time.monotonic() > deadline:
                 raise
             log.warning("nats_connect_retry", error=str(exc), url=url)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            await asyncio.sleep(next(waits))
 
 
 async def _log_error(exc: Exception) -> None:
