@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
+from bridges_devstack.samples import consent, intake_body
 from bridges_devstack.testing import Infra, RunningService
 from bridges_kit.runtime import Runtime
 from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
@@ -74,34 +74,22 @@ class Desk:
 
 
 def intake(program_ids: list[uuid.UUID], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Quintanilla-Okafor",
-            "date_of_birth": "1988-04-02",
-            "contact": {
-                "phone": "+1 503 555 0142",
-                "preferred_channel": "sms",
-                "preferred_language": "es",
-                "interpreter_needed": True,
-                "best_time": "after 6pm",
-                "safe_to_leave_message": False,
-            },
-            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
-        },
-        "needs": ["food.pantry", "housing.rent"],
-        "situation": "Lost job last month; toddler at home.",
-        "urgency": "high",
-        "program_ids": [str(p) for p in program_ids],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "household", "needs", "situation"],
+    family = {
+        "family_name": "Quintanilla-Okafor",
+        "contact": {
+            "preferred_channel": "sms",
+            "interpreter_needed": True,
+            "best_time": "after 6pm",
         },
     }
-    body.update(overrides)
-    return body
+    fields = {
+        "needs": ["food.pantry", "housing.rent"],
+        "consent": consent("contact", "household", "needs", "situation"),
+        **overrides,
+    }
+    given = fields.pop("client", {})
+    contact = {**family["contact"], **given.get("contact", {})}
+    return intake_body(program_ids, client={**family, **given, "contact": contact}, **fields)
 
 
 async def add_program(pool: Any, agency: uuid.UUID, code: str = "food.pantry") -> uuid.UUID:
