@@ -42,7 +42,8 @@ from bridges_referrals import (
 from bridges_referrals.fhir import notifier
 from bridges_referrals.fhir import outcomes as fhir_outcomes
 from bridges_referrals.fhir import routes as fhir_routes
-from bridges_referrals.repository import ProgramMemory, SqlUnitOfWork
+from bridges_referrals.program_memory import ProgramMemory
+from bridges_referrals.repository import SqlUnitOfWork
 from bridges_referrals.sla import ResponseTargets
 from bridges_referrals.uow import ReferralsUnitOfWork
 from bridges_schema import (

@@ -262,7 +262,7 @@ async def _file_in_one_statement(
     was not read lately, changed since or refuses (the database has the last word)."""
     try:
         async with uow.in_one_statement():
-            remembered = uow.programs.remembered(request.program_ids)
+            remembered = uow.intakes.read_lately(request.program_ids)
             try:
                 filing = _filing(targets, officer, request, remembered, clock(), draw, follow_ups)
             except _REFUSALS:
