@@ -67,6 +67,13 @@ class PostgresUnitOfWork(UnitOfWork):
         self._span_token: Token[otel_context.Context] | None = None
         self._bound: set[str] = set()  # the repositories the last binding set
 
+    def __getattr__(self, name: str) -> Any:
+        # only for names never bound: a repository of the other mode, or before any opening
+        if name.startswith("_"):
+            raise AttributeError(name)
+        mode = "in one statement" if self._one_statement else "outside an open unit of work"
+        raise RepositoryUnavailable(f"uow.{name} is not available {mode}")
+
     @property
     def connection(self) -> asyncpg.Connection:
         if self._conn is None:

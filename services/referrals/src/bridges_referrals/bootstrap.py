@@ -156,7 +156,8 @@ class ReferralsSettings(ServiceSettings):
     followup_sweep_interval_s: float = Field(default=15.0, gt=0, le=3600)
     intake_one_statement: bool = Field(
         default=True,
-        description="measurement only (bench.intake): false files every intake after reading",
+        description="new intakes for programs read lately in one statement; false: every "
+        "intake reads first (the two are proven equal; bench.intake compares their speed)",
     )
     app_dir: Path | None = Field(
         default=None, description="the tablet app's build (Vite's output, app/dist), at /app/"
