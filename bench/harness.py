@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.figures import percentile
 from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_devstack.stack import wait_ready
@@ -106,8 +107,7 @@ class Figures:
         return self.requests / self.seconds
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, p)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,34 @@
+"""The benchmarks' one percentile helper and paired ratios: nearest rank, the ratio of a round
+to the same round, never of two separate medians."""
+
+import pytest
+
+from bench.figures import median_ratio, paired_ratios, percentile
+
+
+def test_nearest_rank_percentiles_of_unsorted_samples():
+    samples = [float(x) for x in range(100, 0, -1)]  # 100 .. 1
+    assert percentile(samples, 50) == 51
+    assert percentile(samples, 99) == 99
+    assert percentile(samples, 100) == 100 and percentile(samples, 0) == 1
+    assert percentile([7.0], 99) == 7
+
+
+def test_a_percentile_of_nothing_or_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        percentile([1.0], 101)
+
+
+def test_the_ratio_is_the_median_of_per_round_ratios_not_of_medians():
+    # a noisy round hits both sides: paired, the ratio stays 2; unpaired medians say 2.5
+    service = [200.0, 100.0, 500.0]
+    raw = [100.0, 50.0, 200.0]
+    assert paired_ratios(service, raw) == [2.0, 2.0, 2.5]
+    assert median_ratio(service, raw) == 2.0
+
+
+def test_rounds_must_pair():
+    with pytest.raises(ValueError, match="same number of rounds"):
+        median_ratio([1.0, 2.0], [1.0])
