@@ -35,7 +35,7 @@ from bridges_schema.subjects import Domain
 from tests.scenario import intake
 from tests.test_make_up import _hooked_referrals, _interrupt, _pid, _ready, _start, _wait_for_stack
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.integration]
 NODES, REPLICAS = 3, 2
 REFERRALS = int(os.environ.get("BRIDGES_CLUSTER_REFERRALS", "24"))
 TABLETS = 4  # referrals filed at once

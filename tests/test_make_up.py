@@ -25,7 +25,7 @@ from bridges_devstack.servers import free_port
 from bridges_devstack.testing import eventually
 from tests.scenario import intake
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.integration]
 
 
 def _start(

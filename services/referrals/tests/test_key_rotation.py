@@ -215,6 +215,7 @@ def _row(table: str, key_id: str) -> list[str]:
     raise AssertionError(f"no row for {key_id} in:\n{table}")
 
 
+@pytest.mark.integration  # the service's own process
 def test_the_key_file_stays_readable_by_its_owner_only(tmp_path: Path):
     keys = tmp_path / "data-keys.json"
     done = _keys_command({"BRIDGES_DATA_KEY_FILE": str(keys)}, "add")
