@@ -32,3 +32,20 @@ def test_the_ratio_is_the_median_of_per_round_ratios_not_of_medians():
 def test_rounds_must_pair():
     with pytest.raises(ValueError, match="same number of rounds"):
         median_ratio([1.0, 2.0], [1.0])
+
+
+def test_a_shape_whose_requests_failed_is_refused_not_timed():
+    from bench.directory_search import ShapeFailed, _checked
+    from bench.load import Figures
+
+    good = Figures("two words", 100, 2.0, 1.0, 2.0, 3.0, 1.5, errors=0)
+    assert _checked(good) is good
+    with pytest.raises(ShapeFailed, match="3 failed requests"):
+        _checked(Figures("two words", 100, 2.0, 1.0, 2.0, 3.0, 1.5, errors=3))
+
+
+def test_directory_sizes_read_as_generated_services():
+    from bench.directory_search import sizes
+
+    assert sizes("20k,120k") == {"20k": 20_000, "120k": 120_000}
+    assert sizes("1k, 500") == {"1k": 1000, "500": 500}
