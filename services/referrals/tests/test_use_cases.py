@@ -410,13 +410,15 @@ async def test_a_stale_version_is_refused_and_changes_nothing(desk):
     ("header", "version", "matches"),
     [
         ('"3"', 3, True),
-        ('W/"3"', 3, True),
+        ('W/"3"', 3, False),  # RFC 9110: If-Match compares strongly, a weak tag never matches
         ('"2", "3"', 3, True),
+        ('W/"3", "3"', 3, True),
         ("*", 9, True),
         ('"abc"', 3, False),
         ('"3"', 4, False),
-        ("3", 3, True),
+        ("3", 3, False),  # not an entity-tag
         ('"', 3, False),
+        ('"3" "4"', 3, False),  # not a list
     ],
 )
 def test_if_match_either_matches_the_version_or_not(header, version, matches):
