@@ -24,7 +24,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ import psutil
 
 from bench import harness, load
 from bench.figures import child_running, cpu_s, median_ratio, paired_ratios, percentile
+from bridges_devstack.samples import intake_body
 from bridges_devstack.servers import free_port
 from bridges_referrals import references
 from bridges_schema import Role
@@ -41,29 +41,6 @@ from bridges_schema import Role
 CONCURRENCY = load.CONCURRENCY
 AGENCIES = 20
 WARM_UP = 50
-
-
-def intake_body(program_id: uuid.UUID) -> dict[str, Any]:
-    """An officer's intake for one program (the pipeline benchmark files the same)."""
-    return {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Diallo",
-            "date_of_birth": "1988-04-02",
-            "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": False},
-            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
-        },
-        "needs": ["food.pantry"],
-        "situation": "Lost job last month.",
-        "urgency": "high",
-        "program_ids": [str(program_id)],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "needs"],
-        },
-    }
 
 
 async def _add_program(pool: asyncpg.Pool, agency: uuid.UUID) -> uuid.UUID:
@@ -161,7 +138,7 @@ async def intake_figures(
         await pool.execute(load.RAW_INSERT_TABLE)
     finally:
         await pool.close()
-    body = intake_body(program_id)
+    body = intake_body([program_id])
     headers = {"Authorization": f"Bearer {token}"}
     for url, _ in services.values():
         await _warm_up(url, headers, body)
@@ -249,7 +226,7 @@ async def _real_cases(url: str, officer: str, program: uuid.UUID) -> list[str]:
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
 
         async def one(n: int) -> str:
-            body = intake_body(program)
+            body = intake_body([program])
             body["client"] = {**body["client"], "given_name": f"Bench{n}"}
             answer = await client.post(
                 "/referrals", json=body, headers={"Idempotency-Key": f"fill-{uuid.uuid4()}"}

@@ -39,7 +39,7 @@ def program(agency_id: uuid.UUID, *, accepting: bool = True) -> dict[str, Any]:
 def intake(program_ids: list[str], **overrides: Any) -> dict[str, Any]:
     fields = {"needs": ["food-pantry"], **overrides}
     given = fields.pop("client", {})
-    contact = {"phone": PHONE, **given.get("contact", {})}
+    contact = {"phone": PHONE, "preferred_language": "es", **given.get("contact", {})}
     family = {"family_name": FAMILY_NAME, **given, "contact": contact}
     return intake_body(program_ids, client=family, **fields)
 

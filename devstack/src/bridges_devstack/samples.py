@@ -56,11 +56,7 @@ def intake_body(
         "given_name": "Amara",
         "family_name": "Diallo",
         "date_of_birth": "1988-04-02",
-        "contact": {
-            "phone": "+1 503 555 0142",
-            "preferred_language": "es",
-            "safe_to_leave_message": False,
-        },
+        "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": False},
         "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
     }
     given = dict(client or {})

@@ -77,6 +77,7 @@ def intake(program_ids: list[uuid.UUID], **overrides: Any) -> dict[str, Any]:
     family = {
         "family_name": "Quintanilla-Okafor",
         "contact": {
+            "preferred_language": "es",
             "preferred_channel": "sms",
             "interpreter_needed": True,
             "best_time": "after 6pm",
