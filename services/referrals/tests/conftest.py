@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from bridges_devstack.samples import consent, intake_body
 from bridges_devstack.testing import Infra, RunningService
 from bridges_kit.runtime import Runtime
+from bridges_referrals import intake as intake_use_case
 from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 from bridges_referrals.domain import Program
 from bridges_referrals.repository import SqlPrograms
@@ -152,3 +153,18 @@ def start_referrals(
         )
 
     return start
+
+
+@pytest.fixture
+def careful_intakes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Idempotency-Keys of the intakes that took the path that reads first (not the one
+    statement): a spy on `intake._file_after_reading`."""
+    keys: list[str] = []
+    read_first = intake_use_case._file_after_reading
+
+    async def spy(uow: Any, targets: Any, officer: Any, request: Any, key: str, *rest: Any) -> Any:
+        keys.append(key)
+        return await read_first(uow, targets, officer, request, key, *rest)
+
+    monkeypatch.setattr(intake_use_case, "_file_after_reading", spy)
+    return keys

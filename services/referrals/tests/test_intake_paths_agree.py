@@ -123,20 +123,6 @@ async def _stored(desk, case_id: uuid.UUID, key: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def reading_paths(monkeypatch) -> list[str]:
-    """The keys of the intakes that took the path that reads first."""
-    keys: list[str] = []
-    read_first = intake._file_after_reading
-
-    async def spy(uow, targets, officer, request, idempotency_key, *rest):
-        keys.append(idempotency_key)
-        return await read_first(uow, targets, officer, request, idempotency_key, *rest)
-
-    monkeypatch.setattr(intake, "_file_after_reading", spy)
-    return keys
-
-
 async def _file(desk, body: dict[str, Any], key: str, one_statement: bool) -> Any:
     runtime = desk.service.runtime
     return await intake.file_referrals(
@@ -157,7 +143,7 @@ async def _read_lately(desk) -> None:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-async def test_both_paths_answer_store_and_emit_the_same(desk, reading_paths, kind):
+async def test_both_paths_answer_store_and_emit_the_same(desk, careful_intakes, kind):
     await _read_lately(desk)
     body = KINDS[kind](desk)
     seen = {}
@@ -165,7 +151,7 @@ async def test_both_paths_answer_store_and_emit_the_same(desk, reading_paths, ki
         key = f"{path}-{uuid.uuid4().hex}"
         result, replayed = await _file(desk, body, key, one_statement)
         assert not replayed
-        assert (key in reading_paths) == (not one_statement), path  # the path it says
+        assert (key in careful_intakes) == (not one_statement), path  # the path it says
         names = Names()
         answer = names(result.model_dump(mode="json"))
         seen[path] = {"answer": answer, **names(await _stored(desk, result.case_id, key))}
