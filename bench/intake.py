@@ -1,16 +1,19 @@
-"""Referral intake through HTTP (consent, idempotency, case, referrals, history, outbox, all in
-one transaction) beside two raw baselines in the same run and at the same concurrency: one
-INSERT per transaction from pgbench (the engine's pace) and from asyncpg in a Python process
-(the best a Python service can do); then agency inbox page latency with 10k and with 1M
-referrals in the database (keyset paging): newest first, least time left, by urgency, and a
-search by name (its blind index) and by reference. Each row shows the family's label, opened
-from its sealed case, and a page showing any is one audit entry. wrk and pgbench drive the load
-(`bench.load`).
+"""Referral intake through HTTP (consent, idempotency, case, referrals, history, outbox, all or
+nothing) on both of its paths, each a service process of its own on the same database: in one
+statement (new intakes for programs read lately) and reading first (BRIDGES_INTAKE_ONE_STATEMENT
+=false); beside two raw baselines at the same concurrency: one INSERT per transaction from
+pgbench (the engine's pace) and from asyncpg in a Python process (the best a Python service can
+do). The paths and the baselines take turns round by round; every ratio is the median of the
+per-round ratios. Then agency inbox page latency with 10k and with 1M referrals in the database
+(keyset paging): newest first, least time left, by urgency, and a search by name (its blind
+index) and by reference. Each row shows the family's label, opened from its sealed case, and a
+page showing any is one audit entry. wrk and pgbench drive the load (`bench.load`).
 
-    .venv/bin/python -m bench.intake [--duration 10] [--sizes 10000,1000000]
+    .venv/bin/python -m bench.intake [--duration 10] [--rounds 3] [--sizes 10000,1000000]
                                      [--profile intake.speedscope.json]
 
-`--profile` records the service with py-spy (when on PATH) while wrk files referrals.
+`--profile` records the service with py-spy (when on PATH) while wrk files referrals (the
+first round of each path).
 """
 
 from __future__ import annotations

@@ -347,6 +347,26 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+TRACKING_POLL_MS = 15_000  # how often the officer's list asks for news (app/src/tracking.js)
+
+
+def move_clock_until(
+    page: Page, expectation: Any, *, step_ms: int = TRACKING_POLL_MS, timeout_s: float = 40.0
+) -> None:
+    """Move the page's clock (`page.clock.install()` first) on by `step_ms` at a time until
+    `expectation` (an `expect(...)` with a short timeout) holds: the app's timers fire at once,
+    while what the servers do takes its real time."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.clock.fast_forward(step_ms)
+        try:
+            expectation()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def eventually(probe: Any, *, timeout_s: float = 20.0, interval_s: float = 0.2) -> Any:
     deadline = time.monotonic() + timeout_s
     last = None
