@@ -37,10 +37,10 @@ class Repository:
         self._conn = conn
 
 
-class RepositoryUnavailable(RuntimeError):
+class RepositoryUnavailable(AttributeError):
     """A repository used in the mode of the unit of work that does not offer it: one bound to
     a connection while in one statement (it would write outside the gate), or one of the
-    statement's in a transaction."""
+    statement's in a transaction. An AttributeError: for `hasattr`, the repository is not there."""
 
 
 class _Unbound:
