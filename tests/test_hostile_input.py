@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bridges_devstack import samples
 from bridges_devstack.fuzz import as_json
 from bridges_devstack.testing import eventually
 from bridges_schema import Role
@@ -67,12 +68,7 @@ async def test_unstorable_text_in_an_intake_is_refused_and_writes_nothing(stack,
 
 
 async def test_a_consent_time_outside_the_storable_range_is_refused(stack, program):
-    consent = {
-        "given_by": "client",
-        "method": "verbal",
-        "given_at": "0001-01-01T00:00:00+14:00",
-        "scopes": ["contact"],
-    }
+    consent = samples.consent("contact", given_at="0001-01-01T00:00:00+14:00")
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         response = await c.post(
             "/referrals",

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from bridges_kit.backoff import Backoff
 from bridges_kit.principal import Principal
 from bridges_schema import (
     CloudEvent,
@@ -330,5 +331,5 @@ class BreakerPolicy:
         """How long an endpoint rests after this many failures in a row (None: it does not)."""
         if consecutive_failures < self.failures:
             return None
-        seconds = self.first_rest_s * 2 ** min(consecutive_failures - self.failures, 16)
-        return timedelta(seconds=min(seconds, self.longest_rest_s))
+        rests = Backoff(first_s=self.first_rest_s, cap_s=self.longest_rest_s)
+        return timedelta(seconds=rests.delay(consecutive_failures - self.failures + 1))
