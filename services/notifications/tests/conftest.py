@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.servers import free_port
 from bridges_devstack.testing import Infra, RunningService
+from bridges_kit import bus
 from bridges_kit.runtime import Runtime
 from bridges_notifications.bootstrap import NotificationsSettings, build_app, build_runtime
 from bridges_schema import (
@@ -31,6 +32,7 @@ from bridges_schema import (
     new_event,
     referral_status_event,
 )
+from bridges_schema.subjects import Domain
 
 
 def build(env: dict[str, str]) -> tuple[FastAPI, Runtime]:
@@ -162,6 +164,10 @@ def start_desk(
         service = await services_factory(
             "notifications", build, schema=schema, namespace=namespace, extra_env={**FAST, **env}
         )
+        # the referrals service declares the stream it publishes to (a service declares only
+        # its own); here the tests publish its events, so they declare it
+        runtime = service.runtime
+        await bus.ensure_streams(runtime.js, runtime.streams, domains=[Domain.REFERRAL])
         return Desk(service, infra, uuid.uuid4())
 
     return start

@@ -17,7 +17,9 @@ import nats
 
 from bridges_devstack.servers import free_port
 from bridges_devstack.testing import eventually
-from bridges_schema import ReferralStatus, Role, event_spec
+from bridges_kit.bus import ensure_streams
+from bridges_schema import ReferralStatus, Role, Streams, event_spec
+from bridges_schema.subjects import Domain
 
 EVENTS = 6
 
@@ -78,6 +80,8 @@ async def test_kill_mid_delivery_then_restart_delivers_everything(
                 make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)
             ]
             js = bus.jetstream()
+            # the referrals service declares the stream it publishes to; here the test does
+            await ensure_streams(js, Streams(namespace), domains=[Domain.REFERRAL])
             for event in events:
                 await js.publish(
                     event_spec(event).subject(namespace),
