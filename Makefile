@@ -1,6 +1,7 @@
 # Bridges: two commands on a machine with Python 3.11+ and Node.js 20.19+ (npm).
 #   make up    build the tablet app, run the whole system on embedded PostgreSQL + NATS (Ctrl-C stops it)
 #   make test  install everything needed (Debian's chromium too) and run the test suite
+#   make test-unit  the tests that need no server, browser or tool (seconds)
 #   make bench install the load generator (Debian's wrk) and run every benchmark (bench/results/)
 #   make compose-test  docker-compose.yml run for real on a local Docker engine (images built here)
 PYTHON ?= python3
@@ -14,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: up up-cluster test lint fmt docs sync app browser bench clean audit compose-test
+.PHONY: up up-cluster test test-unit lint fmt docs sync app browser bench clean audit compose-test
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -78,6 +79,10 @@ $(PROMTOOL):
 
 test: sync app browser $(PROMTOOL)
 	$(VENV)/bin/pytest
+
+# Pure logic and use cases on fakes only: no server, no browser, no tool (seconds)
+test-unit: sync
+	$(VENV)/bin/pytest -m "not integration and not slow" -q
 
 PACKAGES := shared kit devstack services/directory services/referrals services/notifications
 

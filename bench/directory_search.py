@@ -3,32 +3,37 @@ demo county and a generated region) and one of ~120k (the demo county and a stat
 as dense around any one place as the smaller one: `seed.generator`); wrk drives
 `GET /services` one query shape at a time at concurrency 4, in rounds (every shape once per
 round, so a noisy moment hits one round of each, not all of one), then the whole mix at
-concurrency 8. Misspellings and sentences come from generated lists (English and Spanish,
-`bridges_directory.seed.queries`), each request the next of the list. Beside each shape, pgbench
+concurrency 8; the directories take turns round by round, both services up, so the ratio of
+their p99s is the median of same-round ratios. Misspellings and sentences come from generated
+lists (English and Spanish, `bridges_directory.seed.queries`), each request the next of the
+list. Beside each shape, pgbench
 runs the same search statements (typos already corrected, as the service caches them) with no
 HTTP at all; and wrk a trivial endpoint (`/healthz`). A shape whose requests fail (any non-2xx,
-timeout or socket error that wrk counts) is refused: the run stops.
+timeout or socket error that wrk counts, or a pgbench failure) is refused: the run stops.
 
-    .venv/bin/python -m bench.directory_search [--seconds 5] [--rounds 3]
+    .venv/bin/python -m bench.directory_search [--seconds 10] [--rounds 3] [--sizes 20k,120k]
+    .venv/bin/python -m bench.directory_search --sizes 1k,3k --seconds 2 --rounds 2   # a check
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from bench import harness
+from bench.figures import median_ratio
 from bench.load import Figures, pgbench, wrk
 from bridges_devstack.servers import free_port
 from bridges_directory import queries as directory_queries
@@ -47,8 +52,22 @@ MIX_CONCURRENCY = 8
 GENERATED = 300  # misspellings and sentences each
 PGBENCH_STATEMENTS = 20  # of a shape's queries, run by pgbench
 MIX_PER_SHAPE = 10  # of a shape's queries, in the mix (each shape weighs the same)
-# (size label, [(generated services, random seed)]): each directory also holds the demo county
-SIZES = {"20k": [(20_000, 7)], "120k": [(120_000, 7)]}
+RANDOM_SEED = 7
+# A p99 needs about 100 answers past it to hold still: at concurrency 4 and a slow shape's
+# 20-30 req/s on a loaded machine, 10 s a round; the spread over rounds shows how still it is.
+SECONDS = 10
+
+
+def sizes(text: str) -> dict[str, int]:
+    """ "20k,120k" -> {"20k": 20000, "120k": 120000}: generated services beside the demo
+    county in each directory measured."""
+    found = {}
+    for label in (part.strip() for part in text.split(",") if part.strip()):
+        number = label.lower().removesuffix("k")
+        if not number.isdigit():
+            raise argparse.ArgumentTypeError(f"{label!r}: sizes are like 20k,120k")
+        found[label] = int(number) * (1000 if label.lower().endswith("k") else 1)
+    return found
 
 
 class ShapeFailed(RuntimeError):
@@ -127,12 +146,10 @@ def inline_sql(q: SearchQuery, concepts: Sequence[Concept] | None) -> str:
     return sql + ";\n"
 
 
-def seed(infra: harness.Infra, database_url: str, regions: list[tuple[int, int]]) -> float:
+def seed(infra: harness.Infra, database_url: str, generated: int) -> float:
     started = time.perf_counter()
     env = infra.service_env(database_url, 0)
-    commands = [["seed"]] + [
-        ["seed", "--generate", str(n), "--random-seed", str(s)] for n, s in regions
-    ]
+    commands = [["seed"], ["seed", "--generate", str(generated), "--random-seed", str(RANDOM_SEED)]]
     for command in commands:
         subprocess.run(
             [sys.executable, "-m", "bridges_directory", *command],
@@ -242,56 +259,79 @@ class Measured:
         }
 
 
-def measure(url: str, database_url: str, tag: str, seconds: float, rounds: int) -> list[Measured]:
+@dataclass
+class Directory:
+    """One directory under its own service: its query shapes as paths and statements, and
+    what its rounds measured."""
+
+    tag: str
+    url: str
+    database_url: str
+    mix: list[Shape]
+    paths: dict[str, list[str]]
+    statements: dict[str, list[str]]
+    health: list[Figures] = field(default_factory=list)
+    by_shape: dict[str, list[Figures]] = field(default_factory=dict)
+    mixed: list[Figures] = field(default_factory=list)
+
+
+def prepare(tag: str, url: str, database_url: str) -> Directory:
     lat, lon, known = asyncio.run(_place_and_vocabulary(database_url))
     mix = shapes(lat, lon, known)
     paths = {s.label: [http_path(q) for q in s.queries] for s in mix}
     statements = asyncio.run(_prepare(database_url, mix))
     every = [p for s in mix for p in paths[s.label]]
     _checked(wrk(f"{tag} warm-up", url, paths=every, duration_s=max(2, len(every) / 100)))
-    by_shape: dict[str, list[Figures]] = {s.label: [] for s in mix}
-    health, mixed = [], []
-    for number in range(rounds):
-        health.append(_checked(wrk(f"{tag} /healthz", url + "/healthz", duration_s=seconds)))
-        for shape in mix:
-            label = f"{tag} {shape.label} (round {number + 1})"
-            by_shape[shape.label].append(
-                _checked(
-                    wrk(
-                        label,
-                        url,
-                        paths=paths[shape.label],
-                        concurrency=SHAPE_CONCURRENCY,
-                        duration_s=seconds,
-                    )
-                )
-            )
-        weighted = [
-            paths[s.label][i % len(paths[s.label])] for s in mix for i in range(MIX_PER_SHAPE)
-        ]
-        mixed.append(
+    return Directory(tag, url, database_url, mix, paths, statements)
+
+
+def one_round(d: Directory, number: int, seconds: float) -> None:
+    """Every shape once, then the mix: a round of `d`."""
+    d.health.append(_checked(wrk(f"{d.tag} /healthz", d.url + "/healthz", duration_s=seconds)))
+    for shape in d.mix:
+        d.by_shape.setdefault(shape.label, []).append(
             _checked(
                 wrk(
-                    f"{tag} whole mix (round {number + 1})",
-                    url,
-                    paths=weighted,
-                    concurrency=MIX_CONCURRENCY,
-                    duration_s=seconds * 2,
+                    f"{d.tag} {shape.label} (round {number + 1})",
+                    d.url,
+                    paths=d.paths[shape.label],
+                    concurrency=SHAPE_CONCURRENCY,
+                    duration_s=seconds,
                 )
             )
         )
-    measured = [Measured("/healthz", health)]
-    for shape in mix:
-        raw = pgbench(
-            f"{tag} {shape.label} raw SQL",
-            database_url,
-            statements[shape.label],
-            concurrency=SHAPE_CONCURRENCY,
-            duration_s=seconds,
+    weighted = [
+        d.paths[s.label][i % len(d.paths[s.label])] for s in d.mix for i in range(MIX_PER_SHAPE)
+    ]
+    d.mixed.append(
+        _checked(
+            wrk(
+                f"{d.tag} whole mix (round {number + 1})",
+                d.url,
+                paths=weighted,
+                concurrency=MIX_CONCURRENCY,
+                duration_s=seconds * 2,
+            )
         )
-        measured.append(Measured(shape.label, by_shape[shape.label], raw))
-    measured.append(Measured("whole mix", mixed))
-    return measured
+    )
+
+
+def measured(d: Directory, seconds: float) -> list[Measured]:
+    """Each shape over the rounds, with pgbench's run of its statements."""
+    rows = [Measured("/healthz", d.health)]
+    for shape in d.mix:
+        raw = _checked(
+            pgbench(
+                f"{d.tag} {shape.label} raw SQL",
+                d.database_url,
+                d.statements[shape.label],
+                concurrency=SHAPE_CONCURRENCY,
+                duration_s=seconds,
+            )
+        )
+        rows.append(Measured(shape.label, d.by_shape[shape.label], raw))
+    rows.append(Measured("whole mix", d.mixed))
+    return rows
 
 
 def print_table(title: str, results: dict[str, list[Measured]]) -> None:
@@ -314,38 +354,55 @@ def print_table(title: str, results: dict[str, list[Measured]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5, help="per shape and round")
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="per shape and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--sizes", type=sizes, default=sizes("20k,120k"), help="generated services per directory"
+    )
     args = parser.parse_args()
-    results: dict[str, list[Measured]] = {}
     seeded: dict[str, float] = {}
-    with harness.infrastructure() as infra:
-        for tag, regions in SIZES.items():
+    with harness.infrastructure() as infra, contextlib.ExitStack() as services:
+        directories = []
+        for tag, generated in args.sizes.items():
             database_url = infra.database(f"bench_directory_{tag}")
-            seeded[tag] = seed(infra, database_url, regions)
+            seeded[tag] = seed(infra, database_url, generated)
             print(f"seeded {tag} in {seeded[tag]:.0f}s", flush=True)
             print(f"marked {settle(database_url)} seeding events published", flush=True)
             port = free_port()
             env = infra.service_env(database_url, port)
-            with harness.service(infra, "bridges_directory", env, port) as url:
-                results[tag] = measure(url, database_url, tag, args.seconds, args.rounds)
+            url = services.enter_context(harness.service(infra, "bridges_directory", env, port))
+            directories.append(prepare(tag, url, database_url))
+        # the sizes take turns round by round: a noisy moment weighs on one round of each, so
+        # the ratio of the same round's figures is a fair one
+        for number in range(args.rounds):
+            for directory in directories:
+                one_round(directory, number, args.seconds)
+        results = {d.tag: measured(d, args.seconds) for d in directories}
     title = (
         f"Directory search: each shape at concurrency {SHAPE_CONCURRENCY}, the mix at "
         f"{MIX_CONCURRENCY}; median of {args.rounds} rounds of {args.seconds:g} s (p99 spread)"
     )
     print_table(title, results)
-    small, large = results["20k"], results["120k"]
-    ratios = {a.label: round(b.p99_ms / a.p99_ms, 2) for a, b in zip(small, large, strict=True)}
-    print("\np99 120k / 20k: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
+    tags = list(results)
+    ratios: dict[str, float] = {}
+    if len(tags) >= 2:  # the largest against the smallest, shape by shape (paired by round)
+        small, large = results[tags[0]], results[tags[-1]]
+        ratios = {
+            a.label: round(
+                median_ratio([r.p99_ms for r in b.rounds], [r.p99_ms for r in a.rounds]), 2
+            )
+            for a, b in zip(small, large, strict=True)
+        }
+        print(f"\np99 {tags[-1]} / {tags[0]}: " + ", ".join(f"{k} {v}" for k, v in ratios.items()))
     harness.RESULTS.mkdir(exist_ok=True)
     result = {
         "title": title,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        **harness.run_facts(),
         "seconds_per_round": args.seconds,
         "rounds": args.rounds,
         "seeded_seconds": {k: round(v) for k, v in seeded.items()},
         "results": {tag: [m.as_dict() for m in rows] for tag, rows in results.items()},
-        "p99_ratio_120k_vs_20k": ratios,
+        "p99_ratio_largest_vs_smallest (median of per-round ratios)": ratios,
     }
     (harness.RESULTS / "directory_search.json").write_text(json.dumps(result, indent=2) + "\n")
 

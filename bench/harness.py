@@ -14,9 +14,11 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.figures import percentile
 from bridges_devstack.limits import LOCAL_RATE_LIMITS
 from bridges_devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
 from bridges_devstack.stack import wait_ready
@@ -105,8 +107,7 @@ class Figures:
         return self.requests / self.seconds
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, p)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,21 @@ async def closed_loop(
     return Figures(label, count, time.perf_counter() - started, latencies)
 
 
+def run_facts() -> dict[str, Any]:
+    """When, on what and by which command a run measured: what a quoted figure needs to be
+    reproduced (keep a quoted run's JSON in bench/results/quoted/)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.orig_argv),
+        "commit": commit or None,
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def report(title: str, rows: list[Figures], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     print(f"\n{title}")
     header = f"{'':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}"
@@ -151,7 +167,7 @@ def report(title: str, rows: list[Figures], extra: dict[str, Any] | None = None)
             f"{d['label']:<34}{d['per_second']:>10}{d['p50_ms']:>10}{d['p99_ms']:>10}"
             f"{d['mean_ms']:>10}"
         )
-    result = {"title": title, "rows": [r.as_dict() for r in rows], **(extra or {})}
+    result = {"title": title, **run_facts(), "rows": [r.as_dict() for r in rows], **(extra or {})}
     RESULTS.mkdir(exist_ok=True)
     name = title.lower().split(":")[0].replace(" ", "_")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -1,37 +1,42 @@
-"""Referral intake through HTTP (consent, idempotency, case, referrals, history, outbox, all in
-one transaction) beside two raw baselines in the same run and at the same concurrency: one
-INSERT per transaction from pgbench (the engine's pace) and from asyncpg in a Python process
-(the best a Python service can do); then agency inbox page latency with 10k and with 1M
-referrals in the database (keyset paging): newest first, least time left, by urgency, and a
-search by name (its blind index) and by reference. Each row shows the family's label, opened
-from its sealed case, and a page showing any is one audit entry. wrk and pgbench drive the load
-(`bench.load`).
+"""Referral intake through HTTP (consent, idempotency, case, referrals, history, outbox, all or
+nothing) on both of its paths, each a service process of its own on the same database: in one
+statement (new intakes for programs read lately) and reading first (BRIDGES_INTAKE_ONE_STATEMENT
+=false); beside two raw baselines at the same concurrency: one INSERT per transaction from
+pgbench (the engine's pace) and from asyncpg in a Python process (the best a Python service can
+do). The paths and the baselines take turns round by round; every ratio is the median of the
+per-round ratios. Then agency inbox page latency with 10k and with 1M referrals in the database
+(keyset paging): newest first, least time left, by urgency, and a search by name (its blind
+index) and by reference. Each row shows the family's label, opened from its sealed case, and a
+page showing any is one audit entry. wrk and pgbench drive the load (`bench.load`).
 
-    .venv/bin/python -m bench.intake [--duration 10] [--sizes 10000,1000000]
+    .venv/bin/python -m bench.intake [--duration 10] [--rounds 3] [--sizes 10000,1000000]
                                      [--profile intake.speedscope.json]
 
-`--profile` records the service with py-spy (when on PATH) while wrk files referrals.
+`--profile` records the service with py-spy (when on PATH) while wrk files referrals (the
+first round of each path).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from bench import harness, load
+from bench.figures import child_running, cpu_s, median_ratio, paired_ratios, percentile
+from bridges_devstack.samples import intake_body
 from bridges_devstack.servers import free_port
 from bridges_referrals import need_codes, references
 from bridges_referrals.repository import know_need_codes
@@ -42,29 +47,6 @@ NEED = "food.pantry"
 CONCURRENCY = load.CONCURRENCY
 AGENCIES = 20
 WARM_UP = 50
-
-
-def intake_body(program_id: uuid.UUID) -> dict[str, Any]:
-    """An officer's intake for one program (the pipeline benchmark files the same)."""
-    return {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Diallo",
-            "date_of_birth": "1988-04-02",
-            "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": False},
-            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
-        },
-        "needs": [NEED],
-        "situation": "Lost job last month.",
-        "urgency": "high",
-        "program_ids": [str(program_id)],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "needs"],
-        },
-    }
 
 
 async def _add_program(pool: asyncpg.Pool, agency: uuid.UUID) -> uuid.UUID:
@@ -81,10 +63,6 @@ async def _add_program(pool: asyncpg.Pool, agency: uuid.UUID) -> uuid.UUID:
     async with pool.acquire() as conn:  # its event would make its needs known
         await know_need_codes(conn, need_codes.known_from([NEED]))
     return program_id
-
-
-def _at(ordered: list[float], p: float) -> float:
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def asyncpg_inserts(dsn: str, duration_s: float) -> load.Figures:
@@ -106,32 +84,15 @@ async def asyncpg_inserts(dsn: str, duration_s: float) -> load.Figures:
     finally:
         for conn in conns:
             await conn.close()
-    ordered = sorted(latencies)
     return load.Figures(
         "raw INSERT per tx, asyncpg",
-        len(ordered),
+        len(latencies),
         seconds,
-        _at(ordered, 50),
-        _at(ordered, 90),
-        _at(ordered, 99),
-        sum(ordered) / len(ordered),
+        percentile(latencies, 50),
+        percentile(latencies, 90),
+        percentile(latencies, 99),
+        sum(latencies) / len(latencies),
     )
-
-
-def _service_pid(module: str) -> int:
-    """The process `harness.service` started for `module` (a child of this one)."""
-    pid = os.getpid()
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        if module in Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0"):
-            return int(child)
-    raise RuntimeError(f"{module} is not running")
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds `pid` has used (all its threads): a figure other load on the machine does
-    not inflate, unlike latency."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _start_profile(output: Path, duration_s: float) -> subprocess.Popen[bytes] | None:
@@ -143,7 +104,7 @@ def _start_profile(output: Path, duration_s: float) -> subprocess.Popen[bytes] |
         [
             py_spy,
             "record",
-            f"--pid={_service_pid('bridges_referrals')}",
+            f"--pid={child_running('bridges_referrals').pid}",
             "--format=speedscope",
             f"--duration={max(1, round(duration_s) - 1)}",
             f"--output={output}",
@@ -164,50 +125,97 @@ async def _warm_up(url: str, headers: dict[str, str], body: dict[str, Any]) -> N
             assert response.status_code == 201, response.text
 
 
+def _median_round(rounds: list[load.Figures]) -> load.Figures:
+    """The round with the median rate (its own percentiles)."""
+    return sorted(rounds, key=lambda r: r.per_second)[len(rounds) // 2]
+
+
 async def intake_figures(
-    url: str, database_url: str, token: str, duration_s: float, profile: Path | None
-) -> tuple[list[load.Figures], float]:
+    services: dict[str, tuple[str, psutil.Process]],
+    database_url: str,
+    token: str,
+    duration_s: float,
+    rounds: int,
+    profile: Path | None,
+) -> tuple[list[load.Figures], dict[str, Any]]:
+    """Each of `services` (label: its URL and process; all on `database_url`) filing intakes
+    under wrk, and both raw baselines, in turn in each of `rounds` (the services' order
+    alternating), so every ratio is of two figures from the same round."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         program_id = await _add_program(pool, uuid.uuid4())
         await pool.execute(load.RAW_INSERT_TABLE)
-        filed_before = await pool.fetchval("SELECT count(*) FROM referral")
     finally:
         await pool.close()
-    body = intake_body(program_id)
+    body = intake_body([program_id])
     headers = {"Authorization": f"Bearer {token}"}
-    await _warm_up(url, headers, body)
-    raw_engine = load.pgbench(
-        "raw INSERT per tx, pgbench",
-        database_url,
-        load.RAW_INSERT,
-        duration_s=duration_s,
-    )
-    raw_python = await asyncpg_inserts(database_url, duration_s)
-    profiler = _start_profile(profile, duration_s) if profile else None
-    service = _service_pid("bridges_referrals")
-    cpu_before = _cpu_s(service)
-    intake = load.wrk(
-        "POST /referrals (HTTP)",
-        url + "/referrals",
-        method="POST",
-        body=json.dumps(body),
-        headers=headers,
-        unique_header="Idempotency-Key",
-        duration_s=duration_s,
-    )
-    cpu_ms_per_intake = (_cpu_s(service) - cpu_before) * 1000 / intake.requests
-    if profiler is not None:
-        profiler.wait(timeout=60)
-    assert intake.errors == 0, f"intake answered {intake.errors} requests with errors"
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    try:
-        filed = await pool.fetchval("SELECT count(*) FROM referral") - filed_before
-    finally:
-        await pool.close()
-    # wrk counts the answers it read; requests cut off at the end may have been filed too
-    assert filed >= WARM_UP + intake.requests, (filed, intake.requests)
-    return [intake, raw_engine, raw_python], round(cpu_ms_per_intake, 2)
+    for url, _ in services.values():
+        await _warm_up(url, headers, body)
+    series: dict[str, list[load.Figures]] = {label: [] for label in services}
+    series |= {"raw pgbench": [], "raw asyncpg": []}
+    cpu = dict.fromkeys(services, 0.0)
+    for number in range(rounds):
+        labels = list(services) if number % 2 == 0 else list(reversed(services))
+        for label in labels:
+            url, process = services[label]
+            profiler = (
+                _start_profile(profile, duration_s) if profile and not series[label] else None
+            )
+            pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+            try:
+                filed_before = await pool.fetchval("SELECT count(*) FROM referral")
+                cpu_before = cpu_s(process)
+                figures = load.wrk(
+                    f"POST /referrals, {label}",
+                    url + "/referrals",
+                    method="POST",
+                    body=json.dumps(body),
+                    headers=headers,
+                    unique_header="Idempotency-Key",
+                    duration_s=duration_s,
+                )
+                cpu[label] += cpu_s(process) - cpu_before
+                filed = await pool.fetchval("SELECT count(*) FROM referral") - filed_before
+            finally:
+                await pool.close()
+            if profiler is not None:
+                profiler.wait(timeout=60)
+            assert figures.errors == 0, f"{figures.label}: {figures.errors} requests failed"
+            # wrk counts the answers it read; requests cut off at the end may have been filed too
+            assert filed >= figures.requests, (label, filed, figures.requests)
+            series[label].append(figures)
+        series["raw pgbench"].append(
+            load.pgbench(
+                "raw INSERT per tx, pgbench", database_url, load.RAW_INSERT, duration_s=duration_s
+            )
+        )
+        series["raw asyncpg"].append(await asyncpg_inserts(database_url, duration_s))
+    rate = {label: [f.per_second for f in runs] for label, runs in series.items()}
+    extra: dict[str, Any] = {
+        "rounds": rounds,
+        "per_round_per_s": {k: [round(v, 1) for v in rates] for k, rates in rate.items()},
+        "service_cpu_ms_per_intake": {
+            label: round(cpu[label] * 1000 / sum(f.requests for f in series[label]), 2)
+            for label in services
+        },
+    }
+    for label in services:
+        for raw in ("raw pgbench", "raw asyncpg"):
+            key = f"{label} vs {raw} (median of per-round ratios)"
+            extra[key] = round(median_ratio(rate[label], rate[raw]), 3)
+    if len(services) == 2:
+        first, second = services
+        extra[f"{first} vs {second} (per round)"] = [
+            round(r, 3) for r in paired_ratios(rate[first], rate[second])
+        ]
+        extra[f"{first} vs {second} (median of per-round ratios)"] = round(
+            median_ratio(rate[first], rate[second]), 3
+        )
+        extra[f"{first} vs {second}, p99 (median of per-round ratios)"] = round(
+            median_ratio([f.p99_ms for f in series[first]], [f.p99_ms for f in series[second]]),
+            3,
+        )
+    return [_median_round(runs) for runs in series.values()], extra
 
 
 # Random references collide in bulk (birthdays: ~2 in 10k, ~20k in 1M), which the service
@@ -227,7 +235,7 @@ async def _real_cases(url: str, officer: str, program: uuid.UUID) -> list[str]:
     async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
 
         async def one(n: int) -> str:
-            body = intake_body(program)
+            body = intake_body([program])
             body["client"] = {**body["client"], "given_name": f"Bench{n}"}
             answer = await client.post(
                 "/referrals", json=body, headers={"Idempotency-Key": f"fill-{uuid.uuid4()}"}
@@ -308,15 +316,15 @@ async def inbox_figures(
         ("inbox name search", "/inbox?limit=50&q=bench7%20diallo&sort=due", [], headers),
         ("inbox reference search", f"/inbox?limit=50&q={first['reference']}", [], headers),
     ]
-    service = _service_pid("bridges_referrals")
+    service = child_running("bridges_referrals")
     rows, cpu_ms = [], {}
     for name, path, paths, sent in queries:
-        before = _cpu_s(service)
+        before = cpu_s(service)
         row = load.wrk(
             f"{name}, {label}", url + path, paths=paths, headers=sent, duration_s=duration_s
         )
         assert row.errors == 0, f"{row.label}: {row.errors} errors"
-        cpu_ms[row.label] = round((_cpu_s(service) - before) * 1000 / row.requests, 2)
+        cpu_ms[row.label] = round((cpu_s(service) - before) * 1000 / row.requests, 2)
         rows.append(row)
     return rows, cpu_ms
 
@@ -338,43 +346,65 @@ async def inbox_at_size(
     return rows, cpu_ms, seconds
 
 
+# The intake paths compared in one run: each a service process of its own on the same database.
+PATHS = {"one statement": {}, "read first": {"BRIDGES_INTAKE_ONE_STATEMENT": "false"}}
+
+
+def _intake_run(
+    infra: harness.Infra, database_url: str, args: argparse.Namespace
+) -> tuple[list[load.Figures], dict[str, Any]]:
+    with contextlib.ExitStack() as stack:
+        services = {}
+        for label, settings in PATHS.items():
+            port = free_port()
+            env = infra.service_env(database_url, port, **_QUIET_WORKERS, **settings)
+            url = stack.enter_context(harness.service(infra, "bridges_referrals", env, port))
+            services[label] = (url, child_running("bridges_referrals", port))
+        return asyncio.run(
+            intake_figures(
+                services,
+                database_url,
+                infra.token(Role.OFFICER),
+                args.duration,
+                args.rounds,
+                args.profile,
+            )
+        )
+
+
+_QUIET_WORKERS = {
+    "BRIDGES_SLA_SWEEP_INTERVAL_S": "3600",
+    "BRIDGES_RETENTION_SWEEP_INTERVAL_S": "3600",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=load.DURATION_S, help="seconds per run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="intake: paths and baselines alternate"
+    )
     parser.add_argument("--sizes", default="10000,1000000", help="inbox sizes; '' for none")
-    parser.add_argument("--profile", type=Path, help="py-spy speedscope output of the intake run")
+    parser.add_argument("--profile", type=Path, help="py-spy speedscope output of an intake run")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     rows: list[load.Figures] = []
     extra: dict[str, Any] = {"concurrency": CONCURRENCY, "duration_s": args.duration}
     with harness.infrastructure() as infra:
-        for index, size in enumerate(sizes or [0]):
+        measured, intake_extra = _intake_run(infra, infra.database("bench_intake"), args)
+        rows += measured
+        extra |= intake_extra
+        for size in sizes:
             database_url = infra.database(f"bench_referrals_{size}")
             port = free_port()
-            env = infra.service_env(
-                database_url,
-                port,
-                BRIDGES_SLA_SWEEP_INTERVAL_S="3600",
-                BRIDGES_RETENTION_SWEEP_INTERVAL_S="3600",
-            )
+            env = infra.service_env(database_url, port, **_QUIET_WORKERS)
             with harness.service(infra, "bridges_referrals", env, port) as url:
-                if index == 0:
-                    officer = infra.token(Role.OFFICER)
-                    measured, cpu_ms = asyncio.run(
-                        intake_figures(url, database_url, officer, args.duration, args.profile)
-                    )
-                    rows += measured
-                    extra["service_cpu_ms_per_intake"] = cpu_ms
-                if size:
-                    measured, cpu_ms, seconds = asyncio.run(
-                        inbox_at_size(infra, url, database_url, size, args.duration)
-                    )
-                    rows += measured
-                    extra[f"fill_{size}_s"] = round(seconds, 1)
-                    extra.setdefault("service_cpu_ms_per_request", {}).update(cpu_ms)
-    intake, raw_engine, raw_python = rows[0], rows[1], rows[2]
-    extra["intake_vs_raw_pgbench"] = round(intake.per_second / raw_engine.per_second, 3)
-    extra["intake_vs_raw_asyncpg"] = round(intake.per_second / raw_python.per_second, 3)
+                measured, cpu_ms, seconds = asyncio.run(
+                    inbox_at_size(infra, url, database_url, size, args.duration)
+                )
+                rows += measured
+                extra[f"fill_{size}_s"] = round(seconds, 1)
+                extra.setdefault("service_cpu_ms_per_request", {}).update(cpu_ms)
     inbox = [r for r in rows if r.label.startswith("inbox page")]
     if len(inbox) == 2:
         extra["inbox_p99_ratio_1m_vs_10k"] = round(

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.figures import percentile
 from bridges_devstack.servers import pg_bin
 
 CONCURRENCY = 8
@@ -234,16 +235,13 @@ def pgbench(
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
 
-    def at(p: float) -> float:
-        return latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))]
-
     return Figures(
         label,
         count,
         count / float(tps.group(1)) if tps else duration_s,
-        at(50),
-        at(90),
-        at(99),
+        percentile(latencies, 50),
+        percentile(latencies, 90),
+        percentile(latencies, 99),
         sum(latencies) / len(latencies),
         int(failed.group(1)) if failed else 0,
     )

@@ -7,8 +7,9 @@ raw loop once ran beside it in this process, which slowed the baseline, not Brid
 also gives the CPU time per event of the sending process and of the receiver: a receiver near a
 whole core per event rate would be the limit, not the sender.
 
-Bridges and the raw loop alternate `--rounds` times against the same servers; the table shows
-the median round of each.
+Bridges and the raw loop alternate `--rounds` times against the same servers, both with
+CONCURRENCY POSTs in flight; the table shows the median round of each, and the ratio is the
+median of the per-round ratios.
 
     .venv/bin/python -m bench.notify [--events 1000] [--rounds 3]
 """
@@ -24,14 +25,15 @@ import uuid
 from asyncio.subprocess import PIPE
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
+import psutil
 from nats.js.api import StreamConfig
 
 from bench import harness
+from bench.figures import child_running, cpu_s, median_ratio, paired_ratios
 from bridges_devstack.receiver import WebhookReceiver
 from bridges_devstack.servers import free_port
 from bridges_schema import (
@@ -43,7 +45,9 @@ from bridges_schema import (
     new_event,
 )
 
-CONCURRENCY = 16
+CONCURRENCY = 16  # POSTs in flight: the service's BRIDGES_DELIVERY_CONCURRENCY, and the raw loop's
+PULL_BATCH = 32  # as each of the service's consumer lanes pulls
+_POOL = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
 
 
 def _event(agency: uuid.UUID) -> Any:
@@ -122,27 +126,6 @@ async def _serve_receiver(port: int) -> None:
             sys.stdout.flush()
 
 
-def _cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process so far (Linux; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _service_pid(module: str) -> int | None:
-    """The pid of our child running `python -m <module>` (Linux; None elsewhere)."""
-    try:
-        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-        for child in children:
-            if module in Path(f"/proc/{child}/cmdline").read_text():
-                return int(child)
-    except OSError:
-        pass
-    return None
-
-
 @dataclass
 class Run:
     figures: harness.Figures
@@ -153,14 +136,13 @@ class Run:
 
 class CpuMeter:
     def __init__(self, pid: int | None) -> None:
-        self._pid = pid
-        self._start = None if pid is None else _cpu_s(pid)
+        self._process = None if pid is None else psutil.Process(pid)
+        self._start = None if self._process is None else cpu_s(self._process)
 
     def per_event_ms(self, events: int) -> float | None:
-        end = None if self._pid is None else _cpu_s(self._pid)
-        if end is None or self._start is None:
+        if self._process is None or self._start is None:
             return None
-        return round((end - self._start) * 1000 / events, 2)
+        return round((cpu_s(self._process) - self._start) * 1000 / events, 2)
 
 
 async def _until(receiver: ReceiverProcess, count: int, timeout_s: float) -> None:
@@ -194,7 +176,7 @@ async def bridges(infra: harness.Infra, url: str, events: int) -> Run:
         js = bus.jetstream()
         batch = [_event(agency) for _ in range(events)]
         sent: dict[str, float] = {}
-        service = CpuMeter(_service_pid("bridges_notifications"))
+        service = CpuMeter(child_running("bridges_notifications").pid)
         receiving = CpuMeter(receiver.pid)
         started = time.monotonic()
         for event in batch:
@@ -234,20 +216,37 @@ async def raw(infra: harness.Infra, events: int, round_: int = 0) -> Run:
             await js.publish(f"bench.raw{round_}.requested", event.model_dump_json().encode())
         sender = CpuMeter(os.getpid())  # as for Bridges: publishing is not the sender's work
         subscription = await js.pull_subscribe(subjects, durable=f"bench-raw{round_}")
-        async with httpx.AsyncClient(timeout=5) as client:
-            done = 0
-            while done < events:
-                messages = await subscription.fetch(CONCURRENCY, timeout=5)
+        # as the service: batches pulled ahead, CONCURRENCY POSTs in flight at every moment
+        # (not a batch at a time, which would wait for each batch's slowest POST)
+        pulled: asyncio.Queue[Any] = asyncio.Queue(maxsize=PULL_BATCH)
 
-                async def post(message: Any) -> None:
+        async def pull() -> None:
+            left = events
+            while left:
+                for message in await subscription.fetch(min(PULL_BATCH, left), timeout=5):
+                    await pulled.put(message)
+                    left -= 1
+
+        async with httpx.AsyncClient(timeout=5, limits=_POOL) as client:
+
+            async def post() -> None:
+                while True:
+                    message = await pulled.get()
                     event_id = message.data.split(b'"id":"', 1)[1].split(b'"', 1)[0].decode()
                     await client.post(
                         receiver.url, content=message.data, headers={"webhook-id": event_id}
                     )
                     await message.ack()
+                    pulled.task_done()
 
-                await asyncio.gather(*(post(m) for m in messages))
-                done += len(messages)
+            posting = [asyncio.create_task(post()) for _ in range(CONCURRENCY)]
+            try:
+                await pull()
+                await pulled.join()
+            finally:
+                for task in posting:
+                    task.cancel()
+                await asyncio.gather(*posting, return_exceptions=True)
         await _until(receiver, events, 60)
         figures = _figures("raw: pull + POST + ack", receiver, started, sent)
         return Run(
@@ -297,17 +296,13 @@ def main() -> None:
                 measured.append(asyncio.run(bridges(infra, url, args.events)))
                 baseline.append(asyncio.run(raw(infra, args.events, round_)))
     bridges_run, raw_run = _median_run(measured), _median_run(baseline)
+    rates = [b.figures.per_second for b in measured], [r.figures.per_second for r in baseline]
     extra = {
         "events": args.events,
         "concurrency": CONCURRENCY,
         "rounds": args.rounds,
-        "bridges_vs_raw_throughput": round(
-            bridges_run.figures.per_second / raw_run.figures.per_second, 2
-        ),
-        "per_round_ratio": [
-            round(b.figures.per_second / r.figures.per_second, 2)
-            for b, r in zip(measured, baseline, strict=True)
-        ],
+        "bridges_vs_raw_throughput (median of per-round ratios)": round(median_ratio(*rates), 2),
+        "per_round_ratio": [round(r, 2) for r in paired_ratios(*rates)],
         "per_round_events_per_s": {
             "bridges": [round(b.figures.per_second, 1) for b in measured],
             "raw": [round(r.figures.per_second, 1) for r in baseline],
@@ -322,7 +317,6 @@ def main() -> None:
             "bridges": sum(b.duplicates for b in measured),
             "raw": sum(r.duplicates for r in baseline),
         },
-        "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": "latency = publish to arrival at the receiver; the receiver is its own process",
     }
     rows = [bridges_run.figures, raw_run.figures]

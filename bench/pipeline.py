@@ -31,9 +31,10 @@ import asyncpg
 import httpx
 
 from bench import harness, load, pipeline_baselines, pipeline_plot, pipeline_summary
-from bench.intake import NEED, intake_body
+from bench.intake import NEED
 from bench.pipeline_probes import OUTBOX_LAG, Sampler, consumers
 from bench.pipeline_summary import Record, Run
+from bridges_devstack.samples import intake_body
 from bridges_devstack.servers import free_port
 from bridges_referrals import need_codes
 from bridges_referrals.repository import know_need_codes
@@ -142,7 +143,7 @@ async def run_phase(
         "POST /referrals, officers (wrk)",
         f"{urls['referrals']}/referrals",
         method="POST",
-        body=json.dumps(intake_body(program_id)),
+        body=json.dumps(intake_body([program_id])),
         headers={"Authorization": f"Bearer {infra.token(Role.OFFICER)}"},
         unique_header="Idempotency-Key",
         concurrency=args.concurrency,

@@ -14,6 +14,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import StreamConfig
 
 from bench import load
+from bench.figures import percentile
 
 EVENT_BYTES = 700  # about a referral.requested CloudEvent's size
 
@@ -23,9 +24,7 @@ def latency_row(label: str, latencies_ms: Sequence[float], seconds: float) -> di
     ordered = sorted(latencies_ms)
 
     def at(p: float) -> float | None:
-        if not ordered:
-            return None
-        return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 2)
+        return round(percentile(ordered, p), 2) if ordered else None
 
     return {
         "label": label,

@@ -1,6 +1,6 @@
 """What the pipeline benchmark samples while the load runs: the outboxes (rows not yet published,
 the oldest one's age), JetStream consumers (pending, awaiting ack; nats-server's /jsz) and the
-memory and CPU time of every process the benchmark started (found under its own pid in /proc)."""
+memory and CPU time of every process the benchmark started (its own descendants, psutil)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,22 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
-PROC = Path("/proc")
+from bench.figures import cpu_s
 
 OUTBOX_LAG = """SELECT count(*) AS pending,
                        coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_s
                 FROM outbox WHERE published_at IS NULL"""
 
 
-def _kib(status: str, key: str) -> int:
-    for line in status.splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _label(pid: int) -> str:
+def _label(process: psutil.Process) -> str:
     """What a process is: `python -m <module>`'s module, else its program's name."""
-    argv = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
-    words = [w.decode(errors="replace") for w in argv if w]
+    words = [w for w in process.cmdline() if w]
     if not words:
         return "?"
     if os.path.basename(words[0]).startswith("python") and "-m" in words[:-1]:
@@ -41,72 +33,56 @@ def _label(pid: int) -> str:
     return os.path.basename(words[0].split(":")[0].split()[0])  # "postgres: writer" -> postgres
 
 
-def descendants(root: int) -> dict[int, str]:
+def descendants(root: int) -> dict[int, tuple[psutil.Process, str]]:
     """Every live process under `root` (and `root`), with its label."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
+    top = psutil.Process(root)
+    found: dict[int, tuple[psutil.Process, str]] = {}
+    for process in [top, *top.children(recursive=True)]:
         try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children[ppid].append(int(entry.name))
-    found: dict[int, str] = {}
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            found[pid] = _label(pid)
-        except OSError:
-            continue
-        todo += children.get(pid, [])
+            found[process.pid] = (process, _label(process))
+        except psutil.Error:
+            continue  # gone meanwhile
     return found
-
-
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
 class Processes:
-    """Per label, over the sampling: peak memory (a lone process's VmHWM, the kernel's own peak;
-    for a label with several processes, PostgreSQL's backends, the peak of their summed PSS,
-    shared memory split between them rather than counted once each) and CPU seconds used (user +
-    system, from the first sample on; a process born later counts from zero)."""
+    """Per label, over the sampling: peak memory (a lone process's peak sampled RSS; for a
+    label with several processes, PostgreSQL's backends, the peak of their summed PSS, shared
+    memory split between them rather than counted once each) and CPU seconds used (user +
+    system, from the first sample on; a process born later counts from zero). Read through
+    psutil."""
 
     root: int = field(default_factory=os.getpid)
-    hwm_kib: dict[str, int] = field(default_factory=dict)
+    rss_kib: dict[str, int] = field(default_factory=dict)
     pss_kib: dict[str, int] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)
-    first_ticks: dict[int, int] = field(default_factory=dict)
-    last_ticks: dict[int, tuple[str, int]] = field(default_factory=dict)
+    first_cpu_s: dict[int, float] = field(default_factory=dict)
+    last_cpu_s: dict[int, tuple[str, float]] = field(default_factory=dict)
 
     def sample(self) -> None:
         pss: dict[str, int] = defaultdict(int)
         count: dict[str, int] = defaultdict(int)
-        first_sample = not self.last_ticks
-        for pid, label in descendants(self.root).items():
+        first_sample = not self.last_cpu_s
+        for pid, (process, label) in descendants(self.root).items():
             try:
-                status = (PROC / str(pid) / "status").read_text()
-                rollup = (PROC / str(pid) / "smaps_rollup").read_text()
-                stat = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
+                memory = process.memory_full_info()
+                used = cpu_s(process)
+            except psutil.Error:
                 continue  # gone meanwhile
-            self.hwm_kib[label] = max(self.hwm_kib.get(label, 0), _kib(status, "VmHWM"))
-            pss[label] += _kib(rollup, "Pss")
+            self.rss_kib[label] = max(self.rss_kib.get(label, 0), memory.rss // 1024)
+            pss[label] += memory.pss // 1024
             count[label] += 1
-            ticks = int(stat[11]) + int(stat[12])  # utime + stime (fields 14, 15)
-            self.first_ticks.setdefault(pid, ticks if first_sample else 0)
-            self.last_ticks[pid] = (label, ticks)
+            self.first_cpu_s.setdefault(pid, used if first_sample else 0.0)
+            self.last_cpu_s[pid] = (label, used)
         for label, kib in pss.items():
             self.pss_kib[label] = max(self.pss_kib.get(label, 0), kib)
             self.processes[label] = max(self.processes.get(label, 0), count[label])
 
     def cpu_s(self) -> dict[str, float]:
         used: dict[str, float] = defaultdict(float)
-        for pid, (label, ticks) in self.last_ticks.items():
-            used[label] += (ticks - self.first_ticks[pid]) / TICKS_PER_S
+        for pid, (label, seconds) in self.last_cpu_s.items():
+            used[label] += seconds - self.first_cpu_s[pid]
         return dict(used)
 
     def summary(self) -> dict[str, dict[str, Any]]:
@@ -115,11 +91,11 @@ class Processes:
             label: {
                 "processes": self.processes[label],
                 "peak_mb": round(
-                    (self.hwm_kib[label] if self.processes[label] == 1 else self.pss_kib[label])
+                    (self.rss_kib[label] if self.processes[label] == 1 else self.pss_kib[label])
                     / 1024,
                     1,
                 ),
-                "measure": "VmHWM" if self.processes[label] == 1 else "peak of summed PSS",
+                "measure": "peak RSS" if self.processes[label] == 1 else "peak of summed PSS",
                 "cpu_s": round(cpu.get(label, 0.0), 1),
             }
             for label in sorted(self.processes)

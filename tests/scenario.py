@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from bridges_devstack.samples import intake_body
 from bridges_devstack.testing import eventually
 from bridges_schema import Role
 
@@ -51,27 +51,11 @@ def program(agency_id: uuid.UUID, *, accepting: bool = True) -> dict[str, Any]:
 
 
 def intake(program_ids: list[str], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "client": {
-            "given_name": "Amara",
-            "family_name": FAMILY_NAME,
-            "date_of_birth": "1988-04-02",
-            "contact": {"phone": PHONE, "preferred_language": "es", "safe_to_leave_message": False},
-            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
-        },
-        "needs": [NEED],
-        "situation": "Lost job last month; toddler at home.",
-        "urgency": "high",
-        "program_ids": program_ids,
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "needs"],
-        },
-    }
-    body.update(overrides)
-    return body
+    fields = {"needs": [NEED], **overrides}
+    given = fields.pop("client", {})
+    contact = {"phone": PHONE, "preferred_language": "es", **given.get("contact", {})}
+    family = {"family_name": FAMILY_NAME, **given, "contact": contact}
+    return intake_body(program_ids, client=family, **fields)
 
 
 async def create_program(stack: Any, **kwargs: Any) -> dict[str, Any]:

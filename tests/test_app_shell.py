@@ -77,6 +77,7 @@ def test_every_value_the_api_can_send_has_a_label(prefix: str, values: list[str]
     assert [v for v in values if f"{prefix}.{v}" not in english] == []
 
 
+@pytest.mark.integration  # node, as `make test` installs it
 def test_the_pure_modules_pass_their_own_tests() -> None:
     npm = shutil.which("npm")
     assert npm, "npm is needed for the app (Node.js 20)"

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+import psutil
 import pytest
 
 from bridges_devstack import bus_users
@@ -37,7 +38,7 @@ from bridges_schema.subjects import Domain
 from tests.scenario import intake
 from tests.test_make_up import _hooked_referrals, _interrupt, _pid, _ready, _start, _wait_for_stack
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.integration]
 NODES, REPLICAS = 3, 2
 REFERRALS = int(os.environ.get("BRIDGES_CLUSTER_REFERRALS", "24"))
 TABLETS = 4  # referrals filed at once
@@ -83,19 +84,12 @@ async def _stuck_outbox_rows(database_url: str) -> int:
 
 
 def _owner_of(sender: tuple[str, int], pids: dict[str, int]) -> str | None:
-    """Which of `pids` holds the loopback TCP socket bound to `sender`'s port (from /proc)."""
-    port = f":{sender[1]:04X}"
-    inodes = {
-        fields[9]
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-        if (fields := line.split())[1].endswith(port)
-    }
+    """Which of `pids` holds the loopback TCP socket bound to `sender`'s port (psutil)."""
     for name, pid in pids.items():
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
-                        return name
+        with contextlib.suppress(psutil.Error):
+            sockets = psutil.Process(pid).net_connections(kind="tcp")
+            if any(s.laddr and s.laddr.port == sender[1] for s in sockets):
+                return name
     return None
 
 

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from bridges_devstack import samples
 from bridges_devstack.testing import eventually
 from bridges_schema import Role
 from tests.scenario import FAMILY_NAME, PHONE, create_program, intake, register_endpoint
@@ -138,12 +139,7 @@ async def test_nothing_the_family_did_not_share_reaches_the_agency_by_any_path(s
     after withdrawal nothing at all, and the officer's withdrawal note stays with the officer."""
     program = await create_program(stack)
     await register_endpoint(stack, receiver.url)
-    consent = {
-        "given_by": "client",
-        "method": "verbal",
-        "given_at": "2026-11-02T09:00:00Z",
-        "scopes": ["contact"],
-    }
+    consent = samples.consent("contact", given_at="2026-11-02T09:00:00Z")
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         filed = await c.post(
             "/referrals",

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from bridges_devstack import samples
 from bridges_devstack.testing import eventually
 from bridges_schema import Role
 from tests import fhir_profiles
@@ -275,13 +276,7 @@ async def test_patient_and_service_request_carry_only_what_the_family_agreed_to_
     module_stack, program, scopes, shown
 ):
     stack = module_stack
-    consent = {
-        "given_by": "client",
-        "method": "verbal",
-        "given_at": datetime.now(UTC).isoformat(),
-        "scopes": scopes,
-    }
-    filed = await _file(stack, program["id"], consent=consent)
+    filed = await _file(stack, program["id"], consent=samples.consent(*scopes))
     referral_id, case_id = filed["referrals"][0]["id"], filed["case_id"]
     patient = _valid((await _get(stack, Role.AGENCY_STAFF, f"/fhir/Patient/{case_id}")).json())
     request = _valid(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bridges_devstack import samples
 from bridges_devstack.fuzz import as_json
 from bridges_devstack.testing import eventually
 from bridges_schema import Role
@@ -77,12 +78,7 @@ async def test_unstorable_text_in_an_intake_is_refused_and_writes_nothing(stack,
     ids=["before-year-1", "minus-infinity", "year-1", "naive"],
 )
 async def test_a_consent_time_that_names_no_sensible_instant_is_refused(stack, program, given_at):
-    consent = {
-        "given_by": "client",
-        "method": "verbal",
-        "given_at": given_at,
-        "scopes": ["contact"],
-    }
+    consent = samples.consent("contact", given_at=given_at)
     async with stack.referrals.client(stack.token(Role.OFFICER)) as c:
         response = await c.post(
             "/referrals",

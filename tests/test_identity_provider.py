@@ -310,3 +310,16 @@ def test_a_rotated_refresh_token_keeps_its_sessions_end(tmp_path: Path) -> None:
 def test_the_services_claim_settings_name_every_bridges_role() -> None:
     values = json.loads(identity.SERVICE_SETTINGS["BRIDGES_JWT_ROLE_VALUES"])
     assert sorted(values.values()) == sorted(r.value for r in Role)
+
+
+async def test_the_sign_in_page_lists_each_role_s_people_from_its_template_escaped(
+    idp: Running,
+) -> None:
+    params, _ = idp.request(state='"><script>alert(1)</script>')
+    page = await idp.http.get("/authorize", params=params)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<h2>officer</h2>" in page.text and "<h2>agency staff</h2>" in page.text
+    assert 'value="badge-1"><strong>Dana Reyes</strong> <span>badge-1</span>' in page.text
+    assert "<strong>Lee Chen</strong> <span>Food bank</span>" in page.text
+    assert "<script>alert(1)" not in page.text  # the query, echoed in the form's action
+    assert "&lt;script&gt;" in page.text or "%3Cscript%3E" in page.text

@@ -27,7 +27,7 @@ import string
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -39,6 +39,7 @@ import pytest
 import structlog
 
 from bridges_devstack.receiver import WebhookReceiver
+from bridges_devstack.samples import consent, intake_body
 from bridges_devstack.testing import Infra, eventually
 from bridges_referrals import privacy
 from bridges_schema import Role, Streams
@@ -144,40 +145,39 @@ def _intake(
     marks: Markers, program_ids: list[str], follow_up: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     chosen = {"follow_up": follow_up} if follow_up else {}
-    return {
-        **chosen,
-        "client": {
-            "given_name": marks.given,
-            "family_name": marks.family,
-            "date_of_birth": "1988-04-02",
-            "contact": {
-                "phone": marks.phone,
-                "email": f"{marks.email_user}@example.org",
-                "best_time": f"mornings, ask for {marks.best_time}",
-                "preferred_language": "es",
-                "safe_to_leave_message": False,
-            },
-            "household": [
-                {
-                    "given_name": marks.member,
-                    "family_name": marks.member_family,
-                    "relationship": "child",
-                    "age": 3,
-                }
-            ],
+    family = {
+        "given_name": marks.given,
+        "family_name": marks.family,
+        "contact": {
+            "phone": marks.phone,
+            "email": f"{marks.email_user}@example.org",
+            "best_time": f"mornings, ask for {marks.best_time}",
+            "preferred_language": "es",
         },
-        "needs": [NEED],
-        "situation": f"Lost job last month; {marks.situation} at home.",
-        "urgency": "high",
-        "program_ids": program_ids,
-        "consent": {
-            "given_by": "guardian",
-            "given_by_name": marks.guardian,
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "household", "needs", "situation"],
-        },
+        "household": [
+            {
+                "given_name": marks.member,
+                "family_name": marks.member_family,
+                "relationship": "child",
+                "age": 3,
+            }
+        ],
     }
+    return intake_body(
+        program_ids,
+        client=family,
+        needs=[NEED],
+        situation=f"Lost job last month; {marks.situation} at home.",
+        consent=consent(
+            "contact",
+            "household",
+            "needs",
+            "situation",
+            given_by="guardian",
+            given_by_name=marks.guardian,
+        ),
+        **chosen,
+    )
 
 
 async def _move(stack: Stack, referral: dict[str, Any], to: str, **body: Any) -> dict[str, Any]:

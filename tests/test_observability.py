@@ -34,6 +34,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.integration  # promtool, as `make test` installs it
 def test_the_alert_rules_are_valid_and_each_fires_on_trouble():
     checked = promtool("check", "rules", "alerts.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -45,6 +46,7 @@ def test_the_alert_rules_are_valid_and_each_fires_on_trouble():
     assert not untested, f"alerts without a promtool test: {untested}"
 
 
+@pytest.mark.integration
 def test_prometheus_config_is_valid():
     checked = promtool("check", "config", "--syntax-only", "prometheus.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -22,6 +22,8 @@ from bridges_kit.faults import NATS_ERRORS
 from bridges_schema import Streams
 from bridges_schema.subjects import Domain
 
+pytestmark = pytest.mark.integration  # starts its own three-node cluster
+
 T = TypeVar("T")
 MESSAGES = 150
 KILL_AT = 50

@@ -100,10 +100,29 @@ async def test_nothing_is_sent_unless_committed(pool):
         assert uow.connection.is_in_transaction()
 
 
+class _FirstDead:
+    """The pool, but its next connection is one whose server died (the pool does not know)."""
+
+    def __init__(self, pool: asyncpg.Pool, dead: asyncpg.Connection) -> None:
+        self._pool, self._dead = pool, dead
+
+    async def acquire(self) -> asyncpg.Connection:
+        if self._dead is not None:
+            dead, self._dead = self._dead, None
+            return dead
+        return await self._pool.acquire()
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        await self._pool.release(conn)
+
+
 async def test_a_connection_dead_before_the_statement_is_replaced(pool):
-    uow = Claims(pool, STREAMS).in_one_statement()
+    dead = await pool.acquire()
+    await pool.execute("SELECT pg_terminate_backend($1)", dead.get_server_pid())
+    uow = Claims(_FirstDead(pool, dead), STREAMS).in_one_statement()
     async with uow:
         uow.claim("key-3", "after a restart")
-        await pool.execute("SELECT pg_terminate_backend($1)", uow.connection.get_server_pid())
+        with pytest.raises(RuntimeError, match="not open"):
+            uow.connection  # noqa: B018 (none is held until the statement is sent)
         await uow.commit()
     assert await _rows(pool) == (1, 1, 0)

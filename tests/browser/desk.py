@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
+from bridges_devstack.samples import consent, intake_body
 from tests.browser import tablet
 from tests.browser.support import AppStack
 
@@ -64,29 +65,25 @@ def file(stack: AppStack, who: Family) -> dict[str, Any]:
     program = _program_ids(stack.urls["directory"])[who.program]
     answer = httpx.post(
         f"{stack.urls['referrals']}/referrals",
-        json={
-            "client": {
+        json=intake_body(
+            [program],
+            client={
+                **tablet.JUST_A_NAME,
                 "given_name": who.given,
                 "family_name": who.family,
                 "contact": {
-                    "phone": "503-555-0142",
+                    **tablet.JUST_A_NAME["contact"],
                     "preferred_language": who.language,
                     "interpreter_needed": who.interpreter,
-                    "safe_to_leave_message": False,
                 },
                 "household": who.household,
             },
-            "needs": list(who.needs),
-            "urgency": who.urgency,
-            "program_ids": [program],
-            "consent": {
-                "given_by": "client",
-                "method": "verbal",
-                "given_at": tablet.now().isoformat(),
-                "scopes": list(who.scopes),
-            },
-            "officer_contact": {"name": OFFICERS[who.officer], "phone": "503-555-0100"},
-        },
+            needs=list(who.needs),
+            urgency=who.urgency,
+            situation=None,
+            consent=consent(*who.scopes, given_at=tablet.now().isoformat()),
+            officer_contact={"name": OFFICERS[who.officer], "phone": "503-555-0100"},
+        ),
         headers={
             "Authorization": f"Bearer {_token(stack, who.officer)}",
             "Idempotency-Key": f"desk-{uuid.uuid4()}",

@@ -21,11 +21,19 @@ import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from bridges_devstack.running import SERVICE_WORKER_IN_CONTROL
+from bridges_devstack.samples import consent, intake_body
 from tests.browser.support import AppStack
 
 PIN = "246810"
 AXE = Path(__file__).resolve().parents[2] / "app" / "node_modules" / "axe-core" / "axe.min.js"
 RIVERTON_FOOD_BANK = "Riverton Community Food Bank"
+
+# A family with a name and a phone only (the sample family's birth date and household left out)
+JUST_A_NAME = {
+    "date_of_birth": None,
+    "household": [],
+    "contact": {"phone": "503-555-0142", "safe_to_leave_message": False},
+}
 
 
 def family_name() -> str:
@@ -259,22 +267,14 @@ def file_by_api(
     program_id = next(s["id"] for s in services if s["name"] == program)
     answer = httpx.post(
         f"{stack.urls['referrals']}/referrals",
-        json={
-            "client": {
-                "given_name": "Ines",
-                "family_name": family,
-                "contact": {"phone": "503-555-0142", "safe_to_leave_message": False},
-            },
-            "needs": ["food"],
-            "urgency": "routine",
-            "program_ids": [program_id],
-            "consent": {
-                "given_by": "client",
-                "method": "verbal",
-                "given_at": now().isoformat(),
-                "scopes": ["contact", "needs"],
-            },
-        },
+        json=intake_body(
+            [program_id],
+            client={**JUST_A_NAME, "given_name": "Ines", "family_name": family},
+            needs=["food"],
+            urgency="routine",
+            situation=None,
+            consent=consent(given_at=now().isoformat()),
+        ),
         headers={
             "Authorization": f"Bearer {token or stack.tokens['officer']}",
             "Idempotency-Key": f"test-{uuid.uuid4()}",
@@ -345,6 +345,26 @@ def set_intake(stack: AppStack, name: str, intake: dict[str, Any]) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+TRACKING_POLL_MS = 15_000  # how often the officer's list asks for news (app/src/tracking.js)
+
+
+def move_clock_until(
+    page: Page, expectation: Any, *, step_ms: int = TRACKING_POLL_MS, timeout_s: float = 40.0
+) -> None:
+    """Move the page's clock (`page.clock.install()` first) on by `step_ms` at a time until
+    `expectation` (an `expect(...)` with a short timeout) holds: the app's timers fire at once,
+    while what the servers do takes its real time."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.clock.fast_forward(step_ms)
+        try:
+            expectation()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def eventually(probe: Any, *, timeout_s: float = 20.0, interval_s: float = 0.2) -> Any:

@@ -16,6 +16,8 @@ from tests.browser import desk, tablet
 from tests.browser.desk import Family
 from tests.browser.support import AppStack, screenshot
 
+POLL_MS = 5_000  # how often the inbox asks for news (app/src/poll.js)
+
 
 def _rows(page: Page) -> list[str]:
     """The referral ids of the rows shown, top to bottom."""
@@ -126,6 +128,7 @@ def test_filters_narrow_the_list_by_urgency_and_program(
 def test_a_new_arrival_is_marked_counted_in_the_title_and_announced_once(
     app_stack: AppStack, page: Page
 ) -> None:
+    page.clock.install()  # the inbox polls every POLL_MS: time is moved on, not waited for
     desk.sign_in(page, app_stack)
     expect(page.locator("[data-referral-id]").first).to_be_visible()
     assert page.title() == "Bridges"
@@ -140,12 +143,13 @@ def test_a_new_arrival_is_marked_counted_in_the_title_and_announced_once(
     )
     arrived = desk.file(app_stack, Family("Eun", desk.family_name(), "emergency"))
     row = desk.row(page, arrived)
-    expect(row).to_have_class(re.compile(r"\barrived\b"), timeout=20_000)
+    page.clock.fast_forward(POLL_MS)
+    expect(row).to_have_class(re.compile(r"\barrived\b"))
     expect(row.locator(".inbox-new")).to_have_text("New")
     expect(page).to_have_title("(1) Bridges")
     for _ in range(2):  # two more polls: still announced once
         with page.expect_response(lambda r: "/inbox?" in r.url and "status=requested" in r.url):
-            pass
+            page.clock.fast_forward(POLL_MS)
     announced = page.evaluate("() => window.announced")
     assert announced == [f"New referral {arrived['reference']}: Emergency"], announced
 

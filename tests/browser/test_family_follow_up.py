@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from bridges_devstack.samples import consent, intake_body
 from tests.browser import tablet
 from tests.browser.support import AppStack, screenshot
 from tests.browser.tablet import RIVERTON_FOOD_BANK
@@ -38,23 +39,24 @@ def _file(stack: AppStack, contact: dict[str, Any], **more: Any) -> dict[str, An
     app's own tests)."""
     answer = httpx.post(
         f"{stack.urls['referrals']}/referrals",
-        json={
-            "client": {
+        json=intake_body(
+            [_program_id(stack)],
+            client={
+                **tablet.JUST_A_NAME,
                 "given_name": "Ines",
                 "family_name": tablet.family_name(),
-                "contact": contact,
+                "contact": {"phone": None, **contact},  # exactly these ways to reach them
             },
-            "needs": more.pop("needs", ["food"]),
-            "urgency": "routine",
-            "program_ids": [_program_id(stack)],
-            "consent": {
-                "given_by": "client",
-                "method": "verbal",
-                "given_at": tablet.now().isoformat(),
-                "scopes": ["contact", "needs", "situation"],
+            **{
+                "needs": ["food"],
+                "urgency": "routine",
+                "situation": None,
+                "consent": consent(
+                    "contact", "needs", "situation", given_at=tablet.now().isoformat()
+                ),
+                **more,
             },
-            **more,
-        },
+        ),
         headers={
             "Authorization": f"Bearer {stack.tokens['officer']}",
             "Idempotency-Key": f"family-{uuid.uuid4()}",

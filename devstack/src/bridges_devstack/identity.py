@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import html
 import json
 import logging
 import secrets
@@ -34,7 +33,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
-from flask import Flask, redirect, request
+from flask import Flask, redirect, render_template, request
 from joserfc.jwk import ECKey, KeySet
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
@@ -509,22 +508,14 @@ class Provider:
         }
 
     def _chooser_page(self) -> Response:
-        action = html.escape("/authorize?" + request.query_string.decode(), quote=True)
-        sections = []
-        for role in Role:
-            people = [u for u in self.users.values() if u.role is role]
-            if not people:
-                continue
-            buttons = "".join(
-                f'<li><button name="user" value="{html.escape(u.id, quote=True)}">'
-                f"<strong>{html.escape(u.name)}</strong> "
-                f"<span>{html.escape(u.agency_name or u.id)}</span></button></li>"
-                for u in people
-            )
-            sections.append(
-                f"<h2>{html.escape(role.value.replace('_', ' '))}</h2><ul>{buttons}</ul>"
-            )
-        page = _CHOOSER.format(action=action, sections="".join(sections))
+        # templates/sign_in.html, escaped by Jinja2 (Flask autoescapes .html templates)
+        roles = [
+            (role.value.replace("_", " "), people)
+            for role in Role
+            if (people := [u for u in self.users.values() if u.role is role])
+        ]
+        action = "/authorize?" + request.query_string.decode()
+        page = render_template("sign_in.html", action=action, roles=roles)
         response = Response(page, mimetype="text/html")
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "
@@ -534,36 +525,11 @@ class Provider:
         return response
 
 
-_CHOOSER = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Sign in: Bridges development provider</title>
-<style>
-body {{ font: 18px/1.4 system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem;
-  color: #1b1b1b; }}
-h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.1rem; text-transform: capitalize; }}
-ul {{ list-style: none; padding: 0; }}
-button {{ display: block; width: 100%; min-height: 48px; margin: .4rem 0; text-align: left;
-  font: inherit; padding: .6rem .9rem; border: 2px solid #0b4f6c; border-radius: 8px;
-  background: #fff; cursor: pointer; }}
-button:focus-visible {{ outline: 3px solid #f4a300; }} span {{ color: #444; }}
-p.note {{ background: #fff4d6; padding: .7rem; border-radius: 6px; }}
-</style></head>
-<body><main>
-<h1>Bridges development sign-in</h1>
-<p class="note">This is the development identity provider of <code>make up</code>: there are no
-passwords. In production Bridges signs in with your organisation's provider.</p>
-<form method="post" action="{action}">{sections}</form>
-</main></body></html>
-"""
-
-
 def _refused(error: OAuth2Error) -> Response:
     """A sign-in request that is not the app's own (unknown client, wrong redirect URI, no
     PKCE): said on the page, never redirected to a URI the request has not proved."""
-    detail = html.escape(
-        f"{error.error}: {error.description}" if error.description else error.error
-    )
-    return Response(f"<h1>Sign-in request refused</h1><p>{detail}</p>", 400, mimetype="text/html")
+    detail = f"{error.error}: {error.description}" if error.description else error.error
+    return Response(render_template("refused.html", detail=detail), 400, mimetype="text/html")
 
 
 def main(argv: list[str] | None = None) -> None:

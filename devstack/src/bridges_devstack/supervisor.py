@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
+from bridges_kit import backoff as kit_backoff
 from bridges_kit.healthcheck import LIVE
 
 
@@ -28,8 +29,7 @@ class Backoff:
     healthy_after_s: float = 60.0
 
     def delay(self, restart: int) -> float:
-        doublings = min(max(restart - 1, 0), 32)  # past the cap anyway; keeps the float finite
-        return min(self.cap_s, self.first_s * 2.0**doublings)
+        return kit_backoff.Backoff(first_s=self.first_s, cap_s=self.cap_s).delay(restart)
 
     def next_restart(self, previous: int, ran_for_s: float) -> int:
         """The consecutive restart number for a process that exited after `ran_for_s`."""

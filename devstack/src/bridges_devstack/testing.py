@@ -1,5 +1,6 @@
 """pytest plugin: real PostgreSQL and nats-server once per session, services in-process on
-free ports, each test isolated by its own database schema and NATS namespace.
+free ports, each test isolated by its own database schema and NATS namespace; every test that
+uses them is marked `integration` (`pytest -m "not integration"` runs the others).
 
 External servers instead of embedded ones: BRIDGES_TEST_POSTGRES_URL (a superuser URL of a
 server whose databases we may create) and BRIDGES_TEST_NATS_URL.
@@ -79,6 +80,25 @@ class Infra:
             # the directory checks the listing-review links notifications signs (one key)
             "BRIDGES_LISTING_LINK_KEY": LISTING_LINK_KEY,
         }
+
+
+# Fixtures that start servers: a test that uses one (directly or through another fixture) is an
+# integration test. A test that starts servers by itself says so (`pytest.mark.integration`).
+SERVER_FIXTURES = frozenset({"infra", "app_stack", "browser"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "integration: needs servers (PostgreSQL, NATS, a service, a browser) or a tool that "
+        "`make test` installs; `make test-unit` runs the rest in seconds",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

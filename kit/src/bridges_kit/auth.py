@@ -1,4 +1,6 @@
-"""JWT bearer authentication and role checks (PyJWT), plus minting dev tokens.
+"""JWT bearer authentication and role checks (PyJWT), plus `mint_token` for the test suite and
+the benchmarks (services configured with their key accept them; `bridges token` signs as the
+development OpenID provider instead, and no service has a token command).
 
 Tokens carry `sub`, a role (officer | agency_staff | admin | ops), an agency for agency staff,
 and optionally an email and a name; where a provider puts the last four is a `ClaimMapping`
@@ -390,6 +392,7 @@ def mint_token(
     issuer: str = "bridges",
     audience: str = "bridges",
 ) -> str:
+    """A signed access token for tests and benchmarks (never used by a running service)."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,

@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from bridges_kit.backoff import Backoff
 from bridges_kit.bus_access import inbox_prefix
 from bridges_schema import Stream, Streams
 from bridges_schema.subjects import Domain
@@ -75,7 +76,7 @@ async def connect(
     """Connect to `url` as `login`, retrying until `timeout_s`; once connected, reconnect
     forever. Refused credentials are not retried: nothing changes by waiting."""
     deadline = time.monotonic() + timeout_s
-    delay = 0.2
+    waits = Backoff(first_s=0.2, cap_s=2.0).delays()
     while True:
         try:
             return await nats.connect(
@@ -94,8 +95,7 @@ async def connect(
             if time.monotonic() > deadline:
                 raise
             log.warning("nats_connect_retry", error=str(exc), url=url)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            await asyncio.sleep(next(waits))
 
 
 async def _log_error(exc: Exception) -> None:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import Header, Response
 from pydantic import BaseModel
 
+from bridges_kit.versions import weakly_names
+
 # Polled lists hold personal data: no cache, shared or private, may keep them. The client keeps
 # the last body and its ETag itself and sends If-None-Match.
 CACHE_CONTROL = "no-store, private"
@@ -40,10 +42,7 @@ def etag_of(body: bytes) -> str:
 
 def none_match(if_none_match: str | None, etag: str) -> bool:
     """Whether an If-None-Match value names `etag` (weak comparison, as RFC 9110 asks for it)."""
-    if if_none_match is None:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag in tags
+    return if_none_match is not None and weakly_names(if_none_match, etag)
 
 
 class Conditional:

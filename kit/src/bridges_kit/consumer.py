@@ -47,6 +47,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from bridges_kit import dead_letters, text, tracing
+from bridges_kit.backoff import Backoff
 from bridges_kit.bus_access import consumer_name
 from bridges_kit.faults import NATS_ERRORS, OUTAGE_ERRORS, describe
 from bridges_kit.logs import bind_correlation_id, reset_correlation_id
@@ -150,9 +151,14 @@ class ConsumerPolicy:
     ack_wait_s: float = 10.0  # a stopped or killed consumer's messages come back this fast
 
 
+# Before the next delivery after a fault (by deliveries so far), and between tries while the
+# database is out: 0.5 s, 1 s, 2 s ... capped at 30 s.
+RETRIES = Backoff(first_s=0.5, cap_s=30.0)
+
+
 def retry_delay(deliveries: int) -> float:
     """Backoff before the next delivery after a fault: 0.5 s, 1 s, 2 s ... capped at 30 s."""
-    return float(min(0.5 * 2 ** max(deliveries - 1, 0), 30.0))
+    return RETRIES.delay(deliveries)
 
 
 class _Interrupted(Exception):
@@ -325,7 +331,7 @@ class Consumer(Generic[UowT]):
         )
 
     async def _apply_through_outages(self, msg: Msg, event: CloudEvent[Any]) -> None:
-        delay = 0.5
+        waits = RETRIES.delays()
         async with self._keep_lease(msg):
             while True:
                 try:
@@ -336,6 +342,7 @@ class Consumer(Generic[UowT]):
                         raise  # the database is fine: this work fails by itself
                     if self._stopping.is_set():
                         raise _Interrupted from exc
+                    delay = next(waits)
                     log.warning(
                         "consumer_waiting_for_database",
                         consumer=self.name,
@@ -344,7 +351,6 @@ class Consumer(Generic[UowT]):
                     )
                     self._count("outage")
                     await self._pause(delay)
-                    delay = min(delay * 2, 30.0)
 
     async def _database_answers(self) -> bool:
         try:
@@ -389,7 +395,7 @@ class Consumer(Generic[UowT]):
             error=error,
             deliveries=deliveries,
         )
-        delay = 0.5
+        waits = RETRIES.delays()
         while True:
             try:
                 await dead_letters.park(self._pool, letter)
@@ -399,8 +405,7 @@ class Consumer(Generic[UowT]):
                     await _settle(msg.nak())
                     return
                 log.warning("dead_letter_waiting", consumer=self.name, error=describe(exc))
-                await self._pause(delay)
-                delay = min(delay * 2, 30.0)
+                await self._pause(next(waits))
         try:  # the table is the record ops work from; the stream is for other tools
             await self._js.publish(
                 self._streams.dead_letter_subject(self.durable),

@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind
 
 from bridges_kit import tracing
+from bridges_kit.backoff import Backoff
 from bridges_kit.faults import NATS_ERRORS, describe
 from bridges_kit.logs import NATS_CORRELATION_HEADER, correlation_id
 from bridges_kit.metrics import Metrics
@@ -28,6 +29,7 @@ from bridges_schema import CloudEvent, Streams, event_spec
 log = structlog.get_logger(__name__)
 
 NOTIFY_CHANNEL = "bridges_outbox"
+_RELAY_WAITS = Backoff(first_s=0.1, cap_s=5.0)  # while NATS refuses; from the first again after
 
 
 def _outbox_row(event: CloudEvent[Any], streams: Streams) -> tuple[Any, ...]:
@@ -119,16 +121,16 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run(self) -> None:
-        backoff = 0.1
+        waits = _RELAY_WAITS.delays()
         try:
             while not self._stopping:
                 try:
                     published = await self.relay_once()
-                    backoff = 0.1
+                    waits = _RELAY_WAITS.delays()
                 except NATS_ERRORS as exc:  # the rows wait
-                    log.warning("outbox_relay_waiting", error=describe(exc), retry_in_s=backoff)
-                    await self._wakeup.wait(backoff)
-                    backoff = min(backoff * 2, 5.0)
+                    delay = next(waits)
+                    log.warning("outbox_relay_waiting", error=describe(exc), retry_in_s=delay)
+                    await self._wakeup.wait(delay)
                     continue
                 if published < self._batch:
                     await self._wakeup.wait(self._poll_s)

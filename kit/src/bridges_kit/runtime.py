@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 
 from bridges_kit import bus, db, tracing
 from bridges_kit.auth import TokenVerifier
+from bridges_kit.backoff import Backoff
 from bridges_kit.bus_access import BusUser, consumer_name
 from bridges_kit.consumer import Consumer, ConsumerPolicy, Dispatcher, Subscription
 from bridges_kit.faults import OUTAGE_ERRORS, describe
@@ -39,7 +40,7 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 UowT = TypeVar("UowT", bound=UnitOfWork)
 
 # A crashing worker is restarted after this, doubling to the cap (a bug must not spin hot).
-RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
+WORKER_RESTARTS = Backoff(first_s=1.0, cap_s=60.0)  # after each crash in a row
 
 
 class NotStarted(RuntimeError):
@@ -134,8 +135,9 @@ class Runtime(Generic[SettingsT, UowT]):
         """PostgreSQL may be starting with us (a host reboot, a compose stack coming up): retry
         connecting for `db_connect_timeout_s` rather than exit at once."""
         deadline = time.monotonic() + self.settings.db_connect_timeout_s
-        delay = 0.2
+        waits = Backoff(first_s=0.2, cap_s=5.0).delays()
         while True:
+            delay = next(waits)
             try:
                 conn = await db.connect(dsn, self.settings.db_schema)
                 await conn.close()
@@ -145,7 +147,6 @@ class Runtime(Generic[SettingsT, UowT]):
                     raise
                 log.warning("database_waiting", error=describe(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     def wakeup(self, channel: str) -> Wakeup:
         """A NOTIFY listener on its own connection (see `bridges_kit.wakeup`)."""
@@ -233,9 +234,8 @@ class Runtime(Generic[SettingsT, UowT]):
                 log.warning("worker_outage", worker=type(worker).__name__, error=describe(exc))
             except Exception:
                 log.exception("worker_crashed", worker=type(worker).__name__)
-            delay = RESTART_DELAYS_S[min(crashes, len(RESTART_DELAYS_S) - 1)]
             crashes += 1
-            await asyncio.sleep(delay)
+            await asyncio.sleep(WORKER_RESTARTS.delay(crashes))
 
     async def stop(self) -> None:
         """Stop pulling, let in-flight work finish (bounded by the grace period), then close."""

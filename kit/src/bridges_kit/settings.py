@@ -17,7 +17,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 from bridges_kit import sealing
 from bridges_kit.bus import BusLogin, servers_of
@@ -289,16 +290,10 @@ class ServiceSettings(BaseSettings):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
-        """Settings from an explicit BRIDGES_* mapping (several services in one process)."""
-        prefix = "BRIDGES_"
-        values: dict[str, Any] = {}
-        for key, raw in env.items():
-            if key.startswith(prefix):
-                # complex values come as JSON, as pydantic-settings reads them from os.environ
-                values[key[len(prefix) :].lower()] = (
-                    json.loads(raw) if raw[:1] in "[{" and raw else raw
-                )
-        return cls.model_validate(values)
+        """Settings from an explicit BRIDGES_* mapping (several services in one process), read
+        by the same pydantic-settings source that reads the process environment in production:
+        one parser for both (names, JSON values, empty values)."""
+        return cls.model_validate(_GivenEnvironment(cls, env)())
 
     def bus_login(self, user: str) -> BusLogin:
         """How this process signs in to NATS as `user` (bridges_kit.bus_access)."""
@@ -411,3 +406,16 @@ def _origin(value: str) -> str:
     ):
         raise ValueError(f"{value!r} is not an origin like https://app.example.org[:port]")
     return value
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """pydantic-settings' environment source, reading a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = dict(env)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._given, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )

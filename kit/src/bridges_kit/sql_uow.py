@@ -1,11 +1,15 @@
 """The unit of work on PostgreSQL: a transaction on a pooled connection, the events written to
 the outbox in it, and the processed-event record that makes consumers idempotent. Entered
-`in_one_statement`, it sends no BEGIN: its repositories add their writes to `statement`, which
-commit sends with the outbox rows (see `bridges_kit.one_statement`)."""
+`in_one_statement`, it sends no BEGIN and holds no connection: only the repositories
+`_bind_statement` offers are bound, each adding its writes to `statement`, which commit sends
+with the outbox rows (see `bridges_kit.one_statement`); every other repository raises
+`RepositoryUnavailable`, so nothing can be read or written outside the statement's gate. In a
+transaction, the statement's repositories raise the same."""
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from contextvars import Token
 from typing import Any
 
@@ -33,6 +37,22 @@ class Repository:
         self._conn = conn
 
 
+class RepositoryUnavailable(AttributeError):
+    """A repository used in the mode of the unit of work that does not offer it: one bound to
+    a connection while in one statement (it would write outside the gate), or one of the
+    statement's in a transaction. An AttributeError: for `hasattr`, the repository is not there."""
+
+
+class _Unbound:
+    """Stands for a repository the unit of work's current mode does not offer."""
+
+    def __init__(self, name: str, mode: str) -> None:
+        self._name, self._mode = name, mode
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise RepositoryUnavailable(f"uow.{self._name} is not available {self._mode}")
+
+
 class PostgresUnitOfWork(UnitOfWork):
     """A transaction on a pooled connection; subclasses bind their repositories in `_bind`."""
 
@@ -45,6 +65,14 @@ class PostgresUnitOfWork(UnitOfWork):
         self._statement: OneStatement | None = None
         self._span: trace.Span | None = None
         self._span_token: Token[otel_context.Context] | None = None
+        self._bound: set[str] = set()  # the repositories the last binding set
+
+    def __getattr__(self, name: str) -> Any:
+        # only for names never bound: a repository of the other mode, or before any opening
+        if name.startswith("_"):
+            raise AttributeError(name)
+        mode = "in one statement" if self._one_statement else "outside an open unit of work"
+        raise RepositoryUnavailable(f"uow.{name} is not available {mode}")
 
     @property
     def connection(self) -> asyncpg.Connection:
@@ -62,6 +90,23 @@ class PostgresUnitOfWork(UnitOfWork):
     @abc.abstractmethod
     def _bind(self, conn: asyncpg.Connection) -> None:
         """Create the service's repositories on `conn`."""
+
+    def _bind_statement(self, statement: OneStatement) -> None:
+        """Create the repositories that add their writes to `statement` (none by default)."""
+
+    def _rebind(self, mode: str, bind: Callable[[Any], None], on: Any) -> None:
+        """Whatever the previous binding set stands unavailable (`mode`) unless `bind(on)`
+        sets it again: no repository outlives the mode it was made for."""
+        before = dict(vars(self))
+        for name in self._bound:
+            setattr(self, name, _Unbound(name, mode))
+        bind(on)
+        now = vars(self)
+        self._bound |= {
+            name
+            for name, value in now.items()
+            if not name.startswith("_") and value is not before.get(name)
+        }
 
     async def _begin(self) -> None:
         # the unit of work's span: from BEGIN (or the statement's assembly) to its end
@@ -90,8 +135,7 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _open_transaction(self) -> None:
         if self._one_statement:
             self._statement = OneStatement()
-            self._conn = await self._pool.acquire()
-            self._bind(self._conn)
+            self._rebind("in one statement", self._bind_statement, self._statement)
             return
         # An idle pooled connection may have died with the server (a restart) an instant before
         # the pool noticed: starting a transaction on it is safe to retry on another.
@@ -109,7 +153,7 @@ class PostgresUnitOfWork(UnitOfWork):
                 await self._give_back(conn, broken=True)
                 raise
             self._conn, self._tx = conn, tx
-            self._bind(conn)
+            self._rebind("in a transaction", self._bind, conn)
             return
 
     async def _commit(self, events: list[CloudEvent[Any]]) -> None:
@@ -129,6 +173,7 @@ class PostgresUnitOfWork(UnitOfWork):
         enqueue_in(statement, events, self._streams)
         # The gate makes the statement safe to send again, so a connection that died with the
         # server an instant before the pool noticed is replaced, as `_begin` does.
+        self._conn = await self._pool.acquire()
         for attempt in range(_BEGIN_ATTEMPTS):
             try:
                 written = await statement.run(self.connection)

@@ -48,6 +48,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @given(json_values, json_values)
 def test_nothing_changed_means_no_changed_path(before, after):
     paths = list(edits.changed_paths(before, after))

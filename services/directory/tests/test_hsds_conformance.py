@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -231,6 +232,7 @@ def _deliberate(error: dict[str, str]) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_the_generator_draws_valid_hsds_only():
     @settings(max_examples=200, deadline=None, database=None)
     @given(SERVICES)
@@ -245,6 +247,7 @@ def test_the_generator_draws_valid_hsds_only():
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@pytest.mark.slow
 @given(services=st.lists(SERVICES, min_size=1, max_size=3), listed=st.booleans(), known=KNOWN)
 def test_parsing_and_checking_raise_nothing_but_invalid_dataset(
     services: list[dict[str, Any]], listed: bool, known: dataset.Known

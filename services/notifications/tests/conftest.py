@@ -23,7 +23,6 @@ from bridges_kit.runtime import Runtime
 from bridges_notifications.bootstrap import NotificationsSettings, build_app, build_runtime
 from bridges_schema import (
     REFERRAL_REQUESTED,
-    Domain,
     ReferralRequested,
     ReferralStatus,
     ReferralStatusChanged,
@@ -33,6 +32,7 @@ from bridges_schema import (
     new_event,
     referral_status_event,
 )
+from bridges_schema.subjects import Domain
 
 
 def build(env: dict[str, str]) -> tuple[FastAPI, Runtime]:
@@ -88,11 +88,9 @@ class Desk:
     async def publish(
         self, status: ReferralStatus = ReferralStatus.REQUESTED, agency: uuid.UUID | None = None
     ) -> Any:
-        """A referral event on the bus, as the referrals service's outbox relay sends it (its
-        stream declared as the referrals service does at start: notifications only reads it)."""
+        """A referral event on the bus, as the referrals service's outbox relay sends it."""
         event = referral_event(agency or self.agency, self.officer, status)
         runtime = self.service.runtime
-        await bus.ensure_streams(runtime.js, runtime.streams, domains=[Domain.REFERRAL])
         await runtime.js.publish(
             event_spec(event).subject(runtime.streams.namespace),
             event.model_dump_json().encode(),
@@ -166,6 +164,10 @@ def start_desk(
         service = await services_factory(
             "notifications", build, schema=schema, namespace=namespace, extra_env={**FAST, **env}
         )
+        # the referrals service declares the stream it publishes to (a service declares only
+        # its own); here the tests publish its events, so they declare it
+        runtime = service.runtime
+        await bus.ensure_streams(runtime.js, runtime.streams, domains=[Domain.REFERRAL])
         return Desk(service, infra, uuid.uuid4())
 
     return start

@@ -19,9 +19,10 @@ import nats
 
 from bridges_devstack.servers import free_port
 from bridges_devstack.testing import eventually
-from bridges_kit import bus as kit_bus
+from bridges_kit.bus import ensure_streams
 from bridges_notifications.bootstrap import NotificationsSettings
-from bridges_schema import Domain, ReferralStatus, Role, Streams, event_spec
+from bridges_schema import ReferralStatus, Role, Streams, event_spec
+from bridges_schema.subjects import Domain
 
 EVENTS = 6
 
@@ -66,7 +67,7 @@ async def _endpoint_and_events(
     assert created.status_code == 201, created.text
     events = [make_event(agency, "badge-1", ReferralStatus.REQUESTED) for _ in range(EVENTS)]
     # the referrals service declares its stream at start (notifications only reads it)
-    await kit_bus.ensure_streams(bus.jetstream(), Streams(namespace), domains=[Domain.REFERRAL])
+    await ensure_streams(bus.jetstream(), Streams(namespace), domains=[Domain.REFERRAL])
     for event in events:
         await bus.jetstream().publish(
             event_spec(event).subject(namespace),

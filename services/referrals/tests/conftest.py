@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
+from bridges_devstack.samples import consent, intake_body
 from bridges_devstack.testing import Infra, RunningService
 from bridges_kit.runtime import Runtime
+from bridges_referrals import intake as intake_use_case
 from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 from bridges_referrals.domain import Program
 from bridges_referrals.repository import SqlPrograms
@@ -74,34 +75,23 @@ class Desk:
 
 
 def intake(program_ids: list[uuid.UUID], **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Quintanilla-Okafor",
-            "date_of_birth": "1988-04-02",
-            "contact": {
-                "phone": "+1 503 555 0142",
-                "preferred_channel": "sms",
-                "preferred_language": "es",
-                "interpreter_needed": True,
-                "best_time": "after 6pm",
-                "safe_to_leave_message": False,
-            },
-            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
-        },
-        "needs": ["food.pantry", "housing.rent"],
-        "situation": "Lost job last month; toddler at home.",
-        "urgency": "high",
-        "program_ids": [str(p) for p in program_ids],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "household", "needs", "situation"],
+    family = {
+        "family_name": "Quintanilla-Okafor",
+        "contact": {
+            "preferred_language": "es",
+            "preferred_channel": "sms",
+            "interpreter_needed": True,
+            "best_time": "after 6pm",
         },
     }
-    body.update(overrides)
-    return body
+    fields = {
+        "needs": ["food.pantry", "housing.rent"],
+        "consent": consent("contact", "household", "needs", "situation"),
+        **overrides,
+    }
+    given = fields.pop("client", {})
+    contact = {**family["contact"], **given.get("contact", {})}
+    return intake_body(program_ids, client={**family, **given, "contact": contact}, **fields)
 
 
 async def add_program(pool: Any, agency: uuid.UUID, code: str = "food.pantry") -> uuid.UUID:
@@ -163,3 +153,18 @@ def start_referrals(
         )
 
     return start
+
+
+@pytest.fixture
+def careful_intakes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Idempotency-Keys of the intakes that took the path that reads first (not the one
+    statement): a spy on `intake._file_after_reading`."""
+    keys: list[str] = []
+    read_first = intake_use_case._file_after_reading
+
+    async def spy(uow: Any, targets: Any, officer: Any, request: Any, key: str, *rest: Any) -> Any:
+        keys.append(key)
+        return await read_first(uow, targets, officer, request, key, *rest)
+
+    monkeypatch.setattr(intake_use_case, "_file_after_reading", spy)
+    return keys

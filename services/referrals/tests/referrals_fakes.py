@@ -50,7 +50,7 @@ class FakePrograms:
         self.seen.update(found)
         return found
 
-    def remembered(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+    def read_lately(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
         return {i: self.seen[i] for i in ids if i in self.seen}
 
     async def apply(self, program: Program) -> bool:
@@ -296,6 +296,9 @@ class FakeIntakes:
     ) -> None:
         self._keys, self._programs, self._cases = keys, programs, cases
         self._referrals, self._history = referrals, history
+
+    def read_lately(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        return self._programs.read_lately(ids)
 
     async def add(self, intake: NewIntake) -> None:
         if (intake.officer_id, intake.idempotency_key) in self._keys.rows:

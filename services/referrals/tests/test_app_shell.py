@@ -1,19 +1,25 @@
-"""The tablet app served under /app/ over real HTTP: files with their cache rules, client-side
-routes answered by index.html, the runtime config, nothing outside the build, and a clear 404
-when no build is configured."""
+"""The tablet app served under /app/: files with their cache rules, client-side routes answered
+by index.html, the runtime config, nothing outside the build, and a clear 404 when no build is
+configured. Through the service's ASGI app (`httpx.ASGITransport`, targets exactly as a server
+passes them on): serving files needs no database, no bus and no started server."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote, unquote
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bridges_devstack.fuzz import FUZZ, TEXT
-from bridges_devstack.testing import RunningService
+from bridges_kit.auth import DEV_PUBLIC_KEY_NAME, ensure_dev_keypair
+from bridges_kit.sealing import DEV_KEY_FILE_NAME, ensure_key_file
+from bridges_referrals.bootstrap import ReferralsSettings, build_app, build_runtime
 
 SECRET = "not-for-the-browser"
 INDEX = "<!doctype html><title>Bridges</title><script src=/app/assets/index-Ab12Cd.js></script>"
@@ -36,27 +42,80 @@ def _build(root: Path) -> Path:
     return dist
 
 
-@pytest.fixture
-async def shell(tmp_path: Path, start_referrals) -> RunningService:
-    return await start_referrals(
+@dataclass(frozen=True)
+class Shell:
+    """The referrals service's HTTP app, its runtime never started."""
+
+    app: Any
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app)
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8102")
+
+
+def _shell(tmp_path: Path, **env: str) -> Shell:
+    keys = tmp_path / "keys"
+    ensure_dev_keypair(keys)
+    settings = ReferralsSettings.from_env(
         {
-            "BRIDGES_APP_DIR": str(_build(tmp_path)),
-            "BRIDGES_APP_DIRECTORY_URL": "http://127.0.0.1:8101/",
-            "BRIDGES_APP_OIDC_AUTHORITY": "https://id.example.org/realms/bridges/",
+            # never opened: files and the config need neither
+            "BRIDGES_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+            "BRIDGES_NATS_URL": "nats://127.0.0.1:9",
+            "BRIDGES_JWT_PUBLIC_KEY_FILE": str(keys / DEV_PUBLIC_KEY_NAME),
+            "BRIDGES_DATA_KEY_FILE": str(ensure_key_file(keys / DEV_KEY_FILE_NAME)),
+            "BRIDGES_ENVIRONMENT": "test",
+            **env,
         }
+    )
+    return Shell(build_app(build_runtime(settings)))
+
+
+@pytest.fixture
+def shell(tmp_path: Path) -> Shell:
+    return _shell(
+        tmp_path,
+        BRIDGES_APP_DIR=str(_build(tmp_path)),
+        BRIDGES_APP_DIRECTORY_URL="http://127.0.0.1:8101/",
+        BRIDGES_APP_OIDC_AUTHORITY="https://id.example.org/realms/bridges/",
     )
 
 
-async def _raw_get(service: RunningService, target: str) -> tuple[int, bytes]:
-    """GET `target` exactly as written (an HTTP client would normalise dots and escapes)."""
-    url = urlsplit(service.url)
-    reader, writer = await asyncio.open_connection(url.hostname, url.port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    await writer.wait_closed()
-    return int(answer.split(b" ", 2)[1]), answer
+async def _raw_get(shell: Shell, target: str) -> tuple[int, bytes]:
+    """GET `target` exactly as written, as a server hands it to the app (its path %-decoded
+    once, the raw bytes beside it): an HTTP client would normalise dots and escapes."""
+    raw_path, _, query = target.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8102")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8102),
+    }
+    answer: dict[str, Any] = {"body": b""}
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # the request has no more to give
+        sent = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await shell.app(scope, receive, send)
+    return answer["status"], answer["body"]
 
 
 async def test_the_app_is_served_with_its_cache_rules(shell):
@@ -169,7 +228,7 @@ async def test_nothing_outside_the_build_is_served(shell, target):
     status, answer = await _raw_get(shell, target)
     assert status == 404, answer
     assert SECRET.encode() not in answer
-    assert answer.split(b"\r\n\r\n", 1)[1] != b"{}"  # nor the build's hidden files
+    assert answer != b"{}"  # nor the build's hidden files
 
 
 @FUZZ
@@ -191,8 +250,8 @@ async def test_the_app_routes_are_not_in_the_api_schema(shell):
 
 
 @pytest.mark.parametrize("path", ["/app", "/app/", "/app/referrals"])
-async def test_without_a_build_the_app_is_a_clear_404(desk, path):
-    async with desk.service.client() as c:
+async def test_without_a_build_the_app_is_a_clear_404(tmp_path, path):
+    async with _shell(tmp_path).client() as c:
         response = await c.get(path)
     assert response.status_code == 404
     problem = response.json()
@@ -200,13 +259,12 @@ async def test_without_a_build_the_app_is_a_clear_404(desk, path):
     assert "BRIDGES_APP_DIR" in problem["detail"]
 
 
-async def test_without_a_build_the_config_still_answers_for_a_reverse_proxy(start_referrals):
+async def test_without_a_build_the_config_still_answers_for_a_reverse_proxy(tmp_path):
     # compose: Caddy serves the app's files and sends only /app/config.json here
-    service = await start_referrals(
-        {
-            "BRIDGES_APP_DIRECTORY_URL": "/api/directory",
-            "BRIDGES_APP_REFERRALS_URL": "/api/referrals",
-        }
+    service = _shell(
+        tmp_path,
+        BRIDGES_APP_DIRECTORY_URL="/api/directory",
+        BRIDGES_APP_REFERRALS_URL="/api/referrals",
     )
     async with service.client() as c:
         config = await c.get("/app/config.json")
@@ -215,10 +273,12 @@ async def test_without_a_build_the_config_still_answers_for_a_reverse_proxy(star
     assert config.json()["referrals_url"] == "/api/referrals"
 
 
-async def test_a_build_directory_without_index_html_is_a_clear_404(tmp_path, start_referrals):
-    service = await start_referrals({"BRIDGES_APP_DIR": str(tmp_path)})
+async def test_a_build_directory_without_index_html_is_a_clear_404(tmp_path):
+    build = tmp_path / "empty-build"
+    build.mkdir()
+    service = _shell(tmp_path, BRIDGES_APP_DIR=str(build))
     async with service.client() as c:
         response = await c.get("/app/")
     assert response.status_code == 404
     assert response.json()["type"].endswith("/app-not-built")
-    assert str(tmp_path) not in response.text
+    assert str(build) not in response.text

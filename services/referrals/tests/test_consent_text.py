@@ -4,25 +4,15 @@ PostgreSQL); clients that do not send it keep working."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
+from bridges_devstack.samples import consent
 from bridges_schema import Role
 
 
-def _consent(**extra: str) -> dict:
-    return {
-        "given_by": "client",
-        "method": "verbal",
-        "given_at": datetime.now(UTC).isoformat(),
-        "scopes": ["contact", "needs"],
-        **extra,
-    }
-
-
 async def test_the_text_version_is_kept_and_shown(desk):
-    filed = await desk.file(consent=_consent(text_version="2026-11/es"))
+    filed = await desk.file(consent=consent(text_version="2026-11/es"))
     referral_id = filed["referrals"][0]["id"]
     async with desk.client(Role.OFFICER) as c:
         officer_view = (await c.get(f"/referrals/{referral_id}")).json()
@@ -33,7 +23,7 @@ async def test_the_text_version_is_kept_and_shown(desk):
 
 
 async def test_a_client_without_it_keeps_working(desk):
-    filed = await desk.file(consent=_consent())
+    filed = await desk.file(consent=consent())
     async with desk.client(Role.OFFICER) as c:
         view = (await c.get(f"/referrals/{filed['referrals'][0]['id']}")).json()
     assert view["consent"]["text_version"] is None
@@ -41,11 +31,11 @@ async def test_a_client_without_it_keeps_working(desk):
 
 async def test_a_retry_must_name_the_same_version(desk):
     key = uuid.uuid4().hex
-    consent = _consent(text_version="v3")
+    given = consent(text_version="v3")
     async with desk.client(Role.OFFICER) as c:
 
         async def post(version: str) -> int:
-            body = desk.intake([desk.program_a], consent={**consent, "text_version": version})
+            body = desk.intake([desk.program_a], consent={**given, "text_version": version})
             response = await c.post("/referrals", json=body, headers={"Idempotency-Key": key})
             return response.status_code
 
@@ -57,7 +47,7 @@ async def test_a_malformed_version_is_refused(desk, version):
     async with desk.client(Role.OFFICER) as c:
         response = await c.post(
             "/referrals",
-            json=desk.intake([desk.program_a], consent=_consent(text_version=version)),
+            json=desk.intake([desk.program_a], consent=consent(text_version=version)),
             headers={"Idempotency-Key": uuid.uuid4().hex},
         )
     assert response.status_code == 422

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from referrals_fakes import Clock, FakeUnitOfWork, officer, program, staff
 
+from bridges_devstack import samples
 from bridges_referrals import casework, family, intake
 from bridges_referrals.follow_up import (
     Contactable,
@@ -181,30 +182,27 @@ def test_hours_may_wrap_midnight_and_equal_ends_mean_any_time():
 
 
 def body(program_id: uuid.UUID, **overrides: Any) -> FileReferral:
-    document: dict[str, Any] = {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Quintanilla-Okafor",
-            "contact": {
-                "phone": "+1 503 555 0142",
-                "email": "amara@example.org",
-                "preferred_channel": "email",
-                "preferred_language": "es-MX",
-                "safe_to_leave_message": True,
-            },
-        },
-        "needs": ["food.pantry"],
-        "urgency": "high",
-        "program_ids": [str(program_id)],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": "2026-11-02T08:55:00+00:00",
-            "scopes": ["contact", "needs", "situation"],
+    family = {
+        "family_name": "Quintanilla-Okafor",
+        "date_of_birth": None,
+        "household": [],
+        "contact": {
+            "email": "amara@example.org",
+            "preferred_channel": "email",
+            "preferred_language": "es-MX",
+            "safe_to_leave_message": True,
         },
     }
-    document.update(overrides)
-    return FileReferral.model_validate(document)
+    fields = {
+        "situation": None,
+        "consent": samples.consent(
+            "contact", "needs", "situation", given_at="2026-11-02T08:55:00+00:00"
+        ),
+        **overrides,
+    }
+    given = fields.pop("client", None)  # a client given whole replaces the sample family
+    body = samples.intake_body([program_id], client=family, **fields)
+    return FileReferral.model_validate({**body, "client": given or body["client"]})
 
 
 class Family:

@@ -10,12 +10,12 @@ import base64
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from itertools import cycle
 from typing import Any
 
 import pytest
 
+from bridges_devstack.samples import consent
 from bridges_kit.principal import Principal
 from bridges_referrals import intake, references
 from bridges_referrals.domain import ReferenceTaken
@@ -36,15 +36,6 @@ FAMILY_WORDS = (
 
 
 OFFICER = {"name": "Dana Reyes", "phone": "+1 503 555 0100"}
-
-
-def _consent(*scopes: str) -> dict[str, Any]:
-    return {
-        "given_by": "client",
-        "method": "verbal",
-        "given_at": datetime.now(UTC).isoformat(),
-        "scopes": list(scopes),
-    }
 
 
 async def _inbox(desk, agency: uuid.UUID | None = None, **params: Any) -> list[dict]:
@@ -178,7 +169,7 @@ SCOPES = {
 @pytest.mark.parametrize("case", list(SCOPES), ids=list(SCOPES))
 async def test_a_list_row_shows_only_what_the_family_agreed_to_share(desk, case):
     scopes, shows = SCOPES[case]
-    filed = (await desk.file(consent=_consent(*scopes), officer_contact=OFFICER))["referrals"][0]
+    filed = (await desk.file(consent=consent(*scopes), officer_contact=OFFICER))["referrals"][0]
     if case == "withdrawn":
         async with desk.client(Role.OFFICER) as c:
             withdrawn = await c.post(f"/cases/{filed['case_id']}/consent/withdrawal", json={})
@@ -206,7 +197,7 @@ async def test_a_list_row_shows_only_what_the_family_agreed_to_share(desk, case)
 
 
 async def test_the_filing_officers_list_shows_their_family_while_its_data_exists(desk):
-    kept = (await desk.file(consent=_consent("contact")))["referrals"][0]
+    kept = (await desk.file(consent=consent("contact")))["referrals"][0]
     withdrawn = (await desk.file())["referrals"][0]
     async with desk.client(Role.OFFICER) as c:
         await c.post(f"/cases/{withdrawn['case_id']}/consent/withdrawal", json={})

@@ -7,24 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
-
-from bridges_referrals import intake
 from bridges_schema import Role
-
-
-@pytest.fixture
-def careful_intakes(monkeypatch) -> list[str]:
-    """The keys of the intakes that took the path that reads first."""
-    keys: list[str] = []
-    read_first = intake._file_after_reading
-
-    async def spy(uow, targets, officer, request, idempotency_key, *rest):
-        keys.append(idempotency_key)
-        return await read_first(uow, targets, officer, request, idempotency_key, *rest)
-
-    monkeypatch.setattr(intake, "_file_after_reading", spy)
-    return keys
 
 
 async def _post(desk, body: dict, key: str):

@@ -9,12 +9,12 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bridges_devstack.samples import consent, intake_body
 from bridges_devstack.servers import free_port
 from bridges_kit.sealing import KeyRing, new_key_ring, read_key_file, write_key_file
 from bridges_referrals import data_keys
@@ -46,23 +46,17 @@ async def _program(pool: Any) -> uuid.UUID:
 
 
 def _intake(program: uuid.UUID, name: str) -> dict[str, Any]:
-    return {
-        "client": {
+    return intake_body(
+        [program],
+        client={
             "given_name": name,
             "family_name": "Rotation",
-            "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": True},
+            "contact": {"safe_to_leave_message": True},
         },
-        "needs": ["food.pantry"],
-        "situation": f"situation of {name}",
-        "urgency": "routine",
-        "program_ids": [str(program)],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": datetime.now(UTC).isoformat(),
-            "scopes": ["contact", "situation"],
-        },
-    }
+        situation=f"situation of {name}",
+        urgency="routine",
+        consent=consent("contact", "situation"),
+    )
 
 
 async def _file(service: Any, token: str, program: uuid.UUID, names: list[str]) -> dict[str, str]:
@@ -221,6 +215,7 @@ def _row(table: str, key_id: str) -> list[str]:
     raise AssertionError(f"no row for {key_id} in:\n{table}")
 
 
+@pytest.mark.integration  # the service's own process
 def test_the_key_file_stays_readable_by_its_owner_only(tmp_path: Path):
     keys = tmp_path / "data-keys.json"
     done = _keys_command({"BRIDGES_DATA_KEY_FILE": str(keys)}, "add")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from referrals_fakes import Clock, FakeUnitOfWork, admin, officer, program, staff
 
+from bridges_devstack import samples
 from bridges_devstack.samples import service_upserted
 from bridges_kit.principal import Principal
 from bridges_kit.versions import VersionCondition
@@ -54,27 +55,14 @@ ALL_SCOPES = ("contact", "household", "needs", "situation")
 
 
 def intake_body(program_ids: list[uuid.UUID], **overrides: Any) -> FileReferral:
-    body: dict[str, Any] = {
-        "client": {
-            "given_name": "Amara",
-            "family_name": "Quintanilla-Okafor",
-            "date_of_birth": "1988-04-02",
-            "contact": {"phone": "+1 503 555 0142", "safe_to_leave_message": False},
-            "household": [{"given_name": "Tomas", "relationship": "child", "age": 3}],
-        },
+    fields = {
         "needs": ["housing.rent", "food.pantry"],
-        "situation": "Lost job last month; toddler at home.",
-        "urgency": "high",
-        "program_ids": [str(p) for p in program_ids],
-        "consent": {
-            "given_by": "client",
-            "method": "verbal",
-            "given_at": "2026-11-02T08:55:00+00:00",
-            "scopes": list(ALL_SCOPES),
-        },
+        "consent": samples.consent(*ALL_SCOPES, given_at="2026-11-02T08:55:00+00:00"),
+        **overrides,
     }
-    body.update(overrides)
-    return FileReferral.model_validate(body)
+    given = fields.pop("client", None)  # a client given whole replaces the sample family
+    body = samples.intake_body(program_ids, client={"family_name": "Quintanilla-Okafor"}, **fields)
+    return FileReferral.model_validate({**body, "client": given or body["client"]})
 
 
 class Desk:
@@ -412,13 +400,15 @@ async def test_a_stale_version_is_refused_and_changes_nothing(desk):
     ("header", "version", "matches"),
     [
         ('"3"', 3, True),
-        ('W/"3"', 3, True),
+        ('W/"3"', 3, False),  # RFC 9110: If-Match compares strongly, a weak tag never matches
         ('"2", "3"', 3, True),
+        ('W/"3", "3"', 3, True),
         ("*", 9, True),
         ('"abc"', 3, False),
         ('"3"', 4, False),
-        ("3", 3, True),
+        ("3", 3, False),  # not an entity-tag
         ('"', 3, False),
+        ('"3" "4"', 3, False),  # not a list
     ],
 )
 def test_if_match_either_matches_the_version_or_not(header, version, matches):

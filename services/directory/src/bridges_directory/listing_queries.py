@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from bridges_directory.domain import ListingReview, StoredService
-from bridges_directory.listing_store import SqlReviews
+from bridges_directory.listing_repository import SqlReviews
 from bridges_directory.repository import SqlServices
 
 

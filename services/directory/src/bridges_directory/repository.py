@@ -13,7 +13,7 @@ import asyncpg
 
 from bridges_directory import dataset, hsds, indexing, matching
 from bridges_directory.domain import Current, ServiceRow, StoredService, Terms
-from bridges_directory.listing_store import SqlAudit, SqlReviews
+from bridges_directory.listing_repository import SqlAudit, SqlReviews
 from bridges_directory.uow import DirectoryUnitOfWork
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
 

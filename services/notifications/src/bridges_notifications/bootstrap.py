@@ -34,8 +34,8 @@ from bridges_notifications import (
     sms,
 )
 from bridges_notifications.family_messages import FamilyMessages
+from bridges_notifications.repository import WAKE_CHANNEL, SqlUnitOfWork
 from bridges_notifications.scheduling import DeliveryWorker, SchedulingPolicy
-from bridges_notifications.store import WAKE_CHANNEL, SqlUnitOfWork
 from bridges_notifications.transports import (
     EmailTransport,
     MailSettings,

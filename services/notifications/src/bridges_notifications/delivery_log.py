@@ -16,7 +16,7 @@ from bridges_kit.principal import CONSOLE, Principal
 from bridges_kit.sql import Params
 from bridges_notifications.domain import DeliveryNotFound
 from bridges_notifications.models import EndpointOut
-from bridges_notifications.store import endpoint_of
+from bridges_notifications.repository import endpoint_of
 from bridges_notifications.uow import NotificationsUnitOfWork
 
 

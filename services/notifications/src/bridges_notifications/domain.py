@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from bridges_kit.backoff import Backoff
 from bridges_kit.principal import Principal
 from bridges_schema import (
     CloudEvent,
@@ -338,13 +339,12 @@ class BreakerPolicy:
 
     def rest_after(self, counted: BreakerCount, *, probe: bool) -> timedelta | None:
         """How long the receiver rests from now after this failure (None: no new rest)."""
-        if probe:
-            seconds = self.first_rest_s * 2 ** min(counted.failed_probes, 16)
-        elif not counted.resting and counted.failures >= self.failures:
-            seconds = self.first_rest_s
-        else:
-            return None
-        return timedelta(seconds=min(seconds, self.longest_rest_s))
+        rests = Backoff(first_s=self.first_rest_s, cap_s=self.longest_rest_s)
+        if probe:  # the n-th failed probe: the (n+1)-th rest
+            return timedelta(seconds=rests.delay(counted.failed_probes + 1))
+        if not counted.resting and counted.failures >= self.failures:
+            return timedelta(seconds=rests.delay(1))
+        return None
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ async def who_am_i(pool: Pool, caller: Caller) -> SignedInUser:
     },
 )
 async def file_referral(
+    request: Request,
     response: Response,
     body: FileReferral,
     officer: Caller,
@@ -134,7 +135,13 @@ async def file_referral(
     if not idempotency_key or not 8 <= len(idempotency_key) <= 128:
         raise BadRequest("an Idempotency-Key header (8 to 128 characters) is required")
     result, replayed = await intake.file_referrals(
-        uow, targets, officer, body, idempotency_key, follow_ups=follow_ups
+        uow,
+        targets,
+        officer,
+        body,
+        idempotency_key,
+        follow_ups=follow_ups,
+        one_statement=request.app.state.intake_one_statement,
     )
     if replayed:
         response.status_code = 200

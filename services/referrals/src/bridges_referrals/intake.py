@@ -199,6 +199,7 @@ async def file_referrals(
     clock: Clock = utc_now,
     draw: Draw = references.new_reference,
     follow_ups: FollowUpPolicy = FollowUpPolicy(),  # noqa: B008 (frozen: shared safely)
+    one_statement: bool = True,
 ) -> tuple[IntakeResult, bool]:
     """File one referral per chosen program; returns (result, replayed).
 
@@ -208,8 +209,20 @@ async def file_referrals(
     expected = uow.fingerprints.of(request)
     for attempt in range(1, REFERENCE_DRAWS + 1):
         try:
-            filed = await _file_in_one_statement(
-                uow, targets, officer, request, idempotency_key, expected, clock, draw, follow_ups
+            filed = (
+                await _file_in_one_statement(
+                    uow,
+                    targets,
+                    officer,
+                    request,
+                    idempotency_key,
+                    expected,
+                    clock,
+                    draw,
+                    follow_ups,
+                )
+                if one_statement
+                else None
             )
             if filed is not None:
                 return filed, False
@@ -237,7 +250,7 @@ async def _file_in_one_statement(
     was not read lately, changed since or refuses (the database has the last word)."""
     try:
         async with uow.in_one_statement():
-            remembered = uow.programs.remembered(request.program_ids)
+            remembered = uow.intakes.read_lately(request.program_ids)
             try:
                 filing = _filing(targets, officer, request, remembered, clock(), draw, follow_ups)
             except _REFUSALS:

@@ -6,23 +6,24 @@ programs unchanged since they were read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from bridges_kit.blind_index import BlindIndex
 from bridges_kit.one_statement import OneStatement
-from bridges_kit.sealing import DataKey
+from bridges_kit.sealing import DataKey, KeyRing
 from bridges_referrals import name_index
 from bridges_referrals.case_keys import (
     CLIENT,
     FOLLOW_UP_WINDOW,
     GIVEN_BY_NAME,
     SITUATION,
-    CaseKeys,
     history_note,
 )
-from bridges_referrals.domain import Case, HistoryEntry, NewIntake, Referral
+from bridges_referrals.domain import Case, HistoryEntry, NewIntake, Program, Referral
 from bridges_referrals.follow_up import FollowUp
+from bridges_referrals.program_memory import ProgramMemory
 
 # The columns a new case, its consent, a new referral and a history entry are stored in, in the
 # order of the values `case_rows`, `referral_row` and `history_row` give.
@@ -138,16 +139,23 @@ def history_row(entry: HistoryEntry, sealed_note: bytes | None) -> tuple[Any, ..
 
 
 class SqlIntakes:
-    """Adds a whole intake to the unit of work's one statement (`in_one_statement`)."""
+    """Adds a whole intake to the unit of work's one statement (`in_one_statement`), relying
+    on the programs as this process read them lately (`ProgramMemory`)."""
 
     def __init__(
-        self, statement: Callable[[], OneStatement], keys: CaseKeys, names: BlindIndex
+        self,
+        statement: OneStatement,
+        ring: KeyRing,
+        names: BlindIndex,
+        memory: ProgramMemory,
     ) -> None:
-        self._statement = statement
-        self._keys, self._names = keys, names
+        self._statement, self._ring, self._names, self._memory = statement, ring, names, memory
+
+    def read_lately(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        return self._memory.recall(ids)
 
     async def add(self, intake: NewIntake) -> None:
-        statement = self._statement()
+        statement = self._statement
         p = statement.params
         ids, versions = list(intake.program_versions), list(intake.program_versions.values())
         needs = list(intake.case.need_codes)  # distinct
@@ -166,8 +174,8 @@ class SqlIntakes:
                       = {p(len(needs))}
                 ON CONFLICT DO NOTHING RETURNING true"""
         )
-        key, wrapped = self._keys.new(intake.case.id)
-        rows = case_rows(intake.case, key, wrapped, self._keys.active_id)
+        key, wrapped = self._ring.new_data_key(str(intake.case.id))
+        rows = case_rows(intake.case, key, wrapped, self._ring.active)
         rows += [("referral", referral_row(r)) for r in intake.referrals]
         rows += [
             ("referral_history", history_row(e, _sealed_note(key, e))) for e in intake.first_entries

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from bridges_kit.blind_index import BlindIndex
+from bridges_kit.one_statement import OneStatement
 from bridges_kit.sealing import KeyRing
 from bridges_kit.sql import Params
 from bridges_kit.sql_uow import PostgresUnitOfWork, Repository
@@ -38,6 +39,7 @@ from bridges_referrals.intake_rows import (
     insert_sql,
     referral_row,
 )
+from bridges_referrals.program_memory import ProgramMemory
 from bridges_referrals.queries import SqlListings
 from bridges_referrals.records import (
     REFERENCE_INDEX,
@@ -83,27 +85,6 @@ async def know_need_codes(conn: asyncpg.Connection, codes: Iterable[str]) -> Non
     )
 
 
-class ProgramMemory:
-    """The programs this process read lately, as it read them: an intake relies on them only
-    while their versions in the database still match (see `intake_rows`)."""
-
-    LIMIT = 10_000  # programs; past it, forgotten all at once and read again as needed
-
-    def __init__(self) -> None:
-        self._programs: dict[UUID, Program] = {}
-
-    def recall(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
-        return {i: self._programs[i] for i in ids if i in self._programs}
-
-    def keep(self, programs: Mapping[UUID, Program]) -> None:
-        if len(self._programs) + len(programs) > self.LIMIT:
-            self._programs.clear()
-        self._programs.update(programs)
-
-    def forget(self, service_id: UUID) -> None:
-        self._programs.pop(service_id, None)
-
-
 class SqlPrograms(Repository):
     def __init__(self, conn: asyncpg.Connection, memory: ProgramMemory | None = None) -> None:
         super().__init__(conn)
@@ -116,9 +97,6 @@ class SqlPrograms(Repository):
         found = {r["service_id"]: _program(r) for r in rows}
         self._memory.keep(found)
         return found
-
-    def remembered(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
-        return self._memory.recall(ids)
 
     async def apply(self, program: Program) -> bool:
         self._memory.forget(program.service_id)
@@ -450,11 +428,13 @@ class SqlUnitOfWork(PostgresUnitOfWork, ReferralsUnitOfWork):
         self.referrals = SqlReferrals(conn)
         self.history = SqlHistory(conn, keys)
         self.intake_keys = SqlIntakeKeys(conn)
-        self.intakes = SqlIntakes(lambda: self.statement, keys, self._names)
         self.listings = SqlListings(conn, keys, self._names)
         self.follow_ups = SqlFollowUps(conn, keys)
         self.feedback = SqlFamilyFeedbacks(conn, keys)
         self.audit = SqlAuditTrail(conn)
+
+    def _bind_statement(self, statement: OneStatement) -> None:
+        self.intakes = SqlIntakes(statement, self._ring, self._names, self._programs_seen)
 
     async def _commit(self, events: list[CloudEvent[Any]]) -> None:
         try:

@@ -1,8 +1,8 @@
 """The referrals unit of work: the repositories use cases and event handlers work through.
 
 `ReferralsUnitOfWork` names them (protocols); `SqlUnitOfWork` binds the PostgreSQL ones
-(`repository`, `intake_rows`, `queries`, `audit_log`) to one transaction. The unit tests' fake keeps them
-in memory.
+(`repository`, `queries`, `audit_log`) to one transaction, or, entered `in_one_statement`, only
+`intakes` (`intake_rows`) to one statement. The unit tests' fake keeps them in memory.
 """
 
 from __future__ import annotations
@@ -29,11 +29,6 @@ from bridges_referrals.listings import Listed, ListingRequest
 
 class Programs(Protocol):
     async def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Program]: ...
-
-    def remembered(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
-        """Those of the programs this process read lately (no I/O). They may have changed
-        since: a write relying on one checks its version (`NewIntake.program_versions`)."""
-        ...
 
     async def apply(self, program: Program) -> bool:
         """Store `program` unless a newer version is known; True when stored."""
@@ -115,6 +110,13 @@ class IntakeKeys(Protocol):
 
 
 class Intakes(Protocol):
+    """Only in a unit of work entered `in_one_statement`, where it is the only repository."""
+
+    def read_lately(self, ids: Sequence[UUID]) -> dict[UUID, Program]:
+        """Those of the programs this process read lately (no I/O). They may have changed
+        since: a write relying on one checks its version (`NewIntake.program_versions`)."""
+        ...
+
     async def add(self, intake: NewIntake) -> None:
         """Store the whole intake when the unit of work, entered `in_one_statement`, commits:
         only if its key is still free and its programs still at the versions read; else the

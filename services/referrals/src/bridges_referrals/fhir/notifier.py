@@ -8,7 +8,6 @@ At least once: the `webhook-id` (subscription, Task, version) lets a receiver dr
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +18,7 @@ import asyncpg
 import httpx
 import structlog
 
+from bridges_kit.backoff import Backoff
 from bridges_kit.signing import new_secret, signature_headers
 from bridges_kit.workers import Periodic
 from bridges_referrals.domain import utc_now
@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 BATCH = 50
 ERROR_AFTER = 5
 MAX_BACKOFF_S = 300.0
+# after failure n in a row: 2**n s, +-10% so subscriptions that failed together spread out
+RETRIES = Backoff(first_s=2.0, cap_s=MAX_BACKOFF_S, jitter=0.1)
 TIMEOUT_S = 5.0
 
 
@@ -166,8 +168,7 @@ class Notifier(Periodic):
 
     async def _failed(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:
         failures = row["failures"] + 1
-        jitter = secrets.randbelow(1000) / 1000
-        wait = min(MAX_BACKOFF_S, 2 ** min(failures, 10)) + jitter
+        wait = RETRIES.delay(failures)
         log.warning("fhir_notification_failed", subscription=str(row["id"]), error=error)
         await conn.execute(
             """UPDATE fhir_subscription SET failures = $2::int, retry_at = $3, last_error = $4,

@@ -181,7 +181,7 @@ async def update_task(
 ) -> FhirResponse:
     if if_match is None:
         raise PreconditionRequired('send If-Match with the Task\'s ETag, W/"<version>"')
-    expected = VersionCondition.parse(if_match)
+    expected = VersionCondition.parse_fhir(if_match)
     return _answer(await use_cases.update_task(uow, actor, referral_id, expected, body))
 
 
