@@ -4,6 +4,8 @@
   description and eligibility, D: languages, audiences, places), kept as the stems `matching`
   compares ("Clínica" and "clinica" alike), and the vocabulary typo correction draws on.
 - Filter values: taxonomy term ids, language codes and names, service-area names, ages.
+- Places as the cells of a grid (`search_cells`), so "near a point" reads the few cells a circle
+  covers.
 - Opening hours as weekly slots, each with the time zone it is kept in and the dates it is
   valid (closures split them); `is_open` is the reference meaning of "open at", which the SQL
   in `repository` implements for the index.
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -350,3 +353,30 @@ def weekly_hours(slots: Iterable[Slot]) -> list[WeeklyHours]:
         for (zone, offset, valid_from, valid_to), ranges in groups.items()
         if ranges
     ]
+
+
+# The grid `search_cell` (migration 080) puts each site's point in: cubes of CELL_METERS on
+# earthdistance's x, y and z axes (metres from the earth's centre; its radius is EARTH_METERS).
+EARTH_METERS = 6378168.0
+CELL_METERS = 10_000
+_CELL_OFFSET, _CELL_SPAN = 1024, 2048
+
+
+def search_cells(lat: float, lon: float, radius_m: float) -> list[int]:
+    """Every cell the box `earth_box(ll_to_earth(lat, lon), radius_m)` touches (a metre more on
+    each side: PostgreSQL's rounding may differ from Python's), as `search_cell` numbers them."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    centre = (
+        EARTH_METERS * math.cos(phi) * math.cos(lam),
+        EARTH_METERS * math.cos(phi) * math.sin(lam),
+        EARTH_METERS * math.sin(phi),
+    )
+    reach = radius_m + 1.0  # earth_box's half side is at most the radius
+    x, y, z = (
+        range(
+            math.floor((c - reach) / CELL_METERS) + _CELL_OFFSET,
+            math.floor((c + reach) / CELL_METERS) + _CELL_OFFSET + 1,
+        )
+        for c in centre
+    )
+    return [(i * _CELL_SPAN + j) * _CELL_SPAN + k for i in x for j in y for k in z]
