@@ -363,20 +363,42 @@ _CELL_OFFSET, _CELL_SPAN = 1024, 2048
 
 
 def search_cells(lat: float, lon: float, radius_m: float) -> list[int]:
-    """Every cell the box `earth_box(ll_to_earth(lat, lon), radius_m)` touches (a metre more on
-    each side: PostgreSQL's rounding may differ from Python's), as `search_cell` numbers them."""
+    """Every cell a site within `radius_m` of (lat, lon) may be in, as `search_cell` numbers
+    them: the cells of the box around the point that both meet the earth's surface (a sphere:
+    every point is on it) and come within the radius of the point (a straight line is never
+    longer than the way around the earth); a metre more each time, since PostgreSQL's rounding
+    may differ from Python's. (The box's 216 cells at 25 km are about 60.)"""
+    reach = radius_m + 1.0
+    centre = _earth_xyz(lat, lon)
+    x, y, z = (
+        range(math.floor((c - reach) / CELL_METERS), math.floor((c + reach) / CELL_METERS) + 1)
+        for c in centre
+    )
+    return [
+        ((i + _CELL_OFFSET) * _CELL_SPAN + j + _CELL_OFFSET) * _CELL_SPAN + k + _CELL_OFFSET
+        for i in x
+        for j in y
+        for k in z
+        if _meets((i, j, k), centre, reach)
+    ]
+
+
+def _earth_xyz(lat: float, lon: float) -> tuple[float, float, float]:
+    """`ll_to_earth`: metres from the earth's centre."""
     phi, lam = math.radians(lat), math.radians(lon)
-    centre = (
+    return (
         EARTH_METERS * math.cos(phi) * math.cos(lam),
         EARTH_METERS * math.cos(phi) * math.sin(lam),
         EARTH_METERS * math.sin(phi),
     )
-    reach = radius_m + 1.0  # earth_box's half side is at most the radius
-    x, y, z = (
-        range(
-            math.floor((c - reach) / CELL_METERS) + _CELL_OFFSET,
-            math.floor((c + reach) / CELL_METERS) + _CELL_OFFSET + 1,
-        )
-        for c in centre
+
+
+def _meets(cell: tuple[int, int, int], centre: tuple[float, float, float], reach: float) -> bool:
+    """Whether the cube `cell` meets the earth's surface within `reach` of `centre`."""
+    sides = [(n * CELL_METERS, (n + 1) * CELL_METERS) for n in cell]
+    nearest = math.dist((0, 0, 0), [min(max(0.0, lo), hi) for lo, hi in sides])
+    farthest = math.dist((0, 0, 0), [max(abs(lo), abs(hi)) for lo, hi in sides])
+    from_centre = math.dist(
+        centre, [min(max(c, lo), hi) for c, (lo, hi) in zip(centre, sides, strict=True)]
     )
-    return [(i * _CELL_SPAN + j) * _CELL_SPAN + k for i in x for j in y for k in z]
+    return nearest <= EARTH_METERS + 1 and farthest >= EARTH_METERS - 1 and from_centre <= reach

@@ -270,6 +270,11 @@ def _search_parts(
     return parts
 
 
+# Beyond this radius the cells around a point are too many to list (thousands at 100 km), and
+# a word near a point is looked for in the radius's box.
+CELLS_UP_TO_KM = 50
+
+
 def _distance(
     parts: _Search, lat: float, lon: float, radius_km: float | None, words: list[str] | None
 ) -> None:
@@ -295,7 +300,7 @@ def _distance(
         "sal.earth IS NOT NULL"
         f" AND sal.cells && {p(indexing.search_cells(lat, lon, radius_km * 1000))}::bigint[]"
         f" AND sal.search_vector @@ {p(_tsquery(sorted(set(words))))}::tsquery"
-        if words
+        if words and radius_km <= CELLS_UP_TO_KM
         else f"sal.earth IS NOT NULL AND earth_box({origin}, {meters}) @> {point}"
     )
     # each site's distance computed once (OFFSET 0 keeps the filter and the minimum from
