@@ -299,7 +299,7 @@ def _distance(
     sites = (
         "sal.earth IS NOT NULL"
         f" AND sal.cells && {p(indexing.search_cells(lat, lon, radius_km * 1000))}::bigint[]"
-        f" AND sal.search_vector @@ {p(_tsquery(sorted(set(words))))}::tsquery"
+        f" AND sal.search_stems @@ {p(_tsquery(sorted(set(words))))}::tsquery"
         if words and radius_km <= CELLS_UP_TO_KM
         else f"sal.earth IS NOT NULL AND earth_box({origin}, {meters}) @> {point}"
     )

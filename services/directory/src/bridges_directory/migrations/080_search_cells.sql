@@ -13,8 +13,9 @@ RETURN ((floor(cube_ll_coord(point, 1) / 10000)::bigint + 1024) * 2048
 -- an array (of one), so that one GIN index holds it beside the words
 ALTER TABLE service_at_location
     ADD COLUMN cells bigint[] GENERATED ALWAYS AS (ARRAY[search_cell(earth)]) STORED,
-    ADD COLUMN search_vector tsvector;  -- its program's (written with the link)
-UPDATE service_at_location sal SET search_vector = s.search_vector
+    -- its program's stems, without their places or weights (written with the link)
+    ADD COLUMN search_stems tsvector;
+UPDATE service_at_location sal SET search_stems = strip(s.search_vector)
 FROM service s WHERE s.id = sal.service_id;
 CREATE INDEX service_at_location_cell_words ON service_at_location
-    USING gin (cells, search_vector) WHERE earth IS NOT NULL;
+    USING gin (cells, search_stems) WHERE earth IS NOT NULL;
