@@ -4,6 +4,7 @@ probed for or looked up, over the demo county through real HTTP and PostgreSQL."
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import pytest
@@ -155,3 +156,88 @@ async def test_the_radius_includes_its_boundary_and_not_beyond(seeded, infra):
     assert 11 < distance < 11.2
     assert (await _search(seeded, lat=-29.9, lon=40.0, radius_km=distance + 0.001))["contents"]
     assert not (await _search(seeded, lat=-29.9, lon=40.0, radius_km=distance - 0.01))["contents"]
+
+
+async def _names_of(directory, **params) -> set[str]:
+    return {s["name"] for s in (await _search(directory, **params))["contents"]}
+
+
+@pytest.mark.parametrize("radius_km", [0.5, 3, 9.99, 10.01, 25, 120])
+@pytest.mark.parametrize("word", ["food", "counseling", "clinica salud", "shelter for a family"])
+async def test_a_word_near_a_point_is_the_word_and_the_point_each_alone(seeded, word, radius_km):
+    # the sites holding a word are read from the grid's cells around the point: the same
+    # programs as the word alone within the radius alone, however the circle meets the cells
+    for town in demo_county.TOWNS.values():
+        near = {"lat": town.latitude, "lon": town.longitude, "radius_km": radius_km}
+        both = await _names_of(seeded, search=word, **near)
+        assert both == await _names_of(seeded, search=word) & await _names_of(seeded, **near)
+
+
+def _km_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    (lat1, lon1), (lat2, lon2) = (tuple(math.radians(v) for v in p) for p in (a, b))
+    cos = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
+    return indexing.EARTH_METERS * math.acos(min(1.0, cos)) / 1000
+
+
+@pytest.mark.parametrize(
+    ("number", "site", "origin"),
+    [
+        (300, (0.0, 179.96), (0.0, -179.97)),  # across the date line
+        (301, (-12.0, -179.99), (-12.05, 179.95)),
+        (302, (89.95, 10.0), (89.95, -170.0)),  # across the north pole
+        (303, (-89.97, 100.0), (-89.96, -80.0)),
+    ],
+)
+async def test_a_word_near_a_point_across_the_date_line_and_the_poles(
+    seeded, infra, number, site, origin
+):
+    from bridges_schema import Role
+
+    location = {
+        "id": f"7a1f8c55-3a57-4c39-9d8c-8f3a1c8e{number:04d}",
+        "latitude": site[0],
+        "longitude": site[1],
+    }
+    program = {**_program(number, location), "description": "Wilderness rescue kennel"}
+    async with seeded.client(infra.token(Role.ADMIN)) as c:
+        assert (await c.post("/services", json=program)).status_code == 201
+    km = _km_between(site, origin)
+    for radius_km, found in [(km + 0.5, {program["name"]}), (km - 0.5, set())]:
+        near = {"lat": origin[0], "lon": origin[1], "radius_km": radius_km}
+        assert await _names_of(seeded, search="kennel", **near) == found, radius_km
+
+
+async def test_a_word_near_a_point_follows_a_programs_new_words_and_its_moved_site(seeded, infra):
+    from bridges_schema import Role
+
+    site = {"id": "7a1f8c55-3a57-4c39-9d8c-8f3a1c8e0400", "latitude": 20.0, "longitude": 30.0}
+    program = {**_program(400, site), "description": "Falconry lessons"}
+    near = {"lat": 20.0, "lon": 30.0, "radius_km": 2}
+    async with seeded.client(infra.token(Role.ADMIN)) as c:
+        assert (await c.post("/services", json=program)).status_code == 201
+        assert await _names_of(seeded, search="falconry", **near) == {program["name"]}
+        renamed = {**program, "description": "Archery lessons"}
+        assert (await c.put(f"/services/{program['id']}", json=renamed)).status_code == 200
+        assert await _names_of(seeded, search="falconry", **near) == set()
+        assert await _names_of(seeded, search="archery", **near) == {program["name"]}
+        # another program's write moves the shared site 55 km north
+        other = _program(401, {**site, "latitude": 20.5})
+        assert (await c.post("/services", json=other)).status_code == 201
+    assert await _names_of(seeded, search="archery", **near) == set()
+    north = {**near, "lat": 20.5}
+    assert await _names_of(seeded, search="archery", **north) == {program["name"]}
+
+
+async def test_postgresql_puts_a_point_in_the_cell_python_covers_it_with(seeded):
+    # indexing.search_cells and migration 080's search_cell number the same grid
+    points = [(lat / 7, lon / 3) for lat in range(-629, 630, 37) for lon in range(-539, 540, 41)]
+    async with seeded.runtime.pool.acquire() as conn:
+        cells = await conn.fetch(
+            "SELECT search_cell(ll_to_earth(p.lat, p.lon)) AS cell"
+            " FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS p(lat, lon, n) ORDER BY n",
+            [lat for lat, _ in points],
+            [lon for _, lon in points],
+        )
+    for (lat, lon), row in zip(points, cells, strict=True):
+        # (two cells, or more, when the point is within a metre of a cell's side)
+        assert row["cell"] in indexing.search_cells(lat, lon, 0), (lat, lon)

@@ -3,6 +3,7 @@ parameter, sorting and capping follow the query, and the count agrees with the s
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import UTC, datetime
@@ -11,8 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridges_directory import indexing
 from bridges_directory.search_sql import (
     CANDIDATE_CAP,
+    CELLS_UP_TO_KM,
     OPEN_PROBE_ROWS,
     RANKED_CAP,
     SearchQuery,
@@ -138,3 +141,43 @@ def test_any_query_numbers_its_parameters_and_counts_what_it_searches(query):
     assert placeholders(sql) == set(range(1, len(params) + 1))
     assert placeholders(count_sql) == set(range(1, len(count_params) + 1))
     assert count_params == params[: len(count_params)]  # the same filters, without the paging
+
+
+def _destination(lat: float, lon: float, bearing: float, km: float) -> tuple[float, float]:
+    """The point `km` from (lat, lon) along `bearing` (degrees), on earthdistance's sphere."""
+    phi, lam, theta = math.radians(lat), math.radians(lon), math.radians(bearing)
+    angle = km * 1000 / indexing.EARTH_METERS
+    phi2 = math.asin(
+        math.sin(phi) * math.cos(angle) + math.cos(phi) * math.sin(angle) * math.cos(theta)
+    )
+    lam2 = lam + math.atan2(
+        math.sin(theta) * math.sin(angle) * math.cos(phi),
+        math.cos(angle) - math.sin(phi) * math.sin(phi2),
+    )
+    return math.degrees(phi2), (math.degrees(lam2) + 540) % 360 - 180
+
+
+@given(
+    lat=st.floats(-90, 90),
+    lon=st.floats(-180, 180),
+    radius_km=st.floats(0.01, CELLS_UP_TO_KM),
+    bearing=st.floats(0, 360),
+    share=st.floats(0, 1),
+)
+def test_the_cells_around_a_point_hold_every_point_within_the_radius(
+    lat, lon, radius_km, bearing, share
+):
+    around = set(indexing.search_cells(lat, lon, radius_km * 1000))
+    assert len(around) <= 150  # the box's cells that meet the surface, not all of them
+    there = _destination(lat, lon, bearing, radius_km * share)
+    assert set(indexing.search_cells(*there, 0)) & around
+
+
+def test_a_word_near_a_point_reads_the_cells_up_to_a_radius_and_the_box_beyond():
+    near = {"text": "counseling", "lat": 45.0, "lon": -123.0}
+    sql, _ = search_sql(SearchQuery(**near, radius_km=CELLS_UP_TO_KM))
+    assert "sal.cells &&" in sql and "earth_box(" not in sql
+    sql, _ = search_sql(SearchQuery(**near, radius_km=CELLS_UP_TO_KM + 1))
+    assert "sal.cells &&" not in sql and "earth_box(" in sql
+    sql, _ = search_sql(SearchQuery(lat=45.0, lon=-123.0, radius_km=5))  # no words
+    assert "sal.cells &&" not in sql and "earth_box(" in sql

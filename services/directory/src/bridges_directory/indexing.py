@@ -4,6 +4,8 @@
   description and eligibility, D: languages, audiences, places), kept as the stems `matching`
   compares ("Clínica" and "clinica" alike), and the vocabulary typo correction draws on.
 - Filter values: taxonomy term ids, language codes and names, service-area names, ages.
+- Places as the cells of a grid (`search_cells`), so "near a point" reads the few cells a circle
+  covers.
 - Opening hours as weekly slots, each with the time zone it is kept in and the dates it is
   valid (closures split them); `is_open` is the reference meaning of "open at", which the SQL
   in `repository` implements for the index.
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -350,3 +353,52 @@ def weekly_hours(slots: Iterable[Slot]) -> list[WeeklyHours]:
         for (zone, offset, valid_from, valid_to), ranges in groups.items()
         if ranges
     ]
+
+
+# The grid `search_cell` (migration 080) puts each site's point in: cubes of CELL_METERS on
+# earthdistance's x, y and z axes (metres from the earth's centre; its radius is EARTH_METERS).
+EARTH_METERS = 6378168.0
+CELL_METERS = 10_000
+_CELL_OFFSET, _CELL_SPAN = 1024, 2048
+
+
+def search_cells(lat: float, lon: float, radius_m: float) -> list[int]:
+    """Every cell a site within `radius_m` of (lat, lon) may be in, as `search_cell` numbers
+    them: the cells of the box around the point that both meet the earth's surface (a sphere:
+    every point is on it) and come within the radius of the point (a straight line is never
+    longer than the way around the earth); a metre more each time, since PostgreSQL's rounding
+    may differ from Python's. (The box's 216 cells at 25 km are about 60.)"""
+    reach = radius_m + 1.0
+    centre = _earth_xyz(lat, lon)
+    x, y, z = (
+        range(math.floor((c - reach) / CELL_METERS), math.floor((c + reach) / CELL_METERS) + 1)
+        for c in centre
+    )
+    return [
+        ((i + _CELL_OFFSET) * _CELL_SPAN + j + _CELL_OFFSET) * _CELL_SPAN + k + _CELL_OFFSET
+        for i in x
+        for j in y
+        for k in z
+        if _meets((i, j, k), centre, reach)
+    ]
+
+
+def _earth_xyz(lat: float, lon: float) -> tuple[float, float, float]:
+    """`ll_to_earth`: metres from the earth's centre."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    return (
+        EARTH_METERS * math.cos(phi) * math.cos(lam),
+        EARTH_METERS * math.cos(phi) * math.sin(lam),
+        EARTH_METERS * math.sin(phi),
+    )
+
+
+def _meets(cell: tuple[int, int, int], centre: tuple[float, float, float], reach: float) -> bool:
+    """Whether the cube `cell` meets the earth's surface within `reach` of `centre`."""
+    sides = [(n * CELL_METERS, (n + 1) * CELL_METERS) for n in cell]
+    nearest = math.dist((0, 0, 0), [min(max(0.0, lo), hi) for lo, hi in sides])
+    farthest = math.dist((0, 0, 0), [max(abs(lo), abs(hi)) for lo, hi in sides])
+    from_centre = math.dist(
+        centre, [min(max(c, lo), hi) for c, (lo, hi) in zip(centre, sides, strict=True)]
+    )
+    return nearest <= EARTH_METERS + 1 and farthest >= EARTH_METERS - 1 and from_centre <= reach

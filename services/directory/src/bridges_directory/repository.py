@@ -344,12 +344,15 @@ class SqlServices(Repository):
             if sal.location
         }
         await self._conn.execute(
-            """INSERT INTO service_at_location (id, service_id, location_id, earth)
-               SELECT u.id, u.service_id, u.location_id, l.earth
+            # each link also holds its program's stems (search's "a word near a point")
+            """INSERT INTO service_at_location (id, service_id, location_id, earth, search_stems)
+               SELECT u.id, u.service_id, u.location_id, l.earth, strip(s.search_vector)
                FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS u(id, service_id, location_id)
+               JOIN service s ON s.id = u.service_id
                LEFT JOIN location l ON l.id = u.location_id
                ON CONFLICT (id) DO UPDATE SET service_id = EXCLUDED.service_id,
-                   location_id = EXCLUDED.location_id, earth = EXCLUDED.earth""",
+                   location_id = EXCLUDED.location_id, earth = EXCLUDED.earth,
+                   search_stems = EXCLUDED.search_stems""",
             *_columns(list(links.values()), 3),
         )
         # a location moved by this write moves every link to it (other services' too)
