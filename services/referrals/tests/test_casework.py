@@ -283,14 +283,18 @@ async def test_the_officers_own_list_pages_on_past_any_limit(desk):
 
 async def test_ops_list_and_replay_a_parked_event_over_http(desk):
     from bridges_devstack.samples import service_upserted
+    from bridges_schema import event_spec
 
     event = service_upserted(name="Parked Pantry", agency_id=desk.agency_a)
     service_id = event.data.service_id
+    # parked on its real subject: a replay checks subject and source as the consumer did
+    subject = event_spec(event).subject(desk.service.runtime.streams.namespace)
     await desk.pool.execute(
         """INSERT INTO dead_letters (consumer, subject, stream_sequence, event_id, payload, error,
-               deliveries) VALUES ('referrals-programs', 's', 7, $1, $2, 'a bug, since fixed', 5)""",
+               deliveries) VALUES ('referrals-programs', $3, 7, $1, $2, 'a bug, since fixed', 5)""",
         event.id,
         event.model_dump_json().encode(),
+        subject,
     )
     async with desk.client(Role.AGENCY_STAFF) as c:
         assert (await c.get("/events/dead-letters")).status_code == 403
