@@ -60,7 +60,7 @@ def test_held_tells_before_answering_whether_the_client_has_the_body():
         ('"x", "t"', True),
         ("*", True),
         ('"x"', False),
-        ('W/"t"', True),  # as a program's version: the tag is the version, weak or not
+        ('W/"t"', False),  # If-Match compares strongly (RFC 9110 13.1.1): a weak tag never
         ("", False),
     ],
 )
