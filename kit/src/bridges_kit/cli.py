@@ -17,6 +17,7 @@ input, failed again) is one line on stderr and exit code 2; never a traceback.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -108,6 +109,11 @@ def serve(app: FastAPI, runtime: AnyRuntime) -> None:
     settings = runtime.settings
     # room for every connection allowed, plus the pools, the bus and the logs
     http_server.allow_open_files(settings.http_max_connections + 256)
+    # What importing and building the app made (modules, models, routes, the search lexicon)
+    # lives as long as the process: out of the collector's sight, a full collection no longer
+    # walks it (it took ~75 ms, every few hundred searches, and set every p99)
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(http_server.server_config(app, settings)).run()
 
 
