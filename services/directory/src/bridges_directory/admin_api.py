@@ -12,8 +12,8 @@ from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from bridges_directory import administration, hsds, queries
-from bridges_directory.api import PageNumber, PerPage, SearchWords, UoW, warn
-from bridges_directory.domain import IdMismatch, document_etag
+from bridges_directory.api import PageNumber, PerPage, SearchWords, UoW, tagged, warn
+from bridges_directory.domain import IdMismatch
 from bridges_kit.access import Caller
 from bridges_kit.conditional import IfMatch
 from bridges_kit.http import Pool, router
@@ -111,9 +111,7 @@ async def list_locations(
 
 @routes.get("/locations/{location_id}", tags=["hsds"], summary="A location (and its ETag)")
 async def get_location(response: Response, pool: Pool, location_id: UUID) -> dict[str, Any]:
-    document = await queries.location(pool, location_id)
-    response.headers["ETag"] = document_etag(document)
-    return document
+    return tagged(response, await queries.location(pool, location_id))
 
 
 @routes.put(
@@ -150,9 +148,7 @@ async def delete_location(location_id: UUID, uow: UoW, if_match: IfMatch = None)
 
 @routes.get("/taxonomy_terms/{term_id}", tags=["hsds"], summary="A taxonomy term (and its ETag)")
 async def get_taxonomy_term(response: Response, pool: Pool, term_id: UUID) -> dict[str, Any]:
-    document = await queries.taxonomy_term(pool, term_id)
-    response.headers["ETag"] = document_etag(document)
-    return document
+    return tagged(response, await queries.taxonomy_term(pool, term_id))
 
 
 @routes.put(

@@ -392,7 +392,11 @@ async def list_organizations(
     summary="An organization (its ETag: send it as If-Match to change it)",
 )
 async def get_organization(response: Response, pool: Pool, organization_id: UUID) -> dict[str, Any]:
-    document = await queries.organization(pool, organization_id)
+    return tagged(response, await queries.organization(pool, organization_id))
+
+
+def tagged(response: Response, document: dict[str, Any]) -> dict[str, Any]:
+    """An object versioned by its content, with the ETag a write names in If-Match."""
     response.headers["ETag"] = document_etag(document)
     return document
 
