@@ -2,7 +2,7 @@
 // saved with it (If-Match: a colleague's change meanwhile is refused, never overwritten), the
 // API's refusals shown at the fields they are about, and a confirmation before what cannot be
 // undone.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
 import { href } from "../router.js";
@@ -153,11 +153,13 @@ export function DocField({ doc, path, label, hint, type = "text", options, rows,
 }
 
 /** What the last save said: refused (with the messages no field holds), or done. It takes the
- *  focus when it changes, so it is seen (and read) even at the bottom of a long form. */
+ *  focus when it changes, so it is seen (and read) even at the bottom of a long form — in the
+ *  same render that shows it (a layout effect): focus moved a frame later would take the keys of
+ *  someone already correcting a field. */
 export function SaveOutcome({ doc, done }) {
   const { message, rest, stale } = doc.refusal;
   const ref = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (message || done) ref.current?.focus();
   }, [doc.refusal, done]);
   if (message) {
