@@ -281,10 +281,25 @@ async def test_bridges_up_restarts_what_is_killed_and_every_referral_reaches_the
                 return referral_id
 
             async def hooked(referral_id: str) -> None:
+                """Its webhook arrived, and notifications recorded it as sent: a fault
+                between sending and recording would rightly send it again (the same
+                webhook-id, which receivers deduplicate); this test counts what is sent again
+                after it was recorded."""
+
                 async def arrived() -> bool:
                     return referral_id in _hooked_referrals(receiver)
 
+                async def recorded() -> bool:
+                    pending = await http.get(
+                        f"{urls['notifications']}/deliveries",
+                        params={"status": "pending", "channel": "webhook"},
+                        headers=admin,
+                    )
+                    assert pending.status_code == 200, pending.text
+                    return pending.json() == []
+
                 await eventually(arrived, timeout_s=60, interval_s=0.1)
+                await eventually(recorded, timeout_s=30, interval_s=0.1)
 
             before = await eventually(file_referral, timeout_s=30, interval_s=0.5)
             await hooked(before)  # the whole path works before any fault
