@@ -77,8 +77,12 @@ PROMTOOL := /usr/bin/promtool
 $(PROMTOOL):
 	$(call apt-install,$(PROMTOOL),prometheus)
 
+# Two workers: most of the suite waits on its servers, so two share this 2-core machine well
+# (each starts its own PostgreSQL and nats-server; see conftest.py for how tests are shared out)
+TEST_WORKERS ?= 2
+
 test: sync app browser $(PROMTOOL)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Pure logic and use cases on fakes only: no server, no browser, no tool (seconds)
 test-unit: sync

@@ -87,3 +87,13 @@ export function problemText(error) {
   const said = [problem.detail || problem.title, fields].filter(Boolean).join(" — ");
   return said || t("problem.refused", { status: error.status });
 }
+
+/** A table that may scroll sideways on a narrow screen. Its frame is a region named by the
+ *  caption that takes the keyboard's focus, so the table can be scrolled without a pointer. */
+export function TableFrame({ caption, className = "", children }) {
+  return html`<div class="admin-table-wrap" role="region" aria-label=${caption} tabindex="0">
+    <table class=${`admin-table ${className}`.trim()}>
+      <caption class="visually-hidden">${caption}</caption>
+      ${children}
+    </table></div>`;
+}

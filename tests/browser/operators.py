@@ -26,6 +26,7 @@ from tests.scenario import intake
 
 DESK: ViewportSize = {"width": 1440, "height": 900}
 LANDSCAPE: ViewportSize = {"width": 1024, "height": 768}
+PORTRAIT: ViewportSize = {"width": 768, "height": 1024}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 STARTS = {"Alex Admin": "Programs", "Olu Ops": "The referral flow"}
 
@@ -60,9 +61,11 @@ def looked_at(
 ) -> None:
     """The screen fits `size`, its controls are tappable, axe finds nothing serious, no
     catalogue key or browser error shows; saved as docs/screenshots/<name>-<w>x<h>-<lang>.png."""
-    check_fits(page, name, size["width"])
-    assert tablet.serious_violations(page) == [], name
+    page.wait_for_load_state("networkidle")
     screenshot(page, f"{name}-{size['width']}x{size['height']}-{language}", full_page=full_page)
+    check_fits(page, name, size["width"])
+    violations = tablet.serious_violations(page)
+    assert violations == [], f"{name} at {size['width']}x{size['height']} ({language}): {violations}"
 
 
 LOADING = re.compile(r"^(Loading|Cargando)…$")
@@ -71,10 +74,11 @@ LOADING = re.compile(r"^(Loading|Cargando)…$")
 def every_size_and_language(
     page: Page, stack: AppStack, screens: Sequence[tuple[str, str]]
 ) -> None:
-    """Each screen (its screenshot's name, its route) opened at a desk and on a tablet, in
-    English and Spanish, once loaded (its heading shown, nothing left loading), and looked at."""
+    """Each screen (its screenshot's name, its route) opened at a desk, on a tablet both ways
+    and on a phone, in English and Spanish, once loaded (its heading shown, nothing left
+    loading), and looked at."""
     for language in ("en", "es"):
-        for size in (DESK, LANDSCAPE):
+        for size in (DESK, LANDSCAPE, PORTRAIT, PHONE):
             page.set_viewport_size(size)
             choose_language(page, language)
             for name, route in screens:

@@ -23,6 +23,11 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 SMALL_TARGETS = """() => [...document.querySelectorAll('button, a.button, select, input:not([type=checkbox]):not([type=radio]):not([type=file])')]
     .filter((el) => el.offsetParent && el.getBoundingClientRect().height < 44)
     .map((el) => el.outerHTML.slice(0, 80))"""
+# what sticks out past the screen's right edge (the innermost first), to name in a failure
+STICKING_OUT = """(width) => [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+    .filter((el) => ![...el.children].some((c) => c.getBoundingClientRect().right > width + 0.5))
+    .slice(0, 5).map((el) => el.outerHTML.slice(0, 100))"""
 
 __all__ = [
     "AppStack",
@@ -40,7 +45,9 @@ def check_fits(page: Page, screen: str, width: int) -> None:
     and no browser error or catalogue key (⟦…⟧) reads on it."""
     page.wait_for_load_state("networkidle")
     wide = page.evaluate("() => document.documentElement.scrollWidth")
-    assert wide <= width, f"{screen}: {wide} px wide on a {width} px screen"
+    if wide > width:
+        out = page.evaluate(STICKING_OUT, width)
+        raise AssertionError(f"{screen}: {wide} px wide on a {width} px screen: {out}")
     assert page.evaluate(SMALL_TARGETS) == [], screen
     text = page.locator("body").inner_text()
     assert not re.search(r"Failed to fetch|⟦", text), screen

@@ -292,7 +292,7 @@ def _in_spanish(app_stack: AppStack, page: Page) -> None:
     assert tablet.serious_violations(page) == []
 
 
-def test_every_admin_screen_at_a_desk_and_on_a_tablet_in_both_languages(
+def test_every_admin_screen_at_every_size_in_both_languages(
     app_stack: AppStack, browser: Browser
 ) -> None:
     api = Api(app_stack)

@@ -6,7 +6,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { formatNumber, t } from "../i18n.js";
 import { href } from "../router.js";
-import { Field, Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
+import { Field, Notice, ScreenTitle, TableFrame, announce, html, problemText, useApp } from "../ui.js";
 import { fieldErrors, valueAt, withValue } from "./admin-fields.js";
 
 export const PER_PAGE = 25;
@@ -189,8 +189,7 @@ export function ConfirmButton({ label, question, confirmLabel, onConfirm, disabl
 
 /** A list as a table: `columns` are [heading, (item) => cell]; the first cell links the item. */
 export function Table({ caption, columns, items, linkOf }) {
-  return html`<div class="admin-table-wrap"><table class="admin-table">
-    <caption class="visually-hidden">${caption}</caption>
+  return html`<${TableFrame} caption=${caption}>
     <thead><tr>${columns.map(([heading]) => html`<th scope="col">${heading}</th>`)}</tr></thead>
     <tbody>
       ${items.map(
@@ -201,7 +200,7 @@ export function Table({ caption, columns, items, linkOf }) {
         </tr>`,
       )}
     </tbody>
-  </table></div>`;
+  </${TableFrame}>`;
 }
 
 export const HSDS_STATUSES = ["active", "inactive", "defunct", "temporarily closed"];

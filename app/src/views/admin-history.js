@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { formatDateTime, t, tOr } from "../i18n.js";
-import { Notice, html, problemText, useApp } from "../ui.js";
+import { Notice, TableFrame, html, problemText, useApp } from "../ui.js";
 
 const SHOWN = 10;
 const PATHS_SHOWN = 4; // a long change names its first paths and how many more
@@ -44,8 +44,7 @@ export function ProgramHistory({ id, version }) {
     ${entries === null && !error ? html`<p>${t("common.loading")}</p>` : null}
     ${entries && !entries.length ? html`<p>${t("history.none")}</p>` : null}
     ${entries?.length
-      ? html`<div class="admin-table-wrap"><table class="admin-table">
-          <caption class="visually-hidden">${t("history.title")}</caption>
+      ? html`<${TableFrame} caption=${t("history.title")}>
           <thead><tr>
             <th scope="col">${t("history.when")}</th><th scope="col">${t("history.what")}</th>
             <th scope="col">${t("history.who")}</th><th scope="col">${t("history.version")}</th>
@@ -58,7 +57,7 @@ export function ProgramHistory({ id, version }) {
               <td>${entry.version ?? "—"}</td>
             </tr>`,
           )}</tbody>
-        </table></div>`
+        </${TableFrame}>`
       : null}
   </section>`;
 }

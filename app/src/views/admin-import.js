@@ -9,7 +9,7 @@ import * as connection from "../connection.js";
 import { CONTENT_LANGUAGE } from "../directory.js";
 import { formatNumber, t } from "../i18n.js";
 import { href } from "../router.js";
-import { Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
+import { Notice, ScreenTitle, TableFrame, announce, html, problemText, useApp } from "../ui.js";
 
 const UPLOAD_TIMEOUT_MS = 10 * 60_000; // a large file on a slow line, then the server's check
 
@@ -93,7 +93,7 @@ function Report({ report }) {
 /** Every error (or warning) with where it is: its JSON path, and for CSV its file, row, column. */
 function Findings({ findings }) {
   const tabular = findings.some((f) => f.file);
-  return html`<div class="admin-table-wrap"><table class="admin-table findings">
+  return html`<${TableFrame} caption=${t("import.findings")} className="findings">
     <thead><tr>
       ${tabular ? html`<th scope="col">${t("import.file")}</th><th scope="col">${t("import.row")}</th><th scope="col">${t("import.column")}</th>` : null}
       <th scope="col">${t("import.path")}</th><th scope="col">${t("import.message")}</th>
@@ -102,7 +102,7 @@ function Findings({ findings }) {
       ${tabular ? html`<td>${f.file ?? ""}</td><td>${f.row ?? ""}</td><td>${f.column ?? ""}</td>` : null}
       <td><code>${f.path}</code></td><td>${f.message}</td>
     </tr>`)}</tbody>
-  </table></div>`;
+  </${TableFrame}>`;
 }
 
 export function ImportScreen() {

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call, withQuery } from "../api.js";
 import { CONTENT_LANGUAGE } from "../directory.js";
 import { formatDateTime, formatNumber, t, tOr } from "../i18n.js";
-import { Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
+import { Notice, ScreenTitle, TableFrame, announce, html, problemText, useApp } from "../ui.js";
 import { EndpointState, endpointState } from "./admin-agencies.js";
 import { useAgencyNames } from "./ops-failures.js";
 import { SERVICES } from "./ops-flow.js";
@@ -50,8 +50,7 @@ export function EndpointsScreen() {
     ${said ? html`<${Notice} kind=${said.kind}>${said.text}</${Notice}>` : null}
     ${endpoints?.length === 0 ? html`<p class="muted">${t("endpoints.none")}</p>` : null}
     ${endpoints?.length
-      ? html`<div class="admin-table-wrap"><table class="admin-table ops-table">
-          <caption class="visually-hidden">${t("endpoints.title")}</caption>
+      ? html`<${TableFrame} caption=${t("endpoints.title")} className="ops-table">
           <thead><tr><th scope="col">${t("failures.agency")}</th><th scope="col">${t("endpoint.url")}</th>
             <th scope="col">${t("endpoints.state")}</th><th scope="col">${t("endpoints.failures")}</th>
             <th scope="col">${t("endpoints.rests_until")}</th><th scope="col"><span class="visually-hidden">${t("failures.actions")}</span></th></tr></thead>
@@ -71,7 +70,7 @@ export function EndpointsScreen() {
               </td>
             </tr>`,
           )}</tbody>
-        </table></div>`
+        </${TableFrame}>`
       : null}
   </section>`;
 }
@@ -100,8 +99,7 @@ export function ActionsScreen() {
     ${actions === null ? html`<p>${t("common.loading")}</p>` : null}
     ${actions?.length === 0 ? html`<p class="muted">${t("actions.none")}</p>` : null}
     ${actions?.length
-      ? html`<div class="admin-table-wrap"><table class="admin-table ops-table">
-          <caption class="visually-hidden">${t("actions.title")}</caption>
+      ? html`<${TableFrame} caption=${t("actions.title")} className="ops-table">
           <thead><tr><th scope="col">${t("failures.when")}</th><th scope="col">${t("actions.who")}</th><th scope="col">${t("actions.what")}</th>
             <th scope="col">${t("actions.target")}</th><th scope="col">${t("actions.outcome")}</th><th scope="col">${t("failures.service")}</th></tr></thead>
           <tbody>${actions.map(
@@ -115,7 +113,7 @@ export function ActionsScreen() {
               <td>${a.service}</td>
             </tr>`,
           )}</tbody>
-        </table></div>`
+        </${TableFrame}>`
       : null}
   </section>`;
 }

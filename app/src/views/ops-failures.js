@@ -8,7 +8,7 @@ import { call, withQuery } from "../api.js";
 import { CONTENT_LANGUAGE } from "../directory.js";
 import { formatDateTime, formatNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { Notice, ScreenTitle, announce, html, problemText, useApp } from "../ui.js";
+import { Notice, ScreenTitle, TableFrame, announce, html, problemText, useApp } from "../ui.js";
 import { ConfirmButton } from "./admin-common.js";
 import { EndpointState } from "./admin-agencies.js";
 
@@ -58,8 +58,7 @@ function useFailures(view, version) {
 }
 
 function DeliveryRows({ items, names, onReplay }) {
-  return html`<div class="admin-table-wrap"><table class="admin-table ops-table">
-    <caption class="visually-hidden">${t("failures.deliveries")}</caption>
+  return html`<${TableFrame} caption=${t("failures.deliveries")} className="ops-table">
     <thead><tr>
       <th scope="col">${t("failures.when")}</th><th scope="col">${t("failures.event")}</th><th scope="col">${t("failures.agency")}</th>
       <th scope="col">${t("failures.target")}</th><th scope="col">${t("failures.attempts")}</th><th scope="col">${t("failures.last_error")}</th>
@@ -76,12 +75,11 @@ function DeliveryRows({ items, names, onReplay }) {
         <td><button type="button" onClick=${() => onReplay(d)}>${t("failures.replay")}</button></td>
       </tr>`,
     )}</tbody>
-  </table></div>`;
+  </${TableFrame}>`;
 }
 
 function ParkedRows({ items, onReplay }) {
-  return html`<div class="admin-table-wrap"><table class="admin-table ops-table">
-    <caption class="visually-hidden">${t("failures.parked")}</caption>
+  return html`<${TableFrame} caption=${t("failures.parked")} className="ops-table">
     <thead><tr>
       <th scope="col">${t("failures.when")}</th><th scope="col">${t("failures.service")}</th><th scope="col">${t("failures.consumer")}</th>
       <th scope="col">${t("failures.subject")}</th><th scope="col">${t("failures.deliveries_count")}</th><th scope="col">${t("failures.reason")}</th>
@@ -95,7 +93,7 @@ function ParkedRows({ items, onReplay }) {
         <td><button type="button" onClick=${() => onReplay(letter)}>${t("failures.replay")}</button></td>
       </tr>`,
     )}</tbody>
-  </table></div>`;
+  </${TableFrame}>`;
 }
 
 const shortType = (type) => type.replace(/^org\.bridges\./, "");
@@ -154,12 +152,12 @@ export function FailuresScreen() {
 /** One attempt after another, with what the receiver answered. */
 function Attempts({ attempts }) {
   if (!attempts?.length) return html`<p class="muted">${t("failures.no_attempts")}</p>`;
-  return html`<div class="admin-table-wrap"><table class="admin-table">
+  return html`<${TableFrame} caption=${t("failures.attempts")}>
     <thead><tr><th scope="col">${t("failures.when")}</th><th scope="col">${t("failures.status_code")}</th>
       <th scope="col">${t("failures.latency")}</th><th scope="col">${t("failures.last_error")}</th></tr></thead>
     <tbody>${attempts.map((a) => html`<tr><td>${formatDateTime(a.attempted_at)}</td><td>${a.status_code ?? "—"}</td>
       <td>${formatNumber(a.latency_ms)} ms</td><td class="error-text">${a.error ?? ""}</td></tr>`)}</tbody>
-  </table></div>`;
+  </${TableFrame}>`;
 }
 
 function DeliveryInspected({ id }) {
