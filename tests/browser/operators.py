@@ -65,7 +65,9 @@ def looked_at(
     screenshot(page, f"{name}-{size['width']}x{size['height']}-{language}", full_page=full_page)
     check_fits(page, name, size["width"])
     violations = tablet.serious_violations(page)
-    assert violations == [], f"{name} at {size['width']}x{size['height']} ({language}): {violations}"
+    assert violations == [], (
+        f"{name} at {size['width']}x{size['height']} ({language}): {violations}"
+    )
 
 
 LOADING = re.compile(r"^(Loading|Cargando)…$")
