@@ -76,7 +76,7 @@ export function FlowScreen() {
     <div class="row between">
       <${ScreenTitle}>${t("flow.title")}</${ScreenTitle}>
       <p class="muted flow-at">
-        ${at ? t("flow.sampled", { at: formatDateTime(at) }) : t("common.loading")}
+        <span>${at ? t("flow.sampled", { at: formatDateTime(at) }) : t("common.loading")}</span>
         <button type="button" class="link" onClick=${refresh}>${t("flow.refresh")}</button>
       </p>
     </div>
