@@ -149,3 +149,29 @@ async def test_programs_are_edited_over_the_version_read_and_agencies_are_listed
         {"agency_id": AGENCY, "name": "Alder Youth Hall", "programs": 1, "active_programs": 0}
     ]
     assert refused.status_code == 403
+
+
+async def test_a_term_renamed_rewrites_its_programs_and_saved_as_it_is_none(directory, infra):
+    term = {"id": str(uuid.uuid4()), "code": f"soup-{uuid.uuid4().hex[:6]}", "name": "Soup"}
+    org = {"id": str(uuid.uuid4()), "name": "Alder Soup Org"}
+    place = {"id": str(uuid.uuid4()), "name": "Soup Hall", "latitude": 45.5, "longitude": -122.6}
+    program = _program(org, place, term)
+    async with directory.client(infra.token(Role.ADMIN)) as c:
+        assert (await c.post("/services", json=program)).status_code == 201
+        read = await c.get(f"/taxonomy_terms/{term['id']}")
+        renamed = await c.put(
+            f"/taxonomy_terms/{term['id']}",
+            json={**read.json(), "name": "Soup and bread"},
+            headers={"If-Match": read.headers["ETag"]},
+        )
+        outbox = await _outbox(directory)
+        again = await c.put(
+            f"/taxonomy_terms/{term['id']}",
+            json=renamed.json(),
+            headers={"If-Match": renamed.headers["ETag"]},
+        )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.headers["Bridges-Programs-Rewritten"] == "1"
+    assert again.status_code == 200, again.text
+    assert again.headers["Bridges-Programs-Rewritten"] == "0"  # nothing changed: no new version
+    assert await _outbox(directory) == outbox

@@ -144,6 +144,14 @@ async def test_renaming_a_term_reindexes_the_programs_it_classifies_under_its_ne
     assert len(uow.events_of(ServiceUpserted)) == 3
 
 
+async def test_a_term_saved_as_it_is_rewrites_no_program(uow):
+    same = hsds.TaxonomyTerm.model_validate(FOOD)
+    events = len(uow.events_of(ServiceUpserted))
+    kept = await administration.put_term(uow, ADMIN, same, None)
+    assert kept.programs == 0
+    assert len(uow.events_of(ServiceUpserted)) == events  # no new version, nothing to tell
+
+
 async def test_a_terms_code_clash_and_a_loop_are_refused_at_their_fields(uow):
     clash = hsds.TaxonomyTerm.model_validate({**PANTRY, "id": str(uuid.uuid4())})
     with pytest.raises(dataset.InvalidDataset) as refused:

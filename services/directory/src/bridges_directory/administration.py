@@ -225,7 +225,7 @@ async def put_term(
 ) -> Kept:
     """Create or replace a taxonomy term (its code unique in its taxonomy, never its own
     ancestor); the programs classified under it or a narrower term are searched by its new
-    names at once (re-indexed, a new version each)."""
+    names at once (re-indexed, a new version each). A term saved as it is changes no program."""
     document = _document(term)
     async with uow:
         current = await uow.taxonomy.term(term.id)
@@ -242,7 +242,7 @@ async def put_term(
             stored,
             embedding.with_term,
             Change.by(actor, "term"),
-            reindex=True,
+            reindex=current != document,
             warnings=references.warnings,
         )
     return kept
