@@ -78,7 +78,8 @@ def test_every_value_the_api_can_send_has_a_label(prefix: str, values: list[str]
 
 
 @pytest.mark.integration  # node, as `make test` installs it
-def test_the_pure_modules_pass_their_own_tests() -> None:
+def test_the_apps_own_node_tests_pass() -> None:
+    """`npm test`: the pure modules, and storage, outbox and vault over fake-indexeddb."""
     npm = shutil.which("npm")
     assert npm, "npm is needed for the app (Node.js 20)"
     done = subprocess.run(
