@@ -126,7 +126,8 @@ async def _put_embedded(
     embed: Embed,
 ) -> Kept:
     """An organization or a location written over the version read, then every program
-    embedding it (`embedding_it`, locked) rewritten with it (`embed`), each in the audit log."""
+    embedding it (`embedding_it`, locked) rewritten with it (`embed`), each in the audit log;
+    saved as it is, no program is read or rewritten."""
     kind = "organization" if isinstance(model, hsds.Organization) else "location"
     _check_text(model, f"the {kind}")
     document = _document(model)
@@ -134,7 +135,7 @@ async def _put_embedded(
         current = await store(uow).get(model.id)
         check_unchanged(condition, _etag(current), f"the {kind}")
         await store(uow).upsert([model])
-        stored = await embedding_it(uow)
+        stored = await embedding_it(uow) if current != document else []
         kept = await _kept(uow, current, document, stored, embed, Change.by(actor, kind))
     return kept
 
@@ -234,7 +235,11 @@ async def put_term(
         if references.errors:
             raise dataset.InvalidDataset(references.errors, "the term")
         await uow.taxonomy.upsert_terms([term])
-        stored = await uow.services.embedding(term_ids=await uow.taxonomy.subtree(term.id))
+        stored = (
+            await uow.services.embedding(term_ids=await uow.taxonomy.subtree(term.id))
+            if current != document
+            else []
+        )
         kept = await _kept(
             uow,
             current,
@@ -242,7 +247,7 @@ async def put_term(
             stored,
             embedding.with_term,
             Change.by(actor, "term"),
-            reindex=current != document,
+            reindex=True,
             warnings=references.warnings,
         )
     return kept
