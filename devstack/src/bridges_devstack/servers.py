@@ -107,6 +107,9 @@ class EmbeddedPostgres:
     data_dir: Path
     port: int
     fast_and_unsafe: bool = False  # tests: fsync off
+    # PostgreSQL's own cache: the default suits `make up`'s demo; benchmarks hold their whole
+    # directories in it, as a production server sized to its data does
+    shared_buffers: str = "128MB"
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def url(self, database: str = "postgres") -> str:
@@ -148,7 +151,7 @@ class EmbeddedPostgres:
             "-c",
             "max_connections=300",
             "-c",
-            "shared_buffers=128MB",
+            f"shared_buffers={self.shared_buffers}",
         ]
         if self.fast_and_unsafe:
             args += [

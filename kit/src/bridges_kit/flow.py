@@ -18,7 +18,12 @@ if TYPE_CHECKING:
 
 # One process's own state, not the service's: scraped per replica, not summed up here.
 PROCESS_LOCAL = frozenset(
-    {"bridges_db_pool_connections", "bridges_db_pool_waiting", "bridges_service_info"}
+    {
+        "bridges_db_pool_connections",
+        "bridges_db_pool_waiting",
+        "bridges_searches_waiting",
+        "bridges_service_info",
+    }
 )
 
 

@@ -89,6 +89,12 @@ class Metrics:
             registry=r,
         )
         # the domain's gauges and counters; each service sets those it owns
+        self.searches_waiting = Gauge(
+            "bridges_searches_waiting",
+            "Directory searches waiting their turn at the database (BRIDGES_SEARCH_CONCURRENCY "
+            "run at once)",
+            registry=r,
+        )
         self.referrals = Gauge(
             "bridges_referrals", "Referrals by status", ["status"], registry=r
         ).labels

@@ -42,6 +42,14 @@ async def _corrections(request: Request) -> Corrections:
 
 
 TypoCorrections = Annotated[Corrections, Depends(_corrections)]
+
+
+async def _search_turns(request: Request) -> queries.SearchTurns:
+    turns: queries.SearchTurns = request.app.state.search_turns
+    return turns
+
+
+SearchTurns = Annotated[queries.SearchTurns, Depends(_search_turns)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 # A radius so small that PostgreSQL's float arithmetic underflows on it (1e-320) is refused;
 # coordinates are rounded (`hsds.Degrees`).
@@ -80,6 +88,7 @@ async def api_info(request: Request) -> dict[str, str]:
 )
 async def list_services(
     pool: Pool,
+    turns: SearchTurns,
     corrections: TypoCorrections,
     search: Annotated[
         str | None,
@@ -136,7 +145,9 @@ async def list_services(
         limit=per_page,
         offset=(page - 1) * per_page,
     )
-    result = await queries.search(pool, corrections, query, page=page, minimal=minimal or not full)
+    result = await queries.search(
+        pool, turns, corrections, query, page=page, minimal=minimal or not full
+    )
     # served as PostgreSQL wrote the results: no decoding, validating and re-encoding per request
     response = Response(result.page, media_type="application/json")
     if result.capped:

@@ -21,6 +21,7 @@ from bridges_directory import (
     dataset,
     domain,
     open_data,
+    queries,
     reviews,
 )
 from bridges_directory.corrections import Corrections
@@ -75,6 +76,13 @@ class DirectorySettings(ServiceSettings):
         **ServiceSettings.secret_files,
         "listing_link_key_file": "listing_link_key",
     }
+    search_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=200,
+        description="searches run at the database at once, the rest wait their turn "
+        "(`bridges_searches_waiting`): about twice PostgreSQL's cores",
+    )
     listing_reviews: bool = Field(
         default=True, description="ask agencies monthly to confirm their listing"
     )
@@ -138,6 +146,9 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
     )
     app.add_middleware(open_data.OpenData, templates=access.open_data_reads())
     app.state.corrections = Corrections(LEXICON)  # typo decisions, kept by this process
+    app.state.search_turns = queries.SearchTurns(
+        runtime.settings.search_concurrency, runtime.metrics.searches_waiting
+    )
     app.state.review_policy = runtime.settings.review_policy()
     app.state.review_links = runtime.settings.review_links()
     return app

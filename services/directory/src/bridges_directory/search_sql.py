@@ -332,6 +332,8 @@ def candidate_cap(q: SearchQuery) -> int:
 
 # What a result is served as (`item`, JSON text PostgreSQL writes; Python passes it through):
 # the HSDS document, or its minimal fields, with `x_bridges.distance_km` when near a place.
+# The whole document is written once, with it (`served`, migration 090).
+_SERVED = "s.served"
 MINIMAL_FIELDS = ("id", "name", "alternate_name", "description", "organization_id", "status")
 _MINIMAL = (
     "(SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(s.document) AS e "
@@ -345,7 +347,7 @@ _WITH_DISTANCE = """{doc} || jsonb_build_object('x_bridges',
 def _item(q: SearchQuery, minimal: bool) -> str:
     doc = _MINIMAL if minimal else "s.document"
     if q.lat is None or q.lon is None:
-        return f"({doc})::text AS item"
+        return f"({doc})::text AS item" if minimal else f"{_SERVED} AS item"
     served = _WITH_DISTANCE.format(doc=doc)
     return f"(CASE WHEN m.distance IS NULL THEN {doc} ELSE {served} END)::text AS item"
 
@@ -371,7 +373,7 @@ def search_sql(
     p = parts.sql
     if q.is_listing:
         sql = (
-            f"SELECT ({_MINIMAL if minimal else 's.document'})::text AS item, "
+            f"SELECT {f'({_MINIMAL})::text' if minimal else _SERVED} AS item, "
             "(SELECT count(*) FROM service) AS total FROM service s "
             f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         )
