@@ -34,7 +34,13 @@ async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
 
 
 def _server_settings(schema: str) -> dict[str, str]:
-    return {"search_path": f"{schema},public", "application_name": "bridges"}
+    return {
+        "search_path": f"{schema},public",
+        "application_name": "bridges",
+        # a scan of a large table reads it from its first page, never from where another
+        # scan is: the directory reads "the first programs" and means the same ones each time
+        "synchronize_seqscans": "off",
+    }
 
 
 async def connect(dsn: str, schema: str = "public") -> asyncpg.Connection:

@@ -88,7 +88,7 @@ async def _ready(value: bool) -> bool:
 
 
 async def test_the_service_lines_searches_up_and_answers_each_in_its_turn(seeded) -> None:
-    turns: SearchTurns = seeded.server.config.app.state.search_turns
+    turns: SearchTurns = seeded.server.config.app.state.searches.turns
     async with seeded.client() as client:
         alone = (await client.get("/services", params={"search": "food"})).json()
         assert alone["contents"]

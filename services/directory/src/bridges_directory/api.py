@@ -15,7 +15,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, StringConstraints
 
 from bridges_directory import catalog, hsds, places, queries, tabular
-from bridges_directory.corrections import Corrections
 from bridges_directory.dataset import DatasetError, InvalidDataset
 from bridges_directory.domain import IdMismatch, document_etag
 from bridges_directory.search_sql import CANDIDATE_CAP, RANKED_CAP, SearchQuery
@@ -36,20 +35,12 @@ WARNING_HEADER = "Bridges-Warning"
 UoW = Annotated[DirectoryUnitOfWork, Depends(unit_of_work)]
 
 
-async def _corrections(request: Request) -> Corrections:
-    corrections: Corrections = request.app.state.corrections
-    return corrections
+async def _searches(request: Request) -> queries.Searches:
+    searches: queries.Searches = request.app.state.searches
+    return searches
 
 
-TypoCorrections = Annotated[Corrections, Depends(_corrections)]
-
-
-async def _search_turns(request: Request) -> queries.SearchTurns:
-    turns: queries.SearchTurns = request.app.state.search_turns
-    return turns
-
-
-SearchTurns = Annotated[queries.SearchTurns, Depends(_search_turns)]
+Searches = Annotated[queries.Searches, Depends(_searches)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 # A radius so small that PostgreSQL's float arithmetic underflows on it (1e-320) is refused;
 # coordinates are rounded (`hsds.Degrees`).
@@ -88,8 +79,7 @@ async def api_info(request: Request) -> dict[str, str]:
 )
 async def list_services(
     pool: Pool,
-    turns: SearchTurns,
-    corrections: TypoCorrections,
+    searches: Searches,
     search: Annotated[
         str | None,
         Query(
@@ -145,9 +135,7 @@ async def list_services(
         limit=per_page,
         offset=(page - 1) * per_page,
     )
-    result = await queries.search(
-        pool, turns, corrections, query, page=page, minimal=minimal or not full
-    )
+    result = await queries.search(pool, searches, query, page=page, minimal=minimal or not full)
     # served as PostgreSQL wrote the results: no decoding, validating and re-encoding per request
     response = Response(result.page, media_type="application/json")
     if result.capped:

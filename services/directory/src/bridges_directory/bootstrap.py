@@ -145,9 +145,12 @@ def build_app(runtime: DirectoryRuntime | None = None) -> FastAPI:
         body_limits={"/import": runtime.settings.import_max_bytes},
     )
     app.add_middleware(open_data.OpenData, templates=access.open_data_reads())
-    app.state.corrections = Corrections(LEXICON)  # typo decisions, kept by this process
-    app.state.search_turns = queries.SearchTurns(
-        runtime.settings.search_concurrency, runtime.metrics.searches_waiting
+    app.state.searches = queries.Searches(
+        corrections=Corrections(LEXICON),
+        turns=queries.SearchTurns(
+            runtime.settings.search_concurrency, runtime.metrics.searches_waiting
+        ),
+        shares=queries.WordShares(),
     )
     app.state.review_policy = runtime.settings.review_policy()
     app.state.review_links = runtime.settings.review_links()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +33,7 @@ from bridges_directory.search_sql import (
     open_probe,
     search_count_sql,
     search_sql,
+    words_probe,
 )
 
 
@@ -198,8 +201,16 @@ async def search_services(
     concepts: Sequence[matching.Concept] | None = None,
     *,
     minimal: bool = False,
+    shares: WordShares | None = None,
 ) -> tuple[int, list[str]]:
-    """The total and the page's results, each as the JSON text it is served as."""
+    """The total and the page's results, each as the JSON text it is served as. With
+    `shares`, every word of common words is first looked for among the first programs."""
+    if shares is not None and concepts and await shares.probe(conn, q, concepts):
+        sql, params = search_sql(q, concepts=concepts, minimal=minimal, words_probe=True)
+        rows = await conn.fetch(sql, *params)
+        if rows and rows[0]["total"] >= candidate_cap(q):
+            return int(rows[0]["total"]), [r["item"] for r in rows]
+        shares.came_up_short(concepts)
     sql, params = search_sql(q, concepts=concepts, minimal=minimal)
     rows = await conn.fetch(sql, *params)
     if open_probe(q) and (not rows or rows[0]["total"] < CANDIDATE_CAP):
@@ -214,6 +225,60 @@ async def search_services(
     else:
         total = 0
     return total, [r["item"] for r in rows]
+
+
+class WordShares:
+    """Each common stem's share of programs, from PostgreSQL's statistics of the search index
+    (`pg_stats`, as fresh as the last ANALYZE; read again every `refresh_s`), deciding which
+    searches read the first programs for every word first (`search_sql.words_probe`); and the
+    words for which that came up short lately, left to the index for `refresh_s`. The
+    estimate takes words as independent, and some are not: "child", "abuse" and "food" are
+    each common and rarely together."""
+
+    def __init__(self, refresh_s: float = 600.0) -> None:
+        self.refresh_s = refresh_s
+        self._shares: dict[str, float] = {}
+        self._read_at = -math.inf
+        self._short: dict[frozenset[frozenset[str]], float] = {}
+
+    async def probe(
+        self, conn: asyncpg.Connection, q: SearchQuery, concepts: Sequence[matching.Concept]
+    ) -> bool:
+        now = time.monotonic()
+        if now - self._read_at > self.refresh_s:
+            self._read_at = now
+            self._shares = await self._read(conn)
+        if self._short.get(self._key(concepts), -math.inf) > now:
+            return False
+        return words_probe(q, concepts, self._shares)
+
+    def came_up_short(self, concepts: Sequence[matching.Concept]) -> None:
+        self._short[self._key(concepts)] = time.monotonic() + self.refresh_s
+        if len(self._short) > SHORT_KEPT:
+            now = time.monotonic()
+            self._short = {k: until for k, until in self._short.items() if until > now}
+
+    @staticmethod
+    def _key(concepts: Sequence[matching.Concept]) -> frozenset[frozenset[str]]:
+        return frozenset(c.stems for c in concepts)
+
+    @staticmethod
+    async def _read(conn: asyncpg.Connection) -> dict[str, float]:
+        row = await conn.fetchrow(
+            """SELECT most_common_elems::text::text[] AS stems,
+                      most_common_elem_freqs AS shares
+               FROM pg_stats
+               WHERE schemaname = current_schema() AND tablename = 'service'
+                 AND attname = 'search_vector'"""
+        )
+        if row is None or row["stems"] is None:
+            return {}
+        # the frequencies end with three more figures (least, most, nulls): zip stops first
+        return dict(zip(row["stems"], row["shares"], strict=False))
+
+
+# queries whose probe came up short, remembered at most (more: the expired are let go)
+SHORT_KEPT = 10_000
 
 
 async def _paged_rows(
@@ -312,18 +377,30 @@ class SearchTurns:
             self._turns.release()
 
 
+@dataclass(frozen=True)
+class Searches:
+    """What a directory process keeps for its searches."""
+
+    corrections: Corrections  # typo decisions
+    turns: SearchTurns
+    shares: WordShares
+
+
 async def search(
     pool: asyncpg.Pool,
-    turns: SearchTurns,
-    corrections: Corrections,
+    searches: Searches,
     query: SearchQuery,
     *,
     page: int,
     minimal: bool = False,
 ) -> SearchResult:
-    async with turns.turn(), pool.acquire() as conn:
-        concepts = await resolve_words(conn, corrections, query.text) if query.text else None
-        total, items = await search_services(conn, query, concepts, minimal=minimal)
+    async with searches.turns.turn(), pool.acquire() as conn:
+        concepts = (
+            await resolve_words(conn, searches.corrections, query.text) if query.text else None
+        )
+        total, items = await search_services(
+            conn, query, concepts, minimal=minimal, shares=searches.shares
+        )
     cap = candidate_cap(query)
     capped = cap if total >= cap and not query.is_listing else None
     return SearchResult(hsds.page_json(items, total, page, query.limit), capped)
