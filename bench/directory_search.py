@@ -40,7 +40,7 @@ from bridges_directory import queries as directory_queries
 from bridges_directory.corrections import Corrections
 from bridges_directory.lexicon import LEXICON
 from bridges_directory.matching import Concept
-from bridges_directory.search_sql import SearchQuery, search_sql
+from bridges_directory.search_sql import SearchQuery, candidate_cap, search_sql
 from bridges_directory.seed import demo_county
 from bridges_directory.seed import queries as generated
 from bridges_kit import db
@@ -139,8 +139,10 @@ def sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def inline_sql(q: SearchQuery, concepts: Sequence[Concept] | None) -> str:
-    sql, params = search_sql(q, concepts=concepts)
+def inline_sql(
+    q: SearchQuery, concepts: Sequence[Concept] | None, words_probe: bool = False
+) -> str:
+    sql, params = search_sql(q, concepts=concepts, words_probe=words_probe)
     for number in range(len(params), 0, -1):  # $12 before $1
         sql = sql.replace(f"${number}", sql_literal(params[number - 1]))
     return sql + ";\n"
@@ -161,21 +163,28 @@ def seed(infra: harness.Infra, database_url: str, generated: int) -> float:
 
 
 async def _prepare(database_url: str, mix: list[Shape]) -> dict[str, list[str]]:
-    """Each shape's statements for pgbench, typos corrected as the service does."""
+    """Each shape's statements for pgbench, as the service runs them once settled: typos
+    corrected, and common words read among the first programs where that finds the cap (a
+    probe that came up short is not tried again for ten minutes)."""
     conn = await db.connect(database_url)
     try:
         corrections = Corrections(LEXICON)
+        shares = directory_queries.WordShares()
         statements = {}
         for shape in mix:
-            statements[shape.label] = [
-                inline_sql(
-                    q,
+            statements[shape.label] = []
+            for q in shape.queries[:PGBENCH_STATEMENTS]:
+                concepts = (
                     await directory_queries.resolve_words(conn, corrections, q.text)
                     if q.text
-                    else None,
+                    else None
                 )
-                for q in shape.queries[:PGBENCH_STATEMENTS]
-            ]
+                probe = bool(concepts) and await shares.probe(conn, q, concepts or [])
+                if probe:
+                    sql, params = search_sql(q, concepts=concepts, words_probe=True)
+                    rows = await conn.fetch(sql, *params)
+                    probe = bool(rows) and rows[0]["total"] >= candidate_cap(q)
+                statements[shape.label].append(inline_sql(q, concepts, probe))
         return statements
     finally:
         await conn.close()
