@@ -113,3 +113,15 @@ async def test_the_service_answers_common_words_as_the_index_does(region):
     assert page["total_items"] == total == search_sql.RANKED_CAP
     assert [s["id"] for s in page["contents"]] == [json.loads(i)["id"] for i in items]
     assert served.headers["Bridges-Results-Capped"] == str(search_sql.RANKED_CAP)
+
+
+async def test_a_page_past_the_end_counts_all_and_keeps_probing(region):
+    async with region.runtime.pool.acquire() as conn:
+        shares = queries.WordShares()
+        q = SearchQuery(text="legal aid", limit=50, offset=400)  # the cap is 300
+        concepts = await queries.resolve_words(conn, Corrections(LEXICON), "legal aid")
+        assert await queries.search_services(conn, q, concepts, shares=shares) == (
+            search_sql.RANKED_CAP,
+            [],
+        )
+        assert await shares.probe(conn, q, concepts)  # nothing learnt from an empty page

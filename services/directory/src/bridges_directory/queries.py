@@ -210,7 +210,8 @@ async def search_services(
         rows = await conn.fetch(sql, *params)
         if rows and rows[0]["total"] >= candidate_cap(q):
             return int(rows[0]["total"]), [r["item"] for r in rows]
-        shares.came_up_short(concepts)
+        if rows or not q.offset:  # (a page past the end says nothing of how many)
+            shares.came_up_short(concepts)
     sql, params = search_sql(q, concepts=concepts, minimal=minimal)
     rows = await conn.fetch(sql, *params)
     if open_probe(q) and (not rows or rows[0]["total"] < CANDIDATE_CAP):
