@@ -9,6 +9,7 @@ server whose databases we may create) and BRIDGES_TEST_NATS_URL.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 import uuid
@@ -195,13 +196,15 @@ async def start_service(
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout_s: float = 15.0, interval_s: float = 0.05
+    probe: Callable[[], Awaitable[T] | T], *, timeout_s: float = 15.0, interval_s: float = 0.05
 ) -> T:
-    """Poll `probe` until it returns a truthy value (returned) or the deadline passes."""
+    """Poll `probe` (a coroutine function, or a plain condition such as `lambda: len(seen) == 2`)
+    until it returns a truthy value (returned) or the deadline passes."""
     deadline = time.monotonic() + timeout_s
     last: T | None = None
     while time.monotonic() < deadline:
-        last = await probe()
+        answer = probe()
+        last = await answer if inspect.isawaitable(answer) else answer
         if last:
             return last
         await asyncio.sleep(interval_s)

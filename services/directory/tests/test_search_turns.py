@@ -44,7 +44,7 @@ async def test_no_more_than_so_many_at_once_and_the_rest_in_arrival_order() -> N
     for number in range(6):
         tasks.append(asyncio.create_task(search(number)))
         await asyncio.sleep(0)  # each arrives after the one before
-    await eventually(lambda: _ready(len(inside) == 2 and waiting() == 4))
+    await eventually(lambda: len(inside) == 2 and waiting() == 4)
     assert inside == {0, 1}
     release.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
@@ -69,7 +69,7 @@ async def test_a_search_that_fails_or_is_cancelled_gives_its_turn_back() -> None
     held = asyncio.create_task(hold())
     await asyncio.wait_for(holder.wait(), 5)
     queued = asyncio.create_task(_one_turn(turns))
-    await eventually(lambda: _ready(waiting() == 1))
+    await eventually(lambda: waiting() == 1)
     queued.cancel()  # the client left while in line
     await asyncio.gather(queued, return_exceptions=True)
     assert waiting() == 0
@@ -81,10 +81,6 @@ async def test_a_search_that_fails_or_is_cancelled_gives_its_turn_back() -> None
 async def _one_turn(turns: SearchTurns) -> None:
     async with turns.turn():
         pass
-
-
-async def _ready(value: bool) -> bool:
-    return value
 
 
 async def test_the_service_lines_searches_up_and_answers_each_in_its_turn(seeded) -> None:

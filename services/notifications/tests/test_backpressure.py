@@ -31,10 +31,6 @@ from bridges_schema import DeliveryChannel, DeliverySucceeded
 POLICY = attempts.AttemptPolicy(schedule_s=(1, 2), breaker=BreakerPolicy(failures=3))
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 async def _watch_holding(receiver: WebhookReceiver, done: asyncio.Event) -> int:
     """The most requests the receiver held at once until `done`."""
     most = 0
@@ -54,7 +50,7 @@ async def test_no_more_requests_are_in_flight_than_the_concurrency(start_desk, r
     done = asyncio.Event()
     watching = asyncio.create_task(_watch_holding(receiver, done))
     events = [await desk.publish() for _ in range(12)]
-    await eventually(lambda: _true(len(set(receiver.ids())) == 12), timeout_s=20)
+    await eventually(lambda: len(set(receiver.ids())) == 12, timeout_s=20)
     done.set()
     assert await watching == 3  # the bound is used, and never passed
     assert sorted(set(receiver.ids())) == sorted(e.id for e in events)
@@ -70,9 +66,9 @@ async def test_a_slow_receiver_holds_only_its_own_endpoints_slots(start_desk):
         await desk.endpoint(fast.url)
         for _ in range(3):
             await desk.publish(agency=elsewhere)
-        await eventually(lambda: _true(len(slow.holding) == 2))  # its bound: the third waits
+        await eventually(lambda: len(slow.holding) == 2)  # its bound: the third waits
         fine = [await desk.publish() for _ in range(6)]
-        await eventually(lambda: _true(len(fast.requests) == 6), timeout_s=10)
+        await eventually(lambda: len(fast.requests) == 6, timeout_s=10)
         # all through the two free slots while the slow receiver still sits on its two
         assert (len(slow.holding), len(slow.requests)) == (2, 0)
         assert sorted(fast.ids()) == sorted(e.id for e in fine)
@@ -87,7 +83,7 @@ async def test_consumer_lanes_apply_each_event_once(start_desk, receiver):
     )
     await desk.endpoint(receiver.url)
     events = [await desk.publish() for _ in range(30)]
-    await eventually(lambda: _true(len(receiver.requests) >= 30), timeout_s=20)
+    await eventually(lambda: len(receiver.requests) >= 30, timeout_s=20)
     counts = await desk.pool.fetch(
         """SELECT count(*) AS deliveries, sum(attempts) AS attempts FROM delivery
            WHERE event_id = ANY($1)""",

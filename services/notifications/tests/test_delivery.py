@@ -31,7 +31,7 @@ async def test_signature_verifies_with_the_secret_and_fails_with_another(desk, r
     endpoint = await desk.endpoint(receiver.url)
     assert endpoint["secret"].startswith("whsec_")
     event = await desk.publish()
-    await eventually(lambda: _async(len(receiver.requests) == 1))
+    await eventually(lambda: len(receiver.requests) == 1)
     request = receiver.requests[0]
     payload = _verify(endpoint["secret"], request)
     assert payload["id"] == event.id == request.headers["webhook-id"]
@@ -42,10 +42,6 @@ async def test_signature_verifies_with_the_secret_and_fails_with_another(desk, r
     async with desk.client() as c:  # the secret is never shown again
         listed = (await c.get(f"/agencies/{desk.agency}/endpoints")).json()
     assert all("secret" not in e for e in listed)
-
-
-async def _async(value):
-    return value
 
 
 async def test_during_rotation_both_secrets_verify_then_only_the_new(desk, receiver):
@@ -59,13 +55,13 @@ async def test_during_rotation_both_secrets_verify_then_only_the_new(desk, recei
         ).json()
     assert rotated["secret"] != endpoint["secret"]
     await desk.publish()
-    await eventually(lambda: _async(len(receiver.requests) == 1))
+    await eventually(lambda: len(receiver.requests) == 1)
     during = receiver.requests[0]
     _verify(endpoint["secret"], during)
     _verify(rotated["secret"], during)
     await desk.pool.execute("UPDATE endpoint SET previous_secret_until = now() - interval '1s'")
     await desk.publish()
-    await eventually(lambda: _async(len(receiver.requests) == 2))
+    await eventually(lambda: len(receiver.requests) == 2)
     after = receiver.requests[1]
     _verify(rotated["secret"], after)
     with pytest.raises(WebhookVerificationError):
@@ -169,7 +165,7 @@ async def test_a_dead_endpoint_opens_its_circuit_without_delaying_others(start_d
 
         await eventually(opened)
         fine = [await desk.publish() for _ in range(3)]
-        await eventually(lambda: _async(len(healthy.requests) == 3))
+        await eventually(lambda: len(healthy.requests) == 3)
         assert sorted(healthy.ids()) == sorted(e.id for e in fine)
         # while open, the broken endpoint got no more than the failures that opened it
         assert len(broken.requests) == 2
@@ -222,11 +218,11 @@ async def test_pause_holds_deliveries_and_resume_sends_them(desk, receiver):
     try:  # a second endpoint of the same agency gets the next event: the worker has run since
         await desk.endpoint(barrier.url)
         await desk.publish()
-        await eventually(lambda: _async(len(barrier.requests) == 1))
+        await eventually(lambda: len(barrier.requests) == 1)
         assert receiver.requests == []
         async with desk.client(Role.OPS) as c:
             await c.post(f"/endpoints/{endpoint['id']}/resume")
-        await eventually(lambda: _async(len(receiver.requests) == 2))
+        await eventually(lambda: len(receiver.requests) == 2)
         assert held.id in receiver.ids()
     finally:
         await barrier.stop()
@@ -243,7 +239,7 @@ async def test_agency_email_in_its_language_with_a_link_and_no_pii(start_desk, m
         )
     assert added.status_code == 201, added.text
     event = await desk.publish()
-    await eventually(lambda: _async(len(mailbox.messages) == 1))
+    await eventually(lambda: len(mailbox.messages) == 1)
     mail = mailbox.messages[0]
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
@@ -264,7 +260,7 @@ async def test_officer_gets_status_notices_when_asked(start_desk, mailbox):
     assert response.json()["email"] == "officer77@police.example.org"
     await desk.publish(ReferralStatus.RECEIVED)  # not a notice-worthy change
     event = await desk.publish(ReferralStatus.ACCEPTED)
-    await eventually(lambda: _async(len(mailbox.messages) >= 1))
+    await eventually(lambda: len(mailbox.messages) >= 1)
     await eventually(lambda: _delivery(desk, event.id, "succeeded"))
     assert len(mailbox.messages) == 1
     assert mailbox.messages[0]["Subject"].endswith("is now accepted")
@@ -281,5 +277,5 @@ async def test_a_name_is_delivered_to_the_address_that_was_checked(start_desk, r
     # over the wire: the receiver sees its name in Host although the connection went to the IP
     await desk.endpoint(receiver.url.replace("127.0.0.1", "localhost"))
     await desk.publish()
-    await eventually(lambda: _async(len(receiver.requests) == 1))
+    await eventually(lambda: len(receiver.requests) == 1)
     assert receiver.requests[0].headers["host"] == f"localhost:{receiver.port}"
