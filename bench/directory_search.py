@@ -40,7 +40,7 @@ from bridges_directory import queries as directory_queries
 from bridges_directory.corrections import Corrections
 from bridges_directory.lexicon import LEXICON
 from bridges_directory.matching import Concept
-from bridges_directory.search_sql import SearchQuery, candidate_cap, search_sql
+from bridges_directory.search_sql import SearchQuery, search_sql
 from bridges_directory.seed import demo_county
 from bridges_directory.seed import queries as generated
 from bridges_kit import db
@@ -179,12 +179,12 @@ async def _prepare(database_url: str, mix: list[Shape]) -> dict[str, list[str]]:
                     if q.text
                     else None
                 )
-                probe = bool(concepts) and await shares.probe(conn, q, concepts or [])
-                if probe:
-                    sql, params = search_sql(q, concepts=concepts, words_probe=True)
-                    rows = await conn.fetch(sql, *params)
-                    probe = bool(rows) and rows[0]["total"] >= candidate_cap(q)
-                statements[shape.label].append(inline_sql(q, concepts, probe))
+                found = (
+                    await directory_queries.among_first_programs(conn, q, concepts, shares)
+                    if concepts
+                    else None
+                )
+                statements[shape.label].append(inline_sql(q, concepts, found is not None))
         return statements
     finally:
         await conn.close()

@@ -205,13 +205,10 @@ async def search_services(
 ) -> tuple[int, list[str]]:
     """The total and the page's results, each as the JSON text it is served as. With
     `shares`, every word of common words is first looked for among the first programs."""
-    if shares is not None and concepts and await shares.probe(conn, q, concepts):
-        sql, params = search_sql(q, concepts=concepts, minimal=minimal, words_probe=True)
-        rows = await conn.fetch(sql, *params)
-        if rows and rows[0]["total"] >= candidate_cap(q):
-            return int(rows[0]["total"]), [r["item"] for r in rows]
-        if rows or not q.offset:  # (a page past the end says nothing of how many)
-            shares.came_up_short(concepts)
+    if shares is not None and concepts:
+        found = await among_first_programs(conn, q, concepts, shares, minimal=minimal)
+        if found is not None:
+            return int(found[0]["total"]), [r["item"] for r in found]
     sql, params = search_sql(q, concepts=concepts, minimal=minimal)
     rows = await conn.fetch(sql, *params)
     if open_probe(q) and (not rows or rows[0]["total"] < CANDIDATE_CAP):
@@ -226,6 +223,28 @@ async def search_services(
     else:
         total = 0
     return total, [r["item"] for r in rows]
+
+
+async def among_first_programs(
+    conn: asyncpg.Connection,
+    q: SearchQuery,
+    concepts: Sequence[matching.Concept],
+    shares: WordShares,
+    *,
+    minimal: bool = False,
+) -> list[asyncpg.Record] | None:
+    """The page of a search whose words `shares` says to look for among the first programs,
+    when the cap of candidates holding them all is there; None otherwise (the index's turn),
+    and words that came up short are noted."""
+    if not await shares.probe(conn, q, concepts):
+        return None
+    sql, params = search_sql(q, concepts=concepts, minimal=minimal, words_probe=True)
+    rows = await conn.fetch(sql, *params)
+    if rows and rows[0]["total"] >= candidate_cap(q):
+        return list(rows)
+    if rows or not q.offset:  # (a page past the end says nothing of how many)
+        shares.came_up_short(concepts)
+    return None
 
 
 class WordShares:

@@ -7,7 +7,7 @@ at most `CANDIDATE_CAP` candidates, so a search costs the same in a small and a 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -139,11 +139,10 @@ def words_probe(
     q: SearchQuery, concepts: Sequence[matching.Concept] | None, shares: Mapping[str, float]
 ) -> bool:
     """Whether to read the first WORDS_PROBE_ROWS programs for the cap of candidates holding
-    every word first: words alone (no other filter to thin them out), two or more of them
+    every word first: words alone (no other filter or place to thin them out), two or more of them
     (one word alone is already read in turn when common), common enough together."""
-    if not q.text or not concepts or len(concepts) < 2 or _selective(q, besides_text=True):
-        return False
-    if q.open_at is not None or q.accepting is not None or q.age is not None:
+    alone = replace(q, text=None).is_listing
+    if not q.text or not concepts or len(concepts) < 2 or not alone:
         return False
     expected = words_share(concepts, shares) * WORDS_PROBE_ROWS
     return expected >= candidate_cap(q) * 4 / 3
@@ -154,11 +153,11 @@ def open_probe(q: SearchQuery) -> bool:
     return q.open_at is not None and not _selective(q)
 
 
-def _selective(q: SearchQuery, besides_text: bool = False) -> bool:
+def _selective(q: SearchQuery) -> bool:
     return any(
         value is not None
         for value in (
-            None if besides_text else q.text,
+            q.text,
             q.organization_id,
             q.taxonomy_term_id,
             q.taxonomy_id,
@@ -417,7 +416,7 @@ def search_sql(
     p = parts.sql
     if q.is_listing:
         sql = (
-            f"SELECT {f'({_MINIMAL})::text' if minimal else _SERVED} AS item, "
+            f"SELECT {_item(q, minimal)}, "
             "(SELECT count(*) FROM service) AS total FROM service s "
             f"ORDER BY s.name, s.id LIMIT {p(q.limit)} OFFSET {p(q.offset)}"
         )
