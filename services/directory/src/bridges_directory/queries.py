@@ -377,8 +377,8 @@ class SearchTurns:
     """Searches take turns at the database: at most `at_once` run together, the others wait in
     line, first come first served. A search is PostgreSQL working on one core; more at once
     than its cores only share them, so every search in the crowd takes longer and the slowest
-    the longest (measured on 2 cores, 8 clients: p99 61 ms with 10 at once, 53 with 4, the same
-    searches a second). The line is in this process, so the pool stays free for other work."""
+    the longest (timed by hand on 2 cores, 8 clients: p99 61 ms with 10 at once, 53 with 4,
+    the same searches a second). The line is in this process, so the pool stays free for other work."""
 
     def __init__(self, at_once: int, waiting: Gauge) -> None:
         self._turns = asyncio.Semaphore(at_once)
