@@ -24,8 +24,40 @@ PG_SUPERUSER = "postgres"
 _RUN_AS = "embedded_postgres"  # PostgreSQL refuses to run as root
 
 
+# Ports for servers we start are drawn below the kernel's ephemeral range (Linux: 32768 and
+# up), where outgoing connections take their local ports: a port the kernel handed us with
+# bind(0) and we closed again could be taken by any connection before our server bound it
+# (seen: nats-server "address already in use" under two test workers). Each pytest-xdist
+# worker draws from a slice of its own; `make up`'s fixed ports (ports.py) lie below it all.
+_PORTS_FROM, _PORTS_TO = 20000, 32000
+_RECENT: list[int] = []  # handed out lately by this process, not handed out again
+
+
+def _port_slice() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and int(worker[2:]) < 4:
+        width = (_PORTS_TO - _PORTS_FROM) // 4
+        start = _PORTS_FROM + int(worker[2:]) * width
+        return range(start, start + width)
+    return range(_PORTS_FROM, _PORTS_TO)
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A loopback port nothing listens on now, for a server about to start."""
+    candidates = _port_slice()
+    for _ in range(200):
+        port = candidates[secrets.randbelow(len(candidates))]
+        if port in _RECENT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _RECENT.append(port)
+        del _RECENT[:-500]
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:  # the slice is full: any
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
